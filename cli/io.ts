@@ -1,0 +1,42 @@
+// The streams and environment a command runs with. Commands never touch
+// process.stdout/stderr/env directly, so tests can run them in-process with
+// captured streams, and the Ink UI gets its streams injected.
+
+import type { Readable, Writable } from "node:stream";
+
+export interface CliIO {
+  stdout: Writable & { isTTY?: boolean; columns?: number; rows?: number };
+  stderr: Writable & { isTTY?: boolean };
+  stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function processIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+}
+
+/** Colour per NO_COLOR / FORCE_COLOR; never on a pipe. */
+export function useColor(io: CliIO, stream: "stdout" | "stderr" = "stdout"): boolean {
+  const force = io.env.FORCE_COLOR;
+  if (force !== undefined && force !== "" && force !== "0" && force !== "false") return true;
+  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "") return false;
+  return Boolean(io[stream].isTTY);
+}
+
+/** Exit codes from CLI.md. */
+export const Exit = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  aborted: 3,
+  locked: 4,
+} as const;
+
+/** A usage error (bad flag value, missing file, unknown env): printed as one line, exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

@@ -1,0 +1,434 @@
+// The typed AST of a runbook: what to-ast.ts builds from the CST, what check.ts
+// validates and what the planner reads. Every node carries the Span of its source
+// text; names that diagnostics point at carry their own span too.
+
+import type { Span } from "./span.js";
+
+export interface Node {
+  span: Span;
+}
+
+/** An identifier as written, with its own span. */
+export interface Ident extends Node {
+  name: string;
+}
+
+// ---------------------------------------------------------------- strings
+
+/** Literal text inside a string, escapes already decoded. */
+export interface TextPart extends Node {
+  kind: "text";
+  value: string;
+}
+
+/** `${a.b}` or `${raw a}` inside a string. `path` is ["a", "b"]. */
+export interface InterpPart extends Node {
+  kind: "interp";
+  path: string[];
+  raw: boolean;
+}
+
+export interface StringLit extends Node {
+  kind: "string";
+  parts: (TextPart | InterpPart)[];
+  /** `"""…"""` (the value already has common indentation removed). */
+  triple: boolean;
+}
+
+// ---------------------------------------------------------------- values
+
+export interface NumberLit extends Node {
+  kind: "number";
+  value: number;
+}
+
+export interface DurationLit extends Node {
+  kind: "duration";
+  /** Milliseconds. */
+  ms: number;
+  /** As written: `30s`. */
+  text: string;
+}
+
+export interface BoolLit extends Node {
+  kind: "bool";
+  value: boolean;
+}
+
+export interface ListLit extends Node {
+  kind: "list";
+  items: Literal[];
+}
+
+export type Literal = StringLit | NumberLit | DurationLit | BoolLit | ListLit;
+
+/** A name in a condition: `revision`, `prod.home`, `run.id`. `env` alone is EnvRef. */
+export interface NameRef extends Node {
+  kind: "name";
+  path: Ident[];
+}
+
+/** The keyword `env` used as a value: the current environment's name. */
+export interface EnvRef extends Node {
+  kind: "env";
+}
+
+export interface SucceedsProbe extends Node {
+  kind: "succeeds";
+  command: StringLit;
+  on?: Ident;
+}
+
+export interface OutputProbe extends Node {
+  kind: "output";
+  command: StringLit;
+  on?: Ident;
+}
+
+export interface ExistsProbe extends Node {
+  kind: "exists";
+  path: StringLit;
+  on?: Ident;
+}
+
+export interface QueryProbe extends Node {
+  kind: "query";
+  db: Ident;
+  sql: StringLit;
+}
+
+export type Probe = SucceedsProbe | OutputProbe | ExistsProbe | QueryProbe;
+export type Value = Literal | NameRef | EnvRef | Probe;
+
+// ---------------------------------------------------------------- conditions
+
+export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "matches" | "in";
+
+export interface BinaryCond extends Node {
+  kind: "and" | "or";
+  left: Cond;
+  right: Cond;
+}
+
+export interface NotCond extends Node {
+  kind: "not";
+  operand: Cond;
+}
+
+export interface CompareCond extends Node {
+  kind: "compare";
+  op: CompareOp;
+  opSpan: Span;
+  left: Value;
+  right: Value;
+}
+
+/** A bare value used as a condition (true when truthy / the probe holds). */
+export interface ValueCond extends Node {
+  kind: "value";
+  value: Value;
+}
+
+/** `( COND )`, kept so the formatter can print what was written. */
+export interface GroupCond extends Node {
+  kind: "group";
+  inner: Cond;
+}
+
+export type Cond = BinaryCond | NotCond | CompareCond | ValueCond | GroupCond;
+
+// ---------------------------------------------------------------- declarations
+
+export interface ParamDecl extends Node {
+  kind: "param";
+  name: Ident;
+  value: Literal;
+}
+
+export interface VarDecl extends Node {
+  kind: "var";
+  name: Ident;
+  value: Literal;
+}
+
+export interface SecretDecl extends Node {
+  kind: "secret";
+  name: Ident;
+  source: "env" | "file";
+  /** The environment variable's name or the file's path. */
+  ref: StringLit;
+}
+
+export interface HostDecl extends Node {
+  kind: "host";
+  name: Ident;
+  /** One target, or a group (a list of targets). */
+  value: StringLit | ListLit;
+}
+
+export interface SqliteDb extends Node {
+  engine: "sqlite";
+  path: StringLit;
+  on?: Ident;
+}
+
+export interface MysqlDb extends Node {
+  engine: "mysql";
+  url: StringLit;
+  password?: Ident;
+  via?: Ident;
+}
+
+export interface DatabaseDecl extends Node {
+  kind: "database";
+  name: Ident;
+  value: SqliteDb | MysqlDb;
+}
+
+export type Decl = ParamDecl | VarDecl | SecretDecl | HostDecl | DatabaseDecl;
+
+export interface IncludeDecl extends Node {
+  kind: "include";
+  path: StringLit;
+  /** The resolved path of the included file (set by compile). */
+  resolved?: string;
+}
+
+export interface EnvBlock extends Node {
+  kind: "env";
+  name: Ident;
+  /** Span of the `protected` keyword when present. */
+  protected?: Span;
+  confirms: ConfirmStmt[];
+  overrides: Decl[];
+}
+
+// ---------------------------------------------------------------- statements
+
+export interface RequireStmt extends Node {
+  kind: "require";
+  cond: Cond;
+  else?: StringLit;
+}
+
+export interface ConfirmStmt extends Node {
+  kind: "confirm";
+  question: StringLit;
+}
+
+export interface ManualStmt extends Node {
+  kind: "manual";
+  text: StringLit;
+}
+
+export interface RunStmt extends Node {
+  kind: "run";
+  command: StringLit;
+  as?: Ident;
+}
+
+export interface Replace extends Node {
+  all: boolean;
+  old: StringLit;
+  new: StringLit;
+}
+
+export interface EditStmt extends Node {
+  kind: "edit";
+  path: StringLit;
+  replaces: Replace[];
+}
+
+export interface UploadStmt extends Node {
+  kind: "upload";
+  from: StringLit;
+  to: StringLit;
+}
+
+export interface DownloadStmt extends Node {
+  kind: "download";
+  from: StringLit;
+  to: StringLit;
+}
+
+export interface SqlStmt extends Node {
+  kind: "sql";
+  db: Ident;
+  text: StringLit;
+}
+
+export interface ExportStmt extends Node {
+  kind: "export";
+  db: Ident;
+  tables?: ListLit;
+  to: StringLit;
+  format?: Ident; // csv | web2py
+}
+
+export interface ImportStmt extends Node {
+  kind: "import";
+  db: Ident;
+  from: StringLit;
+}
+
+export interface SyncStmt extends Node {
+  kind: "sync";
+  db: Ident;
+  fromEnv: Ident;
+  fromDb: Ident;
+  tables?: ListLit;
+}
+
+export interface WaitStmt extends Node {
+  kind: "wait";
+  cond: Cond;
+  every?: DurationLit;
+  timeout?: DurationLit;
+}
+
+export interface NoteStmt extends Node {
+  kind: "note";
+  text: StringLit;
+}
+
+export interface UndoStmt extends Node {
+  kind: "undo";
+  /** `undo "command"` */
+  command?: StringLit;
+  /** `undo { statements }` */
+  body?: Stmt[];
+}
+
+export interface TimeoutStmt extends Node {
+  kind: "timeout";
+  duration: DurationLit;
+}
+
+export interface RetryStmt extends Node {
+  kind: "retry";
+  count: NumberLit;
+  every?: DurationLit;
+}
+
+export interface AllowFailureStmt extends Node {
+  kind: "allow-failure";
+}
+
+export interface ParallelStmt extends Node {
+  kind: "parallel";
+  count: NumberLit;
+}
+
+export type Stmt =
+  | RequireStmt
+  | ConfirmStmt
+  | ManualStmt
+  | RunStmt
+  | EditStmt
+  | UploadStmt
+  | DownloadStmt
+  | SqlStmt
+  | ExportStmt
+  | ImportStmt
+  | SyncStmt
+  | WaitStmt
+  | NoteStmt
+  | UndoStmt
+  | TimeoutStmt
+  | RetryStmt
+  | AllowFailureStmt
+  | ParallelStmt;
+
+// ---------------------------------------------------------------- steps
+
+export interface Step extends Node {
+  kind: "step";
+  title: StringLit;
+  /** `as id` when given, else the title in kebab-case. */
+  id: string;
+  /** Span of the `as id` identifier, or of the title. */
+  idSpan: Span;
+  on?: Ident;
+  when?: Cond;
+  unless?: Cond;
+  body: Stmt[];
+}
+
+export interface Section extends Node {
+  kind: "section";
+  title: StringLit;
+  steps: Step[];
+}
+
+export interface FinallyBlock extends Node {
+  kind: "finally";
+  steps: Step[];
+}
+
+export interface Header extends Node {
+  name: StringLit;
+  version: StringLit;
+  description?: StringLit;
+  owner?: StringLit;
+}
+
+/** One parsed file, before includes are spliced. */
+export interface FileAst extends Node {
+  kind: "file";
+  header?: Header;
+  defaultEnv?: Ident;
+  includes: IncludeDecl[];
+  decls: Decl[];
+  envs: EnvBlock[];
+  /** Sections and top-level steps, in source order. */
+  items: (Section | Step)[];
+  finally?: FinallyBlock;
+}
+
+/** A whole runbook: the main file with its includes spliced in. */
+export interface Runbook extends Node {
+  kind: "runbook";
+  /** The main file's path. */
+  file: string;
+  header: Header;
+  defaultEnv?: Ident;
+  decls: Decl[];
+  envs: EnvBlock[];
+  items: (Section | Step)[];
+  finally?: FinallyBlock;
+  /** Every file that went into it (main first), with its text, for diagnostics and the source hash. */
+  sources: { file: string; text: string }[];
+}
+
+/** Evaluates a string's parts to plain text when every part is literal text; else undefined. */
+export function literalText(s: StringLit): string | undefined {
+  let out = "";
+  for (const p of s.parts) {
+    if (p.kind !== "text") return undefined;
+    out += p.value;
+  }
+  return out;
+}
+
+/** All steps of a runbook in run order: sections and top-level steps, then finally. */
+export function allSteps(rb: Pick<Runbook, "items" | "finally">): Step[] {
+  const out: Step[] = [];
+  for (const item of rb.items) {
+    if (item.kind === "section") out.push(...item.steps);
+    else out.push(item);
+  }
+  if (rb.finally) out.push(...rb.finally.steps);
+  return out;
+}
+
+/** The default step id: the title in kebab-case ("Maintenance mode on" → "maintenance-mode-on"). */
+export function kebabId(title: string): string {
+  return (
+    title
+      .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "step"
+  );
+}

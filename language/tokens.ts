@@ -1,0 +1,98 @@
+// The lexer: Chevrotain token types for the runbook language. Whitespace and
+// comments are kept in their own token groups (not passed to the parser) so the
+// formatter can keep comments and blank lines, and so that the images of all
+// tokens joined give back the source text exactly.
+
+import { createToken, Lexer, type TokenType } from "chevrotain";
+
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: "ws", line_breaks: true });
+export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments" });
+
+// `"""…"""` before `"…"`. A string never spans a line unless it is triple-quoted.
+export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true });
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/ });
+
+// Durations before numbers: `500ms 30s 10m 2h`, also compound `1h30m`.
+export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d)(?![A-Za-z0-9_]))+/ });
+export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /\d+(?:\.\d+)?(?![A-Za-z_])/ });
+
+export const EqEq = createToken({ name: "EqEq", pattern: /==/ });
+export const NotEq = createToken({ name: "NotEq", pattern: /!=/ });
+export const LtEq = createToken({ name: "LtEq", pattern: /<=/ });
+export const GtEq = createToken({ name: "GtEq", pattern: />=/ });
+export const Lt = createToken({ name: "Lt", pattern: /</ });
+export const Gt = createToken({ name: "Gt", pattern: />/ });
+export const Equals = createToken({ name: "Equals", pattern: /=/ });
+export const LBrace = createToken({ name: "LBrace", pattern: /\{/ });
+export const RBrace = createToken({ name: "RBrace", pattern: /\}/ });
+export const LBracket = createToken({ name: "LBracket", pattern: /\[/ });
+export const RBracket = createToken({ name: "RBracket", pattern: /\]/ });
+export const LParen = createToken({ name: "LParen", pattern: /\(/ });
+export const RParen = createToken({ name: "RParen", pattern: /\)/ });
+export const Comma = createToken({ name: "Comma", pattern: /,/ });
+export const Dot = createToken({ name: "Dot", pattern: /\./ });
+
+/** Reserved words, in the order the grammar reads best. Each is its own token type. */
+export const KEYWORDS = [
+  "runbook", "version", "description", "owner", "default", "include",
+  "param", "var", "secret", "host", "database", "sqlite", "mysql", "password", "via", "file",
+  "env", "protected",
+  "section", "step", "as", "on", "when", "unless", "finally",
+  "require", "else", "confirm", "manual", "run", "edit", "replace", "all", "with",
+  "upload", "download", "to", "sql", "export", "tables", "format", "import", "from", "sync",
+  "wait", "until", "every", "timeout", "note", "undo", "retry", "allow", "failure", "parallel",
+  "succeeds", "output", "exists", "query",
+  "and", "or", "not", "contains", "matches", "in", "true", "false",
+] as const;
+
+export type Keyword = (typeof KEYWORDS)[number];
+
+/** Token type of each keyword, e.g. `Kw.step`. */
+export const Kw = Object.fromEntries(
+  KEYWORDS.map((word) => [
+    word,
+    createToken({
+      name: `Kw_${word}`,
+      pattern: new RegExp(`${word}(?![A-Za-z0-9_])`),
+      longer_alt: Identifier,
+      label: `\`${word}\``,
+    }),
+  ]),
+) as Record<Keyword, TokenType>;
+
+export const allTokens: TokenType[] = [
+  WhiteSpace,
+  Comment,
+  TripleString,
+  StringLiteral,
+  Duration,
+  NumberLiteral,
+  EqEq,
+  NotEq,
+  LtEq,
+  GtEq,
+  Lt,
+  Gt,
+  Equals,
+  LBrace,
+  RBrace,
+  LBracket,
+  RBracket,
+  LParen,
+  RParen,
+  Comma,
+  Dot,
+  ...Object.values(Kw),
+  Identifier,
+];
+
+export const RunbookLexer = new Lexer(allTokens, {
+  ensureOptimizations: true,
+  positionTracking: "full",
+});
+
+export function isKeyword(word: string): word is Keyword {
+  return (KEYWORDS as readonly string[]).includes(word);
+}

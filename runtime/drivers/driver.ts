@@ -1,0 +1,91 @@
+// The one interface between the executor and the outside world. The executor,
+// the dry run and the probes only ever talk to a HostDriver or a DatabaseDriver;
+// the implementations (local shell, ssh2, better-sqlite3, mysql2) live in this
+// folder and are the only modules that import those libraries.
+
+export interface ExecOptions {
+  /** Called with output as it comes, never buffered to the end. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** Kill the command (its whole process group) after this long: TERM, then KILL. */
+  timeoutMs?: number;
+  /** Aborting ends the command the same way as a timeout (Ctrl-C, a dropped run). */
+  signal?: AbortSignal;
+  /** Run as this user through `sudo -n -u USER`. */
+  asUser?: string;
+  /** Bytes to write to the command's stdin, then close it. */
+  stdin?: string | Buffer;
+}
+
+export interface ExecResult {
+  /** null when the process ended by a signal or never ran. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** The command was ended because ExecOptions.signal was aborted. */
+  aborted: boolean;
+  durationMs: number;
+}
+
+export interface FileStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  isDirectory: boolean;
+}
+
+/** A machine that steps run on: the local one, or a remote host over SSH. */
+export interface HostDriver {
+  /** What to call this host in messages and prefixes ("local", "portal", "app@w1:22"). */
+  readonly label: string;
+  /** `sh -c command` (locally) or an exec channel (remotely). */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  readFile(path: string): Promise<Buffer>;
+  /** Atomic: written to a temp file beside `path`, then renamed; mode and owner kept when it existed. */
+  writeFile(path: string, data: Buffer | string, options?: { mode?: number }): Promise<void>;
+  /** null when the path does not exist. */
+  stat(path: string): Promise<FileStat | null>;
+  /** Copy a local file to this host (SFTP remotely, a copy locally). */
+  upload(localPath: string, remotePath: string): Promise<void>;
+  /** Copy a file from this host to the local machine. */
+  download(remotePath: string, localPath: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SqlValue = string | number | bigint | boolean | null | Buffer | Date;
+export type Row = Record<string, SqlValue>;
+
+export interface ColumnInfo {
+  name: string;
+  /** The engine's declared type, as text (e.g. "INTEGER", "varchar(255)"). */
+  type: string;
+  nullable: boolean;
+  primaryKey: boolean;
+}
+
+/** A database that `sql`, `query`, `export`, `import` and `sync` talk to. */
+export interface DatabaseDriver {
+  readonly engine: "sqlite" | "mysql";
+  readonly label: string;
+  /** Rows of a read-only statement. */
+  query(sql: string, params?: SqlValue[]): Promise<Row[]>;
+  /** Run one or more statements; rows changed in all. */
+  execute(sql: string): Promise<{ affectedRows: number }>;
+  tables(): Promise<string[]>;
+  columns(table: string): Promise<ColumnInfo[]>;
+  /** Run fn inside one transaction; rolled back when it throws. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Thrown by drivers for failures an operator must read: the message is the whole story. */
+export class DriverError extends Error {
+  constructor(
+    message: string,
+    readonly code: string = "driver",
+  ) {
+    super(message);
+    this.name = "DriverError";
+  }
+}

@@ -1,0 +1,109 @@
+// RunEvents: everything the executor does, as a stream of plain objects. The
+// journal, the plain log, NDJSON output and the Ink UI only subscribe to these;
+// none of them reaches into the executor. Text in events is already redacted.
+//
+// The executor asks its questions (confirmations, manual steps, what to do on a
+// failure, step-through) through an Interaction, so the same run can be driven by
+// the Ink UI, a plain terminal prompt, or flags alone.
+
+import type { Plan, PlannedStep } from "./plan.js";
+
+export type StepStatus =
+  | "pending"
+  | "running"
+  | "ok"
+  | "failed"
+  | "skipped"
+  | "interrupted"
+  | "rolled-back";
+
+export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "interrupted";
+
+interface Base {
+  runId: string;
+  /** ISO 8601 time of the event. */
+  time: string;
+}
+
+export type RunEvent =
+  | (Base & {
+      type: "run-started";
+      runbook: string;
+      version: string;
+      env: string;
+      protected: boolean;
+      dryRun: boolean;
+      /** Set when this run resumes an earlier one. */
+      resumedFrom?: string;
+      steps: { id: string; title: string; section?: string; host?: string; phase: "main" | "finally" }[];
+    })
+  | (Base & { type: "step-started"; stepId: string; title: string; host?: string; attempt: number; preview: string[] })
+  | (Base & { type: "output"; stepId: string; host?: string; stream: "stdout" | "stderr"; text: string })
+  | (Base & { type: "action"; stepId: string; host?: string; kind: string; description: string })
+  | (Base & { type: "guard"; stepId: string; source: string; result: boolean | "unknown"; reason?: string })
+  | (Base & { type: "confirm"; stepId?: string; question: string; answer: "yes" | "no" | "unanswered"; by: string; dryRun?: boolean })
+  | (Base & { type: "manual"; stepId: string; text: string; answer: "done" | "abort" | "unanswered"; by: string })
+  | (Base & { type: "note"; stepId: string; text: string })
+  | (Base & { type: "diff"; stepId: string; host?: string; path: string; diff: string })
+  | (Base & {
+      type: "step-finished";
+      stepId: string;
+      host?: string;
+      status: Exclude<StepStatus, "pending" | "running">;
+      /** Why it was skipped / why it failed, in plain words. */
+      reason?: string;
+      exitCode?: number | null;
+      signal?: string | null;
+      durationMs: number;
+      attempt: number;
+    })
+  | (Base & { type: "host-finished"; stepId: string; host: string; status: "ok" | "failed"; exitCode?: number | null; error?: string; durationMs: number })
+  | (Base & { type: "rollback-started"; steps: string[] })
+  | (Base & { type: "rollback-step"; stepId: string; status: "ok" | "failed"; error?: string })
+  | (Base & { type: "failure-choice"; stepId: string; choice: FailureChoice; by: string })
+  | (Base & { type: "run-finished"; status: RunStatus; exitCode: number; durationMs: number; error?: string });
+
+export type RunEventType = RunEvent["type"];
+
+export type FailureChoice = "retry" | "skip" | "rollback" | "abort";
+export type StepChoice = "run" | "skip" | "abort";
+
+export interface StepContext {
+  plan: Plan;
+  step: PlannedStep;
+  index: number;
+}
+
+/**
+ * How the executor asks a person. Each method may return "unanswerable" when no one
+ * can answer (no terminal, no flag): the run then fails at once with exit 3.
+ */
+export interface Interaction {
+  /** Before each step in step-through mode; plain modes return "run". */
+  beforeStep(ctx: StepContext): Promise<StepChoice>;
+  /** `confirm` in a step (step set) or the env's own (step undefined). */
+  confirm(question: string, ctx: { plan: Plan; step?: PlannedStep }): Promise<boolean | "unanswerable">;
+  manual(text: string, ctx: StepContext): Promise<"done" | "abort" | "unanswerable">;
+  onFailure(error: string, ctx: StepContext): Promise<FailureChoice | "unanswerable">;
+  /** An interrupted step found on resume: rerun it? */
+  rerunInterrupted?(ctx: StepContext): Promise<boolean | "unanswerable">;
+}
+
+/** Subscribers get every event in order; they must not throw (errors are swallowed and reported once). */
+export type RunEventListener = (event: RunEvent) => void;
+
+export class EventBus {
+  private readonly listeners: RunEventListener[] = [];
+
+  subscribe(listener: RunEventListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  emit(event: RunEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+}

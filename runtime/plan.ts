@@ -1,0 +1,137 @@
+// A Plan is what a run will do, as plain data (JSON-serialisable, no functions,
+// no secrets): the planner builds it from a checked runbook, an env and the
+// inputs; `runbook plan` renders it, and `run`, `run --dry-run` and `resume` walk
+// it. Secrets stay references ({ secret: name }) that only a driver resolves, at
+// the last moment; rendering a Text shows them as `***`.
+
+import type { Span } from "../language/span.js";
+
+/** How a piece of text was quoted when it was interpolated into a command or SQL. */
+export type Quoting = "shell" | "sql-sqlite" | "sql-mysql" | "none";
+
+/** A secret's place in a Text: resolved (and quoted as `quoting` says) only by a driver. */
+export interface SecretPart {
+  secret: string;
+  quoting: Quoting;
+}
+
+/**
+ * Text with every non-secret value already filled in (and quoted where it went into
+ * a command or SQL). Plain strings are literal; SecretParts are holes.
+ */
+export type Text = (string | SecretPart)[];
+
+export type PlanValue = string | number | boolean | PlanValue[];
+
+/** A condition with every static value resolved; probes stay to be evaluated at run time. */
+export type PlanCond =
+  | { kind: "and" | "or"; left: PlanCond; right: PlanCond }
+  | { kind: "not"; operand: PlanCond }
+  | { kind: "compare"; op: "==" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "matches" | "in"; left: PlanOperand; right: PlanOperand }
+  | { kind: "value"; value: PlanOperand };
+
+export type PlanOperand =
+  | { kind: "literal"; value: PlanValue }
+  | { kind: "succeeds"; command: Text; host?: string }
+  | { kind: "output"; command: Text; host?: string }
+  | { kind: "exists"; path: Text; host?: string }
+  | { kind: "query"; db: string; sql: Text };
+
+export interface PlanReplace {
+  old: Text;
+  new: Text;
+  all: boolean;
+}
+
+export type Action =
+  | { kind: "require"; cond: PlanCond; source: string; else?: string; span: Span }
+  | { kind: "confirm"; question: string; span: Span }
+  | { kind: "manual"; text: string; span: Span }
+  | { kind: "run"; command: Text; as?: string; span: Span }
+  | { kind: "edit"; path: string; replaces: PlanReplace[]; span: Span }
+  | { kind: "upload"; from: string; to: string; span: Span }
+  | { kind: "download"; from: string; to: string; span: Span }
+  | { kind: "sql"; db: string; sql: Text; span: Span }
+  | { kind: "export"; db: string; tables?: string[]; to: string; format: "csv" | "web2py"; span: Span }
+  | { kind: "import"; db: string; from: string; span: Span }
+  | { kind: "sync"; db: string; fromEnv: string; fromDb: string; tables?: string[]; span: Span }
+  | { kind: "wait"; cond: PlanCond; source: string; everyMs: number; timeoutMs?: number; span: Span }
+  | { kind: "note"; text: string; span: Span };
+
+/** A step's `when`/`unless`, decided statically where it can be. */
+export interface PlanGuard {
+  kind: "when" | "unless";
+  /** The condition as written in the runbook. */
+  source: string;
+  /** true/false when known from the source alone; "probe" when it needs a probe at run time. */
+  static: boolean | "probe";
+  cond: PlanCond;
+}
+
+export interface PlannedStep {
+  id: string;
+  title: string;
+  section?: string;
+  /** "main" steps, or the `finally` block. */
+  phase: "main" | "finally";
+  /** The host name from `on`, absent for the local machine. */
+  host?: string;
+  guards: PlanGuard[];
+  /** Statically known not to run in this env, with the reason ("when env == \"uat\" is false"). */
+  skip?: string;
+  actions: Action[];
+  /** `undo "cmd"` / `undo { … }`; empty when there is none. Edits undo themselves. */
+  undo: Action[];
+  timeoutMs?: number;
+  retry?: { count: number; everyMs: number };
+  allowFailure: boolean;
+  /** For host groups: how many members at once (default 1). */
+  parallel: number;
+  /** The step changes something (run, edit, upload, download, sql, import, sync). */
+  mutating: boolean;
+  span: Span;
+}
+
+export interface PlannedHost {
+  name: string;
+  /** `user@address[:port]` or an ssh-config alias; several for a group. */
+  targets: string[];
+  group: boolean;
+}
+
+export type PlannedDatabase =
+  | { name: string; engine: "sqlite"; path: string; host?: string }
+  | { name: string; engine: "mysql"; url: string; passwordSecret?: string; via?: string };
+
+export interface PlannedSecret {
+  name: string;
+  source: "env" | "file";
+  /** The variable's name or the file's path (never the value). */
+  ref: string;
+}
+
+export interface Plan {
+  /** Bumped when the shape changes; the journal stores plans. */
+  schema: 1;
+  runbook: { name: string; version: string; file: string; description?: string; owner?: string; sourceHash: string };
+  env: string;
+  protected: boolean;
+  /** The env block's own confirmations, asked once before the first step. */
+  envConfirms: string[];
+  /** Every param and var with its value in this env (secrets are not here). */
+  values: Record<string, string>;
+  /** The params and vars whose value differs from the top-level default. */
+  overridden: string[];
+  secrets: PlannedSecret[];
+  hosts: Record<string, PlannedHost>;
+  databases: Record<string, PlannedDatabase>;
+  /** Main steps then finally steps, in run order. */
+  steps: PlannedStep[];
+  /** Other envs' databases that `sync … from ENV.DB` reads, keyed "env.db". */
+  foreignDatabases: Record<string, PlannedDatabase & { env: string }>;
+}
+
+/** Render a Text for people: secrets as `***`. */
+export function showText(text: Text): string {
+  return text.map((p) => (typeof p === "string" ? p : "***")).join("");
+}
