@@ -1,0 +1,148 @@
+// Views of a Plan, one per output format of `runbook plan`: text for a terminal,
+// markdown for a pull request (one section per env, a table of which steps run
+// where and the values that differ), JSON for tools. A Plan is pure data; these
+// only read it.
+
+import { describeAction, describeCond, describeOptions } from "../../runtime/describe.js";
+import type { Plan, PlannedDatabase, PlannedStep } from "../../runtime/plan.js";
+
+function database(db: PlannedDatabase): string {
+  if (db.engine === "sqlite") return `sqlite ${db.path}${db.host ? ` on ${db.host}` : ""}`;
+  const extras = [db.passwordSecret && `password: secret ${db.passwordSecret}`, db.via && `via ${db.via}`].filter(Boolean);
+  return `mysql ${db.url}${extras.length ? ` (${extras.join(", ")})` : ""}`;
+}
+
+function stepLines(step: PlannedStep, prefix: string, inner: string): string[] {
+  const lines: string[] = [];
+  const where = step.host ? ` on ${step.host}` : "";
+  lines.push(`${prefix}${step.id}${where}: ${step.title}`);
+  if (step.skip) {
+    lines.push(`${inner}skipped: ${step.skip}`);
+    return lines;
+  }
+  for (const g of step.guards) if (g.static === "probe") lines.push(`${inner}${g.kind} ${describeCond(g.cond)}   (checked when the step runs)`);
+  for (const a of step.actions) for (const l of describeAction(a).split("\n")) lines.push(`${inner}${l}`);
+  for (const a of step.undo) for (const l of describeAction(a).split("\n")) lines.push(`${inner}undo: ${l}`);
+  const opts = describeOptions(step);
+  if (opts) lines.push(`${inner}(${opts})`);
+  return lines;
+}
+
+export function renderPlanText(plan: Plan): string {
+  const out: string[] = [];
+  out.push(`Plan for ${plan.runbook.name} ${plan.runbook.version}, env ${plan.env}${plan.protected ? " (protected)" : ""}`);
+  if (plan.runbook.description) out.push(plan.runbook.description);
+  out.push("");
+  const values = Object.entries(plan.values);
+  if (values.length) {
+    out.push("Values:");
+    const w = Math.max(...values.map(([k]) => k.length));
+    for (const [k, v] of values) out.push(`  ${k.padEnd(w)} = ${JSON.stringify(v)}${plan.overridden.includes(k) ? "   (overridden)" : ""}`);
+  }
+  const hosts = Object.values(plan.hosts);
+  if (hosts.length) {
+    out.push("Hosts:");
+    for (const h of hosts) out.push(`  ${h.name} = ${h.group ? `[${h.targets.join(", ")}]` : h.targets[0]}`);
+  }
+  const dbs = Object.values(plan.databases);
+  if (dbs.length) {
+    out.push("Databases:");
+    for (const d of dbs) out.push(`  ${d.name} = ${database(d)}`);
+  }
+  if (plan.secrets.length) {
+    out.push("Secrets (read when the run needs them):");
+    for (const s of plan.secrets) out.push(`  ${s.name} from ${s.source} ${JSON.stringify(s.ref)}`);
+  }
+  if (plan.envConfirms.length) {
+    out.push("Before the first step:");
+    for (const c of plan.envConfirms) out.push(`  confirm ${JSON.stringify(c)}`);
+  }
+  let section: string | undefined | null = null;
+  let n = 0;
+  for (const step of plan.steps) {
+    const label = step.phase === "finally" ? "Finally (runs in every case)" : (step.section ?? "Steps");
+    if (label !== section) {
+      out.push("", label);
+      section = label;
+    }
+    n++;
+    out.push(...stepLines(step, `${String(n).padStart(4)}. `, "        "));
+  }
+  const skipped = plan.steps.filter((s) => s.skip).length;
+  out.push("", `${plan.steps.length} steps: ${plan.steps.length - skipped} to run, ${skipped} skipped in env ${plan.env}.`);
+  return `${out.join("\n")}\n`;
+}
+
+const mdEscape = (s: string) => s.replace(/\|/g, "\\|");
+
+/** Markdown for one or more envs: a table of steps × envs, the values that differ, then one section per env. */
+export function renderPlanMarkdown(plans: Plan[]): string {
+  const first = plans[0]!;
+  const out: string[] = [];
+  out.push(`# ${first.runbook.name} ${first.runbook.version}`, "");
+  if (first.runbook.description) out.push(first.runbook.description, "");
+  if (plans.length > 1) {
+    out.push("## Steps by environment", "");
+    out.push(`| step | ${plans.map((p) => p.env + (p.protected ? " 🔒" : "")).join(" | ")} |`);
+    out.push(`|---|${plans.map(() => ":---:").join("|")}|`);
+    for (let i = 0; i < first.steps.length; i++) {
+      const s = first.steps[i]!;
+      const cells = plans.map((p) => {
+        const ps = p.steps[i]!;
+        if (ps.skip) return "skipped";
+        return ps.guards.some((g) => g.static === "probe") ? "if guard holds" : "runs";
+      });
+      out.push(`| \`${s.id}\` ${mdEscape(s.title)} | ${cells.join(" | ")} |`);
+    }
+    const names = [...new Set(plans.flatMap((p) => Object.keys(p.values)))];
+    const differing = names.filter((n) => new Set(plans.map((p) => p.values[n])).size > 1);
+    const hostNames = [...new Set(plans.flatMap((p) => Object.keys(p.hosts)))].filter(
+      (n) => new Set(plans.map((p) => p.hosts[n]?.targets.join(", "))).size > 1,
+    );
+    const dbNames = [...new Set(plans.flatMap((p) => Object.keys(p.databases)))].filter(
+      (n) => new Set(plans.map((p) => (p.databases[n] ? database(p.databases[n]!) : ""))).size > 1,
+    );
+    if (differing.length + hostNames.length + dbNames.length > 0) {
+      out.push("", "## Values that differ", "");
+      out.push(`| name | ${plans.map((p) => p.env).join(" | ")} |`);
+      out.push(`|---|${plans.map(() => "---").join("|")}|`);
+      for (const n of differing) out.push(`| \`${n}\` | ${plans.map((p) => `\`${mdEscape(p.values[n] ?? "")}\``).join(" | ")} |`);
+      for (const n of hostNames) out.push(`| host \`${n}\` | ${plans.map((p) => `\`${mdEscape(p.hosts[n]?.targets.join(", ") ?? "")}\``).join(" | ")} |`);
+      for (const n of dbNames) out.push(`| database \`${n}\` | ${plans.map((p) => `\`${mdEscape(p.databases[n] ? database(p.databases[n]!) : "")}\``).join(" | ")} |`);
+    }
+    out.push("");
+  }
+  for (const plan of plans) {
+    out.push(`## Env \`${plan.env}\`${plan.protected ? " (protected)" : ""}`, "");
+    for (const c of plan.envConfirms) out.push(`- **Confirm before the first step:** ${c}`);
+    if (plan.envConfirms.length) out.push("");
+    let section: string | undefined | null = null;
+    for (const step of plan.steps) {
+      const label = step.phase === "finally" ? "Finally" : (step.section ?? "Steps");
+      if (label !== section) {
+        out.push(`### ${label}`, "");
+        section = label;
+      }
+      const where = step.host ? ` on \`${step.host}\`` : "";
+      if (step.skip) {
+        out.push(`- ~~${step.title}~~ (\`${step.id}\`)${where}: skipped, ${step.skip}`);
+        continue;
+      }
+      out.push(`- **${step.title}** (\`${step.id}\`)${where}`);
+      for (const g of step.guards) if (g.static === "probe") out.push(`  - ${g.kind} \`${describeCond(g.cond)}\` (checked when the step runs)`);
+      for (const a of step.actions) {
+        const d = describeAction(a);
+        out.push(d.includes("\n") ? `  - \`\`\`\n${d.split("\n").map((l) => `    ${l}`).join("\n")}\n    \`\`\`` : `  - \`${d}\``);
+      }
+      for (const a of step.undo) out.push(`  - undo: \`${describeAction(a)}\``);
+      const opts = describeOptions(step);
+      if (opts) out.push(`  - ${opts}`);
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+export function renderPlanJson(plans: Plan[], all: boolean): string {
+  return `${JSON.stringify(all ? plans : plans[0], null, 2)}\n`;
+}

@@ -1,0 +1,87 @@
+// One way to put a planned action or condition into words, shared by `runbook
+// plan`, the dry run, the plain log and the UI's step preview. Secrets show as ***.
+
+import { showText, type Action, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
+
+function value(v: PlanValue): string {
+  if (Array.isArray(v)) return `[${v.map(value).join(", ")}]`;
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+export function describeOperand(o: PlanOperand): string {
+  const on = (host?: string) => (host ? ` on ${host}` : "");
+  switch (o.kind) {
+    case "literal":
+      return value(o.value);
+    case "succeeds":
+    case "output":
+      return `${o.kind} ${JSON.stringify(showText(o.command))}${on(o.host)}`;
+    case "exists":
+      return `exists ${JSON.stringify(showText(o.path))}${on(o.host)}`;
+    case "query":
+      return `query ${o.db} ${JSON.stringify(showText(o.sql))}`;
+  }
+}
+
+export function describeCond(c: PlanCond): string {
+  switch (c.kind) {
+    case "and":
+    case "or":
+      return `(${describeCond(c.left)} ${c.kind} ${describeCond(c.right)})`;
+    case "not":
+      return `not ${describeCond(c.operand)}`;
+    case "compare":
+      return `${describeOperand(c.left)} ${c.op} ${describeOperand(c.right)}`;
+    case "value":
+      return describeOperand(c.value);
+  }
+}
+
+const ms = (n: number) => (n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+
+/** One line (or a few, for multi-line commands) saying what an action does. */
+export function describeAction(a: Action): string {
+  switch (a.kind) {
+    case "require":
+      return `require ${a.source}${a.else ? ` else ${JSON.stringify(a.else)}` : ""}`;
+    case "confirm":
+      return `confirm ${JSON.stringify(a.question)}`;
+    case "manual":
+      return `manual: ${a.text}`;
+    case "run":
+      return `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}`;
+    case "edit":
+      return [
+        `edit ${a.path}`,
+        ...a.replaces.map((r) => `  replace${r.all ? " all" : ""} ${JSON.stringify(showText(r.old))} with ${JSON.stringify(showText(r.new))}`),
+      ].join("\n");
+    case "upload":
+      return `upload ${a.from} to ${a.to}`;
+    case "download":
+      return `download ${a.from} to ${a.to}`;
+    case "sql":
+      return `sql ${a.db}: ${showText(a.sql).trim()}`;
+    case "export":
+      return `export ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} to ${a.to} (format ${a.format})`;
+    case "import":
+      return `import ${a.db} from ${a.from}`;
+    case "sync":
+      return `sync ${a.db} from ${a.fromEnv}.${a.fromDb}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""}`;
+    case "wait":
+      return `wait until ${a.source} every ${ms(a.everyMs)}${a.timeoutMs !== undefined ? ` timeout ${ms(a.timeoutMs)}` : ""}`;
+    case "note":
+      return `note: ${a.text}`;
+  }
+}
+
+/** Step options in words: "timeout 30m, retry 3 every 10s, allow failure, parallel 2". */
+export function describeOptions(step: PlannedStep): string {
+  const parts: string[] = [];
+  if (step.timeoutMs !== undefined) parts.push(`timeout ${ms(step.timeoutMs)}`);
+  if (step.retry) parts.push(`retry ${step.retry.count}${step.retry.everyMs ? ` every ${ms(step.retry.everyMs)}` : ""}`);
+  if (step.allowFailure) parts.push("allow failure");
+  if (step.parallel > 1) parts.push(`parallel ${step.parallel}`);
+  return parts.join(", ");
+}
+
+export { ms as formatDuration };

@@ -1,0 +1,443 @@
+// The planner: a checked Runbook + an env + inputs (--set, run id) → a Plan, plain
+// data with every value resolved. `${…}` in commands becomes one shell-quoted word
+// (`${raw …}` as it is), in SQL an escaped literal; secrets stay SecretParts that
+// only a driver resolves. Building a plan touches no host, database or secret.
+
+import { createHash } from "node:crypto";
+import type {
+  Cond,
+  DatabaseDecl,
+  Decl,
+  HostDecl,
+  InterpPart,
+  ListLit,
+  Literal,
+  Runbook,
+  Section,
+  Step,
+  Stmt,
+  StringLit,
+  Value,
+} from "../language/ast.js";
+import { envScope, evalStatic, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
+import type { Span } from "../language/span.js";
+import type { Action, Plan, PlanCond, PlanGuard, PlanOperand, PlannedDatabase, PlannedHost, PlannedStep, PlanValue, Quoting, Text } from "./plan.js";
+import { shellQuote } from "./quote.js";
+import { sqlQuote } from "./sql-quote.js";
+
+export interface PlanOptions {
+  env: string;
+  /** `--set NAME=VALUE`: params only. */
+  sets?: Record<string, string>;
+  /** The run's id for `${run.id}`; absent in `runbook plan` (shown as `<run.id>`). */
+  runId?: string;
+  /** Extra builtins (`run.user`, `run.started`…). */
+  builtins?: Record<string, string>;
+}
+
+export type PlanResult = { plan: Plan } | { error: string };
+
+const MUTATING = new Set<Stmt["kind"]>(["run", "edit", "upload", "download", "sql", "import", "sync"]);
+
+/** A hash of every source file that went into the runbook (includes resolved). */
+export function sourceHash(rb: Runbook): string {
+  const h = createHash("sha256");
+  for (const s of rb.sources) h.update(`${s.file}\0${s.text}\0`);
+  return h.digest("hex");
+}
+
+/** The names `--set` may set: the top-level params. */
+export function paramNames(rb: Runbook): Set<string> {
+  return new Set(rb.decls.filter((d) => d.kind === "param").map((d) => d.name.name));
+}
+
+function sourceText(rb: Runbook, span: Span): string {
+  const text = rb.sources.find((s) => s.file === span.file)?.text;
+  return text ? text.slice(span.offset, span.offset + span.length) : "";
+}
+
+class PlanBuilder {
+  readonly scope: EnvScope;
+  readonly values: Map<string, string>;
+  readonly builtins: Record<string, string>;
+  private readonly dbEngine = new Map<string, "sqlite" | "mysql">();
+
+  constructor(
+    readonly rb: Runbook,
+    readonly options: PlanOptions,
+  ) {
+    this.builtins = { env: options.env, "run.id": options.runId ?? "<run.id>", ...options.builtins };
+    this.scope = envScope(rb, options.env);
+    this.values = resolveValues(rb, options.env, { sets: options.sets, builtins: this.builtins });
+    for (const d of this.scope.decls.values()) if (d.kind === "database") this.dbEngine.set(d.name.name, d.value.engine);
+  }
+
+  /** Interpolate a string; `quoting` says how values are inserted. */
+  text(s: StringLit, quoting: Quoting): Text {
+    const out: Text = [];
+    const push = (piece: string) => {
+      if (typeof out[out.length - 1] === "string") out[out.length - 1] += piece;
+      else out.push(piece);
+    };
+    for (const part of s.parts) {
+      if (part.kind === "text") {
+        push(part.value);
+        continue;
+      }
+      const r = this.resolve(part);
+      const q: Quoting = part.raw ? "none" : quoting;
+      if (r.kind === "secret") out.push({ secret: r.name, quoting: q });
+      else push(quote(r.value, q));
+    }
+    return out;
+  }
+
+  /** Plain text (messages, paths): secrets can only appear as `***`. */
+  plain(s: StringLit): string {
+    return this.text(s, "none")
+      .map((p) => (typeof p === "string" ? p : "***"))
+      .join("");
+  }
+
+  private resolve(part: InterpPart): { kind: "text"; value: string } | { kind: "secret"; name: string } {
+    const r = resolveInterp(part, this.scope, this.values, this.rb, this.builtins);
+    if (r.kind === "text" || r.kind === "secret") return r;
+    if (r.kind === "host" || r.kind === "database") return { kind: "text", value: r.name };
+    throw new PlanError(`${part.span.file}:${part.span.line}:${part.span.column}: cannot resolve \`\${${part.path.join(".")}}\`: ${r.reason}`);
+  }
+
+  literal(l: Literal): PlanValue {
+    switch (l.kind) {
+      case "string":
+        return this.plain(l);
+      case "number":
+        return l.value;
+      case "duration":
+        return l.text;
+      case "bool":
+        return l.value;
+      case "list":
+        return l.items.map((i) => this.literal(i));
+    }
+  }
+
+  stringList(list: ListLit | undefined): string[] | undefined {
+    return list?.items.map((i) => String(this.literal(i)));
+  }
+
+  operand(v: Value, host: string | undefined): PlanOperand {
+    switch (v.kind) {
+      case "env":
+        return { kind: "literal", value: this.options.env };
+      case "name": {
+        const key = v.path.map((p) => p.name).join(".");
+        const fake: InterpPart = { kind: "interp", path: v.path.map((p) => p.name), raw: true, span: v.span };
+        const r = this.resolve(fake);
+        return { kind: "literal", value: r.kind === "text" ? r.value : `<${key}>` };
+      }
+      case "succeeds":
+      case "output":
+        return { kind: v.kind, command: this.text(v.command, "shell"), host: v.on?.name ?? host };
+      case "exists":
+        return { kind: "exists", path: this.text(v.path, "none"), host: v.on?.name ?? host };
+      case "query":
+        return { kind: "query", db: v.db.name, sql: this.text(v.sql, this.sqlQuoting(v.db.name)) };
+      default:
+        return { kind: "literal", value: this.literal(v) };
+    }
+  }
+
+  cond(c: Cond, host: string | undefined): PlanCond {
+    switch (c.kind) {
+      case "and":
+      case "or":
+        return { kind: c.kind, left: this.cond(c.left, host), right: this.cond(c.right, host) };
+      case "not":
+        return { kind: "not", operand: this.cond(c.operand, host) };
+      case "group":
+        return this.cond(c.inner, host);
+      case "compare":
+        return { kind: "compare", op: c.op, left: this.operand(c.left, host), right: this.operand(c.right, host) };
+      case "value":
+        return { kind: "value", value: this.operand(c.value, host) };
+    }
+  }
+
+  sqlQuoting(db: string): Quoting {
+    return this.dbEngine.get(db) === "mysql" ? "sql-mysql" : "sql-sqlite";
+  }
+
+  actions(body: Stmt[], host: string | undefined, step: Partial<PlannedStep>): Action[] {
+    const out: Action[] = [];
+    for (const s of body) {
+      const span = s.span;
+      switch (s.kind) {
+        case "require":
+          out.push({ kind: "require", cond: this.cond(s.cond, host), source: sourceText(this.rb, s.cond.span), else: s.else && this.plain(s.else), span });
+          break;
+        case "confirm":
+          out.push({ kind: "confirm", question: this.plain(s.question), span });
+          break;
+        case "manual":
+          out.push({ kind: "manual", text: this.plain(s.text), span });
+          break;
+        case "run":
+          out.push({ kind: "run", command: this.text(s.command, "shell"), ...(s.as ? { as: s.as.name } : {}), span });
+          break;
+        case "edit":
+          out.push({
+            kind: "edit",
+            path: this.plain(s.path),
+            replaces: s.replaces.map((r) => ({ old: this.text(r.old, "none"), new: this.text(r.new, "none"), all: r.all })),
+            span,
+          });
+          break;
+        case "upload":
+        case "download":
+          out.push({ kind: s.kind, from: this.plain(s.from), to: this.plain(s.to), span });
+          break;
+        case "sql":
+          out.push({ kind: "sql", db: s.db.name, sql: this.text(s.text, this.sqlQuoting(s.db.name)), span });
+          break;
+        case "export":
+          out.push({
+            kind: "export",
+            db: s.db.name,
+            ...(s.tables ? { tables: this.stringList(s.tables) } : {}),
+            to: this.plain(s.to),
+            format: s.format?.name === "web2py" ? "web2py" : "csv",
+            span,
+          });
+          break;
+        case "import":
+          out.push({ kind: "import", db: s.db.name, from: this.plain(s.from), span });
+          break;
+        case "sync":
+          out.push({
+            kind: "sync",
+            db: s.db.name,
+            fromEnv: s.fromEnv.name,
+            fromDb: s.fromDb.name,
+            ...(s.tables ? { tables: this.stringList(s.tables) } : {}),
+            span,
+          });
+          break;
+        case "wait":
+          out.push({
+            kind: "wait",
+            cond: this.cond(s.cond, host),
+            source: sourceText(this.rb, s.cond.span),
+            everyMs: s.every?.ms ?? 5000,
+            ...(s.timeout ? { timeoutMs: s.timeout.ms } : {}),
+            span,
+          });
+          break;
+        case "note":
+          out.push({ kind: "note", text: this.plain(s.text), span });
+          break;
+        case "undo":
+          step.undo = s.command ? [{ kind: "run", command: this.text(s.command, "shell"), span }] : this.actions(s.body ?? [], host, {});
+          break;
+        case "timeout":
+          step.timeoutMs = s.duration.ms;
+          break;
+        case "retry":
+          step.retry = { count: s.count.value, everyMs: s.every?.ms ?? 0 };
+          break;
+        case "allow-failure":
+          step.allowFailure = true;
+          break;
+        case "parallel":
+          step.parallel = s.count.value;
+          break;
+      }
+    }
+    return out;
+  }
+
+  step(s: Step, section: string | undefined, phase: "main" | "finally"): PlannedStep {
+    const host = s.on?.name;
+    const guards: PlanGuard[] = [];
+    let skip: string | undefined;
+    for (const [kind, cond] of [
+      ["when", s.when],
+      ["unless", s.unless],
+    ] as const) {
+      if (!cond) continue;
+      const source = sourceText(this.rb, cond.span);
+      const value = evalStatic(cond, this.scope, this.values);
+      guards.push({ kind, source, static: value, cond: this.cond(cond, host) });
+      if (skip === undefined && value !== "probe" && value === (kind === "unless")) {
+        skip = `${kind} ${source} is ${value} in env ${this.options.env}`;
+      }
+    }
+    const planned: PlannedStep = {
+      id: s.id,
+      title: this.plain(s.title),
+      ...(section !== undefined ? { section } : {}),
+      phase,
+      ...(host ? { host } : {}),
+      guards,
+      ...(skip ? { skip } : {}),
+      actions: [],
+      undo: [],
+      allowFailure: false,
+      parallel: 1,
+      mutating: s.body.some((b) => MUTATING.has(b.kind)),
+      span: s.span,
+    };
+    planned.actions = this.actions(s.body, host, planned);
+    return planned;
+  }
+
+  host(d: HostDecl): PlannedHost {
+    if (d.value.kind === "list") {
+      return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
+    }
+    return { name: d.name.name, targets: [this.plain(d.value)], group: false };
+  }
+
+  database(d: DatabaseDecl): PlannedDatabase {
+    const v = d.value;
+    if (v.engine === "sqlite") return { name: d.name.name, engine: "sqlite", path: this.plain(v.path), ...(v.on ? { host: v.on.name } : {}) };
+    return {
+      name: d.name.name,
+      engine: "mysql",
+      url: this.plain(v.url),
+      ...(v.password ? { passwordSecret: v.password.name } : {}),
+      ...(v.via ? { via: v.via.name } : {}),
+    };
+  }
+
+  build(): Plan {
+    const rb = this.rb;
+    const steps: PlannedStep[] = [];
+    for (const item of rb.items) {
+      if (item.kind === "section") {
+        const title = this.plain((item as Section).title);
+        for (const s of item.steps) steps.push(this.step(s, title, "main"));
+      } else steps.push(this.step(item, undefined, "main"));
+    }
+    for (const s of rb.finally?.steps ?? []) steps.push(this.step(s, "finally", "finally"));
+
+    const hosts: Record<string, PlannedHost> = {};
+    const databases: Record<string, PlannedDatabase> = {};
+    const secrets: Plan["secrets"] = [];
+    for (const d of this.scope.decls.values()) {
+      if (d.kind === "host") hosts[d.name.name] = this.host(d);
+      else if (d.kind === "database") databases[d.name.name] = this.database(d);
+      else if (d.kind === "secret") secrets.push({ name: d.name.name, source: d.source, ref: this.plain(d.ref) });
+    }
+
+    const foreignDatabases: Plan["foreignDatabases"] = {};
+    for (const step of steps) {
+      for (const a of step.actions) {
+        if (a.kind !== "sync") continue;
+        const key = `${a.fromEnv}.${a.fromDb}`;
+        if (foreignDatabases[key]) continue;
+        const other = new PlanBuilder(rb, { ...this.options, env: a.fromEnv, sets: {} });
+        const decl = other.scope.decls.get(a.fromDb);
+        if (decl?.kind === "database") {
+          const db = other.database(decl);
+          // A foreign database's host and secret are that env's; record them under distinct names.
+          foreignDatabases[key] = { ...db, env: a.fromEnv };
+          if (db.engine === "sqlite" && db.host) {
+            const hostDecl = other.scope.decls.get(db.host);
+            if (hostDecl?.kind === "host") hosts[`${a.fromEnv}.${db.host}`] = { ...other.host(hostDecl), name: `${a.fromEnv}.${db.host}` };
+          }
+          if (db.engine === "mysql" && db.via) {
+            const hostDecl = other.scope.decls.get(db.via);
+            if (hostDecl?.kind === "host") hosts[`${a.fromEnv}.${db.via}`] = { ...other.host(hostDecl), name: `${a.fromEnv}.${db.via}` };
+          }
+          if (db.engine === "mysql" && db.passwordSecret && !secrets.some((s) => s.name === db.passwordSecret)) {
+            const sd = other.scope.decls.get(db.passwordSecret);
+            if (sd?.kind === "secret") secrets.push({ name: sd.name.name, source: sd.source, ref: other.plain(sd.ref) });
+          }
+        }
+      }
+    }
+
+    const values: Record<string, string> = {};
+    const overridden: string[] = [];
+    const topLevel = new Map<string, Decl>(rb.decls.map((d) => [d.name.name, d]));
+    for (const [name, decl] of this.scope.decls) {
+      if (decl.kind !== "param" && decl.kind !== "var") continue;
+      const v = this.values.get(name);
+      if (v !== undefined) values[name] = v;
+      if (topLevel.get(name) !== decl || this.options.sets?.[name] !== undefined) overridden.push(name);
+    }
+
+    const header = rb.header;
+    return {
+      schema: 1,
+      runbook: {
+        name: this.plain(header.name),
+        version: this.plain(header.version),
+        file: rb.file,
+        ...(header.description ? { description: this.plain(header.description) } : {}),
+        ...(header.owner ? { owner: this.plain(header.owner) } : {}),
+        sourceHash: sourceHash(rb),
+      },
+      env: this.options.env,
+      protected: this.scope.protected,
+      envConfirms: (this.scope.block?.confirms ?? []).map((c) => this.plain(c.question)),
+      values,
+      overridden,
+      secrets,
+      hosts,
+      databases,
+      steps,
+      foreignDatabases,
+    };
+  }
+}
+
+class PlanError extends Error {}
+
+function quote(value: string, quoting: Quoting): string {
+  switch (quoting) {
+    case "shell":
+      return shellQuote(value);
+    case "sql-sqlite":
+      return sqlQuote(value, "sqlite");
+    case "sql-mysql":
+      return sqlQuote(value, "mysql");
+    case "none":
+      return value;
+  }
+}
+
+/** Unknown `--set` names are an error: a typo must not silently do nothing. */
+export function checkSets(rb: Runbook, sets: Record<string, string>): string | undefined {
+  const params = paramNames(rb);
+  for (const name of Object.keys(sets)) {
+    if (params.has(name)) continue;
+    const isVar = rb.decls.some((d) => d.kind === "var" && d.name.name === name);
+    return isVar
+      ? `--set ${name}: \`${name}\` is a var; only params can be set from the command line`
+      : `--set ${name}: no param \`${name}\` in this runbook${params.size ? ` (params: ${[...params].join(", ")})` : ""}`;
+  }
+  return undefined;
+}
+
+/** Parse `NAME=VALUE` pairs from --set. */
+export function parseSets(pairs: string[]): { sets: Record<string, string> } | { error: string } {
+  const sets: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) return { error: `--set ${pair}: expected NAME=VALUE` };
+    sets[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return { sets };
+}
+
+export function buildPlan(rb: Runbook, options: PlanOptions): PlanResult {
+  const bad = checkSets(rb, options.sets ?? {});
+  if (bad) return { error: bad };
+  try {
+    return { plan: new PlanBuilder(rb, options).build() };
+  } catch (err) {
+    if (err instanceof PlanError) return { error: err.message };
+    throw err;
+  }
+}
