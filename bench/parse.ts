@@ -1,0 +1,103 @@
+// Parse + check throughput: a generated 10,000-step runbook (about 1.5 MB) against
+// the `yaml` package parsing an equivalent Ansible-style playbook, in the same run.
+// Goal: ours at least 5x faster than the YAML parse.
+
+import { parse as parseYaml } from "yaml";
+import { compileSource } from "../language/compile.js";
+
+export function generateRunbook(steps: number): string {
+  const out: string[] = [
+    'runbook "generated" version "1.0.0"',
+    'description "A generated runbook for the parse benchmark"',
+    'owner "bench"',
+    "default env dev",
+    "",
+    'param revision = "r547"',
+    'var   home     = "/home/app"',
+    'var   web2py   = "${home}/web2py"',
+    'host  portal   = "app@127.0.0.1:2222"',
+    "",
+    "env dev {",
+    '  var home = "/home/app-dev"',
+    "}",
+    "env prod {",
+    "  protected",
+    '  confirm "Sign-off has come from the release group"',
+    "}",
+    "",
+  ];
+  const perSection = 100;
+  for (let s = 0; s < steps / perSection; s++) {
+    out.push(`section "Section ${s}" {`);
+    for (let i = 0; i < perSection; i++) {
+      const n = s * perSection + i;
+      out.push(
+        `  step "Deploy component ${n} of the portal" on portal when env != "prod" {`,
+        `    require exists "\${web2py}/applications/app${n}/models/00_db.py" else "application ${n} is missing"`,
+        `    run "cd \${web2py}/applications/app${n} && bzr pull --overwrite -r \${revision} lp:app${n}"`,
+        `    undo "cd \${web2py}/applications/app${n} && bzr revert"`,
+        "    timeout 10m",
+        "  }",
+        "",
+      );
+    }
+    out.push("}", "");
+  }
+  return out.join("\n");
+}
+
+export function generatePlaybook(steps: number): string {
+  const out: string[] = [
+    "- name: generated",
+    "  hosts: portal",
+    "  vars:",
+    "    revision: r547",
+    "    home: /home/app",
+    '    web2py: "{{ home }}/web2py"',
+    "  tasks:",
+  ];
+  for (let n = 0; n < steps; n++) {
+    out.push(
+      `    - name: Deploy component ${n} of the portal`,
+      `      when: env != "prod"`,
+      "      block:",
+      `        - name: Check application ${n}`,
+      "          ansible.builtin.stat:",
+      `            path: "{{ web2py }}/applications/app${n}/models/00_db.py"`,
+      `          register: app${n}_stat`,
+      `        - name: Pull application ${n}`,
+      `          ansible.builtin.shell: "cd {{ web2py }}/applications/app${n} && bzr pull --overwrite -r {{ revision }} lp:app${n}"`,
+      "          timeout: 600",
+      "      rescue:",
+      `        - name: Revert application ${n}`,
+      `          ansible.builtin.shell: "cd {{ web2py }}/applications/app${n} && bzr revert"`,
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function best(fn: () => void, runs: number): number {
+  let min = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    min = Math.min(min, performance.now() - t);
+  }
+  return min;
+}
+
+export async function benchParse(): Promise<void> {
+  const rb = generateRunbook(10_000);
+  const yml = generatePlaybook(10_000);
+  const mb = (s: string) => Buffer.byteLength(s) / 1e6;
+  const check = compileSource(rb, "generated.rb");
+  if (!check.runbook) throw new Error(`the generated runbook does not compile: ${check.diagnostics[0]?.message}`);
+  const ours = best(() => compileSource(rb, "generated.rb"), 5);
+  const theirs = best(() => parseYaml(yml), 3);
+  const oursRate = mb(rb) / (ours / 1000);
+  const yamlRate = mb(yml) / (theirs / 1000);
+  console.log("parse + check, 10,000 steps");
+  console.log(`  runbook: ${mb(rb).toFixed(2)} MB in ${ours.toFixed(0)} ms = ${oursRate.toFixed(1)} MB/s`);
+  console.log(`  yaml:    ${mb(yml).toFixed(2)} MB in ${theirs.toFixed(0)} ms = ${yamlRate.toFixed(1)} MB/s`);
+  console.log(`  ratio: ${(oursRate / yamlRate).toFixed(1)}x the YAML parse's throughput (goal: >= 5x)`);
+}
