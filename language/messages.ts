@@ -6,7 +6,119 @@ const q = (s: string) => `\`${s}\``;
 
 export const messages = {
   // ---------------------------------------------------------------- lexer / parser
+  unexpectedCharacter: (text: string) => `unexpected character${[...text].length > 1 ? "s" : ""} ${q(text)}`,
+  singleQuoteNote: () => `strings are written in double quotes: "…"`,
+  unterminatedString: () => "unterminated string",
+  unterminatedStringNote: () => `close it with \`"\` on the same line; text over several lines goes in """…"""`,
+  unterminatedTripleString: () => `unterminated string: the \`"""\` is never closed`,
+  /** "expected a string after `run`" */
+  expected: (what: string, after?: string) => (after ? `expected ${what} after ${after}` : `expected ${what}`),
+  /** "unexpected `}`" */
+  unexpected: (what: string) => `unexpected ${what}`,
+  unexpectedIn: (what: string, where: string) => `unexpected ${what} in ${where}`,
+  unknownStatement: (word: string) => `unknown statement ${q(word)}`,
+  expectedNote: (what: string) => `expected ${what}`,
+  statementsNote: () =>
+    "a step holds statements: `require`, `confirm`, `manual`, `run`, `edit`, `upload`, `download`, `sql`, `export`, `import`, `sync`, `wait`, `note`, `undo`, `timeout`, `retry`, `allow failure`, `parallel`",
+  sectionNote: () => 'a section holds steps: `step "Title" { … }`',
+  envBlockNote: () => "an env block holds `protected`, `confirm \"…\"` and overrides like `var home = \"…\"`",
+  topLevelNote: () =>
+    "expected a declaration (`param`, `var`, `secret`, `host`, `database`), `include`, `env`, `section`, `step` or `finally`",
+  compareNote: () => "to compare two values, write `==`",
+  durationNote: () => "a duration is a whole number with a unit: `500ms`, `30s`, `10m`, `2h`, `1d`",
+  unclosedBlock: (what: string) => `expected \`}\` to close ${what} before the end of the file`,
+  missingHeader: () => 'missing header: a runbook starts with `runbook "NAME" version "1.0.0"`',
+  headerNotFirst: () => "the header `runbook NAME version SEMVER` must be the first statement",
+  headerInInclude: (word: string) => `an included file has no header: ${q(word)} belongs in the main file`,
+  duplicate: (what: string) => `${q(what)} is given twice`,
+  duplicateFinally: () => "a file has one `finally` block: move these steps into the first one",
+  defaultEnvInInclude: () => "`default env` belongs in the main file, not in an included one",
+  emptyInterpolation: () => "empty `${}`: put a name inside, like `${home}`",
+  badInterpolation: (text: string, what: string, after: string) => `bad interpolation ${q(text)}: expected ${what} after ${q(after)}`,
+  unclosedInterpolation: () => "unclosed `${` in string: expected `}`",
+  unknownEscape: (esc: string) => `unknown escape ${q(esc)} is kept as written`,
+  unknownEscapeNote: () => "the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash",
+  noInterpolationIn: (what: string) => `${what} cannot contain \`\${…}\``,
+  exportFormat: (name: string) => `unknown export format ${q(name)}: expected \`csv\` or \`web2py\``,
+  internal: (message: string) => `internal error: ${message}`,
+  cannotRead: (file: string) => `cannot read ${q(file)}`,
   // ---------------------------------------------------------------- includes
+  includeMissing: (path: string) => `cannot read included file ${q(path)}`,
+  includeCycle: (chain: string[]) => `include cycle: ${chain.map(q).join(" → ")}`,
+  includeTwice: (path: string) => `${q(path)} is already included`,
   // ---------------------------------------------------------------- checker
   didYouMean: (name: string) => `did you mean ${q(name)}?`,
+  // names
+  unknownName: (name: string) => `unknown name ${q(name)}`,
+  unknownHost: (name: string) => `unknown host ${q(name)}`,
+  unknownDatabase: (name: string) => `unknown database ${q(name)}`,
+  unknownSecret: (name: string) => `unknown secret ${q(name)}`,
+  unknownEnv: (name: string) => `unknown env ${q(name)}`,
+  envsAre: (names: string[]) =>
+    names.length ? `the envs are ${names.map(q).join(", ")}` : "this runbook has no env blocks: its one env is `default`",
+  unknownRunMember: (member: string) => `\`run\` has no member ${q(member)}`,
+  runMembersAre: (names: readonly string[]) => `the run values are ${names.map(q).join(", ")}`,
+  runValueNotYet: (name: string) => `${q(name)} is known only while the runbook runs`,
+  unknownEnvMember: (env: string, name: string) => `env ${q(env)} has no ${q(name)}: no param or var ${q(name)} is declared at top level`,
+  otherEnvKind: (env: string, name: string, kind: string) =>
+    `${q(`${env}.${name}`)} is a ${kind}: only another env's params and vars can be read`,
+  noMembers: (name: string, kind: string, member: string) => `${q(name)} is a ${kind} and has no member ${q(member)}`,
+  tooManyParts: (path: string) => `${q(path)} has too many parts: write \`name\` or \`env.name\``,
+  noValue: (name: string) => `${q(name)} has no value: its value refers back to itself`,
+  wrongKind: (name: string, actual: string, expected: string) => `${q(name)} is a ${actual}, not a ${expected}`,
+  notAValue: (name: string, kind: string, where: string) => `${q(name)} is a ${kind} and can't be used in ${where}`,
+  valueKinds: "a value can only use params, vars, `env`, `run.*` and other envs' params and vars",
+  secretExposed: (name: string, where: string) => `secret ${q(name)} can't be used in ${where}: it would be shown`,
+  secretPlaces:
+    "secrets can be interpolated only into commands (`run`, `undo`, `succeeds`, `output`), SQL (`sql`, `query`) and `edit` replacements",
+  passwordHint: "give a MySQL database's password with `password SECRET`",
+  // env blocks
+  undeclaredOverride: (env: string, name: string) => `env ${q(env)} overrides ${q(name)}, which is not declared at top level`,
+  declareFirst: (kind: string, name: string) => `declare it at top level first: \`${kind} ${name} = …\``,
+  overrideKind: (env: string, name: string, kind: string, topKind: string) =>
+    `env ${q(env)} overrides ${q(name)} as a ${kind}, but it is declared as a ${topKind}`,
+  // duplicates
+  duplicateDecl: (name: string) => `${q(name)} is already declared`,
+  duplicateOverride: (env: string, name: string) => `env ${q(env)} already overrides ${q(name)}`,
+  duplicateEnv: (name: string) => `env ${q(name)} is already declared`,
+  duplicateStepId: (id: string) => `step id ${q(id)} is already used`,
+  firstAt: (what: string, where: string) => `first ${what} at ${where}`,
+  stepIdHint: "give one of the steps its own id with `as NAME`",
+  duplicateOption: (keyword: string) => `this step already has \`${keyword}\``,
+  misplacedInUndo: (keyword: string) => `\`${keyword}\` can't be used inside \`undo { … }\``,
+  // values
+  interpolationCycle: (chain: string[]) => `interpolation cycle: ${chain.map(q).join(" → ")}`,
+  inEnvs: (envs: string[]) => `in env ${envs.map(q).join(", ")}`,
+  badSemver: (text: string) => `${q(text)} is not a semantic version`,
+  semverHint: "write MAJOR.MINOR.PATCH, e.g. `1.0.0` (a pre-release `-rc.1` and build `+abc` may follow)",
+  zeroDuration: (keyword: string) => `\`${keyword}\` must be longer than 0`,
+  badCount: (keyword: string, value: string) => `\`${keyword}\` needs a whole number of at least 1, not ${value}`,
+  badRegex: (error: string) => `invalid regular expression: ${error}`,
+  badFormat: (name: string) => `unknown export format ${q(name)}: use \`csv\` or \`web2py\``,
+  badHostTarget: (target: string) => `${q(target)} is not a host target: write \`user@address\` or \`user@address:port\``,
+  emptyGroup: "a host group needs at least one member",
+  notAString: (what: string) => `${what} must be a string`,
+  badMysqlUrl: (url: string) => `${q(url)} is not a MySQL URL: write \`mysql://user@host[:port]/database\``,
+  // safety
+  syncIntoProtected: (db: string, envs: string[]) =>
+    `\`sync\` would write into ${q(db)} in protected env ${envs.map(q).join(", ")}`,
+  syncGuardHint: (envs: string[]) =>
+    `syncing into a protected env is refused: guard the step with ${envs.map((e) => `\`when env != "${e}"\``).join(" and ")}`,
+  syncFromSelf: (db: string, envs: string[]) => `in env ${envs.map(q).join(", ")} this copies ${q(db)} onto itself`,
+  parallelNoGroup: (host: string) => `\`parallel\` has no effect: ${q(host)} is a single host in every env, not a group`,
+  parallelLocal: "`parallel` has no effect: the step runs on this machine, not on a host group",
+  missingUndo: (id: string, envs: string[]) =>
+    `step ${q(id)} makes changes but has no \`undo\`, and it can run in protected env ${envs.map(q).join(", ")}`,
+  missingUndoHint: 'add `undo "command"` or `undo { … }` so that a rollback can revert it',
+  destructiveSql: (what: string) => `destructive SQL (${what}) without a \`confirm\` before it in this step`,
+  destructiveSqlHint: 'add `confirm "…"` before the `sql` statement',
+  queryNotReadOnly: (keyword: string) => `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
+  // env selection and --set (scope.ts)
+  unknownEnvRequested: (name: string, names: string[]) =>
+    names.length
+      ? `unknown env ${q(name)}: the envs are ${names.join(", ")}`
+      : `unknown env ${q(name)}: this runbook has no env blocks, its one env is \`default\``,
+  noEnvChosen: (names: string[]) => `this runbook has several envs (${names.join(", ")}): choose one with --env`,
+  setUnknown: (name: string) => `--set ${name}: no param ${q(name)} is declared`,
+  setNotParam: (name: string, kind: string) => `--set ${name}: ${q(name)} is a ${kind}, and only params can be set`,
 };

@@ -10,13 +10,23 @@ export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: "ws", line_breaks: true });
 export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments" });
 
+/** Category of every string token (parser.ts consumes `AnyString`; the image tells which kind). */
+export const AnyString = createToken({ name: "AnyString", pattern: Lexer.NA, label: "a string" });
+
 // `"""…"""` before `"…"`. A string never spans a line unless it is triple-quoted.
-export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true });
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/ });
+export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true, categories: [AnyString] });
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, categories: [AnyString] });
+// Unterminated strings (to the end of the file / line): still strings for the parser, so one missing
+// quote is one diagnostic ("unterminated string", reported by parser.ts), not a cascade.
+export const UnterminatedTripleString = createToken({ name: "UnterminatedTripleString", pattern: /"""[\s\S]*/, line_breaks: true, categories: [AnyString] });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, categories: [AnyString] });
 
 // Durations before numbers: `500ms 30s 10m 2h`, also compound `1h30m`.
-export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d)(?![A-Za-z0-9_]))+/ });
+export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d))+(?![A-Za-z0-9_])/ });
 export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /\d+(?:\.\d+)?(?![A-Za-z_])/ });
+// A word starting with a digit that is neither a number nor a duration (`10min`, `1.5h`, `3x`): one
+// token, so the parser can say "expected a duration like `30s` or `10m`" about the whole word.
+export const BadNumber = createToken({ name: "BadNumber", pattern: /\d[\d.]*[A-Za-z_][A-Za-z0-9_.]*/ });
 
 export const EqEq = createToken({ name: "EqEq", pattern: /==/ });
 export const NotEq = createToken({ name: "NotEq", pattern: /!=/ });
@@ -66,8 +76,11 @@ export const allTokens: TokenType[] = [
   WhiteSpace,
   Comment,
   TripleString,
+  UnterminatedTripleString,
   StringLiteral,
+  UnterminatedString,
   Duration,
+  BadNumber,
   NumberLiteral,
   EqEq,
   NotEq,
@@ -86,6 +99,7 @@ export const allTokens: TokenType[] = [
   Dot,
   ...Object.values(Kw),
   Identifier,
+  AnyString,
 ];
 
 export const RunbookLexer = new Lexer(allTokens, {

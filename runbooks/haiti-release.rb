@@ -106,6 +106,9 @@ section "Deploy and migrate" {
       replace "migrate = False" with "migrate = True"
     }
     run "cd ${web2py} && python web2py.py -S ${app} -M -N < /dev/null"
+    undo {
+      import appdb from "backups/${env}-${run.id}.csv"
+    }
     timeout 30m
   }
 

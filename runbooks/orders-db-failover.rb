@@ -60,10 +60,10 @@ section "Fail over" {
   step "Stop writes on the primary" on primary unless reason == "primary lost" {
     confirm "Stop all writes to the orders primary on ${old_db} now?"
     sql orders_primary "SET GLOBAL super_read_only = ON"
-    run "touch /var/lib/mysql/FAILOVER_IN_PROGRESS" as mysql
+    run "touch /var/lib/mysql/FAILOVER_IN_PROGRESS" as "mysql"
     undo {
       sql orders_primary "SET GLOBAL super_read_only = OFF"
-      run "rm -f /var/lib/mysql/FAILOVER_IN_PROGRESS" as mysql
+      run "rm -f /var/lib/mysql/FAILOVER_IN_PROGRESS" as "mysql"
     }
   }
 

@@ -1,0 +1,153 @@
+// `runbook resume RUN_ID`: continue a stopped run from its journal. The run's
+// file is compiled again and refused when its source changed since the run
+// started (unless --force); the plan is rebuilt with the same env and params;
+// steps the journal has as done (ok or skipped) are not run again; a step that
+// was running when the run stopped is shown as interrupted and rerun only when
+// the operator says so (--yes, or the prompt/UI); then the run continues under
+// the same run id, with the lock taken again.
+
+import { existsSync } from "node:fs";
+import { selectEnv } from "../../language/scope.js";
+import { AmbiguousRunIdError, defaultStateLocation, LockedError, openJournal, type Journal } from "../../runtime/journal.js";
+import { buildPlan } from "../../runtime/planner.js";
+import { Exit, type CliIO } from "../io.js";
+import { readSource } from "../source.js";
+import { compileForRun, drive, lockedMessage } from "./run.js";
+
+export interface ResumeCommandOptions {
+  yes?: boolean;
+  approve?: string[];
+  force?: boolean;
+  state?: string;
+  json?: boolean;
+  /** false with --no-tui. */
+  tui?: boolean;
+  noTui?: boolean;
+  onFailure?: "stop" | "rollback";
+  acceptNewHostKeys?: boolean;
+}
+
+export async function resumeCommand(runId: string, opts: ResumeCommandOptions, io: CliIO): Promise<number> {
+  const location = opts.state ?? defaultStateLocation(io.env);
+  let journal: Journal;
+  try {
+    journal = await openJournal(location);
+  } catch (e) {
+    io.stderr.write(`runbook: cannot open the journal at ${location}: ${(e as Error).message}\n`);
+    return Exit.failed;
+  }
+  try {
+    let run;
+    try {
+      run = await journal.getRun(runId);
+    } catch (e) {
+      if (e instanceof AmbiguousRunIdError) {
+        io.stderr.write(`runbook: ${e.message}\n`);
+        return Exit.usage;
+      }
+      throw e;
+    }
+    if (!run) {
+      io.stderr.write(`runbook: no run ${runId} in the journal at ${journal.location}\n`);
+      return Exit.usage;
+    }
+    if (run.dryRun) {
+      io.stderr.write(`runbook: run ${run.id} was a dry run; there is nothing to resume (start a real run with \`runbook run\`)\n`);
+      return Exit.usage;
+    }
+    if (run.status === "succeeded") {
+      io.stderr.write(`runbook: run ${run.id} already succeeded; there is nothing to resume\n`);
+      return Exit.ok;
+    }
+
+    if (!existsSync(run.file)) {
+      io.stderr.write(`runbook: ${run.file}, the runbook of run ${run.id}, is not there any more\n`);
+      return Exit.usage;
+    }
+    const source = readSource(run.file, io);
+    if (!source.ok) {
+      io.stderr.write(`runbook: ${source.error}\n`);
+      return Exit.usage;
+    }
+    const rb = compileForRun(run.file, source.text, io);
+    if (!rb) return Exit.failed;
+    const env = selectEnv(rb, run.env);
+    if ("error" in env) {
+      io.stderr.write(`runbook: ${env.error}\n`);
+      return Exit.usage;
+    }
+    const built = buildPlan(rb, {
+      env: run.env,
+      sets: run.params,
+      runId: run.id,
+      builtins: { "run.user": run.user, "run.started": run.startedAt },
+    });
+    if ("error" in built) {
+      io.stderr.write(`runbook: ${built.error}\n`);
+      return Exit.failed;
+    }
+    const plan = built.plan;
+    if (plan.runbook.sourceHash !== run.sourceHash) {
+      if (!opts.force) {
+        io.stderr.write(
+          `runbook: ${run.file} changed since run ${run.id} started (its source is not the one that was journaled); ` +
+            `resuming could run different steps than the ones the journal records. Start a new run, or pass --force to resume anyway\n`,
+        );
+        return Exit.failed;
+      }
+      io.stderr.write(`runbook: warning: ${run.file} changed since run ${run.id} started; resuming anyway (--force)\n`);
+    }
+
+    const steps = await journal.getSteps(run.id);
+    const status = new Map(steps.map((s) => [s.stepId, s.status]));
+    const isDone = (id: string) => status.get(id) === "ok" || status.get(id) === "skipped";
+    const mainDone = plan.steps.filter((s) => s.phase === "main").every((s) => isDone(s.id));
+    const completed = new Set<string>();
+    for (const s of plan.steps) {
+      // `finally` runs again after the main steps that are still to do, unless they are all done.
+      if (isDone(s.id) && (s.phase === "main" || mainDone)) completed.add(s.id);
+    }
+    const interrupted = new Set<string>();
+    for (const s of plan.steps) {
+      const st = status.get(s.id);
+      if (st === "interrupted" || st === "running") {
+        interrupted.add(s.id);
+        io.stderr.write(`runbook: step ${s.id} ('${s.title}') was interrupted: it was running when run ${run.id} stopped\n`);
+      }
+    }
+    const next = plan.steps.find((s) => !completed.has(s.id) && s.phase === "main") ?? plan.steps.find((s) => !completed.has(s.id));
+    if (!next) {
+      io.stderr.write(`runbook: every step of run ${run.id} is done\n`);
+    }
+
+    try {
+      await journal.reopenRun(run.id);
+    } catch (e) {
+      if (e instanceof LockedError) {
+        io.stderr.write(`runbook: ${lockedMessage(e, run.file)}\n`);
+        return Exit.locked;
+      }
+      throw e;
+    }
+    if (next) io.stderr.write(`runbook: resuming run ${run.id} at step ${next.id}\n`);
+
+    return await drive({
+      io,
+      plan,
+      runId: run.id,
+      journal,
+      dryRun: false,
+      probe: true,
+      flags: { yes: opts.yes ?? false, approve: opts.approve ?? [] },
+      onFailure: opts.onFailure ?? "stop",
+      json: opts.json ?? false,
+      tui: opts.tui !== false && !opts.noTui,
+      completed,
+      interrupted,
+      resumedFrom: run.id,
+      acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+    });
+  } finally {
+    await journal.close().catch(() => {});
+  }
+}

@@ -1,0 +1,172 @@
+// `runbook show RUN_ID [--json] [--state URL]`: one run from the journal — who ran
+// what, where and when, every step of its plan with status, host, attempt, times,
+// exit status, reason and output tail, the confirmations, the rollback, the notes,
+// and how to resume it when it did not finish. RUN_ID may be a unique prefix.
+
+import { Exit, useColor, type CliIO } from "../io.js";
+import type { ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
+import type { PlannedStep } from "../../runtime/plan.js";
+import { colorStatus, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
+
+export interface ShowOptions {
+  json?: boolean;
+  state?: string;
+}
+
+export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): Promise<number> {
+  return withJournal(opts.state, io, async (journal) => {
+    const run = await journal.getRun(runId);
+    if (!run) {
+      io.stderr.write(`runbook: no run ${JSON.stringify(runId)} in the journal ${journal.location}; \`runbook history\` lists the runs\n`);
+      return Exit.usage;
+    }
+    const [steps, confirmations, rollbacks, notes] = await Promise.all([
+      journal.getSteps(run.id),
+      journal.getConfirmations(run.id),
+      journal.getRollbacks(run.id),
+      journal.getNotes(run.id),
+    ]);
+    const resume = resumeHint(run, steps, opts.state);
+    if (opts.json) {
+      io.stdout.write(
+        `${JSON.stringify({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null }, null, 2)}\n`,
+      );
+      return Exit.ok;
+    }
+    io.stdout.write(renderRun(run, steps, confirmations, rollbacks, notes, resume, useColor(io)));
+    return Exit.ok;
+  });
+}
+
+interface ResumeHint {
+  command: string;
+  fromStep?: string;
+}
+
+/** A real run that stopped (failed, aborted, interrupted) can be resumed. */
+function resumeHint(run: RunRecord, steps: StepRecord[], state: string | undefined): ResumeHint | undefined {
+  if (run.dryRun || run.status === "succeeded" || run.status === "running") return undefined;
+  const byId = new Map(steps.map((s) => [s.stepId, s]));
+  const next = run.plan.steps.find((p) => {
+    const s = byId.get(p.id);
+    return p.skip === undefined && (s === undefined || !["ok", "skipped"].includes(s.status));
+  });
+  return { command: `runbook resume ${run.id}${stateFlag(state)}`, fromStep: next?.id };
+}
+
+function renderRun(
+  run: RunRecord,
+  steps: StepRecord[],
+  confirmations: ConfirmationRecord[],
+  rollbacks: RollbackRecord[],
+  notes: NoteRecord[],
+  resume: ResumeHint | undefined,
+  color: boolean,
+): string {
+  const bold = (s: string) => (color ? `\u001b[1m${s}\u001b[0m` : s);
+  const dim = (s: string) => (color ? `\u001b[2m${s}\u001b[0m` : s);
+  const out: string[] = [];
+  out.push(bold(`Run ${run.id}: ${run.runbook} ${run.version}, env ${run.env}`));
+
+  const field = (name: string, value: string) => out.push(`  ${name.padEnd(10)} ${value}`);
+  let status = statusText(run);
+  if (run.exitCode !== undefined) status += ` (exit ${run.exitCode})`;
+  field("status", color ? colorStatus(run.status, status) : status);
+  if (run.error) field("error", run.error);
+  if (run.status === "running") field("", `in progress: pid ${run.pid} on ${run.machine}`);
+  if (run.status === "interrupted" && run.finishedAt === undefined) field("", "its process ended before the run finished");
+  field("by", `${run.user}@${run.machine} (pid ${run.pid})`);
+  field("started", formatTime(run.startedAt));
+  if (run.finishedAt !== undefined) {
+    field("finished", `${formatTime(run.finishedAt)} (${formatDuration(Date.parse(run.finishedAt) - Date.parse(run.startedAt))})`);
+  }
+  field("file", run.file);
+  field("source", run.sourceHash);
+  const params = Object.entries(run.params);
+  field("params", params.length === 0 ? "(none)" : params.map(([k, v]) => `${k}=${v}`).join(", "));
+  if (run.plan.protected) field("protected", "yes");
+  if (run.resumedFrom) field("resumes", `run ${run.resumedFrom}`);
+
+  // Steps in plan order, then any the plan does not list (should not happen).
+  out.push("", bold("Steps"));
+  const records = new Map(steps.map((s) => [s.stepId, s]));
+  const notesByStep = new Map<string, NoteRecord[]>();
+  for (const n of notes) notesByStep.set(n.stepId, [...(notesByStep.get(n.stepId) ?? []), n]);
+  const planned = new Map(run.plan.steps.map((p) => [p.id, p]));
+  const order: { id: string; planned?: PlannedStep }[] = run.plan.steps.map((p) => ({ id: p.id, planned: p }));
+  for (const s of steps) if (!planned.has(s.stepId)) order.push({ id: s.stepId });
+  const statusWidth = Math.max("interrupted".length, ...steps.map((s) => s.status.length));
+  let section: string | undefined;
+  let inFinally = false;
+  for (const { id, planned: p } of order) {
+    if (p?.phase === "finally" && !inFinally) {
+      out.push(`  ${dim("finally")}`);
+      inFinally = true;
+    } else if (p?.phase === "main" && p.section !== section) {
+      if (p.section !== undefined) out.push(`  ${dim(`section ${JSON.stringify(p.section)}`)}`);
+      section = p.section;
+    }
+    const s = records.get(id);
+    const stepStatus = s?.status ?? (p?.skip !== undefined ? "skipped" : "not run");
+    const title = p ? `${id}  ${dim(JSON.stringify(p.title))}` : id;
+    const statusCell = stepStatus.padEnd(statusWidth);
+    out.push(`  ${color ? colorStatus(stepStatus, statusCell) : statusCell}  ${title}`);
+
+    const details: string[] = [];
+    const host = s?.host ?? p?.host;
+    if (host) details.push(`on ${host}`);
+    if (s && s.attempt > 1) details.push(`attempt ${s.attempt}`);
+    if (s?.startedAt) details.push(`started ${formatTime(s.startedAt)}`);
+    if (s?.finishedAt) {
+      details.push(
+        s.startedAt
+          ? `finished ${formatTime(s.finishedAt)} (${formatDuration(Date.parse(s.finishedAt) - Date.parse(s.startedAt))})`
+          : `at ${formatTime(s.finishedAt)}`,
+      );
+    }
+    if (s?.exitCode !== null && s?.exitCode !== undefined) details.push(`exit ${s.exitCode}`);
+    if (s?.signal) details.push(`signal ${s.signal}`);
+    if (details.length > 0) out.push(`      ${details.join(", ")}`);
+    const reason = s?.reason ?? (s === undefined ? p?.skip : undefined);
+    if (reason) out.push(`      ${s?.status === "skipped" || s === undefined ? "why" : "reason"}: ${reason}`);
+    if (s?.status === "interrupted") out.push("      it was running when its process ended: it may have done part of its work");
+    for (const h of s?.hosts ?? []) {
+      const hostDetail = [h.status, h.exitCode !== null ? `exit ${h.exitCode}` : "", formatDuration(h.durationMs), h.error ?? ""]
+        .filter(Boolean)
+        .join(", ");
+      out.push(`      ${h.host}: ${hostDetail}`);
+    }
+    for (const n of notesByStep.get(id) ?? []) out.push(`      note: ${n.text}`);
+    if (s && s.outputTail !== "") {
+      out.push(`      output${s.outputTruncated ? " (last lines only)" : ""}:`);
+      for (const line of s.outputTail.replace(/\n$/, "").split("\n")) out.push(`        ${line}`);
+    }
+  }
+
+  if (confirmations.length > 0) {
+    out.push("", bold("Confirmations"));
+    for (const c of confirmations) {
+      const where = c.stepId ? ` [${c.stepId}]` : " [env]";
+      const what = c.kind === "manual" ? "manual" : c.kind === "failure-choice" ? "on failure" : "confirm";
+      out.push(`  ${formatTime(c.time)}${where} ${what}: ${JSON.stringify(c.question)} -> ${c.answer} (by ${c.by})`);
+    }
+  }
+
+  if (rollbacks.length > 0) {
+    out.push("", bold("Rollback"));
+    for (const r of rollbacks) {
+      if (r.kind === "started") out.push(`  ${formatTime(r.time)} started: undo ${(r.steps ?? []).join(", ") || "nothing"}`);
+      else out.push(`  ${formatTime(r.time)} ${r.stepId}: ${r.status}${r.error ? ` (${r.error})` : ""}`);
+    }
+  }
+
+  if (resume) {
+    out.push(
+      "",
+      `This run did not finish. \`${resume.command}\` continues it${resume.fromStep ? ` from step ${resume.fromStep}` : ""}.`,
+    );
+  } else if (run.dryRun && run.status !== "succeeded" && run.status !== "running") {
+    out.push("", "This was a dry run: nothing to resume.");
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,45 @@
+// The footer: the keys that work right now.
+
+import type { UiStore } from "./store.js";
+import type { Line } from "./preview.js";
+import { Lines } from "./Lines.js";
+
+export function footerKeys(store: UiStore): [string, string][] {
+  const nav: [string, string][] = [
+    ["↑↓", "select"],
+    ["PgUp/PgDn", "scroll"],
+  ];
+  if (!store.follow) nav.push(["f", "follow"]);
+  if (store.finished) return [...nav];
+  if (store.quitting) return [["y", "abort the run"], ["n", "go back"]];
+  const d = store.dialog;
+  const tail: [string, string][] = [...nav, ["q", "quit"]];
+  if (!d) return [...nav, ["q", "quit"], ["Ctrl-C", "interrupt"]];
+  switch (d.kind) {
+    case "step":
+      return [["Enter", "run"], ["s", "skip"], ["c", "continue"], ["a", "abort"], ...tail];
+    case "confirm":
+      if (d.protected) return [[`type ${store.plan.env}`, ""], ["Enter", "confirm"], ["Esc", "no (abort)"], ["↑↓", "select"]];
+      return [["y", "yes"], ["n", "no (abort)"], ...tail];
+    case "manual":
+      return [["d", "done"], ["a", "abort"], ...tail];
+    case "failure":
+      return [["r", "retry"], ["s", "skip"], ["b", "roll back"], ["a", "abort"], ...tail];
+    case "rerun":
+      return [["y", "rerun"], ["n", "leave it"], ...tail];
+  }
+}
+
+export function footerLine(store: UiStore): Line {
+  const line: Line = [];
+  for (const [k, what] of footerKeys(store)) {
+    if (line.length) line.push({ text: "  " });
+    line.push({ text: k, bold: true, color: "yellow" });
+    if (what) line.push({ text: " " + what, dim: true });
+  }
+  return line;
+}
+
+export function Footer({ store, width, color }: { store: UiStore; width: number; color: boolean }) {
+  return <Lines lines={[footerLine(store)]} width={width} height={1} color={color} />;
+}

@@ -1,0 +1,64 @@
+// The steps, grouped by section (finally steps last), each with its status
+// glyph, host and duration. The selected step is highlighted and kept in view.
+
+import type { StepView, UiStore } from "./store.js";
+import type { Line } from "./preview.js";
+import { formatDuration, GLYPH, SPINNER, STATUS_COLOR, pad } from "./format.js";
+import { Lines } from "./Lines.js";
+
+export function glyph(v: StepView, now = Date.now()): string {
+  if (v.status === "running") return SPINNER[Math.floor(now / 100) % SPINNER.length]!;
+  if (v.rollback === "pending") return "↺";
+  if (v.rollback === "failed") return "✘";
+  return GLYPH[v.status];
+}
+
+export function stepDuration(v: StepView, now = Date.now()): string {
+  if (v.status === "running" && v.startedAt !== undefined) return formatDuration(now - v.startedAt);
+  if (v.durationMs !== undefined && v.status !== "pending") return formatDuration(v.durationMs);
+  return "";
+}
+
+/** All rows (section headers and steps) and the row of the selected step. */
+export function stepRows(store: UiStore, width: number): { rows: Line[]; selectedRow: number } {
+  const rows: Line[] = [];
+  let selectedRow = 0;
+  let section: string | null = null;
+  const activeId = store.activeStepId();
+  const now = Date.now();
+  for (const id of store.order) {
+    const v = store.steps.get(id)!;
+    const group = v.phase === "finally" ? "finally" : (v.section ?? "");
+    if (group !== section) {
+      if (group !== "" || section !== null) rows.push([{ text: group === "" ? "(no section)" : group, bold: true, dim: true }]);
+      section = group;
+    }
+    const selected = id === store.selectedId;
+    if (selected) selectedRow = rows.length;
+    const marker = id === activeId ? "▶" : " ";
+    const g = glyph(v, now);
+    const right = [v.host, stepDuration(v, now)].filter(Boolean).join(" ");
+    const titleWidth = Math.max(4, width - 4 - (right ? right.length + 1 : 0));
+    const title = Array.from(v.title).length > titleWidth ? Array.from(v.title).slice(0, titleWidth - 1).join("") + "…" : v.title;
+    const color = v.rollback === "failed" ? "red" : v.rollback === "pending" ? "blue" : STATUS_COLOR[v.status];
+    rows.push([
+      { text: marker, color: "yellow", bold: true, inverse: selected },
+      { text: g, color, inverse: selected },
+      { text: " " + pad(title, titleWidth), inverse: selected, bold: id === activeId, dim: v.status === "skipped" },
+      { text: right ? " " + right : "", dim: !selected, inverse: selected },
+    ]);
+  }
+  return { rows, selectedRow };
+}
+
+export function visibleStepRows(store: UiStore, width: number, height: number): Line[] {
+  const title: Line = [{ text: "Steps", bold: true, color: "cyan" }, { text: `  ${store.order.indexOf(store.selectedId ?? "") + 1}/${store.order.length}`, dim: true }];
+  const { rows, selectedRow } = stepRows(store, width);
+  const h = Math.max(0, height - 1);
+  const start = Math.max(0, Math.min(selectedRow - Math.floor(h / 2), rows.length - h));
+  return [title, ...rows.slice(start, start + h)];
+}
+
+export function StepList({ store, width, height, color }: { store: UiStore; width: number; height: number; color: boolean }) {
+  return <Lines lines={visibleStepRows(store, width, height)} width={width} height={height} color={color} />;
+}

@@ -1,0 +1,95 @@
+// Small text helpers shared by the Ink UI and its plain summary: durations,
+// status glyphs, and making a step's raw output safe to draw in one terminal row.
+
+import type { StepStatus } from "../../runtime/events.js";
+
+/** 320ms, 12.3s, 2m05s, 1h02m. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) ms = 0;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** 00:42, 12:03, 1:02:03: a running clock. */
+export function formatClock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+export const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+export const GLYPH: Record<Exclude<StepStatus, "running">, string> = {
+  pending: "○",
+  ok: "✔",
+  failed: "✘",
+  skipped: "↷",
+  interrupted: "⚠",
+  "rolled-back": "↺",
+};
+
+export const STATUS_COLOR: Record<StepStatus, string> = {
+  pending: "gray",
+  running: "cyan",
+  ok: "green",
+  failed: "red",
+  skipped: "yellow",
+  interrupted: "magenta",
+  "rolled-back": "blue",
+};
+
+export const STATUS_WORD: Record<StepStatus, string> = {
+  pending: "not run",
+  running: "running",
+  ok: "ok",
+  failed: "failed",
+  skipped: "skipped",
+  interrupted: "interrupted",
+  "rolled-back": "rolled back",
+};
+
+// CSI … final byte, OSC … BEL/ST, other two-byte escapes.
+// eslint-disable-next-line no-control-regex
+const ESCAPES = /\u001B(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001B]*(?:\u0007|\u001B\\)?|[@-Z\\-_])|\u009B[0-?]*[ -/]*[@-~]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+
+/**
+ * One line of a step's output made safe for one terminal row: escape sequences
+ * and control characters removed, a carriage return keeps what was drawn last
+ * (progress bars), tabs expanded. Very long lines are cut before the work.
+ */
+export function sanitizeLine(line: string, max = 1000): string {
+  if (line.length > max * 4) line = line.slice(0, max * 4);
+  if (line.includes("\r")) {
+    const parts = line.split("\r").filter((p) => p.length > 0);
+    line = parts.length > 0 ? parts[parts.length - 1]! : "";
+  }
+  if (line.includes("\u001B") || line.includes("\u009B")) line = line.replace(ESCAPES, "");
+  if (line.includes("\t")) {
+    let out = "";
+    for (const ch of line) out += ch === "\t" ? " ".repeat(8 - (out.length % 8)) : ch;
+    line = out;
+  }
+  line = line.replace(CONTROLS, "");
+  return line.length > max ? line.slice(0, max) : line;
+}
+
+/** Cut to `width` columns (by code point; Ink's own truncation handles wide characters). */
+export function truncate(s: string, width: number): string {
+  if (width <= 0) return "";
+  if (s.length <= width) return s;
+  const cps = Array.from(s);
+  if (cps.length <= width) return s;
+  return width <= 1 ? "…" : cps.slice(0, width - 1).join("") + "…";
+}
+
+export function pad(s: string, width: number): string {
+  const n = Array.from(s).length;
+  return n >= width ? s : s + " ".repeat(width - n);
+}

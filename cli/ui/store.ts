@@ -1,0 +1,660 @@
+// The Ink UI's state, kept outside React. RunEvents from the bus and the
+// executor's Interaction calls update it; React components read it on each frame
+// (useSyncExternalStore on `version`). Event-driven changes are batched: listeners
+// hear about them at most `frameMs` apart (15 frames a second by default), so a
+// step printing 100 MB costs a few renders a second, not one per output event.
+// Key presses and new questions notify at once, so the screen answers quickly.
+//
+// The store also implements the Interaction the executor asks through: each
+// question becomes a Dialog, and `handleKey` turns the operator's keys into answers.
+
+import type {
+  FailureChoice,
+  Interaction,
+  RunEvent,
+  RunStatus,
+  StepChoice,
+  StepContext,
+  StepStatus,
+} from "../../runtime/events.js";
+import type { Plan, PlannedStep } from "../../runtime/plan.js";
+import { formatDuration } from "./format.js";
+import { OutputBuffer } from "./output-buffer.js";
+
+export interface StepView {
+  id: string;
+  title: string;
+  section?: string;
+  host?: string;
+  phase: "main" | "finally";
+  planned?: PlannedStep;
+  status: StepStatus;
+  attempt: number;
+  /** Date.now() when the current attempt started. */
+  startedAt?: number;
+  durationMs?: number;
+  reason?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  output: OutputBuffer;
+  /** Unified diffs the executor showed for this step's edits (the last few). */
+  diffs: { path: string; host?: string; diff: string }[];
+  rollback?: "pending" | "ok" | "failed";
+  rollbackError?: string;
+  /** Partial lines per host, for host groups whose members' output interleaves. */
+  partials?: Map<string, string>;
+}
+
+export type Dialog =
+  | { kind: "step"; stepId: string }
+  | { kind: "confirm"; stepId?: string; question: string; protected: boolean; typed: string; error?: string }
+  | { kind: "manual"; stepId: string; text: string }
+  | { kind: "failure"; stepId: string; error: string }
+  | { kind: "rerun"; stepId: string };
+
+interface Pending {
+  dialog: Dialog;
+  resolve: (value: unknown) => void;
+}
+
+/** The keys the UI reads (a subset of Ink's Key, so the store needs no Ink). */
+export interface KeyInfo {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+  tab?: boolean;
+  meta?: boolean;
+}
+
+export interface StoreOptions {
+  plan: Plan;
+  runId: string;
+  dryRun: boolean;
+  /** Stop before each step (default true). */
+  stepThrough?: boolean;
+  /** Least time between two event-driven notifications (default 66 ms, ~15 fps). */
+  frameMs?: number;
+  /** Lines kept per step (default 2000). */
+  maxLines?: number;
+  /** Ctrl-C: what the plain mode's SIGINT does. */
+  onInterrupt?: () => void;
+}
+
+const MAX_DIFF_CHARS = 200_000;
+const MAX_PARTIAL = 8_000;
+
+export class UiStore {
+  readonly plan: Plan;
+  readonly runId: string;
+  dryRun: boolean;
+  readonly stepThrough: boolean;
+  readonly frameMs: number;
+  readonly steps = new Map<string, StepView>();
+  /** Step ids in display order (main steps, then finally). */
+  order: string[] = [];
+  resumedFrom?: string;
+  startedAt = Date.now();
+  finished?: { status: RunStatus; exitCode: number; durationMs?: number; error?: string };
+  rollback?: { steps: string[] };
+  /** `c` was pressed: run without stopping until a question or a failure. */
+  continuous = false;
+  /** `q` was confirmed while no question was open: the next question is answered "abort". */
+  abortRequested = false;
+  /** The y/n "quit?" dialog is open. */
+  quitting = false;
+  /** A short message for the operator (e.g. a mistyped env name). */
+  flash?: string;
+
+  selectedId: string | undefined;
+  /** Selection follows the running step (or the step a question is about). */
+  follow = true;
+  /** Output scroll: lines above the newest one. */
+  scroll = 0;
+  /** Plan preview scroll for steps without output: lines from the top. */
+  planScroll = 0;
+  /** The output view's height in the last frame (a page for PgUp/PgDn). */
+  page = 10;
+
+  private runningId: string | undefined;
+  private readonly queue: Pending[] = [];
+  private readonly listeners = new Set<() => void>();
+  private versionNo = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private lastNotify = 0;
+  private readonly maxLines: number;
+  private readonly onInterrupt: () => void;
+  private closed = false;
+  readonly interaction: Interaction;
+
+  constructor(options: StoreOptions) {
+    this.plan = options.plan;
+    this.runId = options.runId;
+    this.dryRun = options.dryRun;
+    this.stepThrough = options.stepThrough ?? true;
+    this.frameMs = options.frameMs ?? 66;
+    this.maxLines = options.maxLines ?? 2000;
+    this.onInterrupt = options.onInterrupt ?? (() => {});
+    this.setSteps(this.plan.steps.map((s) => ({ id: s.id, title: s.title, section: s.section, host: s.host, phase: s.phase })));
+    this.selectedId = this.order[0];
+    this.interaction = this.makeInteraction();
+  }
+
+  // ---- subscription (React reads through useSyncExternalStore) ----
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  version = (): number => this.versionNo;
+
+  /** Notify soon (batched to one frame). */
+  private changed(): void {
+    if (this.timer || this.closed) return;
+    const wait = Math.max(0, this.lastNotify + this.frameMs - Date.now());
+    this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  /** Notify now (key presses, new questions). */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.lastNotify = Date.now();
+    this.versionNo++;
+    for (const l of this.listeners) l();
+  }
+
+  /** Keep the clock and the spinner moving: ~10 fps while a step runs, 1 fps otherwise. */
+  startTicker(intervalMs = 100): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => {
+      if (this.runningId !== undefined || Date.now() - this.lastNotify >= 1000) this.changed();
+    }, intervalMs);
+    this.ticker.unref?.();
+  }
+
+  /** Stop timers; answer what is still asked (as an abort) so no one waits forever. */
+  close(): void {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.timer) clearTimeout(this.timer);
+    this.ticker = this.timer = undefined;
+    while (this.queue.length > 0) this.answer(abortAnswer(this.queue[0]!.dialog));
+  }
+
+  // ---- derived state ----
+
+  get dialog(): Dialog | undefined {
+    return this.queue[0]?.dialog;
+  }
+
+  get running(): StepView | undefined {
+    return this.runningId === undefined ? undefined : this.steps.get(this.runningId);
+  }
+
+  get selected(): StepView | undefined {
+    return this.selectedId === undefined ? undefined : this.steps.get(this.selectedId);
+  }
+
+  /** The step that needs attention: the one asked about, else the one running. */
+  activeStepId(): string | undefined {
+    const d = this.dialog;
+    if (d && d.stepId !== undefined) return d.stepId;
+    return this.runningId;
+  }
+
+  progress(): { done: number; total: number } {
+    let done = 0;
+    for (const id of this.order) {
+      const s = this.steps.get(id)!.status;
+      if (s !== "pending" && s !== "running") done++;
+    }
+    return { done, total: this.order.length };
+  }
+
+  elapsedMs(): number {
+    return this.finished?.durationMs ?? Date.now() - this.startedAt;
+  }
+
+  // ---- events ----
+
+  handle = (event: RunEvent): void => {
+    try {
+      this.apply(event);
+    } catch {
+      // A subscriber must not throw; a bad event is not worth breaking the run for.
+    }
+    this.changed();
+  };
+
+  private apply(e: RunEvent): void {
+    switch (e.type) {
+      case "run-started": {
+        this.dryRun = e.dryRun;
+        this.resumedFrom = e.resumedFrom;
+        this.startedAt = Date.now();
+        this.setSteps(e.steps);
+        if (this.selectedId === undefined || !this.steps.has(this.selectedId)) this.selectedId = this.order[0];
+        return;
+      }
+      case "step-started": {
+        const v = this.view(e.stepId, e.title);
+        if (this.runningId && this.runningId !== e.stepId) this.flushPartials(this.steps.get(this.runningId));
+        if (e.attempt > 1 || v.attempt >= 1) v.output.appendInfo(`── attempt ${e.attempt} ──`);
+        v.status = "running";
+        v.attempt = e.attempt;
+        v.startedAt = Date.now();
+        v.durationMs = undefined;
+        v.reason = undefined;
+        v.exitCode = undefined;
+        v.signal = undefined;
+        this.runningId = e.stepId;
+        this.autoSelect();
+        return;
+      }
+      case "output": {
+        const v = this.view(e.stepId);
+        if (e.host !== undefined && this.isGroup(v)) this.appendGroupOutput(v, e.host, e.text);
+        else v.output.append(e.text);
+        return;
+      }
+      case "action":
+        this.info(e.stepId, `▸ ${e.host ? `[${e.host}] ` : ""}${e.description}`);
+        return;
+      case "guard":
+        this.info(e.stepId, `guard ${e.source}: ${e.result === "unknown" ? "unknown" : e.result ? "true" : "false"}${e.reason ? ` (${e.reason})` : ""}`);
+        return;
+      case "confirm":
+        if (e.stepId !== undefined) this.info(e.stepId, `? ${e.question} → ${e.answer}${e.by ? ` (${e.by})` : ""}${e.dryRun ? " [dry run]" : ""}`);
+        return;
+      case "manual":
+        this.info(e.stepId, `manual: ${e.text} → ${e.answer}${e.by ? ` (${e.by})` : ""}`);
+        return;
+      case "note":
+        this.info(e.stepId, `note: ${e.text}`);
+        return;
+      case "diff": {
+        const v = this.view(e.stepId);
+        const diff = e.diff.length > MAX_DIFF_CHARS ? e.diff.slice(0, MAX_DIFF_CHARS) + "\n… (diff cut)" : e.diff;
+        v.diffs = [...v.diffs.filter((d) => !(d.path === e.path && d.host === e.host)), { path: e.path, host: e.host, diff }].slice(-10);
+        return;
+      }
+      case "step-finished": {
+        const v = this.view(e.stepId);
+        this.flushPartials(v);
+        v.status = e.status;
+        v.durationMs = e.durationMs;
+        v.reason = e.reason;
+        v.exitCode = e.exitCode;
+        v.signal = e.signal;
+        v.attempt = Math.max(v.attempt, e.attempt);
+        v.startedAt = undefined;
+        const detail = [
+          e.reason,
+          e.exitCode !== undefined && e.exitCode !== null && (e.exitCode !== 0 || e.status !== "ok") ? `exit ${e.exitCode}` : undefined,
+          e.signal ? `signal ${e.signal}` : undefined,
+        ].filter(Boolean);
+        if (e.status !== "skipped" || !v.output.empty)
+          this.info(e.stepId, `${e.status} in ${formatDuration(e.durationMs)}${detail.length ? `: ${detail.join(", ")}` : ""}`);
+        if (this.runningId === e.stepId) this.runningId = undefined;
+        this.autoSelect();
+        return;
+      }
+      case "host-finished":
+        this.flushPartials(this.steps.get(e.stepId), e.host);
+        this.info(
+          e.stepId,
+          `host ${e.host}: ${e.status} in ${formatDuration(e.durationMs)}${e.exitCode !== undefined && e.exitCode !== null ? ` (exit ${e.exitCode})` : ""}${e.error ? `: ${e.error}` : ""}`,
+        );
+        return;
+      case "rollback-started":
+        this.rollback = { steps: [...e.steps] };
+        for (const id of e.steps) {
+          const v = this.view(id);
+          v.rollback = "pending";
+          v.rollbackError = undefined;
+        }
+        return;
+      case "rollback-step": {
+        const v = this.view(e.stepId);
+        v.rollback = e.status;
+        v.rollbackError = e.error;
+        if (e.status === "ok") v.status = "rolled-back";
+        this.info(e.stepId, `rollback: ${e.status}${e.error ? `: ${e.error}` : ""}`);
+        return;
+      }
+      case "failure-choice":
+        this.info(e.stepId, `after the failure: ${e.choice}${e.by ? ` (${e.by})` : ""}`);
+        return;
+      case "run-finished":
+        this.finished = { status: e.status, exitCode: e.exitCode, durationMs: e.durationMs, error: e.error };
+        if (this.runningId) this.flushPartials(this.steps.get(this.runningId));
+        this.runningId = undefined;
+        return;
+    }
+  }
+
+  /** The list of steps as the run announced it (or as planned), keeping what is known of each. */
+  private setSteps(list: { id: string; title: string; section?: string; host?: string; phase: "main" | "finally" }[]): void {
+    const planned = new Map(this.plan.steps.map((s) => [s.id, s]));
+    const main = list.filter((s) => s.phase !== "finally");
+    const fin = list.filter((s) => s.phase === "finally");
+    this.order = [];
+    for (const s of [...main, ...fin]) {
+      const old = this.steps.get(s.id);
+      if (old) {
+        Object.assign(old, { title: s.title, section: s.section, host: s.host, phase: s.phase });
+      } else {
+        this.steps.set(s.id, this.newView(s, planned.get(s.id)));
+      }
+      this.order.push(s.id);
+    }
+  }
+
+  private newView(s: { id: string; title: string; section?: string; host?: string; phase: "main" | "finally" }, planned?: PlannedStep): StepView {
+    return {
+      id: s.id,
+      title: s.title,
+      section: s.section,
+      host: s.host,
+      phase: s.phase,
+      planned,
+      status: "pending",
+      attempt: 0,
+      output: new OutputBuffer(this.maxLines),
+      diffs: [],
+    };
+  }
+
+  /** A step by id; one the plan did not list (never expected) is added at the end. */
+  private view(id: string, title?: string): StepView {
+    let v = this.steps.get(id);
+    if (!v) {
+      const planned = this.plan.steps.find((s) => s.id === id);
+      v = this.newView({ id, title: title ?? planned?.title ?? id, section: planned?.section, host: planned?.host, phase: planned?.phase ?? "main" }, planned);
+      this.steps.set(id, v);
+      this.order.push(id);
+    }
+    return v;
+  }
+
+  private info(stepId: string, line: string): void {
+    this.view(stepId).output.appendInfo(line);
+  }
+
+  private isGroup(v: StepView): boolean {
+    return v.host !== undefined && this.plan.hosts[v.host]?.group === true;
+  }
+
+  private appendGroupOutput(v: StepView, host: string, text: string): void {
+    const partials = (v.partials ??= new Map());
+    const all = (partials.get(host) ?? "") + text;
+    const cut = all.lastIndexOf("\n");
+    if (cut === -1) {
+      partials.set(host, all.length > MAX_PARTIAL ? all.slice(0, MAX_PARTIAL) : all);
+      return;
+    }
+    partials.set(host, all.slice(cut + 1));
+    const prefix = `[${host}] `;
+    v.output.append(prefix + all.slice(0, cut).split("\n").join("\n" + prefix) + "\n");
+  }
+
+  private flushPartials(v: StepView | undefined, host?: string): void {
+    if (!v?.partials) return;
+    for (const [h, rest] of v.partials) {
+      if (host !== undefined && h !== host) continue;
+      if (rest.length > 0) v.output.append(`[${h}] ${rest}\n`);
+      v.partials.delete(h);
+    }
+  }
+
+  private autoSelect(): void {
+    if (!this.follow) return;
+    const a = this.activeStepId();
+    if (a !== undefined && a !== this.selectedId) {
+      this.selectedId = a;
+      this.scroll = 0;
+      this.planScroll = 0;
+    }
+  }
+
+  // ---- questions ----
+
+  private ask<T>(dialog: Dialog): Promise<T> {
+    if (this.closed) return Promise.resolve(abortAnswer(dialog) as T);
+    return new Promise<T>((resolve) => {
+      this.queue.push({ dialog, resolve: resolve as (v: unknown) => void });
+      this.autoSelect();
+      this.flush();
+    });
+  }
+
+  private answer(value: unknown): void {
+    const p = this.queue.shift();
+    if (!p) return;
+    this.quitting = false;
+    this.flash = undefined;
+    p.resolve(value);
+    this.autoSelect();
+  }
+
+  private makeInteraction(): Interaction {
+    return {
+      beforeStep: async (ctx: StepContext): Promise<StepChoice> => {
+        this.view(ctx.step.id, ctx.step.title);
+        if (this.abortRequested) {
+          this.abortRequested = false;
+          return "abort";
+        }
+        if (!this.stepThrough || this.continuous) return "run";
+        return this.ask<StepChoice>({ kind: "step", stepId: ctx.step.id });
+      },
+      confirm: async (question, ctx): Promise<boolean> => {
+        this.continuous = false;
+        if (this.abortRequested) {
+          this.abortRequested = false;
+          return false;
+        }
+        return this.ask<boolean>({ kind: "confirm", stepId: ctx.step?.id, question, protected: ctx.plan.protected, typed: "" });
+      },
+      manual: async (text, ctx): Promise<"done" | "abort"> => {
+        this.continuous = false;
+        if (this.abortRequested) {
+          this.abortRequested = false;
+          return "abort";
+        }
+        return this.ask<"done" | "abort">({ kind: "manual", stepId: ctx.step.id, text });
+      },
+      onFailure: async (error, ctx): Promise<FailureChoice> => {
+        this.continuous = false;
+        if (this.abortRequested) {
+          this.abortRequested = false;
+          return "abort";
+        }
+        return this.ask<FailureChoice>({ kind: "failure", stepId: ctx.step.id, error });
+      },
+      rerunInterrupted: async (ctx): Promise<boolean> => {
+        this.continuous = false;
+        return this.ask<boolean>({ kind: "rerun", stepId: ctx.step.id });
+      },
+    };
+  }
+
+  /** Quit confirmed: answer the open question as an abort, or the next one. */
+  private abort(): void {
+    this.quitting = false;
+    this.continuous = false;
+    const d = this.dialog;
+    if (d) this.answer(abortAnswer(d));
+    else {
+      this.abortRequested = true;
+      this.flash = "Aborting: the run stops before the next step or question (Ctrl-C interrupts the running step).";
+    }
+  }
+
+  // ---- keys ----
+
+  /** One key press (Ink's useInput); returns whether it did anything. */
+  handleKey(input: string, key: KeyInfo): boolean {
+    const handled = this.key(input, key);
+    if (handled) this.flush();
+    return handled;
+  }
+
+  private key(input: string, key: KeyInfo): boolean {
+    if (key.ctrl && input === "c") {
+      this.onInterrupt();
+      return true;
+    }
+    if (this.quitting) {
+      if (input === "y" || input === "Y") this.abort();
+      else if (input === "n" || input === "N" || key.escape) this.quitting = false;
+      else return false;
+      return true;
+    }
+    if (this.navigate(input, key)) return true;
+    const d = this.dialog;
+    if (!d) {
+      if (input === "q") return (this.quitting = true);
+      return false;
+    }
+    switch (d.kind) {
+      case "step":
+        if (key.return) this.answer("run");
+        else if (input === "s") this.answer("skip");
+        else if (input === "c") {
+          this.continuous = true;
+          this.answer("run");
+        } else if (input === "a") this.answer("abort");
+        else if (input === "q") this.quitting = true;
+        else return false;
+        return true;
+      case "confirm":
+        if (d.protected) return this.typeEnvName(d, input, key);
+        if (input === "y" || input === "Y") this.answer(true);
+        else if (input === "n" || input === "N") this.answer(false);
+        else if (input === "q") this.quitting = true;
+        else return false;
+        return true;
+      case "manual":
+        if (input === "d") this.answer("done");
+        else if (input === "a") this.answer("abort");
+        else if (input === "q") this.quitting = true;
+        else return false;
+        return true;
+      case "failure":
+        if (input === "r") this.answer("retry");
+        else if (input === "s") this.answer("skip");
+        else if (input === "b") this.answer("rollback");
+        else if (input === "a") this.answer("abort");
+        else if (input === "q") this.quitting = true;
+        else return false;
+        return true;
+      case "rerun":
+        if (input === "y" || input === "Y") this.answer(true);
+        else if (input === "n" || input === "N") this.answer(false);
+        else if (input === "q") this.quitting = true;
+        else return false;
+        return true;
+    }
+  }
+
+  /** A protected env: the operator types its name and presses Enter; Esc answers no. */
+  private typeEnvName(d: Extract<Dialog, { kind: "confirm" }>, input: string, key: KeyInfo): boolean {
+    if (key.return) {
+      if (d.typed === this.plan.env) this.answer(true);
+      else {
+        d.error = `"${d.typed}" is not "${this.plan.env}": type the env's name exactly, or Esc to answer no`;
+        d.typed = "";
+      }
+      return true;
+    }
+    if (key.escape) {
+      this.answer(false);
+      return true;
+    }
+    if (key.backspace || key.delete) {
+      d.typed = Array.from(d.typed).slice(0, -1).join("");
+      return true;
+    }
+    if (key.ctrl || key.meta || key.tab) return false;
+    // eslint-disable-next-line no-control-regex
+    const printable = input.replace(/[\u0000-\u001F\u007F]/g, "");
+    if (printable.length === 0) return false;
+    d.typed = (d.typed + printable).slice(0, 200);
+    d.error = undefined;
+    return true;
+  }
+
+  private navigate(input: string, key: KeyInfo): boolean {
+    if (key.upArrow || key.downArrow) {
+      if (this.order.length === 0) return true;
+      const i = this.selectedId === undefined ? -1 : this.order.indexOf(this.selectedId);
+      const next = key.upArrow ? Math.max(0, i - 1) : Math.min(this.order.length - 1, i + 1);
+      this.select(this.order[next]!);
+      return true;
+    }
+    if (key.pageUp || key.pageDown) {
+      const v = this.selected;
+      const page = Math.max(1, this.page - 1);
+      if (v && !v.output.empty) {
+        const max = Math.max(0, v.output.lineCount - this.page);
+        this.scroll = key.pageUp ? Math.min(max, this.scroll + page) : Math.max(0, this.scroll - page);
+      } else {
+        this.planScroll = key.pageUp ? Math.max(0, this.planScroll - page) : this.planScroll + page;
+      }
+      return true;
+    }
+    if (key.end) {
+      this.scroll = 0;
+      return true;
+    }
+    if (key.home) {
+      const v = this.selected;
+      if (v) this.scroll = Math.max(0, v.output.lineCount - this.page);
+      return true;
+    }
+    if (input === "f" && !(this.dialog?.kind === "confirm" && this.dialog.protected)) {
+      this.follow = true;
+      this.autoSelect();
+      return true;
+    }
+    return false;
+  }
+
+  private select(id: string): void {
+    if (id !== this.selectedId) {
+      this.scroll = 0;
+      this.planScroll = 0;
+    }
+    this.selectedId = id;
+    // Coming back to the step that needs attention resumes following it.
+    this.follow = id === this.activeStepId();
+  }
+}
+
+function abortAnswer(d: Dialog): unknown {
+  switch (d.kind) {
+    case "step":
+      return "abort";
+    case "confirm":
+      return false;
+    case "manual":
+      return "abort";
+    case "failure":
+      return "abort";
+    case "rerun":
+      return false;
+  }
+}

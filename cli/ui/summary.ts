@@ -1,0 +1,50 @@
+// The plain summary `finish` prints on the normal screen after the UI closes:
+// every step with its status and duration, the run id, and how to resume a run
+// that did not finish. Plain text (ANSI colour only when the caller says so).
+
+import type { RunStatus, StepStatus } from "../../runtime/events.js";
+import type { UiStore } from "./store.js";
+import { formatDuration, GLYPH, STATUS_WORD } from "./format.js";
+
+const ANSI: Partial<Record<StepStatus, number>> = { ok: 32, failed: 31, skipped: 33, interrupted: 35, "rolled-back": 34, pending: 90 };
+
+export function formatSummary(store: UiStore, result: { status: RunStatus; exitCode: number }, color: boolean): string {
+  const paint = (code: number | undefined, s: string) => (color && code ? `\u001B[${code}m${s}\u001B[39m` : s);
+  const bold = (s: string) => (color ? `\u001B[1m${s}\u001B[22m` : s);
+  const p = store.plan;
+  const out: string[] = [];
+  out.push(
+    bold(`${p.runbook.name} ${p.runbook.version}`) +
+      ` · env ${p.env}${p.protected ? " (protected)" : ""} · run ${store.runId}${store.dryRun ? " · DRY RUN" : ""}`,
+  );
+  const views = store.order.map((id) => store.steps.get(id)!);
+  const idWidth = Math.min(32, Math.max(0, ...views.map((v) => v.id.length)));
+  const titleWidth = Math.min(44, Math.max(0, ...views.map((v) => v.title.length + (v.host ? v.host.length + 5 : 0))));
+  let section: string | null = null;
+  for (const v of views) {
+    const group = v.phase === "finally" ? "finally" : (v.section ?? "");
+    if (group !== section) {
+      if (group !== "" || section !== null) out.push(`  ${group === "" ? "(no section)" : group}`);
+      section = group;
+    }
+    const status: StepStatus = v.rollback === "ok" ? "rolled-back" : v.status;
+    const glyph = status === "running" ? "…" : GLYPH[status];
+    const title = v.title + (v.host ? ` (on ${v.host})` : "");
+    const detail = [
+      v.durationMs !== undefined && status !== "pending" ? formatDuration(v.durationMs) : "",
+      v.reason ?? "",
+      v.exitCode !== undefined && v.exitCode !== null && v.status === "failed" ? `exit ${v.exitCode}` : "",
+      v.rollback === "failed" ? `rollback failed${v.rollbackError ? `: ${v.rollbackError}` : ""}` : "",
+    ].filter(Boolean);
+    out.push(
+      `    ${paint(ANSI[status], glyph)} ${v.id.padEnd(idWidth)}  ${title.padEnd(titleWidth)}  ${paint(ANSI[status], STATUS_WORD[status].padEnd(11))}${detail.length ? " " + detail.join("  ") : ""}`.trimEnd(),
+    );
+  }
+  const elapsed = formatDuration(store.finished?.durationMs ?? Date.now() - store.startedAt);
+  const word = { succeeded: "succeeded", failed: "failed", aborted: "was aborted", interrupted: "was interrupted", running: "stopped" }[result.status];
+  const runColor = result.status === "succeeded" ? 32 : 31;
+  out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId} ${word} in ${elapsed} (exit ${result.exitCode}).`));
+  if (store.finished?.error) out.push(`  ${store.finished.error}`);
+  if (result.status !== "succeeded" && !store.dryRun) out.push(`Resume with: runbook resume ${store.runId}`);
+  return out.join("\n") + "\n";
+}

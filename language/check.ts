@@ -1,0 +1,1027 @@
+// The checker: every semantic error and warning of a parsed runbook, found in one
+// pass over the typed AST (compile.ts runs it after to-ast.ts). Each diagnostic
+// points at the exact span of the offending token and has a stable code:
+//
+// errors
+//   unknown-name          `${x}`, a condition's name, `password x`: nothing declared
+//   unknown-host          `on X`, probe `on X`, `via X`, sqlite `on X`
+//   unknown-database      `sql X`, `query X`, `export X`, `import X`, `sync X from E.Y`
+//   unknown-env           `sync … from E.db`, `default env E`, `env == "E"`, `${E.name}`
+//   undeclared-override   an env block overrides a name not declared at top level
+//   override-kind         an env block overrides a name as another kind (a host as a var)
+//   duplicate-declaration a name declared twice at top level, or twice in one env block
+//   duplicate-env         two env blocks with one name
+//   duplicate-step-id     two steps with one id (at the second, a note at the first)
+//   duplicate-option      two `timeout`/`retry`/`parallel`/`allow failure`/`undo` in a step
+//   misplaced-statement   a step option or `undo` inside `undo { … }`
+//   interpolation-cycle   values that interpolate each other, in some env
+//   bad-semver            the header's version is not MAJOR.MINOR.PATCH[-pre][+build]
+//   bad-duration          a zero duration (`timeout 0s`, `every 0s`)
+//   bad-count             `retry`/`parallel` not a whole number ≥ 1
+//   bad-regex             `matches "…"` with an invalid regular expression
+//   bad-format            `export … format X` other than csv or web2py
+//   bad-value             a malformed host target, MySQL URL, empty group, non-string table
+//   wrong-kind            a name of the wrong kind: `sql portal`, `on appdb`,
+//                         `password home`, a host or database where a value is needed
+//   secret-exposed        a secret where it would be shown (see below)
+//   query-not-read-only   a `query` probe whose SQL writes (probes are read-only)
+//   sync-into-protected   a `sync` in a step that can run in a protected env
+//   sync-from-self        `sync X from E.X` in a step that can run in env E
+// warnings
+//   parallel-without-group `parallel N` on a step whose host is not a group in any env
+//   missing-undo          a mutating step (run, upload, sql, import, sync; an edit
+//                         undoes itself) without `undo` that can run in a protected env
+//                         (steps of `finally` are cleanup and are not rolled back)
+//   destructive-sql       DROP, TRUNCATE, or DELETE/UPDATE without WHERE in a `sql`
+//                         statement with no `confirm` before it in the same step
+//
+// Where secrets may go: `${secret}` is allowed in commands (`run`, `undo`,
+// `succeeds`, `output`), SQL (`sql`, `query`) and `edit` replacements; these are
+// redacted wherever they are shown. Everywhere else (titles, notes, confirmations,
+// manual instructions, `require … else`, paths, conditions, and the values of
+// declarations, where it would turn into plain text) it is `secret-exposed`.
+// A host or database may be interpolated into commands and texts (as its name), but
+// not into a declaration's value; declarations' values interpolate params, vars,
+// `env`, `run.*` (`run.id`, `run.user`, `run.started`) and `${otherenv.name}`.
+//
+// Whether a step "can run" in an env is decided statically with evalStatic on its
+// `when`/`unless`; a condition that depends on a probe or a run-time value can run.
+// Params count as run-time values here, since `--set` can change them (a guard
+// `when target != "prod"` on a param does not keep a `sync` out of prod).
+// The checker is linear in the size of the runbook: every lookup goes through maps
+// built once, and "did you mean" suggestions are computed only for errors.
+
+import type {
+  Cond,
+  Decl,
+  DurationLit,
+  EnvBlock,
+  Ident,
+  InterpPart,
+  ListLit,
+  Literal,
+  NumberLit,
+  Runbook,
+  SqlStmt,
+  Step,
+  Stmt,
+  StringLit,
+  TextPart,
+  Value,
+} from "./ast.js";
+import { allSteps, literalText } from "./ast.js";
+import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
+import { messages } from "./messages.js";
+import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
+import type { Span } from "./span.js";
+
+type Kind = Decl["kind"];
+
+/** Where a string is used, for what may be interpolated into it. */
+interface Place {
+  /** Secrets may be interpolated (the place is redacted when shown). */
+  secrets: boolean;
+  /** A declaration's value: only params, vars and builtins. */
+  value?: boolean;
+  /** "a note", "a path": for messages. */
+  what: string;
+}
+
+const COMMAND: Place = { secrets: true, what: "a command" };
+const SQL: Place = { secrets: true, what: "SQL" };
+const EDIT: Place = { secrets: true, what: "an edit" };
+const text = (what: string): Place => ({ secrets: false, what });
+const PATH = text("a path");
+const CONDITION = text("a condition");
+const valuePlace = (kind: Kind): Place => ({ secrets: false, value: true, what: `a ${kind}'s value` });
+
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+/** `user@address[:port]`, or an ssh config alias; IPv6 in brackets. */
+const HOST_TARGET = /^(?:[^\s@:/]+@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const MYSQL_URL = /^mysql:\/\/[^\s/]+(?:\/[^\s/?]*)?(?:\?\S*)?$/;
+const EXPORT_FORMATS = new Set(["csv", "web2py"]);
+const MUTATING = new Set<Stmt["kind"]>(["run", "upload", "sql", "import", "sync"]);
+const STEP_OPTIONS: Partial<Record<Stmt["kind"], string>> = {
+  timeout: "timeout",
+  retry: "retry",
+  parallel: "parallel",
+  "allow-failure": "allow failure",
+  undo: "undo",
+};
+
+/** Every semantic error and warning of a runbook, sorted by position. */
+export function check(rb: Runbook): Diagnostic[] {
+  return sortDiagnostics(new Checker(rb).run());
+}
+
+// ---------------------------------------------------------------- suggestions
+
+/** Optimal string alignment distance (Damerau-Levenshtein with adjacent swaps), capped at max+1. */
+export function editDistance(a: string, b: string, max = 2): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  const n = a.length;
+  const m = b.length;
+  let prev2 = new Array<number>(m + 1).fill(0);
+  let prev = Array.from({ length: m + 1 }, (_, j) => j);
+  let cur = new Array<number>(m + 1).fill(0);
+  for (let i = 1; i <= n; i++) {
+    cur[0] = i;
+    let rowMin = cur[0];
+    for (let j = 1; j <= m; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    [prev2, prev, cur] = [prev, cur, prev2];
+  }
+  return prev[m]!;
+}
+
+/** The closest candidate within distance 2 (1 for names of up to 3 characters), if any. */
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  const max = name.length <= 3 ? 1 : 2;
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestD = max + 1;
+  for (const c of candidates) {
+    if (c === name) continue;
+    const d = c.toLowerCase() === lower ? 0 : editDistance(lower, c.toLowerCase(), max);
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------- SQL scanning
+
+interface SqlWord {
+  word: string;
+  /** Index in the scanned text. */
+  index: number;
+}
+
+/**
+ * The words of each statement of an SQL text (split at `;`), upper-cased, outside
+ * string literals ('…', "…", `…`), comments (`-- …`, `# …`, `/* … *\/`).
+ */
+export function sqlStatements(sql: string): SqlWord[][] {
+  const statements: SqlWord[][] = [];
+  let words: SqlWord[] = [];
+  const n = sql.length;
+  let i = 0;
+  while (i < n) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"' || ch === "`") {
+      i++;
+      while (i < n) {
+        if (sql[i] === "\\" && ch !== "`") i += 2;
+        else if (sql[i] === ch) {
+          if (sql[i + 1] === ch) i += 2;
+          else break;
+        } else i++;
+      }
+      i++;
+    } else if ((ch === "-" && sql[i + 1] === "-") || ch === "#") {
+      while (i < n && sql[i] !== "\n") i++;
+    } else if (ch === "/" && sql[i + 1] === "*") {
+      const end = sql.indexOf("*/", i + 2);
+      i = end < 0 ? n : end + 2;
+    } else if (ch === ";") {
+      if (words.length) statements.push(words);
+      words = [];
+      i++;
+    } else if (/[A-Za-z_]/.test(ch)) {
+      const start = i;
+      while (i < n && /[A-Za-z0-9_$]/.test(sql[i]!)) i++;
+      words.push({ word: sql.slice(start, i).toUpperCase(), index: start });
+    } else i++;
+  }
+  if (words.length) statements.push(words);
+  return statements;
+}
+
+/** Destructive operations in an SQL text: DROP, TRUNCATE, and DELETE or UPDATE without WHERE. */
+export function destructiveSql(sql: string): { what: string; index: number; length: number }[] {
+  const found: { what: string; index: number; length: number }[] = [];
+  for (const words of sqlStatements(sql)) {
+    const first = words[0]!;
+    if ((first.word === "DELETE" || first.word === "UPDATE") && !words.some((w) => w.word === "WHERE")) {
+      found.push({ what: `\`${first.word}\` without \`WHERE\``, index: first.index, length: first.word.length });
+    }
+    for (const w of words) {
+      if (w.word === "DROP" || w.word === "TRUNCATE") {
+        found.push({ what: `\`${w.word}\``, index: w.index, length: w.word.length });
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+const WRITING_SQL = new Set([
+  "INSERT", "UPDATE", "DELETE", "DROP", "TRUNCATE", "ALTER", "CREATE", "REPLACE", "GRANT", "REVOKE", "RENAME", "MERGE", "ATTACH", "DETACH", "VACUUM", "LOCK", "CALL",
+]);
+
+const WRITING_ANYWHERE = new Set(["INSERT", "DELETE", "DROP", "TRUNCATE"]);
+
+// ---------------------------------------------------------------- the checker
+
+interface EnvContext {
+  scope: EnvScope;
+  values: Map<string, string>;
+}
+
+class Checker {
+  private readonly diags: Diagnostic[] = [];
+  /** Top-level declarations (the first of duplicates). */
+  private readonly top = new Map<string, Decl>();
+  /** Env blocks (the first of duplicates). */
+  private readonly envs = new Map<string, EnvBlock>();
+  /** Envs a run can use: the declared ones, else `default`. */
+  private readonly runnable: string[];
+  private readonly protectedEnvs: string[];
+  private readonly envContexts = new Map<string, EnvContext>();
+  private readonly scopes = new Map<string, EnvScope>();
+  private readonly sourceText = new Map<string, string>();
+  private readonly suggestions = new Map<string, string | undefined>();
+
+  constructor(private readonly rb: Runbook) {
+    for (const s of rb.sources) this.sourceText.set(s.file, s.text);
+    this.runnable = runnableEnvs(rb);
+    this.protectedEnvs = [];
+  }
+
+  run(): Diagnostic[] {
+    const rb = this.rb;
+    this.declarations();
+    this.header();
+    this.envBlocks();
+    if (rb.defaultEnv) this.envName(rb.defaultEnv.name, rb.defaultEnv.span);
+    for (const d of rb.decls) this.declValue(d);
+    for (const e of rb.envs) for (const d of e.overrides) this.declValue(d);
+    for (const e of rb.envs) for (const c of e.confirms) this.string(c.question, text("a confirmation"));
+    this.cycles();
+    for (const b of this.envs.values()) if (b.protected) this.protectedEnvs.push(b.name.name);
+    for (const item of rb.items) if (item.kind === "section") this.string(item.title, text("a section title"));
+    const ids = new Map<string, Step>();
+    const finallySteps = new Set(rb.finally?.steps ?? []);
+    for (const step of allSteps(rb)) {
+      const first = ids.get(step.id);
+      if (first) {
+        this.error("duplicate-step-id", step.idSpan, messages.duplicateStepId(step.id), [
+          messages.firstAt("used", this.where(first.idSpan, step.idSpan)),
+          messages.stepIdHint,
+        ]);
+      } else ids.set(step.id, step);
+      this.step(step, finallySteps.has(step));
+    }
+    return this.diags;
+  }
+
+  // ---------------------------------------------------------------- reporting
+
+  private report(severity: Severity, code: string, span: Span, message: string, notes?: (string | undefined)[]): void {
+    const n = (notes ?? []).filter((x): x is string => x !== undefined);
+    this.diags.push({ severity, code, message, span, ...(n.length ? { notes: n } : {}) });
+  }
+
+  private error(code: string, span: Span, message: string, notes?: (string | undefined)[]): void {
+    this.report("error", code, span, message, notes);
+  }
+
+  private warn(code: string, span: Span, message: string, notes?: (string | undefined)[]): void {
+    this.report("warning", code, span, message, notes);
+  }
+
+  /** "line 3", or "lib.rb:3" when in another file than `from`. */
+  private where(span: Span, from: Span): string {
+    return span.file === from.file ? `line ${span.line}` : `${span.file}:${span.line}`;
+  }
+
+  private suggest(name: string, pool: string, candidates: () => Iterable<string>): string | undefined {
+    const key = `${pool}\u0000${name}`;
+    if (!this.suggestions.has(key)) this.suggestions.set(key, closest(name, candidates()));
+    const s = this.suggestions.get(key);
+    return s === undefined ? undefined : messages.didYouMean(s);
+  }
+
+  private namesOfKind(...kinds: Kind[]): string[] {
+    const out: string[] = [];
+    for (const [name, d] of this.top) if (kinds.includes(d.kind)) out.push(name);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- header and declarations
+
+  private header(): void {
+    const h = this.rb.header;
+    this.string(h.name, text("the runbook's name"));
+    const v = literalText(h.version);
+    if (v === undefined || !SEMVER.test(v)) {
+      this.error("bad-semver", h.version.span, messages.badSemver(v ?? this.source(h.version.span)), [messages.semverHint]);
+    }
+    if (h.description) this.string(h.description, text("the description"));
+    if (h.owner) this.string(h.owner, text("the owner"));
+  }
+
+  private source(span: Span): string {
+    const t = this.sourceText.get(span.file);
+    return t ? t.slice(span.offset, span.offset + span.length) : "";
+  }
+
+  private declarations(): void {
+    for (const d of this.rb.decls) {
+      const name = d.name.name;
+      const first = this.top.get(name);
+      if (first) {
+        this.error("duplicate-declaration", d.name.span, messages.duplicateDecl(name), [
+          messages.firstAt("declared", this.where(first.name.span, d.name.span)),
+        ]);
+      } else this.top.set(name, d);
+    }
+  }
+
+  private envBlocks(): void {
+    for (const e of this.rb.envs) {
+      const name = e.name.name;
+      const first = this.envs.get(name);
+      if (first) {
+        this.error("duplicate-env", e.name.span, messages.duplicateEnv(name), [
+          messages.firstAt("declared", this.where(first.name.span, e.name.span)),
+        ]);
+      } else this.envs.set(name, e);
+      const seen = new Map<string, Decl>();
+      for (const d of e.overrides) {
+        const n = d.name.name;
+        const top = this.top.get(n);
+        const prev = seen.get(n);
+        if (prev) {
+          this.error("duplicate-declaration", d.name.span, messages.duplicateOverride(name, n), [
+            messages.firstAt("overridden", this.where(prev.name.span, d.name.span)),
+          ]);
+          continue;
+        }
+        seen.set(n, d);
+        if (!top) {
+          this.error("undeclared-override", d.name.span, messages.undeclaredOverride(name, n), [
+            this.suggest(n, "decl", () => this.top.keys()),
+            messages.declareFirst(d.kind, n),
+          ]);
+        } else if (top.kind !== d.kind) {
+          this.error("override-kind", d.name.span, messages.overrideKind(name, n, d.kind, top.kind), [
+            messages.firstAt("declared", this.where(top.name.span, d.name.span)),
+          ]);
+        }
+      }
+    }
+  }
+
+  /** A name that must be an env, as an identifier or a string literal. */
+  private envName(name: string, span: Span): boolean {
+    if (this.runnable.includes(name)) return true;
+    const names = [...this.envs.keys()];
+    this.error("unknown-env", span, messages.unknownEnv(name), [
+      this.suggest(name, "env", () => this.runnable),
+      messages.envsAre(names),
+    ]);
+    return false;
+  }
+
+  private declValue(d: Decl): void {
+    const place = valuePlace(d.kind);
+    switch (d.kind) {
+      case "param":
+      case "var":
+        this.literal(d.value, place);
+        return;
+      case "secret":
+        this.string(d.ref, place);
+        return;
+      case "host": {
+        if (d.value.kind === "string") this.hostTarget(d.value, place);
+        else {
+          if (d.value.items.length === 0) this.error("bad-value", d.value.span, messages.emptyGroup);
+          for (const item of d.value.items) {
+            if (item.kind === "string") this.hostTarget(item, place);
+            else this.error("bad-value", item.span, messages.notAString("a host group's member"));
+          }
+        }
+        return;
+      }
+      case "database": {
+        const db = d.value;
+        if (db.engine === "sqlite") {
+          this.string(db.path, place);
+          if (db.on) this.hostRef(db.on);
+        } else {
+          this.string(db.url, place);
+          const url = literalText(db.url);
+          if (url !== undefined && !MYSQL_URL.test(url)) this.error("bad-value", db.url.span, messages.badMysqlUrl(url));
+          if (db.password) this.secretRef(db.password);
+          if (db.via) this.hostRef(db.via);
+        }
+        return;
+      }
+    }
+  }
+
+  private hostTarget(s: StringLit, place: Place): void {
+    this.string(s, place);
+    const t = literalText(s);
+    if (t !== undefined && !HOST_TARGET.test(t)) this.error("bad-value", s.span, messages.badHostTarget(t));
+  }
+
+  // ---------------------------------------------------------------- references
+
+  /** The kind of a top-level name, after reporting unknown/wrong-kind for `expected`. */
+  private ref(id: Ident, expected: Kind, unknownCode: string, unknown: (n: string) => string): boolean {
+    const d = this.top.get(id.name);
+    if (!d) {
+      this.error(unknownCode, id.span, unknown(id.name), [this.suggest(id.name, expected, () => this.namesOfKind(expected))]);
+      return false;
+    }
+    if (d.kind !== expected) {
+      this.error("wrong-kind", id.span, messages.wrongKind(id.name, d.kind, expected));
+      return false;
+    }
+    return true;
+  }
+
+  private hostRef(id: Ident): boolean {
+    return this.ref(id, "host", "unknown-host", messages.unknownHost);
+  }
+
+  private dbRef(id: Ident): boolean {
+    return this.ref(id, "database", "unknown-database", messages.unknownDatabase);
+  }
+
+  private secretRef(id: Ident): boolean {
+    return this.ref(id, "secret", "unknown-name", messages.unknownSecret);
+  }
+
+  /** Checks a name used as a value (`${…}` or a condition's name); `spans[i]` is where part i is. */
+  private name(path: string[], spans: Span[], whole: Span, place: Place): void {
+    const at = (i: number) => spans[Math.min(i, spans.length - 1)] ?? whole;
+    const shown = path.join(".");
+    if (path.length === 1) {
+      const n = path[0]!;
+      if (n === "env") return;
+      const d = this.top.get(n);
+      if (!d) {
+        this.error("unknown-name", at(0), messages.unknownName(n), [
+          this.suggest(n, "name", () => [...this.top.keys(), "env"]),
+        ]);
+        return;
+      }
+      this.kindInPlace(n, d.kind, at(0), place);
+      return;
+    }
+    if (path.length === 2) {
+      const [a, b] = path as [string, string];
+      if (a === "run") {
+        if (!(RUN_BUILTINS as readonly string[]).includes(shown)) {
+          this.error("unknown-name", at(1), messages.unknownRunMember(b), [
+            this.suggest(shown, "run", () => RUN_BUILTINS),
+            messages.runMembersAre(RUN_BUILTINS),
+          ]);
+        }
+        return;
+      }
+      if (this.envs.has(a)) {
+        const d = this.top.get(b);
+        if (!d) {
+          this.error("unknown-name", at(1), messages.unknownEnvMember(a, b), [
+            this.suggest(b, "value", () => this.namesOfKind("param", "var")),
+          ]);
+        } else if (d.kind !== "param" && d.kind !== "var") {
+          this.error("wrong-kind", at(1), messages.otherEnvKind(a, b, d.kind));
+        }
+        return;
+      }
+      const d = this.top.get(a);
+      if (d) {
+        this.error("unknown-name", at(1), messages.noMembers(a, d.kind, b));
+        return;
+      }
+      this.error("unknown-env", at(0), messages.unknownEnv(a), [
+        this.suggest(a, "env-or-run", () => [...this.envs.keys(), "run"]),
+        messages.envsAre([...this.envs.keys()]),
+      ]);
+      return;
+    }
+    this.error("unknown-name", whole, messages.tooManyParts(shown));
+  }
+
+  private kindInPlace(name: string, kind: Kind, span: Span, place: Place): void {
+    if (kind === "param" || kind === "var") return;
+    if (kind === "secret") {
+      if (place.secrets) return;
+      this.error("secret-exposed", span, messages.secretExposed(name, place.what), [
+        place.value ? messages.passwordHint : messages.secretPlaces,
+      ]);
+      return;
+    }
+    if (place.value || place === CONDITION) this.error("wrong-kind", span, messages.notAValue(name, kind, place.what), [messages.valueKinds]);
+  }
+
+  private string(s: StringLit, place: Place): void {
+    for (const p of s.parts) if (p.kind === "interp") this.name(p.path, [p.span], p.span, place);
+  }
+
+  private literal(l: Literal, place: Place): void {
+    if (l.kind === "string") this.string(l, place);
+    else if (l.kind === "list") for (const i of l.items) this.literal(i, place);
+  }
+
+  // ---------------------------------------------------------------- interpolation cycles
+
+  private cycles(): void {
+    const rb = this.rb;
+    const envSet = new Set(this.envs.keys());
+    const declId = new Map<Decl, number>();
+    const scopeOf = (env: string) => this.scopeOf(env);
+    type Node = { env: string; name: string; decl: Decl };
+    interface Edge {
+      to: string;
+      part: InterpPart;
+    }
+    const nodes = new Map<string, Node>();
+    const edges = new Map<string, Edge[]>();
+    const key = (env: string, name: string) => `${env}\u0000${name}`;
+    const node = (env: string, name: string): string | undefined => {
+      const k = key(env, name);
+      if (nodes.has(k)) return k;
+      const d = scopeOf(env).decls.get(name);
+      if (!d || (d.kind !== "param" && d.kind !== "var")) return undefined;
+      if (!declId.has(d)) declId.set(d, declId.size);
+      nodes.set(k, { env, name, decl: d });
+      return k;
+    };
+    const edgesOf = (k: string): Edge[] => {
+      let out = edges.get(k);
+      if (out) return out;
+      out = [];
+      const n = nodes.get(k)!;
+      const visit = (l: Literal) => {
+        if (l.kind === "list") l.items.forEach(visit);
+        if (l.kind !== "string") return;
+        for (const p of l.parts) {
+          if (p.kind !== "interp") continue;
+          let to: string | undefined;
+          if (p.path.length === 1) to = node(n.env, p.path[0]!);
+          else if (p.path.length === 2 && envSet.has(p.path[0]!)) to = node(p.path[0]!, p.path[1]!);
+          if (to) out!.push({ to, part: p });
+        }
+      };
+      if (n.decl.kind === "param" || n.decl.kind === "var") visit(n.decl.value);
+      edges.set(k, out);
+      return out;
+    };
+
+    const found = new Map<string, { chain: Node[]; parts: InterpPart[]; envs: Set<string> }>();
+    const state = new Map<string, 1 | 2>(); // 1 on the stack, 2 done
+    for (const env of this.runnable) {
+      for (const [name, d] of scopeOf(env).decls) {
+        if (d.kind !== "param" && d.kind !== "var") continue;
+        const start = node(env, name)!;
+        if (state.has(start)) continue;
+        // iterative depth-first search; a back edge closes a cycle
+        const stack: { k: string; i: number; via?: InterpPart }[] = [{ k: start, i: 0 }];
+        state.set(start, 1);
+        while (stack.length) {
+          const top = stack[stack.length - 1]!;
+          const es = edgesOf(top.k);
+          if (top.i >= es.length) {
+            state.set(top.k, 2);
+            stack.pop();
+            continue;
+          }
+          const e = es[top.i++]!;
+          const st = state.get(e.to);
+          if (st === undefined) {
+            state.set(e.to, 1);
+            stack.push({ k: e.to, i: 0, via: e.part });
+          } else if (st === 1) {
+            const from = stack.findIndex((f) => f.k === e.to);
+            const frames = stack.slice(from);
+            const chain = frames.map((f) => nodes.get(f.k)!);
+            const parts = [...frames.slice(1).map((f) => f.via!), e.part];
+            const ck = chain
+              .map((c) => declId.get(c.decl)!)
+              .sort((x, y) => x - y)
+              .join(",");
+            const prev = found.get(ck);
+            if (prev) for (const c of chain) prev.envs.add(c.env);
+            else found.set(ck, { chain, parts, envs: new Set(chain.map((c) => c.env)) });
+          }
+        }
+      }
+    }
+
+    for (const { chain, parts, envs } of found.values()) {
+      // start the chain at the declaration that comes first in the source
+      let s = 0;
+      for (let i = 1; i < chain.length; i++) {
+        const a = chain[i]!.decl.name.span;
+        const b = chain[s]!.decl.name.span;
+        if (a.file < b.file || (a.file === b.file && a.offset < b.offset)) s = i;
+      }
+      const ordered = [...chain.slice(s), ...chain.slice(0, s)];
+      const crossEnv = new Set(chain.map((c) => c.env)).size > 1;
+      const label = (c: Node) => (crossEnv ? `${c.env}.${c.name}` : c.name);
+      const names = [...ordered.map(label), label(ordered[0]!)];
+      const all = this.runnable.every((e) => envs.has(e));
+      this.error(
+        "interpolation-cycle",
+        parts[s]!.span,
+        messages.interpolationCycle(names),
+        all || crossEnv ? [] : [messages.inEnvs(this.runnable.filter((e) => envs.has(e)))],
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  /**
+   * The scope of an env and the values that the source alone fixes there: a param
+   * can be changed with `--set`, and a value using a param, a run value (`run.id`)
+   * or a cycle is known only when running, so these are left out and conditions
+   * on them count as "can run".
+   */
+  private env(env: string): EnvContext {
+    let c = this.envContexts.get(env);
+    if (!c) {
+      const scope = this.scopeOf(env);
+      const all = resolveValues(this.rb, env);
+      const values = new Map<string, string>();
+      const memo = new Map<string, boolean>();
+      for (const [name, v] of all) if (this.fixed(env, name, env, memo, new Set())) values.set(name, v);
+      c = { scope, values };
+      this.envContexts.set(env, c);
+    }
+    return c;
+  }
+
+  /** Whether the value of `name` in `env` is fixed by the source when running in `mainEnv`. */
+  private fixed(env: string, name: string, mainEnv: string, memo: Map<string, boolean>, visiting: Set<string>): boolean {
+    const key = `${env}\u0000${name}`;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    if (visiting.has(key)) return false;
+    const decl = this.scopeOf(env).decls.get(name);
+    if (!decl || (decl.kind !== "param" && decl.kind !== "var") || (decl.kind === "param" && env === mainEnv)) {
+      memo.set(key, false);
+      return false;
+    }
+    visiting.add(key);
+    const literal = (l: Literal): boolean => {
+      if (l.kind === "list") return l.items.every(literal);
+      if (l.kind !== "string") return true;
+      for (const p of l.parts) {
+        if (p.kind !== "interp") continue;
+        const path = p.path;
+        if (path.length === 1 && path[0] === "env") continue;
+        if (path.length === 1 && this.fixed(env, path[0]!, mainEnv, memo, visiting)) continue;
+        if (path.length === 2 && this.envs.has(path[0]!) && this.fixed(path[0]!, path[1]!, mainEnv, memo, visiting)) continue;
+        return false;
+      }
+      return true;
+    };
+    const result = literal(decl.value);
+    visiting.delete(key);
+    memo.set(key, result);
+    return result;
+  }
+
+  private scopeOf(env: string): EnvScope {
+    let s = this.scopes.get(env);
+    if (!s) {
+      s = envScope(this.rb, env);
+      this.scopes.set(env, s);
+    }
+    return s;
+  }
+
+  /** Envs in which a step's `when`/`unless` does not rule it out statically. */
+  private canRunIn(step: Step): string[] {
+    if (!step.when && !step.unless) return this.runnable;
+    return this.runnable.filter((env) => {
+      const { scope, values } = this.env(env);
+      const w = step.when ? evalStatic(step.when, scope, values) : true;
+      const u = step.unless ? evalStatic(step.unless, scope, values) : false;
+      return w !== false && u !== true;
+    });
+  }
+
+  private step(step: Step, inFinally: boolean): void {
+    this.string(step.title, text("a step title"));
+    if (step.on) this.hostRef(step.on);
+    if (step.when) this.cond(step.when);
+    if (step.unless) this.cond(step.unless);
+
+    const options = new Map<string, Stmt>();
+    let confirmed = false;
+    const syncs: { stmt: Extract<Stmt, { kind: "sync" }> }[] = [];
+    let mutating = false;
+    let hasUndo = false;
+    for (const s of step.body) {
+      const opt = STEP_OPTIONS[s.kind];
+      if (opt) {
+        if (options.has(opt)) this.error("duplicate-option", s.span, messages.duplicateOption(opt));
+        else options.set(opt, s);
+      }
+      if (s.kind === "confirm") confirmed = true;
+      if (s.kind === "undo") hasUndo = true;
+      if (MUTATING.has(s.kind)) mutating = true;
+      if (s.kind === "sql" && !confirmed) this.destructive(s);
+      if (s.kind === "parallel") this.parallel(step, s.span);
+      this.stmt(s, false, (sync) => syncs.push({ stmt: sync }));
+    }
+
+    const needsEnvs = syncs.length > 0 || (mutating && !hasUndo && !inFinally && this.protectedEnvs.length > 0);
+    if (!needsEnvs) return;
+    const canRun = this.canRunIn(step);
+    for (const { stmt } of syncs) {
+      const prot = canRun.filter((e) => this.protectedEnvs.includes(e));
+      if (prot.length) this.error("sync-into-protected", stmt.span, messages.syncIntoProtected(stmt.db.name, prot), [messages.syncGuardHint(prot)]);
+      if (stmt.db.name === stmt.fromDb.name && canRun.includes(stmt.fromEnv.name)) {
+        this.error("sync-from-self", stmt.fromEnv.span, messages.syncFromSelf(stmt.db.name, [stmt.fromEnv.name]));
+      }
+    }
+    if (mutating && !hasUndo && !inFinally) {
+      const prot = canRun.filter((e) => this.protectedEnvs.includes(e));
+      if (prot.length) this.warn("missing-undo", step.title.span, messages.missingUndo(step.id, prot), [messages.missingUndoHint]);
+    }
+  }
+
+  private parallel(step: Step, span: Span): void {
+    if (!step.on) {
+      this.warn("parallel-without-group", span, messages.parallelLocal);
+      return;
+    }
+    const name = step.on.name;
+    const top = this.top.get(name);
+    if (!top || top.kind !== "host") return; // reported as unknown-host / wrong-kind
+    if (top.value.kind === "list") return;
+    for (const b of this.envs.values()) {
+      for (const d of b.overrides) if (d.kind === "host" && d.name.name === name && d.value.kind === "list") return;
+    }
+    this.warn("parallel-without-group", span, messages.parallelNoGroup(name));
+  }
+
+  private stmt(s: Stmt, inUndo: boolean, onSync: (s: Extract<Stmt, { kind: "sync" }>) => void): void {
+    if (inUndo && STEP_OPTIONS[s.kind]) this.error("misplaced-statement", s.span, messages.misplacedInUndo(STEP_OPTIONS[s.kind]!));
+    switch (s.kind) {
+      case "require":
+        this.cond(s.cond);
+        if (s.else) this.string(s.else, text("a `require` message"));
+        return;
+      case "confirm":
+        this.string(s.question, text("a confirmation"));
+        return;
+      case "manual":
+        this.string(s.text, text("manual instructions"));
+        return;
+      case "note":
+        this.string(s.text, text("a note"));
+        return;
+      case "run":
+        this.string(s.command, COMMAND);
+        return;
+      case "edit":
+        this.string(s.path, PATH);
+        for (const r of s.replaces) {
+          this.string(r.old, EDIT);
+          this.string(r.new, EDIT);
+        }
+        return;
+      case "upload":
+      case "download":
+        this.string(s.from, PATH);
+        this.string(s.to, PATH);
+        return;
+      case "sql":
+        this.dbRef(s.db);
+        this.string(s.text, SQL);
+        return;
+      case "export":
+        this.dbRef(s.db);
+        if (s.tables) this.tables(s.tables);
+        this.string(s.to, PATH);
+        if (s.format && !EXPORT_FORMATS.has(s.format.name)) this.error("bad-format", s.format.span, messages.badFormat(s.format.name));
+        return;
+      case "import":
+        this.dbRef(s.db);
+        this.string(s.from, PATH);
+        return;
+      case "sync":
+        this.dbRef(s.db);
+        this.envName(s.fromEnv.name, s.fromEnv.span);
+        this.dbRef(s.fromDb);
+        if (s.tables) this.tables(s.tables);
+        onSync(s);
+        return;
+      case "wait":
+        this.cond(s.cond);
+        if (s.every) this.duration(s.every, "every");
+        if (s.timeout) this.duration(s.timeout, "timeout");
+        return;
+      case "undo":
+        if (s.command) this.string(s.command, COMMAND);
+        for (const b of s.body ?? []) this.stmt(b, true, onSync);
+        return;
+      case "timeout":
+        this.duration(s.duration, "timeout");
+        return;
+      case "retry":
+        this.count(s.count, "retry");
+        if (s.every) this.duration(s.every, "every");
+        return;
+      case "parallel":
+        this.count(s.count, "parallel");
+        return;
+      case "allow-failure":
+        return;
+    }
+  }
+
+  private tables(list: ListLit): void {
+    for (const t of list.items) {
+      if (t.kind !== "string") this.error("bad-value", t.span, messages.notAString("a table name"));
+      else this.string(t, text("a table name"));
+    }
+  }
+
+  private duration(d: DurationLit, keyword: string): void {
+    if (!(d.ms > 0)) this.error("bad-duration", d.span, messages.zeroDuration(keyword));
+  }
+
+  private count(n: NumberLit, keyword: string): void {
+    if (!Number.isInteger(n.value) || n.value < 1) {
+      this.error("bad-count", n.span, messages.badCount(keyword, this.source(n.span) || String(n.value)));
+    }
+  }
+
+  // ---------------------------------------------------------------- conditions
+
+  private cond(c: Cond): void {
+    switch (c.kind) {
+      case "and":
+      case "or":
+        this.cond(c.left);
+        this.cond(c.right);
+        return;
+      case "not":
+        this.cond(c.operand);
+        return;
+      case "group":
+        this.cond(c.inner);
+        return;
+      case "value":
+        this.value(c.value);
+        return;
+      case "compare": {
+        this.value(c.left);
+        this.value(c.right);
+        if (c.op === "==" || c.op === "!=") {
+          if (c.left.kind === "env") this.envLiteral(c.right);
+          if (c.right.kind === "env") this.envLiteral(c.left);
+        } else if (c.op === "in" && c.left.kind === "env") this.envLiteral(c.right);
+        if (c.op === "matches" && c.right.kind === "string") {
+          const re = literalText(c.right);
+          if (re !== undefined) {
+            try {
+              new RegExp(re);
+            } catch (e) {
+              const why = (e instanceof Error ? e.message : String(e)).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
+              this.error("bad-regex", c.right.span, messages.badRegex(why));
+            }
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  /** A literal compared with `env` must name an env. */
+  private envLiteral(v: Value): void {
+    if (v.kind === "string") {
+      const t = literalText(v);
+      if (t !== undefined) this.envName(t, v.span);
+    } else if (v.kind === "list") {
+      for (const i of v.items) this.envLiteral(i);
+    }
+  }
+
+  private value(v: Value): void {
+    switch (v.kind) {
+      case "env":
+      case "number":
+      case "bool":
+      case "duration":
+        return;
+      case "string":
+      case "list":
+        this.literal(v, CONDITION);
+        return;
+      case "name":
+        this.name(
+          v.path.map((i) => i.name),
+          v.path.map((i) => i.span),
+          v.span,
+          CONDITION,
+        );
+        return;
+      case "succeeds":
+      case "output":
+        this.string(v.command, COMMAND);
+        if (v.on) this.hostRef(v.on);
+        return;
+      case "exists":
+        this.string(v.path, PATH);
+        if (v.on) this.hostRef(v.on);
+        return;
+      case "query":
+        this.dbRef(v.db);
+        this.string(v.sql, SQL);
+        this.readOnly(v.sql);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- SQL
+
+  /** The SQL text with each `${…}` as a placeholder, and where each text part starts in it. */
+  private sqlText(s: StringLit): { sql: string; at: { start: number; part: TextPart }[] } {
+    let sql = "";
+    const at: { start: number; part: TextPart }[] = [];
+    for (const p of s.parts) {
+      if (p.kind === "text") {
+        at.push({ start: sql.length, part: p });
+        sql += p.value;
+      } else sql += p.raw ? "x" : "?";
+    }
+    return { sql, at };
+  }
+
+  /** The span of `length` characters at `index` of an SQL text, or the whole string when it can't be mapped exactly. */
+  private sqlSpan(s: StringLit, map: { start: number; part: TextPart }[], index: number, length: number): Span {
+    let seg: { start: number; part: TextPart } | undefined;
+    for (const m of map) if (m.start <= index && index + length <= m.start + m.part.value.length) seg = m;
+    if (!seg) return s.span;
+    const part = seg.part;
+    const k = index - seg.start;
+    const src = this.sourceText.get(part.span.file)?.slice(part.span.offset, part.span.offset + part.span.length);
+    if (src === undefined) return s.span;
+    let offsetInSrc: number | undefined;
+    if (src === part.value) offsetInSrc = k;
+    else {
+      // escapes or removed indentation: find the same occurrence of the word in the source
+      const word = part.value.slice(k, k + length);
+      const re = new RegExp(`(?<![A-Za-z0-9_$])${word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9_$])`, "gi");
+      const inValue = [...part.value.matchAll(re)].map((m) => m.index);
+      const inSrc = [...src.matchAll(re)].map((m) => m.index);
+      const nth = inValue.indexOf(k);
+      if (nth < 0 || inValue.length !== inSrc.length) return s.span;
+      offsetInSrc = inSrc[nth];
+    }
+    if (offsetInSrc === undefined) return s.span;
+    const before = src.slice(0, offsetInSrc);
+    const nl = before.lastIndexOf("\n");
+    const lines = nl < 0 ? 0 : before.split("\n").length - 1;
+    return {
+      file: part.span.file,
+      offset: part.span.offset + offsetInSrc,
+      line: part.span.line + lines,
+      column: nl < 0 ? part.span.column + offsetInSrc : offsetInSrc - nl,
+      length,
+    };
+  }
+
+  private destructive(s: SqlStmt): void {
+    const { sql, at } = this.sqlText(s.text);
+    for (const d of destructiveSql(sql)) {
+      this.warn("destructive-sql", this.sqlSpan(s.text, at, d.index, d.length), messages.destructiveSql(d.what), [messages.destructiveSqlHint]);
+    }
+  }
+
+  private readOnly(s: StringLit): void {
+    const { sql, at } = this.sqlText(s);
+    for (const words of sqlStatements(sql)) {
+      // a writing statement, or a write inside one (`WITH … DELETE`); `SELECT … FOR UPDATE` only locks
+      const w = WRITING_SQL.has(words[0]!.word)
+        ? words[0]
+        : words.find((x, i) => WRITING_ANYWHERE.has(x.word) || (x.word === "UPDATE" && words[i - 1]?.word !== "FOR"));
+      if (w) {
+        this.error("query-not-read-only", this.sqlSpan(s, at, w.index, w.word.length), messages.queryNotReadOnly(w.word));
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,886 @@
+// The parser: a Chevrotain CstParser for the whole grammar of the runbook language
+// (docs: shared LANGUAGE.md). `parseSource` lexes with tokens.ts, parses to a CST with
+// error recovery (so several syntax errors are reported in one pass) and rewrites
+// Chevrotain's exceptions into plain-word diagnostics ("expected a string after `run`").
+// to-ast.ts turns the CST into the typed AST; compile.ts ties the pipeline together.
+// The parser is built once per process (module-level singleton).
+
+import {
+  CstParser,
+  EOF,
+  type CstNode,
+  type IOrAlt,
+  type IParserErrorMessageProvider,
+  type IRecognitionException,
+  type IToken,
+  type TokenType,
+} from "chevrotain";
+import type { Diagnostic } from "./diagnostics.js";
+import { messages } from "./messages.js";
+import type { Span } from "./span.js";
+import * as T from "./tokens.js";
+
+const { Kw } = T;
+
+// ---------------------------------------------------------------- error info side channel
+
+/** What Chevrotain knew when it built an error message; the message itself is `#index`. */
+interface ErrorInfo {
+  kind: "mismatch" | "no-viable" | "early-exit" | "not-all";
+  expected: TokenType[];
+  previous?: IToken;
+}
+
+let errorInfos: ErrorInfo[] = [];
+
+const firstTokens = (paths: TokenType[][]): TokenType[] => paths.map((p) => p[0]).filter((t): t is TokenType => t !== undefined);
+
+const errorProvider: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage: ({ expected, previous }) => `#${errorInfos.push({ kind: "mismatch", expected: [expected], previous }) - 1}`,
+  buildNotAllInputParsedMessage: () => `#${errorInfos.push({ kind: "not-all", expected: [EOF] }) - 1}`,
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, previous }) =>
+    `#${errorInfos.push({ kind: "no-viable", expected: expectedPathsPerAlt.flatMap(firstTokens), previous }) - 1}`,
+  buildEarlyExitMessage: ({ expectedIterationPaths, previous }) =>
+    `#${errorInfos.push({ kind: "early-exit", expected: firstTokens(expectedIterationPaths), previous }) - 1}`,
+};
+
+// ---------------------------------------------------------------- the grammar
+
+/** Every token type the parser may see (the lexer's plus EOF). */
+const vocabulary: TokenType[] = [...T.allTokens];
+
+export class RunbookParser extends CstParser {
+  constructor(validate = false) {
+    super(vocabulary, {
+      recoveryEnabled: true,
+      maxLookahead: 2,
+      errorMessageProvider: errorProvider,
+      skipValidations: !validate,
+    });
+    this.performSelfAnalysis();
+  }
+
+  // Cached alternative arrays (a Chevrotain performance idiom: built once, not per call).
+  private topAlts?: IOrAlt<unknown>[];
+  private stmtAlts?: IOrAlt<unknown>[];
+  private envAlts?: IOrAlt<unknown>[];
+  private valueAlts?: IOrAlt<unknown>[];
+  private literalAlts?: IOrAlt<unknown>[];
+  private opAlts?: IOrAlt<unknown>[];
+
+  /** `file := item* EOF` — header, declarations, env blocks, sections, steps, finally. */
+  public file = this.RULE("file", () => {
+    this.MANY(() =>
+      this.OR(
+        (this.topAlts ??= [
+          { ALT: () => this.SUBRULE(this.header) },
+          { ALT: () => this.SUBRULE(this.description) },
+          { ALT: () => this.SUBRULE(this.owner) },
+          { ALT: () => this.SUBRULE(this.defaultEnv) },
+          { ALT: () => this.SUBRULE(this.include) },
+          { ALT: () => this.SUBRULE(this.paramDecl) },
+          { ALT: () => this.SUBRULE(this.varDecl) },
+          { ALT: () => this.SUBRULE(this.secretDecl) },
+          { ALT: () => this.SUBRULE(this.hostDecl) },
+          { ALT: () => this.SUBRULE(this.databaseDecl) },
+          { ALT: () => this.SUBRULE(this.envBlock) },
+          { ALT: () => this.SUBRULE(this.section) },
+          { ALT: () => this.SUBRULE(this.step) },
+          { ALT: () => this.SUBRULE(this.finallyBlock) },
+        ]),
+      ),
+    );
+    this.CONSUME(EOF);
+  });
+
+  /** `runbook NAME version SEMVER` (NAME a string or a name). */
+  public header = this.RULE("header", () => {
+    this.CONSUME(Kw.runbook);
+    this.OR([
+      { ALT: () => this.CONSUME1(T.AnyString, { LABEL: "name" }) },
+      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+    ]);
+    this.CONSUME(Kw.version);
+    this.CONSUME2(T.AnyString, { LABEL: "version" });
+  });
+
+  public description = this.RULE("description", () => {
+    this.CONSUME(Kw.description);
+    this.CONSUME(T.AnyString, { LABEL: "text" });
+  });
+
+  public owner = this.RULE("owner", () => {
+    this.CONSUME(Kw.owner);
+    this.CONSUME(T.AnyString, { LABEL: "text" });
+  });
+
+  public defaultEnv = this.RULE("defaultEnv", () => {
+    this.CONSUME(Kw.default);
+    this.CONSUME(Kw.env);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+  });
+
+  public include = this.RULE("include", () => {
+    this.CONSUME(Kw.include);
+    this.CONSUME(T.AnyString, { LABEL: "path" });
+  });
+
+  // ------------------------------------------------------------ declarations
+
+  public paramDecl = this.RULE("paramDecl", () => {
+    this.CONSUME(Kw.param);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.literal, { LABEL: "value" });
+  });
+
+  public varDecl = this.RULE("varDecl", () => {
+    this.CONSUME(Kw.var);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.literal, { LABEL: "value" });
+  });
+
+  /** `secret NAME = env "VAR"` / `secret NAME = file "path"` */
+  public secretDecl = this.RULE("secretDecl", () => {
+    this.CONSUME(Kw.secret);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Equals);
+    this.OR([
+      { ALT: () => this.CONSUME(Kw.env, { LABEL: "source" }) },
+      { ALT: () => this.CONSUME(Kw.file, { LABEL: "source" }) },
+    ]);
+    this.CONSUME(T.AnyString, { LABEL: "ref" });
+  });
+
+  /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` */
+  public hostDecl = this.RULE("hostDecl", () => {
+    this.CONSUME(Kw.host);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Equals);
+    this.OR([
+      { ALT: () => this.CONSUME(T.AnyString, { LABEL: "target" }) },
+      { ALT: () => this.SUBRULE(this.list, { LABEL: "group" }) },
+    ]);
+  });
+
+  /** `database NAME = sqlite "path" [on HOST]` / `… = mysql "url" [password SECRET] [via HOST]` */
+  public databaseDecl = this.RULE("databaseDecl", () => {
+    this.CONSUME(Kw.database);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Equals);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Kw.sqlite);
+          this.CONSUME1(T.AnyString, { LABEL: "path" });
+          this.OPTION(() => {
+            this.CONSUME(Kw.on);
+            this.CONSUME1(T.Identifier, { LABEL: "on" });
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(Kw.mysql);
+          this.CONSUME2(T.AnyString, { LABEL: "url" });
+          this.OPTION2(() => {
+            this.CONSUME(Kw.password);
+            this.CONSUME2(T.Identifier, { LABEL: "password" });
+          });
+          this.OPTION3(() => {
+            this.CONSUME(Kw.via);
+            this.CONSUME3(T.Identifier, { LABEL: "via" });
+          });
+        },
+      },
+    ]);
+  });
+
+  /** `env NAME { protected  confirm "…"  overrides… }` */
+  public envBlock = this.RULE("envBlock", () => {
+    this.CONSUME(Kw.env);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR(
+        (this.envAlts ??= [
+          { ALT: () => this.CONSUME(Kw.protected) },
+          { ALT: () => this.SUBRULE(this.confirmStmt) },
+          { ALT: () => this.SUBRULE(this.paramDecl) },
+          { ALT: () => this.SUBRULE(this.varDecl) },
+          { ALT: () => this.SUBRULE(this.secretDecl) },
+          { ALT: () => this.SUBRULE(this.hostDecl) },
+          { ALT: () => this.SUBRULE(this.databaseDecl) },
+        ]),
+      ),
+    );
+    this.CONSUME(T.RBrace);
+  });
+
+  // ------------------------------------------------------------ sections and steps
+
+  public section = this.RULE("section", () => {
+    this.CONSUME(Kw.section);
+    this.CONSUME(T.AnyString, { LABEL: "title" });
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.step));
+    this.CONSUME(T.RBrace);
+  });
+
+  public finallyBlock = this.RULE("finallyBlock", () => {
+    this.CONSUME(Kw.finally);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.step));
+    this.CONSUME(T.RBrace);
+  });
+
+  /** `step "Title" [as id] [on HOST] [when COND] [unless COND] { … }` */
+  public step = this.RULE("step", () => {
+    this.CONSUME(Kw.step);
+    this.CONSUME1(T.AnyString, { LABEL: "title" });
+    this.OPTION(() => {
+      this.CONSUME(Kw.as);
+      this.OR([
+        { ALT: () => this.CONSUME1(T.Identifier, { LABEL: "id" }) },
+        { ALT: () => this.CONSUME2(T.AnyString, { LABEL: "id" }) },
+      ]);
+    });
+    this.OPTION2(() => {
+      this.CONSUME(Kw.on);
+      this.CONSUME2(T.Identifier, { LABEL: "on" });
+    });
+    this.OPTION3(() => {
+      this.CONSUME(Kw.when);
+      this.SUBRULE1(this.orCond, { LABEL: "when" });
+    });
+    this.OPTION4(() => {
+      this.CONSUME(Kw.unless);
+      this.SUBRULE2(this.orCond, { LABEL: "unless" });
+    });
+    this.SUBRULE(this.block);
+  });
+
+  /** `{ statement* }` — a step body, or an `undo { … }` body. */
+  public block = this.RULE("block", () => {
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR(
+        (this.stmtAlts ??= [
+          { ALT: () => this.SUBRULE(this.requireStmt) },
+          { ALT: () => this.SUBRULE(this.confirmStmt) },
+          { ALT: () => this.SUBRULE(this.manualStmt) },
+          { ALT: () => this.SUBRULE(this.runStmt) },
+          { ALT: () => this.SUBRULE(this.editStmt) },
+          { ALT: () => this.SUBRULE(this.uploadStmt) },
+          { ALT: () => this.SUBRULE(this.downloadStmt) },
+          { ALT: () => this.SUBRULE(this.sqlStmt) },
+          { ALT: () => this.SUBRULE(this.exportStmt) },
+          { ALT: () => this.SUBRULE(this.importStmt) },
+          { ALT: () => this.SUBRULE(this.syncStmt) },
+          { ALT: () => this.SUBRULE(this.waitStmt) },
+          { ALT: () => this.SUBRULE(this.noteStmt) },
+          { ALT: () => this.SUBRULE(this.undoStmt) },
+          { ALT: () => this.SUBRULE(this.timeoutStmt) },
+          { ALT: () => this.SUBRULE(this.retryStmt) },
+          { ALT: () => this.SUBRULE(this.allowFailureStmt) },
+          { ALT: () => this.SUBRULE(this.parallelStmt) },
+        ]),
+      ),
+    );
+    this.CONSUME(T.RBrace);
+  });
+
+  // ------------------------------------------------------------ statements
+
+  public requireStmt = this.RULE("requireStmt", () => {
+    this.CONSUME(Kw.require);
+    this.SUBRULE(this.orCond, { LABEL: "cond" });
+    this.OPTION(() => {
+      this.CONSUME(Kw.else);
+      this.CONSUME(T.AnyString, { LABEL: "why" });
+    });
+  });
+
+  public confirmStmt = this.RULE("confirmStmt", () => {
+    this.CONSUME(Kw.confirm);
+    this.CONSUME(T.AnyString, { LABEL: "text" });
+  });
+
+  public manualStmt = this.RULE("manualStmt", () => {
+    this.CONSUME(Kw.manual);
+    this.CONSUME(T.AnyString, { LABEL: "text" });
+  });
+
+  public noteStmt = this.RULE("noteStmt", () => {
+    this.CONSUME(Kw.note);
+    this.CONSUME(T.AnyString, { LABEL: "text" });
+  });
+
+  /** `run "command" [as USER]` (USER a name or a string) */
+  public runStmt = this.RULE("runStmt", () => {
+    this.CONSUME(Kw.run);
+    this.CONSUME1(T.AnyString, { LABEL: "command" });
+    this.OPTION(() => {
+      this.CONSUME(Kw.as);
+      this.OR([
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "user" }) },
+        { ALT: () => this.CONSUME2(T.AnyString, { LABEL: "user" }) },
+      ]);
+    });
+  });
+
+  /** `edit "path" { replace [all] "old" with "new" … }` */
+  public editStmt = this.RULE("editStmt", () => {
+    this.CONSUME(Kw.edit);
+    this.CONSUME(T.AnyString, { LABEL: "path" });
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.replaceClause));
+    this.CONSUME(T.RBrace);
+  });
+
+  public replaceClause = this.RULE("replaceClause", () => {
+    this.CONSUME(Kw.replace);
+    this.OPTION(() => this.CONSUME(Kw.all));
+    this.CONSUME1(T.AnyString, { LABEL: "old" });
+    this.CONSUME(Kw.with);
+    this.CONSUME2(T.AnyString, { LABEL: "new" });
+  });
+
+  public uploadStmt = this.RULE("uploadStmt", () => {
+    this.CONSUME(Kw.upload);
+    this.CONSUME1(T.AnyString, { LABEL: "from" });
+    this.CONSUME(Kw.to);
+    this.CONSUME2(T.AnyString, { LABEL: "to" });
+  });
+
+  public downloadStmt = this.RULE("downloadStmt", () => {
+    this.CONSUME(Kw.download);
+    this.CONSUME1(T.AnyString, { LABEL: "from" });
+    this.CONSUME(Kw.to);
+    this.CONSUME2(T.AnyString, { LABEL: "to" });
+  });
+
+  public sqlStmt = this.RULE("sqlStmt", () => {
+    this.CONSUME(Kw.sql);
+    this.CONSUME(T.Identifier, { LABEL: "db" });
+    this.CONSUME(T.AnyString, { LABEL: "text" });
+  });
+
+  /** `export DB [tables [...]] to "path" [format csv|web2py]` */
+  public exportStmt = this.RULE("exportStmt", () => {
+    this.CONSUME(Kw.export);
+    this.CONSUME1(T.Identifier, { LABEL: "db" });
+    this.OPTION(() => {
+      this.CONSUME(Kw.tables);
+      this.SUBRULE(this.list, { LABEL: "tables" });
+    });
+    this.CONSUME(Kw.to);
+    this.CONSUME(T.AnyString, { LABEL: "to" });
+    this.OPTION2(() => {
+      this.CONSUME(Kw.format);
+      this.CONSUME2(T.Identifier, { LABEL: "format" });
+    });
+  });
+
+  public importStmt = this.RULE("importStmt", () => {
+    this.CONSUME(Kw.import);
+    this.CONSUME(T.Identifier, { LABEL: "db" });
+    this.CONSUME(Kw.from);
+    this.CONSUME(T.AnyString, { LABEL: "from" });
+  });
+
+  /** `sync DB from ENV.DB [tables [...]]` */
+  public syncStmt = this.RULE("syncStmt", () => {
+    this.CONSUME(Kw.sync);
+    this.CONSUME1(T.Identifier, { LABEL: "db" });
+    this.CONSUME(Kw.from);
+    this.CONSUME2(T.Identifier, { LABEL: "fromEnv" });
+    this.CONSUME(T.Dot);
+    this.CONSUME3(T.Identifier, { LABEL: "fromDb" });
+    this.OPTION(() => {
+      this.CONSUME(Kw.tables);
+      this.SUBRULE(this.list, { LABEL: "tables" });
+    });
+  });
+
+  /**
+   * `wait until COND [every D] [timeout D]`. `timeout` is also a statement (the step's
+   * timeout), so the wait's own `every`/`timeout` must stay on the line of what precedes it.
+   */
+  public waitStmt = this.RULE("waitStmt", () => {
+    this.CONSUME(Kw.wait);
+    this.CONSUME(Kw.until);
+    this.SUBRULE(this.orCond, { LABEL: "cond" });
+    this.OPTION({
+      GATE: () => this.sameLine(),
+      DEF: () => {
+        this.CONSUME(Kw.every);
+        this.CONSUME1(T.Duration, { LABEL: "every" });
+      },
+    });
+    this.OPTION2({
+      GATE: () => this.sameLine(),
+      DEF: () => {
+        this.CONSUME(Kw.timeout);
+        this.CONSUME2(T.Duration, { LABEL: "timeout" });
+      },
+    });
+  });
+
+  /** `undo "command"` / `undo { statements }` */
+  public undoStmt = this.RULE("undoStmt", () => {
+    this.CONSUME(Kw.undo);
+    this.OR([
+      { ALT: () => this.CONSUME(T.AnyString, { LABEL: "command" }) },
+      { ALT: () => this.SUBRULE(this.block, { LABEL: "body" }) },
+    ]);
+  });
+
+  public timeoutStmt = this.RULE("timeoutStmt", () => {
+    this.CONSUME(Kw.timeout);
+    this.CONSUME(T.Duration, { LABEL: "duration" });
+  });
+
+  public retryStmt = this.RULE("retryStmt", () => {
+    this.CONSUME(Kw.retry);
+    this.CONSUME(T.NumberLiteral, { LABEL: "count" });
+    this.OPTION(() => {
+      this.CONSUME(Kw.every);
+      this.CONSUME(T.Duration, { LABEL: "every" });
+    });
+  });
+
+  public allowFailureStmt = this.RULE("allowFailureStmt", () => {
+    this.CONSUME(Kw.allow);
+    this.CONSUME(Kw.failure);
+  });
+
+  public parallelStmt = this.RULE("parallelStmt", () => {
+    this.CONSUME(Kw.parallel);
+    this.CONSUME(T.NumberLiteral, { LABEL: "count" });
+  });
+
+  // ------------------------------------------------------------ conditions and values
+
+  /** `COND or COND` — lowest precedence. */
+  public orCond = this.RULE("orCond", () => {
+    this.SUBRULE(this.andCond, { LABEL: "operand" });
+    this.MANY(() => {
+      this.CONSUME(Kw.or);
+      this.SUBRULE2(this.andCond, { LABEL: "operand" });
+    });
+  });
+
+  public andCond = this.RULE("andCond", () => {
+    this.SUBRULE(this.unaryCond, { LABEL: "operand" });
+    this.MANY(() => {
+      this.CONSUME(Kw.and);
+      this.SUBRULE2(this.unaryCond, { LABEL: "operand" });
+    });
+  });
+
+  /** `not COND` | `( COND )` | `VALUE [op VALUE]` */
+  public unaryCond = this.RULE("unaryCond", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Kw.not);
+          this.SUBRULE(this.unaryCond, { LABEL: "operand" });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen);
+          this.SUBRULE(this.orCond, { LABEL: "inner" });
+          this.CONSUME(T.RParen);
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE1(this.value, { LABEL: "left" });
+          this.OPTION(() => {
+            this.OR2(
+              (this.opAlts ??= [
+                { ALT: () => this.CONSUME(T.EqEq, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.NotEq, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(Kw.contains, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(Kw.matches, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(Kw.in, { LABEL: "op" }) },
+              ]),
+            );
+            this.SUBRULE2(this.value, { LABEL: "right" });
+          });
+        },
+      },
+    ]);
+  });
+
+  /** literal | name[.member…] | env | succeeds/output/exists "…" [on HOST] | query DB "…" */
+  public value = this.RULE("value", () => {
+    this.OR(
+      (this.valueAlts ??= [
+        { ALT: () => this.SUBRULE(this.literal) },
+        {
+          ALT: () => {
+            this.OR2([
+              { ALT: () => this.CONSUME1(T.Identifier, { LABEL: "name" }) },
+              // `run.id`: `run` is a keyword but also the built-in value `run`.
+              { ALT: () => this.CONSUME(Kw.run, { LABEL: "name" }) },
+            ]);
+            this.MANY(() => {
+              this.CONSUME(T.Dot);
+              this.CONSUME2(T.Identifier, { LABEL: "member" });
+            });
+          },
+        },
+        { ALT: () => this.CONSUME(Kw.env) },
+        {
+          ALT: () => {
+            this.OR3([
+              { ALT: () => this.CONSUME(Kw.succeeds, { LABEL: "probe" }) },
+              { ALT: () => this.CONSUME(Kw.output, { LABEL: "probe" }) },
+              { ALT: () => this.CONSUME(Kw.exists, { LABEL: "probe" }) },
+            ]);
+            this.CONSUME1(T.AnyString, { LABEL: "arg" });
+            this.OPTION(() => {
+              this.CONSUME(Kw.on);
+              this.CONSUME3(T.Identifier, { LABEL: "on" });
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(Kw.query, { LABEL: "probe" });
+            this.CONSUME4(T.Identifier, { LABEL: "db" });
+            this.CONSUME2(T.AnyString, { LABEL: "arg" });
+          },
+        },
+      ]),
+    );
+  });
+
+  /** string | number | duration | true | false | list */
+  public literal = this.RULE("literal", () => {
+    this.OR(
+      (this.literalAlts ??= [
+        { ALT: () => this.CONSUME(T.AnyString, { LABEL: "string" }) },
+        { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "number" }) },
+        { ALT: () => this.CONSUME(T.Duration, { LABEL: "duration" }) },
+        { ALT: () => this.CONSUME(Kw.true, { LABEL: "bool" }) },
+        { ALT: () => this.CONSUME(Kw.false, { LABEL: "bool" }) },
+        { ALT: () => this.SUBRULE(this.list) },
+      ]),
+    );
+  });
+
+  /** `[a, b, c]`, a trailing comma allowed. */
+  public list = this.RULE("list", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.literal, { LABEL: "item" });
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RBracket,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.literal, { LABEL: "item" });
+        },
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  /** The next token starts on the line where the previous one ends. */
+  private sameLine(): boolean {
+    const prev = this.LA(0);
+    const next = this.LA(1);
+    return next.startLine === undefined || prev.endLine === undefined || next.startLine === prev.endLine;
+  }
+}
+
+let singleton: RunbookParser | undefined;
+
+/** The parser, built on first use (grammar analysis runs once per process). */
+export function getParser(): RunbookParser {
+  return (singleton ??= new RunbookParser(false));
+}
+
+/** The grammar (Chevrotain's serialized GAST), e.g. for tooling. */
+export function getGrammar() {
+  return getParser().getSerializedGastProductions();
+}
+
+// ---------------------------------------------------------------- parseSource
+
+export interface ParseResult {
+  cst?: CstNode;
+  diagnostics: Diagnostic[];
+  /** The tokens the parser read (for the formatter). */
+  tokens: IToken[];
+  /** Comment tokens, in order. */
+  comments: IToken[];
+}
+
+/** Lexes and parses one file. Never throws on bad input. */
+export function parseSource(file: string, text: string): ParseResult {
+  const lexed = T.RunbookLexer.tokenize(text);
+  const diagnostics: Diagnostic[] = [];
+  const lexErrorLines = new Set<number>();
+  let swallowedFrom = Infinity; // offset from which an unterminated `"""` ate the rest of the file
+  const badStrings = new Set<IToken>();
+
+  for (const e of lexed.errors) {
+    const bad = text.slice(e.offset, e.offset + e.length);
+    lexErrorLines.add(e.line ?? 0);
+    diagnostics.push({
+      severity: "error",
+      code: "syntax",
+      message: messages.unexpectedCharacter(bad),
+      span: spanAt(file, e.offset, e.line ?? 1, e.column ?? 1, e.length),
+      ...(bad.startsWith("'") ? { notes: [messages.singleQuoteNote()] } : {}),
+    });
+  }
+  for (const tok of lexed.tokens) {
+    const tt = tok.tokenType;
+    if (tt === T.UnterminatedString) {
+      badStrings.add(tok);
+      diagnostics.push({
+        severity: "error",
+        code: "syntax",
+        message: messages.unterminatedString(),
+        span: tokenSpan(file, tok),
+        notes: [messages.unterminatedStringNote()],
+      });
+    } else if (tt === T.UnterminatedTripleString) {
+      badStrings.add(tok);
+      swallowedFrom = Math.min(swallowedFrom, tok.startOffset);
+      diagnostics.push({
+        severity: "error",
+        code: "syntax",
+        message: messages.unterminatedTripleString(),
+        span: { ...tokenSpan(file, tok), length: 3 },
+      });
+    }
+  }
+
+  const parser = getParser();
+  errorInfos = [];
+  parser.input = lexed.tokens;
+  let cst: CstNode | undefined;
+  try {
+    cst = parser.file();
+  } finally {
+    const seen = new Set<number>();
+    for (const e of parser.errors) {
+      const d = explain(file, e, lexed.tokens);
+      if (!d) continue;
+      const tok = e.token;
+      const prev = (e as { previousToken?: IToken }).previousToken;
+      // Follow-on errors of a lexer error or an unterminated string are noise.
+      if (tok && (lexErrorLines.has(tok.startLine ?? -1) || tok.startOffset >= swallowedFrom)) continue;
+      if (prev && badStrings.has(prev)) continue;
+      if (seen.has(d.span.offset)) continue;
+      seen.add(d.span.offset);
+      diagnostics.push(d);
+    }
+    errorInfos = [];
+  }
+  return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
+}
+
+// ---------------------------------------------------------------- error rewriting
+
+function spanAt(file: string, offset: number, line: number, column: number, length: number): Span {
+  return { file, offset, line, column, length };
+}
+
+const valid = (n: number | undefined): n is number => typeof n === "number" && !Number.isNaN(n);
+
+/** The span of a real token (not one inserted by recovery). */
+export function tokenSpan(file: string, tok: IToken): Span {
+  return spanAt(file, tok.startOffset, tok.startLine ?? 1, tok.startColumn ?? 1, tok.image.length);
+}
+
+/** The point just after a token. */
+function endOf(file: string, tok: IToken): Span {
+  const end = tok.startOffset + tok.image.length;
+  return spanAt(file, end, tok.endLine ?? tok.startLine ?? 1, (tok.endColumn ?? tok.startColumn ?? 0) + 1, 0);
+}
+
+const STRING_TYPES = new Set<TokenType>([T.AnyString, T.StringLiteral, T.TripleString, T.UnterminatedString, T.UnterminatedTripleString]);
+const PUNCT: Map<TokenType, string> = new Map([
+  [T.EqEq, "=="],
+  [T.NotEq, "!="],
+  [T.LtEq, "<="],
+  [T.GtEq, ">="],
+  [T.Lt, "<"],
+  [T.Gt, ">"],
+  [T.Equals, "="],
+  [T.LBrace, "{"],
+  [T.RBrace, "}"],
+  [T.LBracket, "["],
+  [T.RBracket, "]"],
+  [T.LParen, "("],
+  [T.RParen, ")"],
+  [T.Comma, ","],
+  [T.Dot, "."],
+]);
+const KW_BY_TYPE = new Map<TokenType, string>(Object.entries(Kw).map(([w, t]) => [t, w]));
+
+const STATEMENT_WORDS = [
+  "require", "confirm", "manual", "run", "edit", "upload", "download", "sql", "export", "import",
+  "sync", "wait", "note", "undo", "timeout", "retry", "allow", "parallel",
+] as const;
+const STATEMENT_TYPES = new Set<TokenType>(STATEMENT_WORDS.map((w) => Kw[w]));
+const TOP_TYPES = new Set<TokenType>(
+  (["runbook", "description", "owner", "default", "include", "param", "var", "secret", "host", "database", "env", "section", "step", "finally"] as const).map((w) => Kw[w]),
+);
+const VALUE_TYPES = new Set<TokenType>([
+  T.AnyString, T.NumberLiteral, T.Duration, Kw.true, Kw.false, T.LBracket, T.Identifier, Kw.run, Kw.env,
+  Kw.succeeds, Kw.output, Kw.exists, Kw.query,
+]);
+const LITERAL_TYPES = new Set<TokenType>([T.AnyString, T.NumberLiteral, T.Duration, Kw.true, Kw.false, T.LBracket]);
+const OP_TYPES = new Set<TokenType>([T.EqEq, T.NotEq, T.LtEq, T.GtEq, T.Lt, T.Gt, Kw.contains, Kw.matches, Kw.in]);
+const DURATION_WORDS = "a duration like `30s` or `10m`";
+
+/** A token type in plain words: "a string", "`{`", "`run`". */
+function describeType(tt: TokenType): string {
+  if (STRING_TYPES.has(tt)) return "a string";
+  if (tt === T.Identifier) return "a name";
+  if (tt === T.NumberLiteral) return "a number";
+  if (tt === T.Duration) return DURATION_WORDS;
+  if (tt === EOF) return "the end of the file";
+  if (tt === T.LBracket) return "a list";
+  const kw = KW_BY_TYPE.get(tt);
+  if (kw) return `\`${kw}\``;
+  const p = PUNCT.get(tt);
+  if (p) return `\`${p}\``;
+  return tt.name;
+}
+
+/** A set of expected token types in plain words: "a string or a list", "a condition". */
+function describeExpected(types: TokenType[]): string {
+  const set = new Set(types);
+  const words: string[] = [];
+  const has = (s: Set<TokenType>, min: number) => [...s].filter((t) => set.has(t)).length >= min;
+  const drop = (s: Set<TokenType>) => s.forEach((t) => set.delete(t));
+  if (has(TOP_TYPES, 5)) {
+    drop(TOP_TYPES);
+    words.push("a declaration, `env`, `section`, `step` or `finally`");
+  }
+  if (has(STATEMENT_TYPES, 5)) {
+    drop(STATEMENT_TYPES);
+    words.push("a statement");
+  }
+  if (has(VALUE_TYPES, 6)) {
+    const cond = set.has(Kw.not) || set.has(T.LParen);
+    drop(VALUE_TYPES);
+    set.delete(Kw.not);
+    set.delete(T.LParen);
+    words.push(cond ? "a condition" : "a value");
+  } else if (has(LITERAL_TYPES, 5)) {
+    drop(LITERAL_TYPES);
+    words.push("a value");
+  }
+  if (has(OP_TYPES, 5)) {
+    drop(OP_TYPES);
+    words.push("a comparison like `==`");
+  }
+  for (const t of set) {
+    const w = describeType(t);
+    if (!words.includes(w)) words.push(w);
+  }
+  if (words.length <= 1) return words[0] ?? "something else";
+  return `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
+}
+
+/** The previous token as the "after …" part of a message. */
+function describePrevious(prev: IToken | undefined): string | undefined {
+  if (!prev || prev.tokenType === EOF || !valid(prev.startOffset) || prev.image === "") return undefined;
+  const tt = prev.tokenType;
+  if (STRING_TYPES.has(tt)) return prev.image.length <= 24 && !prev.image.includes("\n") ? `\`${prev.image}\`` : "the string";
+  return `\`${prev.image}\``;
+}
+
+/** What the parser was reading, for "unexpected X in …". */
+const BLOCK_OF: Record<string, string> = {
+  block: "a step",
+  section: "a section",
+  finallyBlock: "the `finally` block",
+  envBlock: "an env block",
+  editStmt: "an `edit` block",
+};
+
+function describeActual(tok: IToken): string {
+  const tt = tok.tokenType;
+  if (tt === EOF) return "end of file";
+  if (STRING_TYPES.has(tt)) return "string";
+  if (tt === T.Identifier) return `name \`${tok.image}\``;
+  return `\`${tok.image}\``;
+}
+
+/** Rewrites one Chevrotain exception into a Diagnostic in plain words. */
+function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diagnostic | undefined {
+  const id = /^#(\d+)$/.exec(e.message);
+  const info = id ? errorInfos[Number(id[1])] : undefined;
+  const stack = e.context?.ruleStack ?? [];
+  const rule = stack[stack.length - 1] ?? "file";
+  const parent = stack[stack.length - 2];
+  const actual: IToken = e.token;
+  const atEof = !actual || actual.tokenType === EOF || !valid(actual.startOffset);
+  const prev: IToken | undefined =
+    (e as { previousToken?: IToken }).previousToken ?? info?.previous ?? (atEof ? tokens[tokens.length - 1] : undefined);
+  const expected = info?.expected ?? [];
+  const notes: string[] = [];
+
+  const at = (pointAfterPrev: boolean): Span => {
+    const prevOk = prev && valid(prev.startOffset) && prev.tokenType !== EOF;
+    if (prevOk && (atEof || (pointAfterPrev && (actual.startLine ?? 0) > (prev.endLine ?? prev.startLine ?? 0)))) return endOf(file, prev);
+    if (!atEof) return tokenSpan(file, actual);
+    return spanAt(file, 0, 1, 1, 0);
+  };
+  const diag = (message: string, span: Span): Diagnostic => ({
+    severity: "error",
+    code: "syntax",
+    message,
+    span,
+    ...(notes.length ? { notes } : {}),
+  });
+
+  if (!atEof && actual.tokenType === T.Equals && !expected.includes(T.Equals)) notes.push(messages.compareNote());
+  const what = describeExpected(expected);
+  if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());
+
+  // Stray input at the top level (or redundant input after the file).
+  if (info?.kind === "not-all" || (expected.length === 1 && expected[0] === EOF)) {
+    if (atEof) return undefined;
+    if (actual.tokenType !== T.RBrace) notes.push(messages.topLevelNote());
+    return diag(messages.unexpected(describeActual(actual)), tokenSpan(file, actual));
+  }
+
+  // A block's statements ended at something that is neither a statement nor `}`.
+  if (expected.length === 1 && expected[0] === T.RBrace && BLOCK_OF[rule] && info?.kind === "mismatch") {
+    if (atEof) return diag(messages.unclosedBlock(BLOCK_OF[rule]!), at(true));
+    if (rule === "block" && actual.tokenType === T.Identifier) {
+      notes.push(messages.statementsNote());
+      return diag(messages.unknownStatement(actual.image), tokenSpan(file, actual));
+    }
+    if (rule === "block") notes.push(messages.statementsNote());
+    else if (rule === "section" || rule === "finallyBlock") notes.push(messages.sectionNote());
+    else if (rule === "envBlock") notes.push(messages.envBlockNote());
+    return diag(messages.unexpectedIn(describeActual(actual), BLOCK_OF[rule]!), tokenSpan(file, actual));
+  }
+
+  // A step header not followed by its body.
+  if (rule === "block" && parent === "step" && expected.length === 1 && expected[0] === T.LBrace) {
+    return diag(messages.expected("`{`", "the step header"), at(true));
+  }
+
+  const after = describePrevious(prev);
+  return diag(messages.expected(what, after), at(true));
+}

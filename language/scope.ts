@@ -1,0 +1,555 @@
+// Env scope evaluation, shared by the checker (check.ts) and the runtime planner:
+// which env a run uses, which declaration is in force for each name in that env,
+// what every param and var evaluates to, what a `${…}` refers to, and the static
+// truth of a condition (decided from the source alone, or "probe" when only a run
+// can tell).
+//
+// Value semantics (the language reference documents the same rules):
+// - A string interpolates its `${…}` parts; a number, boolean or duration becomes
+//   its text (`42`, `3.5`, `true`, `30s`); a list becomes its items' texts joined
+//   by single spaces (`["a", "b"]` → `a b`).
+// - Where a list is expected (the right side of `in`, the left side of `contains`
+//   when that side is a list), a list literal gives its items, and any other
+//   value is split on whitespace: a name declared with a list value gives back
+//   its items (unless an item itself contains spaces).
+// - Builtins: `${env}` is the current env's name; `${run.id}`, `${run.user}` and
+//   `${run.started}` (ISO 8601 time the run started) are known only while running
+//   and come in through `builtins` (`{ "run.id": "…" }`).
+// - `${prod.home}` reads env prod's value of the param or var `home` (as declared,
+//   `--set` applies only to the env being run).
+// - In resolveValues a reference that can't become text (a secret, host or
+//   database, a run value without builtins, a cycle; all errors the checker
+//   reports) stays in the value as written, e.g. `${run.id}`.
+//
+// Comparisons (evalStatic):
+// - `==` / `!=` compare numerically when both sides are numbers, else as strings.
+// - `<  <=  >  >=` compare numerically when both sides are numbers, as versions
+//   when both are versions (`1.10.0 > 1.9.2`, `v2.0 > 1.5`, a pre-release sorts
+//   before its release), else as strings (code-unit order).
+// - `contains`: membership when the left side is a list, else substring.
+// - `matches`: the right side is a JavaScript regular expression, unanchored.
+// - `in`: membership in the right side taken as a list.
+// - A bare value is false when it is "", "false" or "0" (an empty list, the
+//   number 0 and `false` included), true otherwise.
+
+import type { Runbook, Decl, EnvBlock, StringLit, InterpPart, Cond, CompareOp, Literal, Value } from "./ast.js";
+import { messages } from "./messages.js";
+
+/** The run values that `${run.x}` can read. */
+export const RUN_BUILTINS = ["run.id", "run.user", "run.started"] as const;
+
+/** The env of a runbook without env blocks. */
+export const IMPLICIT_ENV = "default";
+
+/** Names of the declared envs, in source order. */
+export function envNames(rb: Runbook): string[] {
+  const seen = new Set<string>();
+  for (const e of rb.envs) seen.add(e.name.name);
+  return [...seen];
+}
+
+/** The envs a run can use: the declared ones, or the implicit `default` one. */
+export function runnableEnvs(rb: Runbook): string[] {
+  const names = envNames(rb);
+  return names.length ? names : [IMPLICIT_ENV];
+}
+
+/** The env to use: requested, else `default env`, else the only env; else an error message. A runbook without env blocks has one implicit env named "default". */
+export function selectEnv(rb: Runbook, requested?: string): { env: string } | { error: string } {
+  const names = runnableEnvs(rb);
+  if (requested !== undefined) {
+    if (names.includes(requested)) return { env: requested };
+    return { error: messages.unknownEnvRequested(requested, envNames(rb)) };
+  }
+  if (rb.defaultEnv) {
+    const d = rb.defaultEnv.name;
+    if (names.includes(d)) return { env: d };
+    return { error: messages.unknownEnvRequested(d, envNames(rb)) };
+  }
+  if (names.length === 1) return { env: names[0]! };
+  return { error: messages.noEnvChosen(names) };
+}
+
+export interface EnvScope {
+  env: string;
+  protected: boolean;
+  block?: EnvBlock;
+  /** The declaration in force for each name in this env (env override, else top level). */
+  decls: Map<string, Decl>;
+}
+
+/** Runbook of each scope made by envScope, so evalStatic can read other envs' values. */
+const scopeRunbook = new WeakMap<EnvScope, Runbook>();
+
+/**
+ * The scope of env `env`. Top-level declarations first (the first of duplicates
+ * wins), then the env block's overrides of names declared at top level (an
+ * override of an undeclared name is ignored here; the checker reports it). An
+ * env without a block (the implicit `default`) has the top-level declarations.
+ */
+export function envScope(rb: Runbook, env: string): EnvScope {
+  const decls = new Map<string, Decl>();
+  for (const d of rb.decls) if (!decls.has(d.name.name)) decls.set(d.name.name, d);
+  const block = rb.envs.find((e) => e.name.name === env);
+  if (block) {
+    const overridden = new Set<string>();
+    for (const d of block.overrides) {
+      const name = d.name.name;
+      if (!decls.has(name) || overridden.has(name)) continue;
+      overridden.add(name);
+      decls.set(name, d);
+    }
+  }
+  const scope: EnvScope = { env, protected: block?.protected !== undefined, ...(block ? { block } : {}), decls };
+  scopeRunbook.set(scope, rb);
+  return scope;
+}
+
+/** What a `${…}` resolves to. */
+export type Resolved =
+  | { kind: "text"; value: string } // param/var/env/run.* values, already fully interpolated
+  | { kind: "secret"; name: string }
+  | { kind: "host"; name: string }
+  | { kind: "database"; name: string }
+  | { kind: "unknown"; reason: string };
+
+/** `${a.b}` / `${raw a}` as written. */
+export function interpSource(part: InterpPart): string {
+  return `\${${part.raw ? "raw " : ""}${part.path.join(".")}}`;
+}
+
+/** The text of a literal in a given interpolation (list items joined by spaces). */
+function literalWith(l: Literal, str: (s: StringLit) => string): string {
+  switch (l.kind) {
+    case "string":
+      return str(l);
+    case "number":
+      return String(l.value);
+    case "duration":
+      return l.text;
+    case "bool":
+      return l.value ? "true" : "false";
+    case "list":
+      return l.items.map((i) => literalWith(i, str)).join(" ");
+  }
+}
+
+/**
+ * Lazily computes param/var values across envs with memoisation and a guard
+ * against cycles (a reference met again while being computed stays as written).
+ */
+class ValueResolver {
+  private readonly scopes = new Map<string, EnvScope>();
+  private readonly cache = new Map<string, string>();
+  private readonly active = new Set<string>();
+  private readonly envSet: Set<string>;
+
+  constructor(
+    readonly rb: Runbook,
+    readonly mainEnv: string,
+    readonly sets: Record<string, string>,
+    readonly builtins: Record<string, string>,
+  ) {
+    this.envSet = new Set(envNames(rb));
+  }
+
+  scope(env: string): EnvScope {
+    let s = this.scopes.get(env);
+    if (!s) {
+      s = envScope(this.rb, env);
+      this.scopes.set(env, s);
+    }
+    return s;
+  }
+
+  /** The value of param/var `name` in `env`; undefined when it is not one or is being computed (a cycle). */
+  value(env: string, name: string): string | undefined {
+    const decl = this.scope(env).decls.get(name);
+    if (!decl || (decl.kind !== "param" && decl.kind !== "var")) return undefined;
+    if (env === this.mainEnv && decl.kind === "param" && Object.prototype.hasOwnProperty.call(this.sets, name)) {
+      return this.sets[name];
+    }
+    const key = `${env}\u0000${name}`;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
+    if (this.active.has(key)) return undefined;
+    this.active.add(key);
+    const v = literalWith(decl.value, (s) => this.text(env, s));
+    this.active.delete(key);
+    this.cache.set(key, v);
+    return v;
+  }
+
+  text(env: string, s: StringLit): string {
+    let out = "";
+    for (const p of s.parts) {
+      if (p.kind === "text") out += p.value;
+      else {
+        const r = this.interp(env, p);
+        out += r ?? interpSource(p);
+      }
+    }
+    return out;
+  }
+
+  /** The text of `${…}` in env, or undefined when it has none. */
+  private interp(env: string, p: InterpPart): string | undefined {
+    const path = p.path;
+    if (path.length === 1) {
+      if (path[0] === "env") return env;
+      return this.value(env, path[0]!);
+    }
+    if (path.length === 2) {
+      const key = `${path[0]}.${path[1]}`;
+      if (path[0] === "run") return Object.prototype.hasOwnProperty.call(this.builtins, key) ? this.builtins[key] : undefined;
+      if (this.envSet.has(path[0]!)) return this.value(path[0]!, path[1]!);
+    }
+    return undefined;
+  }
+}
+
+/** Resolve every param and var of env to text (their values interpolate others: no cycles), with `sets` (--set NAME=VALUE) overriding params. `builtins` gives `env` and `run.*` (e.g. { "run.id": "…" }); `${prod.home}` reads another env's value. */
+export function resolveValues(
+  rb: Runbook,
+  env: string,
+  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+): Map<string, string> {
+  const r = new ValueResolver(rb, env, options?.sets ?? {}, options?.builtins ?? {});
+  const out = new Map<string, string>();
+  for (const [name, decl] of r.scope(env).decls) {
+    if (decl.kind !== "param" && decl.kind !== "var") continue;
+    out.set(name, r.value(env, name) ?? "");
+  }
+  return out;
+}
+
+/** Problems with `--set NAME=VALUE` options: names that are not declared params. One message each. */
+export function checkSets(rb: Runbook, sets: Record<string, string>, env?: string): string[] {
+  const scope = envScope(rb, env ?? runnableEnvs(rb)[0]!);
+  const errors: string[] = [];
+  for (const name of Object.keys(sets)) {
+    const d = scope.decls.get(name);
+    if (!d) errors.push(messages.setUnknown(name));
+    else if (d.kind !== "param") errors.push(messages.setNotParam(name, d.kind));
+  }
+  return errors;
+}
+
+/** Other envs' values, cached per runbook, env and builtins. */
+const otherEnvValues = new WeakMap<Runbook, Map<string, Map<string, string>>>();
+
+function valuesOf(rb: Runbook, env: string, builtins: Record<string, string> | undefined): Map<string, string> {
+  let byKey = otherEnvValues.get(rb);
+  if (!byKey) {
+    byKey = new Map();
+    otherEnvValues.set(rb, byKey);
+  }
+  const key = `${env}\u0000${JSON.stringify(builtins ?? {})}`;
+  let v = byKey.get(key);
+  if (!v) {
+    v = resolveValues(rb, env, { builtins: builtins ?? {} });
+    byKey.set(key, v);
+  }
+  return v;
+}
+
+export function resolveInterp(
+  part: InterpPart,
+  scope: EnvScope,
+  values: Map<string, string>,
+  rb: Runbook,
+  builtins?: Record<string, string>,
+): Resolved {
+  const path = part.path;
+  const shown = path.join(".");
+  if (path.length === 1) {
+    const name = path[0]!;
+    if (name === "env") return { kind: "text", value: scope.env };
+    const decl = scope.decls.get(name);
+    if (!decl) {
+      if (builtins && Object.prototype.hasOwnProperty.call(builtins, name)) return { kind: "text", value: builtins[name]! };
+      return { kind: "unknown", reason: messages.unknownName(name) };
+    }
+    switch (decl.kind) {
+      case "param":
+      case "var": {
+        const v = values.get(name);
+        return v === undefined ? { kind: "unknown", reason: messages.noValue(name) } : { kind: "text", value: v };
+      }
+      case "secret":
+        return { kind: "secret", name };
+      case "host":
+        return { kind: "host", name };
+      case "database":
+        return { kind: "database", name };
+    }
+  }
+  if (path.length === 2) {
+    const [a, b] = path as [string, string];
+    if (a === "run") {
+      if (builtins && Object.prototype.hasOwnProperty.call(builtins, shown)) return { kind: "text", value: builtins[shown]! };
+      if ((RUN_BUILTINS as readonly string[]).includes(shown)) return { kind: "unknown", reason: messages.runValueNotYet(shown) };
+      return { kind: "unknown", reason: messages.unknownRunMember(b) };
+    }
+    if (rb.envs.some((e) => e.name.name === a)) {
+      if (a === scope.env) {
+        const decl = scope.decls.get(b);
+        if (decl && (decl.kind === "param" || decl.kind === "var")) {
+          const v = values.get(b);
+          if (v !== undefined) return { kind: "text", value: v };
+        }
+      }
+      const other = envScope(rb, a);
+      const decl = other.decls.get(b);
+      if (!decl) return { kind: "unknown", reason: messages.unknownEnvMember(a, b) };
+      if (decl.kind !== "param" && decl.kind !== "var") return { kind: "unknown", reason: messages.otherEnvKind(a, b, decl.kind) };
+      const v = valuesOf(rb, a, builtins).get(b);
+      return v === undefined ? { kind: "unknown", reason: messages.noValue(shown) } : { kind: "text", value: v };
+    }
+    if (scope.decls.has(a)) return { kind: "unknown", reason: messages.noMembers(a, scope.decls.get(a)!.kind, b) };
+    return { kind: "unknown", reason: messages.unknownEnv(a) };
+  }
+  return { kind: "unknown", reason: messages.tooManyParts(shown) };
+}
+
+// ---------------------------------------------------------------- static evaluation
+
+const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+const VERSION = /^v?(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
+
+function isNumeric(s: string): boolean {
+  return NUMBER.test(s.trim());
+}
+
+/** Compare two versions (`1.10.0`, `v2`, `1.0.0-rc.1`); undefined when either is not one. */
+export function compareVersions(a: string, b: string): number | undefined {
+  const ma = VERSION.exec(a.trim());
+  const mb = VERSION.exec(b.trim());
+  if (!ma || !mb) return undefined;
+  const na = ma[1]!.split(".").map(Number);
+  const nb = mb[1]!.split(".").map(Number);
+  for (let i = 0; i < Math.max(na.length, nb.length); i++) {
+    const d = (na[i] ?? 0) - (nb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  const pa = ma[2];
+  const pb = mb[2];
+  if (pa === undefined && pb === undefined) return 0;
+  if (pa === undefined) return 1; // a release sorts after its pre-releases
+  if (pb === undefined) return -1;
+  const ia = pa.split(".");
+  const ib = pb.split(".");
+  for (let i = 0; i < Math.max(ia.length, ib.length); i++) {
+    const x = ia[i];
+    const y = ib[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const xn = /^\d+$/.test(x);
+    const yn = /^\d+$/.test(y);
+    if (xn && yn) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return Math.sign(d);
+    } else if (xn !== yn) return xn ? -1 : 1;
+    else if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** `a < b` style ordering: numeric, then versions, then strings. */
+export function compareOrdered(a: string, b: string): number {
+  if (isNumeric(a) && isNumeric(b)) return Math.sign(Number(a) - Number(b));
+  const v = compareVersions(a, b);
+  if (v !== undefined) return v;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `==`: numeric when both sides are numbers, else string equality. */
+export function valuesEqual(a: string, b: string): boolean {
+  if (isNumeric(a) && isNumeric(b)) return Number(a) === Number(b);
+  return a === b;
+}
+
+/** A value's truth when used alone as a condition. */
+export function truthy(text: string): boolean {
+  return text !== "" && text !== "false" && text !== "0";
+}
+
+/** A statically known operand: its text, and its items when it is a list. */
+interface StaticOperand {
+  text: string;
+  list?: string[];
+}
+
+/** Splits a value used as a list: list values' items, else the text split on whitespace. */
+function asList(o: StaticOperand): string[] {
+  if (o.list) return o.list;
+  return o.text.split(/\s+/).filter((s) => s !== "");
+}
+
+export interface StaticContext {
+  /** The runbook, for `prod.home` operands (found automatically for scopes made by envScope). */
+  rb?: Runbook;
+  /** `run.*` values, when known. */
+  builtins?: Record<string, string>;
+}
+
+/** Static truth of a condition in env: true/false when the source alone decides it (env comparisons, param/var values), "probe" when it depends on a probe (succeeds/output/exists/query) or on run-time values. */
+export function evalStatic(
+  cond: Cond,
+  scope: EnvScope,
+  values: Map<string, string>,
+  context?: StaticContext,
+): boolean | "probe" {
+  return new StaticEvaluator(scope, values, context?.rb ?? scopeRunbook.get(scope), context?.builtins).cond(cond);
+}
+
+/** Three-valued evaluation of a condition; `undefined` operands are not known statically. */
+class StaticEvaluator {
+  constructor(
+    readonly scope: EnvScope,
+    readonly values: Map<string, string>,
+    readonly rb: Runbook | undefined,
+    readonly builtins: Record<string, string> | undefined,
+  ) {}
+
+  cond(c: Cond): boolean | "probe" {
+    switch (c.kind) {
+      case "group":
+        return this.cond(c.inner);
+      case "not": {
+        const r = this.cond(c.operand);
+        return r === "probe" ? r : !r;
+      }
+      case "and": {
+        const l = this.cond(c.left);
+        if (l === false) return false;
+        const r = this.cond(c.right);
+        if (r === false) return false;
+        return l === true && r === true ? true : "probe";
+      }
+      case "or": {
+        const l = this.cond(c.left);
+        if (l === true) return true;
+        const r = this.cond(c.right);
+        if (r === true) return true;
+        return l === false && r === false ? false : "probe";
+      }
+      case "value": {
+        const v = c.value;
+        if (v.kind === "bool") return v.value;
+        if (v.kind === "number") return v.value !== 0;
+        if (v.kind === "list") return v.items.length > 0;
+        const o = this.operand(v);
+        return o === undefined ? "probe" : truthy(o.text);
+      }
+      case "compare": {
+        const l = this.operand(c.left);
+        if (!l) return "probe";
+        const r = this.operand(c.right);
+        if (!r) return "probe";
+        return compare(c.op, l, r);
+      }
+    }
+  }
+
+  private resolve(p: InterpPart): Resolved {
+    if (this.rb) return resolveInterp(p, this.scope, this.values, this.rb, this.builtins);
+    if (p.path.length === 1) {
+      if (p.path[0] === "env") return { kind: "text", value: this.scope.env };
+      const v = this.values.get(p.path[0]!);
+      if (v !== undefined) return { kind: "text", value: v };
+    }
+    return { kind: "unknown", reason: "" };
+  }
+
+  private str(s: StringLit): string | undefined {
+    let out = "";
+    for (const p of s.parts) {
+      if (p.kind === "text") out += p.value;
+      else {
+        const r = this.resolve(p);
+        if (r.kind !== "text") return undefined;
+        out += r.value;
+      }
+    }
+    return out;
+  }
+
+  private literal(l: Literal): StaticOperand | undefined {
+    switch (l.kind) {
+      case "string": {
+        const t = this.str(l);
+        return t === undefined ? undefined : { text: t };
+      }
+      case "list": {
+        const items: string[] = [];
+        for (const i of l.items) {
+          const o = this.literal(i);
+          if (!o) return undefined;
+          items.push(o.text);
+        }
+        return { text: items.join(" "), list: items };
+      }
+      case "number":
+        return { text: String(l.value) };
+      case "duration":
+        return { text: l.text };
+      case "bool":
+        return { text: l.value ? "true" : "false" };
+    }
+  }
+
+  private operand(v: Value): StaticOperand | undefined {
+    switch (v.kind) {
+      case "env":
+        return { text: this.scope.env };
+      case "name": {
+        if (v.path.length === 1) {
+          const name = v.path[0]!.name;
+          const decl = this.scope.decls.get(name);
+          const t = this.values.get(name);
+          if (!decl || (decl.kind !== "param" && decl.kind !== "var") || t === undefined) return undefined;
+          return decl.value.kind === "list" ? { text: t, list: asList({ text: t }) } : { text: t };
+        }
+        if (!this.rb) return undefined;
+        const part: InterpPart = { kind: "interp", path: v.path.map((i) => i.name), raw: false, span: v.span };
+        const r = this.resolve(part);
+        return r.kind === "text" ? { text: r.value } : undefined;
+      }
+      case "succeeds":
+      case "output":
+      case "exists":
+      case "query":
+        return undefined;
+      default:
+        return this.literal(v);
+    }
+  }
+}
+
+function compare(op: CompareOp, l: StaticOperand, r: StaticOperand): boolean | "probe" {
+  switch (op) {
+    case "==":
+      return valuesEqual(l.text, r.text);
+    case "!=":
+      return !valuesEqual(l.text, r.text);
+    case "<":
+      return compareOrdered(l.text, r.text) < 0;
+    case "<=":
+      return compareOrdered(l.text, r.text) <= 0;
+    case ">":
+      return compareOrdered(l.text, r.text) > 0;
+    case ">=":
+      return compareOrdered(l.text, r.text) >= 0;
+    case "contains":
+      return l.list ? l.list.some((i) => valuesEqual(i, r.text)) : l.text.includes(r.text);
+    case "matches":
+      try {
+        return new RegExp(r.text).test(l.text);
+      } catch {
+        return "probe";
+      }
+    case "in":
+      return asList(r).some((i) => valuesEqual(i, l.text));
+  }
+}

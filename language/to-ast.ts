@@ -1,0 +1,718 @@
+// CST → AST: turns the Chevrotain CST of one file (parser.ts) into the typed FileAst of
+// ast.ts. Every node gets the span of its whole source text, identifiers the span of
+// their token; strings are decoded by strings.ts, durations converted to milliseconds.
+// It never throws on a CST that error recovery left incomplete: missing pieces become
+// empty placeholders (the file has syntax errors then, so no runbook is produced).
+// compile.ts calls it once per file, then splices includes.
+
+import type { CstElement, CstNode, IToken } from "chevrotain";
+import {
+  kebabId,
+  literalText,
+  type CompareOp,
+  type Cond,
+  type DatabaseDecl,
+  type Decl,
+  type DurationLit,
+  type EnvBlock,
+  type FileAst,
+  type FinallyBlock,
+  type Header,
+  type Ident,
+  type IncludeDecl,
+  type ListLit,
+  type Literal,
+  type NumberLit,
+  type Replace,
+  type Section,
+  type Step,
+  type Stmt,
+  type StringLit,
+  type Value,
+  type ConfirmStmt,
+  type RequireStmt,
+  type RunStmt,
+  type ExportStmt,
+  type SyncStmt,
+  type WaitStmt,
+  type RetryStmt,
+  type SucceedsProbe,
+  type OutputProbe,
+  type ExistsProbe,
+} from "./ast.js";
+import type { Diagnostic } from "./diagnostics.js";
+import { messages } from "./messages.js";
+import type { Span } from "./span.js";
+import { decodeString, durationMs } from "./strings.js";
+import * as T from "./tokens.js";
+
+export interface ToAstOptions {
+  /** The text of the file (for the file's span). */
+  text?: string;
+}
+
+export interface ToAstResult {
+  ast: FileAst;
+  diagnostics: Diagnostic[];
+}
+
+type Spanned = IToken | { span: Span } | Span | undefined;
+
+const isToken = (x: CstElement): x is IToken => (x as IToken).image !== undefined;
+const real = (t: IToken | undefined): t is IToken => !!t && !t.isInsertedInRecovery && !Number.isNaN(t.startOffset);
+
+/** Builds the AST of one file from its CST. */
+export function toAst(cst: CstNode | undefined, file: string, options: ToAstOptions = {}): ToAstResult {
+  const b = new Builder(file);
+  const ast = b.fileAst(cst, options.text ?? "");
+  return { ast, diagnostics: b.diagnostics };
+}
+
+class Builder {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly zero: Span;
+
+  constructor(private readonly file: string) {
+    this.zero = { file, offset: 0, line: 1, column: 1, length: 0 };
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private tok(n: CstNode, key: string, i = 0): IToken | undefined {
+    const e = n.children[key]?.[i];
+    return e && isToken(e) && real(e) ? e : undefined;
+  }
+
+  private node(n: CstNode, key: string, i = 0): CstNode | undefined {
+    const e = n.children[key]?.[i];
+    return e && !isToken(e) ? e : undefined;
+  }
+
+  private nodes(n: CstNode, key: string): CstNode[] {
+    return (n.children[key] ?? []).filter((e): e is CstNode => !isToken(e));
+  }
+
+  private tokSpan(t: IToken): Span {
+    return { file: this.file, offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1, length: t.image.length };
+  }
+
+  private ident(t: IToken): Ident {
+    return { name: t.image, span: this.tokSpan(t) };
+  }
+
+  private spanOf(x: Spanned): Span | undefined {
+    if (!x) return undefined;
+    if ("image" in x) return real(x) ? this.tokSpan(x) : undefined;
+    if ("span" in x) return x.span;
+    return x;
+  }
+
+  /** The span covering all the given pieces (those that are present). */
+  private cover(...items: Spanned[]): Span {
+    let first: Span | undefined;
+    let end = -1;
+    for (const it of items) {
+      const s = this.spanOf(it);
+      if (!s || Number.isNaN(s.offset) || s.file !== this.file) continue;
+      if (!first || s.offset < first.offset) first = s;
+      end = Math.max(end, s.offset + s.length);
+    }
+    if (!first) return this.zero;
+    return { file: this.file, offset: first.offset, line: first.line, column: first.column, length: Math.max(0, end - first.offset) };
+  }
+
+  /** A string token decoded; an empty string when recovery left it out. */
+  private str(t: IToken | undefined, near?: Span): StringLit {
+    if (!real(t)) return { kind: "string", parts: [], triple: false, span: near ?? this.zero };
+    const terminated = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTripleString;
+    return decodeString(t, this.file, this.diagnostics, terminated);
+  }
+
+  private error(code: string, message: string, span: Span, notes?: string[]) {
+    this.diagnostics.push({ severity: "error", code, message, span, ...(notes ? { notes } : {}) });
+  }
+
+  private byOffset<X extends { span: Span }>(xs: X[]): X[] {
+    return xs.sort((a, b) => a.span.offset - b.span.offset || 0);
+  }
+
+  // ------------------------------------------------------------ file
+
+  fileAst(cst: CstNode | undefined, text: string): FileAst {
+    const span: Span = { file: this.file, offset: 0, line: 1, column: 1, length: text.length };
+    const ast: FileAst = { kind: "file", span, includes: [], decls: [], envs: [], items: [] };
+    if (!cst) return ast;
+
+    let header: Header | undefined;
+    const firstOther: number[] = [];
+    for (const h of this.nodes(cst, "header")) {
+      const kw = this.tok(h, "Kw_runbook");
+      const nameTok = this.tok(h, "name");
+      const name =
+        nameTok && nameTok.tokenType === T.Identifier
+          ? ({ kind: "string", parts: [{ kind: "text", value: nameTok.image, span: this.tokSpan(nameTok) }], triple: false, span: this.tokSpan(nameTok) } as StringLit)
+          : this.str(nameTok, this.cover(kw));
+      const version = this.str(this.tok(h, "version"), this.cover(kw));
+      const hs = this.cover(kw, nameTok, this.tok(h, "Kw_version"), this.tok(h, "version"));
+      if (header) {
+        this.error("syntax", messages.duplicate("runbook"), this.cover(kw));
+        continue;
+      }
+      header = { name, version, span: hs };
+    }
+    const single = (key: string, word: string): { text: StringLit; span: Span } | undefined => {
+      let found: { text: StringLit; span: Span } | undefined;
+      for (const n of this.nodes(cst, key)) {
+        const kw = this.tok(n, `Kw_${word}`);
+        const t = this.tok(n, "text");
+        const s = this.cover(kw, t);
+        firstOther.push(s.offset);
+        if (found) {
+          this.error("syntax", messages.duplicate(word), this.cover(kw));
+          continue;
+        }
+        found = { text: this.str(t, s), span: s };
+      }
+      return found;
+    };
+    const description = single("description", "description");
+    const owner = single("owner", "owner");
+    if (header) {
+      if (description) header.description = description.text;
+      if (owner) header.owner = owner.text;
+      ast.header = header;
+    }
+
+    for (const n of this.nodes(cst, "defaultEnv")) {
+      const kw = this.tok(n, "Kw_default");
+      const name = this.tok(n, "name");
+      firstOther.push(this.cover(kw, name).offset);
+      if (ast.defaultEnv) {
+        this.error("syntax", messages.duplicate("default env"), this.cover(kw, this.tok(n, "Kw_env")));
+        continue;
+      }
+      if (name) ast.defaultEnv = this.ident(name);
+    }
+    for (const n of this.nodes(cst, "include")) {
+      const kw = this.tok(n, "Kw_include");
+      const s = this.cover(kw, this.tok(n, "path"));
+      const inc: IncludeDecl = { kind: "include", path: this.str(this.tok(n, "path"), s), span: s };
+      ast.includes.push(inc);
+    }
+    ast.decls = this.decls(cst);
+    ast.envs = this.nodes(cst, "envBlock").map((n) => this.envBlock(n));
+    ast.items = this.byOffset<Section | Step>([
+      ...this.nodes(cst, "section").map((n) => this.section(n)),
+      ...this.nodes(cst, "step").map((n) => this.step(n)),
+    ]);
+    const finals = this.nodes(cst, "finallyBlock").map((n) => this.finallyBlock(n));
+    if (finals[0]) ast.finally = finals[0];
+    for (const extra of finals.slice(1)) this.error("syntax", messages.duplicateFinally(), { ...extra.span, length: "finally".length });
+
+    if (header) {
+      for (const x of [...ast.includes, ...ast.decls, ...ast.envs, ...ast.items, ...finals]) firstOther.push(x.span.offset);
+      const before = firstOther.some((o) => o < header!.span.offset);
+      if (before) this.error("header-position", messages.headerNotFirst(), { ...header.span, length: "runbook".length });
+    }
+    return ast;
+  }
+
+  /** The header keywords found in a file (for "an included file has no header"). */
+  headerKeywords(cst: CstNode | undefined): IToken[] {
+    if (!cst) return [];
+    const out: IToken[] = [];
+    for (const [key, word] of [["header", "runbook"], ["description", "description"], ["owner", "owner"]] as const) {
+      for (const n of this.nodes(cst, key)) {
+        const t = this.tok(n, `Kw_${word}`);
+        if (t) out.push(t);
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ declarations
+
+  private decls(n: CstNode): Decl[] {
+    return this.byOffset<Decl>([
+      ...this.nodes(n, "paramDecl").map((d) => this.valueDecl(d, "param")),
+      ...this.nodes(n, "varDecl").map((d) => this.valueDecl(d, "var")),
+      ...this.nodes(n, "secretDecl").map((d) => this.secretDecl(d)),
+      ...this.nodes(n, "hostDecl").map((d) => this.hostDecl(d)),
+      ...this.nodes(n, "databaseDecl").map((d) => this.databaseDecl(d)),
+    ]);
+  }
+
+  private name(n: CstNode, near: Span): Ident {
+    const t = this.tok(n, "name");
+    return t ? this.ident(t) : { name: "", span: near };
+  }
+
+  private valueDecl(n: CstNode, kind: "param" | "var"): Decl {
+    const kw = this.tok(n, kind === "param" ? "Kw_param" : "Kw_var");
+    const name = this.name(n, this.cover(kw));
+    const valueNode = this.node(n, "value");
+    const value = valueNode ? this.literal(valueNode) : this.missing(this.cover(kw, name));
+    return { kind, name, value, span: this.cover(kw, name, value) };
+  }
+
+  private secretDecl(n: CstNode): Decl {
+    const kw = this.tok(n, "Kw_secret");
+    const name = this.name(n, this.cover(kw));
+    const src = this.tok(n, "source");
+    const refTok = this.tok(n, "ref");
+    const ref = this.str(refTok, this.cover(kw, name, src));
+    return {
+      kind: "secret",
+      name,
+      source: src?.image === "file" ? "file" : "env",
+      ref,
+      span: this.cover(kw, name, src, refTok),
+    };
+  }
+
+  private hostDecl(n: CstNode): Decl {
+    const kw = this.tok(n, "Kw_host");
+    const name = this.name(n, this.cover(kw));
+    const group = this.node(n, "group");
+    const target = this.tok(n, "target");
+    const value: StringLit | ListLit = group ? this.list(group) : this.str(target, this.cover(kw, name));
+    return { kind: "host", name, value, span: this.cover(kw, name, value) };
+  }
+
+  private databaseDecl(n: CstNode): DatabaseDecl {
+    const kw = this.tok(n, "Kw_database");
+    const name = this.name(n, this.cover(kw));
+    const sqlite = this.tok(n, "Kw_sqlite");
+    let value: DatabaseDecl["value"];
+    if (sqlite || !this.tok(n, "Kw_mysql")) {
+      const pathTok = this.tok(n, "path");
+      const on = this.tok(n, "on");
+      value = { engine: "sqlite", path: this.str(pathTok, this.cover(kw, name, sqlite)), span: this.cover(sqlite, pathTok, on) };
+      if (on) value.on = this.ident(on);
+    } else {
+      const my = this.tok(n, "Kw_mysql");
+      const urlTok = this.tok(n, "url");
+      const pw = this.tok(n, "password");
+      const via = this.tok(n, "via");
+      value = { engine: "mysql", url: this.str(urlTok, this.cover(my)), span: this.cover(my, urlTok, pw, via) };
+      if (pw) value.password = this.ident(pw);
+      if (via) value.via = this.ident(via);
+    }
+    if (value.span === this.zero) value.span = this.cover(kw, name);
+    return { kind: "database", name, value, span: this.cover(kw, name, value) };
+  }
+
+  private envBlock(n: CstNode): EnvBlock {
+    const kw = this.tok(n, "Kw_env");
+    const nameTok = this.tok(n, "name");
+    const name = nameTok ? this.ident(nameTok) : { name: "", span: this.cover(kw) };
+    const env: EnvBlock = {
+      kind: "env",
+      name,
+      confirms: this.nodes(n, "confirmStmt").map((c) => this.textStmt(c, "confirm") as ConfirmStmt),
+      overrides: this.decls(n),
+      span: this.cover(kw, nameTok, this.tok(n, "LBrace"), this.tok(n, "RBrace")),
+    };
+    const prot = (n.children["Kw_protected"] ?? []).filter((t): t is IToken => isToken(t) && real(t));
+    if (prot[0]) env.protected = this.tokSpan(prot[0]);
+    for (const extra of prot.slice(1)) this.error("syntax", messages.duplicate("protected"), this.tokSpan(extra));
+    return env;
+  }
+
+  // ------------------------------------------------------------ sections and steps
+
+  private section(n: CstNode): Section {
+    const kw = this.tok(n, "Kw_section");
+    const titleTok = this.tok(n, "title");
+    const steps = this.nodes(n, "step").map((s) => this.step(s));
+    const span = this.cover(kw, titleTok, this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...steps);
+    return { kind: "section", title: this.str(titleTok, span), steps, span };
+  }
+
+  private finallyBlock(n: CstNode): FinallyBlock {
+    const kw = this.tok(n, "Kw_finally");
+    const steps = this.nodes(n, "step").map((s) => this.step(s));
+    return { kind: "finally", steps, span: this.cover(kw, this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...steps) };
+  }
+
+  step(n: CstNode): Step {
+    const kw = this.tok(n, "Kw_step");
+    const titleTok = this.tok(n, "title");
+    const title = this.str(titleTok, this.cover(kw));
+    const blockNode = this.node(n, "block");
+    const block = blockNode ? this.block(blockNode) : { body: [], span: undefined };
+    const idTok = this.tok(n, "id");
+    let id: string;
+    let idSpan: Span;
+    if (idTok) {
+      idSpan = this.tokSpan(idTok);
+      if (idTok.tokenType === T.Identifier) id = idTok.image;
+      else {
+        const s = this.str(idTok);
+        const text = literalText(s);
+        if (text === undefined) this.error("syntax", messages.noInterpolationIn("a step id"), idSpan);
+        id = text ?? kebabId(titleWords(s));
+      }
+    } else {
+      id = kebabId(titleWords(title));
+      idSpan = title.span;
+    }
+    const onTok = this.tok(n, "on");
+    const whenNode = this.node(n, "when");
+    const unlessNode = this.node(n, "unless");
+    const step: Step = {
+      kind: "step",
+      title,
+      id,
+      idSpan,
+      body: block.body,
+      span: this.zero,
+    };
+    if (onTok) step.on = this.ident(onTok);
+    if (whenNode) step.when = this.orCond(whenNode);
+    if (unlessNode) step.unless = this.orCond(unlessNode);
+    step.span = this.cover(kw, titleTok, idTok, onTok, step.when, step.unless, block.span);
+    return step;
+  }
+
+  private block(n: CstNode): { body: Stmt[]; span: Span } {
+    const body: Stmt[] = [];
+    for (const key in n.children) {
+      const build = STMT_BUILDERS[key];
+      if (!build) continue;
+      for (const e of n.children[key]!) if (!isToken(e)) body.push(build.call(this, e));
+    }
+    this.byOffset(body);
+    return { body, span: this.cover(this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...body) };
+  }
+
+  // ------------------------------------------------------------ statements
+
+  textStmt(n: CstNode, kind: "confirm" | "manual" | "note"): Stmt {
+    const kw = this.tok(n, `Kw_${kind}`);
+    const t = this.tok(n, "text");
+    const text = this.str(t, this.cover(kw));
+    const span = this.cover(kw, t);
+    if (kind === "confirm") return { kind, question: text, span };
+    return { kind, text, span };
+  }
+
+  requireStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_require");
+    const cond = this.condOf(n, "cond", this.cover(kw));
+    const why = this.tok(n, "why");
+    const s: RequireStmt = { kind: "require", cond, span: this.cover(kw, cond, this.tok(n, "Kw_else"), why) };
+    if (why) s.else = this.str(why);
+    return s;
+  }
+
+  runStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_run");
+    const cmdTok = this.tok(n, "command");
+    const user = this.tok(n, "user");
+    const s: RunStmt = { kind: "run", command: this.str(cmdTok, this.cover(kw)), span: this.cover(kw, cmdTok, this.tok(n, "Kw_as"), user) };
+    if (user) {
+      if (user.tokenType === T.Identifier) s.as = this.ident(user);
+      else {
+        const u = this.str(user);
+        const text = literalText(u);
+        if (text === undefined) this.error("syntax", messages.noInterpolationIn("the user of `run … as`"), u.span);
+        s.as = { name: text ?? "", span: u.span };
+      }
+    }
+    return s;
+  }
+
+  editStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_edit");
+    const pathTok = this.tok(n, "path");
+    const replaces: Replace[] = this.nodes(n, "replaceClause").map((r) => {
+      const rk = this.tok(r, "Kw_replace");
+      const oldTok = this.tok(r, "old");
+      const newTok = this.tok(r, "new");
+      const span = this.cover(rk, this.tok(r, "Kw_all"), oldTok, this.tok(r, "Kw_with"), newTok);
+      return { all: !!this.tok(r, "Kw_all"), old: this.str(oldTok, span), new: this.str(newTok, span), span };
+    });
+    return {
+      kind: "edit",
+      path: this.str(pathTok, this.cover(kw)),
+      replaces,
+      span: this.cover(kw, pathTok, this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...replaces),
+    };
+  }
+
+  copyStmt(n: CstNode, kind: "upload" | "download"): Stmt {
+    const kw = this.tok(n, `Kw_${kind}`);
+    const from = this.tok(n, "from");
+    const to = this.tok(n, "to");
+    const span = this.cover(kw, from, this.tok(n, "Kw_to"), to);
+    return { kind, from: this.str(from, span), to: this.str(to, span), span };
+  }
+
+  private db(n: CstNode, key: string, near: Span): Ident {
+    const t = this.tok(n, key);
+    return t ? this.ident(t) : { name: "", span: near };
+  }
+
+  sqlStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_sql");
+    const db = this.db(n, "db", this.cover(kw));
+    const t = this.tok(n, "text");
+    const span = this.cover(kw, db, t);
+    return { kind: "sql", db, text: this.str(t, span), span };
+  }
+
+  exportStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_export");
+    const db = this.db(n, "db", this.cover(kw));
+    const tablesNode = this.node(n, "tables");
+    const tables = tablesNode ? this.list(tablesNode) : undefined;
+    const to = this.tok(n, "to");
+    const format = this.tok(n, "format");
+    const span = this.cover(kw, db, tables, to, this.tok(n, "Kw_format"), format);
+    const s: ExportStmt = { kind: "export", db, to: this.str(to, span), span };
+    if (tables) s.tables = tables;
+    if (format) {
+      s.format = this.ident(format);
+      if (format.image !== "csv" && format.image !== "web2py") this.error("syntax", messages.exportFormat(format.image), this.tokSpan(format));
+    }
+    return s;
+  }
+
+  importStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_import");
+    const db = this.db(n, "db", this.cover(kw));
+    const from = this.tok(n, "from");
+    const span = this.cover(kw, db, this.tok(n, "Kw_from"), from);
+    return { kind: "import", db, from: this.str(from, span), span };
+  }
+
+  syncStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_sync");
+    const near = this.cover(kw);
+    const db = this.db(n, "db", near);
+    const fromEnv = this.db(n, "fromEnv", near);
+    const fromDb = this.db(n, "fromDb", near);
+    const tablesNode = this.node(n, "tables");
+    const tables = tablesNode ? this.list(tablesNode) : undefined;
+    const s: SyncStmt = { kind: "sync", db, fromEnv, fromDb, span: this.cover(kw, db, fromEnv, fromDb, tables) };
+    if (tables) s.tables = tables;
+    return s;
+  }
+
+  waitStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_wait");
+    const cond = this.condOf(n, "cond", this.cover(kw, this.tok(n, "Kw_until")));
+    const every = this.tok(n, "every");
+    const timeout = this.tok(n, "timeout");
+    const s: WaitStmt = { kind: "wait", cond, span: this.cover(kw, this.tok(n, "Kw_until"), cond, every, timeout) };
+    if (every) s.every = this.duration(every);
+    if (timeout) s.timeout = this.duration(timeout);
+    return s;
+  }
+
+  undoStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_undo");
+    const cmd = this.tok(n, "command");
+    const body = this.node(n, "body");
+    if (body) {
+      const b = this.block(body);
+      return { kind: "undo", body: b.body, span: this.cover(kw, b.span) };
+    }
+    return { kind: "undo", command: this.str(cmd, this.cover(kw)), span: this.cover(kw, cmd) };
+  }
+
+  timeoutStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_timeout");
+    const d = this.tok(n, "duration");
+    const duration = d ? this.duration(d) : { kind: "duration" as const, ms: 0, text: "", span: this.cover(kw) };
+    return { kind: "timeout", duration, span: this.cover(kw, d) };
+  }
+
+  retryStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_retry");
+    const c = this.tok(n, "count");
+    const every = this.tok(n, "every");
+    const s: RetryStmt = { kind: "retry", count: this.number(c, this.cover(kw)), span: this.cover(kw, c, every) };
+    if (every) s.every = this.duration(every);
+    return s;
+  }
+
+  allowFailureStmt(n: CstNode): Stmt {
+    return { kind: "allow-failure", span: this.cover(this.tok(n, "Kw_allow"), this.tok(n, "Kw_failure")) };
+  }
+
+  parallelStmt(n: CstNode): Stmt {
+    const kw = this.tok(n, "Kw_parallel");
+    const c = this.tok(n, "count");
+    return { kind: "parallel", count: this.number(c, this.cover(kw)), span: this.cover(kw, c) };
+  }
+
+  // ------------------------------------------------------------ conditions
+
+  private condOf(n: CstNode, key: string, near: Span): Cond {
+    const c = this.node(n, key);
+    return c ? this.orCond(c) : { kind: "value", value: this.missing(near), span: near };
+  }
+
+  private fold(n: CstNode, kind: "or" | "and", operand: (n: CstNode) => Cond): Cond {
+    const ops = this.nodes(n, "operand");
+    if (ops.length === 0) {
+      const s = this.cover();
+      return { kind: "value", value: this.missing(s), span: s };
+    }
+    let left = operand.call(this, ops[0]!);
+    for (let i = 1; i < ops.length; i++) {
+      const right = operand.call(this, ops[i]!);
+      left = { kind, left, right, span: this.cover(left, right) };
+    }
+    return left;
+  }
+
+  orCond(n: CstNode): Cond {
+    return this.fold(n, "or", this.andCond);
+  }
+
+  private andCond(n: CstNode): Cond {
+    return this.fold(n, "and", this.unaryCond);
+  }
+
+  private unaryCond(n: CstNode): Cond {
+    const not = this.tok(n, "Kw_not");
+    if (not || n.children["Kw_not"]) {
+      const operand = this.condOfUnary(n, "operand", this.cover(not));
+      return { kind: "not", operand, span: this.cover(not, operand) };
+    }
+    const lp = this.tok(n, "LParen");
+    if (lp || n.children["LParen"]) {
+      const innerNode = this.node(n, "inner");
+      const inner: Cond = innerNode ? this.orCond(innerNode) : { kind: "value", value: this.missing(this.cover(lp)), span: this.cover(lp) };
+      return { kind: "group", inner, span: this.cover(lp, inner, this.tok(n, "RParen")) };
+    }
+    const leftNode = this.node(n, "left");
+    const left = leftNode ? this.value(leftNode) : this.missing(this.cover());
+    const op = this.tok(n, "op");
+    if (!op && !n.children["op"]) return { kind: "value", value: left, span: left.span };
+    const rightNode = this.node(n, "right");
+    const opSpan = op ? this.tokSpan(op) : left.span;
+    const right = rightNode ? this.value(rightNode) : this.missing(opSpan);
+    return { kind: "compare", op: (op?.image ?? "==") as CompareOp, opSpan, left, right, span: this.cover(left, op, right) };
+  }
+
+  private condOfUnary(n: CstNode, key: string, near: Span): Cond {
+    const c = this.node(n, key);
+    return c ? this.unaryCond(c) : { kind: "value", value: this.missing(near), span: near };
+  }
+
+  private value(n: CstNode): Value {
+    const lit = this.node(n, "literal");
+    if (lit) return this.literal(lit);
+    const name = this.tok(n, "name");
+    if (name) {
+      const members = (n.children["member"] ?? []).filter((t): t is IToken => isToken(t) && real(t)).map((t) => this.ident(t));
+      const path = [this.ident(name), ...members];
+      return { kind: "name", path, span: this.cover(name, ...(n.children["Dot"] as IToken[] | undefined ?? []), ...members) };
+    }
+    const env = this.tok(n, "Kw_env");
+    if (env) return { kind: "env", span: this.tokSpan(env) };
+    const probe = this.tok(n, "probe");
+    if (probe) {
+      const arg = this.tok(n, "arg");
+      const on = this.tok(n, "on");
+      const kind = probe.image;
+      if (kind === "query") {
+        const db = this.db(n, "db", this.tokSpan(probe));
+        const span = this.cover(probe, db, arg);
+        return { kind: "query", db, sql: this.str(arg, span), span };
+      }
+      const span = this.cover(probe, arg, this.tok(n, "Kw_on"), on);
+      const s = this.str(arg, span);
+      const v: SucceedsProbe | OutputProbe | ExistsProbe =
+        kind === "succeeds"
+          ? { kind: "succeeds", command: s, span }
+          : kind === "output"
+            ? { kind: "output", command: s, span }
+            : { kind: "exists", path: s, span };
+      if (on) v.on = this.ident(on);
+      return v;
+    }
+    return this.missing(this.cover());
+  }
+
+  // ------------------------------------------------------------ literals
+
+  private missing(span: Span): StringLit {
+    return { kind: "string", parts: [], triple: false, span };
+  }
+
+  private literal(n: CstNode): Literal {
+    const s = n.children["string"]?.[0];
+    if (s && isToken(s)) return this.str(real(s) ? s : undefined);
+    const num = this.tok(n, "number");
+    if (num) return this.number(num, this.zero);
+    const d = this.tok(n, "duration");
+    if (d) return this.duration(d);
+    const b = this.tok(n, "bool");
+    if (b) return { kind: "bool", value: b.image === "true", span: this.tokSpan(b) };
+    const list = this.node(n, "list");
+    if (list) return this.list(list);
+    return this.missing(this.zero);
+  }
+
+  private list(n: CstNode): ListLit {
+    const items = this.nodes(n, "item").map((i) => this.literal(i));
+    return { kind: "list", items, span: this.cover(this.tok(n, "LBracket"), ...items, this.tok(n, "RBracket")) };
+  }
+
+  private number(t: IToken | undefined, near: Span): NumberLit {
+    if (!t) return { kind: "number", value: 0, span: near };
+    const value = Number(t.image);
+    return { kind: "number", value: Number.isFinite(value) ? value : 0, span: this.tokSpan(t) };
+  }
+
+  private duration(t: IToken): DurationLit {
+    const ms = durationMs(t.image);
+    return { kind: "duration", ms: Number.isNaN(ms) ? 0 : ms, text: t.image, span: this.tokSpan(t) };
+  }
+}
+
+/** The words of a title for its default id: text as written, `${a.b}` as `a b`. */
+function titleWords(s: StringLit): string {
+  return s.parts.map((p) => (p.kind === "text" ? p.value : ` ${p.path.join(" ")} `)).join("");
+}
+
+const STMT_BUILDERS: Record<string, (this: Builder, n: CstNode) => Stmt> = {
+  requireStmt: Builder.prototype.requireStmt,
+  confirmStmt(n) {
+    return this.textStmt(n, "confirm");
+  },
+  manualStmt(n) {
+    return this.textStmt(n, "manual");
+  },
+  noteStmt(n) {
+    return this.textStmt(n, "note");
+  },
+  runStmt: Builder.prototype.runStmt,
+  editStmt: Builder.prototype.editStmt,
+  uploadStmt(n) {
+    return this.copyStmt(n, "upload");
+  },
+  downloadStmt(n) {
+    return this.copyStmt(n, "download");
+  },
+  sqlStmt: Builder.prototype.sqlStmt,
+  exportStmt: Builder.prototype.exportStmt,
+  importStmt: Builder.prototype.importStmt,
+  syncStmt: Builder.prototype.syncStmt,
+  waitStmt: Builder.prototype.waitStmt,
+  undoStmt: Builder.prototype.undoStmt,
+  timeoutStmt: Builder.prototype.timeoutStmt,
+  retryStmt: Builder.prototype.retryStmt,
+  allowFailureStmt: Builder.prototype.allowFailureStmt,
+  parallelStmt: Builder.prototype.parallelStmt,
+};
+
+/** The `runbook`, `description` and `owner` keywords of a file (compile.ts reports them in an included file). */
+export function headerKeywords(cst: CstNode | undefined, file: string): IToken[] {
+  return new Builder(file).headerKeywords(cst);
+}

@@ -1,0 +1,863 @@
+// The data commands: `export`, `import` and `sync`, plus the dry-run summary
+// of `sql` statements. Talks only to DatabaseDriver (no database library here),
+// so every pair of engines works the same way: local SQLite, SQLite on a host,
+// MySQL directly or through a tunnel.
+//
+// File formats (docs/data-formats.md has the full description):
+// - web2py: the single file of web2py's `db.export_to_csv_file`, byte for byte
+//   where it matters: per table `TABLE name` CRLF, a CSV header of `name.field`
+//   columns, the rows (CSV as Python's csv module writes it: quotes only where
+//   needed, `"` doubled, CRLF), then CRLF CRLF; after the last table `END` with
+//   no line end. NULL is `<NULL>`, blobs are base64, floats as Python's repr.
+//   web2py's `db.import_from_csv_file` reads it back, and so does importFile.
+// - csv, one table: a plain RFC 4180 file: a header row, then one row per
+//   record, CRLF line ends. The header names are `table.column`, so the file
+//   says which table it holds and `import` needs no more than the path. NULL is
+//   an empty unquoted field; an empty string is written `""`.
+// - csv, several tables: a multi-table file cannot be one plain CSV, so it is
+//   exactly the web2py layout (TABLE/END sections, `<NULL>`), the one existing
+//   convention for it.
+// importFile tells the layouts apart by the first line: `TABLE …` (or `END`)
+// starts the web2py layout; anything else is a one-table CSV.
+
+import { createReadStream } from "node:fs";
+import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver.js";
+import { DriverError } from "./drivers/driver.js";
+import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
+
+export type DataFormat = "csv" | "web2py";
+
+export interface TableCount {
+  name: string;
+  rows: number;
+}
+
+export interface DataResult {
+  tables: TableCount[];
+}
+
+export interface SyncResult extends DataResult {
+  /** Tables present on one side only, left alone when no tables were named. */
+  skipped: string[];
+}
+
+/** Rows read from a table per query while exporting or syncing. */
+const PAGE_ROWS = 2000;
+/** Rows per INSERT statement, and an upper bound on one statement's size. */
+const INSERT_ROWS = 500;
+const INSERT_BYTES = 512 * 1024;
+const WEB2PY_NULL = "<NULL>";
+
+// ---------------------------------------------------------------------------
+// Export
+
+/**
+ * Writes the tables (all of them when `tables` is undefined) to `path`, read in
+ * one transaction so the file is one consistent snapshot. The file appears
+ * whole or not at all: it is written beside `path` and renamed.
+ */
+export async function exportTables(
+  db: DatabaseDriver,
+  tables: string[] | undefined,
+  path: string,
+  format: DataFormat,
+): Promise<DataResult> {
+  return db.transaction(async () => {
+    const names = await resolveTables(db, tables);
+    const multi = format === "web2py" || names.length !== 1;
+    const out = await AtomicFile.create(path);
+    try {
+      const counts: TableCount[] = [];
+      for (const name of names) {
+        if (/[\r\n]/.test(name)) throw new DriverError(`${db.label}: cannot export table ${JSON.stringify(name)}: its name has a line break`);
+        const columns = await db.columns(name);
+        if (multi) await out.write(`TABLE ${name}\r\n`);
+        await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), !multi));
+        let rows = 0;
+        for await (const page of readPages(db, name, columns)) {
+          let text = "";
+          for (const row of page) {
+            text += csvRow(
+              columns.map((c) => {
+                const v = row[c.name];
+                return v === null || v === undefined ? (multi ? WEB2PY_NULL : NULL_FIELD) : cellText(v, c);
+              }),
+              !multi,
+            );
+          }
+          await out.write(text);
+          rows += page.length;
+        }
+        if (multi) await out.write("\r\n\r\n");
+        counts.push({ name, rows });
+      }
+      if (multi) await out.write("END");
+      await out.commit();
+      return { tables: counts };
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
+  });
+}
+
+/** The page of rows of a table, in primary-key order (keyset paging on a one-column key). */
+async function* readPages(db: DatabaseDriver, table: string, columns: ColumnInfo[]): AsyncGenerator<Row[]> {
+  const q = (n: string) => quoteIdent(n, db.engine);
+  const select = `SELECT ${columns.map((c) => q(c.name)).join(", ")} FROM ${q(table)}`;
+  const keys = columns.filter((c) => c.primaryKey);
+  if (keys.length === 0) {
+    yield await db.query(select);
+    return;
+  }
+  const order = ` ORDER BY ${keys.map((k) => q(k.name)).join(", ")}`;
+  if (keys.length === 1) {
+    const key = keys[0]!.name;
+    let last: SqlValue | undefined;
+    for (;;) {
+      const where = last === undefined ? "" : ` WHERE ${q(key)} > ${sqlLiteral(last, db.engine)}`;
+      const page = await db.query(`${select}${where}${order} LIMIT ${PAGE_ROWS}`);
+      if (page.length > 0) yield page;
+      if (page.length < PAGE_ROWS) return;
+      last = page[page.length - 1]![key];
+    }
+  }
+  for (let offset = 0; ; offset += PAGE_ROWS) {
+    const page = await db.query(`${select}${order} LIMIT ${PAGE_ROWS} OFFSET ${offset}`);
+    if (page.length > 0) yield page;
+    if (page.length < PAGE_ROWS) return;
+  }
+}
+
+/** Named tables as the database spells them (exact name first, then ignoring case); all when none named. */
+async function resolveTables(db: DatabaseDriver, wanted: string[] | undefined): Promise<string[]> {
+  const all = await db.tables();
+  if (wanted === undefined) return all;
+  const missing: string[] = [];
+  const names = wanted.map((w) => {
+    const found = findName(all, w);
+    if (found === undefined) missing.push(w);
+    return found ?? w;
+  });
+  if (missing.length > 0) throw new DriverError(`${db.label} has no table ${listNames(missing)}`, "no-table");
+  return [...new Set(names)];
+}
+
+function findName(names: readonly string[], wanted: string): string | undefined {
+  if (names.includes(wanted)) return wanted;
+  const lower = wanted.toLowerCase();
+  const matches = names.filter((n) => n.toLowerCase() === lower);
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+function listNames(names: string[]): string {
+  return names.length === 1 ? `named ${names[0]}` : `named ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+}
+
+/** A file written beside its final path and renamed into place on commit. */
+class AtomicFile {
+  private buffer = "";
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly temp: string,
+    private readonly path: string,
+  ) {}
+
+  static async create(path: string): Promise<AtomicFile> {
+    await mkdir(dirname(path), { recursive: true });
+    const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+    return new AtomicFile(await open(temp, "wx", 0o600), temp, path);
+  }
+
+  async write(text: string): Promise<void> {
+    this.buffer += text;
+    if (this.buffer.length >= 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const text = this.buffer;
+    this.buffer = "";
+    await this.handle.write(text, null, "utf8");
+  }
+
+  async commit(): Promise<void> {
+    await this.flush();
+    await this.handle.sync();
+    await this.handle.close();
+    await rename(this.temp, this.path);
+  }
+
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await rm(this.temp, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Values as text, the way web2py's exporter (Python's csv module) writes them
+
+/** Marks a NULL in a one-table CSV: written as an empty field without quotes. */
+const NULL_FIELD: unique symbol = Symbol("null");
+type Cell = string | typeof NULL_FIELD;
+
+const REAL_TYPE = /^\s*(real|float|double)\b/i;
+/** Types where web2py stores no empty string: '' in a file means NULL there. */
+const NON_TEXT_TYPE =
+  /^\s*(tinyint|smallint|mediumint|int|integer|bigint|real|float|double|decimal|dec|numeric|bit|bool|boolean|date|datetime|timestamp|time|year)\b/i;
+
+/** One value as the text web2py's exporter writes for it. */
+export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") {
+    const real = column !== undefined && REAL_TYPE.test(column.type);
+    return Number.isInteger(value) && !real ? String(value) : pyFloatRepr(value);
+  }
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "boolean") return value ? "True" : "False";
+  if (Buffer.isBuffer(value)) {
+    // web2py keeps a blob as its base64 text (MySQL hands it back as bytes):
+    // that text is what its exporter writes. Other bytes are encoded.
+    return isBase64Text(value) ? value.toString("latin1") : value.toString("base64");
+  }
+  if (value instanceof Date) {
+    // Python: value.isoformat()[:19].replace('T', ' ')
+    return value.toISOString().slice(0, 19).replace("T", " ");
+  }
+  if (value === null) return "";
+  return String(value);
+}
+
+/** Bytes that are canonical base64 text (A–Z a–z 0–9 + /, `=` padding). */
+function isBase64Text(b: Buffer): boolean {
+  if (b.length === 0 || b.length % 4 !== 0) return false;
+  let i = 0;
+  for (; i < b.length; i++) {
+    const c = b[i]!;
+    const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+    if (!ok) break;
+  }
+  const pad = b.length - i;
+  if (pad > 2) return false;
+  for (; i < b.length; i++) if (b[i] !== 61) return false;
+  return Buffer.from(b.toString("latin1"), "base64").toString("base64") === b.toString("latin1");
+}
+
+/** Python's repr() of a float: the shortest digits that read back the same. */
+export function pyFloatRepr(n: number): string {
+  if (Number.isNaN(n)) return "nan";
+  if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf";
+  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  const [mantissa, expText] = n.toExponential().split("e") as [string, string];
+  const exp = Number(expText);
+  const sign = mantissa.startsWith("-") ? "-" : "";
+  const digits = mantissa.replace("-", "").replace(".", "");
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const e = String(Math.abs(exp)).padStart(2, "0");
+    return `${sign}${m}e${exp < 0 ? "-" : "+"}${e}`;
+  }
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+  const intLen = exp + 1;
+  if (digits.length <= intLen) return `${sign}${digits}${"0".repeat(intLen - digits.length)}.0`;
+  return `${sign}${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
+}
+
+// ---------------------------------------------------------------------------
+// CSV (RFC 4180, written as Python's csv.writer with the default dialect)
+
+/**
+ * One CSV record with its CRLF, as Python's csv.writer writes it: a field is
+ * quoted only when it holds `,` `"` CR or LF, `"` doubled; a record made of one
+ * empty field is written `""` (else it would be a blank line).
+ * With `nulls` (the one-table CSV), NULL_FIELD is an empty unquoted field and
+ * every empty string is written `""`, so the two read back apart.
+ */
+export function csvRow(fields: readonly Cell[], nulls = false): string {
+  if (fields.length === 1 && fields[0] === "") return '""\r\n';
+  let line = "";
+  for (let i = 0; i < fields.length; i++) {
+    if (i > 0) line += ",";
+    const f = fields[i]!;
+    if (f === NULL_FIELD) continue;
+    if (f === "") line += nulls ? '""' : "";
+    else line += /[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f;
+  }
+  return line + "\r\n";
+}
+
+export interface CsvRecord {
+  fields: string[];
+  /** Per field: it was written in quotes (an unquoted empty field is a NULL in a one-table CSV). */
+  quoted: boolean[];
+  /** 1-based line where the record starts. */
+  line: number;
+}
+
+const enum S {
+  RecordStart,
+  FieldStart,
+  Unquoted,
+  Quoted,
+  QuoteInQuoted,
+  AfterCr,
+}
+
+/**
+ * A streaming RFC 4180 reader, lenient where Python's csv reader is: CRLF, LF
+ * or CR end a record; text after a closing quote is kept. An empty line is a
+ * record of one empty unquoted field. Feed it chunks; it returns whole records.
+ */
+export class CsvReader {
+  private state = S.RecordStart;
+  private field = "";
+  private fieldQuoted = false;
+  private fields: string[] = [];
+  private quoted: boolean[] = [];
+  private line = 1;
+  private recordLine = 1;
+
+  push(chunk: string): CsvRecord[] {
+    const out: CsvRecord[] = [];
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (c === "\n") this.line++;
+      switch (this.state) {
+        case S.AfterCr:
+          this.state = S.RecordStart;
+          if (c === "\n") break;
+        // falls through: a lone CR ended the record; c starts the next one
+        case S.RecordStart:
+          this.recordLine = c === "\n" ? this.line - 1 : this.line;
+        // falls through
+        case S.FieldStart:
+          if (c === '"') {
+            this.fieldQuoted = true;
+            this.state = S.Quoted;
+          } else if (c === ",") {
+            this.endField();
+            this.state = S.FieldStart;
+          } else if (c === "\r" || c === "\n") {
+            out.push(this.endRecord());
+            this.state = c === "\r" ? S.AfterCr : S.RecordStart;
+          } else {
+            this.field += c;
+            this.state = S.Unquoted;
+          }
+          break;
+        case S.Unquoted:
+          if (c === ",") {
+            this.endField();
+            this.state = S.FieldStart;
+          } else if (c === "\r" || c === "\n") {
+            out.push(this.endRecord());
+            this.state = c === "\r" ? S.AfterCr : S.RecordStart;
+          } else {
+            this.field += c;
+          }
+          break;
+        case S.Quoted: {
+          // Copy up to the next quote in one go.
+          const next = chunk.indexOf('"', i);
+          const end = next === -1 ? chunk.length : next;
+          const text = chunk.slice(i, end);
+          this.field += text;
+          for (let j = text.indexOf("\n"); j !== -1; j = text.indexOf("\n", j + 1)) this.line++;
+          if (c === "\n") this.line--; // counted above already
+          i = end - 1;
+          if (next !== -1) {
+            i = next;
+            this.state = S.QuoteInQuoted;
+          }
+          break;
+        }
+        case S.QuoteInQuoted:
+          if (c === '"') {
+            this.field += '"';
+            this.state = S.Quoted;
+          } else if (c === ",") {
+            this.endField();
+            this.state = S.FieldStart;
+          } else if (c === "\r" || c === "\n") {
+            out.push(this.endRecord());
+            this.state = c === "\r" ? S.AfterCr : S.RecordStart;
+          } else {
+            this.field += c;
+            this.state = S.Unquoted;
+          }
+          break;
+      }
+    }
+    return out;
+  }
+
+  /** The last record when the input does not end with a line end. */
+  end(): CsvRecord[] {
+    if (this.state === S.Quoted) throw new Error(`line ${this.recordLine}: a quoted field is never closed`);
+    if (this.state === S.RecordStart || this.state === S.AfterCr) return [];
+    return [this.endRecord()];
+  }
+
+  private endField(): void {
+    this.fields.push(this.field);
+    this.quoted.push(this.fieldQuoted);
+    this.field = "";
+    this.fieldQuoted = false;
+  }
+
+  private endRecord(): CsvRecord {
+    this.endField();
+    const record = { fields: this.fields, quoted: this.quoted, line: this.recordLine };
+    this.fields = [];
+    this.quoted = [];
+    return record;
+  }
+}
+
+function isBlank(r: CsvRecord): boolean {
+  return r.fields.length === 1 && r.fields[0] === "" && !r.quoted[0];
+}
+
+// ---------------------------------------------------------------------------
+// Import
+
+interface Section {
+  /** The name in the file. */
+  name: string;
+  header: string[];
+  line: number;
+}
+
+/**
+ * Restores what exportTables wrote (either format) into `db`, in one
+ * transaction: each table in the file (or each of `options.tables`) has its rows
+ * deleted, then the file's rows inserted. Foreign-key checks are off meanwhile
+ * (MySQL FOREIGN_KEY_CHECKS=0, SQLite foreign_keys=OFF), so tables load in any order.
+ */
+export async function importFile(
+  db: DatabaseDriver,
+  path: string,
+  options: { tables?: string[] } = {},
+): Promise<DataResult> {
+  const dbTables = await db.tables();
+  const wanted = options.tables?.map((t) => t.toLowerCase());
+  const where = (line: number) => `${path}, line ${line}`;
+
+  return withLoadSettings(db, async () => {
+    const counts: TableCount[] = [];
+    const seen = new Set<string>();
+    let layout: "multi" | "single" | undefined;
+    let state = "top" as "top" | "header" | "rows" | "done";
+    let section: Section | undefined;
+    let loader: TableLoader | undefined;
+
+    const startTable = async (s: Section): Promise<void> => {
+      if (seen.has(s.name.toLowerCase())) throw new DriverError(`${where(s.line)}: table ${s.name} appears twice`, "format");
+      seen.add(s.name.toLowerCase());
+      if (wanted && !wanted.includes(s.name.toLowerCase())) {
+        loader = undefined; // not asked for: read past it
+        return;
+      }
+      const table = findName(dbTables, s.name);
+      if (table === undefined) throw new DriverError(`${where(s.line)}: ${db.label} has no table named ${s.name}`, "no-table");
+      const columns = await db.columns(table);
+      const fileColumns = s.header.map((h) => {
+        const field = h.includes(".") ? h.slice(h.indexOf(".") + 1) : h;
+        const col = findColumn(columns, field);
+        if (!col) throw new DriverError(`${where(s.line)}: table ${table} of ${db.label} has no column named ${field}`, "no-column");
+        return col;
+      });
+      loader = new TableLoader(db, table, fileColumns);
+      await loader.clear();
+    };
+
+    const endTable = async (): Promise<void> => {
+      if (section && loader) counts.push({ name: loader.table, rows: await loader.finish() });
+      section = undefined;
+      loader = undefined;
+    };
+
+    const onRecord = async (r: CsvRecord): Promise<void> => {
+      if (layout === undefined) {
+        if (isBlank(r)) return; // blank lines before the first record
+        const first = r.fields.join(",");
+        layout = !r.quoted[0] && (first.startsWith("TABLE ") || first.trim() === "END") ? "multi" : "single";
+        if (layout === "single") {
+          const name = singleTableName(r.fields, dbTables);
+          if (name === undefined) {
+            throw new DriverError(
+              `${where(r.line)}: the header does not name a table of ${db.label} (expected table.column names)`,
+              "format",
+            );
+          }
+          section = { name, header: r.fields.map((f) => f.slice(name.length + 1)), line: r.line };
+          await startTable(section);
+          state = "rows";
+          return;
+        }
+      }
+      if (layout === "single") {
+        if (isBlank(r) && section!.header.length > 1) return; // a blank line between records
+        if (r.fields.length !== section!.header.length) {
+          throw new DriverError(`${where(r.line)}: ${r.fields.length} fields where the header has ${section!.header.length}`, "format");
+        }
+        await loader?.add(r.fields.map((f, i) => (f === "" && !r.quoted[i] ? null : f)));
+        return;
+      }
+      switch (state) {
+        case "done":
+          return;
+        case "top": {
+          if (isBlank(r)) return;
+          const text = r.fields.join(",").trim();
+          if (text === "END") {
+            state = "done";
+            return;
+          }
+          if (!text.startsWith("TABLE ") || r.quoted[0]) {
+            throw new DriverError(`${where(r.line)}: expected a TABLE line or END`, "format");
+          }
+          section = { name: text.slice(6).trim(), header: [], line: r.line };
+          state = "header";
+          return;
+        }
+        case "header":
+          if (isBlank(r)) {
+            // a table web2py exported without rows has no header either
+            await startTable(section!);
+            await endTable();
+            state = "top";
+            return;
+          }
+          section!.header = r.fields;
+          await startTable(section!);
+          state = "rows";
+          return;
+        case "rows":
+          if (isBlank(r)) {
+            await endTable();
+            state = "top";
+            return;
+          }
+          if (r.fields.length !== section!.header.length) {
+            throw new DriverError(`${where(r.line)}: ${r.fields.length} fields where the header has ${section!.header.length}`, "format");
+          }
+          await loader?.add(r.fields.map((f) => (f === WEB2PY_NULL ? null : f)));
+          return;
+      }
+    };
+
+    const reader = new CsvReader();
+    const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+    try {
+      let first = true;
+      for await (let chunk of stream as AsyncIterable<string>) {
+        if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1); // a BOM from an editor
+        first = false;
+        for (const r of reader.push(chunk)) await onRecord(r);
+      }
+      for (const r of reader.end()) await onRecord(r);
+    } catch (e) {
+      if (e instanceof DriverError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") throw new DriverError(`${path} does not exist`, "not-found");
+      throw new DriverError(`${path}: ${e instanceof Error ? e.message : String(e)}`, "format");
+    }
+
+    if (layout === undefined) throw new DriverError(`${path} is empty`, "format");
+    if (layout === "single") await endTable();
+    else if (state !== "done") throw new DriverError(`${path} ends before its END line: the file is cut short`, "format");
+
+    if (options.tables) {
+      const missing = options.tables.filter((t) => !seen.has(t.toLowerCase()));
+      if (missing.length > 0) throw new DriverError(`${path} has no table ${listNames(missing)}`, "no-table");
+    }
+    return { tables: counts };
+  });
+}
+
+/** The table a one-table CSV holds: the one whose name prefixes every header field. */
+function singleTableName(header: string[], tables: string[]): string | undefined {
+  const fits = (t: string) => header.every((h) => h.length > t.length + 1 && h.slice(0, t.length + 1).toLowerCase() === `${t.toLowerCase()}.`);
+  const candidates = tables.filter(fits).sort((a, b) => b.length - a.length);
+  if (candidates.length > 0) return candidates[0];
+  // Not a table of this database: name it anyway, so the error says which.
+  const prefix = header[0]?.includes(".") ? header[0].slice(0, header[0].indexOf(".")) : undefined;
+  return prefix !== undefined && fits(prefix) ? prefix : undefined;
+}
+
+function findColumn(columns: ColumnInfo[], name: string): ColumnInfo | undefined {
+  return columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+}
+
+/** Deletes a table's rows, then inserts rows in batched multi-row INSERTs. */
+class TableLoader {
+  private batch: string[] = [];
+  private batchBytes = 0;
+  private count = 0;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly db: DatabaseDriver,
+    readonly table: string,
+    private readonly columns: ColumnInfo[],
+  ) {
+    const q = (n: string) => quoteIdent(n, db.engine);
+    this.prefix = `INSERT INTO ${q(table)} (${columns.map((c) => q(c.name)).join(", ")}) VALUES\n`;
+  }
+
+  async clear(): Promise<void> {
+    await this.db.execute(`DELETE FROM ${quoteIdent(this.table, this.db.engine)}`);
+  }
+
+  async add(values: SqlValue[]): Promise<void> {
+    const tuple =
+      "(" +
+      values
+        .map((v, i) => {
+          // web2py stores no '' in numeric or date columns: there it means NULL.
+          if (v === "" && NON_TEXT_TYPE.test(this.columns[i]!.type)) return "NULL";
+          return sqlLiteral(v, this.db.engine);
+        })
+        .join(", ") +
+      ")";
+    this.batch.push(tuple);
+    this.batchBytes += tuple.length;
+    this.count++;
+    if (this.batch.length >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    const sql = this.prefix + this.batch.join(",\n");
+    this.batch = [];
+    this.batchBytes = 0;
+    await this.db.execute(sql);
+  }
+
+  /** Sends what is left; the number of rows inserted. */
+  async finish(): Promise<number> {
+    await this.flush();
+    return this.count;
+  }
+}
+
+/**
+ * Runs fn in one transaction on a database being loaded, with foreign-key
+ * checks off (the tables of a file or a sync come in no particular order) and,
+ * on MySQL, NO_AUTO_VALUE_ON_ZERO (an id of 0 stays 0), as mysqldump does.
+ * The session's settings are put back afterwards.
+ */
+async function withLoadSettings<T>(db: DatabaseDriver, fn: () => Promise<T>): Promise<T> {
+  if (db.engine === "mysql") {
+    const [row] = await db.query("SELECT @@SESSION.FOREIGN_KEY_CHECKS AS fk, @@SESSION.sql_mode AS mode");
+    const fk = Number(row?.fk ?? 1) ? 1 : 0;
+    const mode = String(row?.mode ?? "");
+    const loadMode = [...mode.split(",").filter((m) => m !== ""), "NO_AUTO_VALUE_ON_ZERO"].filter((m, i, a) => a.indexOf(m) === i).join(",");
+    await db.execute(`SET SESSION FOREIGN_KEY_CHECKS = 0, SESSION sql_mode = ${sqlQuote(loadMode, "mysql")}`);
+    try {
+      return await db.transaction(fn);
+    } finally {
+      await db.execute(`SET SESSION FOREIGN_KEY_CHECKS = ${fk}, SESSION sql_mode = ${sqlQuote(mode, "mysql")}`).catch(() => undefined);
+    }
+  }
+  // SQLite reads foreign_keys only outside a transaction. (The sqlite3 program a
+  // remote database is written with starts with it off, so there it is a no-op.)
+  await db.execute("PRAGMA foreign_keys = OFF");
+  try {
+    return await db.transaction(fn);
+  } finally {
+    await db.execute("PRAGMA foreign_keys = ON").catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sync
+
+/**
+ * Copies the data of `src` into `dst` (e.g. prod SQLite → dev MySQL): for each
+ * table present in both (or each named one, which must be in both), dst's rows
+ * are deleted and src's inserted, all in one transaction on dst and one
+ * consistent read of src. Columns are those the two tables share, in dst's order.
+ */
+export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, tables?: string[]): Promise<SyncResult> {
+  return src.transaction(async () => {
+    const srcTables = await src.tables();
+    const dstTables = await dst.tables();
+    const pairs: { src: string; dst: string }[] = [];
+    const skipped: string[] = [];
+    if (tables) {
+      const problems: string[] = [];
+      for (const t of tables) {
+        const s = findName(srcTables, t);
+        const d = findName(dstTables, t);
+        if (s === undefined) problems.push(`${src.label} has no table named ${t}`);
+        if (d === undefined) problems.push(`${dst.label} has no table named ${t}`);
+        if (s !== undefined && d !== undefined && !pairs.some((p) => p.dst === d)) pairs.push({ src: s, dst: d });
+      }
+      if (problems.length > 0) throw new DriverError(`cannot sync: ${problems.join("; ")}`, "no-table");
+    } else {
+      for (const d of dstTables) {
+        const s = findName(srcTables, d);
+        if (s === undefined) skipped.push(d);
+        else pairs.push({ src: s, dst: d });
+      }
+      for (const s of srcTables) if (findName(dstTables, s) === undefined) skipped.push(s);
+    }
+
+    const plans: { src: string; dst: string; shared: { dst: ColumnInfo; src: ColumnInfo }[]; read: ColumnInfo[] }[] = [];
+    for (const p of pairs) {
+      const srcColumns = await src.columns(p.src);
+      const dstColumns = await dst.columns(p.dst);
+      const shared = dstColumns
+        .map((dc) => ({ dst: dc, src: findColumn(srcColumns, dc.name) }))
+        .filter((x): x is { dst: ColumnInfo; src: ColumnInfo } => x.src !== undefined);
+      if (shared.length === 0) {
+        throw new DriverError(`cannot sync table ${p.dst}: ${src.label} and ${dst.label} share none of its columns`, "no-column");
+      }
+      // Page on src's primary key when all of it is read, so no row is missed or read twice.
+      const keys = srcColumns.filter((c) => c.primaryKey);
+      const pageable = keys.length > 0 && keys.every((k) => shared.some((x) => x.src.name === k.name));
+      const read = shared.map((x) => ({ ...x.src, primaryKey: pageable && x.src.primaryKey }));
+      plans.push({ ...p, shared, read });
+    }
+
+    const counts = await withLoadSettings(dst, async () => {
+      const out: TableCount[] = [];
+      for (const p of plans) {
+        const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst));
+        await loader.clear();
+        for await (const page of readPages(src, p.src, p.read)) {
+          for (const row of page) await loader.add(p.shared.map((x) => row[x.src.name] ?? null));
+        }
+        out.push({ name: p.dst, rows: await loader.finish() });
+      }
+      return out;
+    });
+    return { tables: counts, skipped };
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Dry runs
+
+export interface SqlStatementInfo {
+  /** "UPDATE", "DELETE FROM", "INSERT INTO", "CREATE TABLE", "SELECT", … */
+  verb: string;
+  /** The table (or other object) it names, when there is one. */
+  target?: string;
+  text: string;
+}
+
+export interface SqlDescription {
+  statements: SqlStatementInfo[];
+  /** "would run 2 statements: UPDATE x, DELETE FROM y" */
+  summary: string;
+}
+
+/** Splits SQL text into statements at `;`, outside quotes and comments (a trigger body stays whole). */
+export function splitSql(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  let depth = 0; // BEGIN … END of a CREATE TRIGGER
+  const n = sql.length;
+  const push = (end: number) => {
+    const text = sql.slice(start, end).trim();
+    if (stripComments(text) !== "") out.push(text);
+  };
+  while (i < n) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === "`") {
+      i++;
+      while (i < n) {
+        if (sql[i] === "\\" && c === "'") {
+          i += 2; // a MySQL escape; harmless for SQLite text that has none
+          continue;
+        }
+        if (sql[i] === c) {
+          if (sql[i + 1] === c) {
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        i++;
+      }
+      i++;
+    } else if (c === "-" && sql[i + 1] === "-") {
+      const nl = sql.indexOf("\n", i);
+      i = nl === -1 ? n : nl + 1;
+    } else if (c === "#") {
+      const nl = sql.indexOf("\n", i);
+      i = nl === -1 ? n : nl + 1;
+    } else if (c === "/" && sql[i + 1] === "*") {
+      const close = sql.indexOf("*/", i + 2);
+      i = close === -1 ? n : close + 2;
+    } else if (c === ";") {
+      const sofar = stripComments(sql.slice(start, i));
+      if (depth === 0 || !/^\s*CREATE\s+(TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(sofar)) {
+        push(i);
+        start = i + 1;
+        depth = 0;
+      }
+      i++;
+    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/[A-Za-z0-9_$]/.test(sql[i - 1]!))) {
+      let j = i;
+      while (j < n && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
+      const word = sql.slice(i, j).toUpperCase();
+      if (word === "BEGIN" || word === "CASE") depth++;
+      else if (word === "END" && depth > 0) depth--;
+      i = j;
+    } else i++;
+  }
+  push(n);
+  return out;
+}
+
+function stripComments(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, " ")
+    .replace(/(--|#)[^\n]*/g, " ")
+    .trim();
+}
+
+const IDENT = String.raw`(?:` + "`[^`]*`" + String.raw`|"[^"]*"|\[[^\]]*\]|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*\.\s*(?:` + "`[^`]*`" + String.raw`|"[^"]*"|[A-Za-z_][A-Za-z0-9_$]*))?`;
+const PATTERNS: [RegExp, string][] = [
+  [new RegExp(String.raw`^(?:WITH\b[\s\S]*?\)\s*)?UPDATE\s+(?:OR\s+\w+\s+)?(?:LOW_PRIORITY\s+|IGNORE\s+)*(${IDENT})`, "i"), "UPDATE"],
+  [new RegExp(String.raw`^(?:WITH\b[\s\S]*?\)\s*)?DELETE\s+(?:LOW_PRIORITY\s+|QUICK\s+|IGNORE\s+)*FROM\s+(${IDENT})`, "i"), "DELETE FROM"],
+  [new RegExp(String.raw`^(?:WITH\b[\s\S]*?\)\s*)?(?:INSERT|REPLACE)\s+(?:OR\s+\w+\s+)?(?:LOW_PRIORITY\s+|DELAYED\s+|HIGH_PRIORITY\s+|IGNORE\s+)*(?:INTO\s+)?(${IDENT})`, "i"), "INSERT INTO"],
+  [new RegExp(String.raw`^TRUNCATE\s+(?:TABLE\s+)?(${IDENT})`, "i"), "TRUNCATE TABLE"],
+  [new RegExp(String.raw`^(CREATE|DROP|ALTER)\s+(?:TEMP\s+|TEMPORARY\s+|UNIQUE\s+|OR\s+REPLACE\s+)*(TABLE|INDEX|VIEW|TRIGGER|DATABASE|SCHEMA|PROCEDURE|FUNCTION)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(${IDENT})`, "i"), ""],
+];
+
+/** What a statement does, in a few words: { verb: "DELETE FROM", target: "y" }. */
+export function classifySql(statement: string): SqlStatementInfo {
+  const text = statement.trim();
+  const bare = stripComments(text);
+  for (const [re, verb] of PATTERNS) {
+    const m = re.exec(bare);
+    if (!m) continue;
+    if (verb === "") return { verb: `${m[1]!.toUpperCase()} ${m[2]!.toUpperCase()}`, target: unquote(m[3]!), text };
+    if (verb === "INSERT INTO" && /^(?:WITH\b[\s\S]*?\)\s*)?REPLACE\b/i.test(bare)) return { verb: "REPLACE INTO", target: unquote(m[1]!), text };
+    return { verb, target: unquote(m[1]!), text };
+  }
+  const word = /^[A-Za-z]+/.exec(bare)?.[0]?.toUpperCase() ?? "?";
+  return { verb: word, text };
+}
+
+function unquote(name: string): string {
+  return name.replace(/\s*\.\s*/g, ".").replace(/[`"[\]]/g, "");
+}
+
+/** For dry runs: the statements the SQL holds, and "would run N statements: UPDATE x, …". */
+export function describeSql(sql: string): SqlDescription {
+  const statements = splitSql(sql).map(classifySql);
+  const n = statements.length;
+  const parts = statements.map((s) => (s.target ? `${s.verb} ${s.target}` : s.verb));
+  const summary = n === 0 ? "would run no statement" : `would run ${n} statement${n === 1 ? "" : "s"}: ${parts.join(", ")}`;
+  return { statements, summary };
+}

@@ -1,0 +1,269 @@
+// DatabaseDriver for MySQL/MariaDB over mysql2 (loaded on first open), from a
+// `mysql://user@host[:port]/dbname` URL. The password never comes from the URL
+// and never reaches a message: it is passed in options and scrubbed from every
+// error text. `via HOST` gives a `stream` (an SSH forwardOut channel) that the
+// protocol runs over instead of a TCP socket.
+//
+// One connection per driver, so session settings (FOREIGN_KEY_CHECKS during a
+// sync, transactions) hold across calls. Values come back as text where text is
+// exact: DATE/DATETIME/TIMESTAMP as strings, DECIMAL and unsafe BIGINT as
+// strings, JSON as its text. NO_BACKSLASH_ESCAPES is turned off for the session
+// so the literals of runtime/sql-quote.ts mean what they say.
+
+import type { Duplex } from "node:stream";
+import type { Connection, ResultSetHeader } from "mysql2/promise";
+import { DriverError, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
+import { formatDateTime } from "../sql-quote.js";
+import { Redaction } from "../redact.js";
+
+export interface MysqlOptions {
+  password?: string;
+  /** The transport to use instead of TCP to host:port (the SSH driver's forwardOut stream). */
+  stream?: () => Promise<Duplex>;
+  /** What to call the database in messages (default: the URL, which never holds a password). */
+  label?: string;
+  connectTimeoutMs?: number;
+}
+
+export interface MysqlTarget {
+  user: string;
+  host: string;
+  port: number;
+  /** "" when the URL names no database. */
+  database: string;
+}
+
+/** Parses `mysql://user@host[:port]/dbname`; a password in the URL is refused (and not repeated). */
+export function parseMysqlUrl(url: string): MysqlTarget {
+  const shown = redactUrl(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new DriverError(`not a MySQL URL: ${shown} (expected mysql://user@host[:port]/dbname)`, "url");
+  }
+  if (u.protocol !== "mysql:") throw new DriverError(`not a MySQL URL: ${shown} (expected mysql://user@host[:port]/dbname)`, "url");
+  if (u.password !== "") {
+    throw new DriverError(`the MySQL URL ${shown} holds a password; give it with \`password SECRET\` instead`, "url");
+  }
+  if (!u.username) throw new DriverError(`the MySQL URL ${shown} names no user (expected mysql://user@host[:port]/dbname)`, "url");
+  if (u.search || u.hash) throw new DriverError(`the MySQL URL ${shown} has options this driver does not read`, "url");
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+  if (database.includes("/")) throw new DriverError(`the MySQL URL ${shown} has more than a database name in its path`, "url");
+  return {
+    user: decodeURIComponent(u.username),
+    host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
+    port: u.port ? Number(u.port) : 3306,
+    database,
+  };
+}
+
+/** A URL as it may be shown: any `user:password@` becomes `user:***@`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
+}
+
+function labelFor(t: MysqlTarget): string {
+  return `mysql://${t.user}@${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}/${t.database}`;
+}
+
+export async function openMysql(url: string, options: MysqlOptions = {}): Promise<DatabaseDriver> {
+  const target = parseMysqlUrl(url);
+  const label = options.label ?? labelFor(target);
+  const scrub = makeScrubber(options.password);
+  let stream: Duplex | undefined;
+  if (options.stream) {
+    try {
+      stream = await options.stream();
+    } catch (e) {
+      throw new DriverError(scrub(`cannot reach ${label}: ${errorText(e)}`), "connect");
+    }
+  }
+  const mysql = await import("mysql2/promise");
+  let conn: Connection;
+  try {
+    conn = await mysql.createConnection({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: options.password ?? "",
+      database: target.database || undefined,
+      ...(stream ? { stream } : {}),
+      multipleStatements: true,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      jsonStrings: true,
+      charset: "utf8mb4",
+      connectTimeout: options.connectTimeoutMs ?? 20_000,
+    });
+  } catch (e) {
+    stream?.destroy();
+    throw new DriverError(scrub(`cannot connect to ${label}: ${describeError(e)}`), codeOf(e) ?? "connect");
+  }
+  const driver = new MysqlDriver(conn, label, scrub);
+  try {
+    await driver.init();
+  } catch (e) {
+    await driver.close();
+    throw e;
+  }
+  return driver;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function codeOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** mysql2 errors: the server's message, or the socket's, made readable. */
+function describeError(e: unknown): string {
+  const err = e as { code?: string; message?: string; sqlMessage?: string; errors?: unknown[] };
+  if (err?.code === "ECONNREFUSED") return "connection refused";
+  if (err?.code === "ETIMEDOUT") return "timed out";
+  if (err?.code === "ENOTFOUND") return "host not found";
+  if (err?.sqlMessage) return err.sqlMessage;
+  if (err?.message) return err.message;
+  // AggregateError from net (IPv4 and IPv6 both refused) has an empty message.
+  if (Array.isArray(err?.errors) && err.errors.length > 0) return describeError(err.errors[0]);
+  return String(e);
+}
+
+function makeScrubber(password: string | undefined): (text: string) => string {
+  const redaction = new Redaction(password ? [password] : []);
+  return (text) => redaction.redact(redactUrl(text));
+}
+
+function bindValue(v: SqlValue | undefined): unknown {
+  if (v === undefined) return null;
+  if (typeof v === "bigint") return v.toString();
+  if (v instanceof Date) return formatDateTime(v);
+  return v;
+}
+
+function isHeader(x: unknown): x is ResultSetHeader {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && "affectedRows" in x && "fieldCount" in x;
+}
+
+class MysqlDriver implements DatabaseDriver {
+  readonly engine = "mysql" as const;
+  private depth = 0;
+  private closed = false;
+  private lost: string | undefined;
+
+  constructor(
+    private readonly conn: Connection,
+    readonly label: string,
+    private readonly scrub: (text: string) => string,
+  ) {
+    // Without a listener a dropped connection would be an uncaught 'error' event.
+    conn.on("error", (e: unknown) => {
+      this.lost = describeError(e);
+    });
+  }
+
+  async init(): Promise<void> {
+    const rows = await this.query("SELECT @@SESSION.sql_mode AS mode");
+    const mode = String(rows[0]?.mode ?? "");
+    const modes = mode.split(",").filter((m) => m !== "" && m !== "NO_BACKSLASH_ESCAPES");
+    if (modes.join(",") !== mode) await this.execute(`SET SESSION sql_mode = '${modes.join(",")}'`);
+  }
+
+  private fail(e: unknown): never {
+    if (e instanceof DriverError) throw e;
+    throw new DriverError(this.scrub(`${this.label}: ${describeError(e)}`), codeOf(e) ?? "mysql");
+  }
+
+  private live(): Connection {
+    if (this.closed) throw new DriverError(`${this.label}: the database connection is closed`, "closed");
+    if (this.lost !== undefined) throw new DriverError(this.scrub(`${this.label}: the connection was lost: ${this.lost}`), "lost");
+    return this.conn;
+  }
+
+  async query(sql: string, params: SqlValue[] = []): Promise<Row[]> {
+    try {
+      const conn = this.live();
+      // Without parameters: the text protocol, so a `?` inside a literal stays a `?`.
+      const [result] = params.length > 0 ? await conn.execute(sql, params.map(bindValue) as never) : await conn.query(sql);
+      if (!Array.isArray(result)) return [];
+      // Several statements: one entry per statement; the rows are the last result set.
+      if (result.length > 0 && (Array.isArray(result[0]) || isHeader(result[0]))) {
+        const sets = (result as unknown[]).filter((r) => Array.isArray(r));
+        return (sets[sets.length - 1] ?? []) as Row[];
+      }
+      return result as Row[];
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async execute(sql: string): Promise<{ affectedRows: number }> {
+    try {
+      const [result] = await this.live().query(sql);
+      const parts: unknown[] = Array.isArray(result) && result.length > 0 && isHeader(result[0]) ? result : [result];
+      let affectedRows = 0;
+      for (const p of parts) if (isHeader(p)) affectedRows += p.affectedRows;
+      return { affectedRows };
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async tables(): Promise<string[]> {
+    const rows = await this.query(
+      "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    );
+    return rows.map((r) => String(r.name));
+  }
+
+  async columns(table: string): Promise<ColumnInfo[]> {
+    const rows = await this.query(
+      "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_KEY AS ckey " +
+        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+      [table],
+    );
+    if (rows.length === 0) throw new DriverError(`${this.label}: no table named ${table}`, "no-table");
+    return rows.map((r) => ({
+      name: String(r.name),
+      type: String(r.type),
+      nullable: r.nullable === "YES",
+      primaryKey: r.ckey === "PRI",
+    }));
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const depth = this.depth;
+    const savepoint = `runbook_sp_${depth}`;
+    await this.execute(depth === 0 ? "START TRANSACTION" : `SAVEPOINT ${savepoint}`);
+    this.depth++;
+    try {
+      const result = await fn();
+      await this.execute(depth === 0 ? "COMMIT" : `RELEASE SAVEPOINT ${savepoint}`);
+      return result;
+    } catch (e) {
+      try {
+        await this.execute(depth === 0 ? "ROLLBACK" : `ROLLBACK TO SAVEPOINT ${savepoint}`);
+      } catch {
+        // the original error is the one to report
+      }
+      this.fail(e);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.lost === undefined) await this.conn.end();
+      else this.conn.destroy();
+    } catch {
+      this.conn.destroy();
+    }
+  }
+}

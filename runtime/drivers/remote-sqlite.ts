@@ -1,0 +1,247 @@
+// DatabaseDriver for `database X = sqlite "path" on HOST`: an SQLite file on
+// another machine, reached only through a HostDriver.
+//
+// Reads (query, tables, columns) run on a local copy. The copy is made
+// consistent on the host first (`sqlite3 PATH` + `.backup` into a private temp
+// file, which honours the database's locks and its WAL), then downloaded and
+// opened with the local SQLite driver. Outside a transaction every read fetches
+// a fresh copy, so a probe or a `wait until query …` sees the current data;
+// inside transaction() one copy serves every read, which is what export and
+// sync want (one snapshot, one download). When the host has no sqlite3, the file
+// and its -wal are downloaded as they are, and a note says so.
+//
+// Writes (execute) run the host's `sqlite3` program with the SQL on stdin and
+// fail with a clear message when it is missing. Inside transaction(), writes
+// are queued and sent as one `BEGIN IMMEDIATE … COMMIT` script when fn
+// returns (sqlite3 -bail: the first error ends the script, and the open
+// transaction dies with the process); until then their affectedRows are
+// unknown and reported as 0, and reads in the same transaction do not see them.
+
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DriverError, type ColumnInfo, type DatabaseDriver, type HostDriver, type Row, type SqlValue } from "./driver.js";
+import { openSqlite } from "./sqlite.js";
+import { shellQuote } from "../quote.js";
+
+export interface RemoteSqliteOptions {
+  /** Told things the operator should know (the fallback copy without sqlite3). */
+  onNote?: (message: string) => void;
+  /** Where the consistent copy is made on the host (default /tmp). */
+  remoteTempDir?: string;
+  /** How long sqlite3 on the host waits on a locked database (default 10 s). */
+  busyTimeoutMs?: number;
+}
+
+const CHANGES_MARK = "__runbook_changes__:";
+
+export function openRemoteSqlite(
+  host: HostDriver,
+  remotePath: string,
+  label: string,
+  options: RemoteSqliteOptions = {},
+): DatabaseDriver {
+  return new RemoteSqliteDriver(host, remotePath, label, options);
+}
+
+interface Snapshot {
+  db: DatabaseDriver;
+  dir: string;
+}
+
+class RemoteSqliteDriver implements DatabaseDriver {
+  readonly engine = "sqlite" as const;
+  private hasSqlite3: boolean | undefined;
+  private depth = 0;
+  /** The copy that serves reads during a transaction. */
+  private snapshot: Snapshot | undefined;
+  /** Writes queued by execute() during a transaction. */
+  private pending: string[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly host: HostDriver,
+    private readonly path: string,
+    readonly label: string,
+    private readonly options: RemoteSqliteOptions,
+  ) {}
+
+  private get where(): string {
+    return `${this.path} on ${this.host.label}`;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new DriverError(`${this.label}: the database connection is closed`, "closed");
+  }
+
+  /** Runs a command on the host, collecting its output. */
+  private async run(command: string, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const result = await this.host.exec(command, {
+      stdin,
+      onStdout: (c) => (stdout += c),
+      onStderr: (c) => (stderr += c),
+    });
+    const code = result.timedOut || result.aborted ? null : result.exitCode;
+    return { code, stdout, stderr };
+  }
+
+  private async sqlite3Available(): Promise<boolean> {
+    if (this.hasSqlite3 === undefined) {
+      const r = await this.run("command -v sqlite3 >/dev/null 2>&1");
+      this.hasSqlite3 = r.code === 0;
+    }
+    return this.hasSqlite3;
+  }
+
+  /** sqlite3 would create an empty database at a missing path: never let it. */
+  private async checkExists(): Promise<void> {
+    const st = await this.host.stat(this.path);
+    if (st === null) throw new DriverError(`SQLite database ${this.where} does not exist`, "not-found");
+    if (st.isDirectory) throw new DriverError(`${this.where} is a directory, not an SQLite database`, "open");
+  }
+
+  private async fetchCopy(): Promise<Snapshot> {
+    this.checkOpen();
+    await this.checkExists();
+    const dir = await mkdtemp(join(tmpdir(), "runbook-sqlite-"));
+    const local = join(dir, "copy.sqlite");
+    try {
+      if (await this.sqlite3Available()) {
+        const tempDir = this.options.remoteTempDir ?? "/tmp";
+        const remoteCopy = `${tempDir}/runbook-${randomBytes(8).toString("hex")}.sqlite`;
+        try {
+          // umask 077: the copy of a production database is nobody else's to read.
+          const r = await this.run(
+            `umask 077 && sqlite3 -batch -bail ${shellQuote(this.path)}`,
+            `.timeout ${this.options.busyTimeoutMs ?? 10_000}\n.backup '${remoteCopy}'\n`,
+          );
+          if (r.code !== 0) {
+            throw new DriverError(`${this.label}: cannot copy ${this.where}: ${oneLine(r.stderr || r.stdout) || `sqlite3 exited with ${r.code}`}`, "copy");
+          }
+          await this.host.download(remoteCopy, local);
+        } finally {
+          await this.run(`rm -f ${shellQuote(remoteCopy)}`).catch(() => undefined);
+        }
+      } else {
+        await this.host.download(this.path, local);
+        const wal = await this.host.stat(`${this.path}-wal`);
+        if (wal !== null) await this.host.download(`${this.path}-wal`, `${local}-wal`);
+        this.options.onNote?.(
+          `sqlite3 is not installed on ${this.host.label}: copied ${this.path}${wal ? " and its -wal" : ""} as they are, ` +
+            `which is consistent only if nothing wrote to ${this.label} meanwhile`,
+        );
+      }
+      // Opened read-write: it is our copy, and a -wal beside it must be replayed.
+      return { db: openSqlite(local, { label: this.label }), dir };
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      if (e instanceof DriverError) throw e;
+      throw new DriverError(`${this.label}: cannot copy ${this.where}: ${e instanceof Error ? e.message : String(e)}`, "copy");
+    }
+  }
+
+  private async dropSnapshot(s: Snapshot): Promise<void> {
+    await s.db.close().catch(() => undefined);
+    await rm(s.dir, { recursive: true, force: true });
+  }
+
+  /** Runs fn against the transaction's copy, or against a fresh copy of its own. */
+  private async read<T>(fn: (db: DatabaseDriver) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    if (this.depth > 0) {
+      this.snapshot ??= await this.fetchCopy();
+      return fn(this.snapshot.db);
+    }
+    const s = await this.fetchCopy();
+    try {
+      return await fn(s.db);
+    } finally {
+      await this.dropSnapshot(s);
+    }
+  }
+
+  query(sql: string, params?: SqlValue[]): Promise<Row[]> {
+    return this.read((db) => db.query(sql, params));
+  }
+
+  tables(): Promise<string[]> {
+    return this.read((db) => db.tables());
+  }
+
+  columns(table: string): Promise<ColumnInfo[]> {
+    return this.read((db) => db.columns(table));
+  }
+
+  async execute(sql: string): Promise<{ affectedRows: number }> {
+    this.checkOpen();
+    if (this.depth > 0) {
+      this.pending.push(sql);
+      return { affectedRows: 0 };
+    }
+    return this.runScript(sql, false);
+  }
+
+  /** Sends SQL to the host's sqlite3; the rows it changed come back on a marked line. */
+  private async runScript(sql: string, inTransaction: boolean): Promise<{ affectedRows: number }> {
+    if (!(await this.sqlite3Available())) {
+      throw new DriverError(`sqlite3 is not installed on ${this.host.label}; writes to ${this.label} need it`, "no-sqlite3");
+    }
+    await this.checkExists();
+    const body = inTransaction ? `BEGIN IMMEDIATE;\n${sql}\n;\nCOMMIT;` : sql;
+    const script =
+      `.timeout ${this.options.busyTimeoutMs ?? 10_000}\n` +
+      `${body}\n;\nSELECT '${CHANGES_MARK}' || total_changes();\n`;
+    const r = await this.run(`sqlite3 -batch -bail ${shellQuote(this.path)}`, script);
+    if (r.code !== 0) {
+      throw new DriverError(`${this.label}: ${oneLine(r.stderr || r.stdout) || `sqlite3 on ${this.host.label} exited with ${r.code}`}`, "sqlite3");
+    }
+    const m = new RegExp(`${CHANGES_MARK}(\\d+)`).exec(r.stdout);
+    return { affectedRows: m ? Number(m[1]) : 0 };
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    this.checkOpen();
+    const outer = this.depth === 0;
+    const queued = this.pending.length;
+    this.depth++;
+    try {
+      const result = await fn();
+      if (outer && this.pending.length > 0) await this.runScript(this.pending.join("\n;\n"), true);
+      return result;
+    } catch (e) {
+      // A failed inner transaction takes back only its own writes.
+      this.pending.length = queued;
+      throw e;
+    } finally {
+      this.depth--;
+      if (outer) {
+        this.pending = [];
+        const s = this.snapshot;
+        this.snapshot = undefined;
+        if (s) await this.dropSnapshot(s);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const s = this.snapshot;
+    this.snapshot = undefined;
+    if (s) await this.dropSnapshot(s);
+  }
+}
+
+/** sqlite3 errors as one line: "Error: near line 2: no such table: x" → "near line 2: no such table: x". */
+function oneLine(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .join("; ")
+    .replace(/^Error: /, "")
+    .replace(/; Error: /g, "; ");
+}

@@ -1,0 +1,202 @@
+// DatabaseDriver for a local SQLite file, over better-sqlite3. Used for
+// `database X = sqlite "path"` without `on`, and by the remote SQLite driver for
+// its local copy. better-sqlite3 is loaded on first open (createRequire keeps
+// this module light for `runbook check`). The journal mode of the user's
+// database is left as it is (WAL is never forced on it); a busy timeout is set
+// so a running application holding a lock makes us wait instead of fail.
+
+import { accessSync, constants, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import type BetterSqlite3 from "better-sqlite3";
+import { DriverError, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
+import { formatDateTime } from "../sql-quote.js";
+
+export interface SqliteOptions {
+  /** Open read-only: writes fail with "attempt to write a readonly database". */
+  readonly?: boolean;
+  /** What to call the database in messages (default: the path). */
+  label?: string;
+  /** How long to wait on a locked database (default 10 s). */
+  busyTimeoutMs?: number;
+}
+
+type DatabaseConstructor = typeof BetterSqlite3;
+let databaseClass: DatabaseConstructor | undefined;
+function loadBetterSqlite3(): DatabaseConstructor {
+  databaseClass ??= createRequire(import.meta.url)("better-sqlite3") as DatabaseConstructor;
+  return databaseClass;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Opens an existing SQLite database file; a missing or unreadable file is a DriverError naming it. */
+export function openSqlite(path: string, options: SqliteOptions = {}): DatabaseDriver {
+  const readonly = options.readonly ?? false;
+  const label = options.label ?? path;
+  checkFile(path, readonly);
+  const Database = loadBetterSqlite3();
+  let db: BetterSqlite3.Database;
+  try {
+    db = new Database(path, { readonly, fileMustExist: true, timeout: options.busyTimeoutMs ?? 10_000 });
+  } catch (e) {
+    throw new DriverError(`cannot open SQLite database ${path}: ${errorText(e)}`, "open");
+  }
+  try {
+    // Reading the schema is what fails on a file that is not a database.
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch (e) {
+    db.close();
+    throw new DriverError(`${path} is not a readable SQLite database: ${errorText(e)}`, "open");
+  }
+  return new SqliteDriver(db, label);
+}
+
+function checkFile(path: string, readonly: boolean): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") throw new DriverError(`SQLite database ${path} does not exist`, "not-found");
+    if (code === "EACCES") throw new DriverError(`cannot read SQLite database ${path}: permission denied`, "permission");
+    throw new DriverError(`cannot open SQLite database ${path}: ${errorText(e)}`, "open");
+  }
+  if (isDirectory) throw new DriverError(`${path} is a directory, not an SQLite database`, "open");
+  try {
+    accessSync(path, readonly ? constants.R_OK : constants.R_OK | constants.W_OK);
+  } catch {
+    throw new DriverError(
+      `cannot ${readonly ? "read" : "read and write"} SQLite database ${path}: permission denied`,
+      "permission",
+    );
+  }
+}
+
+/** better-sqlite3 binds numbers, bigints, strings, Buffers and null; not booleans or Dates. */
+function bindValue(v: SqlValue | undefined): unknown {
+  if (v === undefined) return null;
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (v instanceof Date) return formatDateTime(v);
+  return v;
+}
+
+/** Integers come back as bigint (safeIntegers); those a number holds exactly become numbers. */
+function fromSqlite(v: unknown): SqlValue {
+  if (typeof v === "bigint") {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  }
+  return v as SqlValue;
+}
+
+class SqliteDriver implements DatabaseDriver {
+  readonly engine = "sqlite" as const;
+  private depth = 0;
+  private closed = false;
+
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    readonly label: string,
+  ) {}
+
+  private fail(e: unknown): never {
+    if (e instanceof DriverError) throw e;
+    const code = (e as { code?: unknown }).code;
+    throw new DriverError(`${this.label}: ${errorText(e)}`, typeof code === "string" ? code : "sqlite");
+  }
+
+  private open(): BetterSqlite3.Database {
+    if (this.closed) throw new DriverError(`${this.label}: the database connection is closed`, "closed");
+    return this.db;
+  }
+
+  async query(sql: string, params: SqlValue[] = []): Promise<Row[]> {
+    try {
+      const stmt = this.open().prepare(sql);
+      if (!stmt.reader) {
+        if (!stmt.readonly) {
+          throw new DriverError(`${this.label}: query runs read-only statements, and this one changes the database`, "not-readonly");
+        }
+        stmt.run(...params.map(bindValue));
+        return [];
+      }
+      stmt.safeIntegers(true);
+      const rows = stmt.all(...params.map(bindValue)) as Record<string, unknown>[];
+      return rows.map((r) => {
+        const out: Row = {};
+        for (const k of Object.keys(r)) out[k] = fromSqlite(r[k]);
+        return out;
+      });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async execute(sql: string): Promise<{ affectedRows: number }> {
+    try {
+      const db = this.open();
+      const changes = db.prepare("SELECT total_changes()").pluck();
+      const before = Number(changes.get());
+      db.exec(sql);
+      return { affectedRows: Number(changes.get()) - before };
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async tables(): Promise<string[]> {
+    try {
+      return this.open()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid")
+        .pluck()
+        .all() as string[];
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async columns(table: string): Promise<ColumnInfo[]> {
+    let rows: { name: string; type: string; notnull: number; pk: number }[];
+    try {
+      rows = this.open().prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)").all(table) as typeof rows;
+    } catch (e) {
+      this.fail(e);
+    }
+    if (rows.length === 0) throw new DriverError(`${this.label}: no table named ${table}`, "no-table");
+    return rows.map((r) => ({ name: r.name, type: r.type, nullable: r.notnull === 0 && r.pk === 0, primaryKey: r.pk > 0 }));
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const db = this.open();
+    const depth = this.depth;
+    const savepoint = `runbook_sp_${depth}`;
+    try {
+      db.exec(depth === 0 ? "BEGIN" : `SAVEPOINT ${savepoint}`);
+    } catch (e) {
+      this.fail(e);
+    }
+    this.depth++;
+    try {
+      const result = await fn();
+      db.exec(depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
+      return result;
+    } catch (e) {
+      try {
+        if (depth > 0) db.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+        else if (db.inTransaction) db.exec("ROLLBACK");
+      } catch {
+        // the original error is the one to report
+      }
+      this.fail(e);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,1268 @@
+// The SSH driver: a HostDriver per remote host, all sharing one ssh2 connection
+// per host through an SshPool. Hosts are `user@address[:port]` or an alias from
+// ~/.ssh/config (parsed with the ssh-config package, Include expanded); auth
+// tries the agent, then IdentityFiles, then the default keys; host keys are
+// checked against ~/.ssh/known_hosts (known-hosts.ts). Commands run on exec
+// channels (capped per connection, the rest queued) in a shell whose process
+// group we learn first, so timeouts and aborts kill the whole group remotely.
+// Files go over one reused SFTP session per connection. ssh2 is loaded lazily.
+
+import { appendFile, mkdir, readdir, readFile, rename, stat as localStat, unlink } from "node:fs/promises";
+import { existsSync, statSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { basename, dirname, isAbsolute, join, posix } from "node:path";
+import { randomBytes } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
+import type { Duplex } from "node:stream";
+import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, SFTPWrapper } from "ssh2";
+import SSHConfig from "ssh-config";
+import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
+import {
+  checkHostKey,
+  fingerprint,
+  hostKeyAlgorithmsFor,
+  keyTypeLabel,
+  keyTypeOf,
+  knownHostName,
+  knownHostsLine,
+  parseKnownHosts,
+} from "./known-hosts.js";
+
+export interface SshPoolOptions {
+  /** Like OpenSSH StrictHostKeyChecking=accept-new: record unknown host keys instead of refusing. */
+  acceptNewHostKeys?: boolean;
+  /** Where .ssh/ lives; default os.homedir(). */
+  homeDir?: string;
+  /** Default 10000: TCP connect and SSH handshake (not time spent asking for a passphrase). */
+  connectTimeoutMs?: number;
+  /** Default 2000 (with 3 unanswered keepalives allowed), so a dead link is noticed within seconds. */
+  keepaliveIntervalMs?: number;
+  /** Passphrase for an encrypted key; else RUNBOOK_SSH_PASSPHRASE. */
+  askPassphrase?: (keyPath: string) => Promise<string | undefined>;
+  /** Default 8 (OpenSSH MaxSessions is 10): further commands wait. */
+  maxChannelsPerConnection?: number;
+  /** The ssh-agent socket; default $SSH_AUTH_SOCK. */
+  agentSocket?: string;
+}
+
+const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
+/** Time between TERM and KILL, and after KILL before the channel is given up. */
+const KILL_GRACE_MS = 2000;
+const MARKER = /@@runbook-pid:(\d+):(\d*)@@\n/;
+
+type Ssh2Module = typeof import("ssh2");
+let ssh2Promise: Promise<Ssh2Module> | undefined;
+function loadSsh2(): Promise<Ssh2Module> {
+  ssh2Promise ??= import("ssh2").then((m) => ((m as { default?: Ssh2Module }).default ?? m) as Ssh2Module);
+  return ssh2Promise;
+}
+
+let tokenCounter = 0;
+const tokenPrefix = randomBytes(4).toString("hex");
+/** A token unique to one exec (its process is found by it when it must be killed). */
+function nextToken(): string {
+  // Fixed length, so no token is a prefix of another.
+  return `${tokenPrefix}${(++tokenCounter).toString(36).padStart(8, "0")}`;
+}
+
+/** POSIX shell single-quoting. */
+function shq(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+// ---------------------------------------------------------------------------
+// ~/.ssh/config
+
+interface ResolvedHost {
+  user: string;
+  host: string;
+  port: number;
+  identityFiles: string[];
+  identitiesOnly: boolean;
+  /** ProxyJump hops, outermost first; empty for a direct connection. */
+  jumps: string[];
+  knownHostsFile: string;
+  /** The name under which the host key is looked up (HostKeyAlias or HostName). */
+  hostKeyName: string;
+  hashKnownHosts: boolean;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  let re = "^";
+  for (const ch of pattern) {
+    if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else re += ch.replace(/[\\^$.+()|{}[\]]/g, "\\$&");
+  }
+  return new RegExp(re + "$");
+}
+
+/** Files matching a path with `*`/`?` in any segment, sorted like glob(3). */
+async function globFiles(pattern: string): Promise<string[]> {
+  const parts = pattern.split("/");
+  let bases = [parts[0] === "" ? "/" : parts[0]];
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i];
+    if (part === "") continue;
+    const next: string[] = [];
+    for (const base of bases) {
+      if (!/[*?]/.test(part)) {
+        next.push(join(base, part));
+        continue;
+      }
+      const re = globToRegExp(part);
+      let names: string[] = [];
+      try {
+        names = await readdir(base);
+      } catch {
+        continue;
+      }
+      for (const name of names.sort()) {
+        if (name.startsWith(".") && !part.startsWith(".")) continue;
+        if (re.test(name)) next.push(join(base, name));
+      }
+    }
+    bases = next;
+  }
+  return bases.filter((p) => existsSync(p) && statSync(p).isFile());
+}
+
+function expandTilde(path: string, home: string): string {
+  if (path === "~") return home;
+  if (path.startsWith("~/")) return join(home, path.slice(2));
+  return path;
+}
+
+/** Parse ~/.ssh/config with ssh-config, expanding Include (which the package leaves alone). */
+async function loadSshConfig(home: string): Promise<SSHConfig> {
+  const sshDir = join(home, ".ssh");
+  const read = async (file: string, depth: number): Promise<SSHConfig> => {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch {
+      return SSHConfig.parse("");
+    }
+    const config = SSHConfig.parse(text);
+    await expand(config, depth);
+    return config;
+  };
+  const expand = async (config: SSHConfig, depth: number): Promise<void> => {
+    if (depth > 16) throw new DriverError(`~/.ssh/config: Include nested too deeply`, "config");
+    for (let i = 0; i < config.length; i++) {
+      const line = config[i];
+      if (line.type !== SSHConfig.DIRECTIVE) continue;
+      if ("config" in line) {
+        await expand(line.config, depth);
+        // Host/Match sections that an Include inside this section brought in
+        // were hoisted to this level by the splice below.
+        continue;
+      }
+      if (line.param.toLowerCase() !== "include") continue;
+      const values = Array.isArray(line.value) ? line.value.map((v) => v.val) : line.value.split(/\s+/);
+      const included = new SSHConfig();
+      for (const value of values) {
+        const abs = expandTilde(value, home);
+        const pattern = isAbsolute(abs) ? abs : join(sshDir, abs);
+        for (const file of await globFiles(pattern)) included.push(...(await read(file, depth + 1)));
+      }
+      config.splice(i, 1, ...included);
+      i += included.length - 1;
+    }
+  };
+  const top = await read(join(sshDir, "config"), 0);
+  // An Include inside a Host section may bring in Host sections of its own:
+  // move those out so they are sections, not settings of the enclosing one.
+  const hoisted = new SSHConfig();
+  for (const line of top) {
+    hoisted.push(line);
+    if (line.type === SSHConfig.DIRECTIVE && "config" in line) {
+      const inner = line.config;
+      const firstSection = inner.findIndex((l) => l.type === SSHConfig.DIRECTIVE && "config" in l);
+      if (firstSection >= 0) hoisted.push(...inner.splice(firstSection));
+    }
+  }
+  return hoisted;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseTarget(target: string): { user?: string; host: string; port?: number } {
+  const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?$/.exec(target.trim());
+  if (!m) throw new DriverError(`"${target}" is not a host: expected user@address[:port] or an ~/.ssh/config alias`, "config");
+  const host = m[2].startsWith("[") ? m[2].slice(1, -1) : m[2];
+  return { user: m[1], host, port: m[3] ? Number(m[3]) : undefined };
+}
+
+function resolveHost(config: SSHConfig, target: string, home: string): ResolvedHost {
+  const parsed = parseTarget(target);
+  const c = config.compute(parsed.user ? { Host: parsed.host, User: parsed.user } : { Host: parsed.host }, {
+    ignoreCase: true,
+    matchExec: false,
+  });
+  let localUser = "";
+  try {
+    localUser = userInfo().username;
+  } catch {
+    localUser = process.env.USER ?? "";
+  }
+  const original = parsed.host;
+  const hostName = (first(c.hostname) ?? original).replace(/%h/g, original).replace(/%%/g, "%");
+  const user = parsed.user ?? first(c.user) ?? localUser;
+  const port = parsed.port ?? (first(c.port) ? Number(first(c.port)) : 22);
+  const tokens = (s: string) =>
+    s.replace(/%([%dhrpuLl])/g, (_m, t: string) => {
+      switch (t) {
+        case "%":
+          return "%";
+        case "d":
+          return home;
+        case "h":
+          return hostName;
+        case "r":
+          return user;
+        case "p":
+          return String(port);
+        case "u":
+          return localUser;
+        default:
+          return original;
+      }
+    });
+  const files = c.identityfile === undefined ? [] : Array.isArray(c.identityfile) ? c.identityfile : [c.identityfile];
+  const identityFiles = files.filter((f) => f.toLowerCase() !== "none").map((f) => expandTilde(tokens(f), home));
+  const jumpValue = first(c.proxyjump);
+  const jumps = jumpValue && jumpValue.toLowerCase() !== "none" ? jumpValue.split(",").map((s) => s.trim()) : [];
+  const khf = first(c.userknownhostsfile);
+  const knownHostsFile = khf ? expandTilde(tokens(khf), home) : join(home, ".ssh", "known_hosts");
+  const alias = first(c.hostkeyalias);
+  return {
+    user,
+    host: hostName,
+    port,
+    identityFiles,
+    identitiesOnly: (first(c.identitiesonly) ?? "no").toLowerCase() === "yes",
+    jumps,
+    knownHostsFile,
+    hostKeyName: alias ? alias.toLowerCase() : knownHostName(hostName, port),
+    hashKnownHosts: (first(c.hashknownhosts) ?? "no").toLowerCase() === "yes",
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Connections
+
+type LostReason = "lost" | "closed";
+
+/** One ssh2 Client to one endpoint; reconnects on the next use after a drop. */
+class Connection {
+  private client: Client | null = null;
+  private connecting: Promise<Client> | null = null;
+  private sftpSession: Promise<SFTPWrapper> | null = null;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly lostListeners = new Map<Client, Set<(reason: LostReason) => void>>();
+  private closing = false;
+
+  constructor(
+    private readonly pool: SshPool,
+    readonly key: string,
+    readonly target: string,
+    readonly resolved: ResolvedHost,
+    readonly jump: Connection | undefined,
+  ) {}
+
+  get endpoint(): string {
+    return `${this.resolved.user}@${this.resolved.host}:${this.resolved.port}`;
+  }
+
+  /** A channel slot (capped per connection); resolves to a release function. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    const release = () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    };
+    if (this.active < this.pool.maxChannels) {
+      this.active++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(release);
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new AbortedError());
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+
+  /** Subscribe to this client going away; returns the unsubscribe function. */
+  onLost(client: Client, listener: (reason: LostReason) => void): () => void {
+    let set = this.lostListeners.get(client);
+    if (!set) {
+      // Already gone (closed between ensure() and here).
+      queueMicrotask(() => listener(this.closing ? "closed" : "lost"));
+      return () => {};
+    }
+    set.add(listener);
+    return () => set!.delete(listener);
+  }
+
+  isCurrent(client: Client): boolean {
+    return this.client === client;
+  }
+
+  ensure(label: string): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.closing = false;
+    this.connecting ??= this.connect(label).then(
+      (client) => {
+        this.connecting = null;
+        return client;
+      },
+      (err) => {
+        this.connecting = null;
+        throw err;
+      },
+    );
+    return this.connecting;
+  }
+
+  sftp(label: string): Promise<{ client: Client; sftp: SFTPWrapper }> {
+    return this.ensure(label).then((client) => {
+      this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) => {
+        client.sftp((err, sftp) => {
+          if (err) {
+            this.sftpSession = null;
+            reject(new DriverError(`cannot start SFTP on ${label}: ${err.message}`, "sftp"));
+            return;
+          }
+          sftp.on("close", () => {
+            if (this.client === client) this.sftpSession = null;
+          });
+          resolve(sftp);
+        });
+      });
+      return this.sftpSession.then((sftp) => ({ client, sftp }));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const pending = this.connecting;
+    if (pending) await pending.catch(() => undefined);
+    const client = this.client;
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        client.destroy();
+        resolve();
+      }, 2000);
+      client.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.end();
+    });
+  }
+
+  private markGone(client: Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.sftpSession = null;
+    const listeners = this.lostListeners.get(client);
+    this.lostListeners.delete(client);
+    const reason: LostReason = this.closing ? "closed" : "lost";
+    for (const listener of listeners ?? []) listener(reason);
+  }
+
+  private async connect(label: string): Promise<Client> {
+    const { Client: ClientCtor, utils } = await loadSsh2();
+    const r = this.resolved;
+    const opts = this.pool.options;
+    const home = this.pool.home;
+
+    let sock: Duplex | undefined;
+    if (this.jump) {
+      sock = await this.jump.openTunnel(this.jump.target, r.host, r.port);
+    }
+
+    let knownText = "";
+    try {
+      knownText = await readFile(r.knownHostsFile, "utf8");
+    } catch {
+      // no known_hosts yet
+    }
+    const entries = parseKnownHosts(knownText);
+    const algorithms = hostKeyAlgorithmsFor(entries, r.hostKeyName);
+
+    // Auth candidates: agent, IdentityFiles, default keys (each file once).
+    const agentSocket = opts.agentSocket ?? process.env.SSH_AUTH_SOCK;
+    const tried: string[] = [];
+    let serverMethods: string[] | null = null;
+    const keyPaths: Array<{ path: string; configured: boolean }> = [];
+    for (const path of r.identityFiles) keyPaths.push({ path, configured: true });
+    for (const name of DEFAULT_KEYS) {
+      const path = join(home, ".ssh", name);
+      if (!keyPaths.some((k) => k.path === path)) keyPaths.push({ path, configured: false });
+    }
+    const candidates: Array<() => Promise<AnyAuthMethod | null>> = [];
+    if (agentSocket && !r.identitiesOnly) {
+      candidates.push(async () => {
+        if (!existsSync(agentSocket)) return null;
+        tried.push(`agent (${agentSocket})`);
+        return { type: "agent", username: r.user, agent: agentSocket };
+      });
+    }
+    let timerPaused = false;
+    let connectTimer: NodeJS.Timeout | undefined;
+    for (const { path, configured } of keyPaths) {
+      candidates.push(async () => {
+        let data: Buffer;
+        try {
+          data = await readFile(path);
+        } catch {
+          if (configured) tried.push(`key ${path} (not found)`);
+          return null;
+        }
+        let parsed = utils.parseKey(data);
+        let passphrase: string | undefined;
+        if (parsed instanceof Error && /passphrase|encrypted/i.test(parsed.message)) {
+          const fromEnv = process.env.RUNBOOK_SSH_PASSPHRASE;
+          if (fromEnv !== undefined) {
+            passphrase = fromEnv;
+            parsed = utils.parseKey(data, passphrase);
+          }
+          if ((parsed instanceof Error || passphrase === undefined) && opts.askPassphrase) {
+            // Time spent typing is not connect time.
+            timerPaused = true;
+            clearTimeout(connectTimer);
+            try {
+              passphrase = await opts.askPassphrase(path);
+            } finally {
+              timerPaused = false;
+              armTimer();
+            }
+            if (passphrase !== undefined) parsed = utils.parseKey(data, passphrase);
+          }
+          if (passphrase === undefined) {
+            tried.push(`key ${path} (encrypted; no passphrase given: set RUNBOOK_SSH_PASSPHRASE)`);
+            return null;
+          }
+          if (parsed instanceof Error) {
+            tried.push(`key ${path} (wrong passphrase)`);
+            return null;
+          }
+        } else if (parsed instanceof Error) {
+          tried.push(`key ${path} (unreadable: ${parsed.message})`);
+          return null;
+        }
+        tried.push(`key ${path}`);
+        return { type: "publickey", username: r.user, key: data, passphrase };
+      });
+    }
+    let next = 0;
+    const authHandler = (
+      methodsLeft: AuthenticationType[] | null,
+      _partial: boolean | null,
+      callback: (m: AnyAuthMethod | false) => void,
+    ) => {
+      if (methodsLeft) serverMethods = methodsLeft;
+      if (methodsLeft && !methodsLeft.includes("publickey")) {
+        callback(false);
+        return;
+      }
+      void (async () => {
+        while (next < candidates.length) {
+          let method: AnyAuthMethod | null = null;
+          try {
+            method = await candidates[next++]();
+          } catch {
+            method = null;
+          }
+          if (method) return callback(method);
+        }
+        callback(false);
+      })();
+    };
+
+    let verifyError: DriverError | undefined;
+    const hostVerifier = (key: Buffer, verify: (ok: boolean) => void) => {
+      void this.verifyHostKey(label, key, entries).then(
+        () => verify(true),
+        (err: DriverError) => {
+          verifyError = err;
+          verify(false);
+        },
+      );
+    };
+
+    const client = new ClientCtor();
+    const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    let timedOut = false;
+    const armTimer = () => {
+      clearTimeout(connectTimer);
+      if (timerPaused || timeoutMs <= 0) return;
+      connectTimer = setTimeout(() => {
+        timedOut = true;
+        client.destroy();
+        sock?.destroy();
+      }, timeoutMs);
+    };
+
+    return new Promise<Client>((resolve, reject) => {
+      let ready = false;
+      let authFailed = false;
+      let lastError: (Error & { level?: string; code?: string }) | undefined;
+      client.on("error", (err: Error & { level?: string }) => {
+        if (err.level === "client-authentication" && /All configured authentication methods failed/.test(err.message))
+          authFailed = true;
+        else if (err.level !== "agent" && err.level !== "client-authentication") lastError = err;
+      });
+      client.once("ready", () => {
+        ready = true;
+        clearTimeout(connectTimer);
+        client.setNoDelay(true);
+        this.client = client;
+        this.lostListeners.set(client, new Set());
+        resolve(client);
+      });
+      const gone = () => {
+        clearTimeout(connectTimer);
+        if (ready) {
+          this.markGone(client);
+          return;
+        }
+        const where = `${label} (${this.endpoint}${this.jump ? ` via ${this.jump.endpoint}` : ""})`;
+        if (verifyError) reject(verifyError);
+        else if (authFailed) {
+          const accepts = serverMethods ? `; the server accepts: ${serverMethods.join(", ")}` : "";
+          const what = tried.length ? tried.join(", ") : "nothing (no agent, no key files found)";
+          reject(
+            new DriverError(
+              `authentication failed for ${r.user}@${r.host}:${r.port} (${label}): tried publickey with ${what}${accepts}`,
+              "auth-failed",
+            ),
+          );
+        } else if (timedOut) {
+          reject(new DriverError(`cannot connect to ${where}: timed out after ${timeoutMs / 1000}s`, "connect-failed"));
+        } else {
+          const code = lastError?.code;
+          const why =
+            code === "ECONNREFUSED"
+              ? "connection refused"
+              : code === "ENOTFOUND" || code === "EAI_AGAIN"
+                ? `host name ${r.host} not found`
+                : code === "EHOSTUNREACH" || code === "ENETUNREACH"
+                  ? "host unreachable"
+                  : lastError?.message ?? "connection closed during the handshake";
+          reject(new DriverError(`cannot connect to ${where}: ${why}`, "connect-failed"));
+        }
+      };
+      client.on("end", gone);
+      client.on("close", gone);
+      const config: ConnectConfig = {
+        host: r.host,
+        port: r.port,
+        username: r.user,
+        sock,
+        readyTimeout: 0,
+        keepaliveInterval: opts.keepaliveIntervalMs ?? 2000,
+        keepaliveCountMax: 3,
+        hostVerifier: hostVerifier as ConnectConfig["hostVerifier"],
+        authHandler: authHandler as unknown as ConnectConfig["authHandler"],
+      };
+      if (algorithms) config.algorithms = { serverHostKey: algorithms as never };
+      armTimer();
+      try {
+        client.connect(config);
+      } catch (err) {
+        clearTimeout(connectTimer);
+        reject(new DriverError(`cannot connect to ${label}: ${(err as Error).message}`, "connect-failed"));
+      }
+    });
+  }
+
+  private async verifyHostKey(label: string, key: Buffer, entries: ReturnType<typeof parseKnownHosts>): Promise<void> {
+    const r = this.resolved;
+    const name = r.hostKeyName;
+    const type = keyTypeOf(key);
+    const fp = fingerprint(key);
+    const check = checkHostKey(entries, name, key);
+    const file = r.knownHostsFile;
+    if (check.status === "known") return;
+    if (check.status === "revoked") {
+      throw new DriverError(
+        `the ${keyTypeLabel(type)} host key of ${label} (${name}) is marked @revoked in ${file} (line ${check.entry.line}): ${fp}. Refusing to connect.`,
+        "host-key-revoked",
+      );
+    }
+    if (check.status === "changed") {
+      const old = check.known.map((e) => `${fingerprint(e.key)} (${file}:${e.line})`).join(", ");
+      throw new DriverError(
+        [
+          `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${label} (${name})!`,
+          `IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY (a man-in-the-middle attack), or the host key has just been changed.`,
+          `known ${keyTypeLabel(type)} key: ${old}`,
+          `offered ${keyTypeLabel(type)} key: ${fp}`,
+          `Refusing to connect, even with --accept-new-host-keys. If the change is expected, remove the old key with: ssh-keygen -f ${shq(file)} -R ${shq(name)}`,
+        ].join("\n"),
+        "host-key-changed",
+      );
+    }
+    if (!this.pool.options.acceptNewHostKeys) {
+      const others = check.otherTypes.length ? ` (known with other key types: ${check.otherTypes.join(", ")})` : "";
+      throw new DriverError(
+        `the host key of ${label} (${name}) is not known${others}: ${keyTypeLabel(type)} key fingerprint ${fp}. ` +
+          `Check the fingerprint, then re-run with --accept-new-host-keys to add it to ${file}.`,
+        "host-key-unknown",
+      );
+    }
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    let prefix = "";
+    try {
+      const current = await readFile(file, "utf8");
+      if (current.length > 0 && !current.endsWith("\n")) prefix = "\n";
+    } catch {
+      // new file
+    }
+    await appendFile(file, `${prefix}${knownHostsLine(name, key, { hashed: r.hashKnownHosts })}\n`, { mode: 0o600 });
+  }
+
+  /** A direct-tcpip channel from this connection's host to dstHost:dstPort. */
+  async openTunnel(label: string, dstHost: string, dstPort: number): Promise<ClientChannel> {
+    const client = await this.ensure(label);
+    return new Promise((resolve, reject) => {
+      client.forwardOut("127.0.0.1", 0, dstHost, dstPort, (err, stream) => {
+        if (err) {
+          reject(
+            new DriverError(`cannot open a tunnel through ${label} to ${dstHost}:${dstPort}: ${err.message}`, "tunnel"),
+          );
+          return;
+        }
+        resolve(stream);
+      });
+    });
+  }
+}
+
+class AbortedError extends Error {
+  constructor() {
+    super("aborted");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The pool
+
+export class SshPool {
+  readonly options: SshPoolOptions;
+  readonly home: string;
+  readonly maxChannels: number;
+  private configPromise: Promise<SSHConfig> | undefined;
+  private readonly connections = new Map<string, Connection>();
+  private readonly resolving = new Map<string, Promise<Connection>>();
+
+  constructor(options: SshPoolOptions = {}) {
+    this.options = options;
+    this.home = options.homeDir ?? homedir();
+    this.maxChannels = Math.max(1, options.maxChannelsPerConnection ?? 8);
+  }
+
+  /** A HostDriver (see driver.ts) for `user@address[:port]` or an ~/.ssh/config alias; connects lazily on first use, once per pool. */
+  host(target: string, options: { label?: string; via?: string } = {}): HostDriver {
+    return new SshHost(this, target, options.label ?? target, options.via);
+  }
+
+  /** A TCP stream to dstHost:dstPort through the connection to `target` (ssh2 forwardOut), for MySQL `via HOST`. */
+  async forwardOut(target: string, dstHost: string, dstPort: number): Promise<Duplex> {
+    const conn = await this.connection(target, undefined);
+    return conn.openTunnel(target, dstHost, dstPort);
+  }
+
+  async closeAll(): Promise<void> {
+    // Targets first, then the jump hosts they go through.
+    const all = [...this.connections.values()];
+    const depth = (c: Connection): number => (c.jump ? 1 + depth(c.jump) : 0);
+    all.sort((a, b) => depth(b) - depth(a));
+    const levels = [...new Set(all.map(depth))];
+    for (const level of levels) await Promise.all(all.filter((c) => depth(c) === level).map((c) => c.close()));
+  }
+
+  private config(): Promise<SSHConfig> {
+    this.configPromise ??= loadSshConfig(this.home);
+    return this.configPromise;
+  }
+
+  /** The pool's connection for target (jump hosts from `via` or ProxyJump). */
+  connection(target: string, via: string | undefined, depth = 0): Promise<Connection> {
+    const cacheKey = `${target}\u0000${via ?? ""}`;
+    let p = this.resolving.get(cacheKey);
+    if (!p) {
+      p = this.makeConnection(target, via, depth);
+      this.resolving.set(cacheKey, p);
+      p.catch(() => this.resolving.delete(cacheKey));
+    }
+    return p;
+  }
+
+  private async makeConnection(target: string, via: string | undefined, depth: number): Promise<Connection> {
+    if (depth > 8) throw new DriverError(`too many jump hosts (a ProxyJump loop?) reaching ${target}`, "config");
+    const resolved = resolveHost(await this.config(), target, this.home);
+    const hops = via !== undefined ? via.split(",").map((h) => h.trim()).filter(Boolean) : resolved.jumps;
+    // A single hop is reached with its own settings (its own ProxyJump too);
+    // a list is a chain, each hop reached through the ones before it.
+    let jump: Connection | undefined;
+    if (hops.length === 1) jump = await this.connection(hops[0], undefined, depth + 1);
+    else if (hops.length > 1) jump = await this.chain(hops, depth + 1);
+    const key = `${resolved.user}@${resolved.host}:${resolved.port}${jump ? ` via ${jump.key}` : ""}`;
+    let conn = this.connections.get(key);
+    if (!conn) {
+      conn = new Connection(this, key, target, resolved, jump);
+      this.connections.set(key, conn);
+    }
+    return conn;
+  }
+
+  private async chain(hops: string[], depth: number): Promise<Connection> {
+    let conn = await this.connectionVia(hops[0], undefined, depth);
+    for (let i = 1; i < hops.length; i++) conn = await this.connectionVia(hops[i], conn, depth + i);
+    return conn;
+  }
+
+  private async connectionVia(target: string, jump: Connection | undefined, depth: number): Promise<Connection> {
+    if (!jump) return this.connection(target, undefined, depth);
+    const resolved = resolveHost(await this.config(), target, this.home);
+    const key = `${resolved.user}@${resolved.host}:${resolved.port} via ${jump.key}`;
+    let conn = this.connections.get(key);
+    if (!conn) {
+      conn = new Connection(this, key, target, resolved, jump);
+      this.connections.set(key, conn);
+    }
+    return conn;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A host
+
+function sftpReason(err: Error & { code?: number | string }): string {
+  switch (err.code) {
+    case 2:
+      return "no such file or directory";
+    case 3:
+      return "permission denied";
+    default:
+      return err.message;
+  }
+}
+
+class SshHost implements HostDriver {
+  private conn: Promise<Connection> | undefined;
+
+  constructor(
+    private readonly pool: SshPool,
+    private readonly target: string,
+    readonly label: string,
+    private readonly via: string | undefined,
+  ) {}
+
+  private connection(): Promise<Connection> {
+    if (!this.conn) {
+      this.conn = this.pool.connection(this.target, this.via);
+      this.conn.catch(() => (this.conn = undefined));
+    }
+    return this.conn;
+  }
+
+  private lostError(reason: LostReason): DriverError {
+    return reason === "lost"
+      ? new DriverError(`connection to ${this.label} lost`, "connection-lost")
+      : new DriverError(`connection to ${this.label} closed`, "connection-closed");
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const started = performance.now();
+    const { signal } = options;
+    const abortedResult = (): ExecResult => ({
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      aborted: true,
+      durationMs: performance.now() - started,
+    });
+    if (signal?.aborted) return abortedResult();
+    const conn = await this.connection();
+    let release: () => void;
+    try {
+      release = await conn.acquire(signal);
+    } catch (err) {
+      if (err instanceof AbortedError) return abortedResult();
+      throw err;
+    }
+    try {
+      const client = await conn.ensure(this.label);
+      if (signal?.aborted) return abortedResult();
+      return await this.run(conn, client, command, options, started);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The command line sent to the server. Without sudo the command runs in the
+   * login shell (like `ssh host CMD`) after `export RUNBOOK_EXEC_ID=TOKEN`:
+   * nothing is added to the command's path but a builtin. sshd makes each
+   * exec its own session and process group led by that shell, so a kill finds
+   * the shell by the token in its command line (pgrep -f), or, when it has
+   * exec'd another program, any process of the command by the token in its
+   * environment, and signals its whole process group. Under sudo the process
+   * group is sudo's business (use_pty or not), so the shell inside sudo
+   * reports its pid and pgid on stdout first, and kills run as that user.
+   */
+  private wrap(command: string, token: string, sudoUser: string | undefined): string {
+    if (!sudoUser) return `export RUNBOOK_EXEC_ID=${token}\n${command}`;
+    const prelude =
+      `pg=; { read -r _ _ _ _ pg _ < /proc/$$/stat; } 2>/dev/null || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' '); ` +
+      `echo "@@runbook-pid:$$:$pg@@"`;
+    return `exec sudo -n -u ${shq(sudoUser)} -- sh -c ${shq(`${prelude}; exec sh -c "$1"`)} sh ${shq(command)}`;
+  }
+
+  private run(
+    conn: Connection,
+    client: Client,
+    command: string,
+    options: ExecOptions,
+    started: number,
+  ): Promise<ExecResult> {
+    const user = conn.resolved.user;
+    const sudoUser = options.asUser && options.asUser !== user ? options.asUser : undefined;
+    const token = nextToken();
+    const wrapped = this.wrap(command, token, sudoUser);
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let stream: ClientChannel | undefined;
+      let pid: number | undefined;
+      let pgid: number | undefined;
+      let timedOut = false;
+      let aborted = false;
+      let killStarted = false;
+      let openAttempts = 0;
+      let exitCode: number | null = null;
+      let exitSignal: string | null = null;
+      const timers: NodeJS.Timeout[] = [];
+      const pidWaiters: Array<() => void> = [];
+      const outDecoder = new StringDecoder("utf8");
+      const errDecoder = new StringDecoder("utf8");
+      // Under sudo: look for the pid line on stdout, and hold stderr until
+      // the command has started, so sudo's own complaint becomes a
+      // DriverError instead of command output.
+      let searching = sudoUser !== undefined;
+      let pendingOut: Buffer = Buffer.alloc(0);
+      let heldErr: Buffer[] | null = sudoUser ? [] : null;
+      let heldErrBytes = 0;
+
+      const emitOut = (buf: Buffer) => {
+        if (buf.length === 0 || !options.onStdout) return;
+        const text = outDecoder.write(buf);
+        if (text) options.onStdout(text);
+      };
+      const emitErr = (buf: Buffer) => {
+        if (buf.length === 0 || !options.onStderr) return;
+        const text = errDecoder.write(buf);
+        if (text) options.onStderr(text);
+      };
+      const releaseErr = () => {
+        if (!heldErr) return;
+        const held = heldErr;
+        heldErr = null;
+        for (const b of held) emitErr(b);
+      };
+
+      const cleanup = () => {
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        for (const w of pidWaiters.splice(0)) w();
+        options.signal?.removeEventListener("abort", onAbort);
+        unsubscribe();
+      };
+      const fail = (err: Error) => {
+        if (settled) return;
+        cleanup();
+        try {
+          stream?.close();
+        } catch {
+          // channel already gone
+        }
+        reject(err);
+      };
+      const unsubscribe = conn.onLost(client, (reason) => fail(this.lostError(reason)));
+
+      const finish = () => {
+        if (settled) return;
+        if (searching && pendingOut.length) emitOut(pendingOut);
+        searching = false;
+        pendingOut = Buffer.alloc(0);
+        if (heldErr && pid === undefined && !timedOut && !aborted) {
+          // The command never started: sudo refused.
+          const text = Buffer.concat(heldErr).toString("utf8");
+          if (/a password is required|a terminal is required/i.test(text)) {
+            cleanup();
+            reject(
+              new DriverError(
+                `sudo on ${this.label} needs a password for ${user} to run commands as ${sudoUser}; ` +
+                  `allow NOPASSWD for ${user} in sudoers, or run the step as ${user} (without "as ${sudoUser}")`,
+                "sudo-password",
+              ),
+            );
+            return;
+          }
+          if (/^sudo:/m.test(text)) {
+            cleanup();
+            reject(
+              new DriverError(
+                `sudo on ${this.label} refused to run a command as ${sudoUser} for ${user}: ${text.trim().split("\n")[0]}`,
+                "sudo-refused",
+              ),
+            );
+            return;
+          }
+        }
+        releaseErr();
+        const tailOut = outDecoder.end();
+        if (tailOut && options.onStdout) options.onStdout(tailOut);
+        const tailErr = errDecoder.end();
+        if (tailErr && options.onStderr) options.onStderr(tailErr);
+        cleanup();
+        resolve({ exitCode, signal: exitSignal, timedOut, aborted, durationMs: performance.now() - started });
+      };
+
+      const sleep = (ms: number) =>
+        new Promise<void>((r) => {
+          timers.push(setTimeout(r, ms));
+        });
+      /** Signal the command's process group; false when it was not found (yet). */
+      const signalRemote = async (sig: "TERM" | "KILL"): Promise<boolean> => {
+        if (sudoUser) {
+          if (pid === undefined) return false;
+          const group = pgid !== undefined ? `kill -s ${sig} -- -${pgid} 2>/dev/null || ` : "";
+          const cmd = `${group}kill -s ${sig} ${pid}`;
+          return (await this.sideExec(conn, client, `sudo -n -u ${shq(sudoUser)} -- sh -c ${shq(cmd)}`)) === 0;
+        }
+        // [x]yz: the pattern does not match the command line of the shell running it.
+        const pattern = `RUNBOOK_EXEC_ID=[${token[0]}]${token.slice(1)}`;
+        const cmd = [
+          `p=$(pgrep -o -f ${shq(pattern)} 2>/dev/null)`,
+          `[ -n "$p" ] || { f=$(grep -l -a -F ${shq(`RUNBOOK_EXEC_ID=${token}`)} /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
+          `[ -n "$p" ] || exit 3`,
+          `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,
+          `kill -s ${sig} -- "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,
+        ].join("\n");
+        return (await this.sideExec(conn, client, cmd)) === 0;
+      };
+      const killRemote = async () => {
+        if (killStarted || settled) return;
+        killStarted = true;
+        // TERM the group (retrying while the shell may not have started), a
+        // grace period, KILL, another grace period, then give up the channel.
+        const termUntil = performance.now() + KILL_GRACE_MS;
+        let sent = false;
+        while (!settled && !sent && performance.now() < termUntil) {
+          sent = await signalRemote("TERM");
+          if (!sent && !settled) await sleep(100);
+        }
+        if (sent) await sleep(Math.max(0, termUntil - performance.now()));
+        if (settled) return;
+        await signalRemote("KILL");
+        await sleep(KILL_GRACE_MS);
+        if (settled) return;
+        // Nothing we could find holds the channel open: give it up. sshd
+        // only confirms the close once its process is gone, so do not wait.
+        stream?.close();
+        await sleep(500);
+        if (!settled) finish();
+      };
+      const onAbort = () => {
+        if (settled || timedOut) return;
+        aborted = true;
+        void killRemote();
+      };
+      if (options.signal) options.signal.addEventListener("abort", onAbort, { once: true });
+
+      const open = () => client.exec(wrapped, (err, ch) => {
+        if (settled) {
+          ch?.close();
+          return;
+        }
+        if (err) {
+          if (!conn.isCurrent(client)) fail(this.lostError("lost"));
+          else if (/open failed|Channel open failure/i.test(err.message) && openAttempts < 20 && !aborted) {
+            // The server's session limit (MaxSessions), maybe held by a
+            // channel we gave up on: try again shortly.
+            openAttempts++;
+            timers.push(setTimeout(open, Math.min(50 * openAttempts, 500)));
+          } else fail(new DriverError(`cannot start a command on ${this.label}: ${err.message}`, "exec"));
+          return;
+        }
+        stream = ch;
+        ch.on("data", (chunk: Buffer) => {
+          if (!searching) return emitOut(chunk);
+          pendingOut = pendingOut.length ? Buffer.concat([pendingOut, chunk]) : chunk;
+          const m = MARKER.exec(pendingOut.toString("latin1"));
+          if (m) {
+            searching = false;
+            pid = Number(m[1]);
+            pgid = m[2] ? Number(m[2]) : undefined;
+            const before = pendingOut.subarray(0, m.index);
+            const after = pendingOut.subarray(m.index + m[0].length);
+            pendingOut = Buffer.alloc(0);
+            emitOut(before);
+            releaseErr();
+            emitOut(after);
+            for (const w of pidWaiters.splice(0)) w();
+          } else if (pendingOut.length > 65536) {
+            searching = false;
+            emitOut(pendingOut);
+            pendingOut = Buffer.alloc(0);
+          }
+        });
+        ch.stderr.on("data", (chunk: Buffer) => {
+          if (heldErr) {
+            heldErr.push(chunk);
+            heldErrBytes += chunk.length;
+            if (heldErrBytes > 65536) releaseErr();
+          } else emitErr(chunk);
+        });
+        ch.on("exit", (code: number | null, sig?: string) => {
+          exitCode = typeof code === "number" ? code : null;
+          exitSignal = sig ?? null;
+        });
+        ch.on("close", () => finish());
+        if (options.stdin !== undefined) ch.end(options.stdin);
+        else ch.end();
+        if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+          const remaining = Math.max(0, options.timeoutMs - (performance.now() - started));
+          timers.push(
+            setTimeout(() => {
+              if (settled || aborted) return;
+              timedOut = true;
+              void killRemote();
+            }, remaining),
+          );
+        }
+        if (options.signal?.aborted) onAbort();
+      });
+      open();
+    });
+  }
+
+  /** A short command on its own channel, outside the channel cap (used to kill); its exit code. */
+  private sideExec(conn: Connection, client: Client, command: string): Promise<number | null> {
+    return new Promise((resolve) => {
+      if (!conn.isCurrent(client)) return resolve(null);
+      const attempt = (n: number) => {
+        client.exec(command, (err, ch) => {
+          if (err) {
+            // The server may be at MaxSessions: try again shortly.
+            if (n < 10 && conn.isCurrent(client)) setTimeout(() => attempt(n + 1), 100 * (n + 1));
+            else resolve(null);
+            return;
+          }
+          let code: number | null = null;
+          ch.on("exit", (c: number | null) => (code = typeof c === "number" ? c : null));
+          ch.on("close", () => resolve(code));
+          ch.resume();
+          ch.stderr.resume();
+          ch.end();
+        });
+      };
+      attempt(0);
+    });
+  }
+
+  /** Run an SFTP operation, failing with connection-lost when the link drops. */
+  private async withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    const conn = await this.connection();
+    const { client, sftp } = await conn.sftp(this.label);
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const unsubscribe = conn.onLost(client, (reason) => {
+        if (done) return;
+        done = true;
+        reject(this.lostError(reason));
+      });
+      fn(sftp).then(
+        (v) => {
+          if (done) return;
+          done = true;
+          unsubscribe();
+          resolve(v);
+        },
+        (e) => {
+          if (done) return;
+          done = true;
+          unsubscribe();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private fileError(what: string, path: string, err: Error & { code?: number | string }): DriverError {
+    if (err instanceof DriverError) return err;
+    return new DriverError(`cannot ${what} ${path} on ${this.label}: ${sftpReason(err)}`, "file");
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    return this.withSftp(
+      (sftp) =>
+        new Promise<Buffer>((resolve, reject) => {
+          sftp.readFile(path, (err, data) => (err ? reject(this.fileError("read", path, err)) : resolve(data)));
+        }),
+    );
+  }
+
+  async stat(path: string): Promise<FileStat | null> {
+    return this.withSftp(
+      (sftp) =>
+        new Promise<FileStat | null>((resolve, reject) => {
+          sftp.stat(path, (err, st) => {
+            if (err) {
+              if ((err as Error & { code?: number }).code === 2) resolve(null);
+              else reject(this.fileError("stat", path, err));
+              return;
+            }
+            resolve({ mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, isDirectory: st.isDirectory() });
+          });
+        }),
+    );
+  }
+
+  /** Put a finished temp file in place of `path`, keeping the old mode and owner. */
+  private async replaceWith(sftp: SFTPWrapper, tmp: string, path: string, mode: number | undefined): Promise<void> {
+    const call = <T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+      new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+    try {
+      const existing = await call<import("ssh2").Stats | undefined>((cb) =>
+        sftp.stat(path, (err, st) => (err && (err as Error & { code?: number }).code === 2 ? cb(null, undefined) : cb(err, st))),
+      );
+      if (existing?.isDirectory()) throw new DriverError(`cannot write ${path} on ${this.label}: it is a directory`, "file");
+      const tmpStat = await call<import("ssh2").Stats>((cb) => sftp.stat(tmp, cb));
+      if (existing && (existing.uid !== tmpStat.uid || existing.gid !== tmpStat.gid)) {
+        try {
+          await call((cb) => sftp.chown(tmp, existing.uid, existing.gid, cb));
+        } catch (err) {
+          throw new DriverError(
+            `cannot keep the owner of ${path} on ${this.label} (uid ${existing.uid}, gid ${existing.gid}): ${sftpReason(err as Error)}`,
+            "file",
+          );
+        }
+      }
+      const finalMode = mode ?? (existing ? existing.mode & 0o7777 : 0o644);
+      await call((cb) => sftp.chmod(tmp, finalMode, cb));
+      try {
+        await call((cb) => sftp.ext_openssh_rename(tmp, path, cb));
+      } catch (err) {
+        if (!/not supported/i.test((err as Error).message)) throw err;
+        // Servers without posix-rename: not atomic, but the best there is.
+        if (existing) await call((cb) => sftp.unlink(path, cb));
+        await call((cb) => sftp.rename(tmp, path, cb));
+      }
+    } catch (err) {
+      await call((cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
+      throw this.fileError("write", path, err as Error);
+    }
+  }
+
+  /** The file to write when `path` is a symlink: the link's target (so the link stays). */
+  private realTarget(sftp: SFTPWrapper, path: string): Promise<string> {
+    return new Promise((resolve) => {
+      sftp.lstat(path, (err, st) => {
+        if (err || !st.isSymbolicLink()) return resolve(path);
+        sftp.realpath(path, (err2, real) => resolve(err2 ? path : real));
+      });
+    });
+  }
+
+  private tempPath(path: string): string {
+    return posix.join(posix.dirname(path), `.${posix.basename(path)}.runbook-${randomBytes(6).toString("hex")}.tmp`);
+  }
+
+  async writeFile(path: string, data: Buffer | string, options: { mode?: number } = {}): Promise<void> {
+    await this.withSftp(async (sftp) => {
+      const realPath = await this.realTarget(sftp, path);
+      const tmp = this.tempPath(realPath);
+      await new Promise<void>((resolve, reject) => {
+        sftp.writeFile(tmp, data, { mode: 0o600 }, (err) => (err ? reject(this.fileError("write", path, err)) : resolve()));
+      });
+      await this.replaceWith(sftp, tmp, realPath, options.mode);
+    });
+  }
+
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    let mode: number;
+    try {
+      mode = (await localStat(localPath)).mode & 0o7777;
+    } catch (err) {
+      throw new DriverError(`cannot upload ${localPath}: ${(err as Error).message}`, "file");
+    }
+    await this.withSftp(async (sftp) => {
+      const realPath = await this.realTarget(sftp, remotePath);
+      const tmp = this.tempPath(realPath);
+      await new Promise<void>((resolve, reject) => {
+        sftp.fastPut(localPath, tmp, { mode: 0o600 }, (err) =>
+          err ? reject(this.fileError("upload to", remotePath, err)) : resolve(),
+        );
+      });
+      const existing = await new Promise<boolean>((resolve) => sftp.stat(realPath, (err) => resolve(!err)));
+      await this.replaceWith(sftp, tmp, realPath, existing ? undefined : mode);
+    });
+  }
+
+  async download(remotePath: string, localPath: string): Promise<void> {
+    const tmp = join(dirname(localPath), `.${basename(localPath)}.runbook-${randomBytes(6).toString("hex")}.tmp`);
+    try {
+      await this.withSftp(
+        (sftp) =>
+          new Promise<void>((resolve, reject) => {
+            sftp.fastGet(remotePath, tmp, (err) => (err ? reject(this.fileError("download", remotePath, err)) : resolve()));
+          }),
+      );
+      await rename(tmp, localPath);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      if (err instanceof DriverError) throw err;
+      throw new DriverError(`cannot download ${remotePath} from ${this.label} to ${localPath}: ${(err as Error).message}`, "file");
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.conn) return;
+    const conn = await this.conn.catch(() => undefined);
+    await conn?.close();
+  }
+}
+
+/** For tests: the options a pool would use, resolved from ~/.ssh/config (no network). */
+export async function resolveSshTarget(
+  target: string,
+  homeDir: string = homedir(),
+): Promise<{ user: string; host: string; port: number; identityFiles: string[]; proxyJump: string[]; knownHostsFile: string }> {
+  const r = resolveHost(await loadSshConfig(homeDir), target, homeDir);
+  return {
+    user: r.user,
+    host: r.host,
+    port: r.port,
+    identityFiles: r.identityFiles,
+    proxyJump: r.jumps,
+    knownHostsFile: r.knownHostsFile,
+  };
+}

@@ -1,0 +1,1362 @@
+// The executor: walks a Plan step by step and does what it says, through the
+// drivers of a ConnectionProvider, asking its questions through an Interaction
+// and telling everything it does as RunEvents on an EventBus (the journal, the
+// plain log, NDJSON and the UI only subscribe). Every event passes through the
+// run's one Redaction first, so no secret value leaves the executor.
+//
+// Order of a run: run-started; every secret the run needs is read (a missing one
+// fails the run before anything happens); the env's own confirmations; the main
+// steps in order (static skips and run-time guards journaled as skipped); on a
+// failure the Interaction chooses retry / skip / rollback / abort (rollback runs
+// the `undo` of completed steps in reverse order and restores their edits);
+// `finally` steps run whenever the run got past the env's confirmations; then
+// run-finished. Ctrl-C (the AbortSignal) ends the running step's process group,
+// marks it interrupted and still runs `finally`.
+//
+// A dry run is the same walk over drivers that change nothing (dry-run.ts): it
+// shows each command with values filled in, each edit as a unified diff, each
+// database statement with the rows it would touch, and evaluates read-only
+// guards for real (unless probe is false), saying "unknown until step X runs"
+// where the answer depends on what an earlier step would have done.
+
+import { createTwoFilesPatch } from "diff";
+import { resolve as resolvePath } from "node:path";
+import { compareOrdered, truthy, valuesEqual } from "../language/scope.js";
+import { describeAction, describeCond, formatDuration } from "./describe.js";
+import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
+import { DriverError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
+import type { ConnectionProvider } from "./connections.js";
+import type { EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
+import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
+import { Redaction } from "./redact.js";
+import { secretsUsed, type SecretStore } from "./secrets.js";
+import * as data from "./data.js";
+
+export interface ExecuteOptions {
+  runId: string;
+  bus: EventBus;
+  interaction: Interaction;
+  connections: ConnectionProvider;
+  secrets: SecretStore;
+  dryRun?: boolean;
+  /** Dry run: evaluate read-only guards against the real hosts (default true). */
+  probe?: boolean;
+  /** Start at this main step (earlier main steps are skipped). */
+  fromStep?: string;
+  /** Run only these steps. */
+  only?: string[];
+  /** What to do on a failure when the Interaction cannot answer (default "stop"). */
+  onFailure?: "stop" | "rollback";
+  /** Aborted on Ctrl-C: the running step is ended and `finally` runs. */
+  signal?: AbortSignal;
+  /** Resume: steps already done in the run being resumed (not run again, no events). */
+  completed?: Set<string>;
+  /** Resume: steps that were running when the run stopped (rerun only if the operator says so). */
+  interrupted?: Set<string>;
+  resumedFrom?: string;
+  /** The run's redaction, shared with the caller for its own messages; one is made if absent. */
+  redaction?: Redaction;
+  /** Local paths (upload sources, download targets, export files) resolve against this. */
+  cwd?: string;
+}
+
+export interface ExecuteResult {
+  status: RunStatus;
+  exitCode: number;
+  /** Why the run did not succeed, redacted. */
+  error?: string;
+}
+
+// ---------------------------------------------------------------- errors inside a step
+
+/** The step failed: the message says why in plain words. */
+class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null = null,
+    readonly signal: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Ctrl-C (or an abort) ended the step. */
+class Interrupted extends Error {
+  constructor() {
+    super("interrupted");
+  }
+}
+
+/** The operator said no (confirm/manual/step-through), or nobody could answer: the run ends with exit 3. */
+class RunAborted extends Error {
+  constructor(
+    message: string,
+    readonly unanswerable = false,
+  ) {
+    super(message);
+  }
+}
+
+type Tri = boolean | "unknown";
+
+interface Val {
+  text: string;
+  list?: string[];
+  /** For succeeds/exists: the boolean itself. */
+  bool?: boolean;
+}
+
+/** The outcome of evaluating a condition. */
+interface CondResult {
+  value: Tri;
+  /** Why it is unknown. */
+  reason?: string;
+  /** Hosts ("host:NAME") and databases ("db:NAME") its probes looked at. */
+  targets: Set<string>;
+}
+
+interface EditRecord {
+  host: HostDriver;
+  hostLabel?: string;
+  path: string;
+  original: Buffer;
+  written: Buffer;
+}
+
+/** Where a step body runs: one host (or one member of a group). */
+interface BodyCtx {
+  step: PlannedStep;
+  driver: HostDriver;
+  /** Label for events: the host's name, a group member's target, undefined for local. */
+  hostLabel?: string;
+  attempt: number;
+  deadline?: number;
+  signal: AbortSignal;
+  /** Confirmations, manual steps and notes of a group step are asked/shown once for all members. */
+  once: Map<string, Promise<void>>;
+  edits: EditRecord[];
+}
+
+type StepOutcome =
+  | { kind: "ok"; reason?: string }
+  | { kind: "skipped"; reason: string }
+  | { kind: "failed"; error: string; exitCode?: number | null; signal?: string | null }
+  | { kind: "interrupted"; error: string }
+  | { kind: "aborted"; error: string; unanswerable: boolean };
+
+const NEVER = new AbortController().signal;
+
+export async function execute(plan: Plan, options: ExecuteOptions): Promise<ExecuteResult> {
+  return new Executor(plan, options).run();
+}
+
+class Executor {
+  private readonly redaction: Redaction;
+  private readonly dry: boolean;
+  private readonly probe: boolean;
+  private readonly state = new DryRunState();
+  private readonly cwd: string;
+  /** Steps that finished ok in this run or the one being resumed, in order (for rollback). */
+  private readonly done: PlannedStep[] = [];
+  private readonly edits = new Map<string, EditRecord[]>();
+  private readonly dryHosts = new Map<HostDriver, DryRunHost>();
+  private readonly dryDbs = new Map<DatabaseDriver, DryRunDatabase>();
+  private readonly started = Date.now();
+  /** The signal steps run under; replaced by a never-aborting one for `finally` after a Ctrl-C. */
+  private signal: AbortSignal;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly o: ExecuteOptions,
+  ) {
+    this.redaction = o.redaction ?? new Redaction();
+    o.secrets.onValue((v) => this.redaction.add(v));
+    this.dry = o.dryRun ?? false;
+    this.probe = o.probe ?? true;
+    this.cwd = o.cwd ?? process.cwd();
+    this.signal = o.signal ?? NEVER;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private emit(event: DistributiveOmit<RunEvent, "runId" | "time">): void {
+    const full = { runId: this.o.runId, time: new Date().toISOString(), ...event } as RunEvent;
+    this.o.bus.emit(redactEvent(full, this.redaction));
+  }
+
+  private redact(s: string): string {
+    return this.redaction.redact(s);
+  }
+
+  /** Who answered the last question, when the Interaction says. */
+  private by(fallback = "operator"): string {
+    const i = this.o.interaction as Interaction & { lastAnsweredBy?: string };
+    return i.lastAnsweredBy ?? fallback;
+  }
+
+  /** An Interaction call that gives up when the run is interrupted. */
+  private async ask<T>(p: Promise<T>): Promise<T> {
+    const signal = this.signal;
+    if (signal.aborted) throw new Interrupted();
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(new Interrupted());
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------- the run
+
+  async run(): Promise<ExecuteResult> {
+    const plan = this.plan;
+    this.emit({
+      type: "run-started",
+      runbook: plan.runbook.name,
+      version: plan.runbook.version,
+      env: plan.env,
+      protected: plan.protected,
+      dryRun: this.dry,
+      ...(this.o.resumedFrom ? { resumedFrom: this.o.resumedFrom } : {}),
+      steps: plan.steps.map((s) => ({
+        id: s.id,
+        title: s.title,
+        ...(s.section !== undefined ? { section: s.section } : {}),
+        ...(s.host !== undefined ? { host: s.host } : {}),
+        phase: s.phase,
+      })),
+    });
+
+    for (const id of [...(this.o.completed ?? [])]) {
+      const s = plan.steps.find((x) => x.id === id);
+      if (s && s.phase === "main") this.done.push(s);
+    }
+
+    // Every declared secret that can be read is masked, used or not: a program may print one it reads itself.
+    for (const s of plan.secrets) this.o.secrets.has(s.name);
+    const selected = plan.steps.filter((s) => this.selected(s) === undefined);
+    if (!this.dry) {
+      const missing = this.o.secrets.missing({ ...plan, steps: selected.filter((s) => !this.o.completed?.has(s.id)) });
+      if (missing.length > 0) {
+        const error = missing.length === 1 ? missing[0]! : `${missing.length} secrets are not set:\n  ${missing.join("\n  ")}`;
+        return this.finish({ status: "failed", exitCode: 1, error: `${error}; nothing was run` });
+      }
+    } else {
+      for (const name of secretsUsed(plan, selected)) {
+        // Read now so their values are masked; a missing one only matters where a probe needs it.
+        this.o.secrets.has(name);
+      }
+    }
+
+    // The env's own confirmations, once, before the first step.
+    try {
+      for (const question of plan.envConfirms) await this.envConfirm(question);
+    } catch (e) {
+      if (e instanceof Interrupted) return this.finish({ status: "interrupted", exitCode: 3, error: "interrupted before the first step" });
+      if (e instanceof RunAborted) return this.finish({ status: "aborted", exitCode: 3, error: e.message });
+      throw e;
+    }
+
+    let result: ExecuteResult = { status: "succeeded", exitCode: 0 };
+    let rollbackAfter: PlannedStep | undefined;
+    for (const step of plan.steps.filter((s) => s.phase === "main")) {
+      if (this.signal.aborted) {
+        result = { status: "interrupted", exitCode: 3, error: "interrupted" };
+        break;
+      }
+      const outcome = await this.mainStep(step);
+      if (outcome === "continue") continue;
+      result = outcome.result;
+      if (outcome.rollback) rollbackAfter = step;
+      break;
+    }
+
+    if (rollbackAfter) await this.rollback(rollbackAfter);
+
+    // finally: after a Ctrl-C its steps run without the aborted signal (a second Ctrl-C exits the process).
+    if (this.signal.aborted) this.signal = NEVER;
+    const finallyResult = await this.finallySteps();
+    if (finallyResult && result.status === "succeeded") result = finallyResult;
+    return this.finish(result);
+  }
+
+  private finish(result: ExecuteResult): ExecuteResult {
+    const r = { ...result, ...(result.error !== undefined ? { error: this.redact(result.error) } : {}) };
+    this.emit({
+      type: "run-finished",
+      status: r.status,
+      exitCode: r.exitCode,
+      durationMs: Date.now() - this.started,
+      ...(r.error !== undefined ? { error: r.error } : {}),
+    });
+    return r;
+  }
+
+  /** Why a step is not selected by --from / --only / resume, or undefined when it is. */
+  private selected(step: PlannedStep): string | undefined {
+    if (this.o.completed?.has(step.id)) return "done";
+    if (this.o.only && this.o.only.length > 0 && !this.o.only.includes(step.id)) return "not selected by --only";
+    const from = this.o.fromStep;
+    if (from !== undefined) {
+      const steps = this.plan.steps;
+      const fromIndex = steps.findIndex((s) => s.id === from);
+      const fromStep = steps[fromIndex];
+      const i = steps.indexOf(step);
+      if (fromStep && i < fromIndex && (step.phase === "main" || fromStep.phase === "finally")) return `before --from ${from}`;
+    }
+    return undefined;
+  }
+
+  private async envConfirm(question: string): Promise<void> {
+    if (this.dry) {
+      this.emit({ type: "confirm", question, answer: "unanswered", by: "dry-run", dryRun: true });
+      return;
+    }
+    const answer = await this.ask(this.o.interaction.confirm(question, { plan: this.plan }));
+    if (answer === "unanswerable") {
+      this.emit({ type: "confirm", question, answer: "unanswered", by: "nobody" });
+      const flag = this.plan.protected ? "--approve env" : "--yes (or --approve env)";
+      throw new RunAborted(
+        `the ${this.plan.env} env asks "${question}" before the first step, and nobody can answer it here (no terminal); pass ${flag} to answer it`,
+        true,
+      );
+    }
+    this.emit({ type: "confirm", question, answer: answer ? "yes" : "no", by: this.by() });
+    if (!answer) throw new RunAborted(`aborted: the answer to "${question}" was no`);
+  }
+
+  // ---------------------------------------------------------------- one main step with failure handling
+
+  private async mainStep(step: PlannedStep): Promise<"continue" | { result: ExecuteResult; rollback?: boolean }> {
+    const notSelected = this.selected(step);
+    if (notSelected === "done") return "continue";
+    if (notSelected !== undefined) {
+      this.emit({ type: "step-finished", stepId: step.id, ...hostOf(step), status: "skipped", reason: notSelected, durationMs: 0, attempt: 0 });
+      return "continue";
+    }
+
+    let attempt = 1;
+    for (;;) {
+      const outcome = await this.runStep(step, attempt);
+      if (outcome.kind === "ok") {
+        this.done.push(step);
+        return "continue";
+      }
+      if (outcome.kind === "skipped") return "continue";
+      if (outcome.kind === "interrupted") {
+        return { result: { status: "interrupted", exitCode: 3, error: outcome.error } };
+      }
+      if (outcome.kind === "aborted") {
+        return { result: { status: "aborted", exitCode: 3, error: outcome.error } };
+      }
+      // Failed.
+      const error = `step ${step.id} failed: ${outcome.error}`;
+      if (this.dry) {
+        return { result: { status: "failed", exitCode: 1, error: `${error} (a real run would stop here)` }, rollback: this.o.onFailure === "rollback" };
+      }
+      let choice: FailureChoice;
+      let by: string;
+      try {
+        const answer = await this.ask(this.o.interaction.onFailure(this.redact(outcome.error), this.ctx(step)));
+        if (answer === "unanswerable") {
+          choice = this.o.onFailure === "rollback" ? "rollback" : "abort";
+          by = `--on-failure ${this.o.onFailure ?? "stop"}`;
+        } else {
+          choice = answer;
+          by = this.by();
+        }
+      } catch (e) {
+        if (e instanceof Interrupted) return { result: { status: "interrupted", exitCode: 3, error: `${error}; interrupted` } };
+        throw e;
+      }
+      this.emit({ type: "failure-choice", stepId: step.id, choice, by });
+      switch (choice) {
+        case "retry":
+          attempt++;
+          continue;
+        case "skip":
+          this.emit({
+            type: "step-finished",
+            stepId: step.id,
+            ...hostOf(step),
+            status: "skipped",
+            reason: `failed, skipped by the operator: ${outcome.error}`,
+            durationMs: 0,
+            attempt,
+          });
+          return "continue";
+        case "rollback":
+          return { result: { status: "failed", exitCode: 1, error: `${error}; rolled back` }, rollback: true };
+        case "abort":
+          return { result: { status: "failed", exitCode: 1, error } };
+      }
+    }
+  }
+
+  private async finallySteps(): Promise<ExecuteResult | undefined> {
+    let result: ExecuteResult | undefined;
+    for (const step of this.plan.steps.filter((s) => s.phase === "finally")) {
+      const notSelected = this.selected(step);
+      if (notSelected === "done") continue;
+      if (notSelected !== undefined) {
+        this.emit({ type: "step-finished", stepId: step.id, ...hostOf(step), status: "skipped", reason: notSelected, durationMs: 0, attempt: 0 });
+        continue;
+      }
+      if (this.signal.aborted) {
+        this.emit({ type: "step-finished", stepId: step.id, ...hostOf(step), status: "skipped", reason: "interrupted before it started", durationMs: 0, attempt: 0 });
+        continue;
+      }
+      const outcome = await this.runStep(step, 1);
+      if (outcome.kind === "failed" && !result) result = { status: "failed", exitCode: 1, error: `finally step ${step.id} failed: ${outcome.error}` };
+      else if (outcome.kind === "aborted" && !result) result = { status: "aborted", exitCode: 3, error: outcome.error };
+      else if (outcome.kind === "interrupted" && !result) result = { status: "interrupted", exitCode: 3, error: outcome.error };
+    }
+    return result;
+  }
+
+  private ctx(step: PlannedStep): StepContext {
+    return { plan: this.plan, step, index: this.plan.steps.indexOf(step) };
+  }
+
+  // ---------------------------------------------------------------- one step (all its attempts and hosts)
+
+  private async runStep(step: PlannedStep, firstAttempt: number): Promise<StepOutcome> {
+    this.state.order.push(step.id);
+    const t0 = Date.now();
+    const finished = (outcome: StepOutcome, attempt: number): StepOutcome => {
+      const status =
+        outcome.kind === "ok" ? "ok" : outcome.kind === "skipped" ? "skipped" : outcome.kind === "interrupted" ? "interrupted" : "failed";
+      const reason =
+        outcome.kind === "ok" ? outcome.reason : outcome.kind === "skipped" ? outcome.reason : outcome.error;
+      this.emit({
+        type: "step-finished",
+        stepId: step.id,
+        ...hostOf(step),
+        status,
+        ...(reason !== undefined ? { reason } : {}),
+        ...(outcome.kind === "failed" && outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+        ...(outcome.kind === "failed" && outcome.signal !== undefined ? { signal: outcome.signal } : {}),
+        durationMs: Date.now() - t0,
+        attempt,
+      });
+      return outcome;
+    };
+
+    if (step.skip !== undefined) return finished({ kind: "skipped", reason: step.skip }, 0);
+
+    // Step-through: the operator may skip or abort before it starts.
+    if (!this.dry) {
+      let choice;
+      try {
+        choice = await this.ask(this.o.interaction.beforeStep(this.ctx(step)));
+      } catch (e) {
+        if (e instanceof Interrupted) return finished({ kind: "interrupted", error: `interrupted before '${step.title}'` }, 0);
+        throw e;
+      }
+      if (choice === "skip") return finished({ kind: "skipped", reason: "skipped by the operator" }, 0);
+      if (choice === "abort") return finished({ kind: "aborted", error: `aborted by the operator before '${step.title}'`, unanswerable: false }, 0);
+    }
+
+    // Resume: a step that was running when the run stopped reruns only if the operator says so.
+    if (this.o.interrupted?.has(step.id) && !this.dry) {
+      this.emit({ type: "note", stepId: step.id, text: `'${step.title}' was interrupted: it was running when the run stopped, and may have done part of its work` });
+      const ask = this.o.interaction.rerunInterrupted;
+      let answer: boolean | "unanswerable" = "unanswerable";
+      try {
+        if (ask) answer = await this.ask(ask.call(this.o.interaction, this.ctx(step)));
+      } catch (e) {
+        if (e instanceof Interrupted) return finished({ kind: "interrupted", error: `interrupted before '${step.title}'` }, 0);
+        throw e;
+      }
+      if (answer === "unanswerable") {
+        return finished(
+          {
+            kind: "aborted",
+            error: `step ${step.id} ('${step.title}') was interrupted when the run stopped; nobody can say here whether to run it again (no terminal): pass --yes to rerun it`,
+            unanswerable: true,
+          },
+          0,
+        );
+      }
+      if (!answer) return finished({ kind: "skipped", reason: "interrupted earlier; the operator chose not to rerun it" }, 0);
+    }
+
+    let drivers: HostDriver[];
+    try {
+      drivers = await this.driversFor(step.host);
+    } catch (e) {
+      return finished({ kind: "failed", error: this.errorText(e, step, step.host) }, firstAttempt);
+    }
+    const group = step.host !== undefined && this.plan.hosts[step.host]?.group === true;
+
+    // Guards of a single-host step are decided before it starts; a group's per member.
+    if (!group) {
+      try {
+        const skip = await this.guards(step, drivers[0]!, step.host);
+        if (skip) return finished({ kind: "skipped", reason: skip }, 0);
+      } catch (e) {
+        if (e instanceof Interrupted) return finished({ kind: "interrupted", error: `interrupted during '${step.title}'` }, firstAttempt);
+        return finished({ kind: "failed", error: this.errorText(e, step, step.host) }, firstAttempt);
+      }
+    }
+
+    const edits: EditRecord[] = [];
+    this.edits.set(step.id, edits);
+    if (step.mutating && this.dry) this.state.mark(DryRunState.hostKey(step.host), step.id);
+    if (this.dry) for (const a of step.actions) if ((a.kind === "sql" || a.kind === "import" || a.kind === "sync") ) this.state.mark(DryRunState.dbKey(a.db), step.id);
+
+    const retries = this.dry ? 0 : (step.retry?.count ?? 0);
+    const members = drivers.map((d, i) => ({ driver: d, label: group ? this.plan.hosts[step.host!]!.targets[i]! : step.host, ok: false, skipped: undefined as string | undefined }));
+    let attempt = firstAttempt;
+    let lastFailure: StepOutcome | undefined;
+    for (let round = 0; round <= retries; round++, attempt++) {
+      if (round > 0) {
+        const wait = step.retry?.everyMs ?? 0;
+        this.emit({
+          type: "note",
+          stepId: step.id,
+          text: `attempt ${attempt - 1} failed (${lastFailure && "error" in lastFailure ? lastFailure.error : "?"}); retrying${wait ? ` in ${formatDuration(wait)}` : ""} (${round} of ${retries})`,
+        });
+        try {
+          await sleep(wait, this.signal);
+        } catch {
+          return finished({ kind: "interrupted", error: `interrupted during '${step.title}'` }, attempt - 1);
+        }
+      }
+      this.emit({
+        type: "step-started",
+        stepId: step.id,
+        title: step.title,
+        ...hostOf(step),
+        attempt,
+        preview: step.actions.map((a) => this.redact(describeAction(a))),
+      });
+      const once = new Map<string, Promise<void>>();
+      const pending = members.filter((m) => !m.ok && m.skipped === undefined);
+      const outcome = group ? await this.runGroup(step, pending, attempt, once, edits) : await this.runOn(step, pending[0]!.driver, pending[0]!.label, attempt, once, edits);
+      if (!group && outcome.kind === "ok") pending[0]!.ok = true;
+      if (outcome.kind === "ok" || outcome.kind === "skipped") {
+        if (outcome.kind === "ok" && this.dry) return finished({ kind: "ok", reason: outcome.reason ?? "dry run" }, attempt);
+        return finished(outcome, attempt);
+      }
+      lastFailure = outcome;
+      if (outcome.kind !== "failed") return finished(outcome, attempt);
+    }
+    const failure = lastFailure as Extract<StepOutcome, { kind: "failed" }>;
+    if (step.allowFailure) return finished({ kind: "ok", reason: `failed, allowed: ${failure.error}` }, attempt - 1);
+    return finished(failure, attempt - 1);
+  }
+
+  /** A step's drivers: wrapped so they change nothing in a dry run. */
+  private async driversFor(host: string | undefined): Promise<HostDriver[]> {
+    const drivers = await this.o.connections.hosts(host);
+    if (!this.dry) return drivers;
+    return drivers.map((d) => {
+      let w = this.dryHosts.get(d);
+      if (!w) {
+        w = new DryRunHost(d, this.cwd);
+        this.dryHosts.set(d, w);
+      }
+      return w;
+    });
+  }
+
+  private async db(name: string): Promise<DatabaseDriver> {
+    const d = await this.o.connections.database(name);
+    if (!this.dry) return d;
+    let w = this.dryDbs.get(d);
+    if (!w) {
+      w = new DryRunDatabase(d);
+      this.dryDbs.set(d, w);
+    }
+    return w;
+  }
+
+  /** Runs the step's guards; the reason to skip, or undefined to run. */
+  private async guards(step: PlannedStep, driver: HostDriver, hostLabel: string | undefined): Promise<string | undefined> {
+    for (const g of step.guards) {
+      if (g.static !== "probe") continue; // decided by the planner (step.skip when it said no)
+      const want = g.kind === "when";
+      const r = await this.evalCondFor(g.cond, step, driver, hostLabel, want);
+      this.emit({ type: "guard", stepId: step.id, source: g.source, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
+      if (r.value === "unknown") continue; // dry run: shown as unknown, walked as if it held
+      if (r.value !== want) return `${g.kind} ${g.source} is ${r.value}${hostLabel && this.plan.hosts[step.host ?? ""]?.group ? ` on ${hostLabel}` : ""}`;
+    }
+    return undefined;
+  }
+
+  private async runGroup(
+    step: PlannedStep,
+    members: { driver: HostDriver; label: string | undefined; ok: boolean; skipped: string | undefined }[],
+    attempt: number,
+    once: Map<string, Promise<void>>,
+    edits: EditRecord[],
+  ): Promise<StepOutcome> {
+    const limit = Math.max(1, step.parallel || 1);
+    const failures: { label: string; outcome: StepOutcome }[] = [];
+    let next = 0;
+    let stop = false;
+    const worker = async () => {
+      while (!stop && next < members.length) {
+        const m = members[next++]!;
+        const t0 = Date.now();
+        let outcome: StepOutcome;
+        try {
+          const skip = await this.guards(step, m.driver, m.label);
+          if (skip) {
+            m.skipped = skip;
+            this.emit({ type: "note", stepId: step.id, text: `skipped on ${m.label}: ${skip}` });
+            continue;
+          }
+          outcome = await this.runOn(step, m.driver, m.label, attempt, once, edits);
+        } catch (e) {
+          outcome = e instanceof Interrupted ? { kind: "interrupted", error: `interrupted during '${step.title}'` } : { kind: "failed", error: this.errorText(e, step, m.label) };
+        }
+        if (outcome.kind === "ok") m.ok = true;
+        else {
+          failures.push({ label: m.label!, outcome });
+          stop = true;
+        }
+        this.emit({
+          type: "host-finished",
+          stepId: step.id,
+          host: m.label!,
+          status: outcome.kind === "ok" ? "ok" : "failed",
+          ...(outcome.kind === "failed" && outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+          ...(outcome.kind !== "ok" && outcome.kind !== "skipped" ? { error: outcome.error } : {}),
+          durationMs: Date.now() - t0,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, members.length) }, () => worker()));
+    const worst = failures.find((f) => f.outcome.kind === "interrupted") ?? failures.find((f) => f.outcome.kind === "aborted") ?? failures[0];
+    if (worst) {
+      const o = worst.outcome;
+      if (o.kind === "interrupted" || o.kind === "aborted") return o;
+      const notStarted = members.filter((m) => !m.ok && m.skipped === undefined && !failures.some((f) => f.label === m.label));
+      const error = `on ${failures.map((f) => `${f.label}: ${"error" in f.outcome ? f.outcome.error : "failed"}`).join("; on ")}${
+        notStarted.length ? ` (not started on ${notStarted.map((m) => m.label).join(", ")})` : ""
+      }`;
+      return { kind: "failed", error, ...(o.kind === "failed" ? { exitCode: o.exitCode, signal: o.signal } : {}) };
+    }
+    if (members.every((m) => m.skipped !== undefined)) return { kind: "skipped", reason: members.map((m) => m.skipped).join("; ") };
+    return { kind: "ok" };
+  }
+
+  /** Runs a step's body on one host; never throws. */
+  private async runOn(
+    step: PlannedStep,
+    driver: HostDriver,
+    hostLabel: string | undefined,
+    attempt: number,
+    once: Map<string, Promise<void>>,
+    edits: EditRecord[],
+  ): Promise<StepOutcome> {
+    const ctx: BodyCtx = {
+      step,
+      driver,
+      ...(hostLabel !== undefined ? { hostLabel } : {}),
+      attempt,
+      ...(step.timeoutMs !== undefined ? { deadline: Date.now() + step.timeoutMs } : {}),
+      signal: this.signal,
+      once,
+      edits,
+    };
+    let unknownNote: string | undefined;
+    try {
+      // `require` guards fail the step before anything else runs.
+      for (const a of step.actions) {
+        if (a.kind !== "require") continue;
+        const r = await this.evalCondFor(a.cond, step, driver, hostLabel, true);
+        if (r.value === "unknown") {
+          this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, result: "unknown", ...(r.reason ? { reason: r.reason } : {}) });
+          unknownNote = r.reason;
+          continue;
+        }
+        if (!r.value) throw new StepFailure(a.else ?? `require ${a.source} is false`);
+      }
+      for (const a of step.actions) {
+        if (a.kind === "require") continue;
+        await this.action(a, ctx);
+      }
+      return { kind: "ok", ...(unknownNote && this.dry ? { reason: `dry run; ${unknownNote}` } : {}) };
+    } catch (e) {
+      if (e instanceof Interrupted) return { kind: "interrupted", error: `interrupted during '${step.title}'` };
+      if (e instanceof RunAborted) return { kind: "aborted", error: e.message, unanswerable: e.unanswerable };
+      if (e instanceof StepFailure) return { kind: "failed", error: this.redact(e.message), exitCode: e.exitCode, signal: e.signal };
+      return { kind: "failed", error: this.errorText(e, step, hostLabel) };
+    }
+  }
+
+  private errorText(e: unknown, step: PlannedStep, hostLabel: string | undefined): string {
+    if (e instanceof DriverError && e.code === "connection-lost") {
+      return this.redact(`connection to ${hostLabel ?? step.host ?? "the host"} lost during '${step.title}'`);
+    }
+    if (e instanceof Error) return this.redact(e.message);
+    return this.redact(String(e));
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  private async action(a: Action, ctx: BodyCtx): Promise<void> {
+    const { step } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    if (ctx.signal.aborted) throw new Interrupted();
+    switch (a.kind) {
+      case "require":
+        return;
+      case "note":
+        return this.onceFor(ctx, a, async () => this.emit({ type: "note", stepId: step.id, text: a.text }));
+      case "confirm":
+        return this.onceFor(ctx, a, () => this.confirm(a.question, step));
+      case "manual":
+        return this.onceFor(ctx, a, () => this.manual(a.text, step));
+      case "run":
+        return this.runCommand(a.command, a.as, ctx);
+      case "edit":
+        return this.edit(a, ctx);
+      case "upload": {
+        const from = resolvePath(this.cwd, a.from);
+        if (this.dry) {
+          const { existsSync } = await import("node:fs");
+          if (!existsSync(from)) {
+            const by = this.state.lastChange([DryRunState.hostKey(undefined)], step.id);
+            if (!by) throw new StepFailure(`cannot upload ${a.from}: no such file`);
+            this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `would upload ${a.from} to ${a.to} (${a.from} does not exist yet: unknown until step ${by} runs)` });
+            return;
+          }
+          await ctx.driver.upload(from, a.to);
+          this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `would upload ${a.from} to ${a.to}` });
+          return;
+        }
+        this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `upload ${a.from} to ${a.to}` });
+        await ctx.driver.upload(from, a.to);
+        return;
+      }
+      case "download": {
+        const to = resolvePath(this.cwd, a.to);
+        if (this.dry) {
+          const st = await ctx.driver.stat(a.from);
+          if (!st) {
+            const by = this.state.lastChange([DryRunState.hostKey(step.host)], step.id);
+            if (!by) throw new StepFailure(`cannot download ${a.from}: no such file on ${ctx.hostLabel ?? "this machine"}`);
+            this.emit({ type: "action", stepId: step.id, ...host, kind: "download", description: `would download ${a.from} to ${a.to} (unknown until step ${by} runs)` });
+            return;
+          }
+          this.emit({ type: "action", stepId: step.id, ...host, kind: "download", description: `would download ${a.from} to ${a.to}` });
+          return;
+        }
+        this.emit({ type: "action", stepId: step.id, ...host, kind: "download", description: `download ${a.from} to ${a.to}` });
+        await ctx.driver.download(a.from, to);
+        return;
+      }
+      case "wait":
+        return this.wait(a, ctx);
+      case "sql":
+        return this.sql(a, ctx);
+      case "export":
+      case "import":
+      case "sync":
+        return this.onceFor(ctx, a, () => this.dataAction(a, ctx));
+    }
+  }
+
+  /** Runs fn once per step attempt for all the members of a group (the others wait for it). */
+  private onceFor(ctx: BodyCtx, a: Action, fn: () => Promise<void>): Promise<void> {
+    const key = `${a.span.offset}:${a.kind}`;
+    let p = ctx.once.get(key);
+    if (!p) {
+      p = fn();
+      ctx.once.set(key, p);
+    }
+    return p;
+  }
+
+  private async confirm(question: string, step: PlannedStep): Promise<void> {
+    if (this.dry) {
+      this.emit({ type: "confirm", stepId: step.id, question, answer: "unanswered", by: "dry-run", dryRun: true });
+      return;
+    }
+    const answer = await this.ask(this.o.interaction.confirm(question, { plan: this.plan, step }));
+    if (answer === "unanswerable") {
+      this.emit({ type: "confirm", stepId: step.id, question, answer: "unanswered", by: "nobody" });
+      throw new RunAborted(
+        `step ${step.id} ('${step.title}') asks "${question}", and nobody can answer it here (no terminal); pass ${this.flagFor(step)} to answer it`,
+        true,
+      );
+    }
+    this.emit({ type: "confirm", stepId: step.id, question, answer: answer ? "yes" : "no", by: this.by() });
+    if (!answer) throw new RunAborted(`aborted at step ${step.id}: the answer to "${question}" was no`);
+  }
+
+  private async manual(text: string, step: PlannedStep): Promise<void> {
+    if (this.dry) {
+      this.emit({ type: "manual", stepId: step.id, text, answer: "unanswered", by: "dry-run" });
+      return;
+    }
+    const answer = await this.ask(this.o.interaction.manual(text, this.ctx(step)));
+    if (answer === "unanswerable") {
+      this.emit({ type: "manual", stepId: step.id, text, answer: "unanswered", by: "nobody" });
+      throw new RunAborted(
+        `step ${step.id} ('${step.title}') is manual ("${text}"), and nobody can say here that it is done (no terminal); pass ${this.flagFor(step)} to mark it done`,
+        true,
+      );
+    }
+    this.emit({ type: "manual", stepId: step.id, text, answer, by: this.by() });
+    if (answer === "abort") throw new RunAborted(`aborted by the operator at the manual step ${step.id}`);
+  }
+
+  private flagFor(step: PlannedStep): string {
+    return this.plan.protected ? `--approve ${step.id} (the ${this.plan.env} env is protected: --yes does not answer it)` : `--yes (or --approve ${step.id})`;
+  }
+
+  private remaining(ctx: BodyCtx): number | undefined {
+    if (ctx.deadline === undefined) return undefined;
+    const left = ctx.deadline - Date.now();
+    if (left <= 0) throw new StepFailure(`timed out after ${formatDuration(ctx.step.timeoutMs!)}`);
+    return left;
+  }
+
+  private async runCommand(command: Text, asUser: string | undefined, ctx: BodyCtx): Promise<void> {
+    const { step } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    const shown = `$ ${showText(command)}${asUser ? `   (as ${asUser})` : ""}`;
+    if (this.dry) {
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: `would run: ${shown}` });
+      return;
+    }
+    const text = this.o.secrets.materialize(command);
+    this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: shown });
+    const out = this.redaction.stream();
+    const err = this.redaction.stream();
+    const emitOut = (stream: "stdout" | "stderr", chunk: string) => {
+      if (chunk) this.emit({ type: "output", stepId: step.id, ...host, stream, text: chunk });
+    };
+    const timeoutMs = this.remaining(ctx);
+    const res = await ctx.driver.exec(text, {
+      onStdout: (c) => emitOut("stdout", out.push(c)),
+      onStderr: (c) => emitOut("stderr", err.push(c)),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      signal: ctx.signal,
+      ...(asUser ? { asUser } : {}),
+    });
+    emitOut("stdout", out.end());
+    emitOut("stderr", err.end());
+    if (res.aborted) throw new Interrupted();
+    if (res.timedOut) throw new StepFailure(`timed out after ${formatDuration(step.timeoutMs ?? timeoutMs ?? 0)}: the command was ended`, res.exitCode, res.signal);
+    if (res.exitCode !== 0) {
+      if (res.exitCode === null) throw new StepFailure(`the command was killed by ${res.signal ?? "a signal"}`, null, res.signal);
+      throw new StepFailure(`the command exited with status ${res.exitCode}`, res.exitCode, res.signal);
+    }
+  }
+
+  private async edit(a: Extract<Action, { kind: "edit" }>, ctx: BodyCtx): Promise<void> {
+    const { step, driver } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    const where = ctx.hostLabel ?? "this machine";
+    const unknownBy = () => (this.dry ? this.state.lastChange([DryRunState.hostKey(step.host)], step.id) : undefined);
+    const st = await driver.stat(a.path);
+    if (!st || st.isDirectory) {
+      const by = unknownBy();
+      if (by && !st) {
+        this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: the file does not exist yet: unknown until step ${by} runs` });
+        return;
+      }
+      throw new StepFailure(`cannot edit ${a.path} on ${where}: ${st ? "it is a directory" : "no such file"}`);
+    }
+    const original = await driver.readFile(a.path);
+    const before = original.toString("utf8");
+    let after = before;
+    for (const r of a.replaces) {
+      const old = this.o.secrets.materialize(r.old);
+      const neu = this.o.secrets.materialize(r.new);
+      const shownOld = JSON.stringify(showText(r.old));
+      if (old === "") throw new StepFailure(`cannot edit ${a.path}: replace "" (an empty text) matches everywhere`);
+      const count = occurrences(after, old);
+      if (count === 0 || (!r.all && count > 1)) {
+        const by = unknownBy();
+        const problem = count === 0 ? `${shownOld} is not in ${a.path}` : `${shownOld} is in ${a.path} ${count} times (use \`replace all\` to change every one)`;
+        if (by) {
+          this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: ${problem} now: unknown until step ${by} runs` });
+          return;
+        }
+        throw new StepFailure(`cannot edit ${a.path} on ${where}: ${problem}${count === 0 ? "" : "; each replace must match exactly once"}`);
+      }
+      after = r.all ? after.split(old).join(neu) : after.slice(0, after.indexOf(old)) + neu + after.slice(after.indexOf(old) + old.length);
+    }
+    const diff = createTwoFilesPatch(a.path, a.path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 });
+    const written = Buffer.from(after, "utf8");
+    if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
+    this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
+    if (after !== before) await driver.writeFile(a.path, written);
+  }
+
+  private async wait(a: Extract<Action, { kind: "wait" }>, ctx: BodyCtx): Promise<void> {
+    const { step } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    const limit = a.timeoutMs !== undefined ? ` (at most ${formatDuration(a.timeoutMs)})` : "";
+    if (this.dry) {
+      const r = await this.evalCondFor(a.cond, step, ctx.driver, ctx.hostLabel, true);
+      const now = r.value === "unknown" ? `unknown now (${r.reason})` : r.value ? "it holds now" : "it does not hold now";
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "wait", description: `would wait until ${a.source}, checking every ${formatDuration(a.everyMs)}${limit}: ${now}` });
+      return;
+    }
+    this.emit({ type: "action", stepId: step.id, ...host, kind: "wait", description: `waiting until ${a.source}, checking every ${formatDuration(a.everyMs)}${limit}` });
+    const t0 = Date.now();
+    for (;;) {
+      const r = await this.evalCondFor(a.cond, step, ctx.driver, ctx.hostLabel, true);
+      if (r.value === true) return;
+      const waited = Date.now() - t0;
+      if (a.timeoutMs !== undefined && waited + a.everyMs > a.timeoutMs) {
+        throw new StepFailure(`${a.source} still did not hold after ${formatDuration(a.timeoutMs)}`);
+      }
+      const left = this.remaining(ctx);
+      try {
+        await sleep(left !== undefined ? Math.min(left, a.everyMs) : a.everyMs, ctx.signal);
+      } catch {
+        throw new Interrupted();
+      }
+      this.remaining(ctx);
+    }
+  }
+
+  private async sql(a: Extract<Action, { kind: "sql" }>, ctx: BodyCtx): Promise<void> {
+    const { step } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    const shown = showText(a.sql).trim();
+    const db = await this.db(a.db);
+    if (this.dry) {
+      const lines = await this.describeSql(db, a.sql);
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `would run on ${a.db}:\n${lines}` });
+      return;
+    }
+    this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `sql ${a.db}: ${shown}` });
+    const res = await db.execute(this.o.secrets.materialize(a.sql));
+    this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: `${res.affectedRows} row${res.affectedRows === 1 ? "" : "s"} changed\n` });
+  }
+
+  /** The dry-run view of SQL: each statement and the rows it would touch, where a read-only count can tell. */
+  private async describeSql(db: DatabaseDriver, sql: Text): Promise<string> {
+    const shown = showText(sql);
+    let text: string | undefined;
+    try {
+      text = this.o.secrets.materialize(sql);
+    } catch {
+      text = undefined;
+    }
+    const described = data.describeSql(shown);
+    const real = text !== undefined ? data.describeSql(text).statements : undefined;
+    const lines = [`  ${described.summary}`];
+    for (const [i, st] of described.statements.entries()) {
+      let rows = "";
+      const r = real?.[i];
+      if (r) {
+        const count = countQuery(r.text, db.engine);
+        if (count) {
+          try {
+            const res = await db.query(count.sql);
+            const n = Object.values(res[0] ?? {})[0];
+            rows = `   -- ${count.prefix}${String(n)} row${String(n) === "1" ? "" : "s"}`;
+          } catch (e) {
+            rows = `   -- rows unknown (${this.redact(e instanceof Error ? e.message : String(e))})`;
+          }
+        }
+      }
+      lines.push(`  ${st.text.replace(/\n/g, "\n  ")};${rows}`);
+    }
+    return lines.join("\n");
+  }
+
+  private async dataAction(a: Extract<Action, { kind: "export" | "import" | "sync" }>, ctx: BodyCtx): Promise<void> {
+    const { step } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    const emitAction = (description: string) => this.emit({ type: "action", stepId: step.id, ...host, kind: a.kind, description });
+    const progress = (message: string) => this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: message.endsWith("\n") ? message : `${message}\n` });
+    if (a.kind === "export") {
+      const db = await this.db(a.db);
+      const to = resolvePath(this.cwd, a.to);
+      if (this.dry) {
+        const counts = await this.tableCounts(db, a.tables);
+        emitAction(`would export ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} to ${a.to} (format ${a.format}): ${counts}`);
+        return;
+      }
+      emitAction(describeAction(a));
+      const r = await data.exportTables(db, a.tables, to, a.format);
+      progress(`exported ${tableCounts(r.tables)} to ${a.to}`);
+      return;
+    }
+    if (a.kind === "import") {
+      const db = await this.db(a.db);
+      const from = resolvePath(this.cwd, a.from);
+      const { existsSync } = await import("node:fs");
+      if (this.dry) {
+        if (!existsSync(from)) {
+          const by = this.state.lastChange([DryRunState.hostKey(undefined)], step.id);
+          if (!by) throw new StepFailure(`cannot import ${a.from}: no such file`);
+          emitAction(`would import ${a.from} into ${a.db} (the file does not exist yet: unknown until step ${by} runs)`);
+          return;
+        }
+        emitAction(`would import ${a.from} into ${a.db}`);
+        return;
+      }
+      emitAction(describeAction(a));
+      const r = await data.importFile(db, from);
+      progress(`imported ${tableCounts(r.tables)} into ${a.db}`);
+      return;
+    }
+    // sync
+    if (this.plan.protected) throw new StepFailure(`refusing to sync into ${a.db}: the ${this.plan.env} env is protected`);
+    const source = await this.db(`${a.fromEnv}.${a.fromDb}`);
+    const target = await this.db(a.db);
+    if (this.dry) {
+      const counts = await this.tableCounts(source, a.tables);
+      emitAction(`would replace the data of ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} with ${a.fromEnv}.${a.fromDb}'s: ${counts}`);
+      return;
+    }
+    emitAction(describeAction(a));
+    const r = await data.syncTables(source, target, a.tables);
+    progress(`copied ${tableCounts(r.tables)} from ${a.fromEnv}.${a.fromDb}${r.skipped.length ? ` (left alone, not in both: ${r.skipped.join(", ")})` : ""}`);
+  }
+
+  private async tableCounts(db: DatabaseDriver, tables: string[] | undefined): Promise<string> {
+    try {
+      const names = tables ?? (await db.tables());
+      const parts: string[] = [];
+      for (const t of names) {
+        const q = db.engine === "mysql" ? `\`${t.replace(/`/g, "``")}\`` : `"${t.replace(/"/g, '""')}"`;
+        const rows = await db.query(`SELECT COUNT(*) AS n FROM ${q}`);
+        parts.push(`${t} (${String(Object.values(rows[0] ?? {})[0] ?? "?")} rows)`);
+      }
+      return parts.length ? parts.join(", ") : "no tables";
+    } catch (e) {
+      return `row counts unknown (${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+
+  // ---------------------------------------------------------------- conditions and probes
+
+  /**
+   * Evaluates a condition where a step runs. `hoped` is the value that lets the step
+   * go on; in a dry run, a result against it that depends on a host or database an
+   * earlier step would have changed is reported as unknown.
+   */
+  private async evalCondFor(cond: PlanCond, step: PlannedStep, driver: HostDriver, hostLabel: string | undefined, hoped: boolean): Promise<CondResult> {
+    const r: CondResult = { value: false, targets: new Set() };
+    if (this.dry && !this.probe) {
+      r.value = "unknown";
+      r.reason = `not evaluated (--no-probe): ${describeCond(cond)}`;
+      return r;
+    }
+    try {
+      r.value = await this.evalCond(cond, step, driver, r);
+    } catch (e) {
+      if (e instanceof Interrupted) throw e;
+      if (!this.dry) throw e;
+      r.value = "unknown";
+      r.reason = `cannot be evaluated: ${this.redact(e instanceof Error ? e.message : String(e))}`;
+      return r;
+    }
+    if (this.dry && r.value !== "unknown" && r.value !== hoped) {
+      const by = this.state.lastChange(r.targets, step.id);
+      if (by) {
+        r.value = "unknown";
+        r.reason = `unknown until step ${by} runs`;
+      }
+    }
+    void hostLabel;
+    return r;
+  }
+
+  private async evalCond(c: PlanCond, step: PlannedStep, driver: HostDriver, r: CondResult): Promise<Tri> {
+    switch (c.kind) {
+      case "and": {
+        const l = await this.evalCond(c.left, step, driver, r);
+        if (l === false) return false;
+        const rr = await this.evalCond(c.right, step, driver, r);
+        if (rr === false) return false;
+        return l === true && rr === true ? true : "unknown";
+      }
+      case "or": {
+        const l = await this.evalCond(c.left, step, driver, r);
+        if (l === true) return true;
+        const rr = await this.evalCond(c.right, step, driver, r);
+        if (rr === true) return true;
+        return l === false && rr === false ? false : "unknown";
+      }
+      case "not": {
+        const v = await this.evalCond(c.operand, step, driver, r);
+        return v === "unknown" ? v : !v;
+      }
+      case "value": {
+        const v = await this.operand(c.value, step, driver, r);
+        if (v === "unknown") return v;
+        if (v.bool !== undefined) return v.bool;
+        if (v.list) return v.list.length > 0;
+        return truthy(v.text);
+      }
+      case "compare": {
+        const l = await this.operand(c.left, step, driver, r);
+        const rv = await this.operand(c.right, step, driver, r);
+        if (l === "unknown" || rv === "unknown") return "unknown";
+        return compare(c.op, l, rv);
+      }
+    }
+  }
+
+  private async operand(o: PlanOperand, step: PlannedStep, driver: HostDriver, r: CondResult): Promise<Val | "unknown"> {
+    if (o.kind === "literal") return literalVal(o.value);
+    if (o.kind === "query") {
+      r.targets.add(DryRunState.dbKey(o.db));
+      const sql = this.materializeProbe(o.sql, r);
+      if (sql === undefined) return "unknown";
+      const db = await this.db(o.db);
+      const rows = await db.query(sql);
+      const first = rows[0];
+      const v = first ? Object.values(first)[0] : undefined;
+      return { text: v === null || v === undefined ? "" : Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v) };
+    }
+    const hostName = o.host;
+    r.targets.add(DryRunState.hostKey(hostName));
+    const target = hostName === step.host ? driver : (await this.driversFor(hostName))[0]!;
+    if (o.kind === "exists") {
+      const path = this.materializeProbe(o.path, r);
+      if (path === undefined) return "unknown";
+      const st = await target.stat(path);
+      return { text: st ? "true" : "false", bool: st !== null };
+    }
+    const command = this.materializeProbe(o.command, r);
+    if (command === undefined) return "unknown";
+    let stdout = "";
+    const res = await target.exec(command, {
+      onStdout: (c) => {
+        stdout += c;
+      },
+      signal: this.signal,
+      timeoutMs: 5 * 60_000,
+    });
+    if (res.aborted) throw new Interrupted();
+    if (o.kind === "succeeds") {
+      const ok = res.exitCode === 0;
+      return { text: ok ? "true" : "false", bool: ok };
+    }
+    return { text: stdout.trim() };
+  }
+
+  private materializeProbe(text: Text, r: CondResult): string | undefined {
+    try {
+      return this.o.secrets.materialize(text);
+    } catch (e) {
+      if (!this.dry) throw e;
+      r.reason = this.redact(e instanceof Error ? e.message : String(e));
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- rollback
+
+  private async rollback(failed: PlannedStep): Promise<void> {
+    const candidates = [...this.done].reverse();
+    const withUndo = candidates.filter((s) => s.undo.length > 0 || (this.edits.get(s.id)?.length ?? 0) > 0 || (this.o.completed?.has(s.id) && s.actions.some((a) => a.kind === "edit")));
+    const failedEdits = this.edits.get(failed.id) ?? [];
+    const list = [...(failedEdits.length > 0 ? [failed] : []), ...withUndo];
+    this.emit({ type: "rollback-started", steps: list.map((s) => s.id) });
+    for (const s of candidates) {
+      if (!withUndo.includes(s) && s.mutating) this.emit({ type: "note", stepId: s.id, text: `nothing to undo for '${s.title}': it has no undo` });
+    }
+    const signal = this.signal;
+    this.signal = NEVER; // a rollback is not cut short by the Ctrl-C that may have led to it
+    for (const s of list) {
+      try {
+        await this.undoStep(s, s === failed);
+        this.emit({ type: "rollback-step", stepId: s.id, status: "ok" });
+        if (s !== failed && !this.dry) {
+          this.emit({ type: "step-finished", stepId: s.id, ...hostOf(s), status: "rolled-back", reason: "rolled back", durationMs: 0, attempt: 1 });
+        }
+      } catch (e) {
+        this.emit({ type: "rollback-step", stepId: s.id, status: "failed", error: this.errorText(e, s, s.host) });
+      }
+    }
+    this.signal = signal;
+  }
+
+  private async undoStep(step: PlannedStep, editsOnly: boolean): Promise<void> {
+    const drivers = await this.driversFor(step.host);
+    const group = step.host !== undefined && this.plan.hosts[step.host]?.group === true;
+    if (!editsOnly) {
+      for (const [i, driver] of drivers.entries()) {
+        const hostLabel = group ? this.plan.hosts[step.host!]!.targets[i] : step.host;
+        const ctx: BodyCtx = { step, driver, ...(hostLabel !== undefined ? { hostLabel } : {}), attempt: 1, signal: this.signal, once: new Map(), edits: [] };
+        for (const a of step.undo) {
+          if (a.kind === "require") continue;
+          await this.action(a, ctx);
+        }
+      }
+    }
+    const edits = this.edits.get(step.id);
+    if (edits && edits.length > 0) {
+      for (const e of [...edits].reverse()) {
+        if (this.dry) {
+          this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "edit", description: `would restore ${e.path}` });
+          continue;
+        }
+        const now = await e.host.readFile(e.path).catch(() => undefined);
+        if (now && !now.equals(e.written)) {
+          this.emit({ type: "note", stepId: step.id, text: `${e.path} changed after this step edited it; restoring it as it was before the step anyway` });
+        }
+        await e.host.writeFile(e.path, e.original);
+        this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "edit", description: `restored ${e.path}` });
+      }
+    } else if (this.o.completed?.has(step.id)) {
+      // Edited in the run being resumed: its original is gone with that process; undo each replace.
+      for (const [i, driver] of drivers.entries()) {
+        const hostLabel = group ? this.plan.hosts[step.host!]!.targets[i] : step.host;
+        for (const a of [...step.actions].reverse()) {
+          if (a.kind !== "edit") continue;
+          const reversed: Extract<Action, { kind: "edit" }> = { ...a, replaces: [...a.replaces].reverse().map((r) => ({ old: r.new, new: r.old, all: r.all })) };
+          const ctx: BodyCtx = { step, driver, ...(hostLabel !== undefined ? { hostLabel } : {}), attempt: 1, signal: this.signal, once: new Map(), edits: [] };
+          await this.edit(reversed, ctx);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+function hostOf(step: PlannedStep): { host?: string } {
+  return step.host !== undefined ? { host: step.host } : {};
+}
+
+/** Event fields that are structure, not text: never redacted (a secret equal to "ok" must not break the stream). */
+const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer", "choice", "stream", "phase", "kind", "steps", "attempt"]);
+
+function redactEvent(event: RunEvent, redaction: Redaction): RunEvent {
+  if (redaction.size === 0) return event;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(event)) out[k] = STRUCTURAL.has(k) ? v : redaction.redactDeep(v);
+  return out as unknown as RunEvent;
+}
+
+function tableCounts(tables: data.TableCount[]): string {
+  const rows = tables.reduce((n, t) => n + t.rows, 0);
+  const list = tables.map((t) => `${t.name} ${t.rows}`).join(", ");
+  return `${tables.length} table${tables.length === 1 ? "" : "s"}, ${rows} row${rows === 1 ? "" : "s"}${tables.length ? ` (${list})` : ""}`;
+}
+
+/**
+ * A read-only COUNT(*) of the rows an UPDATE / DELETE / TRUNCATE would touch, when
+ * the statement is simple enough to tell (no LIMIT, no ORDER BY, no join).
+ */
+export function countQuery(statement: string, engine: "sqlite" | "mysql"): { sql: string; prefix: string } | undefined {
+  const text = statement.trim().replace(/;\s*$/, "");
+  void engine;
+  const ident = String.raw`((?:\`[^\`]+\`|"[^"]+"|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)(?:\.(?:\`[^\`]+\`|"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))?)`;
+  let m = new RegExp(String.raw`^DELETE\s+FROM\s+${ident}\s*(?:WHERE\s+([\s\S]+))?$`, "i").exec(text);
+  if (m) {
+    if (m[2] && /\b(LIMIT|ORDER\s+BY|RETURNING)\b/i.test(m[2])) return undefined;
+    return { sql: `SELECT COUNT(*) FROM ${m[1]}${m[2] ? ` WHERE ${m[2]}` : ""}`, prefix: "deletes " };
+  }
+  m = new RegExp(String.raw`^TRUNCATE\s+(?:TABLE\s+)?${ident}$`, "i").exec(text);
+  if (m) return { sql: `SELECT COUNT(*) FROM ${m[1]}`, prefix: "deletes " };
+  m = new RegExp(String.raw`^UPDATE\s+${ident}\s+SET\s+[\s\S]+$`, "i").exec(text);
+  if (m) {
+    const where = lastTopLevelWhere(text);
+    const tail = where === undefined ? "" : text.slice(where + 5).trim();
+    if (/\b(LIMIT|ORDER\s+BY|RETURNING|FROM)\b/i.test(tail)) return undefined;
+    return { sql: `SELECT COUNT(*) FROM ${m[1]}${tail ? ` WHERE ${tail}` : ""}`, prefix: "changes " };
+  }
+  return undefined;
+}
+
+/** Index of the last WHERE keyword outside quotes and parentheses, if any. */
+function lastTopLevelWhere(sql: string): number | undefined {
+  let depth = 0;
+  let found: number | undefined;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === "`") {
+      const close = sql.indexOf(c, i + 1);
+      i = close < 0 ? sql.length : close;
+    } else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (depth === 0 && /^WHERE\b/i.test(sql.slice(i, i + 6)) && (i === 0 || /\s/.test(sql[i - 1]!))) found = i;
+  }
+  return found;
+}
+
+function occurrences(text: string, needle: string): number {
+  let n = 0;
+  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) n++;
+  return n;
+}
+
+function literalVal(v: PlanValue): Val {
+  if (Array.isArray(v)) {
+    const list = v.map((x) => literalVal(x).text);
+    return { text: list.join(" "), list };
+  }
+  return { text: String(v) };
+}
+
+function asList(v: Val): string[] {
+  return v.list ?? v.text.split(/\s+/).filter((s) => s !== "");
+}
+
+function compare(op: Extract<PlanCond, { kind: "compare" }>["op"], l: Val, r: Val): boolean {
+  switch (op) {
+    case "==":
+      return valuesEqual(l.text, r.text);
+    case "!=":
+      return !valuesEqual(l.text, r.text);
+    case "<":
+      return compareOrdered(l.text, r.text) < 0;
+    case "<=":
+      return compareOrdered(l.text, r.text) <= 0;
+    case ">":
+      return compareOrdered(l.text, r.text) > 0;
+    case ">=":
+      return compareOrdered(l.text, r.text) >= 0;
+    case "contains":
+      return l.list ? l.list.includes(r.text) : l.text.includes(r.text);
+    case "matches":
+      try {
+        return new RegExp(r.text).test(l.text);
+      } catch {
+        throw new StepFailure(`not a regular expression: ${r.text}`);
+      }
+    case "in":
+      return asList(r).includes(l.text);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Interrupted());
+      return;
+    }
+    if (ms <= 0) {
+      resolve();
+      return;
+    }
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new Interrupted());
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

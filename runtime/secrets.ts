@@ -1,0 +1,230 @@
+// Secrets: read when first needed (an environment variable or a file), never
+// stored in a Plan (which holds { secret: name } references only). The executor
+// calls requireAll(plan) before any step runs so a missing secret stops the run
+// before it changes anything; materialize() fills secret holes into a Text at the
+// last moment, quoted as the hole says (shell word, SQL literal or as-is). Every
+// value read is announced to listeners so runtime/redact.ts can mask it.
+
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type { Action, Plan, PlannedDatabase, PlannedSecret, PlannedStep, PlanCond, PlanOperand, Quoting, Text } from "./plan.js";
+import { shellQuote } from "./quote.js";
+import { sqlQuote } from "./sql-quote.js";
+
+/** A secret that is declared but cannot be read: the message says where it was looked for. */
+export class SecretError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SecretError";
+  }
+}
+
+export interface SecretStoreOptions {
+  /** Environment variables (`env "NAME"` secrets); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Directory relative `file "path"` secrets are read from; defaults to process.cwd(). */
+  cwd?: string;
+  /** Home directory for `~`; defaults to $HOME, else os.homedir(). */
+  home?: string;
+}
+
+type Lookup = { ok: true; value: string } | { ok: false; error: string };
+
+export class SecretStore {
+  private readonly decls = new Map<string, PlannedSecret>();
+  private readonly cache = new Map<string, string>();
+  private readonly listeners: ((value: string) => void)[] = [];
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly cwd: string;
+  private readonly home: string;
+
+  constructor(secrets: readonly PlannedSecret[], options: SecretStoreOptions = {}) {
+    for (const s of secrets) this.decls.set(s.name, s);
+    this.env = options.env ?? process.env;
+    this.cwd = options.cwd ?? process.cwd();
+    this.home = options.home ?? this.env.HOME ?? homedir();
+  }
+
+  /** Called with each secret value as it is read (and with those already read). */
+  onValue(listener: (value: string) => void): void {
+    this.listeners.push(listener);
+    for (const v of this.cache.values()) listener(v);
+  }
+
+  /** Every secret value read so far. */
+  values(): string[] {
+    return [...this.cache.values()];
+  }
+
+  /** Where a secret is looked for, in words ("environment variable HAITI_DB_PASSWORD"). */
+  describe(name: string): string {
+    const d = this.decls.get(name);
+    if (!d) return `an undeclared secret`;
+    return d.source === "env" ? `environment variable ${d.ref}` : `file ${d.ref}`;
+  }
+
+  private expand(path: string): string {
+    let p = path;
+    if (p === "~") p = this.home;
+    else if (p.startsWith("~/")) p = join(this.home, p.slice(2));
+    return isAbsolute(p) ? p : resolve(this.cwd, p);
+  }
+
+  private lookup(name: string): Lookup {
+    const cached = this.cache.get(name);
+    if (cached !== undefined) return { ok: true, value: cached };
+    const d = this.decls.get(name);
+    if (!d) return { ok: false, error: `secret ${name} is not declared` };
+    let value: string;
+    if (d.source === "env") {
+      const v = this.env[d.ref];
+      if (v === undefined) return { ok: false, error: `secret ${name} is not set: environment variable ${d.ref} is not set` };
+      value = v;
+    } else {
+      const path = this.expand(d.ref);
+      try {
+        value = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code ?? String(e)})`;
+        const where = path === d.ref ? d.ref : `${d.ref} (${path})`;
+        return { ok: false, error: `secret ${name} is not set: file ${where} ${why}` };
+      }
+    }
+    this.cache.set(name, value);
+    for (const l of this.listeners) l(value);
+    return { ok: true, value };
+  }
+
+  /** The secret's value; throws SecretError naming where it was looked for. */
+  get(name: string): string {
+    const r = this.lookup(name);
+    if (!r.ok) throw new SecretError(r.error);
+    return r.value;
+  }
+
+  has(name: string): boolean {
+    return this.lookup(name).ok;
+  }
+
+  /** The messages for every secret the plan uses that cannot be read (empty when all can). */
+  missing(plan: Plan): string[] {
+    const out: string[] = [];
+    for (const name of secretsUsed(plan)) {
+      const r = this.lookup(name);
+      if (!r.ok) out.push(r.error);
+    }
+    return out;
+  }
+
+  /** Reads every secret the plan uses, before any step runs; throws SecretError listing the missing ones. */
+  requireAll(plan: Plan): void {
+    const missing = this.missing(plan);
+    if (missing.length === 1) throw new SecretError(missing[0]!);
+    if (missing.length > 1) throw new SecretError(`${missing.length} secrets are not set:\n  ${missing.join("\n  ")}`);
+  }
+
+  /** A Text with its secret holes filled in, each quoted as its hole says. */
+  materialize(text: Text): string {
+    return text.map((p) => (typeof p === "string" ? p : quote(this.get(p.secret), p.quoting))).join("");
+  }
+}
+
+export function quote(value: string, quoting: Quoting): string {
+  switch (quoting) {
+    case "shell":
+      return shellQuote(value);
+    case "sql-sqlite":
+      return sqlQuote(value, "sqlite");
+    case "sql-mysql":
+      return sqlQuote(value, "mysql");
+    default:
+      return value;
+  }
+}
+
+// ---------------------------------------------------------------- which secrets a plan uses
+
+function textSecrets(text: Text, out: Set<string>): void {
+  for (const p of text) if (typeof p !== "string") out.add(p.secret);
+}
+
+function operandSecrets(o: PlanOperand, out: Set<string>, dbs: Set<string>): void {
+  if (o.kind === "succeeds" || o.kind === "output") textSecrets(o.command, out);
+  else if (o.kind === "exists") textSecrets(o.path, out);
+  else if (o.kind === "query") {
+    textSecrets(o.sql, out);
+    dbs.add(o.db);
+  }
+}
+
+function condSecrets(c: PlanCond, out: Set<string>, dbs: Set<string>): void {
+  switch (c.kind) {
+    case "and":
+    case "or":
+      condSecrets(c.left, out, dbs);
+      condSecrets(c.right, out, dbs);
+      break;
+    case "not":
+      condSecrets(c.operand, out, dbs);
+      break;
+    case "compare":
+      operandSecrets(c.left, out, dbs);
+      operandSecrets(c.right, out, dbs);
+      break;
+    case "value":
+      operandSecrets(c.value, out, dbs);
+      break;
+  }
+}
+
+function actionSecrets(a: Action, out: Set<string>, dbs: Set<string>, foreign: Set<string>): void {
+  switch (a.kind) {
+    case "run":
+      textSecrets(a.command, out);
+      break;
+    case "edit":
+      for (const r of a.replaces) {
+        textSecrets(r.old, out);
+        textSecrets(r.new, out);
+      }
+      break;
+    case "sql":
+      textSecrets(a.sql, out);
+      dbs.add(a.db);
+      break;
+    case "export":
+    case "import":
+      dbs.add(a.db);
+      break;
+    case "sync":
+      dbs.add(a.db);
+      foreign.add(`${a.fromEnv}.${a.fromDb}`);
+      break;
+    case "require":
+    case "wait":
+      condSecrets(a.cond, out, dbs);
+      break;
+    default:
+      break;
+  }
+}
+
+/** The secrets the steps that may run use: in commands, SQL, probes, and database passwords. */
+export function secretsUsed(plan: Plan, steps: readonly PlannedStep[] = plan.steps): string[] {
+  const out = new Set<string>();
+  const dbs = new Set<string>();
+  const foreign = new Set<string>();
+  for (const step of steps) {
+    if (step.skip !== undefined) continue;
+    for (const g of step.guards) condSecrets(g.cond, out, dbs);
+    for (const a of [...step.actions, ...step.undo]) actionSecrets(a, out, dbs, foreign);
+  }
+  const dbSecret = (d: PlannedDatabase | undefined) => {
+    if (d && d.engine === "mysql" && d.passwordSecret) out.add(d.passwordSecret);
+  };
+  for (const db of dbs) dbSecret(plan.databases[db]);
+  for (const key of foreign) dbSecret(plan.foreignDatabases[key]);
+  return [...out];
+}

@@ -1,0 +1,149 @@
+// The plain log: one line per event, with an ISO timestamp and the step id, for
+// `run --no-tui` and for output that is not a terminal (CI logs, pipes). Command
+// output is shown line by line, each line prefixed with the step id and host; a
+// partial line is held until its newline or until its step (or host) finishes.
+// A subscriber only: it reads RunEvents (already redacted) and writes text.
+
+import type { Writable } from "node:stream";
+import type { RunEvent, RunEventListener } from "../events.js";
+
+export interface PlainLogOptions {
+  color?: boolean;
+}
+
+const codes = { dim: "2", red: "31", green: "32", yellow: "33", blue: "34", magenta: "35", cyan: "36", bold: "1" } as const;
+type Colour = keyof typeof codes;
+
+function ms(n: number): string {
+  if (n < 1000) return `${Math.round(n)}ms`;
+  if (n < 60_000) return `${(n / 1000).toFixed(1)}s`;
+  const m = Math.floor(n / 60_000);
+  const s = Math.round((n % 60_000) / 1000);
+  return `${m}m${String(s).padStart(2, "0")}s`;
+}
+
+export function createPlainLog(out: Writable, options: PlainLogOptions = {}): RunEventListener & { flush(): void } {
+  const color = options.color ?? false;
+  const c = (name: Colour, s: string) => (color ? `\u001b[${codes[name]}m${s}\u001b[0m` : s);
+  /** Partial output lines, by step, host and stream. */
+  const partial = new Map<string, { time: string; stepId: string; host?: string; stream: "stdout" | "stderr"; text: string }>();
+  let dryRun = false;
+
+  const write = (time: string, stepId: string | undefined, text: string) => {
+    const prefix = `${c("dim", time)}${stepId !== undefined ? ` ${c("cyan", `[${stepId}]`)}` : ""}`;
+    const lines = text.split("\n");
+    out.write(lines.map((l) => `${prefix} ${l}`).join("\n") + "\n");
+  };
+  const outputLine = (time: string, stepId: string, host: string | undefined, stream: "stdout" | "stderr", line: string) => {
+    const mark = stream === "stderr" ? c("yellow", "!") : c("dim", "|");
+    const prefix = `${c("dim", time)} ${c("cyan", `[${stepId}]`)} ${c("blue", host ?? "local")} ${mark}`;
+    out.write(`${prefix} ${line.replace(/\r$/, "")}\n`);
+  };
+  const flushWhere = (pred: (k: { stepId: string; host?: string }) => boolean) => {
+    for (const [key, p] of partial) {
+      if (!pred(p)) continue;
+      if (p.text !== "") outputLine(p.time, p.stepId, p.host, p.stream, p.text);
+      partial.delete(key);
+    }
+  };
+
+  const listener = (e: RunEvent): void => {
+    switch (e.type) {
+      case "run-started":
+        dryRun = e.dryRun;
+        write(
+          e.time,
+          undefined,
+          `${c("bold", dryRun ? "dry run" : "run")} ${e.runId}: ${e.runbook} ${e.version} in env ${e.env}${e.protected ? " (protected)" : ""}${
+            e.resumedFrom ? ` (resumed)` : ""
+          }, ${e.steps.length} step${e.steps.length === 1 ? "" : "s"}${dryRun ? ": nothing will be changed" : ""}`,
+        );
+        break;
+      case "step-started":
+        write(e.time, e.stepId, `${c("bold", "started")}${e.host ? ` on ${e.host}` : ""}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}: ${e.title}`);
+        break;
+      case "action":
+        write(e.time, e.stepId, `${e.host ? `${c("blue", e.host)} ` : ""}${e.description}`);
+        break;
+      case "output": {
+        const key = `${e.stepId}\u0000${e.host ?? ""}\u0000${e.stream}`;
+        const p = partial.get(key) ?? { time: e.time, stepId: e.stepId, ...(e.host !== undefined ? { host: e.host } : {}), stream: e.stream, text: "" };
+        if (p.text === "") p.time = e.time;
+        p.text += e.text;
+        const lines = p.text.split("\n");
+        p.text = lines.pop()!;
+        for (const l of lines) outputLine(e.time, e.stepId, e.host, e.stream, l);
+        partial.set(key, p);
+        break;
+      }
+      case "guard":
+        write(
+          e.time,
+          e.stepId,
+          `${e.source}: ${e.result === true ? c("green", "true") : e.result === false ? c("yellow", "false") : c("magenta", "unknown")}${e.reason ? ` (${e.reason})` : ""}`,
+        );
+        break;
+      case "confirm":
+        if (e.dryRun) write(e.time, e.stepId, `${c("magenta", "would ask")}: ${e.question}`);
+        else write(e.time, e.stepId, `confirm: ${e.question} → ${e.answer === "yes" ? c("green", "yes") : c("red", e.answer)} (${e.by})`);
+        break;
+      case "manual":
+        if (e.by === "dry-run") write(e.time, e.stepId, `${c("magenta", "would ask the operator to do")}: ${e.text}`);
+        else write(e.time, e.stepId, `manual: ${e.text} → ${e.answer === "done" ? c("green", "done") : c("red", e.answer)} (${e.by})`);
+        break;
+      case "note":
+        write(e.time, e.stepId, `note: ${e.text}`);
+        break;
+      case "diff":
+        write(e.time, e.stepId, `${e.host ? `${c("blue", e.host)} ` : ""}${dryRun ? "would edit" : "edited"} ${e.path}:\n${colourDiff(e.diff.replace(/\n$/, ""), c)}`);
+        break;
+      case "host-finished":
+        flushWhere((p) => p.stepId === e.stepId && p.host === e.host);
+        write(
+          e.time,
+          e.stepId,
+          `${c("blue", e.host)} ${e.status === "ok" ? c("green", "ok") : c("red", "failed")}${e.error ? `: ${e.error}` : ""} (${ms(e.durationMs)})`,
+        );
+        break;
+      case "step-finished": {
+        flushWhere((p) => p.stepId === e.stepId);
+        const status =
+          e.status === "ok"
+            ? c("green", "ok")
+            : e.status === "skipped"
+              ? c("yellow", "skipped")
+              : e.status === "rolled-back"
+                ? c("magenta", "rolled back")
+                : c("red", e.status);
+        const code = e.exitCode !== undefined && e.exitCode !== null && e.status === "failed" ? ` (exit ${e.exitCode})` : "";
+        const took = e.status === "skipped" || e.status === "rolled-back" ? "" : ` in ${ms(e.durationMs)}`;
+        write(e.time, e.stepId, `${status}${e.reason && !(e.status === "rolled-back" && e.reason === "rolled back") ? `: ${e.reason}` : ""}${code}${took}`);
+        break;
+      }
+      case "failure-choice":
+        write(e.time, e.stepId, `on failure: ${e.choice} (${e.by})`);
+        break;
+      case "rollback-started":
+        write(e.time, undefined, `${c("magenta", "rollback")}: ${e.steps.length ? `undoing ${e.steps.join(", ")}` : "nothing to undo"}`);
+        break;
+      case "rollback-step":
+        write(e.time, e.stepId, e.status === "ok" ? c("magenta", "undone") : `${c("red", "undo failed")}: ${e.error ?? ""}`);
+        break;
+      case "run-finished": {
+        flushWhere(() => true);
+        const status = e.status === "succeeded" ? c("green", e.status) : c("red", e.status);
+        write(e.time, undefined, `${dryRun ? "dry run" : "run"} ${e.runId} ${status} in ${ms(e.durationMs)} (exit ${e.exitCode})${e.error ? `: ${e.error}` : ""}`);
+        break;
+      }
+    }
+  };
+  return Object.assign(listener, { flush: () => flushWhere(() => true) });
+}
+
+function colourDiff(diff: string, c: (name: Colour, s: string) => string): string {
+  return diff
+    .split("\n")
+    .map((l) => (l.startsWith("+") && !l.startsWith("+++") ? c("green", l) : l.startsWith("-") && !l.startsWith("---") ? c("red", l) : l.startsWith("@@") ? c("cyan", l) : l))
+    .map((l) => `    ${l}`)
+    .join("\n");
+}

@@ -1,0 +1,5 @@
+runbook "bad-semver" version "1.0"
+
+step "Hello" {
+  note "hi"
+}

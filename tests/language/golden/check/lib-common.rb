@@ -1,0 +1,2 @@
+# included by duplicate-declaration.rb
+var app = "shared"
