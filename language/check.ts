@@ -64,6 +64,7 @@ import type {
   Runbook,
   SqlStmt,
   Step,
+  SyncStmt,
   Stmt,
   StringLit,
   TextPart,
@@ -90,7 +91,16 @@ interface Place {
 const COMMAND: Place = { secrets: true, what: "a command" };
 const SQL: Place = { secrets: true, what: "SQL" };
 const EDIT: Place = { secrets: true, what: "an edit" };
-const text = (what: string): Place => ({ secrets: false, what });
+const textPlaces = new Map<string, Place>();
+/** A place where text is shown (secrets not allowed). */
+const text = (what: string): Place => {
+  let p = textPlaces.get(what);
+  if (!p) {
+    p = { secrets: false, what };
+    textPlaces.set(what, p);
+  }
+  return p;
+};
 const PATH = text("a path");
 const CONDITION = text("a condition");
 const valuePlace = (kind: Kind): Place => ({ secrets: false, value: true, what: `a ${kind}'s value` });
@@ -196,15 +206,18 @@ export function sqlStatements(sql: string): SqlWord[][] {
       if (words.length) statements.push(words);
       words = [];
       i++;
-    } else if (/[A-Za-z_]/.test(ch)) {
+    } else if (isWordStart(sql.charCodeAt(i))) {
       const start = i;
-      while (i < n && /[A-Za-z0-9_$]/.test(sql[i]!)) i++;
+      while (i < n && isWordPart(sql.charCodeAt(i))) i++;
       words.push({ word: sql.slice(start, i).toUpperCase(), index: start });
     } else i++;
   }
   if (words.length) statements.push(words);
   return statements;
 }
+
+const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isWordPart = (c: number) => isWordStart(c) || (c >= 48 && c <= 57) || c === 36;
 
 /** Destructive operations in an SQL text: DROP, TRUNCATE, and DELETE or UPDATE without WHERE. */
 export function destructiveSql(sql: string): { what: string; index: number; length: number }[] {
@@ -229,6 +242,9 @@ const WRITING_SQL = new Set([
 ]);
 
 const WRITING_ANYWHERE = new Set(["INSERT", "DELETE", "DROP", "TRUNCATE"]);
+/** Quick tests before scanning: most SQL has none of these words. */
+const DESTRUCTIVE_HINT = /drop|truncate|delete|update/i;
+const WRITING_HINT = new RegExp([...WRITING_SQL].join("|"), "i");
 
 // ---------------------------------------------------------------- the checker
 
@@ -248,6 +264,8 @@ class Checker {
   private readonly protectedEnvs: string[];
   private readonly envContexts = new Map<string, EnvContext>();
   private readonly scopes = new Map<string, EnvScope>();
+  /** The `sync` statements of the step being checked (its body and undo). */
+  private readonly syncs: SyncStmt[] = [];
   private readonly sourceText = new Map<string, string>();
   private readonly suggestions = new Map<string, string | undefined>();
 
@@ -466,9 +484,8 @@ class Checker {
   }
 
   /** Checks a name used as a value (`${…}` or a condition's name); `spans[i]` is where part i is. */
-  private name(path: string[], spans: Span[], whole: Span, place: Place): void {
-    const at = (i: number) => spans[Math.min(i, spans.length - 1)] ?? whole;
-    const shown = path.join(".");
+  private name(path: string[], idents: Ident[] | undefined, whole: Span, place: Place): void {
+    const at = (i: number): Span => idents?.[i]?.span ?? whole;
     if (path.length === 1) {
       const n = path[0]!;
       if (n === "env") return;
@@ -482,6 +499,7 @@ class Checker {
       this.kindInPlace(n, d.kind, at(0), place);
       return;
     }
+    const shown = path.join(".");
     if (path.length === 2) {
       const [a, b] = path as [string, string];
       if (a === "run") {
@@ -491,6 +509,10 @@ class Checker {
             messages.runMembersAre(RUN_BUILTINS),
           ]);
         }
+        return;
+      }
+      if (a === "env") {
+        this.error("unknown-name", at(1), messages.noMembers("env", "builtin", b));
         return;
       }
       if (this.envs.has(a)) {
@@ -531,7 +553,7 @@ class Checker {
   }
 
   private string(s: StringLit, place: Place): void {
-    for (const p of s.parts) if (p.kind === "interp") this.name(p.path, [p.span], p.span, place);
+    for (const p of s.parts) if (p.kind === "interp") this.name(p.path, undefined, p.span, place);
   }
 
   private literal(l: Literal, place: Place): void {
@@ -542,7 +564,6 @@ class Checker {
   // ---------------------------------------------------------------- interpolation cycles
 
   private cycles(): void {
-    const rb = this.rb;
     const envSet = new Set(this.envs.keys());
     const declId = new Map<Decl, number>();
     const scopeOf = (env: string) => this.scopeOf(env);
@@ -725,29 +746,31 @@ class Checker {
     if (step.when) this.cond(step.when);
     if (step.unless) this.cond(step.unless);
 
-    const options = new Map<string, Stmt>();
+    let options: Set<string> | undefined;
     let confirmed = false;
-    const syncs: { stmt: Extract<Stmt, { kind: "sync" }> }[] = [];
+    const syncs = this.syncs;
+    syncs.length = 0;
     let mutating = false;
     let hasUndo = false;
     for (const s of step.body) {
       const opt = STEP_OPTIONS[s.kind];
       if (opt) {
+        options ??= new Set();
         if (options.has(opt)) this.error("duplicate-option", s.span, messages.duplicateOption(opt));
-        else options.set(opt, s);
+        else options.add(opt);
       }
       if (s.kind === "confirm") confirmed = true;
       if (s.kind === "undo") hasUndo = true;
       if (MUTATING.has(s.kind)) mutating = true;
       if (s.kind === "sql" && !confirmed) this.destructive(s);
       if (s.kind === "parallel") this.parallel(step, s.span);
-      this.stmt(s, false, (sync) => syncs.push({ stmt: sync }));
+      this.stmt(s, false);
     }
 
     const needsEnvs = syncs.length > 0 || (mutating && !hasUndo && !inFinally && this.protectedEnvs.length > 0);
     if (!needsEnvs) return;
     const canRun = this.canRunIn(step);
-    for (const { stmt } of syncs) {
+    for (const stmt of syncs) {
       const prot = canRun.filter((e) => this.protectedEnvs.includes(e));
       if (prot.length) this.error("sync-into-protected", stmt.span, messages.syncIntoProtected(stmt.db.name, prot), [messages.syncGuardHint(prot)]);
       if (stmt.db.name === stmt.fromDb.name && canRun.includes(stmt.fromEnv.name)) {
@@ -775,7 +798,7 @@ class Checker {
     this.warn("parallel-without-group", span, messages.parallelNoGroup(name));
   }
 
-  private stmt(s: Stmt, inUndo: boolean, onSync: (s: Extract<Stmt, { kind: "sync" }>) => void): void {
+  private stmt(s: Stmt, inUndo: boolean): void {
     if (inUndo && STEP_OPTIONS[s.kind]) this.error("misplaced-statement", s.span, messages.misplacedInUndo(STEP_OPTIONS[s.kind]!));
     switch (s.kind) {
       case "require":
@@ -825,7 +848,7 @@ class Checker {
         this.envName(s.fromEnv.name, s.fromEnv.span);
         this.dbRef(s.fromDb);
         if (s.tables) this.tables(s.tables);
-        onSync(s);
+        this.syncs.push(s);
         return;
       case "wait":
         this.cond(s.cond);
@@ -834,7 +857,7 @@ class Checker {
         return;
       case "undo":
         if (s.command) this.string(s.command, COMMAND);
-        for (const b of s.body ?? []) this.stmt(b, true, onSync);
+        for (const b of s.body ?? []) this.stmt(b, true);
         return;
       case "timeout":
         this.duration(s.duration, "timeout");
@@ -933,7 +956,7 @@ class Checker {
       case "name":
         this.name(
           v.path.map((i) => i.name),
-          v.path.map((i) => i.span),
+          v.path,
           v.span,
           CONDITION,
         );
@@ -1005,6 +1028,7 @@ class Checker {
   }
 
   private destructive(s: SqlStmt): void {
+    if (!s.text.parts.some((p) => p.kind === "text" && DESTRUCTIVE_HINT.test(p.value))) return;
     const { sql, at } = this.sqlText(s.text);
     for (const d of destructiveSql(sql)) {
       this.warn("destructive-sql", this.sqlSpan(s.text, at, d.index, d.length), messages.destructiveSql(d.what), [messages.destructiveSqlHint]);
@@ -1012,6 +1036,7 @@ class Checker {
   }
 
   private readOnly(s: StringLit): void {
+    if (!s.parts.some((p) => p.kind === "text" && WRITING_HINT.test(p.value))) return;
     const { sql, at } = this.sqlText(s);
     for (const words of sqlStatements(sql)) {
       // a writing statement, or a write inside one (`WITH … DELETE`); `SELECT … FOR UPDATE` only locks

@@ -291,6 +291,7 @@ export function resolveInterp(
       if ((RUN_BUILTINS as readonly string[]).includes(shown)) return { kind: "unknown", reason: messages.runValueNotYet(shown) };
       return { kind: "unknown", reason: messages.unknownRunMember(b) };
     }
+    if (a === "env") return { kind: "unknown", reason: messages.noMembers("env", "builtin", b) };
     if (rb.envs.some((e) => e.name.name === a)) {
       if (a === scope.env) {
         const decl = scope.decls.get(b);

@@ -25,35 +25,77 @@ const isBlank = (c: number) => c === 32 || c === 9;
 export function decodeString(tok: StringTokenLike, file: string, diagnostics: Diagnostic[], terminated = true): StringLit {
   const img = tok.image;
   const triple = img.startsWith('"""');
-  const base = tok.startOffset;
-  const line0 = tok.startLine ?? 1;
-  const col0 = tok.startColumn ?? 1;
-
-  // Map an index inside the image to a span. Single-line strings are cheap; triple strings
-  // find the line by scanning for newlines before the index.
-  let nlIndex: number[] | undefined;
-  const spanAt = (i: number, length: number): Span => {
-    if (!triple) return { file, offset: base + i, line: line0, column: col0 + i, length };
-    if (!nlIndex) {
-      nlIndex = [];
-      for (let k = 0; k < img.length; k++) if (img.charCodeAt(k) === 10) nlIndex.push(k);
-    }
-    let ln = 0;
-    while (ln < nlIndex.length && nlIndex[ln]! < i) ln++;
-    const column = ln === 0 ? col0 + i : i - nlIndex[ln - 1]!;
-    return { file, offset: base + i, line: line0 + ln, column, length };
-  };
-  const wholeSpan: Span = { file, offset: base, line: line0, column: col0, length: img.length };
-
-  // The source ranges [start, end) whose text makes up the value, joined by "\n".
-  const ranges: [number, number][] = [];
-  if (!triple) {
+  const line = tok.startLine ?? 1;
+  const column = tok.startColumn ?? 1;
+  const span: Span = { file, offset: tok.startOffset, line, column, length: img.length };
+  if (!triple && img.indexOf("\\") < 0 && img.indexOf("${") < 0) {
+    // The common case: plain text on one line.
     const end = terminated && img.length >= 2 ? img.length - 1 : img.length;
-    ranges.push([Math.min(1, img.length), end]);
-  } else {
+    if (end <= 1) return { kind: "string", parts: [], triple, span };
+    const value = img.slice(1, end);
+    const part: TextPart = { kind: "text", value, span: { file, offset: tok.startOffset + 1, line, column: column + 1, length: value.length } };
+    return { kind: "string", parts: [part], triple, span };
+  }
+  return new Decoder(img, file, tok.startOffset, line, column, triple, diagnostics).decode(terminated, span);
+}
+
+/** The general case: escapes, interpolations, triple-quoted text. */
+class Decoder {
+  private readonly parts: (TextPart | InterpPart)[] = [];
+  private text = "";
+  private tStart = -1;
+  private tEnd = -1;
+  private nlIndex?: number[];
+
+  constructor(
+    private readonly img: string,
+    private readonly file: string,
+    private readonly base: number,
+    private readonly line0: number,
+    private readonly col0: number,
+    private readonly triple: boolean,
+    private readonly diagnostics: Diagnostic[],
+  ) {}
+
+  /** The span of `length` characters at index `i` of the image. */
+  private spanAt(i: number, length: number): Span {
+    const { file, base, line0, col0 } = this;
+    if (!this.triple) return { file, offset: base + i, line: line0, column: col0 + i, length };
+    if (!this.nlIndex) {
+      this.nlIndex = [];
+      for (let k = 0; k < this.img.length; k++) if (this.img.charCodeAt(k) === 10) this.nlIndex.push(k);
+    }
+    const nl = this.nlIndex;
+    let ln = 0;
+    while (ln < nl.length && nl[ln]! < i) ln++;
+    return { file, offset: base + i, line: line0 + ln, column: ln === 0 ? col0 + i : i - nl[ln - 1]!, length };
+  }
+
+  private addText(s: string, from: number, to: number) {
+    if (this.tStart < 0) this.tStart = from;
+    this.text += s;
+    this.tEnd = to;
+  }
+
+  private flush() {
+    if (this.tStart >= 0) {
+      this.parts.push({ kind: "text", value: this.text, span: this.spanAt(this.tStart, Math.max(0, this.tEnd - this.tStart)) });
+      this.text = "";
+      this.tStart = -1;
+    }
+  }
+
+  private blank(s: number, e: number): boolean {
+    for (let k = s; k < e; k++) if (!isBlank(this.img.charCodeAt(k))) return false;
+    return true;
+  }
+
+  /** The source ranges [start, end) whose text makes up the value, joined by "\n". */
+  private ranges(terminated: boolean): [number, number][] {
+    const img = this.img;
+    if (!this.triple) return [[Math.min(1, img.length), terminated && img.length >= 2 ? img.length - 1 : img.length]];
     const start = 3;
     const end = terminated && img.length >= 6 && img.endsWith('"""') ? img.length - 3 : img.length;
-    // Split into lines, each as [start, end) without its line break.
     const lines: [number, number][] = [];
     let ls = start;
     for (let k = start; k < end; k++) {
@@ -63,144 +105,132 @@ export function decodeString(tok: StringTokenLike, file: string, diagnostics: Di
       }
     }
     lines.push([ls, end]);
-    const blank = ([s, e]: [number, number]) => {
-      for (let k = s; k < e; k++) if (!isBlank(img.charCodeAt(k))) return false;
-      return true;
-    };
-    if (lines.length > 1 && blank(lines[0]!)) lines.shift();
-    if (lines.length > 1 && blank(lines[lines.length - 1]!)) lines.pop();
+    // First and last blank lines dropped, common indentation removed.
+    if (lines.length > 1 && this.blank(...lines[0]!)) lines.shift();
+    if (lines.length > 1 && this.blank(...lines[lines.length - 1]!)) lines.pop();
     let indent = Infinity;
-    for (const l of lines) {
-      if (blank(l)) continue;
-      let k = l[0];
-      while (k < l[1] && isBlank(img.charCodeAt(k))) k++;
-      indent = Math.min(indent, k - l[0]);
+    for (const [s, e] of lines) {
+      if (this.blank(s, e)) continue;
+      let k = s;
+      while (k < e && isBlank(img.charCodeAt(k))) k++;
+      indent = Math.min(indent, k - s);
     }
     if (!Number.isFinite(indent)) indent = 0;
-    for (const l of lines) ranges.push(blank(l) ? [l[1], l[1]] : [l[0] + indent, l[1]]);
+    return lines.map(([s, e]) => (this.blank(s, e) ? [e, e] : [s + indent, e]));
   }
 
-  const parts: (TextPart | InterpPart)[] = [];
-  let text = "";
-  let tStart = -1;
-  let tEnd = -1;
-  const addText = (s: string, from: number, to: number) => {
-    if (tStart < 0) tStart = from;
-    text += s;
-    tEnd = to;
-  };
-  const flush = () => {
-    if (tStart >= 0) {
-      parts.push({ kind: "text", value: text, span: spanAt(tStart, Math.max(0, tEnd - tStart)) });
-      text = "";
-      tStart = -1;
-    }
-  };
-
-  for (let r = 0; r < ranges.length; r++) {
-    const [rs, re] = ranges[r]!;
-    if (r > 0) {
-      // The line break between two kept lines of a triple string.
-      const prevEnd = ranges[r - 1]![1];
-      addText("\n", prevEnd, prevEnd + 1);
-    }
-    let i = rs;
-    while (i < re) {
-      // Copy a run of plain characters at once.
-      let j = i;
-      while (j < re) {
-        const c = img.charCodeAt(j);
-        if (c === 92 /* \ */ || (c === 36 /* $ */ && img.charCodeAt(j + 1) === 123 && j + 1 < re)) break;
-        j++;
+  decode(terminated: boolean, span: Span): StringLit {
+    const img = this.img;
+    const ranges = this.ranges(terminated);
+    for (let r = 0; r < ranges.length; r++) {
+      const [rs, re] = ranges[r]!;
+      if (r > 0) {
+        // The line break between two kept lines of a triple string.
+        const prevEnd = ranges[r - 1]![1];
+        this.addText("\n", prevEnd, prevEnd + 1);
       }
-      if (j > i) {
-        addText(img.slice(i, j), i, j);
-        i = j;
-        continue;
-      }
-      const c = img.charCodeAt(i);
-      if (c === 92) {
-        if (i + 1 >= re) {
-          addText("\\", i, i + 1);
-          i++;
+      let i = rs;
+      while (i < re) {
+        // Copy a run of plain characters at once.
+        let j = i;
+        while (j < re) {
+          const c = img.charCodeAt(j);
+          if (c === 92 /* \ */ || (c === 36 /* $ */ && j + 1 < re && img.charCodeAt(j + 1) === 123)) break;
+          j++;
+        }
+        if (j > i) {
+          this.addText(img.slice(i, j), i, j);
+          i = j;
           continue;
         }
-        const e = img[i + 1]!;
-        const decoded = e === '"' ? '"' : e === "\\" ? "\\" : e === "n" ? "\n" : e === "t" ? "\t" : e === "$" ? "$" : undefined;
-        if (decoded === undefined) {
-          diagnostics.push({
-            severity: "warning",
-            code: "unknown-escape",
-            message: messages.unknownEscape(`\\${e}`),
-            span: spanAt(i, 2),
-            notes: [messages.unknownEscapeNote()],
-          });
-          addText(`\\${e}`, i, i + 2);
-        } else addText(decoded, i, i + 2);
-        i += 2;
-        continue;
+        if (img.charCodeAt(i) === 92) {
+          i = this.escape(i, re);
+          continue;
+        }
+        const res = parseInterp(img, i, re);
+        if (res.ok) {
+          this.flush();
+          this.parts.push({ kind: "interp", path: res.path, raw: res.raw, span: this.spanAt(i, res.end - i) });
+        } else {
+          this.diagnostics.push({ severity: "error", code: "bad-interpolation", message: res.message, span: this.spanAt(i, res.end - i) });
+        }
+        i = res.end;
       }
-      // `${`
-      const r2 = parseInterp(img, i, re);
-      if (r2.ok) {
-        flush();
-        parts.push({ kind: "interp", path: r2.path, raw: r2.raw, span: spanAt(i, r2.end - i) });
-      } else {
-        diagnostics.push({ severity: "error", code: "bad-interpolation", message: r2.message, span: spanAt(i, r2.end - i) });
-      }
-      i = r2.end;
     }
+    this.flush();
+    return { kind: "string", parts: this.parts, triple: this.triple, span };
   }
-  flush();
-  return { kind: "string", parts, triple, span: wholeSpan };
+
+  /** Decodes the escape at `i`; returns the index after it. */
+  private escape(i: number, re: number): number {
+    const img = this.img;
+    if (i + 1 >= re) {
+      this.addText("\\", i, i + 1);
+      return i + 1;
+    }
+    const e = img[i + 1]!;
+    const decoded = e === '"' ? '"' : e === "\\" ? "\\" : e === "n" ? "\n" : e === "t" ? "\t" : e === "$" ? "$" : undefined;
+    if (decoded === undefined) {
+      this.diagnostics.push({
+        severity: "warning",
+        code: "unknown-escape",
+        message: messages.unknownEscape(`\\${e}`),
+        span: this.spanAt(i, 2),
+        notes: [messages.unknownEscapeNote()],
+      });
+      this.addText(`\\${e}`, i, i + 2);
+    } else this.addText(decoded, i, i + 2);
+    return i + 2;
+  }
 }
 
 type InterpResult = { ok: true; path: string[]; raw: boolean; end: number } | { ok: false; message: string; end: number };
 
+const skipBlanks = (img: string, j: number, re: number) => {
+  while (j < re && isBlank(img.charCodeAt(j))) j++;
+  return j;
+};
+const identEnd = (img: string, j: number, re: number) => {
+  if (j >= re || !isIdentStart(img.charCodeAt(j))) return j;
+  j++;
+  while (j < re && isIdentChar(img.charCodeAt(j))) j++;
+  return j;
+};
+
 /** Parses `${ [raw] a.b.c }` starting at `i` (the `$`); `re` ends the range (a line). */
 function parseInterp(img: string, i: number, re: number): InterpResult {
   const close = img.indexOf("}", i + 2);
-  const closeEnd = close >= 0 && close < re ? close + 1 : -1;
-  const fail = (message: string): InterpResult => ({ ok: false, message, end: closeEnd > 0 ? closeEnd : re });
-  if (closeEnd < 0) return { ok: false, message: messages.unclosedInterpolation(), end: re };
-  const whole = img.slice(i, closeEnd);
-  let j = i + 2;
-  const skip = () => {
-    while (j < re && isBlank(img.charCodeAt(j))) j++;
-  };
-  const ident = (): string | undefined => {
-    if (j >= re || !isIdentStart(img.charCodeAt(j))) return undefined;
-    const s = j;
-    while (j < re && isIdentChar(img.charCodeAt(j))) j++;
-    return img.slice(s, j);
-  };
-  skip();
-  if (img.charCodeAt(j) === 125) return fail(messages.emptyInterpolation());
+  if (close < 0 || close >= re) return { ok: false, message: messages.unclosedInterpolation(), end: re };
+  const end = close + 1;
+  const bad = (what: string, after: string): InterpResult => ({ ok: false, message: messages.badInterpolation(img.slice(i, end), what, after), end });
+  let j = skipBlanks(img, i + 2, re);
+  if (j === close) return { ok: false, message: messages.emptyInterpolation(), end };
   let raw = false;
-  let first = ident();
-  if (first === undefined) return fail(messages.badInterpolation(whole, "a name", "${"));
+  let e = identEnd(img, j, re);
+  if (e === j) return bad("a name", "${");
+  let first = img.slice(j, e);
+  j = e;
   if (first === "raw" && isBlank(img.charCodeAt(j))) {
-    skip();
-    if (img.charCodeAt(j) !== 125) {
+    j = skipBlanks(img, j, re);
+    if (j !== close) {
       raw = true;
-      first = ident();
-      if (first === undefined) return fail(messages.badInterpolation(whole, "a name", "raw"));
+      e = identEnd(img, j, re);
+      if (e === j) return bad("a name", "raw");
+      first = img.slice(j, e);
+      j = e;
     }
   }
   const path = [first];
   for (;;) {
-    skip();
+    j = skipBlanks(img, j, re);
     const c = img.charCodeAt(j);
-    if (c === 125) return { ok: true, path, raw, end: j + 1 };
-    if (c === 46) {
-      j++;
-      skip();
-      const m = ident();
-      if (m === undefined) return fail(messages.badInterpolation(whole, "a name", "."));
-      path.push(m);
-      continue;
-    }
-    return fail(messages.badInterpolation(whole, "`.` or `}`", path[path.length - 1]!));
+    if (j === close) return { ok: true, path, raw, end };
+    if (c !== 46 /* . */) return bad("`.` or `}`", path[path.length - 1]!);
+    j = skipBlanks(img, j + 1, re);
+    e = identEnd(img, j, re);
+    if (e === j) return bad("a name", ".");
+    path.push(img.slice(j, e));
+    j = e;
   }
 }
 

@@ -442,11 +442,11 @@ export async function importFile(
   path: string,
   options: { tables?: string[] } = {},
 ): Promise<DataResult> {
-  const dbTables = await db.tables();
   const wanted = options.tables?.map((t) => t.toLowerCase());
   const where = (line: number) => `${path}, line ${line}`;
 
   return withLoadSettings(db, async () => {
+    const dbTables = await db.tables();
     const counts: TableCount[] = [];
     const seen = new Set<string>();
     let layout: "multi" | "single" | undefined;
@@ -464,8 +464,10 @@ export async function importFile(
       const table = findName(dbTables, s.name);
       if (table === undefined) throw new DriverError(`${where(s.line)}: ${db.label} has no table named ${s.name}`, "no-table");
       const columns = await db.columns(table);
+      const prefix = `${s.name.toLowerCase()}.`;
       const fileColumns = s.header.map((h) => {
-        const field = h.includes(".") ? h.slice(h.indexOf(".") + 1) : h;
+        // "table.field"; like web2py, a header naming another table still means the field
+        const field = h.toLowerCase().startsWith(prefix) ? h.slice(prefix.length) : h.slice(h.indexOf(".") + 1);
         const col = findColumn(columns, field);
         if (!col) throw new DriverError(`${where(s.line)}: table ${table} of ${db.label} has no column named ${field}`, "no-column");
         return col;
@@ -493,7 +495,7 @@ export async function importFile(
               "format",
             );
           }
-          section = { name, header: r.fields.map((f) => f.slice(name.length + 1)), line: r.line };
+          section = { name, header: r.fields, line: r.line };
           await startTable(section);
           state = "rows";
           return;
@@ -684,61 +686,63 @@ async function withLoadSettings<T>(db: DatabaseDriver, fn: () => Promise<T>): Pr
  * consistent read of src. Columns are those the two tables share, in dst's order.
  */
 export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, tables?: string[]): Promise<SyncResult> {
-  return src.transaction(async () => {
-    const srcTables = await src.tables();
-    const dstTables = await dst.tables();
-    const pairs: { src: string; dst: string }[] = [];
-    const skipped: string[] = [];
-    if (tables) {
-      const problems: string[] = [];
-      for (const t of tables) {
-        const s = findName(srcTables, t);
-        const d = findName(dstTables, t);
-        if (s === undefined) problems.push(`${src.label} has no table named ${t}`);
-        if (d === undefined) problems.push(`${dst.label} has no table named ${t}`);
-        if (s !== undefined && d !== undefined && !pairs.some((p) => p.dst === d)) pairs.push({ src: s, dst: d });
+  // Everything, the reading of both schemas included, happens inside the two
+  // transactions: one snapshot of src, and of dst (one download each when a
+  // side is SQLite on another host).
+  return src.transaction(() =>
+    withLoadSettings(dst, async () => {
+      const srcTables = await src.tables();
+      const dstTables = await dst.tables();
+      const pairs: { src: string; dst: string }[] = [];
+      const skipped: string[] = [];
+      if (tables) {
+        const problems: string[] = [];
+        for (const t of tables) {
+          const s = findName(srcTables, t);
+          const d = findName(dstTables, t);
+          if (s === undefined) problems.push(`${src.label} has no table named ${t}`);
+          if (d === undefined) problems.push(`${dst.label} has no table named ${t}`);
+          if (s !== undefined && d !== undefined && !pairs.some((p) => p.dst === d)) pairs.push({ src: s, dst: d });
+        }
+        if (problems.length > 0) throw new DriverError(`cannot sync: ${problems.join("; ")}`, "no-table");
+      } else {
+        for (const d of dstTables) {
+          const s = findName(srcTables, d);
+          if (s === undefined) skipped.push(d);
+          else pairs.push({ src: s, dst: d });
+        }
+        for (const s of srcTables) if (findName(dstTables, s) === undefined) skipped.push(s);
       }
-      if (problems.length > 0) throw new DriverError(`cannot sync: ${problems.join("; ")}`, "no-table");
-    } else {
-      for (const d of dstTables) {
-        const s = findName(srcTables, d);
-        if (s === undefined) skipped.push(d);
-        else pairs.push({ src: s, dst: d });
-      }
-      for (const s of srcTables) if (findName(dstTables, s) === undefined) skipped.push(s);
-    }
 
-    const plans: { src: string; dst: string; shared: { dst: ColumnInfo; src: ColumnInfo }[]; read: ColumnInfo[] }[] = [];
-    for (const p of pairs) {
-      const srcColumns = await src.columns(p.src);
-      const dstColumns = await dst.columns(p.dst);
-      const shared = dstColumns
-        .map((dc) => ({ dst: dc, src: findColumn(srcColumns, dc.name) }))
-        .filter((x): x is { dst: ColumnInfo; src: ColumnInfo } => x.src !== undefined);
-      if (shared.length === 0) {
-        throw new DriverError(`cannot sync table ${p.dst}: ${src.label} and ${dst.label} share none of its columns`, "no-column");
+      const plans: { src: string; dst: string; shared: { dst: ColumnInfo; src: ColumnInfo }[]; read: ColumnInfo[] }[] = [];
+      for (const p of pairs) {
+        const srcColumns = await src.columns(p.src);
+        const dstColumns = await dst.columns(p.dst);
+        const shared = dstColumns
+          .map((dc) => ({ dst: dc, src: findColumn(srcColumns, dc.name) }))
+          .filter((x): x is { dst: ColumnInfo; src: ColumnInfo } => x.src !== undefined);
+        if (shared.length === 0) {
+          throw new DriverError(`cannot sync table ${p.dst}: ${src.label} and ${dst.label} share none of its columns`, "no-column");
+        }
+        // Page on src's primary key when all of it is read, so no row is missed or read twice.
+        const keys = srcColumns.filter((c) => c.primaryKey);
+        const pageable = keys.length > 0 && keys.every((k) => shared.some((x) => x.src.name === k.name));
+        const read = shared.map((x) => ({ ...x.src, primaryKey: pageable && x.src.primaryKey }));
+        plans.push({ ...p, shared, read });
       }
-      // Page on src's primary key when all of it is read, so no row is missed or read twice.
-      const keys = srcColumns.filter((c) => c.primaryKey);
-      const pageable = keys.length > 0 && keys.every((k) => shared.some((x) => x.src.name === k.name));
-      const read = shared.map((x) => ({ ...x.src, primaryKey: pageable && x.src.primaryKey }));
-      plans.push({ ...p, shared, read });
-    }
 
-    const counts = await withLoadSettings(dst, async () => {
-      const out: TableCount[] = [];
+      const counts: TableCount[] = [];
       for (const p of plans) {
         const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst));
         await loader.clear();
         for await (const page of readPages(src, p.src, p.read)) {
           for (const row of page) await loader.add(p.shared.map((x) => row[x.src.name] ?? null));
         }
-        out.push({ name: p.dst, rows: await loader.finish() });
+        counts.push({ name: p.dst, rows: await loader.finish() });
       }
-      return out;
-    });
-    return { tables: counts, skipped };
-  });
+      return { tables: counts, skipped };
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------

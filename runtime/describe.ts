@@ -43,7 +43,7 @@ const ms = (n: number) => (n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_00
 export function describeAction(a: Action): string {
   switch (a.kind) {
     case "require":
-      return `require ${a.source}${a.else ? ` else ${JSON.stringify(a.else)}` : ""}`;
+      return `require ${describeCond(a.cond)}${a.else ? ` else ${JSON.stringify(a.else)}` : ""}`;
     case "confirm":
       return `confirm ${JSON.stringify(a.question)}`;
     case "manual":
@@ -68,7 +68,7 @@ export function describeAction(a: Action): string {
     case "sync":
       return `sync ${a.db} from ${a.fromEnv}.${a.fromDb}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""}`;
     case "wait":
-      return `wait until ${a.source} every ${ms(a.everyMs)}${a.timeoutMs !== undefined ? ` timeout ${ms(a.timeoutMs)}` : ""}`;
+      return `wait until ${describeCond(a.cond)} every ${ms(a.everyMs)}${a.timeoutMs !== undefined ? ` timeout ${ms(a.timeoutMs)}` : ""}`;
     case "note":
       return `note: ${a.text}`;
   }

@@ -609,7 +609,10 @@ export class OutputTail {
   private compact(): void {
     let s = this.chunks.join("");
     let cut = false;
+    /** The size cut fell inside a line (not just after a newline). */
+    let partial = false;
     if (s.length > this.maxChars) {
+      partial = s.charCodeAt(s.length - this.maxChars - 1) !== 10;
       s = s.slice(s.length - this.maxChars);
       cut = true;
     }
@@ -624,8 +627,8 @@ export class OutputTail {
         break;
       }
     }
-    if (cut && seen < this.maxLines) {
-      // Cut by size: drop the partial first line.
+    if (partial && seen < this.maxLines) {
+      // Cut by size inside a line: drop what is left of it.
       const nl = s.indexOf("\n");
       if (nl >= 0 && nl < s.length - 1) s = s.slice(nl + 1);
     }

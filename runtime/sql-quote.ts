@@ -50,7 +50,12 @@ export function sqlLiteral(value: SqlValue, engine: SqlEngine): string {
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "boolean") return value ? "1" : "0";
   if (typeof value === "number") {
-    if (Number.isFinite(value)) return Object.is(value, -0) ? "0" : String(value);
+    if (Number.isFinite(value)) {
+      if (Object.is(value, -0)) return "0";
+      // MySQL reads 0.3 as an exact DECIMAL and rounds it again into a DOUBLE;
+      // an exponent makes it an approximate literal, read with strtod.
+      return engine === "mysql" && !Number.isInteger(value) ? value.toExponential() : String(value);
+    }
     if (Number.isNaN(value)) return "NULL";
     if (engine === "sqlite") return value > 0 ? "9e999" : "-9e999";
     throw new Error(`MySQL cannot store ${value}`);

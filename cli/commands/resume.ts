@@ -69,7 +69,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       io.stderr.write(`runbook: ${source.error}\n`);
       return Exit.usage;
     }
-    const rb = compileForRun(run.file, source.text, io);
+    const rb = compileForRun(source.path, source.text, io);
     if (!rb) return Exit.failed;
     const env = selectEnv(rb, run.env);
     if ("error" in env) {

@@ -9,6 +9,7 @@
 
 import os from "node:os";
 import { randomBytes } from "node:crypto";
+import { isAbsolute, relative } from "node:path";
 import { compile } from "../../language/compile.js";
 import { hasErrors, renderDiagnostics } from "../../language/diagnostics.js";
 import { selectEnv } from "../../language/scope.js";
@@ -61,11 +62,23 @@ function currentUser(env: NodeJS.ProcessEnv): string {
   }
 }
 
-/** Compiles a runbook file, printing its diagnostics; undefined (after printing) when it has errors. */
-export function compileForRun(file: string, text: string, io: CliIO) {
-  const result = compile(file, text);
+/**
+ * Compiles a runbook file, printing its diagnostics; undefined (after printing) when
+ * it has errors. It is compiled under its absolute path, so includes resolve from
+ * any working directory and the source hash that `resume` compares does not depend
+ * on how the path was spelled; diagnostics show paths relative to the working
+ * directory.
+ */
+export function compileForRun(absPath: string, text: string, io: CliIO) {
+  const result = compile(absPath, text);
   if (result.diagnostics.length > 0) {
-    io.stderr.write(renderDiagnostics(result.diagnostics, "text", { sources: result.sources, color: useColor(io, "stderr") }));
+    const shown = (f: string) => {
+      const r = relative(io.cwd, f);
+      return r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : f;
+    };
+    const diagnostics = result.diagnostics.map((d) => ({ ...d, span: { ...d.span, file: shown(d.span.file) } }));
+    const sources = new Map([...result.sources].map(([f, t]) => [shown(f), t]));
+    io.stderr.write(renderDiagnostics(diagnostics, "text", { sources, color: useColor(io, "stderr") }));
   }
   if (!result.runbook || hasErrors(result.diagnostics)) return undefined;
   return result.runbook;
@@ -85,7 +98,7 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: CliI
     io.stderr.write(`runbook: ${source.error}\n`);
     return Exit.usage;
   }
-  const rb = compileForRun(file, source.text, io);
+  const rb = compileForRun(source.path, source.text, io);
   if (!rb) return Exit.failed;
 
   const selected = selectEnv(rb, opts.env);

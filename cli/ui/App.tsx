@@ -47,7 +47,7 @@ export function App({ store, color, fallbackSize }: AppProps) {
   useSyncExternalStore(store.subscribe, store.version);
   const { columns, rows } = useTerminalSize(fallbackSize);
   const onKey = useCallback((input: string, key: Key) => void store.handleKey(input, key), [store]);
-  useInput(onKey);
+  useInput(onKey, { isActive: store.canAnswer });
 
   // One row fewer than the terminal: a frame as tall as the screen makes Ink clear
   // the whole terminal on every frame.

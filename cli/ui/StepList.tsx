@@ -3,7 +3,7 @@
 
 import type { StepView, UiStore } from "./store.js";
 import type { Line } from "./preview.js";
-import { formatDuration, GLYPH, SPINNER, STATUS_COLOR, pad } from "./format.js";
+import { displayWidth, formatDuration, GLYPH, SPINNER, STATUS_COLOR, pad, truncate } from "./format.js";
 import { Lines } from "./Lines.js";
 
 export function glyph(v: StepView, now = Date.now()): string {
@@ -38,8 +38,8 @@ export function stepRows(store: UiStore, width: number): { rows: Line[]; selecte
     const marker = id === activeId ? "▶" : " ";
     const g = glyph(v, now);
     const right = [v.host, stepDuration(v, now)].filter(Boolean).join(" ");
-    const titleWidth = Math.max(4, width - 4 - (right ? right.length + 1 : 0));
-    const title = Array.from(v.title).length > titleWidth ? Array.from(v.title).slice(0, titleWidth - 1).join("") + "…" : v.title;
+    const titleWidth = Math.max(4, width - 3 - (right ? displayWidth(right) + 1 : 0));
+    const title = truncate(v.title, titleWidth);
     const color = v.rollback === "failed" ? "red" : v.rollback === "pending" ? "blue" : STATUS_COLOR[v.status];
     rows.push([
       { text: marker, color: "yellow", bold: true, inverse: selected },

@@ -80,16 +80,59 @@ export function sanitizeLine(line: string, max = 1000): string {
   return line.length > max ? line.slice(0, max) : line;
 }
 
-/** Cut to `width` columns (by code point; Ink's own truncation handles wide characters). */
+/** Columns a code point takes: 2 for East Asian wide and most emoji, else 1 (0 for combining marks). */
+export function charWidth(cp: number): number {
+  if (cp < 0x300) return 1;
+  if (cp <= 0x36f) return 0;
+  if (cp < 0x1100) return 1;
+  if (
+    cp <= 0x115f ||
+    (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  )
+    return 2;
+  return 1;
+}
+
+/** Columns a string takes (no escape sequences expected). */
+export function displayWidth(s: string): number {
+  let w = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x300) w++;
+    else {
+      const cp = s.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      w += charWidth(cp);
+    }
+  }
+  return w;
+}
+
+/** Cut to `width` columns, ending in … when cut. */
 export function truncate(s: string, width: number): string {
   if (width <= 0) return "";
-  if (s.length <= width) return s;
-  const cps = Array.from(s);
-  if (cps.length <= width) return s;
-  return width <= 1 ? "…" : cps.slice(0, width - 1).join("") + "…";
+  if (s.length <= width && !/[^\u0000-\u02ff]/.test(s)) return s;
+  if (displayWidth(s) <= width) return s;
+  let out = "";
+  let w = 0;
+  for (const ch of s) {
+    const cw = charWidth(ch.codePointAt(0)!);
+    if (w + cw > width - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return out + "…";
 }
 
 export function pad(s: string, width: number): string {
-  const n = Array.from(s).length;
+  const n = displayWidth(s);
   return n >= width ? s : s + " ".repeat(width - n);
 }

@@ -70,6 +70,8 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
     // Ink reads the keyboard in raw mode, so Ctrl-C no longer raises SIGINT: raise
     // it, and the run command's handler does what it does in plain mode.
     onInterrupt: () => process.kill(process.pid, "SIGINT"),
+    // Keys need a terminal on stdin (raw mode); without one nobody can answer.
+    canAnswer: io.stdin.isTTY === true && typeof io.stdin.setRawMode === "function",
   });
   const unsubscribe = bus.subscribe(store.handle);
 

@@ -86,6 +86,8 @@ export interface StoreOptions {
   maxLines?: number;
   /** Ctrl-C: what the plain mode's SIGINT does. */
   onInterrupt?: () => void;
+  /** Whether anyone can press keys (stdin is a terminal); if not, questions are "unanswerable". */
+  canAnswer?: boolean;
 }
 
 const MAX_DIFF_CHARS = 200_000;
@@ -133,6 +135,7 @@ export class UiStore {
   private readonly maxLines: number;
   private readonly onInterrupt: () => void;
   private closed = false;
+  readonly canAnswer: boolean;
   readonly interaction: Interaction;
 
   constructor(options: StoreOptions) {
@@ -143,6 +146,7 @@ export class UiStore {
     this.frameMs = options.frameMs ?? 66;
     this.maxLines = options.maxLines ?? 2000;
     this.onInterrupt = options.onInterrupt ?? (() => {});
+    this.canAnswer = options.canAnswer ?? true;
     this.setSteps(this.plan.steps.map((s) => ({ id: s.id, title: s.title, section: s.section, host: s.host, phase: s.phase })));
     this.selectedId = this.order[0];
     this.interaction = this.makeInteraction();
@@ -457,35 +461,39 @@ export class UiStore {
           this.abortRequested = false;
           return "abort";
         }
-        if (!this.stepThrough || this.continuous) return "run";
+        if (!this.stepThrough || this.continuous || !this.canAnswer) return "run";
         return this.ask<StepChoice>({ kind: "step", stepId: ctx.step.id });
       },
-      confirm: async (question, ctx): Promise<boolean> => {
+      confirm: async (question, ctx): Promise<boolean | "unanswerable"> => {
         this.continuous = false;
+        if (!this.canAnswer) return "unanswerable";
         if (this.abortRequested) {
           this.abortRequested = false;
           return false;
         }
         return this.ask<boolean>({ kind: "confirm", stepId: ctx.step?.id, question, protected: ctx.plan.protected, typed: "" });
       },
-      manual: async (text, ctx): Promise<"done" | "abort"> => {
+      manual: async (text, ctx): Promise<"done" | "abort" | "unanswerable"> => {
         this.continuous = false;
+        if (!this.canAnswer) return "unanswerable";
         if (this.abortRequested) {
           this.abortRequested = false;
           return "abort";
         }
         return this.ask<"done" | "abort">({ kind: "manual", stepId: ctx.step.id, text });
       },
-      onFailure: async (error, ctx): Promise<FailureChoice> => {
+      onFailure: async (error, ctx): Promise<FailureChoice | "unanswerable"> => {
         this.continuous = false;
+        if (!this.canAnswer) return "unanswerable";
         if (this.abortRequested) {
           this.abortRequested = false;
           return "abort";
         }
         return this.ask<FailureChoice>({ kind: "failure", stepId: ctx.step.id, error });
       },
-      rerunInterrupted: async (ctx): Promise<boolean> => {
+      rerunInterrupted: async (ctx): Promise<boolean | "unanswerable"> => {
         this.continuous = false;
+        if (!this.canAnswer) return "unanswerable";
         return this.ask<boolean>({ kind: "rerun", stepId: ctx.step.id });
       },
     };

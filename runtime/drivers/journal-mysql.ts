@@ -402,6 +402,7 @@ class MysqlJournal implements Journal {
   }
 
   private async applyOps(ops: WriteOp[]): Promise<void> {
+    // One statement commits atomically by itself (rollback and run-finish are two).
     if (ops.length === 1 && ops[0].op !== "rollback" && ops[0].op !== "run-finish") return this.apply(ops[0]);
     await this.transaction(async () => {
       for (const op of ops) await this.apply(op);

@@ -426,8 +426,10 @@ class SqliteJournal implements Journal {
     if (this.closed) return;
     try {
       const ops = this.recorder.events(event);
-      if (ops.length === 1) this.apply(ops[0]);
-      else if (ops.length > 1) this.applyOps(ops);
+      if (ops.length === 0) return;
+      // One statement commits atomically by itself; anything more goes in a transaction.
+      if (ops.length === 1 && singleStatement(ops[0])) this.apply(ops[0]);
+      else this.applyOps(ops);
     } catch (err) {
       this.pendingError ??= err;
     }
@@ -542,4 +544,9 @@ class SqliteJournal implements Journal {
     this.db.close();
     if (error !== undefined) throw error;
   }
+}
+
+/** Ops that are one SQL statement (rollback and run-finish are two). */
+function singleStatement(op: WriteOp): boolean {
+  return op.op !== "rollback" && op.op !== "run-finish";
 }

@@ -145,6 +145,20 @@ function bindValue(v: SqlValue | undefined): unknown {
   return v;
 }
 
+/**
+ * mysql2's text-protocol parser builds a float of up to 17 characters digit by
+ * digit, which can miss by an ulp (90.33333333333333 came back ...31). The
+ * server's text is the shortest exact form: parse it with parseFloat instead.
+ * (The binary protocol, used with parameters, sends the 8 bytes as they are.)
+ */
+function exactFloats(field: { type: string; string: () => string | null }, next: () => unknown): unknown {
+  if (field.type === "DOUBLE" || field.type === "FLOAT") {
+    const text = field.string();
+    return text === null ? null : Number.parseFloat(text);
+  }
+  return next();
+}
+
 function isHeader(x: unknown): x is ResultSetHeader {
   return typeof x === "object" && x !== null && !Array.isArray(x) && "affectedRows" in x && "fieldCount" in x;
 }
@@ -188,7 +202,8 @@ class MysqlDriver implements DatabaseDriver {
     try {
       const conn = this.live();
       // Without parameters: the text protocol, so a `?` inside a literal stays a `?`.
-      const [result] = params.length > 0 ? await conn.execute(sql, params.map(bindValue) as never) : await conn.query(sql);
+      const [result] =
+        params.length > 0 ? await conn.execute(sql, params.map(bindValue) as never) : await conn.query({ sql, typeCast: exactFloats });
       if (!Array.isArray(result)) return [];
       // Several statements: one entry per statement; the rows are the last result set.
       if (result.length > 0 && (Array.isArray(result[0]) || isHeader(result[0]))) {

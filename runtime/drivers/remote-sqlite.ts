@@ -54,8 +54,8 @@ class RemoteSqliteDriver implements DatabaseDriver {
   readonly engine = "sqlite" as const;
   private hasSqlite3: boolean | undefined;
   private depth = 0;
-  /** The copy that serves reads during a transaction. */
-  private snapshot: Snapshot | undefined;
+  /** The copy that serves reads during a transaction (a promise, so concurrent reads share it). */
+  private snapshot: Promise<Snapshot> | undefined;
   /** Writes queued by execute() during a transaction. */
   private pending: string[] = [];
   private closed = false;
@@ -143,7 +143,8 @@ class RemoteSqliteDriver implements DatabaseDriver {
     }
   }
 
-  private async dropSnapshot(s: Snapshot): Promise<void> {
+  private async dropSnapshot(s: Snapshot | undefined): Promise<void> {
+    if (!s) return;
     await s.db.close().catch(() => undefined);
     await rm(s.dir, { recursive: true, force: true });
   }
@@ -152,8 +153,8 @@ class RemoteSqliteDriver implements DatabaseDriver {
   private async read<T>(fn: (db: DatabaseDriver) => Promise<T>): Promise<T> {
     this.checkOpen();
     if (this.depth > 0) {
-      this.snapshot ??= await this.fetchCopy();
-      return fn(this.snapshot.db);
+      this.snapshot ??= this.fetchCopy();
+      return fn((await this.snapshot).db);
     }
     const s = await this.fetchCopy();
     try {
@@ -219,19 +220,21 @@ class RemoteSqliteDriver implements DatabaseDriver {
       this.depth--;
       if (outer) {
         this.pending = [];
-        const s = this.snapshot;
-        this.snapshot = undefined;
-        if (s) await this.dropSnapshot(s);
+        await this.releaseSnapshot();
       }
     }
+  }
+
+  private async releaseSnapshot(): Promise<void> {
+    const s = this.snapshot;
+    this.snapshot = undefined;
+    if (s) await this.dropSnapshot(await s.catch(() => undefined));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const s = this.snapshot;
-    this.snapshot = undefined;
-    if (s) await this.dropSnapshot(s);
+    await this.releaseSnapshot();
   }
 }
 

@@ -14,7 +14,15 @@ import { basename, dirname, isAbsolute, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import type { Duplex } from "node:stream";
-import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, SFTPWrapper } from "ssh2";
+import type {
+  AnyAuthMethod,
+  AuthenticationType,
+  Client,
+  ClientChannel,
+  ConnectConfig,
+  ParsedKey,
+  SFTPWrapper,
+} from "ssh2";
 import SSHConfig from "ssh-config";
 import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
 import {
@@ -424,8 +432,25 @@ class Connection {
     }
     let timerPaused = false;
     let connectTimer: NodeJS.Timeout | undefined;
+    // Local work (asking for a passphrase, bcrypt-decrypting a key) is not
+    // connect time: the connect timer is paused meanwhile.
+    const offTheClock = async <T>(fn: () => Promise<T>): Promise<T> => {
+      timerPaused = true;
+      clearTimeout(connectTimer);
+      try {
+        return await fn();
+      } finally {
+        timerPaused = false;
+        armTimer();
+      }
+    };
     for (const { path, configured } of keyPaths) {
       candidates.push(async () => {
+        const cached = this.pool.decryptedKeys.get(path);
+        if (cached) {
+          tried.push(`key ${path}`);
+          return { type: "publickey", username: r.user, key: cached };
+        }
         let data: Buffer;
         try {
           data = await readFile(path);
@@ -433,40 +458,38 @@ class Connection {
           if (configured) tried.push(`key ${path} (not found)`);
           return null;
         }
-        let parsed = utils.parseKey(data);
-        let passphrase: string | undefined;
+        const parse = (passphrase?: string): ParsedKey | Error => {
+          const k = utils.parseKey(data, passphrase);
+          return Array.isArray(k) ? (k[0] as ParsedKey) : k;
+        };
+        let parsed = parse();
         if (parsed instanceof Error && /passphrase|encrypted/i.test(parsed.message)) {
-          const fromEnv = process.env.RUNBOOK_SSH_PASSPHRASE;
-          if (fromEnv !== undefined) {
-            passphrase = fromEnv;
-            parsed = utils.parseKey(data, passphrase);
-          }
-          if ((parsed instanceof Error || passphrase === undefined) && opts.askPassphrase) {
-            // Time spent typing is not connect time.
-            timerPaused = true;
-            clearTimeout(connectTimer);
-            try {
+          const result = await offTheClock(async () => {
+            let passphrase = process.env.RUNBOOK_SSH_PASSPHRASE;
+            let key: ParsedKey | Error | undefined = passphrase !== undefined ? parse(passphrase) : undefined;
+            if ((key === undefined || key instanceof Error) && opts.askPassphrase) {
               passphrase = await opts.askPassphrase(path);
-            } finally {
-              timerPaused = false;
-              armTimer();
+              key = passphrase !== undefined ? parse(passphrase) : undefined;
             }
-            if (passphrase !== undefined) parsed = utils.parseKey(data, passphrase);
-          }
-          if (passphrase === undefined) {
+            return key;
+          });
+          if (result === undefined) {
             tried.push(`key ${path} (encrypted; no passphrase given: set RUNBOOK_SSH_PASSPHRASE)`);
             return null;
           }
-          if (parsed instanceof Error) {
+          if (result instanceof Error) {
             tried.push(`key ${path} (wrong passphrase)`);
             return null;
           }
+          parsed = result;
+          // Ask once per pool, not again on every reconnect.
+          this.pool.decryptedKeys.set(path, parsed);
         } else if (parsed instanceof Error) {
           tried.push(`key ${path} (unreadable: ${parsed.message})`);
           return null;
         }
         tried.push(`key ${path}`);
-        return { type: "publickey", username: r.user, key: data, passphrase };
+        return { type: "publickey", username: r.user, key: parsed };
       });
     }
     let next = 0;
@@ -545,7 +568,11 @@ class Connection {
         if (verifyError) reject(verifyError);
         else if (authFailed) {
           const accepts = serverMethods ? `; the server accepts: ${serverMethods.join(", ")}` : "";
-          const what = tried.length ? tried.join(", ") : "nothing (no agent, no key files found)";
+          const none = [
+            !agentSocket ? "no SSH agent" : r.identitiesOnly ? "the SSH agent not used (IdentitiesOnly yes)" : "",
+            "no key files found",
+          ].filter(Boolean);
+          const what = tried.length ? tried.join(", ") : `nothing (${none.join(", ")})`;
           reject(
             new DriverError(
               `authentication failed for ${r.user}@${r.host}:${r.port} (${label}): tried publickey with ${what}${accepts}`,
@@ -670,6 +697,8 @@ export class SshPool {
   private configPromise: Promise<SSHConfig> | undefined;
   private readonly connections = new Map<string, Connection>();
   private readonly resolving = new Map<string, Promise<Connection>>();
+  /** Keys decrypted with a passphrase, by path (kept in memory for the pool's life). */
+  readonly decryptedKeys = new Map<string, ParsedKey>();
 
   constructor(options: SshPoolOptions = {}) {
     this.options = options;
@@ -959,9 +988,12 @@ class SshHost implements HostDriver {
         }
         // [x]yz: the pattern does not match the command line of the shell running it.
         const pattern = `RUNBOOK_EXEC_ID=[${token[0]}]${token.slice(1)}`;
+        // The token alone in `t`: this script's command line must not hold
+        // RUNBOOK_EXEC_ID=TOKEN itself, or pgrep would find this very shell.
         const cmd = [
+          `t=${token}`,
           `p=$(pgrep -o -f ${shq(pattern)} 2>/dev/null)`,
-          `[ -n "$p" ] || { f=$(grep -l -a -F ${shq(`RUNBOOK_EXEC_ID=${token}`)} /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
+          `[ -n "$p" ] || { f=$(grep -l -a -F "RUNBOOK_EXEC_ID=$t" /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
           `[ -n "$p" ] || exit 3`,
           `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,
           `kill -s ${sig} -- "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,

@@ -171,6 +171,18 @@ describe("import", () => {
     expect(after[3]!.notes).toBe(null);
   });
 
+  it("round-trips a one-table csv whose column names hold dots", async () => {
+    const d = await db("dots.sqlite", 'CREATE TABLE "my.table" (id INTEGER PRIMARY KEY, "a.b" TEXT, c TEXT)');
+    await d.execute(`INSERT INTO "my.table" VALUES (1, 'x', NULL), (2, '', 'y')`);
+    const before = await allRows(d, "my.table");
+    const path = join(tmp.dir, "dots.csv");
+    await exportTables(d, undefined, path, "csv");
+    expect(readFileSync(path, "utf8")).toBe('my.table.id,my.table.a.b,my.table.c\r\n1,x,\r\n2,"",y\r\n');
+    await d.execute(`DELETE FROM "my.table"`);
+    await importFile(d, path);
+    expect(await allRows(d, "my.table")).toEqual(before);
+  });
+
   it("imports into another database, keeping ids, with foreign keys loaded in any order", async () => {
     const src = await fixtureDb();
     const path = join(tmp.dir, "db.csv");

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DriverError, type DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { openMysql, parseMysqlUrl } from "../../runtime/drivers/mysql.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
-import { sqlQuote } from "../../runtime/sql-quote.js";
+import { sqlLiteral, sqlQuote } from "../../runtime/sql-quote.js";
 import { createTestDatabase, MARIADB_HOST, MARIADB_PORT, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { allRows, loadFixture, MYSQL_SCHEMA, newSqlite, tempDir, TABLES } from "./fixtures.js";
 
@@ -63,6 +63,15 @@ describe.runIf(run)("MySQL driver against MariaDB", () => {
     expect(await db.query("SELECT * FROM kinds")).toEqual([
       { d: "2010-01-12", dt: "2010-01-12 13:45:00", dec2: "1.50", big: "9223372036854775807", j: '{"a": 1}', b: Buffer.from([0, 255]), f: 1.1 },
     ]);
+  });
+
+  it("reads and writes doubles exactly", async () => {
+    const values = [90.33333333333333, 0.1 + 0.2, 1 / 3, 5e-324, 1.7976931348623157e308, -123456.789, 1e-7, 12345678901234567];
+    await db.execute(`CREATE TABLE doubles (i INT PRIMARY KEY, v DOUBLE, f FLOAT)`);
+    await db.execute(`INSERT INTO doubles VALUES ${values.map((v, i) => `(${i}, ${sqlLiteral(v, "mysql")}, 1.1)`).join(", ")}`);
+    const rows = await db.query("SELECT v, f FROM doubles ORDER BY i");
+    expect(rows.map((r) => r.v)).toEqual(values);
+    expect(rows[0]!.f).toBe(1.1);
   });
 
   it("binds parameters (server-side) and leaves a ? inside a literal alone without them", async () => {

@@ -187,13 +187,14 @@ describe("data commands on a remote SQLite database", () => {
         { name: "empty_one", rows: 0 },
       ],
     });
+    expect(host.downloads).toHaveLength(2); // the import read the schema from one copy too
     const check = local();
     (before.person as Record<string, unknown>[])[1]!.photo = "AP8Q"; // a binary blob comes back as base64 text
     for (const t of TABLES) expect(await allRows(check, t)).toEqual(before[t]);
   });
 
   it("sync from a remote database into a local one, and back", async () => {
-    const { db } = await remote();
+    const { db, host } = await remote();
     const dstPath = join(tmp.dir, "dev.sqlite");
     const dst = await newSqlite(dstPath);
     cleanups.push(() => dst.close());
@@ -204,7 +205,9 @@ describe("data commands on a remote SQLite database", () => {
     for (const t of TABLES) expect(await allRows(dst, t)).toEqual(await allRows(src, t));
 
     await dst.execute("UPDATE dog SET name = 'from dev'");
+    const downloads = host.downloads.length;
     const result = await syncTables(dst, db, ["dog"]);
+    expect(host.downloads.length - downloads).toBe(1); // dst's schema read from one copy
     expect(result.tables).toEqual([{ name: "dog", rows: 3 }]);
     expect((await allRows(src, "dog")).map((r) => r.name)).toEqual(["from dev", "from dev", "from dev"]);
   });

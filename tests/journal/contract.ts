@@ -188,7 +188,7 @@ export function journalContract(open: OpenStore, options: { bulkSteps: number })
       expect(steps).toHaveLength(options.bulkSteps);
       expect(steps.every((s) => s.status === "ok" && s.outputTail === "a\nb\nc\n")).toBe(true);
       expect(steps.map((s) => s.stepId)).toEqual(ids);
-    });
+    }, 120_000);
   });
 
   describe("listing and lookup", () => {
@@ -401,6 +401,35 @@ export function journalContract(open: OpenStore, options: { bulkSteps: number })
       expect(reopened.exitCode).toBeUndefined();
       expect((await b.getLock(plan.runbook.name, "prod"))?.runId).toBe(failed);
       await expect(b.reopenRun("no-such-run")).rejects.toThrow(/no run no-such-run/);
+    });
+  });
+
+  describe("beginRun with resumedFrom", () => {
+    it("takes over the stale lock of the run it resumes, and only that one", async () => {
+      const pid = await deadPid();
+      const dead = await openJ({ pid });
+      const me = await openJ();
+      const plan = makePlan({ runbook: fresh(), env: "prod" });
+      const old = `${plan.runbook.name}-old`;
+      await dead.beginRun({ runId: old, plan, dryRun: false, params: {}, file: "demo.rb" });
+      // Not a resume of the holder: refused.
+      await expect(
+        me.beginRun({ runId: `${plan.runbook.name}-x`, plan, dryRun: false, params: {}, file: "demo.rb", resumedFrom: "something-else" }),
+      ).rejects.toBeInstanceOf(LockedError);
+      await me.beginRun({ runId: `${plan.runbook.name}-new`, plan, dryRun: false, params: {}, file: "demo.rb", resumedFrom: old });
+      expect(await me.getLock(plan.runbook.name, "prod")).toMatchObject({ runId: `${plan.runbook.name}-new`, stale: false });
+      expect(await me.getRun(`${plan.runbook.name}-new`)).toMatchObject({ resumedFrom: old, status: "running" });
+      expect((await me.getRun(old))?.status).toBe("interrupted");
+    });
+
+    it("does not take over a live holder even when resuming it", async () => {
+      const a = await openJ();
+      const b = await openJ();
+      const plan = makePlan({ runbook: fresh(), env: "prod" });
+      await a.beginRun({ runId: `${plan.runbook.name}-a`, plan, dryRun: false, params: {}, file: "demo.rb" });
+      await expect(
+        b.beginRun({ runId: `${plan.runbook.name}-b`, plan, dryRun: false, params: {}, file: "demo.rb", resumedFrom: `${plan.runbook.name}-a` }),
+      ).rejects.toBeInstanceOf(LockedError);
     });
   });
 

@@ -50,6 +50,24 @@ describe.runIf(available)("MySQL journal (MariaDB)", () => {
     ]);
   });
 
+  it("reconnects when the server drops its connection", async () => {
+    const j = await openJournal(db.url);
+    try {
+      await completeRun(j, "reconnect-1", makePlan({ runbook: "reconnect" }));
+      const admin = await db.open();
+      const mine = await admin.query("SELECT CONNECTION_ID() AS id");
+      const others = await admin.query("SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> ?", [mine[0].id]);
+      expect(others.length).toBeGreaterThan(0);
+      for (const row of others) await admin.execute(`KILL CONNECTION ${Number(row.id)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await j.getRun("reconnect-1"))?.status).toBe("succeeded");
+      await completeRun(j, "reconnect-2", makePlan({ runbook: "reconnect" }));
+      expect((await j.getRun("reconnect-2"))?.status).toBe("succeeded");
+    } finally {
+      await j.close();
+    }
+  });
+
   it("refuses a journal written by a newer runbook", async () => {
     const other = await createTestDatabase("runbook_journal_newer");
     try {

@@ -144,7 +144,7 @@ describe("SQLite under kill -9", () => {
     } finally {
       await j.close();
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("where the journal is", () => {

@@ -123,6 +123,7 @@ describe("unknown names in interpolation", () => {
     ["${prod.portal}", ["wrong-kind"]],
     ["${home.x}", ["unknown-name"]],
     ["${a.b.c}", ["unknown-name"]],
+    ["${env.x}", ["unknown-name"]],
     ["${raw home}", []],
   ])("%s", (text, expected) => {
     const rb = runbook({ decls: baseDecls(), envs: [env("dev"), env("prod")], items: [step("S", {}, run(text))] });

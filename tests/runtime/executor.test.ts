@@ -482,3 +482,48 @@ describe("countQuery (dry-run row counts)", () => {
     expect(countQuery(sql, "sqlite")?.sql).toBe(expected);
   });
 });
+
+describe("executor: databases (local SQLite)", () => {
+  const source = `${header}
+database appdb = sqlite "app.db"
+step "Fix" as fix when query appdb "SELECT COUNT(*) FROM t WHERE x = 0" > 0 {
+  sql appdb "UPDATE t SET x = 1 WHERE x = 0; DELETE FROM t WHERE id = 3"
+}
+step "Backup" as backup { export appdb to "backups/app.csv" format web2py }
+step "Check" as check { require query appdb "SELECT MIN(x) FROM t" == 1 }
+`;
+
+  async function makeDb(cwd: string) {
+    const { newSqlite } = await import("../db/fixtures.js");
+    const db = await newSqlite(join(cwd, "app.db"), "CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER); INSERT INTO t VALUES (1, 0), (2, 0), (3, 1), (4, 1);");
+    await db.close();
+  }
+
+  it("runs sql, query probes and export", async () => {
+    const cwd = tempDir();
+    await makeDb(cwd);
+    const r = await runPlan(planFrom(source), { cwd });
+    expect(r.exitCode).toBe(0);
+    expect(r.steps).toEqual({ fix: "ok", backup: "ok", check: "ok" });
+    expect(r.output.fix).toBe("3 rows changed\n");
+    const file = readFileSync(join(cwd, "backups/app.csv"), "utf8");
+    expect(file).toMatch(/^TABLE t\r\nt\.id,t\.x\r\n1,1\r\n2,1\r\n4,1\r\n/);
+  });
+
+  it("a dry run shows the statements with the rows they would touch, and writes nothing", async () => {
+    const cwd = tempDir();
+    await makeDb(cwd);
+    const before = treeHash(cwd);
+    const r = await runPlan(planFrom(source), { cwd, dryRun: true });
+    expect(treeHash(cwd)).toBe(before);
+    expect(r.exitCode).toBe(0);
+    const sql = r.events.find((e) => e.type === "action" && e.kind === "sql") as { description: string };
+    expect(sql.description).toContain("UPDATE t SET x = 1 WHERE x = 0;   -- changes 2 rows");
+    expect(sql.description).toContain("DELETE FROM t WHERE id = 3;   -- deletes 1 row");
+    const exp = r.events.find((e) => e.type === "action" && e.kind === "export") as { description: string };
+    expect(exp.description).toMatch(/would export appdb to backups\/app.csv \(format web2py\): t \(4 rows\)/);
+    // The query guard after the sql of an earlier step is honest about it.
+    const guard = r.events.filter((e) => e.type === "guard").at(-1) as { result: unknown; reason?: string };
+    expect(guard).toMatchObject({ result: "unknown", reason: "unknown until step fix runs" });
+  });
+});

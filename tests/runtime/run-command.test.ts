@@ -1,0 +1,346 @@
+// End to end: `runbook run` and `runbook resume` through the CLI, in temp
+// directories with a real shell. Most cases call main() in-process (stdin is not
+// a terminal); signals, kill -9 and a lock held by another process use a real
+// child process.
+
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openJournal } from "../../runtime/journal.js";
+import { cli } from "../support/cli.js";
+import { treeHash } from "./helpers.js";
+
+const SLOW = 300_000; // real processes start through tsx: slow on a busy machine
+
+const release = `runbook "release" version "1.2.0"
+param rev = "r547"
+section "Prepare" {
+  step "Write version" {
+    run "echo \${rev} > version.txt"
+    undo "rm -f version.txt"
+  }
+  step "Configure" {
+    edit "config.py" { replace "migrate = False" with "migrate = True" }
+  }
+}
+section "Deploy" {
+  step "Deploy" {
+    run "echo deploying \${rev}; cat version.txt; echo deployed >> log.txt"
+    undo "echo undeployed >> log.txt"
+  }
+}
+finally {
+  step "Report" { run "echo report >> log.txt" }
+}
+`;
+
+describe("runbook run", () => {
+  it("runs a multi-step runbook: plain log with step ids, journal, exit 0", async () => {
+    const c = cli().file("r.rb", release).file("config.py", "migrate = False\n");
+    const r = await c.args("run", "r.rb", "--no-tui", "--set", "rev=r600").run();
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(r.dir, "version.txt"), "utf8")).toBe("r600\n");
+    expect(readFileSync(join(r.dir, "config.py"), "utf8")).toBe("migrate = True\n");
+    expect(readFileSync(join(r.dir, "log.txt"), "utf8")).toBe("deployed\nreport\n");
+    expect(r.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[write-version\] started/m);
+    expect(r.stdout).toMatch(/\[deploy\] local \| deploying r600$/m);
+    expect(r.stdout).toMatch(/\[deploy\] ok/);
+    expect(r.stdout).toMatch(/run \d{8}-\d{6}-[0-9a-f]{4} succeeded/);
+    expect(r.stdout).toMatch(/steps: 4 ok/);
+
+    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r.stdout)![1]!;
+    const journal = await openJournal(c.journalPath);
+    try {
+      const run = await journal.getRun(runId);
+      expect(run).toMatchObject({ status: "succeeded", exitCode: 0, env: "default", params: { rev: "r600" }, dryRun: false });
+      const steps = await journal.getSteps(runId);
+      expect(steps.map((s) => `${s.stepId}:${s.status}`)).toEqual(["write-version:ok", "configure:ok", "deploy:ok", "report:ok"]);
+      expect(steps.find((s) => s.stepId === "deploy")!.outputTail).toContain("deploying r600");
+    } finally {
+      await journal.close();
+    }
+  });
+
+  it("--json prints one JSON object per event, each with the run id and step id", async () => {
+    const c = cli().file("r.rb", release).file("config.py", "migrate = False\n");
+    const r = await c.args("run", "r.rb", "--json").run();
+    expect(r.code).toBe(0);
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; runId: string; stepId: string | null });
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ["run-started", "step-started", "output", "step-finished", "run-finished"]) expect(types.has(t)).toBe(true);
+    for (const e of events) {
+      expect(e.runId).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+      expect(e).toHaveProperty("stepId");
+    }
+    expect(events.find((e) => e.type === "step-started")!.stepId).toBe("write-version");
+  });
+
+  it("a failed step stops the run, finally still runs, exit 1", async () => {
+    const c = cli().file("r.rb", release).file("config.py", "migrate = True\n");
+    const r = await c.args("run", "r.rb", "--no-tui").run();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\[configure\] failed: cannot edit config.py on this machine: "migrate = False" is not in config.py/);
+    expect(r.stderr).toMatch(/step configure failed/);
+    expect(readFileSync(join(r.dir, "log.txt"), "utf8")).toBe("report\n");
+  });
+
+  it("--on-failure rollback undoes completed steps in reverse order, then finally", async () => {
+    const src = release.replace('echo deployed >> log.txt"', 'echo deployed >> log.txt; exit 1"');
+    const c = cli().file("r.rb", src).file("config.py", "migrate = False\n");
+    const r = await c.args("run", "r.rb", "--no-tui", "--on-failure", "rollback").run();
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(r.dir, "log.txt"), "utf8")).toBe("deployed\nreport\n");
+    expect(existsSync(join(r.dir, "version.txt"))).toBe(false);
+    expect(readFileSync(join(r.dir, "config.py"), "utf8")).toBe("migrate = False\n");
+    const order = [...r.stdout.matchAll(/\[([a-z-]+)\] undone/g)].map((m) => m[1]);
+    expect(order).toEqual(["configure", "write-version"]);
+  });
+
+  it("a value with shell syntax given with --set stays one word", async () => {
+    const src = `runbook "q" version "1.0.0"\nparam msg = "x"\nstep "Echo" as echo { run "printf '[%s]' \${msg}" }\n`;
+    const r = await cli().file("q.rb", src).args("run", "q.rb", "--no-tui", "--set", "msg='; touch pwned #").run();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("['; touch pwned #]");
+    expect(existsSync(join(r.dir, "pwned"))).toBe(false);
+  });
+
+  it("an unanswerable confirmation fails at once with exit 3, naming the step and the flag", async () => {
+    const src = `runbook "c" version "1.0.0"\nstep "Ask" as ask { confirm "Is the migration plan reviewed?" }\nstep "After" { run "touch after" }\n`;
+    const r = await cli().file("c.rb", src).args("run", "c.rb", "--no-tui").run();
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/step ask .*Is the migration plan reviewed\?.*--yes/);
+    expect(existsSync(join(r.dir, "after"))).toBe(false);
+    const yes = await cli(r.dir).args("run", "c.rb", "--no-tui", "--yes").run();
+    expect(yes.code).toBe(0);
+    expect(existsSync(join(r.dir, "after"))).toBe(true);
+  });
+
+  it("in a protected env --yes does not answer; --approve does", async () => {
+    const src = `runbook "p" version "1.0.0"\nenv prod {\n  protected\n  confirm "Signed off?"\n}\nstep "Ask" as ask { confirm "Go?" }\n`;
+    const c = cli().file("p.rb", src);
+    const no = await c.args("run", "p.rb", "--no-tui", "--yes").run();
+    expect(no.code).toBe(3);
+    expect(no.stderr).toMatch(/--approve env/);
+    const half = await c.args("run", "p.rb", "--no-tui", "--approve", "env").run();
+    expect(half.code).toBe(3);
+    expect(half.stderr).toMatch(/--approve ask/);
+    const ok = await c.args("run", "p.rb", "--no-tui", "--approve", "env", "--approve", "ask").run();
+    expect(ok.code).toBe(0);
+  });
+
+  it.each([
+    ["an unknown env", ["--env", "nope"], 2, /nope/],
+    ["an unknown param", ["--set", "nope=1"], 2, /no param `nope`/],
+    ["a var", ["--set", "home=/x"], 2, /is a var/],
+    ["an unknown --from step", ["--from", "nope"], 2, /no step `nope`/],
+  ])("%s is a usage error", async (_n, extra, code, message) => {
+    const src = `runbook "u" version "1.0.0"\nparam rev = "1"\nvar home = "/h"\nstep "A" { run "true" }\n`;
+    const r = await cli().file("u.rb", src).args("run", "u.rb", "--no-tui", ...extra).run();
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it("a runbook with errors is not run: diagnostics, exit 1", async () => {
+    const r = await cli().file("bad.rb", `runbook "b" version "1.0.0"\nstep "A" { run "touch a" on }\n`).args("run", "bad.rb", "--no-tui").run();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.rb:2:\d+/);
+    expect(existsSync(join(r.dir, "a"))).toBe(false);
+  });
+
+  it("a missing file is a usage error", async () => {
+    const r = await cli().args("run", "missing.rb", "--no-tui").run();
+    expect(r.code).toBe(2);
+  });
+});
+
+describe("secrets never leak", () => {
+  it("a secret's value is in no output, no NDJSON, no journal byte", async () => {
+    const secret = "Hx7-very-secret-Pw";
+    const src = `runbook "s" version "1.0.0"
+secret pw = env "APP_PASSWORD"
+step "Use" as use {
+  run "echo using \${pw}; echo \\"pw=\${pw}\\" >&2; printf 'half=Hx7-very'; sleep 0.2; printf -- '-secret-Pw\\n'"
+}
+step "Fail" as fail {
+  run "echo failing with \${pw}; exit 3"
+}
+`;
+    const c = cli().file("s.rb", src).env({ APP_PASSWORD: secret });
+    for (const mode of [["--json"], ["--no-tui"]]) {
+      const r = await c.args("run", "s.rb", ...mode).run();
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("***");
+      expect(r.stdout).not.toContain(secret);
+      expect(r.stderr).not.toContain(secret);
+    }
+    const dry = await c.args("run", "s.rb", "--no-tui", "--dry-run").run();
+    expect(dry.stdout).toContain("echo using ***");
+    expect(dry.stdout + dry.stderr).not.toContain(secret);
+    for (const f of ["journal.db", "journal.db-wal", "journal.db-shm"]) {
+      const p = join(c.dir, f);
+      if (existsSync(p)) expect(readFileSync(p).includes(Buffer.from(secret))).toBe(false);
+    }
+    expect(readFileSync(c.journalPath).includes(Buffer.from("using ***"))).toBe(true);
+  });
+
+  it("a missing secret stops the run before any step, saying where it was looked for", async () => {
+    const src = `runbook "s" version "1.0.0"\nsecret pw = file "~/.app/pw"\nstep "A" { run "touch a" }\nstep "B" { run "echo \${pw}" }\n`;
+    const r = await cli().file("s.rb", src).args("run", "s.rb", "--no-tui").run();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/secret pw is not set: file ~\/\.app\/pw \(.*\/\.app\/pw\) does not exist/);
+    expect(existsSync(join(r.dir, "a"))).toBe(false);
+  });
+});
+
+describe("dry run", () => {
+  it("leaves the filesystem byte for byte unchanged and shows what it would do", async () => {
+    const state = mkdtempSync(join(tmpdir(), "runbook-state-"));
+    const c = cli().file("r.rb", release).file("config.py", "migrate = False\n").env({ RUNBOOK_STATE: join(state, "journal.db") });
+    const before = treeHash(c.dir);
+    const r = await c.args("run", "r.rb", "--no-tui", "--dry-run").run();
+    expect(treeHash(c.dir)).toBe(before);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("would run: $ echo r547 > version.txt");
+    expect(r.stdout).toMatch(/would edit config.py:[\s\S]*-migrate = False[\s\S]*\+migrate = True/);
+    expect(r.stdout).toMatch(/dry run: steps: 4 ok/);
+    const journal = await openJournal(join(state, "journal.db"));
+    try {
+      const [run] = await journal.listRuns();
+      expect(run).toMatchObject({ dryRun: true, status: "succeeded" });
+    } finally {
+      await journal.close();
+    }
+  });
+});
+
+describe("with a real process", () => {
+  it(
+    "Ctrl-C stops the running step, runs finally, exit 3",
+    async () => {
+      const src = `runbook "i" version "1.0.0"
+step "Long" as long { run "echo long-started; sleep 60 & echo $! > sleep.pid; wait" }
+step "Next" { run "touch next" }
+finally {
+  step "Cleanup" as cleanup { run "echo cleaned > cleaned.txt" }
+}
+`;
+      const p = cli().file("i.rb", src).args("run", "i.rb", "--no-tui").spawn();
+      await p.waitFor(/long-started/);
+      p.kill("SIGINT");
+      const r = await p.exited;
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/\[long\] interrupted/);
+      expect(readFileSync(join(p.dir, "cleaned.txt"), "utf8")).toBe("cleaned\n");
+      expect(existsSync(join(p.dir, "next"))).toBe(false);
+      const pid = Number(readFileSync(join(p.dir, "sleep.pid"), "utf8"));
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+        alive = !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
+      } catch {
+        alive = false;
+      }
+      expect(alive).toBe(false);
+    },
+    SLOW,
+  );
+
+  it(
+    "kill -9 in the middle of a step, then resume: the step is reported interrupted and rerun with --yes",
+    async () => {
+      const src = `runbook "k" version "1.0.0"
+step "First" as first { run "echo first >> log.txt" }
+step "Second" as second { run "echo second-start >> log.txt; echo second-running; echo $$ > second.pid; while [ ! -f go ]; do sleep 0.1; done; echo second-done >> log.txt" }
+step "Third" as third { run "echo third >> log.txt" }
+`;
+      const c = cli().file("k.rb", src);
+      const p = c.args("run", "k.rb", "--no-tui").spawn();
+      await p.waitFor(/second-running/);
+      p.kill("SIGKILL");
+      await p.exited;
+      // The step's own process group outlives a kill -9 of runbook: end it too.
+      try {
+        process.kill(-Number(readFileSync(join(c.dir, "second.pid"), "utf8")), "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(p.stdout())![1]!;
+
+      const asked = await cli(c.dir).args("resume", runId, "--no-tui").run();
+      expect(asked.code).toBe(3);
+      expect(asked.stderr).toMatch(/step second \('Second'\) was interrupted/);
+      expect(asked.stderr).toMatch(/--yes/);
+
+      writeFileSync(join(c.dir, "go"), "");
+      const resumed = await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();
+      expect(resumed.code).toBe(0);
+      expect(readFileSync(join(c.dir, "log.txt"), "utf8")).toBe("first\nsecond-start\nsecond-start\nsecond-done\nthird\n");
+      const journal = await openJournal(c.journalPath);
+      try {
+        expect(await journal.getRun(runId)).toMatchObject({ status: "succeeded" });
+        expect((await journal.getSteps(runId)).map((s) => `${s.stepId}:${s.status}`)).toEqual(["first:ok", "second:ok", "third:ok"]);
+      } finally {
+        await journal.close();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "a second run of the same runbook and env is refused with exit 4, naming the holder",
+    async () => {
+      const src = `runbook "lock" version "1.0.0"\nstep "Hold" as hold { run "echo holding; while [ ! -f go ]; do sleep 0.1; done" }\n`;
+      const c = cli().file("l.rb", src);
+      const first = c.args("run", "l.rb", "--no-tui").spawn();
+      await first.waitFor(/holding/);
+      const second = await cli(c.dir).args("run", "l.rb", "--no-tui").run();
+      expect(second.code).toBe(4);
+      expect(second.stderr).toMatch(new RegExp(`locked in env default by run \\S+: \\S+ on \\S+ \\(pid ${first.proc.pid}\\) since \\d{4}-`));
+      expect(second.stderr).toMatch(/runbook unlock l\.rb --env default/);
+      writeFileSync(join(c.dir, "go"), "");
+      expect((await first.exited).code).toBe(0);
+    },
+    SLOW,
+  );
+});
+
+describe("runbook resume", () => {
+  it("continues a failed run from the failed step; refuses a changed runbook unless --force", async () => {
+    const src = `runbook "r" version "1.0.0"
+step "A" as a { run "echo a >> log.txt" }
+step "B" as b { run "echo b >> log.txt; [ -f fixed ]" }
+step "C" as c { run "echo c >> log.txt" }
+`;
+    const c = cli().file("r.rb", src);
+    const r1 = await c.args("run", "r.rb", "--no-tui").run();
+    expect(r1.code).toBe(1);
+    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r1.stdout)![1]!;
+    expect(r1.stderr).toContain(`runbook resume ${runId}`);
+
+    writeFileSync(join(c.dir, "fixed"), "");
+    c.file("r.rb", src.replace('echo c >> log.txt"', 'echo C >> log.txt"'));
+    const refused = await cli(c.dir).args("resume", runId, "--no-tui").run();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/changed since run .* started.*--force/);
+
+    c.file("r.rb", src);
+    const resumed = await cli(c.dir).args("resume", runId, "--no-tui").run();
+    expect(resumed.code).toBe(0);
+    expect(readFileSync(join(c.dir, "log.txt"), "utf8")).toBe("a\nb\nb\nc\n");
+
+    const again = await cli(c.dir).args("resume", runId, "--no-tui").run();
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already succeeded/);
+  });
+
+  it("an unknown run id is a usage error", async () => {
+    const r = await cli().args("resume", "nope", "--no-tui").run();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no run nope/);
+  });
+});
