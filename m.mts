@@ -1,2 +1,0 @@
-import { main } from "/work/main/cli/main.ts";
-process.exitCode = await main(process.argv.slice(2));
