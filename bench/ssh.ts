@@ -4,8 +4,8 @@
 // `ssh` over a ControlMaster opened first, and (d) with ansible-playbook
 // (pipelining) when it is installed; then 10 hosts x 20 commands in parallel
 // against 1 host x 20. Uses the real sshd instances of tests/support/sshd.ts.
-// Each loop runs several times, interleaved, and the best run is reported
-// (the machine is shared; the best run is the least disturbed one).
+// The loops run interleaved in blocks and the median block is reported, so
+// other work on a shared machine does not decide the figures.
 
 import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -18,7 +18,8 @@ import { SshPool } from "../runtime/drivers/ssh.js";
 import { sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../tests/support/sshd.js";
 
 const STEPS = 200;
-const ROUNDS = 3;
+const BLOCK = 20;
+const ROUNDS = 5;
 const run = promisify(execFile);
 
 function onPath(program: string): Promise<boolean> {
@@ -139,25 +140,41 @@ export async function benchSsh(): Promise<void> {
     await bare.loop(5);
     await run("ssh", ["-F", cfg, "-o", "BatchMode=yes", "-o", "ControlMaster=yes", "-o", `ControlPath=${ctl}`,
       "-o", "ControlPersist=120", "-fN", "rbhost0"]);
-    const sshLoop = `for i in $(seq ${STEPS}); do ssh -F ${cfg} -o BatchMode=yes -o ControlMaster=no -o ControlPath=${ctl} rbhost0 true || exit 1; done`;
-    await bash(sshLoop.replace(`seq ${STEPS}`, "seq 3"));
+    const sshLoop = `for i in $(seq ${BLOCK}); do ssh -F ${cfg} -o BatchMode=yes -o ControlMaster=no -o ControlPath=${ctl} rbhost0 true || exit 1; done`;
+    await bash(sshLoop);
 
-    const best = { pool: Infinity, bare: Infinity, ssh: Infinity };
-    for (let round = 0; round < ROUNDS; round++) {
-      best.pool = Math.min(best.pool, await timed(async () => {
-        for (let i = 0; i < STEPS; i++) await host0.exec("true");
-      }));
-      best.bare = Math.min(best.bare, await timed(() => bare.loop(STEPS)));
-      best.ssh = Math.min(best.ssh, await timed(() => bash(sshLoop)));
+    // 200 steps per method, as 10 blocks of 20, the methods interleaved block
+    // by block (rotating which goes first); the median block is reported, so
+    // a block that other work on the machine stalled does not decide it.
+    const blocks: Record<"pool" | "bare" | "ssh", number[]> = { pool: [], bare: [], ssh: [] };
+    const loops = {
+      pool: async () => {
+        for (let i = 0; i < BLOCK; i++) await host0.exec("true");
+      },
+      bare: () => bare.loop(BLOCK),
+      ssh: () => bash(sshLoop),
+    };
+    const order = ["pool", "bare", "ssh"] as const;
+    for (let b = 0; b < STEPS / BLOCK; b++) {
+      for (let k = 0; k < order.length; k++) {
+        const name = order[(b + k) % order.length];
+        blocks[name].push((await timed(loops[name])) / BLOCK);
+      }
     }
     bare.close();
-    const pool1 = best.pool / STEPS;
-    const bare1 = best.bare / STEPS;
-    const ssh1 = best.ssh / STEPS;
-    console.log(`ssh: ${STEPS} sequential \`true\` on one host (best of ${ROUNDS}, loopback)`);
-    console.log(`  (a) runbook SshPool exec        ${fmt(pool1)} ms/step`);
-    console.log(`  (b) bare ssh2 exec, setNoDelay  ${fmt(bare1)} ms/step   (the limit)`);
-    console.log(`  (c) ssh + ControlMaster loop    ${fmt(ssh1)} ms/step`);
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((x, y) => x - y);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    const total = (xs: number[]) => xs.reduce((x, y) => x + y, 0) * BLOCK;
+    const pool1 = median(blocks.pool);
+    const bare1 = median(blocks.bare);
+    const ssh1 = median(blocks.ssh);
+    const line = (name: keyof typeof blocks) => `${fmt(median(blocks[name]))} ms/step (all ${STEPS}: ${fmt(total(blocks[name]))} ms)`;
+    console.log(`ssh: ${STEPS} sequential \`true\` on one host, loopback; median of ${STEPS / BLOCK} interleaved blocks of ${BLOCK}`);
+    console.log(`  (a) runbook SshPool exec        ${line("pool")}`);
+    console.log(`  (b) bare ssh2 exec, setNoDelay  ${line("bare")}   (the limit)`);
+    console.log(`  (c) ssh + ControlMaster loop    ${line("ssh")}`);
     const ansible = await ansibleBench(h);
     if (ansible) {
       console.log(
@@ -173,18 +190,26 @@ export async function benchSsh(): Promise<void> {
     // Fan-out: 10 hosts x 20 sequential each, all hosts at once, vs 1 host x 20.
     const hosts = h.hosts.map((x) => pool.host(x.alias));
     await Promise.all(hosts.map((x) => x.exec("true")));
-    let oneHost = Infinity;
-    let tenHosts = Infinity;
+    const one: number[] = [];
+    const ten: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      oneHost = Math.min(oneHost, await timed(async () => {
-        for (let i = 0; i < 20; i++) await host0.exec("true");
-      }));
-      tenHosts = Math.min(tenHosts, await timed(() =>
-        Promise.all(hosts.map(async (x) => {
-          for (let i = 0; i < 20; i++) await x.exec("true");
-        })).then(() => {}),
-      ));
+      one.push(
+        await timed(async () => {
+          for (let i = 0; i < 20; i++) await host0.exec("true");
+        }),
+      );
+      ten.push(
+        await timed(() =>
+          Promise.all(
+            hosts.map(async (x) => {
+              for (let i = 0; i < 20; i++) await x.exec("true");
+            }),
+          ).then(() => {}),
+        ),
+      );
     }
+    const oneHost = median(one);
+    const tenHosts = median(ten);
     console.log(`ssh: 10 hosts x 20 \`true\` in parallel ${fmt(tenHosts)} ms vs 1 host x 20 ${fmt(oneHost)} ms ` +
       `(${(tenHosts / oneHost).toFixed(2)}x the time for 10x the work)`);
   } finally {

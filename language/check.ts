@@ -457,7 +457,7 @@ class Checker {
 
   // ---------------------------------------------------------------- references
 
-  /** The kind of a top-level name, after reporting unknown/wrong-kind for `expected`. */
+  /** Whether `id` names a top-level declaration of kind `expected`; reports unknown or wrong-kind names. */
   private ref(id: Ident, expected: Kind, unknownCode: string, unknown: (n: string) => string): boolean {
     const d = this.top.get(id.name);
     if (!d) {
@@ -483,7 +483,7 @@ class Checker {
     return this.ref(id, "secret", "unknown-name", messages.unknownSecret);
   }
 
-  /** Checks a name used as a value (`${…}` or a condition's name); `spans[i]` is where part i is. */
+  /** Checks a name used as a value (`${…}` or a condition's name); errors point at the offending identifier when there are idents, else at `whole`. */
   private name(path: string[], idents: Ident[] | undefined, whole: Span, place: Place): void {
     const at = (i: number): Span => idents?.[i]?.span ?? whole;
     if (path.length === 1) {

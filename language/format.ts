@@ -2,14 +2,15 @@
 // It works from the lexer's token stream (tokens + comments, the whitespace
 // between them only tells where the author broke lines), so every comment and
 // every string is printed exactly as written and the sequence of non-whitespace
-// tokens never changes. The parser (and the CST → AST step, which decodes
-// strings) is used only to refuse input that does not lex or parse cleanly: then
-// the diagnostics come back and the text is returned untouched. The layout rules are written down in docs/formatting.md.
+// tokens never changes. The parser (and the string decoder) is used only to
+// refuse input that does not lex or parse cleanly: then the diagnostics come
+// back and the text is returned untouched. The layout rules are written down in docs/formatting.md.
 
 import type { IToken } from "chevrotain";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
 import { parseSource } from "./parser.js";
-import { toAst } from "./to-ast.js";
+import { decodeString } from "./strings.js";
+import { StringLiteral, TripleString } from "./tokens.js";
 
 export interface FormatResult {
   /** The canonical text; exactly the input when the input has errors. */
@@ -22,9 +23,15 @@ export interface FormatResult {
 export function format(text: string, file = "<input>"): FormatResult {
   const parsed = parseSource(file, text);
   const diagnostics = [...parsed.diagnostics];
-  // Building the AST reports what the grammar alone does not: bad escapes and
-  // interpolations in strings, a duplicate `runbook` line, …
-  if (!hasErrors(diagnostics)) diagnostics.push(...toAst(parsed.cst, file, { text }).diagnostics);
+  // The parser takes any string token; what is inside one (escapes, `${…}`) is
+  // checked when it is decoded. Broken interpolations are errors, unknown escapes
+  // warnings. (Errors that need the AST, such as a second `finally`, are left to
+  // `runbook check`: formatting cannot make them worse.)
+  if (!hasErrors(diagnostics)) {
+    for (const tok of parsed.tokens) {
+      if (tok.tokenType === StringLiteral || tok.tokenType === TripleString) decodeString(tok, file, diagnostics);
+    }
+  }
   if (hasErrors(diagnostics)) return { output: text, diagnostics };
   return { output: layout(text, parsed.tokens, parsed.comments), diagnostics };
 }

@@ -8,7 +8,8 @@
 //   where it matters: per table `TABLE name` CRLF, a CSV header of `name.field`
 //   columns, the rows (CSV as Python's csv module writes it: quotes only where
 //   needed, `"` doubled, CRLF), then CRLF CRLF; after the last table `END` with
-//   no line end. NULL is `<NULL>`, blobs are base64, floats as Python's repr.
+//   no line end. NULL is `<NULL>`, blobs as web2py's base64 text, floats as
+//   Python's repr.
 //   web2py's `db.import_from_csv_file` reads it back, and so does importFile.
 // - csv, one table: a plain RFC 4180 file: a header row, then one row per
 //   record, CRLF line ends. The header names are `table.column`, so the file
@@ -21,7 +22,7 @@
 // starts the web2py layout; anything else is a one-table CSV.
 
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver.js";
@@ -444,6 +445,14 @@ export async function importFile(
 ): Promise<DataResult> {
   const wanted = options.tables?.map((t) => t.toLowerCase());
   const where = (line: number) => `${path}, line ${line}`;
+  // Before touching the database (a remote one would be copied first).
+  try {
+    if ((await stat(path)).isDirectory()) throw new DriverError(`${path} is a directory, not a data file`, "format");
+  } catch (e) {
+    if (e instanceof DriverError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DriverError(code === "ENOENT" ? `${path} does not exist` : `cannot read ${path}: ${(e as Error).message}`, "not-found");
+  }
 
   return withLoadSettings(db, async () => {
     const dbTables = await db.tables();

@@ -477,14 +477,12 @@ class Executor {
         throw e;
       }
       if (answer === "unanswerable") {
-        return finished(
-          {
-            kind: "aborted",
-            error: `step ${step.id} ('${step.title}') was interrupted when the run stopped; nobody can say here whether to run it again (no terminal): pass --yes to rerun it`,
-            unanswerable: true,
-          },
-          0,
-        );
+        // Not journaled as finished: the step stays interrupted until someone decides.
+        return {
+          kind: "aborted",
+          error: `step ${step.id} ('${step.title}') was interrupted when the run stopped; nobody can say here whether to run it again (no terminal): pass --yes to rerun it`,
+          unanswerable: true,
+        };
       }
       if (!answer) return finished({ kind: "skipped", reason: "interrupted earlier; the operator chose not to rerun it" }, 0);
     }

@@ -76,7 +76,7 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
   const unsubscribe = bus.subscribe(store.handle);
 
   let onAltScreen = false;
-  const leaveScreen = () => {
+  const leaveScreen = function restoreTerminalOnExit() {
     if (!onAltScreen) return;
     onAltScreen = false;
     try {

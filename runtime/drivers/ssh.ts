@@ -1178,39 +1178,63 @@ class SshHost implements HostDriver {
     );
   }
 
-  /** Put a finished temp file in place of `path`, keeping the old mode and owner. */
-  private async replaceWith(sftp: SFTPWrapper, tmp: string, path: string, mode: number | undefined): Promise<void> {
+  /**
+   * Write `path` atomically: writeTemp fills a temp file beside it, which
+   * gets the old file's owner and mode (or `mode`, or newMode for a new
+   * file) and is then renamed over it (posix-rename@openssh.com). A symlink
+   * stays a symlink: its target is replaced.
+   */
+  private async place(
+    sftp: SFTPWrapper,
+    path: string,
+    what: string,
+    writeTemp: (tmp: string) => Promise<void>,
+    mode: number | undefined,
+    newMode: number,
+  ): Promise<void> {
+    type Stats = import("ssh2").Stats;
     const call = <T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
       new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+    const realPath = await this.realTarget(sftp, path);
+    let existing: Stats | undefined;
     try {
-      const existing = await call<import("ssh2").Stats | undefined>((cb) =>
-        sftp.stat(path, (err, st) => (err && (err as Error & { code?: number }).code === 2 ? cb(null, undefined) : cb(err, st))),
+      existing = await call<Stats | undefined>((cb) =>
+        sftp.stat(realPath, (err, st) =>
+          err && (err as Error & { code?: number }).code === 2 ? cb(null, undefined) : cb(err, st),
+        ),
       );
-      if (existing?.isDirectory()) throw new DriverError(`cannot write ${path} on ${this.label}: it is a directory`, "file");
-      const tmpStat = await call<import("ssh2").Stats>((cb) => sftp.stat(tmp, cb));
+    } catch (err) {
+      throw this.fileError(what, path, err as Error);
+    }
+    if (existing?.isDirectory()) throw new DriverError(`cannot ${what} ${path} on ${this.label}: it is a directory`, "file");
+    const tmp = this.tempPath(realPath);
+    try {
+      await writeTemp(tmp);
+      const tmpStat = await call<Stats>((cb) => sftp.stat(tmp, cb));
       if (existing && (existing.uid !== tmpStat.uid || existing.gid !== tmpStat.gid)) {
+        const { uid, gid } = existing;
         try {
-          await call((cb) => sftp.chown(tmp, existing.uid, existing.gid, cb));
+          await call((cb) => sftp.chown(tmp, uid, gid, cb));
         } catch (err) {
           throw new DriverError(
-            `cannot keep the owner of ${path} on ${this.label} (uid ${existing.uid}, gid ${existing.gid}): ${sftpReason(err as Error)}`,
+            `cannot ${what} ${path} on ${this.label} keeping its owner (uid ${uid}, gid ${gid}): ${sftpReason(err as Error)}`,
             "file",
           );
         }
       }
-      const finalMode = mode ?? (existing ? existing.mode & 0o7777 : 0o644);
+      const finalMode = mode ?? (existing ? existing.mode & 0o7777 : newMode);
       await call((cb) => sftp.chmod(tmp, finalMode, cb));
       try {
-        await call((cb) => sftp.ext_openssh_rename(tmp, path, cb));
+        await call((cb) => sftp.ext_openssh_rename(tmp, realPath, cb));
       } catch (err) {
         if (!/not supported/i.test((err as Error).message)) throw err;
         // Servers without posix-rename: not atomic, but the best there is.
-        if (existing) await call((cb) => sftp.unlink(path, cb));
-        await call((cb) => sftp.rename(tmp, path, cb));
+        if (existing) await call((cb) => sftp.unlink(realPath, cb));
+        await call((cb) => sftp.rename(tmp, realPath, cb));
       }
     } catch (err) {
       await call((cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
-      throw this.fileError("write", path, err as Error);
+      throw this.fileError(what, path, err as Error);
     }
   }
 
@@ -1229,34 +1253,41 @@ class SshHost implements HostDriver {
   }
 
   async writeFile(path: string, data: Buffer | string, options: { mode?: number } = {}): Promise<void> {
-    await this.withSftp(async (sftp) => {
-      const realPath = await this.realTarget(sftp, path);
-      const tmp = this.tempPath(realPath);
-      await new Promise<void>((resolve, reject) => {
-        sftp.writeFile(tmp, data, { mode: 0o600 }, (err) => (err ? reject(this.fileError("write", path, err)) : resolve()));
-      });
-      await this.replaceWith(sftp, tmp, realPath, options.mode);
-    });
+    await this.withSftp((sftp) =>
+      this.place(
+        sftp,
+        path,
+        "write",
+        (tmp) =>
+          new Promise<void>((resolve, reject) => {
+            sftp.writeFile(tmp, data, { mode: 0o600 }, (err) => (err ? reject(err) : resolve()));
+          }),
+        options.mode,
+        0o644,
+      ),
+    );
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {
-    let mode: number;
+    let localMode: number;
     try {
-      mode = (await localStat(localPath)).mode & 0o7777;
+      localMode = (await localStat(localPath)).mode & 0o7777;
     } catch (err) {
-      throw new DriverError(`cannot upload ${localPath}: ${(err as Error).message}`, "file");
+      throw new DriverError(`cannot upload ${localPath} to ${this.label}: ${(err as Error).message}`, "file");
     }
-    await this.withSftp(async (sftp) => {
-      const realPath = await this.realTarget(sftp, remotePath);
-      const tmp = this.tempPath(realPath);
-      await new Promise<void>((resolve, reject) => {
-        sftp.fastPut(localPath, tmp, { mode: 0o600 }, (err) =>
-          err ? reject(this.fileError("upload to", remotePath, err)) : resolve(),
-        );
-      });
-      const existing = await new Promise<boolean>((resolve) => sftp.stat(realPath, (err) => resolve(!err)));
-      await this.replaceWith(sftp, tmp, realPath, existing ? undefined : mode);
-    });
+    await this.withSftp((sftp) =>
+      this.place(
+        sftp,
+        remotePath,
+        "upload to",
+        (tmp) =>
+          new Promise<void>((resolve, reject) => {
+            sftp.fastPut(localPath, tmp, { mode: 0o600 }, (err) => (err ? reject(err) : resolve()));
+          }),
+        undefined,
+        localMode,
+      ),
+    );
   }
 
   async download(remotePath: string, localPath: string): Promise<void> {

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DriverError, type DatabaseDriver } from "../../runtime/drivers/driver.js";
+import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
 import {
   allRows,
@@ -17,6 +18,7 @@ import {
   newSqlite,
   PERSON_COLUMNS,
   PERSON_ROWS,
+  SQLITE_SCHEMA,
   tempDir,
   TABLES,
 } from "./fixtures.js";
@@ -305,6 +307,17 @@ describe("sync between SQLite databases", () => {
     expect(result.skipped.sort()).toEqual(["dst_only", "src_only"]);
     expect(await snapshot(dst)).toEqual(await snapshot(src)); // blobs stay binary in a sync
     expect(await dst.query("SELECT count(*) AS n FROM dst_only")).toEqual([{ n: 0 }]);
+  });
+
+  it("reads from a database opened read-only (as a source is)", async () => {
+    await (await fixtureDb()).close();
+    const src = openSqlite(join(tmp.dir, "src.sqlite"), { readonly: true });
+    open.push(src);
+    const dst = await db("dst.sqlite", SQLITE_SCHEMA);
+    expect((await syncTables(src, dst)).tables.map((t) => t.rows)).toEqual([7, 3, 0]);
+    const path = join(tmp.dir, "ro.csv");
+    await exportTables(src, undefined, path, "web2py");
+    golden("web2py-fixture.csv", readFileSync(path));
   });
 
   it("copies the columns both have, in dst's order, leaving dst's others to their defaults", async () => {

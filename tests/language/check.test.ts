@@ -14,13 +14,11 @@ import {
   or,
   confirm,
   download,
-  dur,
   edit,
   env,
   exists,
   exportDb,
   host,
-  id,
   importDb,
   interps,
   is,
@@ -722,6 +720,3 @@ describe("speed", () => {
     console.log(`check: 10,000 steps in ${ms.toFixed(1)} ms`);
   });
 });
-
-// keep unused builders referenced for type checking of the helper module
-void [id, dur, output];

@@ -406,7 +406,6 @@ describe("format: broken input is left alone", () => {
     ["a lexer error", lines(H, 'step "a" as bad-id {}')],
     ["an unterminated string", lines(H, 'param a = "x')],
     ["a bad interpolation", lines(H, 'param a = "${}"')],
-    ["a duplicate finally", lines(H, "finally {}", "finally {}")],
     ["a misplaced statement", lines(H, 'run "x"')],
     ["every on the next line", lines('step "a" {', "wait until x", "every 5s", "}")],
   ])("%s", (_name, input) => {

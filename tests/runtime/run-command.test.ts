@@ -255,7 +255,7 @@ finally {
     async () => {
       const src = `runbook "k" version "1.0.0"
 step "First" as first { run "echo first >> log.txt" }
-step "Second" as second { run "echo second-start >> log.txt; echo second-running; echo $$ > second.pid; while [ ! -f go ]; do sleep 0.1; done; echo second-done >> log.txt" }
+step "Second" as second { run "echo $$ > second.pid; echo second-start >> log.txt; echo second-running; while [ ! -f go ]; do sleep 0.1; done; echo second-done >> log.txt" }
 step "Third" as third { run "echo third >> log.txt" }
 `;
       const c = cli().file("k.rb", src);
@@ -271,10 +271,14 @@ step "Third" as third { run "echo third >> log.txt" }
       }
       const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(p.stdout())![1]!;
 
-      const asked = await cli(c.dir).args("resume", runId, "--no-tui").run();
-      expect(asked.code).toBe(3);
-      expect(asked.stderr).toMatch(/step second \('Second'\) was interrupted/);
-      expect(asked.stderr).toMatch(/--yes/);
+      // Twice without an answer: the step stays interrupted until someone decides.
+      for (let i = 0; i < 2; i++) {
+        const asked = await cli(c.dir).args("resume", runId, "--no-tui").run();
+        expect(asked.code).toBe(3);
+        expect(asked.stderr).toMatch(/step second \('Second'\) was interrupted/);
+        expect(asked.stderr).toMatch(/--yes/);
+      }
+      expect(readFileSync(join(c.dir, "log.txt"), "utf8")).toBe("first\nsecond-start\n");
 
       writeFileSync(join(c.dir, "go"), "");
       const resumed = await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();

@@ -12,6 +12,8 @@ import type { Action } from "../../runtime/plan.js";
 import { NO_SPAN } from "../../language/span.js";
 
 afterEach(() => cleanup());
+// The machines these run on can be slow and busy; no test here is timed.
+vi.setConfig({ testTimeout: 120_000 });
 
 const threeSteps = () =>
   makePlan([

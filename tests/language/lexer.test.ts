@@ -1,0 +1,65 @@
+// The lexer (language/tokens.ts): token kinds, keyword/identifier boundaries, numbers and
+// durations, strings, and the invariant the formatter relies on — the images of all
+// tokens, whitespace and comments joined give back the source exactly.
+
+import { describe, expect, it } from "vitest";
+import { RunbookLexer } from "../../language/tokens.js";
+import { fixtureFiles } from "./parse-helpers.js";
+
+const lex = (text: string) => {
+  const r = RunbookLexer.tokenize(text);
+  return { kinds: r.tokens.map((t) => `${t.tokenType.name}:${t.image}`), errors: r.errors };
+};
+
+describe("lexer", () => {
+  it.each([
+    ["keyword", "step", ["Kw_step:step"]],
+    ["identifier with keyword prefix", "stepper", ["Identifier:stepper"]],
+    ["keyword `in` vs `include` vs `index`", "in include index", ["Kw_in:in", "Kw_include:include", "Identifier:index"]],
+    ["identifier with underscore and digits", "_db2_name", ["Identifier:_db2_name"]],
+    ["string", '"hello"', ['StringLiteral:"hello"']],
+    ["string with escapes", '"a\\"b\\\\c"', ['StringLiteral:"a\\"b\\\\c"']],
+    ["empty string", '""', ['StringLiteral:""']],
+    ["triple string", '"""\n  a\n"""', ['TripleString:"""\n  a\n"""']],
+    ["unterminated string", '"abc\nx', ['UnterminatedString:"abc', "Identifier:x"]],
+    ["unterminated triple string", '"""abc\nx', ['UnterminatedTripleString:"""abc\nx']],
+    ["integer", "42", ["NumberLiteral:42"]],
+    ["decimal", "3.5", ["NumberLiteral:3.5"]],
+    ["milliseconds", "500ms", ["Duration:500ms"]],
+    ["seconds minutes hours days", "30s 10m 2h 1d", ["Duration:30s", "Duration:10m", "Duration:2h", "Duration:1d"]],
+    ["compound duration", "1h30m", ["Duration:1h30m"]],
+    ["bad duration unit", "10min", ["BadNumber:10min"]],
+    ["fractional duration", "1.5h", ["BadNumber:1.5h"]],
+    ["operators", "== != <= >= < > =", ["EqEq:==", "NotEq:!=", "LtEq:<=", "GtEq:>=", "Lt:<", "Gt:>", "Equals:="]],
+    ["punctuation", "{}[](),.", ["LBrace:{", "RBrace:}", "LBracket:[", "RBracket:]", "LParen:(", "RParen:)", "Comma:,", "Dot:."]],
+    ["member access", "prod.appdb", ["Identifier:prod", "Dot:.", "Identifier:appdb"]],
+    ["comment is not a token", "run # a comment\n", ["Kw_run:run"]],
+    ["booleans", "true false", ["Kw_true:true", "Kw_false:false"]],
+  ])("%s", (_name, text, expected) => {
+    const r = lex(text);
+    expect(r.errors).toEqual([]);
+    expect(r.kinds).toEqual(expected);
+  });
+
+  it.each([
+    ["@", 0, 1],
+    ["run @@ x", 4, 2],
+    ["x = 'a'", 4, 1],
+  ])("reports an unexpected character in %j", (text, offset, length) => {
+    const r = lex(text);
+    expect(r.errors[0]).toMatchObject({ offset, length });
+  });
+
+  it("tracks lines and columns", () => {
+    const r = RunbookLexer.tokenize('step "a" {\n  run "x"\n}');
+    const run = r.tokens.find((t) => t.image === "run")!;
+    expect([run.startLine, run.startColumn, run.startOffset]).toEqual([2, 3, 13]);
+  });
+
+  it.each(fixtureFiles())("token images joined give back the source: %s", (_file, text) => {
+    const r = RunbookLexer.tokenize(text);
+    expect(r.errors).toEqual([]);
+    const all = [...r.tokens, ...(r.groups.ws ?? []), ...(r.groups.comments ?? [])].sort((a, b) => a.startOffset - b.startOffset);
+    expect(all.map((t) => t.image).join("")).toBe(text);
+  });
+});

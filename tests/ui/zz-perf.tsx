@@ -1,0 +1,22 @@
+import { Writable } from "node:stream";
+import { render } from "ink";
+import { App } from "/work/main/cli/ui/App.js";
+import { UiStore } from "/work/main/cli/ui/store.js";
+import { makePlan, step, run } from "/work/main/tests/ui/support.js";
+const plan = makePlan(Array.from({length: 20}, (_, i) => step(`s${i}`, { section: "S" + (i % 3), actions: [run(["echo " + i])] })));
+const store = new UiStore({ plan, runId: "r", dryRun: false });
+let bytes = 0;
+const stdout = Object.assign(new Writable({ write(c, e, cb) { bytes += c.length; cb(); } }), { isTTY: true, columns: 120, rows: 40 });
+const stdin = Object.assign(new (await import("node:stream")).PassThrough(), { isTTY: true, setRawMode() {}, ref() { return this }, unref() { return this } });
+let c0 = process.cpuUsage();
+const r = render(<App store={store} color={true} />, { stdout: stdout as any, stdin: stdin as any, exitOnCtrlC: false, patchConsole: false, maxFps: 1000 });
+let c = process.cpuUsage(c0); console.log("mount cpu ms", (c.user + c.system) / 1000);
+store.handle({ runId: "r", time: "", type: "step-started", stepId: "s1", title: "x", attempt: 1, preview: [] } as any);
+for (let i = 0; i < 1000; i++) store.handle({ runId: "r", time: "", type: "output", stepId: "s1", stream: "stdout", text: `line ${i} ` + "y".repeat(80) + "\n" } as any);
+await new Promise((res) => setTimeout(res, 200));
+c0 = process.cpuUsage();
+const N = 50;
+for (let i = 0; i < N; i++) { store.handle({ runId: "r", time: "", type: "output", stepId: "s1", stream: "stdout", text: `more ${i}\n` } as any); store.flush(); await new Promise((res) => setTimeout(res, 2)); }
+c = process.cpuUsage(c0); console.log("cpu ms per frame", (c.user + c.system) / 1000 / N, "bytes", bytes);
+r.unmount();
+process.exit(0);
