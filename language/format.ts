@@ -4,7 +4,8 @@
 // every string is printed exactly as written and the sequence of non-whitespace
 // tokens never changes. The parser (and the string decoder) is used only to
 // refuse input that does not lex or parse cleanly: then the diagnostics come
-// back and the text is returned untouched. The layout rules are written down in docs/formatting.md.
+// back and the text is returned untouched. `cli/commands/fmt.ts` calls it; the
+// layout rules are written down in docs/formatting.md.
 
 import type { IToken } from "chevrotain";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
@@ -118,6 +119,8 @@ function needsBlank(prev: string, next: string): boolean {
 }
 
 const INDENT = 2;
+/** Continuation lines of a statement: two levels, so they stand out from a block's body. */
+const CONTINUATION = 2 * INDENT;
 
 // ---------------------------------------------------------------- tokens
 
@@ -296,7 +299,7 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
           prevType === "RBrace" ||
           its[next].type === "RBrace" ||
           isStart(next);
-        indent = between ? depth * INDENT : stmt.indent + INDENT;
+        indent = between ? depth * INDENT : stmt.indent + CONTINUATION;
         stmtId = between ? -1 : stmt.id;
       }
       const line = newLine(indent, stmtId, between && it.breaks >= 2);
@@ -350,7 +353,7 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
     } else if (list?.multiline && (prevTok === list.open || its[prevTok].type === "Comma")) {
       line = newLine(list.itemIndent, stmt.id, false);
     } else if (cur === undefined || breakNext) {
-      line = newLine(list?.multiline ? list.itemIndent : stmt.indent + INDENT, stmt.id, false);
+      line = newLine(list?.multiline ? list.itemIndent : stmt.indent + CONTINUATION, stmt.id, false);
     } else {
       line = cur;
     }

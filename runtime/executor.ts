@@ -753,6 +753,9 @@ class Executor {
           return;
         }
         this.emit({ type: "action", stepId: step.id, ...host, kind: "download", description: `download ${a.from} to ${a.to}` });
+        const { mkdir } = await import("node:fs/promises");
+        const { dirname } = await import("node:path");
+        await mkdir(dirname(to), { recursive: true });
         await ctx.driver.download(a.from, to);
         return;
       }
@@ -890,7 +893,10 @@ class Executor {
       }
       after = r.all ? after.split(old).join(neu) : after.slice(0, after.indexOf(old)) + neu + after.slice(after.indexOf(old) + old.length);
     }
-    const diff = createTwoFilesPatch(a.path, a.path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 });
+    const diff = createTwoFilesPatch(a.path, a.path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 })
+      .split("\n")
+      .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
+      .join("\n");
     const written = Buffer.from(after, "utf8");
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
     this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });

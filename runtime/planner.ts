@@ -19,7 +19,7 @@ import type {
   StringLit,
   Value,
 } from "../language/ast.js";
-import { envScope, evalStatic, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
+import { checkSets as checkSetNames, envScope, evalStatic, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import type { Action, Plan, PlanCond, PlanGuard, PlanOperand, PlannedDatabase, PlannedHost, PlannedStep, PlanValue, Quoting, Text } from "./plan.js";
 import { shellQuote } from "./quote.js";
@@ -44,11 +44,6 @@ export function sourceHash(rb: Runbook): string {
   const h = createHash("sha256");
   for (const s of rb.sources) h.update(`${s.file}\0${s.text}\0`);
   return h.digest("hex");
-}
-
-/** The names `--set` may set: the top-level params. */
-export function paramNames(rb: Runbook): Set<string> {
-  return new Set(rb.decls.filter((d) => d.kind === "param").map((d) => d.name.name));
 }
 
 function sourceText(rb: Runbook, span: Span): string {
@@ -408,16 +403,8 @@ function quote(value: string, quoting: Quoting): string {
 }
 
 /** Unknown `--set` names are an error: a typo must not silently do nothing. */
-export function checkSets(rb: Runbook, sets: Record<string, string>): string | undefined {
-  const params = paramNames(rb);
-  for (const name of Object.keys(sets)) {
-    if (params.has(name)) continue;
-    const isVar = rb.decls.some((d) => d.kind === "var" && d.name.name === name);
-    return isVar
-      ? `--set ${name}: \`${name}\` is a var; only params can be set from the command line`
-      : `--set ${name}: no param \`${name}\` in this runbook${params.size ? ` (params: ${[...params].join(", ")})` : ""}`;
-  }
-  return undefined;
+export function checkSets(rb: Runbook, sets: Record<string, string>, env?: string): string | undefined {
+  return checkSetNames(rb, sets, env)[0];
 }
 
 /** Parse `NAME=VALUE` pairs from --set. */
@@ -432,7 +419,7 @@ export function parseSets(pairs: string[]): { sets: Record<string, string> } | {
 }
 
 export function buildPlan(rb: Runbook, options: PlanOptions): PlanResult {
-  const bad = checkSets(rb, options.sets ?? {});
+  const bad = checkSets(rb, options.sets ?? {}, options.env);
   if (bad) return { error: bad };
   try {
     return { plan: new PlanBuilder(rb, options).build() };

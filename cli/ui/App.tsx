@@ -93,7 +93,7 @@ export function App({ store, color, fallbackSize }: AppProps) {
   }
 
   return (
-    <Box flexDirection="column" width={columns} height={height} overflow="hidden">
+    <Box flexDirection="column" width={columns} height={height}>
       <Header store={store} width={columns} color={color} />
       {body}
       {panel ? <DialogPanel panel={panel} width={columns} color={color} /> : null}

@@ -76,7 +76,7 @@ export function Lines({ lines, width, height, color }: { lines: Line[]; width: n
     .map((l) => styleLine(fit(l, width), color))
     .join("\n");
   return (
-    <Box width={width} height={height} overflow="hidden">
+    <Box width={width} height={height}>
       <Text>{text === "" ? " " : text}</Text>
     </Box>
   );

@@ -103,6 +103,7 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
       exitOnCtrlC: false,
       patchConsole: false,
       maxFps: 30,
+      onRender: ({ renderTime }) => store.reportRender(renderTime),
     });
   } catch (error) {
     unsubscribe();

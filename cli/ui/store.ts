@@ -161,10 +161,26 @@ export class UiStore {
 
   version = (): number => this.versionNo;
 
+  /**
+   * What drawing one frame costs (ms, smoothed), as Ink reports it. Frames driven
+   * by events are spaced so that drawing takes at most about an eighth of the time:
+   * a step printing flat out never starves the run of CPU.
+   */
+  private renderCost = 0;
+
+  reportRender(ms: number): void {
+    this.renderCost = this.renderCost * 0.7 + ms * 0.3;
+  }
+
+  /** The least time between two event-driven frames now. */
+  frameInterval(): number {
+    return Math.min(1000, Math.max(this.frameMs, this.renderCost * 8));
+  }
+
   /** Notify soon (batched to one frame). */
   private changed(): void {
     if (this.timer || this.closed) return;
-    const wait = Math.max(0, this.lastNotify + this.frameMs - Date.now());
+    const wait = Math.max(0, this.lastNotify + this.frameInterval() - Date.now());
     this.timer = setTimeout(() => this.flush(), wait);
   }
 

@@ -3,9 +3,12 @@
 // ~/.ssh/config (parsed with the ssh-config package, Include expanded); auth
 // tries the agent, then IdentityFiles, then the default keys; host keys are
 // checked against ~/.ssh/known_hosts (known-hosts.ts). Commands run on exec
-// channels (capped per connection, the rest queued) in a shell whose process
-// group we learn first, so timeouts and aborts kill the whole group remotely.
-// Files go over one reused SFTP session per connection. ssh2 is loaded lazily.
+// channels (capped per connection, the rest queued) in the login shell, tagged
+// with a token so that a timeout or an abort can find and kill their whole
+// process group remotely (see SshHost.wrap). Files go over one reused SFTP
+// session per connection. A dropped link fails what was running on it with
+// DriverError "connection-lost"; the next call reconnects. ssh2 is loaded
+// lazily, on the first connection.
 
 import { appendFile, mkdir, readdir, readFile, rename, stat as localStat, unlink } from "node:fs/promises";
 import { existsSync, statSync } from "node:fs";
@@ -268,6 +271,8 @@ type LostReason = "lost" | "closed";
 class Connection {
   private client: Client | null = null;
   private connecting: Promise<Client> | null = null;
+  /** The client of a connect in progress (so close() can abandon it). */
+  private pendingClient: Client | null = null;
   private sftpSession: Promise<SFTPWrapper> | null = null;
   private active = 0;
   private readonly waiting: Array<() => void> = [];
@@ -366,7 +371,10 @@ class Connection {
   async close(): Promise<void> {
     this.closing = true;
     const pending = this.connecting;
-    if (pending) await pending.catch(() => undefined);
+    if (pending) {
+      this.pendingClient?.destroy();
+      await pending.catch(() => undefined);
+    }
     const client = this.client;
     if (!client) return;
     await new Promise<void>((resolve) => {
@@ -529,6 +537,7 @@ class Connection {
     };
 
     const client = new ClientCtor();
+    this.pendingClient = client;
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
     let timedOut = false;
     const armTimer = () => {
@@ -552,6 +561,7 @@ class Connection {
       });
       client.once("ready", () => {
         ready = true;
+        if (this.pendingClient === client) this.pendingClient = null;
         clearTimeout(connectTimer);
         client.setNoDelay(true);
         this.client = client;
@@ -560,12 +570,14 @@ class Connection {
       });
       const gone = () => {
         clearTimeout(connectTimer);
+        if (this.pendingClient === client) this.pendingClient = null;
         if (ready) {
           this.markGone(client);
           return;
         }
         const where = `${label} (${this.endpoint}${this.jump ? ` via ${this.jump.endpoint}` : ""})`;
-        if (verifyError) reject(verifyError);
+        if (this.closing) reject(new DriverError(`connection to ${label} closed`, "connection-closed"));
+        else if (verifyError) reject(verifyError);
         else if (authFailed) {
           const accepts = serverMethods ? `; the server accepts: ${serverMethods.join(", ")}` : "";
           const none = [
@@ -733,6 +745,9 @@ export class SshPool {
 
   /** The pool's connection for target (jump hosts from `via` or ProxyJump). */
   connection(target: string, via: string | undefined, depth = 0): Promise<Connection> {
+    // Hops are resolved afresh (the Connection itself is still shared), so a
+    // ProxyJump loop ends at the depth limit instead of awaiting itself.
+    if (depth > 0) return this.makeConnection(target, via, depth);
     const cacheKey = `${target}\u0000${via ?? ""}`;
     let p = this.resolving.get(cacheKey);
     if (!p) {
@@ -744,7 +759,7 @@ export class SshPool {
   }
 
   private async makeConnection(target: string, via: string | undefined, depth: number): Promise<Connection> {
-    if (depth > 8) throw new DriverError(`too many jump hosts (a ProxyJump loop?) reaching ${target}`, "config");
+    if (depth > 8) throw new DriverError(`too many jump hosts on the way to ${target} (a ProxyJump loop?)`, "config");
     const resolved = resolveHost(await this.config(), target, this.home);
     const hops = via !== undefined ? via.split(",").map((h) => h.trim()).filter(Boolean) : resolved.jumps;
     // A single hop is reached with its own settings (its own ProxyJump too);
@@ -838,9 +853,27 @@ class SshHost implements HostDriver {
       throw err;
     }
     try {
-      const client = await conn.ensure(this.label);
+      let client: Client;
+      if (signal) {
+        // An abort while connecting (a slow or dead host) returns at once;
+        // the connection attempt carries on for the pool.
+        let onAbort = () => {};
+        const aborted = new Promise<null>((resolve) => {
+          onAbort = () => resolve(null);
+          signal.addEventListener("abort", onAbort, { once: true });
+        });
+        try {
+          const c = await Promise.race([conn.ensure(this.label), aborted]);
+          if (!c) return abortedResult();
+          client = c;
+        } finally {
+          signal.removeEventListener("abort", onAbort);
+        }
+      } else {
+        client = await conn.ensure(this.label);
+      }
       if (signal?.aborted) return abortedResult();
-      return await this.run(conn, client, command, options, started);
+      return await this.run(conn, client, command, options);
     } finally {
       release();
     }
@@ -870,8 +903,10 @@ class SshHost implements HostDriver {
     client: Client,
     command: string,
     options: ExecOptions,
-    started: number,
   ): Promise<ExecResult> {
+    // The command's time (and its timeout) starts when it is sent, not
+    // while it waited for a connection or a free channel.
+    let started = performance.now();
     const user = conn.resolved.user;
     const sudoUser = options.asUser && options.asUser !== user ? options.asUser : undefined;
     const token = nextToken();
@@ -1029,69 +1064,72 @@ class SshHost implements HostDriver {
       };
       if (options.signal) options.signal.addEventListener("abort", onAbort, { once: true });
 
-      const open = () => client.exec(wrapped, (err, ch) => {
-        if (settled) {
-          ch?.close();
-          return;
-        }
-        if (err) {
-          if (!conn.isCurrent(client)) fail(this.lostError("lost"));
-          else if (/open failed|Channel open failure/i.test(err.message) && openAttempts < 20 && !aborted) {
-            // The server's session limit (MaxSessions), maybe held by a
-            // channel we gave up on: try again shortly.
-            openAttempts++;
-            timers.push(setTimeout(open, Math.min(50 * openAttempts, 500)));
-          } else fail(new DriverError(`cannot start a command on ${this.label}: ${err.message}`, "exec"));
-          return;
-        }
-        stream = ch;
-        ch.on("data", (chunk: Buffer) => {
-          if (!searching) return emitOut(chunk);
-          pendingOut = pendingOut.length ? Buffer.concat([pendingOut, chunk]) : chunk;
-          const m = MARKER.exec(pendingOut.toString("latin1"));
-          if (m) {
-            searching = false;
-            pid = Number(m[1]);
-            pgid = m[2] ? Number(m[2]) : undefined;
-            const before = pendingOut.subarray(0, m.index);
-            const after = pendingOut.subarray(m.index + m[0].length);
-            pendingOut = Buffer.alloc(0);
-            emitOut(before);
-            releaseErr();
-            emitOut(after);
-            for (const w of pidWaiters.splice(0)) w();
-          } else if (pendingOut.length > 65536) {
-            searching = false;
-            emitOut(pendingOut);
-            pendingOut = Buffer.alloc(0);
+      const open = () => {
+        started = performance.now();
+        client.exec(wrapped, (err, ch) => {
+          if (settled) {
+            ch?.close();
+            return;
           }
+          if (err) {
+            if (!conn.isCurrent(client)) fail(this.lostError("lost"));
+            else if (/open failed|Channel open failure/i.test(err.message) && openAttempts < 20 && !aborted) {
+              // The server's session limit (MaxSessions), maybe held by a
+              // channel we gave up on: try again shortly.
+              openAttempts++;
+              timers.push(setTimeout(open, Math.min(50 * openAttempts, 500)));
+            } else fail(new DriverError(`cannot start a command on ${this.label}: ${err.message}`, "exec"));
+            return;
+          }
+          stream = ch;
+          ch.on("data", (chunk: Buffer) => {
+            if (!searching) return emitOut(chunk);
+            pendingOut = pendingOut.length ? Buffer.concat([pendingOut, chunk]) : chunk;
+            const m = MARKER.exec(pendingOut.toString("latin1"));
+            if (m) {
+              searching = false;
+              pid = Number(m[1]);
+              pgid = m[2] ? Number(m[2]) : undefined;
+              const before = pendingOut.subarray(0, m.index);
+              const after = pendingOut.subarray(m.index + m[0].length);
+              pendingOut = Buffer.alloc(0);
+              emitOut(before);
+              releaseErr();
+              emitOut(after);
+              for (const w of pidWaiters.splice(0)) w();
+            } else if (pendingOut.length > 65536) {
+              searching = false;
+              emitOut(pendingOut);
+              pendingOut = Buffer.alloc(0);
+            }
+          });
+          ch.stderr.on("data", (chunk: Buffer) => {
+            if (heldErr) {
+              heldErr.push(chunk);
+              heldErrBytes += chunk.length;
+              if (heldErrBytes > 65536) releaseErr();
+            } else emitErr(chunk);
+          });
+          ch.on("exit", (code: number | null, sig?: string) => {
+            exitCode = typeof code === "number" ? code : null;
+            exitSignal = sig ?? null;
+          });
+          ch.on("close", () => finish());
+          if (options.stdin !== undefined) ch.end(options.stdin);
+          else ch.end();
+          if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+            const remaining = Math.max(0, options.timeoutMs - (performance.now() - started));
+            timers.push(
+              setTimeout(() => {
+                if (settled || aborted) return;
+                timedOut = true;
+                void killRemote();
+              }, remaining),
+            );
+          }
+          if (options.signal?.aborted) onAbort();
         });
-        ch.stderr.on("data", (chunk: Buffer) => {
-          if (heldErr) {
-            heldErr.push(chunk);
-            heldErrBytes += chunk.length;
-            if (heldErrBytes > 65536) releaseErr();
-          } else emitErr(chunk);
-        });
-        ch.on("exit", (code: number | null, sig?: string) => {
-          exitCode = typeof code === "number" ? code : null;
-          exitSignal = sig ?? null;
-        });
-        ch.on("close", () => finish());
-        if (options.stdin !== undefined) ch.end(options.stdin);
-        else ch.end();
-        if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-          const remaining = Math.max(0, options.timeoutMs - (performance.now() - started));
-          timers.push(
-            setTimeout(() => {
-              if (settled || aborted) return;
-              timedOut = true;
-              void killRemote();
-            }, remaining),
-          );
-        }
-        if (options.signal?.aborted) onAbort();
-      });
+      };
       open();
     });
   }

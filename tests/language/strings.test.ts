@@ -93,7 +93,7 @@ describe("strings: interpolation", () => {
     ['"${a b}"', "bad interpolation `${a b}`: expected `.` or `}` after `a`", 1, 6],
     ['"${1x}"', "bad interpolation `${1x}`: expected a name after `${`", 1, 5],
     ['"${a.}"', "bad interpolation `${a.}`: expected a name after `.`", 1, 5],
-    ['"${raw }"', "empty `${}`: put a name inside, like `${home}`", 1, 7],
+    ['"${raw 1}"', "bad interpolation `${raw 1}`: expected a name after `raw`", 1, 8],
     ['"x ${a"', "unclosed `${` in string: expected `}`", 3, 3],
   ])("%s is a diagnostic", (image, message, at, length) => {
     const { diagnostics } = decode(image);

@@ -138,7 +138,7 @@ describe("planner", () => {
   });
 
   it.each([
-    ["an unknown name", { nope: "1" }, "--set nope: no param `nope` in this runbook (params: who)"],
+    ["an unknown name", { nope: "1" }, "--set nope: no param `nope` is declared"],
   ])("refuses --set of %s", (_t, sets, message) => {
     const { runbook } = compileSource(base, "t.rb");
     expect(buildPlan(runbook!, { env: "dev", sets })).toEqual({ error: message });

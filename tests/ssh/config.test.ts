@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DriverError } from "../../runtime/drivers/driver.js";
-import { resolveSshTarget } from "../../runtime/drivers/ssh.js";
+import { resolveSshTarget, SshPool } from "../../runtime/drivers/ssh.js";
 
 let root: string;
 beforeAll(async () => {
@@ -115,5 +115,30 @@ describe("resolveSshTarget", () => {
 
   it.each(["", "a@", "@host", "user@host:port", "a b"])("refuses %j as a host", async (target) => {
     await expect(resolveSshTarget(target, h)).rejects.toBeInstanceOf(DriverError);
+  });
+});
+
+describe("SshPool and ~/.ssh/config", () => {
+  it("stops at a ProxyJump loop with a clear error, before connecting anywhere", async () => {
+    const dir = await home({ config: "Host a\n  ProxyJump b\nHost b\n  ProxyJump a\n" });
+    const pool = new SshPool({ homeDir: dir });
+    const err = await pool
+      .host("a")
+      .exec("true")
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriverError);
+    expect((err as DriverError).message).toMatch(/^too many jump hosts on the way to [ab] \(a ProxyJump loop\?\)$/);
+    await pool.closeAll();
+  });
+
+  it("refuses a malformed host when it is used", async () => {
+    const pool = new SshPool({ homeDir: await home({}) });
+    const err = await pool
+      .host("not a host")
+      .exec("true")
+      .catch((e: unknown) => e);
+    expect((err as DriverError).message).toBe(
+      '"not a host" is not a host: expected user@address[:port] or an ~/.ssh/config alias',
+    );
   });
 });

@@ -71,7 +71,9 @@ describe.skipIf(!sshdEnabled)("ssh connections", () => {
       config: "Include conf.d/*.conf\n\nHost *\n  IdentityFile ~/.ssh/id_test\n  IdentitiesOnly yes\n",
       "conf.d/a.conf": `Host mybox\n  HostName 127.0.0.1\n  Port ${h.hosts[1].port}\n  User runbooktest\n`,
     });
-    const r = await collect(new SshPool({ homeDir: home }).host("mybox", { label: "box" }), "echo $SSH_CONNECTION");
+    const pool = new SshPool({ homeDir: home });
+    pools.push(pool);
+    const r = await collect(pool.host("mybox", { label: "box" }), "echo $SSH_CONNECTION");
     expect(r.out.split(" ")[3].trim()).toBe(String(h.hosts[1].port));
   });
 
@@ -313,6 +315,23 @@ describe.skipIf(!sshdEnabled)("ssh connections", () => {
       );
       expect(err.code).toBe("connect-failed");
       expect(err.message).toBe(`cannot connect to mute (runbooktest@127.0.0.1:${port}): timed out after 0.5s`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
+  it("an abort while still connecting returns at once as aborted", async () => {
+    const sockets: Socket[] = [];
+    const server: Server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const controller = new AbortController();
+      const host = newPool({ connectTimeoutMs: 20_000 }).host(`runbooktest@127.0.0.1:${port}`);
+      setTimeout(() => controller.abort(), 200);
+      const r = await host.exec("true", { signal: controller.signal });
+      expect(r).toMatchObject({ aborted: true, exitCode: null, timedOut: false });
     } finally {
       for (const s of sockets) s.destroy();
       server.close();
