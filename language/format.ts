@@ -7,11 +7,31 @@
 // back and the text is returned untouched. `cli/commands/fmt.ts` calls it; the
 // layout rules are written down in docs/formatting.md.
 
-import type { IToken } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
 import { parseSource } from "./parser.js";
 import { decodeString } from "./strings.js";
-import { StringLiteral, TripleString } from "./tokens.js";
+import {
+  Comma,
+  Dot,
+  EqEq,
+  Equals,
+  Gt,
+  GtEq,
+  Identifier,
+  Kw,
+  LBrace,
+  LBracket,
+  LParen,
+  Lt,
+  LtEq,
+  NotEq,
+  RBrace,
+  RBracket,
+  RParen,
+  StringLiteral,
+  TripleString,
+} from "./tokens.js";
 
 export interface FormatResult {
   /** The canonical text; exactly the input when the input has errors. */
@@ -90,25 +110,27 @@ const STATEMENT_KEYWORDS: ReadonlySet<string> = new Set([
 ]);
 
 /** Token types after which a keyword is read as a value, not as a statement. */
-const VALUE_BEFORE: ReadonlySet<string> = new Set([
-  "Kw_require",
-  "Kw_until",
-  "Kw_when",
-  "Kw_unless",
-  "Kw_not",
-  "Kw_and",
-  "Kw_or",
-  "Kw_contains",
-  "Kw_matches",
-  "Kw_in",
-  "LParen",
-  "EqEq",
-  "NotEq",
-  "LtEq",
-  "GtEq",
-  "Lt",
-  "Gt",
+const VALUE_BEFORE: ReadonlySet<TokenType> = new Set([
+  Kw.require,
+  Kw.until,
+  Kw.when,
+  Kw.unless,
+  Kw.not,
+  Kw.and,
+  Kw.or,
+  Kw.contains,
+  Kw.matches,
+  Kw.in,
+  LParen,
+  EqEq,
+  NotEq,
+  LtEq,
+  GtEq,
+  Lt,
+  Gt,
 ]);
+
+const KEYWORD_TYPES: ReadonlySet<TokenType> = new Set(Object.values(Kw));
 
 /** Declarations whose `=` signs are aligned in runs. */
 const DECL_KEYWORDS: ReadonlySet<string> = new Set(["param", "var", "secret", "host", "database"]);
@@ -122,67 +144,23 @@ const INDENT = 2;
 /** Continuation lines of a statement: two levels, so they stand out from a block's body. */
 const CONTINUATION = 2 * INDENT;
 
-// ---------------------------------------------------------------- tokens
-
-interface Item {
-  comment: boolean;
-  /** The token's text as written (comments without trailing blanks). */
-  image: string;
-  /** Token type name: "Identifier", "LBrace", "Kw_step", … ("Comment" for comments). */
-  type: string;
-  /** The keyword, when the token is one. */
-  word: string | undefined;
-  /** Line breaks in the whitespace before this item. */
-  breaks: number;
-}
-
-function countBreaks(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let k = from; k < to; k++) {
-    const c = text.charCodeAt(k);
-    if (c === 10) n++;
-    else if (c === 13 && text.charCodeAt(k + 1) !== 10) n++;
-  }
-  return n;
-}
-
-/** Tokens and comments merged in source order. */
-function items(text: string, toks: readonly IToken[], coms: readonly IToken[]): Item[] {
-  const out: Item[] = new Array(toks.length + coms.length);
-  let a = 0;
-  let b = 0;
-  let prevEnd = 0;
-  for (let k = 0; k < out.length; k++) {
-    const takeComment = b < coms.length && (a >= toks.length || coms[b].startOffset < toks[a].startOffset);
-    const t = takeComment ? coms[b++] : toks[a++];
-    const type = t.tokenType.name;
-    out[k] = {
-      comment: takeComment,
-      image: takeComment ? t.image.replace(/[ \t]+$/, "") : t.image,
-      type,
-      word: type.startsWith("Kw_") ? t.image : undefined,
-      breaks: countBreaks(text, prevEnd, t.startOffset),
-    };
-    prevEnd = t.startOffset + t.image.length;
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- layout
 
 interface Line {
   /** Indentation in spaces. */
   indent: number;
-  /** The line's text in pieces, each with the space before it. */
-  parts: string[];
+  /** The line's text after the indentation. */
+  text: string;
+  /** How many tokens (and comments) the line holds. */
+  count: number;
   /** A blank line comes before this one. */
   blank: boolean;
   /** The statement this line belongs to; -1 for a comment between statements. */
   stmt: number;
   /** First line of a param/var/secret/host/database statement. */
   declStart: boolean;
-  /** For aligned declarations: index in `parts` of the ` =` piece and the width before it. */
-  align: { index: number; head: number } | undefined;
+  /** For aligned declarations: where ` =` starts in `text` (the width of `keyword name`); else -1. */
+  alignAt: number;
 }
 
 interface OpenList {
@@ -202,16 +180,40 @@ interface Statement {
   waitTimeout: boolean;
 }
 
+/** Line breaks in text[from, to) (only whitespace lies there): `\n`, `\r\n` or a lone `\r`. */
+function countBreaks(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 10) n++;
+    else if (c === 13 && text.charCodeAt(k + 1) !== 10) n++;
+  }
+  return n;
+}
+
 /** The canonical layout of `text`, given its tokens and comments (the text parses). */
 function layout(text: string, tokens: readonly IToken[], comments: readonly IToken[]): string {
-  const its = items(text, tokens, comments);
-  const n = its.length;
+  // Tokens and comments merged in source order, with the line breaks before each.
+  const n = tokens.length + comments.length;
+  const its: IToken[] = new Array(n);
+  const isComment = new Uint8Array(n);
+  const breaks = new Int32Array(n);
+  for (let k = 0, a = 0, b = 0, prevEnd = 0; k < n; k++) {
+    const takeComment = b < comments.length && (a >= tokens.length || comments[b]!.startOffset < tokens[a]!.startOffset);
+    const t = takeComment ? comments[b++]! : tokens[a++]!;
+    its[k] = t;
+    isComment[k] = takeComment ? 1 : 0;
+    breaks[k] = countBreaks(text, prevEnd, t.startOffset);
+    prevEnd = t.startOffset + t.image.length;
+  }
+  const typeOf = (k: number): TokenType => its[k]!.tokenType;
+  const wordOf = (k: number): string | undefined => (KEYWORD_TYPES.has(its[k]!.tokenType) ? its[k]!.image : undefined);
 
   // Next non-comment item after each item (-1 at the end).
   const nextSig = new Int32Array(n);
   for (let k = n - 1, next = -1; k >= 0; k--) {
     nextSig[k] = next;
-    if (!its[k].comment) next = k;
+    if (!isComment[k]) next = k;
   }
   // Which lists the author broke over lines (a line break anywhere inside,
   // including inside a nested list).
@@ -219,12 +221,12 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
   {
     const stack: number[] = [];
     for (let k = 0; k < n; k++) {
-      const it = its[k];
-      if (stack.length > 0 && it.breaks > 0) multiline[stack[stack.length - 1]] = 1;
-      if (it.type === "LBracket") stack.push(k);
-      else if (it.type === "RBracket" && stack.length > 0) {
+      if (stack.length > 0 && breaks[k]! > 0) multiline[stack[stack.length - 1]!] = 1;
+      const tt = typeOf(k);
+      if (tt === LBracket) stack.push(k);
+      else if (tt === RBracket && stack.length > 0) {
         const open = stack.pop()!;
-        if (multiline[open] && stack.length > 0) multiline[stack[stack.length - 1]] = 1;
+        if (multiline[open] && stack.length > 0) multiline[stack[stack.length - 1]!] = 1;
       }
     }
   }
@@ -244,8 +246,16 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
   /** First line (a comment) after the previous top-level item, if any. */
   let gapStart = -1;
 
-  const newLine = (indent: number, stmtId: number, blank: boolean): Line => {
-    const line: Line = { indent, parts: [], blank: blank && lines.length > 0 && !justOpened, stmt: stmtId, declStart: false, align: undefined };
+  const newLine = (indent: number, stmtId: number, blank: boolean, first: string): Line => {
+    const line: Line = {
+      indent,
+      text: first,
+      count: 1,
+      blank: blank && lines.length > 0 && !justOpened,
+      stmt: stmtId,
+      declStart: false,
+      alignAt: -1,
+    };
     lines.push(line);
     cur = line;
     breakNext = false;
@@ -254,35 +264,35 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
   };
 
   const isStart = (k: number): boolean => {
-    const w = its[k].word;
+    const w = wordOf(k);
     if (w === undefined || !STATEMENT_KEYWORDS.has(w)) return false;
-    const next = nextSig[k];
-    if (next >= 0 && its[next].type === "Dot") return false;
+    const next = nextSig[k]!;
+    if (next >= 0 && typeOf(next) === Dot) return false;
     if (w === "env") {
-      if (next < 0 || its[next].type !== "Identifier") return false;
-      const after = nextSig[next];
-      return after >= 0 && its[after].type === "LBrace";
+      if (next < 0 || typeOf(next) !== Identifier) return false;
+      const after = nextSig[next]!;
+      return after >= 0 && typeOf(after) === LBrace;
     }
     // The parser reads a wait's `timeout` only on the line of what precedes it.
-    if (w === "timeout" && stmt.word === "wait" && !stmt.waitTimeout && its[k].breaks === 0) return false;
+    if (w === "timeout" && stmt.word === "wait" && !stmt.waitTimeout && breaks[k] === 0) return false;
     // `run` is also a value (`require run == …` reads the built-in `run`).
-    if (w === "run" && prevTok >= 0 && VALUE_BEFORE.has(its[prevTok].type)) return false;
+    if (w === "run" && prevTok >= 0 && VALUE_BEFORE.has(typeOf(prevTok))) return false;
     return true;
   };
 
-  const topList = (): OpenList | undefined => lists[lists.length - 1];
-
   for (let k = 0; k < n; k++) {
-    const it = its[k];
+    const tok = its[k]!;
 
     // ------------------------------------------------------------ comments
-    if (it.comment) {
-      if (cur !== undefined && cur.parts.length > 0 && it.breaks === 0 && lines.length > 0) {
-        cur.parts.push(` ${it.image}`);
+    if (isComment[k]) {
+      const image = tok.image.replace(/[ \t]+$/, "");
+      if (cur !== undefined && breaks[k] === 0) {
+        cur.text += ` ${image}`;
+        cur.count++;
         breakNext = true;
         continue;
       }
-      const list = topList();
+      const list = lists[lists.length - 1];
       let indent: number;
       let stmtId: number;
       let between = false;
@@ -290,116 +300,92 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
         indent = list.itemIndent;
         stmtId = stmt.id;
       } else {
-        const next = nextSig[k];
-        const prevType = prevTok >= 0 ? its[prevTok].type : "";
-        between =
-          prevTok < 0 ||
-          next < 0 ||
-          prevType === "LBrace" ||
-          prevType === "RBrace" ||
-          its[next].type === "RBrace" ||
-          isStart(next);
+        const next = nextSig[k]!;
+        const prevType = prevTok >= 0 ? typeOf(prevTok) : undefined;
+        between = prevTok < 0 || next < 0 || prevType === LBrace || prevType === RBrace || typeOf(next) === RBrace || isStart(next);
         indent = between ? depth * INDENT : stmt.indent + CONTINUATION;
         stmtId = between ? -1 : stmt.id;
       }
-      const line = newLine(indent, stmtId, between && it.breaks >= 2);
-      line.parts.push(it.image);
+      newLine(indent, stmtId, between && breaks[k]! >= 2, image);
       if (between && depth === 0 && prevTopKind !== undefined && gapStart < 0) gapStart = lines.length - 1;
       breakNext = true;
       continue;
     }
 
     // ------------------------------------------------------------ tokens
-    const type = it.type;
+    const type = tok.tokenType;
 
-    if (type === "RBrace") {
+    if (type === RBrace) {
       depth = Math.max(0, depth - 1);
       const id = ++stmtCount;
       justOpened = false;
-      const line = newLine(depth * INDENT, id, false);
-      line.parts.push("}");
+      newLine(depth * INDENT, id, false, "}");
       stmt = { id, word: "}", indent: depth * INDENT, waitTimeout: false };
       breakNext = true;
       prevTok = k;
       continue;
     }
 
-    const list = topList();
-    if (type === "RBracket" && list?.multiline) {
+    const list = lists[lists.length - 1];
+    if (type === RBracket && list?.multiline) {
       lists.pop();
-      if (prevTok === list.open && k === list.open + 1 && cur !== undefined && !breakNext) cur.parts.push("]");
-      else newLine(list.closeIndent, stmt.id, false).parts.push("]");
+      if (k === list.open + 1 && cur !== undefined && !breakNext) {
+        cur.text += "]"; // `[]`
+        cur.count++;
+      } else newLine(list.closeIndent, stmt.id, false, "]");
       prevTok = k;
       continue;
     }
 
     let line: Line;
     if (isStart(k)) {
-      const word = it.word!;
+      const word = tok.image;
       stmt = { id: ++stmtCount, word, indent: depth * INDENT, waitTimeout: false };
-      line = newLine(depth * INDENT, stmt.id, it.breaks >= 2);
+      line = newLine(depth * INDENT, stmt.id, breaks[k]! >= 2, word);
       line.declStart = DECL_KEYWORDS.has(word);
       if (depth === 0) {
         const kind = TOP_KIND[word] ?? word;
         if (prevTopKind !== undefined && needsBlank(prevTopKind, kind)) {
           const from = gapStart >= 0 ? gapStart : lines.length - 1;
           let has = false;
-          for (let j = from; j < lines.length && !has; j++) has = lines[j].blank;
-          if (!has) lines[from].blank = true;
+          for (let j = from; j < lines.length && !has; j++) has = lines[j]!.blank;
+          if (!has) lines[from]!.blank = true;
         }
         prevTopKind = kind;
         gapStart = -1;
       }
-    } else if (list?.multiline && (prevTok === list.open || its[prevTok].type === "Comma")) {
-      line = newLine(list.itemIndent, stmt.id, false);
+    } else if (list?.multiline && (prevTok === list.open || typeOf(prevTok) === Comma)) {
+      line = newLine(list.itemIndent, stmt.id, false, tok.image);
     } else if (cur === undefined || breakNext) {
-      line = newLine(list?.multiline ? list.itemIndent : stmt.indent + CONTINUATION, stmt.id, false);
+      line = newLine(list?.multiline ? list.itemIndent : stmt.indent + CONTINUATION, stmt.id, false, tok.image);
     } else {
       line = cur;
-    }
-
-    if (it.word === "timeout" && stmt.word === "wait") stmt.waitTimeout = true;
-
-    if (line.parts.length === 0) {
-      line.parts.push(it.image);
-    } else {
-      const prevType = its[prevTok].type;
+      const prevType = typeOf(prevTok);
       const tight =
-        prevType === "LBracket" ||
-        prevType === "LParen" ||
-        prevType === "Dot" ||
-        type === "RBracket" ||
-        type === "RParen" ||
-        type === "Comma" ||
-        type === "Dot";
-      if (
-        type === "Equals" &&
-        line.declStart &&
-        line.parts.length === 2 &&
-        line.align === undefined &&
-        prevType === "Identifier"
-      ) {
-        line.align = { index: 2, head: line.parts[0].length + line.parts[1].length };
-      }
-      line.parts.push(tight ? it.image : ` ${it.image}`);
+        prevType === LBracket || prevType === LParen || prevType === Dot || type === RBracket || type === RParen || type === Comma || type === Dot;
+      if (type === Equals && line.declStart && line.count === 2 && prevType === Identifier) line.alignAt = line.text.length;
+      line.text += tight ? tok.image : ` ${tok.image}`;
+      line.count++;
     }
     prevTok = k;
 
-    if (type === "LBrace") {
+    if (type === Kw.timeout && stmt.word === "wait") stmt.waitTimeout = true;
+
+    if (type === LBrace) {
       // `{}`: an empty block (nothing, not even a comment, inside) stays on the line.
-      if (k + 1 < n && its[k + 1].type === "RBrace") {
-        line.parts[line.parts.length - 1] += "}";
-        k++;
-        prevTok = k;
+      if (k + 1 < n && typeOf(k + 1) === RBrace && !isComment[k + 1]) {
+        line.text += "}";
+        line.count++;
+        prevTok = ++k;
         breakNext = true;
         continue;
       }
       depth++;
       breakNext = true;
       justOpened = true;
-    } else if (type === "LBracket") {
+    } else if (type === LBracket) {
       lists.push({ open: k, multiline: multiline[k] === 1, itemIndent: line.indent + INDENT, closeIndent: line.indent });
-    } else if (type === "RBracket") {
+    } else if (type === RBracket) {
       lists.pop();
     }
   }
@@ -409,9 +395,9 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
   if (lines.length === 0) return "";
   const out: string[] = [];
   for (let k = 0; k < lines.length; k++) {
-    const line = lines[k];
+    const line = lines[k]!;
     if (line.blank && k > 0) out.push("");
-    out.push(" ".repeat(line.indent) + line.parts.join(""));
+    out.push(line.indent > 0 ? " ".repeat(line.indent) + line.text : line.text);
   }
   out.push("");
   return out.join("\n");
@@ -428,18 +414,17 @@ function alignDeclarations(lines: Line[]): void {
   const flush = () => {
     if (run.length > 1) {
       let width = 0;
-      for (const l of run) width = Math.max(width, l.align!.head);
+      for (const l of run) width = Math.max(width, l.alignAt);
       for (const l of run) {
-        const pad = width - l.align!.head;
-        if (pad > 0) l.parts[l.align!.index] = " ".repeat(pad) + l.parts[l.align!.index];
+        if (l.alignAt < width) l.text = l.text.slice(0, l.alignAt) + " ".repeat(width - l.alignAt) + l.text.slice(l.alignAt);
       }
     }
     run = [];
   };
   for (const line of lines) {
     if (line.declStart) {
-      if (line.blank || (run.length > 0 && run[0].indent !== line.indent)) flush();
-      if (line.align) run.push(line);
+      if (line.blank || (run.length > 0 && run[0]!.indent !== line.indent)) flush();
+      if (line.alignAt >= 0) run.push(line);
       else flush();
       lastDecl = line.stmt;
     } else if (line.stmt !== lastDecl || line.stmt === -1 || line.blank) {

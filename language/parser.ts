@@ -53,7 +53,7 @@ export class RunbookParser extends CstParser {
   constructor(validate = false) {
     super(vocabulary, {
       recoveryEnabled: true,
-      maxLookahead: 2,
+      maxLookahead: 1,
       errorMessageProvider: errorProvider,
       skipValidations: !validate,
     });
@@ -636,6 +636,8 @@ export function parseSource(file: string, text: string): ParseResult {
 
   for (const e of lexed.errors) {
     const bad = text.slice(e.offset, e.offset + e.length);
+    // One lexer error per line: the rest of a line like `host h = 'a@b'` is noise.
+    if (lexErrorLines.has(e.line ?? 0)) continue;
     lexErrorLines.add(e.line ?? 0);
     diagnostics.push({
       severity: "error",
@@ -747,6 +749,8 @@ const VALUE_TYPES = new Set<TokenType>([
 const LITERAL_TYPES = new Set<TokenType>([T.AnyString, T.NumberLiteral, T.Duration, Kw.true, Kw.false, T.LBracket]);
 const OP_TYPES = new Set<TokenType>([T.EqEq, T.NotEq, T.LtEq, T.GtEq, T.Lt, T.Gt, Kw.contains, Kw.matches, Kw.in]);
 const DURATION_WORDS = "a duration like `30s` or `10m`";
+const VALUE_END_TYPES = new Set<TokenType>([T.Identifier, T.NumberLiteral, T.Duration, Kw.true, Kw.false, Kw.env, T.RBracket, T.RParen]);
+const DECL_RULES = new Set(["paramDecl", "varDecl", "secretDecl", "hostDecl", "databaseDecl", "header", "defaultEnv", "include"]);
 
 /** A token type in plain words: "a string", "`{`", "`run`". */
 function describeType(tt: TokenType): string {
@@ -852,7 +856,12 @@ function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diag
     ...(notes.length ? { notes } : {}),
   });
 
-  if (!atEof && actual.tokenType === T.Equals && !expected.includes(T.Equals)) notes.push(messages.compareNote());
+  // `when env = "prod"`: a single `=` right after a value of a condition.
+  const afterValue = !!prev && (VALUE_END_TYPES.has(prev.tokenType) || STRING_TYPES.has(prev.tokenType)) && !DECL_RULES.has(rule);
+  if (!atEof && actual.tokenType === T.Equals && afterValue && !expected.includes(T.Equals)) {
+    notes.push(messages.compareNote());
+    return diag(messages.unexpected("`=`"), tokenSpan(file, actual));
+  }
   const what = describeExpected(expected);
   if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());
 

@@ -63,7 +63,12 @@ class Decoder {
     if (!this.triple) return { file, offset: base + i, line: line0, column: col0 + i, length };
     if (!this.nlIndex) {
       this.nlIndex = [];
-      for (let k = 0; k < this.img.length; k++) if (this.img.charCodeAt(k) === 10) this.nlIndex.push(k);
+      // Line breaks as the lexer counts them: \n, \r\n (at its \n) and a lone \r.
+      const img = this.img;
+      for (let k = 0; k < img.length; k++) {
+        const c = img.charCodeAt(k);
+        if (c === 10 || (c === 13 && img.charCodeAt(k + 1) !== 10)) this.nlIndex.push(k);
+      }
     }
     const nl = this.nlIndex;
     let ln = 0;

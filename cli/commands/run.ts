@@ -113,7 +113,7 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: CliI
     io.stderr.write(`runbook: ${parsed.error}\n`);
     return Exit.usage;
   }
-  const badSet = checkSets(rb, parsed.sets);
+  const badSet = checkSets(rb, parsed.sets, env);
   if (badSet) {
     io.stderr.write(`runbook: ${badSet}\n`);
     return Exit.usage;

@@ -72,7 +72,9 @@ export function App({ store, color, fallbackSize }: AppProps) {
     const detailWidth = columns - listWidth - 2;
     body = (
       <Box flexDirection="row" height={bodyHeight}>
-        <StepList store={store} width={listWidth} height={bodyHeight} color={color} />
+        <Box width={listWidth}>
+          <StepList store={store} width={listWidth - 1} height={bodyHeight} color={color} />
+        </Box>
         <Box borderStyle="single" borderTop={false} borderBottom={false} borderRight={false} borderDimColor paddingLeft={1} height={bodyHeight}>
           <StepDetail store={store} width={detailWidth - 1} height={bodyHeight} color={color} />
         </Box>

@@ -5,8 +5,8 @@
 // restores the normal screen and prints a plain summary there. The terminal is
 // restored on any exit (process.on("exit")), even when the run crashes.
 //
-// Ink, React and the components are imported here, lazily, so `runbook check`
-// never loads them.
+// Ink, React and the components are imported here, lazily (see loadUiModules),
+// so `runbook check` never loads them.
 
 import type { EventBus, Interaction, RunStatus } from "../../runtime/events.js";
 import type { Plan } from "../../runtime/plan.js";
@@ -34,34 +34,41 @@ export interface UiHandle {
 }
 
 /**
- * Ink decides once, when it is first imported, whether it runs "in CI" (CI or
- * CONTINUOUS_INTEGRATION set), and then draws no frames at all, only the last one
- * on exit. On a real terminal the operator must see the screen even when the
- * variable is set (a CI job driving a terminal, a developer's shell), so the
- * variables are hidden while Ink loads, then put back.
+ * Loads Ink, React and the components, once, with two environment variables
+ * adjusted while they load (and put back right after):
+ * - Ink decides when it is first imported whether it runs "in CI" (CI or
+ *   CONTINUOUS_INTEGRATION set), and then draws no frames at all, only the last one
+ *   on exit. On a real terminal the operator must see the screen even when the
+ *   variable is set (a CI job driving a terminal, a developer's shell), so they are
+ *   hidden while Ink loads.
+ * - React picks its development build unless NODE_ENV is "production"; the
+ *   development build is several times slower and only helps while writing
+ *   components. When NODE_ENV is not set, the production build is loaded.
+ * This module has no JSX so that nothing here loads React before that.
  */
 async function loadUiModules(io: CliIO) {
-  const saved: [string, string][] = [];
-  if (io.stdout.isTTY) {
-    for (const k of ["CI", "CONTINUOUS_INTEGRATION"]) {
-      const v = process.env[k];
-      if (v !== undefined) {
-        saved.push([k, v]);
-        delete process.env[k];
-      }
-    }
-  }
+  const saved: [string, string | undefined][] = [];
+  const set = (k: string, v: string | undefined) => {
+    saved.push([k, process.env[k]]);
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  };
+  if (io.stdout.isTTY) for (const k of ["CI", "CONTINUOUS_INTEGRATION"]) if (process.env[k] !== undefined) set(k, undefined);
+  if (process.env.NODE_ENV === undefined) set("NODE_ENV", "production");
   try {
-    return await Promise.all([import("ink"), import("./App.js"), import("./store.js"), import("./summary.js")]);
+    return await Promise.all([import("react"), import("ink"), import("./App.js"), import("./store.js"), import("./summary.js")]);
   } finally {
-    for (const [k, v] of saved) process.env[k] = v;
+    for (const [k, v] of saved.reverse()) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 
 export async function startUi(options: UiOptions): Promise<UiHandle> {
   const { io, plan, bus, dryRun, runId, stepThrough = true } = options;
   const color = useColor(io);
-  const [{ render }, { App }, { UiStore }, { formatSummary }] = await loadUiModules(io);
+  const [React, { render }, { App }, { UiStore }, { formatSummary }] = await loadUiModules(io);
   const store = new UiStore({
     plan,
     runId,
@@ -91,12 +98,24 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
     }
   };
   process.on("exit", leaveScreen);
+  // SIGINT: the run command stops the step and no longer waits for open questions;
+  // close them. Were no one else listening, do what SIGINT does by default.
+  const onSigint = () => {
+    if (process.listenerCount("SIGINT") > 1) {
+      store.interrupted();
+      return;
+    }
+    process.off("SIGINT", onSigint);
+    leaveScreen();
+    process.kill(process.pid, "SIGINT");
+  };
+  process.on("SIGINT", onSigint);
   io.stdout.write(ENTER_ALT_SCREEN);
   onAltScreen = true;
 
   let instance: ReturnType<typeof render>;
   try {
-    instance = render(<App store={store} color={color} />, {
+    instance = render(React.createElement(App, { store, color }), {
       stdout: io.stdout as NodeJS.WriteStream,
       stdin: io.stdin as NodeJS.ReadStream,
       stderr: io.stderr as NodeJS.WriteStream,
@@ -110,6 +129,7 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
     store.close();
     leaveScreen();
     process.off("exit", leaveScreen);
+    process.off("SIGINT", onSigint);
     throw error;
   }
   store.startTicker();
@@ -130,6 +150,7 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
       clearTimeout(timer);
       leaveScreen();
       process.off("exit", leaveScreen);
+      process.off("SIGINT", onSigint);
       io.stdout.write(formatSummary(store, result, color));
     },
   };

@@ -114,6 +114,8 @@ export class UiStore {
   quitting = false;
   /** A short message for the operator (e.g. a mistyped env name). */
   flash?: string;
+  /** The step the operator chose to retry: the executor's next beforeStep for it runs it at once. */
+  private retrying?: string;
 
   selectedId: string | undefined;
   /** Selection follows the running step (or the step a question is about). */
@@ -477,6 +479,11 @@ export class UiStore {
           this.abortRequested = false;
           return "abort";
         }
+        if (this.retrying !== undefined) {
+          const retried = this.retrying === ctx.step.id;
+          this.retrying = undefined;
+          if (retried) return "run";
+        }
         if (!this.stepThrough || this.continuous || !this.canAnswer) return "run";
         return this.ask<StepChoice>({ kind: "step", stepId: ctx.step.id });
       },
@@ -513,6 +520,18 @@ export class UiStore {
         return this.ask<boolean>({ kind: "rerun", stepId: ctx.step.id });
       },
     };
+  }
+
+  /**
+   * SIGINT (Ctrl-C here, or from outside): the executor stops the running step and
+   * stops waiting for the open questions, so they are closed (answered as aborts).
+   */
+  interrupted(): void {
+    this.continuous = false;
+    this.quitting = false;
+    while (this.queue.length > 0) this.answer(abortAnswer(this.queue[0]!.dialog));
+    this.flash = "Interrupted: stopping the running step; the finally steps still run (Ctrl-C again exits at once).";
+    this.flush();
   }
 
   /** Quit confirmed: answer the open question as an abort, or the next one. */
@@ -578,7 +597,10 @@ export class UiStore {
         else return false;
         return true;
       case "failure":
-        if (input === "r") this.answer("retry");
+        if (input === "r") {
+          this.retrying = d.stepId;
+          this.answer("retry");
+        }
         else if (input === "s") this.answer("skip");
         else if (input === "b") this.answer("rollback");
         else if (input === "a") this.answer("abort");

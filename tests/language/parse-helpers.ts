@@ -8,17 +8,19 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIXTURES = join(ROOT, "tests", "fixtures");
 export const GOLDEN_SYNTAX = join(ROOT, "tests", "language", "golden", "syntax");
 
-/** Every `.rb` fixture (recursively), as [path relative to the repo, text]. */
+/**
+ * The valid runbook fixtures of the language tests — tests/fixtures/*.rb and
+ * tests/fixtures/lib/*.rb (other folders belong to other test suites) — as
+ * [path relative to the repo, text].
+ */
 export function fixtureFiles(): [string, string][] {
   const out: [string, string][] = [];
-  const walk = (dir: string) => {
+  for (const dir of [FIXTURES, join(FIXTURES, "lib")]) {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".rb")) out.push([relative(ROOT, p), readFileSync(p, "utf8")]);
+      if (e.isFile() && e.name.endsWith(".rb")) out.push([relative(ROOT, p), readFileSync(p, "utf8")]);
     }
-  };
-  walk(FIXTURES);
+  }
   return out.sort(([a], [b]) => a.localeCompare(b));
 }
 

@@ -230,7 +230,7 @@ finally {
 }
 `;
       const p = cli().file("i.rb", src).args("run", "i.rb", "--no-tui").spawn();
-      await p.waitFor(/long-started/);
+      await p.waitFor(/local \| long-started/);
       p.kill("SIGINT");
       const r = await p.exited;
       expect(r.code).toBe(3);
@@ -260,7 +260,7 @@ step "Third" as third { run "echo third >> log.txt" }
 `;
       const c = cli().file("k.rb", src);
       const p = c.args("run", "k.rb", "--no-tui").spawn();
-      await p.waitFor(/second-running/);
+      await p.waitFor(/local \| second-running/);
       p.kill("SIGKILL");
       await p.exited;
       // The step's own process group outlives a kill -9 of runbook: end it too.
@@ -301,7 +301,7 @@ step "Third" as third { run "echo third >> log.txt" }
       const src = `runbook "lock" version "1.0.0"\nstep "Hold" as hold { run "echo holding; while [ ! -f go ]; do sleep 0.1; done" }\n`;
       const c = cli().file("l.rb", src);
       const first = c.args("run", "l.rb", "--no-tui").spawn();
-      await first.waitFor(/holding/);
+      await first.waitFor(/local \| holding/);
       const second = await cli(c.dir).args("run", "l.rb", "--no-tui").run();
       expect(second.code).toBe(4);
       expect(second.stderr).toMatch(new RegExp(`locked in env default by run \\S+: \\S+ on \\S+ \\(pid ${first.proc.pid}\\) since \\d{4}-`));

@@ -201,6 +201,7 @@ interface Instance {
 
 const live = new Set<Instance>();
 const liveSudoers = new Set<string>();
+const liveRoots = new Set<string>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -210,6 +211,7 @@ function installExitHook(): void {
       if (inst.child?.pid) signal([...descendants(inst.child.pid), inst.child.pid], "SIGKILL");
     }
     for (const file of liveSudoers) rmSync(file, { force: true });
+    for (const dir of liveRoots) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -278,6 +280,7 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
 
   const root = await mkdtemp(join(tmpdir(), "runbook-sshd-"));
+  liveRoots.add(root);
   // sshd reads authorized_keys as runbooktest: the path must be traversable.
   await chmod(root, 0o755);
   const home = join(root, "home");
@@ -293,20 +296,14 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
   const { stdout: gidText } = await run("id", ["-g", TEST_USER]);
   await chown(remoteDir, Number(uidText.trim()), Number(gidText.trim()));
 
-  const keyTypes = options.hostKeyTypes ?? ["ed25519", "ecdsa"];
-  const instances: Instance[] = [];
-  for (let i = 0; i < n; i++) {
-    const dir = join(root, `sshd-${i}`);
-    await mkdir(dir, { mode: 0o755 });
-    const inst: Instance = { index: i, dir, port: await freePort(), keyTypes, log: "" };
-    instances.push(inst);
-    await writeFile(
-      join(dir, "sshd_config"),
+  const writeSshdConfig = (inst: Instance) =>
+    writeFile(
+      join(inst.dir, "sshd_config"),
       [
         `Port ${inst.port}`,
         "ListenAddress 127.0.0.1",
-        ...keyTypes.map((t) => `HostKey ${join(dir, `ssh_host_${t}_key`)}`),
-        `PidFile ${join(dir, "sshd.pid")}`,
+        ...inst.keyTypes.map((t) => `HostKey ${join(inst.dir, `ssh_host_${t}_key`)}`),
+        `PidFile ${join(inst.dir, "sshd.pid")}`,
         `AuthorizedKeysFile ${authorizedKeys}`,
         "StrictModes no",
         "UsePAM no",
@@ -325,8 +322,37 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
         "",
       ].join("\n"),
     );
+  // Another process may take the free port before sshd binds it: pick another.
+  const startWithRetry = async (inst: Instance) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await startInstance(inst);
+      } catch (err) {
+        if (attempt >= 3 || !/Address already in use/i.test(inst.log)) throw err;
+        live.delete(inst);
+        inst.port = await freePort();
+        await writeSshdConfig(inst);
+      }
+    }
+  };
+
+  const keyTypes = options.hostKeyTypes ?? ["ed25519", "ecdsa"];
+  const instances: Instance[] = [];
+  for (let i = 0; i < n; i++) {
+    const dir = join(root, `sshd-${i}`);
+    await mkdir(dir, { mode: 0o755 });
+    const inst: Instance = { index: i, dir, port: await freePort(), keyTypes, log: "" };
+    instances.push(inst);
+    await writeSshdConfig(inst);
   }
   await Promise.all(instances.map(generateHostKeys));
+  try {
+    await Promise.all(instances.map(startWithRetry));
+  } catch (err) {
+    await Promise.all(instances.map(stopInstance));
+    await rm(root, { recursive: true, force: true });
+    throw err;
+  }
 
   const publicKeys = (inst: Instance) =>
     inst.keyTypes.map((t) => {
@@ -390,13 +416,6 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
     sudoersFile = candidate;
   }
 
-  try {
-    await Promise.all(instances.map(startInstance));
-  } catch (err) {
-    await Promise.all(instances.map(stopInstance));
-    if (sudoersFile) rmSync(sudoersFile, { force: true });
-    throw err;
-  }
 
   const sessions = (inst: Instance) => (inst.child?.pid ? descendants(inst.child.pid) : []);
 
@@ -447,6 +466,7 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
         liveSudoers.delete(sudoersFile);
       }
       await rm(root, { recursive: true, force: true });
+      liveRoots.delete(root);
     },
   };
 }

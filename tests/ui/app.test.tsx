@@ -294,6 +294,17 @@ describe("failures", () => {
     expect(done).toContain("migrated 3 tables");
   });
 
+  it("in step-through, r runs the retry at once (no second Enter)", async () => {
+    const plan = failing();
+    const ui = mount(plan);
+    const ex = fakeExecutor(plan, ui.bus, ui.store.interaction, { migrate: { failures: 1 } });
+    await ui.frame("Next step: Backup");
+    ui.press("c");
+    await ui.frame("Step failed");
+    ui.press("r");
+    expect(await ex.done).toEqual({ status: "succeeded", exitCode: 0 });
+  });
+
   it.each([
     ["s", "succeeded"],
     ["a", "aborted"],

@@ -96,15 +96,18 @@ describe("startUi", () => {
     expect(plain(t.output())).toContain("Resume with: runbook resume R1");
   });
 
-  it("Ctrl-C raises SIGINT for the run command's handler", async () => {
+  it("Ctrl-C raises SIGINT for the run command's handler, and the open question closes", async () => {
     const t = fakeTerminal();
     const onSigint = vi.fn();
     process.on("SIGINT", onSigint);
     try {
       const ui = await startUi({ io: t.io, plan, bus: new EventBus(), dryRun: false, runId: "R2" });
-      await until(() => t.recent().includes("Steps"), "the first frame");
+      const answer = ui.interaction.beforeStep({ plan, step: plan.steps[0]!, index: 0 });
+      await until(() => t.recent().includes("Next step: Build"), "the question");
       t.stdin.write(KEY.ctrlC);
       await until(() => onSigint.mock.calls.length === 1, "SIGINT");
+      await expect(answer).resolves.toBe("abort");
+      await until(() => t.recent().includes("Interrupted: stopping the running step"), "the notice");
       await ui.finish({ status: "interrupted", exitCode: 3 });
     } finally {
       process.off("SIGINT", onSigint);

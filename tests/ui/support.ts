@@ -95,14 +95,15 @@ export function fakeExecutor(plan: Plan, bus: EventBus, interaction: Interaction
       if (yes !== true) status = "aborted";
     }
     const runStep = async (s: PlannedStep, index: number): Promise<"ok" | "abort" | "failed"> => {
-      const choice = await interaction.beforeStep({ plan, step: s, index });
-      if (choice === "abort") return "abort";
-      if (choice === "skip") {
-        emit({ type: "step-finished", stepId: s.id, status: "skipped", reason: "skipped by the operator", durationMs: 0, attempt: 0 });
-        return "ok";
-      }
       const b = behaviours[s.id] ?? {};
       for (let attempt = 1; ; attempt++) {
+        // Like the executor: step-through asks before every attempt, a retry too.
+        const choice = await interaction.beforeStep({ plan, step: s, index });
+        if (choice === "abort") return "abort";
+        if (choice === "skip") {
+          emit({ type: "step-finished", stepId: s.id, status: "skipped", reason: "skipped by the operator", durationMs: 0, attempt: 0 });
+          return "ok";
+        }
         const t0 = Date.now();
         emit({ type: "step-started", stepId: s.id, title: s.title, host: s.host, attempt, preview: [] });
         for (const a of s.actions) {

@@ -1,0 +1,2 @@
+param x = "1"
+runbook "golden" version "1.0.0"

@@ -1,0 +1,2 @@
+# Included by include-cycle.rb; includes it back.
+include "../include-cycle.rb"

@@ -1,0 +1,6 @@
+# no header here
+param branch = "haiti"
+
+step "Pull" {
+  run "bzr pull ${branch}"
+}

@@ -1,0 +1,5 @@
+runbook "golden" version "1.0.0"
+
+step "Mail" {
+  run "mail ops" @ 3
+}
