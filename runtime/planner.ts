@@ -4,6 +4,7 @@
 // only a driver resolves. Building a plan touches no host, database or secret.
 
 import { createHash } from "node:crypto";
+import { dirname, relative } from "node:path";
 import type {
   Cond,
   DatabaseDecl,
@@ -42,7 +43,8 @@ const MUTATING = new Set<Stmt["kind"]>(["run", "edit", "upload", "download", "sq
 /** A hash of every source file that went into the runbook (includes resolved). */
 export function sourceHash(rb: Runbook): string {
   const h = createHash("sha256");
-  for (const s of rb.sources) h.update(`${s.file}\0${s.text}\0`);
+  const base = dirname(rb.file);
+  for (const s of rb.sources) h.update(`${relative(base, s.file)}\0${s.text}\0`);
   return h.digest("hex");
 }
 

@@ -236,7 +236,9 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON DUPLICATE KEY UPDATE host = COALESCE(VALUES(host), host), status = VALUES(status), attempt = VALUES(attempt),
       finished_at = VALUES(finished_at), exit_code = VALUES(exit_code), signal_name = VALUES(signal_name),
-      reason = VALUES(reason), output_tail = VALUES(output_tail), output_truncated = VALUES(output_truncated)`,
+      reason = VALUES(reason),
+      output_truncated = IF(VALUES(output_tail) = '', output_truncated, VALUES(output_truncated)),
+      output_tail = IF(VALUES(output_tail) = '', output_tail, VALUES(output_tail))`,
   stepTail: "UPDATE steps SET output_tail = ?, output_truncated = ? WHERE run_id = ? AND step_id = ?",
   stepHost: `REPLACE INTO step_hosts (run_id, step_id, host, status, exit_code, error, duration_ms, finished_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -240,7 +240,9 @@ class SqliteJournal implements Journal {
          ON CONFLICT (run_id, step_id) DO UPDATE SET
            host = coalesce(excluded.host, host), status = excluded.status, attempt = excluded.attempt,
            finished_at = excluded.finished_at, exit_code = excluded.exit_code, signal_name = excluded.signal_name,
-           reason = excluded.reason, output_tail = excluded.output_tail, output_truncated = excluded.output_truncated`,
+           reason = excluded.reason,
+           output_tail = CASE WHEN excluded.output_tail = '' THEN output_tail ELSE excluded.output_tail END,
+           output_truncated = CASE WHEN excluded.output_tail = '' THEN output_truncated ELSE excluded.output_truncated END`,
       ),
       stepTail: p(`UPDATE steps SET output_tail = @tail, output_truncated = @truncated WHERE run_id = @runId AND step_id = @stepId`),
       stepHost: p(
