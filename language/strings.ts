@@ -241,15 +241,31 @@ function parseInterp(img: string, i: number, re: number): InterpResult {
 
 /** `30s` → 30000; compound `1h30m` too. NaN when the text is not a duration. */
 export function durationMs(text: string): number {
-  const re = /(\d+)(ms|s|m|h|d)/gy;
   let total = 0;
-  let at = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text))) {
-    const n = Number(m[1]);
-    const unit = m[2];
-    total += n * (unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : unit === "h" ? 3_600_000 : 86_400_000);
-    at = re.lastIndex;
+  let i = 0;
+  if (text.length === 0) return NaN;
+  while (i < text.length) {
+    let n = 0;
+    const start = i;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48);
+    if (i === start) return NaN;
+    const u = text.charCodeAt(i);
+    if (u === 109 /* m */ && text.charCodeAt(i + 1) === 115 /* s */) {
+      total += n;
+      i += 2;
+    } else if (u === 115 /* s */) {
+      total += n * 1000;
+      i++;
+    } else if (u === 109) {
+      total += n * 60_000;
+      i++;
+    } else if (u === 104 /* h */) {
+      total += n * 3_600_000;
+      i++;
+    } else if (u === 100 /* d */) {
+      total += n * 86_400_000;
+      i++;
+    } else return NaN;
   }
-  return at === text.length && at > 0 ? total : NaN;
+  return total;
 }

@@ -59,6 +59,7 @@ export interface ToAstResult {
 type Spanned = IToken | { span: Span } | Span | undefined;
 
 const isToken = (x: CstElement): x is IToken => (x as IToken).image !== undefined;
+const NO_NODES: CstNode[] = [];
 const real = (t: IToken | undefined): t is IToken => !!t && !t.isInsertedInRecovery && !Number.isNaN(t.startOffset);
 
 /** Builds the AST of one file from its CST. */
@@ -88,8 +89,9 @@ class Builder {
     return e && !isToken(e) ? e : undefined;
   }
 
+  /** The subrule nodes under `key` (keys of subrules only ever hold nodes). */
   private nodes(n: CstNode, key: string): CstNode[] {
-    return (n.children[key] ?? []).filter((e): e is CstNode => !isToken(e));
+    return (n.children[key] as CstNode[] | undefined) ?? NO_NODES;
   }
 
   private tokSpan(t: IToken): Span {
@@ -351,10 +353,10 @@ class Builder {
         const s = this.str(idTok);
         const text = literalText(s);
         if (text === undefined) this.error("syntax", messages.noInterpolationIn("a step id"), idSpan);
-        id = text ?? kebabId(titleWords(s));
+        id = text ?? kebab(titleWords(s));
       }
     } else {
-      id = kebabId(titleWords(title));
+      id = kebab(titleWords(title));
       idSpan = title.span;
     }
     const onTok = this.tok(n, "on");
@@ -676,8 +678,26 @@ class Builder {
   }
 }
 
+/** `kebabId` (ast.ts), with a fast path for ASCII titles that gives the same result. */
+export function kebab(title: string): string {
+  let out = "";
+  let dash = false;
+  for (let i = 0; i < title.length; i++) {
+    let c = title.charCodeAt(i);
+    if (c >= 128) return kebabId(title);
+    if (c >= 65 && c <= 90) c += 32;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      if (dash && out) out += "-";
+      dash = false;
+      out += String.fromCharCode(c);
+    } else dash = true;
+  }
+  return out || "step";
+}
+
 /** The words of a title for its default id: text as written, `${a.b}` as `a b`. */
 function titleWords(s: StringLit): string {
+  if (s.parts.length === 1 && s.parts[0]!.kind === "text") return s.parts[0]!.value;
   return s.parts.map((p) => (p.kind === "text" ? p.value : ` ${p.path.join(" ")} `)).join("");
 }
 

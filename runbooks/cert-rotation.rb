@@ -8,17 +8,17 @@ default env staging
 
 include "lib/notify.rb"
 
-param domain    = "portal.example.org"
-param cert_dir  = "certs/2026"
-var   live      = "/etc/ssl/private"
-var   site_conf = "/etc/nginx/sites-enabled/portal.conf"
-var   min_days  = 30
-var   wanted    = ["portal.example.org", "staging.example.org"]
-host  web       = ["deploy@web1.example.org", "deploy@web2.example.org", "deploy@web3.example.org:2222"]
+param domain   = "portal.example.org"
+param cert_dir = "certs/2026"
+var live       = "/etc/ssl/private"
+var site_conf  = "/etc/nginx/sites-enabled/portal.conf"
+var min_days   = 30
+var wanted     = ["portal.example.org", "staging.example.org"]
+host web       = ["deploy@web1.example.org", "deploy@web2.example.org", "deploy@web3.example.org:2222"]
 
 env staging {
   param domain = "staging.example.org"
-  host  web    = ["deploy@stage-web1.example.org", "deploy@stage-web2.example.org"]
+  host web     = ["deploy@stage-web1.example.org", "deploy@stage-web2.example.org"]
 }
 
 env production {
@@ -26,7 +26,7 @@ env production {
   confirm "A change ticket for this rotation is approved"
 }
 
-step "Check the new certificate" as check-cert {
+step "Check the new certificate" as check_cert {
   require domain in wanted else "this runbook only rotates ${domain} when it is listed in wanted"
   require exists "${cert_dir}/${domain}.crt" else "put the new certificate in ${cert_dir} first"
   require exists "${cert_dir}/${domain}.key"

@@ -10,37 +10,37 @@ description "Haiti portal: pull the Haiti branch onto an instance, migrate its d
 owner "release-group"
 default env dev
 
-param branch   = "lp:sahana-haiti"
-param revision = "r547"
-var   home     = "/home/haiti"
-var   app      = "prod"
-var   web2py   = "${home}/web2py"
-var   appdir   = "${web2py}/applications/${app}"
-var   site     = "/etc/apache2/sites-enabled/prod"
-var   url      = "http://haiti.sahanapy.org/"
-var   draft    = "careful"
-host  portal   = "haiti@haiti.sahanapy.org"
+param branch            = "lp:sahana-haiti"
+param revision          = "r547"
+var home                = "/home/haiti"
+var app                 = "prod"
+var web2py              = "${home}/web2py"
+var appdir              = "${web2py}/applications/${app}"
+var site                = "/etc/apache2/sites-enabled/prod"
+var url                 = "http://haiti.sahanapy.org/"
+var draft               = "careful"
+host portal             = "haiti@haiti.sahanapy.org"
 secret test_db_password = env "HAITITEST_DB_PASSWORD"
 secret dev_db_password  = env "HAITIDEV_DB_PASSWORD"
-database appdb = sqlite "${appdir}/databases/storage.sqlite" on portal
+database appdb          = sqlite "${appdir}/databases/storage.sqlite" on portal
 
 env dev {
-  var home    = "/home/haiti-dev"
-  var app     = "dev"
-  var site    = "/etc/apache2/sites-enabled/haiti-dev"
-  var url     = "http://logistics.sahanapy.org/dev/"
-  var draft   = "first draft of the"
-  host portal = "haiti-dev@logistics.sahanapy.org"
+  var home       = "/home/haiti-dev"
+  var app        = "dev"
+  var site       = "/etc/apache2/sites-enabled/haiti-dev"
+  var url        = "http://logistics.sahanapy.org/dev/"
+  var draft      = "first draft of the"
+  host portal    = "haiti-dev@logistics.sahanapy.org"
   database appdb = mysql "mysql://haitidev@127.0.0.1/haitidev" password dev_db_password via portal
 }
 
 env uat {
-  var home    = "/home/haiti-test"
-  var app     = "test"
-  var site    = "/etc/apache2/sites-enabled/haiti-test"
-  var url     = "http://logistics.sahanapy.org/test/"
-  var draft   = "more detailed"
-  host portal = "haiti-test@logistics.sahanapy.org"
+  var home       = "/home/haiti-test"
+  var app        = "test"
+  var site       = "/etc/apache2/sites-enabled/haiti-test"
+  var url        = "http://logistics.sahanapy.org/test/"
+  var draft      = "more detailed"
+  host portal    = "haiti-test@logistics.sahanapy.org"
   database appdb = mysql "mysql://haititest@127.0.0.1/haititest" password test_db_password via portal
 }
 

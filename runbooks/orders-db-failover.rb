@@ -6,24 +6,24 @@ description "Promote the orders replica to primary and move the application to i
 owner "dba-oncall"
 default env drill
 
-param reason  = "planned maintenance"
-param max_lag = 5
-var   config  = "/srv/orders/config/database.yml"
-var   old_db  = "db1.example.org"
-var   new_db  = "db2.example.org"
-var   grace   = 30s
-host  primary = "dba@db1.example.org"
-host  replica = "dba@db2.example.org"
-host  app     = ["deploy@app1.example.org", "deploy@app2.example.org"]
-secret admin_password = env "ORDERS_ADMIN_PASSWORD"
+param reason            = "planned maintenance"
+param max_lag           = 5
+var config              = "/srv/orders/config/database.yml"
+var old_db              = "db1.example.org"
+var new_db              = "db2.example.org"
+var grace               = 30s
+host primary            = "dba@db1.example.org"
+host replica            = "dba@db2.example.org"
+host app                = ["deploy@app1.example.org", "deploy@app2.example.org"]
+secret admin_password   = env "ORDERS_ADMIN_PASSWORD"
 database orders_primary = mysql "mysql://admin@127.0.0.1:3306/orders" password admin_password via primary
 database orders_replica = mysql "mysql://admin@127.0.0.1:3306/orders" password admin_password via replica
 database audit          = sqlite "state/failover-audit.sqlite"
 database app_cache      = sqlite "/srv/orders/cache/sessions.sqlite" on app
 
 env drill {
-  var old_db  = "drill-db1.example.org"
-  var new_db  = "drill-db2.example.org"
+  var old_db   = "drill-db1.example.org"
+  var new_db   = "drill-db2.example.org"
   host primary = "dba@drill-db1.example.org"
   host replica = "dba@drill-db2.example.org"
   host app     = ["deploy@drill-app1.example.org"]
@@ -36,7 +36,7 @@ env production {
 }
 
 section "Assess" {
-  step "Replica is a healthy read-only copy" as replica-healthy {
+  step "Replica is a healthy read-only copy" as replica_healthy {
     require query orders_replica "SELECT @@read_only" == 1 else "the replica is not read-only: is it already a primary?"
     require query orders_replica "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'orders'" > 0
     require (query orders_replica "SELECT COALESCE(MAX(TIMESTAMPDIFF(SECOND, ts, NOW())), 0) FROM heartbeat.heartbeat" <= max_lag) or reason == "primary lost"

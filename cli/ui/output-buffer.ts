@@ -48,9 +48,21 @@ export class OutputBuffer {
   totalLines = 0;
 
   constructor(
-    readonly maxLines = 2000,
-    readonly maxChars = 1_000_000,
+    private maxLines = 2000,
+    private maxChars = 1_000_000,
   ) {}
+
+  /** Keep less from now on (a finished step), dropping what is over the new limits. */
+  shrink(maxLines: number, maxChars: number): void {
+    this.maxLines = Math.min(this.maxLines, maxLines);
+    this.maxChars = Math.min(this.maxChars, maxChars);
+    this.trim();
+  }
+
+  /** Characters kept. */
+  get retained(): number {
+    return this.retainedChars;
+  }
 
   get empty(): boolean {
     return this.head === this.chunks.length;
@@ -122,6 +134,10 @@ export class OutputBuffer {
     this.newlines.push(n);
     this.retainedNewlines += n;
     this.retainedChars += text.length;
+    this.trim();
+  }
+
+  private trim(): void {
     // Drop the oldest chunks while the rest still hold maxLines lines, or too many characters.
     while (this.chunks.length - this.head > 1) {
       const first = this.chunks[this.head]!;
@@ -133,6 +149,15 @@ export class OutputBuffer {
       this.retainedChars -= first.length;
       this.chunks[this.head] = "";
       this.head++;
+      this.dropped = true;
+    }
+    if (this.chunks.length - this.head === 1 && this.retainedChars > this.maxChars) {
+      const only = this.chunks[this.head]!;
+      const tail = flatten(only.slice(only.length - this.maxChars));
+      this.chunks[this.head] = tail;
+      this.newlines[this.head] = countNewlines(tail);
+      this.retainedNewlines = this.newlines[this.head]!;
+      this.retainedChars = tail.length;
       this.dropped = true;
     }
     // Compact the arrays now and then so they do not grow with every chunk ever seen.

@@ -135,6 +135,14 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
   store.startTicker();
 
   let closed = false;
+  // A component that throws ends the Ink app: restore the terminal, say so, and
+  // stop asking (the run fails as "unanswerable" rather than waiting forever).
+  instance.waitUntilExit().then(undefined, (error: unknown) => {
+    if (closed) return;
+    leaveScreen();
+    io.stderr.write(`runbook: the interactive UI stopped: ${error instanceof Error ? error.message : String(error)}\n`);
+    store.fail();
+  });
   return {
     interaction: store.interaction,
     async finish(result) {

@@ -91,6 +91,9 @@ export interface StoreOptions {
 }
 
 const MAX_DIFF_CHARS = 200_000;
+/** What a step that finished well keeps of its output (the running and failed ones keep maxLines). */
+const FINISHED_LINES = 500;
+const FINISHED_CHARS = 64_000;
 const MAX_PARTIAL = 8_000;
 
 export class UiStore {
@@ -137,7 +140,9 @@ export class UiStore {
   private readonly maxLines: number;
   private readonly onInterrupt: () => void;
   private closed = false;
-  readonly canAnswer: boolean;
+  canAnswer: boolean;
+  /** The UI itself failed: no one can answer any more, and the run must not go on unattended. */
+  private broken = false;
   readonly interaction: Interaction;
 
   constructor(options: StoreOptions) {
@@ -204,6 +209,16 @@ export class UiStore {
       if (this.runningId !== undefined || Date.now() - this.lastNotify >= 1000) this.changed();
     }, intervalMs);
     this.ticker.unref?.();
+  }
+
+  /** The screen is gone (the UI crashed): open and later questions cannot be answered. */
+  fail(): void {
+    this.broken = true;
+    this.canAnswer = false;
+    while (this.queue.length > 0) {
+      const d = this.queue[0]!.dialog;
+      this.answer(d.kind === "step" ? "abort" : "unanswerable");
+    }
   }
 
   /** Stop timers; answer what is still asked (as an abort) so no one waits forever. */
@@ -322,6 +337,8 @@ export class UiStore {
         v.signal = e.signal;
         v.attempt = Math.max(v.attempt, e.attempt);
         v.startedAt = undefined;
+        // Many steps with much output: what is done keeps less, so memory stays bounded.
+        if (e.status === "ok" || e.status === "skipped") v.output.shrink(FINISHED_LINES, FINISHED_CHARS);
         const detail = [
           e.reason,
           e.exitCode !== undefined && e.exitCode !== null && (e.exitCode !== 0 || e.status !== "ok") ? `exit ${e.exitCode}` : undefined,
@@ -484,6 +501,7 @@ export class UiStore {
           this.retrying = undefined;
           if (retried) return "run";
         }
+        if (this.broken) return "abort";
         if (!this.stepThrough || this.continuous || !this.canAnswer) return "run";
         return this.ask<StepChoice>({ kind: "step", stepId: ctx.step.id });
       },

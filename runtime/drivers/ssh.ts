@@ -1046,7 +1046,7 @@ class SshHost implements HostDriver {
           sent = await signalRemote("TERM");
           if (!sent && !settled) await sleep(100);
         }
-        if (sent) await sleep(Math.max(0, termUntil - performance.now()));
+        if (sent) await sleep(KILL_GRACE_MS);
         if (settled) return;
         await signalRemote("KILL");
         await sleep(KILL_GRACE_MS);

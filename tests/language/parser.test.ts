@@ -4,10 +4,11 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FileAst, Section, Step } from "../../language/ast.js";
+import { kebabId, type FileAst, type Section, type Step } from "../../language/ast.js";
 import { parseSource, RunbookParser } from "../../language/parser.js";
-import { toAst } from "../../language/to-ast.js";
+import { kebab, toAst } from "../../language/to-ast.js";
 import { FIXTURES, I, N, noSpans, S, SP } from "./parse-helpers.js";
 
 const HEAD = 'runbook "t" version "1.0.0"\n';
@@ -243,6 +244,17 @@ describe("parser: step headers, sections, finally", () => {
     ]);
     expect(ast.finally?.steps.map((s) => s.id)).toEqual(["off"]);
     expect(noSpans((ast.items[1] as Section).title)).toEqual(S("Backup"));
+  });
+});
+
+describe("parser: default step ids", () => {
+  it("the fast kebab-case gives the same id as kebabId", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: "grapheme" })), (t) => {
+        expect(kebab(t)).toBe(kebabId(t));
+      }),
+    );
+    for (const t of ["", "---", "Déjà vu", "A  B", "x_y", "Step 1: go!", "ÄÖÜ"]) expect(kebab(t)).toBe(kebabId(t));
   });
 });
 

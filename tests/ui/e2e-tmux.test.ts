@@ -29,7 +29,9 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A tmux session running `command` in a 120x40 terminal; the pane stays after the command ends. */
 function session(name: string, cwd: string, command: string, env: Record<string, string> = {}) {
   const envs = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(" ");
-  tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-c", cwd, `env ${envs} sh -c ${q(command)}; echo "RUNBOOK-EXIT=$?"; sleep 3600`);
+  // The tmux server inherits vitest's environment; the command gets a user's.
+  const unset = ["NODE_ENV", "VITEST", "VITEST_MODE", "VITEST_POOL_ID", "VITEST_WORKER_ID", "TEST"].map((v) => `-u ${v}`).join(" ");
+  tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-c", cwd, `env ${unset} ${envs} sh -c ${q(command)}; echo "RUNBOOK-EXIT=$?"; sleep 3600`);
   const screen = () => tmux("capture-pane", "-p", "-t", name);
   return {
     screen,
@@ -90,9 +92,9 @@ if (!HAVE_TMUX) {
 
   describe("the terminal is restored", () => {
     it("after a crash while the UI is up", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "runbook-ui-crash-"));
       const tsx = join(ROOT, "node_modules/tsx/dist/esm/index.mjs");
-      const s = session("crash", dir, `node --import ${q(tsx)} ${q(join(ROOT, "tests/ui/fixtures/crash-ui.ts"))}; stty -a | tr ' ' '\\n' | grep icanon`);
+      // From the project's folder, so tsx reads tsconfig.json (JSX settings).
+      const s = session("crash", ROOT, `node --import ${q(tsx)} ${q(join(ROOT, "tests/ui/fixtures/crash-ui.ts"))}; stty -a | tr ' ' '\\n' | grep icanon`);
       await s.waitFor("Next step: Doomed step");
       expect(s.alternateScreen()).toBe(true);
       s.keys("x");
@@ -101,7 +103,6 @@ if (!HAVE_TMUX) {
       expect(after).toContain("boom: the run crashed while the UI was up");
       // Out of raw mode: canonical input is back on.
       expect(after).toMatch(/^icanon$/m);
-      rmSync(dir, { recursive: true, force: true });
     });
   });
 

@@ -60,6 +60,16 @@ describe("OutputBuffer", () => {
     expect(b.lineCount).toBe(1);
   });
 
+  it("shrinks when asked (a finished step keeps less)", () => {
+    const b = new OutputBuffer(2000, 1_000_000);
+    b.append(Array.from({ length: 3000 }, (_, i) => `line ${i}`).join("\n") + "\n");
+    b.shrink(100, 10_000);
+    expect(b.retained).toBeLessThanOrEqual(10_000);
+    expect(texts(b, 1)).toEqual(["line 2999"]);
+    expect(b.lineCount).toBeLessThanOrEqual(1200);
+    expect(b.totalLines).toBe(3000);
+  });
+
   it("a chunk larger than the whole buffer keeps its tail", () => {
     const b = new OutputBuffer(10, 1000);
     b.append("a\n".repeat(10_000) + "end\n");
