@@ -6,7 +6,8 @@ const q = (s: string) => `\`${s}\``;
 
 export const messages = {
   // ---------------------------------------------------------------- lexer / parser
-  unexpectedCharacter: (text: string) => `unexpected character${[...text].length > 1 ? "s" : ""} ${q(text)}`,
+  /** `shown` is the text with invisible characters spelled `U+00A0`; `count` how many characters it is. */
+  unexpectedCharacter: (shown: string, count: number) => `unexpected character${count > 1 ? "s" : ""} ${q(shown)}`,
   singleQuoteNote: () => `strings are written in double quotes: "…"`,
   unterminatedString: () => "unterminated string",
   unterminatedStringNote: () => `close it with \`"\` on the same line; text over several lines goes in """…"""`,

@@ -642,7 +642,7 @@ export function parseSource(file: string, text: string): ParseResult {
     diagnostics.push({
       severity: "error",
       code: "syntax",
-      message: messages.unexpectedCharacter(bad),
+      message: messages.unexpectedCharacter(printable(bad), [...bad].length),
       span: spanAt(file, e.offset, e.line ?? 1, e.column ?? 1, e.length),
       ...(bad.startsWith("'") ? { notes: [messages.singleQuoteNote()] } : {}),
     });
@@ -676,6 +676,15 @@ export function parseSource(file: string, text: string): ParseResult {
   let cst: CstNode | undefined;
   try {
     cst = parser.file();
+  } catch (e) {
+    // Recovery should make this unreachable; never let it escape as a stack trace.
+    diagnostics.push({
+      severity: "error",
+      code: "internal",
+      message: messages.internal(e instanceof Error ? e.message : String(e)),
+      span: spanAt(file, 0, 1, 1, 0),
+    });
+    cst = undefined;
   } finally {
     const seen = new Set<number>();
     for (const e of parser.errors) {
@@ -696,6 +705,17 @@ export function parseSource(file: string, text: string): ParseResult {
 }
 
 // ---------------------------------------------------------------- error rewriting
+
+/** Invisible or control characters as `U+00A0`, so a message never prints them raw. */
+function printable(text: string): string {
+  return [...text]
+    .map((ch) => {
+      const c = ch.codePointAt(0)!;
+      const invisible = c < 32 || (c >= 0x7f && c <= 0xa0) || c === 0xad || (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) || c === 0xfeff;
+      return invisible ? `U+${c.toString(16).toUpperCase().padStart(4, "0")}` : ch;
+    })
+    .join("");
+}
 
 function spanAt(file: string, offset: number, line: number, column: number, length: number): Span {
   return { file, offset, line, column, length };

@@ -1,0 +1,5 @@
+runbook "golden" version "1.0.0"
+
+step "S" {
+  run "ls" "-l"
+}
