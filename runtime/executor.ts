@@ -864,7 +864,19 @@ class Executor {
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     const where = ctx.hostLabel ?? "this machine";
     const unknownBy = () => (this.dry ? this.state.lastChange([DryRunState.hostKey(step.host)], step.id) : undefined);
-    const st = await driver.stat(a.path);
+    if (this.dry && !this.probe) {
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `would ${describeAction(a)} (file not read: --no-probe)` });
+      return;
+    }
+    let st: Awaited<ReturnType<typeof driver.stat>>;
+    try {
+      st = await driver.stat(a.path);
+    } catch (err) {
+      if (!this.dry) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `would ${describeAction(a)}: diff unknown (cannot read the file: ${reason})` });
+      return;
+    }
     if (!st || st.isDirectory) {
       const by = unknownBy();
       if (by && !st) {
@@ -985,20 +997,19 @@ class Executor {
     const emitAction = (description: string) => this.emit({ type: "action", stepId: step.id, ...host, kind: a.kind, description });
     const progress = (message: string) => this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: message.endsWith("\n") ? message : `${message}\n` });
     if (a.kind === "export") {
-      const db = await this.db(a.db);
-      const to = resolvePath(this.cwd, a.to);
       if (this.dry) {
-        const counts = await this.tableCounts(db, a.tables);
+        const counts = await this.dryCounts(a.db, a.tables);
         emitAction(`would export ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} to ${a.to} (format ${a.format}): ${counts}`);
         return;
       }
+      const db = await this.db(a.db);
+      const to = resolvePath(this.cwd, a.to);
       emitAction(describeAction(a));
       const r = await data.exportTables(db, a.tables, to, a.format);
       progress(`exported ${tableCounts(r.tables)} to ${a.to}`);
       return;
     }
     if (a.kind === "import") {
-      const db = await this.db(a.db);
       const from = resolvePath(this.cwd, a.from);
       const { existsSync } = await import("node:fs");
       if (this.dry) {
@@ -1012,22 +1023,35 @@ class Executor {
         return;
       }
       emitAction(describeAction(a));
+      const db = await this.db(a.db);
       const r = await data.importFile(db, from);
       progress(`imported ${tableCounts(r.tables)} into ${a.db}`);
       return;
     }
     // sync
     if (this.plan.protected) throw new StepFailure(`refusing to sync into ${a.db}: the ${this.plan.env} env is protected`);
-    const source = await this.db(`${a.fromEnv}.${a.fromDb}`);
-    const target = await this.db(a.db);
     if (this.dry) {
-      const counts = await this.tableCounts(source, a.tables);
+      const counts = await this.dryCounts(`${a.fromEnv}.${a.fromDb}`, a.tables);
       emitAction(`would replace the data of ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} with ${a.fromEnv}.${a.fromDb}'s: ${counts}`);
       return;
     }
+    const source = await this.db(`${a.fromEnv}.${a.fromDb}`);
+    const target = await this.db(a.db);
     emitAction(describeAction(a));
     const r = await data.syncTables(source, target, a.tables);
     progress(`copied ${tableCounts(r.tables)} from ${a.fromEnv}.${a.fromDb}${r.skipped.length ? ` (left alone, not in both: ${r.skipped.join(", ")})` : ""}`);
+  }
+
+  /** Row counts for a dry run; a database that cannot be reached (or --no-probe) leaves them unknown instead of failing. */
+  private async dryCounts(name: string, tables: string[] | undefined): Promise<string> {
+    if (!this.probe) return "row counts not read (--no-probe)";
+    let db: DatabaseDriver;
+    try {
+      db = await this.db(name);
+    } catch (err) {
+      return `row counts unknown (cannot open ${name}: ${err instanceof Error ? err.message : String(err)})`;
+    }
+    return this.tableCounts(db, tables);
   }
 
   private async tableCounts(db: DatabaseDriver, tables: string[] | undefined): Promise<string> {
