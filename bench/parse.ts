@@ -32,10 +32,8 @@ export function generateRunbook(steps: number): string {
     for (let i = 0; i < perSection; i++) {
       const n = s * perSection + i;
       out.push(
-        `  step "Deploy component ${n} of the portal" on portal when env != "prod" {`,
-        `    require exists "\${web2py}/applications/app${n}/models/00_db.py" else "application ${n} is missing"`,
-        `    run "cd \${web2py}/applications/app${n} && bzr pull --overwrite -r \${revision} lp:app${n}"`,
-        `    undo "cd \${web2py}/applications/app${n} && bzr revert"`,
+        `  step "Deploy component ${n}" on portal when env != "prod" {`,
+        `    run "cd \${web2py}/applications/app${n} && bzr pull -r \${revision}"`,
         "    timeout 10m",
         "  }",
         "",
@@ -58,19 +56,10 @@ export function generatePlaybook(steps: number): string {
   ];
   for (let n = 0; n < steps; n++) {
     out.push(
-      `    - name: Deploy component ${n} of the portal`,
+      `    - name: Deploy component ${n}`,
       `      when: env != "prod"`,
-      "      block:",
-      `        - name: Check application ${n}`,
-      "          ansible.builtin.stat:",
-      `            path: "{{ web2py }}/applications/app${n}/models/00_db.py"`,
-      `          register: app${n}_stat`,
-      `        - name: Pull application ${n}`,
-      `          ansible.builtin.shell: "cd {{ web2py }}/applications/app${n} && bzr pull --overwrite -r {{ revision }} lp:app${n}"`,
-      "          timeout: 600",
-      "      rescue:",
-      `        - name: Revert application ${n}`,
-      `          ansible.builtin.shell: "cd {{ web2py }}/applications/app${n} && bzr revert"`,
+      `      ansible.builtin.shell: "cd {{ web2py }}/applications/app${n} && bzr pull -r {{ revision }}"`,
+      "      timeout: 600",
     );
   }
   return `${out.join("\n")}\n`;

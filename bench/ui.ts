@@ -13,7 +13,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(ROOT, "bin/runbook.js");
+// RUNBOOK_BIN: measure another build of the CLI (e.g. one bundled elsewhere).
+const BIN = process.env.RUNBOOK_BIN ?? join(ROOT, "bin/runbook.js");
 
 const RUNBOOK = `runbook "ui-bench" version "1.0.0"
 

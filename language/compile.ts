@@ -113,6 +113,7 @@ class Compilation {
     this.order.push({ file, text });
     this.included.set(path.resolve(file), file);
     const ast = this.load(file, text, true);
+    if (!ast) return undefined; // the file could not be read at all (already reported)
     const spliced = this.splice(ast, [path.resolve(file)], [file]);
     if (!ast.header) {
       // One diagnostic: the file has no `runbook … version …` line at all.
@@ -135,9 +136,10 @@ class Compilation {
   }
 
   /** Parses one file into its AST, reporting its syntax errors. */
-  private load(file: string, text: string, main: boolean): FileAst {
+  private load(file: string, text: string, main: boolean): FileAst | undefined {
     const parsed = parseSource(file, text);
     this.diagnostics.push(...parsed.diagnostics);
+    if (!parsed.cst) return undefined;
     const { ast, diagnostics } = toAst(parsed.cst, file, { text });
     this.diagnostics.push(...diagnostics);
     if (!main) {
@@ -208,6 +210,6 @@ class Compilation {
     this.sources.set(display, text);
     this.order.push({ file: display, text });
     const ast = this.load(display, text, false);
-    return this.splice(ast, [...stack, key], [...shown, display]);
+    return ast && this.splice(ast, [...stack, key], [...shown, display]);
   }
 }

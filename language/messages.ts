@@ -41,6 +41,7 @@ export const messages = {
   unknownEscapeNote: () => "the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash",
   noInterpolationIn: (what: string) => `${what} cannot contain \`\${…}\``,
   exportFormat: (name: string) => `unknown export format ${q(name)}: expected \`csv\` or \`web2py\``,
+  nestedTooDeeply: () => "the file is nested too deeply to read (hundreds of levels of `(` or `not`)",
   internal: (message: string) => `internal error: ${message}`,
   cannotRead: (file: string) => `cannot read ${q(file)}`,
   // ---------------------------------------------------------------- includes

@@ -677,17 +677,19 @@ export function parseSource(file: string, text: string): ParseResult {
   try {
     cst = parser.file();
   } catch (e) {
-    // Recovery should make this unreachable; never let it escape as a stack trace.
+    // Recovery makes syntax errors unreachable here; what is left is a stack overflow on
+    // absurdly deep nesting, or a bug. Never let it escape as a stack trace.
+    const deep = e instanceof RangeError;
     diagnostics.push({
       severity: "error",
-      code: "internal",
-      message: messages.internal(e instanceof Error ? e.message : String(e)),
+      code: deep ? "syntax" : "internal",
+      message: deep ? messages.nestedTooDeeply() : messages.internal(e instanceof Error ? e.message : String(e)),
       span: spanAt(file, 0, 1, 1, 0),
     });
     cst = undefined;
   } finally {
     const seen = new Set<number>();
-    for (const e of parser.errors) {
+    for (const e of cst ? parser.errors : []) {
       const d = explain(file, e, lexed.tokens);
       if (!d) continue;
       const tok = e.token;

@@ -121,7 +121,9 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
       stderr: io.stderr as NodeJS.WriteStream,
       exitOnCtrlC: false,
       patchConsole: false,
-      maxFps: 30,
+      // The store spaces the frames that events cause; Ink's own throttle would only
+      // hold back the frame that answers a key press (to a timer behind the output).
+      maxFps: 120,
       onRender: ({ renderTime }) => store.reportRender(renderTime),
     });
   } catch (error) {

@@ -170,8 +170,9 @@ export class UiStore {
 
   /**
    * What drawing one frame costs (ms, smoothed), as Ink reports it. Frames driven
-   * by events are spaced so that drawing takes at most about an eighth of the time:
-   * a step printing flat out never starves the run of CPU.
+   * by events are spaced so that drawing takes at most about a fifth of the time
+   * (but at least 2 frames a second): a step printing flat out never starves the
+   * run of CPU. Key presses still draw at once.
    */
   private renderCost = 0;
 
@@ -181,7 +182,7 @@ export class UiStore {
 
   /** The least time between two event-driven frames now. */
   frameInterval(): number {
-    return Math.min(1000, Math.max(this.frameMs, this.renderCost * 8));
+    return Math.min(500, Math.max(this.frameMs, this.renderCost * 5));
   }
 
   /** Notify soon (batched to one frame). */

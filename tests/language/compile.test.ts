@@ -153,6 +153,10 @@ describe("compile: results", () => {
     const r = compile("gone.rb", undefined, { readFile: memFs({}) });
     expect(r.diagnostics).toMatchObject([{ code: "io", message: "cannot read `gone.rb`", span: { line: 1, column: 1 } }]);
   });
+  it("reports absurdly deep nesting as a syntax error, not a crash", () => {
+    const r = compileSource(`${HEAD}step "a" when ${"(".repeat(5000)}x${")".repeat(5000)} { }\n`, "m.rb");
+    expect(r.diagnostics).toMatchObject([{ code: "syntax", message: expect.stringContaining("nested too deeply") }]);
+  });
   it.each(["", "\u0000", "}}}}", "step", '"', '"""', "${", "runbook", "# only a comment"])("never throws: %j", (src) => {
     expect(() => compileSource(src)).not.toThrow();
   });

@@ -1,0 +1,25 @@
+import { Writable, PassThrough } from "node:stream";
+import { render } from "ink";
+import { App } from "/work/main/cli/ui/App.js";
+import { UiStore } from "/work/main/cli/ui/store.js";
+import { makePlan, step, run } from "/work/main/tests/ui/support.js";
+const color = process.argv[2] === "color";
+const plan = makePlan(Array.from({length: 20}, (_, i) => step(`s${i}`, { section: "S" + (i % 3), actions: [run(["echo " + i])] })));
+const store = new UiStore({ plan, runId: "r", dryRun: false });
+const stdout = Object.assign(new Writable({ write(c, e, cb) { cb(); } }), { isTTY: true, columns: 120, rows: 40 });
+const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode() {}, ref() { return this }, unref() { return this } });
+const times: number[] = [];
+const r = render(<App store={store} color={color} />, { stdout: stdout as any, stdin: stdin as any, exitOnCtrlC: false, patchConsole: false, maxFps: 1000, onRender: ({ renderTime }) => times.push(renderTime) });
+store.handle({ runId: "r", time: "", type: "step-started", stepId: "s1", title: "x", attempt: 1, preview: [] } as any);
+for (let i = 0; i < 1000; i++) store.handle({ runId: "r", time: "", type: "output", stepId: "s1", stream: "stdout", text: `line ${i} ` + "x".repeat(100) + "\n" } as any);
+await new Promise((res) => setTimeout(res, 200));
+times.length = 0;
+const N = 40;
+const c0 = process.cpuUsage(); const t0 = performance.now();
+for (let i = 0; i < N; i++) { store.handle({ runId: "r", time: "", type: "output", stepId: "s1", stream: "stdout", text: `more ${i}\n` } as any); store.flush(); await new Promise((res) => setTimeout(res, 5)); }
+const c = process.cpuUsage(c0);
+times.sort((a, b) => a - b);
+console.log(color ? "color" : "plain", "frames", times.length, "median ink renderTime", times[times.length >> 1]?.toFixed(1), "cpu/frame", ((c.user + c.system) / 1000 / N).toFixed(1));
+r.unmount();
+let x = 0; const l0 = process.cpuUsage(); for (let i = 0; i < 1e8; i++) x += i % 7; const l = process.cpuUsage(l0); console.log("ref loop 1e8 cpu ms", ((l.user + l.system) / 1000).toFixed(0), "(~100 on an idle machine)");
+process.exit(0);
