@@ -4,9 +4,9 @@
 // `ssh` over a ControlMaster opened first, and (d) with ansible-playbook
 // (pipelining) when it is installed; then 10 hosts x 20 commands in parallel
 // against 1 host x 20. Uses the real sshd instances of tests/support/sshd.ts.
-// (a) and (b) alternate command by command and (c) runs in blocks between
-// them; the median block is reported, so other work on a shared machine does
-// not decide the figures.
+// (a) and (b) alternate command by command and (c) runs in blocks of 20
+// between them; every command is timed and the median reported, so other
+// work on a shared machine does not decide the figures.
 
 import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -61,12 +61,15 @@ async function bareSsh2Loop(h: SshTestHosts): Promise<{ loop: (n: number) => Pro
   };
 }
 
-function bash(script: string): Promise<void> {
+/** Run a bash script; its stdout. */
+function bash(script: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
     let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bash loop failed (${code}): ${err}`))));
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`bash loop failed (${code}): ${err}`))));
   });
 }
 
@@ -141,53 +144,44 @@ export async function benchSsh(): Promise<void> {
     await bare.loop(5);
     await run("ssh", ["-F", cfg, "-o", "BatchMode=yes", "-o", "ControlMaster=yes", "-o", `ControlPath=${ctl}`,
       "-o", "ControlPersist=120", "-fN", "rbhost0"]);
-    const sshLoop = `for i in $(seq ${BLOCK}); do ssh -F ${cfg} -o BatchMode=yes -o ControlMaster=no -o ControlPath=${ctl} rbhost0 true || exit 1; done`;
-    await bash(sshLoop);
+    // Each ssh timed by bash itself ($EPOCHREALTIME: no extra process), in µs.
+    const sshLoop =
+      `for i in $(seq ${BLOCK}); do s=\${EPOCHREALTIME/./}; ` +
+      `ssh -F ${cfg} -o BatchMode=yes -o ControlMaster=no -o ControlPath=${ctl} rbhost0 true || exit 1; ` +
+      `echo $(( \${EPOCHREALTIME/./} - s )); done`;
+    await bash(sshLoop.replace(`seq ${BLOCK}`, "seq 3"));
 
     // 200 steps per method. (a) and (b) alternate command by command, so
-    // both see the same machine; every 20 rounds a block of 20 (c) runs.
-    // Reported: the median of the 10 blocks' mean ms/step for each method
-    // (one block that other work on the machine stalled does not decide
-    // it), plus the per-command median for (a) and (b).
-    const perExec = { pool: [] as number[], bare: [] as number[] };
-    const blocks = { pool: [] as number[], bare: [] as number[], ssh: [] as number[] };
-    // This process's CPU time per step: what our code costs on top of ssh2.
-    const cpu = { pool: 0, bare: 0 };
+    // both see the same machine; after every 20 rounds, 20 of (c). Each
+    // command is timed, and the median is reported as ms/step: one command
+    // that other work on the machine stalled does not decide it.
+    const times = { pool: [] as number[], bare: [] as number[], ssh: [] as number[] };
     const once = {
       pool: () => host0.exec("true").then(() => {}),
       bare: () => bare.loop(1),
     };
     for (let block = 0; block < STEPS / BLOCK; block++) {
-      const sums = { pool: 0, bare: 0 };
       for (let i = 0; i < BLOCK; i++) {
         const order = (block * BLOCK + i) % 2 === 0 ? (["pool", "bare"] as const) : (["bare", "pool"] as const);
-        for (const name of order) {
-          const before = process.cpuUsage();
-          const ms = await timed(once[name]);
-          const used = process.cpuUsage(before);
-          cpu[name] += (used.user + used.system) / 1000;
-          perExec[name].push(ms);
-          sums[name] += ms;
-        }
+        for (const name of order) times[name].push(await timed(once[name]));
       }
-      blocks.pool.push(sums.pool / BLOCK);
-      blocks.bare.push(sums.bare / BLOCK);
-      blocks.ssh.push((await timed(() => bash(sshLoop))) / BLOCK);
+      const out = await bash(sshLoop);
+      times.ssh.push(...out.trim().split("\n").map((us) => Number(us) / 1000));
     }
     bare.close();
-    const median = (xs: number[]) => {
+    const quantile = (xs: number[], q: number) => {
       const s = [...xs].sort((x, y) => x - y);
-      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+      return s[Math.round(q * (s.length - 1))];
     };
-    const total = (xs: number[]) => xs.reduce((x, y) => x + y, 0) * BLOCK;
-    const pool1 = median(blocks.pool);
-    const bare1 = median(blocks.bare);
-    const ssh1 = median(blocks.ssh);
-    const line = (name: keyof typeof blocks) => {
-      const each = name === "ssh" ? "" : `, per command ${fmt(median(perExec[name]))}`;
-      return `${fmt(median(blocks[name]))} ms/step (${STEPS} in ${fmt(total(blocks[name]))} ms${each})`;
-    };
-    console.log(`ssh: ${STEPS} sequential \`true\` on one host, loopback; median of ${STEPS / BLOCK} interleaved blocks of ${BLOCK}`);
+    const median = (xs: number[]) => quantile(xs, 0.5);
+    const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+    const pool1 = median(times.pool);
+    const bare1 = median(times.bare);
+    const ssh1 = median(times.ssh);
+    const line = (name: keyof typeof times) =>
+      `${fmt(median(times[name]))} ms/step (p25 ${fmt(quantile(times[name], 0.25))}, p75 ${fmt(quantile(times[name], 0.75))}; ` +
+      `all ${times[name].length}: ${fmt(sum(times[name]))} ms)`;
+    console.log(`ssh: ${STEPS} sequential \`true\` on one host, loopback; median per command`);
     console.log(`  (a) runbook SshPool exec        ${line("pool")}`);
     console.log(`  (b) bare ssh2 exec, setNoDelay  ${line("bare")}   (the limit)`);
     console.log(`  (c) ssh + ControlMaster loop    ${line("ssh")}`);
@@ -199,7 +193,6 @@ export async function benchSsh(): Promise<void> {
     } else {
       console.log("  (d) ansible-playbook not installed, skipped");
     }
-    console.log(`  client CPU: runbook ${fmt(cpu.pool / STEPS)} ms/step, bare ssh2 ${fmt(cpu.bare / STEPS)} ms/step`);
     console.log(`  ratio a/b ${(pool1 / bare1).toFixed(2)}x (goal <= 1.2x)`);
     console.log(`  ratio c/a ${(ssh1 / pool1).toFixed(2)}x faster than ControlMaster (goal >= 3x)`);
     if (ansible) console.log(`  ratio d/a ${(ansible.perStep / pool1).toFixed(2)}x faster than ansible-playbook`);

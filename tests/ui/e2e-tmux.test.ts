@@ -16,6 +16,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CI = process.env.CI === "true";
 const HAVE_TMUX = spawnSync("tmux", ["-V"], { encoding: "utf8" }).status === 0;
 const SOCKET = `runbook-ui-e2e-${process.pid}`;
+// RUNBOOK_BIN: run another build of the CLI (not built here), e.g. one bundled elsewhere.
+const BIN = process.env.RUNBOOK_BIN ?? join(ROOT, "bin/runbook.js");
 
 // Slow, busy machines: generous waits, never a timed assertion.
 vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 });
@@ -43,6 +45,8 @@ function session(name: string, cwd: string, command: string, env: Record<string,
       for (;;) {
         last = screen();
         if (typeof check === "string" ? last.includes(check) : check.test(last)) return last;
+        const noUi = /runbook: the interactive UI could not start \([^)]*\)/.exec(last.replace(/\n/g, ""));
+        if (noUi) throw new Error(`the run command fell back to the plain log: ${noUi[0]}`);
         if (/RUNBOOK-EXIT=/.test(last) && !(typeof check === "string" ? check.includes("RUNBOOK-EXIT") : check.source.includes("RUNBOOK-EXIT")))
           throw new Error(`the command ended before ${String(check)} showed; screen:\n${last}`);
         if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${String(check)}; screen:\n${last}`);
@@ -110,14 +114,22 @@ if (!HAVE_TMUX) {
     let ready: string | undefined;
 
     beforeAll(() => {
-      // Build the CLI as the package does; others' work in progress may leave type
+      if (process.env.RUNBOOK_BIN) return;
+      // Build the CLI as the package does (npm run build: tsc, then the esbuild
+      // bundle that bin/runbook.js prefers). Others' work in progress may leave type
       // errors, which do not stop tsc from writing dist/.
       spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" });
       const needed = ["dist/cli/main.js", "dist/cli/commands/run.js", "dist/cli/ui/run-ui.js"];
       const missing = needed.filter((f) => !existsSync(join(ROOT, f)));
-      if (missing.length > 0) ready = `the CLI is not built (${missing.join(", ")} missing)`;
+      if (missing.length > 0) {
+        ready = `the CLI is not built (${missing.join(", ")} missing)`;
+        return;
+      }
+      if (existsSync(join(ROOT, "scripts/bundle.mjs"))) {
+        const b = spawnSync("node", ["scripts/bundle.mjs"], { cwd: ROOT, encoding: "utf8" });
+        if (b.status !== 0) throw new Error(`bundling the CLI failed: ${b.stderr}`);
+      }
     });
-
     it("step-through: a confirmation, a failure retried after its cause is fixed, exit 0, all journaled", async (ctx) => {
       if (ready !== undefined) {
         if (CI) throw new Error(ready);
@@ -127,7 +139,7 @@ if (!HAVE_TMUX) {
       const dir = mkdtempSync(join(tmpdir(), "runbook-ui-e2e-"));
       const db = join(dir, "journal.db");
       writeFileSync(join(dir, "rb.rb"), RUNBOOK);
-      const bin = join(ROOT, "bin/runbook.js");
+      const bin = BIN;
       const s = session("run", dir, `node ${q(bin)} run rb.rb --env dev --state ${q(db)}`, { HOME: dir });
 
       let f = await s.waitFor("Next step: Say hello");
