@@ -599,7 +599,8 @@ export class RunbookParser extends CstParser {
   private sameLine(): boolean {
     const prev = this.LA(0);
     const next = this.LA(1);
-    return next.startLine === undefined || prev.endLine === undefined || next.startLine === prev.endLine;
+    const prevLine = prev.endLine ?? prev.startLine;
+    return next.startLine === undefined || prevLine === undefined || next.startLine === prevLine;
   }
 }
 
@@ -687,22 +688,38 @@ export function parseSource(file: string, text: string): ParseResult {
       span: spanAt(file, 0, 1, 1, 0),
     });
     cst = undefined;
-  } finally {
-    const seen = new Set<number>();
-    for (const e of cst ? parser.errors : []) {
-      const d = explain(file, e, lexed.tokens);
-      if (!d) continue;
-      const tok = e.token;
-      const prev = (e as { previousToken?: IToken }).previousToken;
-      // Follow-on errors of a lexer error or an unterminated string are noise.
-      if (tok && (lexErrorLines.has(tok.startLine ?? -1) || tok.startOffset >= swallowedFrom)) continue;
-      if (prev && badStrings.has(prev)) continue;
-      if (seen.has(d.span.offset)) continue;
-      seen.add(d.span.offset);
-      diagnostics.push(d);
-    }
-    errorInfos = [];
   }
+  const seen = new Set<number>();
+  for (const e of cst ? parser.errors : []) {
+    let d: Diagnostic | undefined;
+    try {
+      d = explain(file, e, lexed.tokens);
+    } catch {
+      d = { severity: "error", code: "syntax", message: messages.unexpected(`\`${e.token?.image ?? "?"}\``), span: spanAt(file, 0, 1, 1, 0) };
+    }
+    if (!d) continue;
+    const tok = e.token;
+    const prev = (e as { previousToken?: IToken }).previousToken;
+    // Follow-on errors of a lexer error or an unterminated string are noise.
+    const at = tok && valid(tok.startOffset) ? tok.startOffset : text.length;
+    if ((tok && lexErrorLines.has(tok.startLine ?? -1)) || at >= swallowedFrom) continue;
+    if (prev && badStrings.has(prev)) continue;
+    if (seen.has(d.span.offset)) continue;
+    seen.add(d.span.offset);
+    diagnostics.push(d);
+  }
+  if (cst && parser.errors.length > 0 && !diagnostics.some((d) => d.severity === "error")) {
+    // Every parser error was filtered as noise: still never let a recovered tree pass as valid.
+    const tok = parser.errors[0]!.token;
+    const ok = tok && tok.tokenType !== EOF && valid(tok.startOffset);
+    diagnostics.push({
+      severity: "error",
+      code: "syntax",
+      message: messages.unexpected(ok ? describeActual(tok) : "end of file"),
+      span: ok ? tokenSpan(file, tok) : endOfText(file, text),
+    });
+  }
+  errorInfos = [];
   return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
 }
 
@@ -719,6 +736,20 @@ function printable(text: string): string {
     .join("");
 }
 
+/** The point at the end of a text (lines counted as the lexer does). */
+function endOfText(file: string, text: string): Span {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return spanAt(file, text.length, line, text.length - start + 1, 0);
+}
+
 function spanAt(file: string, offset: number, line: number, column: number, length: number): Span {
   return { file, offset, line, column, length };
 }
@@ -732,8 +763,17 @@ export function tokenSpan(file: string, tok: IToken): Span {
 
 /** The point just after a token. */
 function endOf(file: string, tok: IToken): Span {
-  const end = tok.startOffset + tok.image.length;
-  return spanAt(file, end, tok.endLine ?? tok.startLine ?? 1, (tok.endColumn ?? tok.startColumn ?? 0) + 1, 0);
+  const img = tok.image;
+  let line = tok.startLine ?? 1;
+  let column = (tok.startColumn ?? 1) + img.length;
+  for (let i = 0; i < img.length; i++) {
+    const c = img.charCodeAt(i);
+    if (c === 10 || (c === 13 && img.charCodeAt(i + 1) !== 10)) {
+      line++;
+      column = img.length - i;
+    }
+  }
+  return spanAt(file, tok.startOffset + img.length, line, column, 0);
 }
 
 const STRING_TYPES = new Set<TokenType>([T.AnyString, T.StringLiteral, T.TripleString, T.UnterminatedString, T.UnterminatedTripleString]);

@@ -10,6 +10,7 @@
 // DriverError "connection-lost"; the next call reconnects. ssh2 is loaded
 // lazily, on the first connection.
 
+import { shellQuote } from "../quote.js";
 import { appendFile, mkdir, readFile, rename, stat as localStat, unlink } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
@@ -78,10 +79,6 @@ function nextToken(): string {
   return `${tokenPrefix}${(++tokenCounter).toString(36).padStart(8, "0")}`;
 }
 
-/** POSIX shell single-quoting. */
-function shq(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 // ---------------------------------------------------------------------------
 // Connections
@@ -473,7 +470,7 @@ class Connection {
           `IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY (a man-in-the-middle attack), or the host key has just been changed.`,
           `known ${keyTypeLabel(type)} key: ${old}`,
           `offered ${keyTypeLabel(type)} key: ${fp}`,
-          `Refusing to connect, even with --accept-new-host-keys. If the change is expected, remove the old key with: ssh-keygen -f ${shq(file)} -R ${shq(name)}`,
+          `Refusing to connect, even with --accept-new-host-keys. If the change is expected, remove the old key with: ssh-keygen -f ${shellQuote(file)} -R ${shellQuote(name)}`,
         ].join("\n"),
         "host-key-changed",
       );
@@ -716,7 +713,7 @@ class SshHost implements HostDriver {
     const prelude =
       `pg=; { read -r _ _ _ _ pg _ < /proc/$$/stat; } 2>/dev/null || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' '); ` +
       `echo "@@runbook-pid:$$:$pg@@"`;
-    return `exec sudo -n -u ${shq(sudoUser)} -- sh -c ${shq(`${prelude}; exec sh -c "$1"`)} sh ${shq(command)}`;
+    return `exec sudo -n -u ${shellQuote(sudoUser)} -- sh -c ${shellQuote(`${prelude}; exec sh -c "$1"`)} sh ${shellQuote(command)}`;
   }
 
   private run(
@@ -840,7 +837,7 @@ class SshHost implements HostDriver {
           if (pid === undefined) return false;
           const group = pgid !== undefined ? `kill -s ${sig} -- -${pgid} 2>/dev/null || ` : "";
           const cmd = `${group}kill -s ${sig} ${pid}`;
-          return (await this.sideExec(conn, client, `sudo -n -u ${shq(sudoUser)} -- sh -c ${shq(cmd)}`)) === 0;
+          return (await this.sideExec(conn, client, `sudo -n -u ${shellQuote(sudoUser)} -- sh -c ${shellQuote(cmd)}`)) === 0;
         }
         // [x]yz: the pattern does not match the command line of the shell running it.
         const pattern = `RUNBOOK_EXEC_ID=[${token[0]}]${token.slice(1)}`;
@@ -848,7 +845,7 @@ class SshHost implements HostDriver {
         // RUNBOOK_EXEC_ID=TOKEN itself, or pgrep would find this very shell.
         const cmd = [
           `t=${token}`,
-          `p=$(pgrep -o -f ${shq(pattern)} 2>/dev/null)`,
+          `p=$(pgrep -o -f ${shellQuote(pattern)} 2>/dev/null)`,
           `[ -n "$p" ] || { f=$(grep -l -a -F "RUNBOOK_EXEC_ID=$t" /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
           `[ -n "$p" ] || exit 3`,
           `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,

@@ -23,13 +23,15 @@ type Mutation =
   | { kind: "delete"; at: number; len: number }
   | { kind: "insert"; at: number; text: string }
   | { kind: "swap"; a: number; b: number }
-  | { kind: "token"; at: number; op: "delete" | "duplicate" | "move"; to: number };
+  | { kind: "token"; at: number; op: "delete" | "duplicate" | "move"; to: number }
+  | { kind: "truncate"; at: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 8 }) }),
   fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...FRAGMENTS), fc.string({ maxLength: 4 })) }),
   fc.record({ kind: fc.constant("swap" as const), a: fc.nat(), b: fc.nat() }),
   fc.record({ kind: fc.constant("token" as const), at: fc.nat(), op: fc.constantFrom("delete" as const, "duplicate" as const, "move" as const), to: fc.nat() }),
+  fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
 );
 
 function apply(text: string, m: Mutation): string {
@@ -42,6 +44,7 @@ function apply(text: string, m: Mutation): string {
     const at = m.at % (n + 1);
     return text.slice(0, at) + m.text + text.slice(at);
   }
+  if (m.kind === "truncate") return text.slice(0, m.at % (n + 1));
   if (m.kind === "swap") {
     if (n < 2) return text;
     const [a, b] = [m.a % n, m.b % n].sort((x, y) => x - y) as [number, number];
