@@ -206,10 +206,9 @@ interface UiHandle {
 
 /** Loads the Ink UI when it is there; undefined (plain log instead) when it cannot start. */
 async function startUi(io: CliIO, plan: Plan, bus: EventBus, dryRun: boolean, runId: string): Promise<UiHandle | undefined> {
-  const spec = "../ui/run-ui.js";
   try {
-    const mod = (await import(spec)) as { startUi?: (o: { io: CliIO; plan: Plan; bus: EventBus; dryRun: boolean; runId: string }) => Promise<UiHandle> };
-    if (!mod.startUi) return undefined;
+    // A literal path, so the bundler can split the UI (and ink, react) into a chunk loaded only here.
+    const mod = await import("../ui/run-ui.js");
     return await mod.startUi({ io, plan, bus, dryRun, runId });
   } catch (e) {
     io.stderr.write(`runbook: the interactive UI could not start (${(e as Error).message}); using the plain log\n`);

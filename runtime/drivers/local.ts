@@ -150,13 +150,19 @@ export class LocalDriver implements HostDriver {
         });
       };
 
+      // After each chunk, yield to the event loop before reading more: a command that
+      // floods its output must not starve timers and key presses (the UI stays responsive).
       child.stdout?.on("data", (b: Buffer) => {
         const s = out.write(b);
         if (s) options.onStdout?.(s);
+        child.stdout?.pause();
+        setImmediate(() => child.stdout?.resume());
       });
       child.stderr?.on("data", (b: Buffer) => {
         const s = err.write(b);
         if (s) options.onStderr?.(s);
+        child.stderr?.pause();
+        setImmediate(() => child.stderr?.resume());
       });
       child.on("error", (e: NodeJS.ErrnoException) => {
         if (done) return;
