@@ -375,8 +375,8 @@ export function truthy(text: string): boolean {
   return text !== "" && text !== "false" && text !== "0";
 }
 
-/** A statically known operand: its text, and its items when it is a list. */
-interface StaticOperand {
+/** A known operand: its text, and its items when it is a list. */
+export interface StaticOperand {
   text: string;
   list?: string[];
 }
@@ -448,7 +448,7 @@ class StaticEvaluator {
         if (!l) return "probe";
         const r = this.operand(c.right);
         if (!r) return "probe";
-        return compare(c.op, l, r);
+        return compareOperands(c.op, l, r);
       }
     }
   }
@@ -528,7 +528,8 @@ class StaticEvaluator {
   }
 }
 
-function compare(op: CompareOp, l: StaticOperand, r: StaticOperand): boolean | "probe" {
+/** One comparison semantics for conditions, decided statically here and at run time by the executor; "probe" for an invalid regex. */
+export function compareOperands(op: CompareOp, l: StaticOperand, r: StaticOperand): boolean | "probe" {
   switch (op) {
     case "==":
       return valuesEqual(l.text, r.text);

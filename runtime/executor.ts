@@ -21,7 +21,7 @@
 
 import { createTwoFilesPatch } from "diff";
 import { resolve as resolvePath } from "node:path";
-import { compareOrdered, truthy, valuesEqual } from "../language/scope.js";
+import { compareOperands, truthy } from "../language/scope.js";
 import { describeAction, describeCond, formatDuration } from "./describe.js";
 import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
 import { DriverError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
@@ -1336,35 +1336,10 @@ function literalVal(v: PlanValue): Val {
   return { text: String(v) };
 }
 
-function asList(v: Val): string[] {
-  return v.list ?? v.text.split(/\s+/).filter((s) => s !== "");
-}
-
 function compare(op: Extract<PlanCond, { kind: "compare" }>["op"], l: Val, r: Val): boolean {
-  switch (op) {
-    case "==":
-      return valuesEqual(l.text, r.text);
-    case "!=":
-      return !valuesEqual(l.text, r.text);
-    case "<":
-      return compareOrdered(l.text, r.text) < 0;
-    case "<=":
-      return compareOrdered(l.text, r.text) <= 0;
-    case ">":
-      return compareOrdered(l.text, r.text) > 0;
-    case ">=":
-      return compareOrdered(l.text, r.text) >= 0;
-    case "contains":
-      return l.list ? l.list.includes(r.text) : l.text.includes(r.text);
-    case "matches":
-      try {
-        return new RegExp(r.text).test(l.text);
-      } catch {
-        throw new StepFailure(`not a regular expression: ${r.text}`);
-      }
-    case "in":
-      return asList(r).includes(l.text);
-  }
+  const result = compareOperands(op, l, r);
+  if (result === "probe") throw new StepFailure(`not a regular expression: ${r.text}`);
+  return result;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
