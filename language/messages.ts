@@ -18,7 +18,6 @@ export const messages = {
   unexpected: (what: string) => `unexpected ${what}`,
   unexpectedIn: (what: string, where: string) => `unexpected ${what} in ${where}`,
   unknownStatement: (word: string) => `unknown statement ${q(word)}`,
-  expectedNote: (what: string) => `expected ${what}`,
   statementsNote: () =>
     "a step holds statements: `require`, `confirm`, `manual`, `run`, `edit`, `upload`, `download`, `sql`, `export`, `import`, `sync`, `wait`, `note`, `undo`, `timeout`, `retry`, `allow failure`, `parallel`",
   sectionNote: () => 'a section holds steps: `step "Title" { … }`',
