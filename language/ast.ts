@@ -421,12 +421,13 @@ export function allSteps(rb: Pick<Runbook, "items" | "finally">): Step[] {
   return out;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** The default step id: the title in kebab-case ("Maintenance mode on" → "maintenance-mode-on"). */
 export function kebabId(title: string): string {
+  const plain = NON_ASCII.test(title) ? title.normalize("NFKD").replace(/[\u0300-\u036f]/g, "") : title;
   return (
-    title
-      .normalize("NFKD")
-      .replace(/[\u0300-\u036f]/g, "")
+    plain
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, "-")
       .replace(/^-+|-+$/g, "") || "step"

@@ -60,6 +60,20 @@ export class RunbookParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /**
+   * Chevrotain starts every CST node with `children: Object.create(null)`, which V8 keeps
+   * in dictionary mode: several hundred bytes a node and a hash lookup per child access.
+   * A plain object literal gets hidden classes instead (the CST of a large runbook shrinks
+   * by half and to-ast reads it faster). No rule or label is named like an Object.prototype
+   * member, so a plain prototype cannot shadow a missing child (tests/language/parser.test.ts).
+   */
+  protected cstInvocationStateUpdate(fullRuleName: string): void {
+    const node: CstNode = { name: fullRuleName, children: {} };
+    const self = this as unknown as { setInitialNodeLocation(n: CstNode): void; CST_STACK: CstNode[] };
+    self.setInitialNodeLocation(node);
+    self.CST_STACK.push(node);
+  }
+
   // Cached alternative arrays (a Chevrotain performance idiom: built once, not per call).
   private topAlts?: IOrAlt<unknown>[];
   private stmtAlts?: IOrAlt<unknown>[];
@@ -67,6 +81,8 @@ export class RunbookParser extends CstParser {
   private valueAlts?: IOrAlt<unknown>[];
   private literalAlts?: IOrAlt<unknown>[];
   private opAlts?: IOrAlt<unknown>[];
+  private logicAlts?: IOrAlt<unknown>[];
+  private unaryAlts?: IOrAlt<unknown>[];
 
   /** `file := item* EOF` — header, declarations, env blocks, sections, steps, finally. */
   public file = this.RULE("file", () => {
@@ -252,11 +268,11 @@ export class RunbookParser extends CstParser {
     });
     this.OPTION3(() => {
       this.CONSUME(Kw.when);
-      this.SUBRULE1(this.orCond, { LABEL: "when" });
+      this.SUBRULE1(this.cond, { LABEL: "when" });
     });
     this.OPTION4(() => {
       this.CONSUME(Kw.unless);
-      this.SUBRULE2(this.orCond, { LABEL: "unless" });
+      this.SUBRULE2(this.cond, { LABEL: "unless" });
     });
     this.SUBRULE(this.block);
   });
@@ -295,7 +311,7 @@ export class RunbookParser extends CstParser {
 
   public requireStmt = this.RULE("requireStmt", () => {
     this.CONSUME(Kw.require);
-    this.SUBRULE(this.orCond, { LABEL: "cond" });
+    this.SUBRULE(this.cond, { LABEL: "cond" });
     this.OPTION(() => {
       this.CONSUME(Kw.else);
       this.CONSUME(T.AnyString, { LABEL: "why" });
@@ -411,7 +427,7 @@ export class RunbookParser extends CstParser {
   public waitStmt = this.RULE("waitStmt", () => {
     this.CONSUME(Kw.wait);
     this.CONSUME(Kw.until);
-    this.SUBRULE(this.orCond, { LABEL: "cond" });
+    this.SUBRULE(this.cond, { LABEL: "cond" });
     this.OPTION({
       GATE: () => this.sameLine(),
       DEF: () => {
@@ -463,68 +479,79 @@ export class RunbookParser extends CstParser {
 
   // ------------------------------------------------------------ conditions and values
 
-  /** `COND or COND` — lowest precedence. */
-  public orCond = this.RULE("orCond", () => {
-    this.SUBRULE(this.andCond, { LABEL: "operand" });
-    this.MANY(() => {
-      this.CONSUME(Kw.or);
-      this.SUBRULE2(this.andCond, { LABEL: "operand" });
-    });
-  });
-
-  public andCond = this.RULE("andCond", () => {
+  /**
+   * `COND and COND or COND …`: one flat chain of operands and `and`/`or` operators; to-ast.ts
+   * applies the precedence (`and` binds tighter). One CST node per condition instead of a
+   * node per precedence level keeps the CST of a large runbook small.
+   */
+  public cond = this.RULE("cond", () => {
     this.SUBRULE(this.unaryCond, { LABEL: "operand" });
     this.MANY(() => {
-      this.CONSUME(Kw.and);
+      this.OR(
+        (this.logicAlts ??= [
+          { ALT: () => this.CONSUME(Kw.and, { LABEL: "logic" }) },
+          { ALT: () => this.CONSUME(Kw.or, { LABEL: "logic" }) },
+        ]),
+      );
       this.SUBRULE2(this.unaryCond, { LABEL: "operand" });
     });
   });
 
   /** `not COND` | `( COND )` | `VALUE [op VALUE]` */
   public unaryCond = this.RULE("unaryCond", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Kw.not);
-          this.SUBRULE(this.unaryCond, { LABEL: "operand" });
+    this.OR(
+      (this.unaryAlts ??= [
+        {
+          ALT: () => {
+            this.CONSUME(Kw.not);
+            this.SUBRULE(this.unaryCond, { LABEL: "operand" });
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(T.LParen);
-          this.SUBRULE(this.orCond, { LABEL: "inner" });
-          this.CONSUME(T.RParen);
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.cond, { LABEL: "inner" });
+            this.CONSUME(T.RParen);
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.SUBRULE1(this.value, { LABEL: "left" });
-          this.OPTION(() => {
-            this.OR2(
-              (this.opAlts ??= [
-                { ALT: () => this.CONSUME(T.EqEq, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(T.NotEq, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(Kw.contains, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(Kw.matches, { LABEL: "op" }) },
-                { ALT: () => this.CONSUME(Kw.in, { LABEL: "op" }) },
-              ]),
-            );
-            this.SUBRULE2(this.value, { LABEL: "right" });
-          });
+        {
+          ALT: () => {
+            this.SUBRULE1(this.value, { LABEL: "left" });
+            this.OPTION(() => {
+              this.OR2(
+                (this.opAlts ??= [
+                  { ALT: () => this.CONSUME(T.EqEq, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(T.NotEq, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(Kw.contains, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(Kw.matches, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(Kw.in, { LABEL: "op" }) },
+                ]),
+              );
+              this.SUBRULE2(this.value, { LABEL: "right" });
+            });
+          },
         },
-      },
-    ]);
+      ]),
+    );
   });
 
-  /** literal | name[.member…] | env | succeeds/output/exists "…" [on HOST] | query DB "…" */
+  /**
+   * literal | name[.member…] | env | succeeds/output/exists "…" [on HOST] | query DB "…".
+   * The literals are `literal`'s alternatives written out (no `literal` node per value).
+   */
   public value = this.RULE("value", () => {
     this.OR(
       (this.valueAlts ??= [
-        { ALT: () => this.SUBRULE(this.literal) },
+        { ALT: () => this.CONSUME(T.AnyString, { LABEL: "string" }) },
+        { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "number" }) },
+        { ALT: () => this.CONSUME(T.Duration, { LABEL: "duration" }) },
+        { ALT: () => this.CONSUME(Kw.true, { LABEL: "bool" }) },
+        { ALT: () => this.CONSUME(Kw.false, { LABEL: "bool" }) },
+        { ALT: () => this.SUBRULE(this.list) },
         {
           ALT: () => {
             this.OR2([
@@ -599,7 +626,7 @@ export class RunbookParser extends CstParser {
   private sameLine(): boolean {
     const prev = this.LA(0);
     const next = this.LA(1);
-    const prevLine = prev.endLine ?? prev.startLine;
+    const prevLine = endOf("", prev).line;
     return next.startLine === undefined || prevLine === undefined || next.startLine === prevLine;
   }
 }
@@ -629,7 +656,7 @@ export interface ParseResult {
 
 /** Lexes and parses one file. Never throws on bad input. */
 export function parseSource(file: string, text: string): ParseResult {
-  const lexed = T.RunbookLexer.tokenize(text);
+  const lexed = T.lex(text);
   const diagnostics: Diagnostic[] = [];
   const lexErrorLines = new Set<number>();
   let swallowedFrom = Infinity; // offset from which an unterminated `"""` ate the rest of the file
@@ -906,7 +933,7 @@ function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diag
 
   const at = (pointAfterPrev: boolean): Span => {
     const prevOk = prev && valid(prev.startOffset) && prev.tokenType !== EOF;
-    if (prevOk && (atEof || (pointAfterPrev && (actual.startLine ?? 0) > (prev.endLine ?? prev.startLine ?? 0)))) return endOf(file, prev);
+    if (prevOk && (atEof || (pointAfterPrev && (actual.startLine ?? 0) > endOf(file, prev).line))) return endOf(file, prev);
     if (!atEof) return tokenSpan(file, actual);
     return spanAt(file, 0, 1, 1, 0);
   };

@@ -102,30 +102,46 @@ class Builder {
     return { name: t.image, span: this.tokSpan(t) };
   }
 
-  private spanOf(x: Spanned): Span | undefined {
-    if (!x) return undefined;
-    if ("image" in x) return real(x) ? this.tokSpan(x) : undefined;
-    if ("span" in x) return x.span;
-    return x;
-  }
-
-  /** The span covering all the given pieces (those that are present). */
+  /** The span covering all the given pieces (those that are present); tokens are read in place. */
   private cover(...items: Spanned[]): Span {
-    let first: Span | undefined;
+    let offset = Infinity;
+    let line = 1;
+    let column = 1;
     let end = -1;
     for (const it of items) {
-      const s = this.spanOf(it);
-      if (!s || Number.isNaN(s.offset) || s.file !== this.file) continue;
-      if (!first || s.offset < first.offset) first = s;
-      end = Math.max(end, s.offset + s.length);
+      if (!it) continue;
+      let o: number;
+      let len: number;
+      let l: number;
+      let c: number;
+      if ("image" in it) {
+        if (!real(it)) continue;
+        o = it.startOffset;
+        len = it.image.length;
+        l = it.startLine ?? 1;
+        c = it.startColumn ?? 1;
+      } else {
+        const sp = "span" in it ? it.span : it;
+        if (Number.isNaN(sp.offset) || sp.file !== this.file) continue;
+        o = sp.offset;
+        len = sp.length;
+        l = sp.line;
+        c = sp.column;
+      }
+      if (o < offset) {
+        offset = o;
+        line = l;
+        column = c;
+      }
+      if (o + len > end) end = o + len;
     }
-    if (!first) return this.zero;
-    return { file: this.file, offset: first.offset, line: first.line, column: first.column, length: Math.max(0, end - first.offset) };
+    if (offset === Infinity) return this.zero;
+    return { file: this.file, offset, line, column, length: Math.max(0, end - offset) };
   }
 
-  /** A string token decoded; an empty string when recovery left it out. */
-  private str(t: IToken | undefined, near?: Span): StringLit {
-    if (!real(t)) return { kind: "string", parts: [], triple: false, span: near ?? this.zero };
+  /** A string token decoded; an empty string at `near` when recovery left it out. */
+  private str(t: IToken | undefined, near?: Spanned): StringLit {
+    if (!real(t)) return { kind: "string", parts: [], triple: false, span: this.cover(near) };
     const terminated = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTripleString;
     return decodeString(t, this.file, this.diagnostics, terminated);
   }
@@ -153,7 +169,7 @@ class Builder {
       const name =
         nameTok && nameTok.tokenType === T.Identifier
           ? ({ kind: "string", parts: [{ kind: "text", value: nameTok.image, span: this.tokSpan(nameTok) }], triple: false, span: this.tokSpan(nameTok) } as StringLit)
-          : this.str(nameTok, this.cover(kw));
+          : this.str(nameTok, kw);
       const version = this.str(this.tok(h, "version"), this.cover(kw));
       const hs = this.cover(kw, nameTok, this.tok(h, "Kw_version"), this.tok(h, "version"));
       if (header) {
@@ -296,7 +312,7 @@ class Builder {
       const urlTok = this.tok(n, "url");
       const pw = this.tok(n, "password");
       const via = this.tok(n, "via");
-      value = { engine: "mysql", url: this.str(urlTok, this.cover(my)), span: this.cover(my, urlTok, pw, via) };
+      value = { engine: "mysql", url: this.str(urlTok, my), span: this.cover(my, urlTok, pw, via) };
       if (pw) value.password = this.ident(pw);
       if (via) value.via = this.ident(via);
     }
@@ -340,7 +356,7 @@ class Builder {
   step(n: CstNode): Step {
     const kw = this.tok(n, "Kw_step");
     const titleTok = this.tok(n, "title");
-    const title = this.str(titleTok, this.cover(kw));
+    const title = this.str(titleTok, kw);
     const blockNode = this.node(n, "block");
     const block = blockNode ? this.block(blockNode) : { body: [], span: undefined };
     const idTok = this.tok(n, "id");
@@ -353,10 +369,10 @@ class Builder {
         const s = this.str(idTok);
         const text = literalText(s);
         if (text === undefined) this.error("syntax", messages.noInterpolationIn("a step id"), idSpan);
-        id = text ?? kebab(titleWords(s));
+        id = text ?? kebabId(titleWords(s));
       }
     } else {
-      id = kebab(titleWords(title));
+      id = kebabId(titleWords(title));
       idSpan = title.span;
     }
     const onTok = this.tok(n, "on");
@@ -371,8 +387,8 @@ class Builder {
       span: this.zero,
     };
     if (onTok) step.on = this.ident(onTok);
-    if (whenNode) step.when = this.orCond(whenNode);
-    if (unlessNode) step.unless = this.orCond(unlessNode);
+    if (whenNode) step.when = this.cond(whenNode);
+    if (unlessNode) step.unless = this.cond(unlessNode);
     step.span = this.cover(kw, titleTok, idTok, onTok, step.when, step.unless, block.span);
     return step;
   }
@@ -393,7 +409,7 @@ class Builder {
   textStmt(n: CstNode, kind: "confirm" | "manual" | "note"): Stmt {
     const kw = this.tok(n, `Kw_${kind}`);
     const t = this.tok(n, "text");
-    const text = this.str(t, this.cover(kw));
+    const text = this.str(t, kw);
     const span = this.cover(kw, t);
     if (kind === "confirm") return { kind, question: text, span };
     return { kind, text, span };
@@ -412,7 +428,7 @@ class Builder {
     const kw = this.tok(n, "Kw_run");
     const cmdTok = this.tok(n, "command");
     const user = this.tok(n, "user");
-    const s: RunStmt = { kind: "run", command: this.str(cmdTok, this.cover(kw)), span: this.cover(kw, cmdTok, this.tok(n, "Kw_as"), user) };
+    const s: RunStmt = { kind: "run", command: this.str(cmdTok, kw), span: this.cover(kw, cmdTok, this.tok(n, "Kw_as"), user) };
     if (user) {
       if (user.tokenType === T.Identifier) s.as = this.ident(user);
       else {
@@ -437,7 +453,7 @@ class Builder {
     });
     return {
       kind: "edit",
-      path: this.str(pathTok, this.cover(kw)),
+      path: this.str(pathTok, kw),
       replaces,
       span: this.cover(kw, pathTok, this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...replaces),
     };
@@ -451,14 +467,14 @@ class Builder {
     return { kind, from: this.str(from, span), to: this.str(to, span), span };
   }
 
-  private db(n: CstNode, key: string, near: Span): Ident {
+  private db(n: CstNode, key: string, near: Spanned): Ident {
     const t = this.tok(n, key);
-    return t ? this.ident(t) : { name: "", span: near };
+    return t ? this.ident(t) : { name: "", span: this.cover(near) };
   }
 
   sqlStmt(n: CstNode): Stmt {
     const kw = this.tok(n, "Kw_sql");
-    const db = this.db(n, "db", this.cover(kw));
+    const db = this.db(n, "db", kw);
     const t = this.tok(n, "text");
     const span = this.cover(kw, db, t);
     return { kind: "sql", db, text: this.str(t, span), span };
@@ -466,7 +482,7 @@ class Builder {
 
   exportStmt(n: CstNode): Stmt {
     const kw = this.tok(n, "Kw_export");
-    const db = this.db(n, "db", this.cover(kw));
+    const db = this.db(n, "db", kw);
     const tablesNode = this.node(n, "tables");
     const tables = tablesNode ? this.list(tablesNode) : undefined;
     const to = this.tok(n, "to");
@@ -483,7 +499,7 @@ class Builder {
 
   importStmt(n: CstNode): Stmt {
     const kw = this.tok(n, "Kw_import");
-    const db = this.db(n, "db", this.cover(kw));
+    const db = this.db(n, "db", kw);
     const from = this.tok(n, "from");
     const span = this.cover(kw, db, this.tok(n, "Kw_from"), from);
     return { kind: "import", db, from: this.str(from, span), span };
@@ -521,7 +537,7 @@ class Builder {
       const b = this.block(body);
       return { kind: "undo", body: b.body, span: this.cover(kw, b.span) };
     }
-    return { kind: "undo", command: this.str(cmd, this.cover(kw)), span: this.cover(kw, cmd) };
+    return { kind: "undo", command: this.str(cmd, kw), span: this.cover(kw, cmd) };
   }
 
   timeoutStmt(n: CstNode): Stmt {
@@ -535,7 +551,7 @@ class Builder {
     const kw = this.tok(n, "Kw_retry");
     const c = this.tok(n, "count");
     const every = this.tok(n, "every");
-    const s: RetryStmt = { kind: "retry", count: this.number(c, this.cover(kw)), span: this.cover(kw, c, every) };
+    const s: RetryStmt = { kind: "retry", count: this.number(c, kw), span: this.cover(kw, c, every) };
     if (every) s.every = this.duration(every);
     return s;
   }
@@ -547,36 +563,35 @@ class Builder {
   parallelStmt(n: CstNode): Stmt {
     const kw = this.tok(n, "Kw_parallel");
     const c = this.tok(n, "count");
-    return { kind: "parallel", count: this.number(c, this.cover(kw)), span: this.cover(kw, c) };
+    return { kind: "parallel", count: this.number(c, kw), span: this.cover(kw, c) };
   }
 
   // ------------------------------------------------------------ conditions
 
   private condOf(n: CstNode, key: string, near: Span): Cond {
     const c = this.node(n, key);
-    return c ? this.orCond(c) : { kind: "value", value: this.missing(near), span: near };
+    return c ? this.cond(c) : { kind: "value", value: this.missing(near), span: near };
   }
 
-  private fold(n: CstNode, kind: "or" | "and", operand: (n: CstNode) => Cond): Cond {
+  /** A `cond` node: operands joined by `and`/`or`, `and` binding tighter, both left to right. */
+  cond(n: CstNode): Cond {
     const ops = this.nodes(n, "operand");
     if (ops.length === 0) {
       const s = this.cover();
       return { kind: "value", value: this.missing(s), span: s };
     }
-    let left = operand.call(this, ops[0]!);
+    const logic = (n.children["logic"] ?? []) as IToken[];
+    const join = (kind: "and" | "or", left: Cond, right: Cond): Cond => ({ kind, left, right, span: this.cover(left, right) });
+    let or: Cond | undefined;
+    let and = this.unaryCond(ops[0]!);
     for (let i = 1; i < ops.length; i++) {
-      const right = operand.call(this, ops[i]!);
-      left = { kind, left, right, span: this.cover(left, right) };
+      const right = this.unaryCond(ops[i]!);
+      if (logic[i - 1]?.image === "or") {
+        or = or ? join("or", or, and) : and;
+        and = right;
+      } else and = join("and", and, right);
     }
-    return left;
-  }
-
-  orCond(n: CstNode): Cond {
-    return this.fold(n, "or", this.andCond);
-  }
-
-  private andCond(n: CstNode): Cond {
-    return this.fold(n, "and", this.unaryCond);
+    return or ? join("or", or, and) : and;
   }
 
   private unaryCond(n: CstNode): Cond {
@@ -588,7 +603,7 @@ class Builder {
     const lp = this.tok(n, "LParen");
     if (lp || n.children["LParen"]) {
       const innerNode = this.node(n, "inner");
-      const inner: Cond = innerNode ? this.orCond(innerNode) : { kind: "value", value: this.missing(this.cover(lp)), span: this.cover(lp) };
+      const inner: Cond = innerNode ? this.cond(innerNode) : { kind: "value", value: this.missing(this.cover(lp)), span: this.cover(lp) };
       return { kind: "group", inner, span: this.cover(lp, inner, this.tok(n, "RParen")) };
     }
     const leftNode = this.node(n, "left");
@@ -607,8 +622,8 @@ class Builder {
   }
 
   private value(n: CstNode): Value {
-    const lit = this.node(n, "literal");
-    if (lit) return this.literal(lit);
+    const c = n.children;
+    if (c["string"] || c["number"] || c["duration"] || c["bool"] || c["list"]) return this.literal(n);
     const name = this.tok(n, "name");
     if (name) {
       const members = (n.children["member"] ?? []).filter((t): t is IToken => isToken(t) && real(t)).map((t) => this.ident(t));
@@ -666,8 +681,8 @@ class Builder {
     return { kind: "list", items, span: this.cover(this.tok(n, "LBracket"), ...items, this.tok(n, "RBracket")) };
   }
 
-  private number(t: IToken | undefined, near: Span): NumberLit {
-    if (!t) return { kind: "number", value: 0, span: near };
+  private number(t: IToken | undefined, near: Spanned): NumberLit {
+    if (!t) return { kind: "number", value: 0, span: this.cover(near) };
     const value = Number(t.image);
     return { kind: "number", value: Number.isFinite(value) ? value : 0, span: this.tokSpan(t) };
   }
@@ -676,23 +691,6 @@ class Builder {
     const ms = durationMs(t.image);
     return { kind: "duration", ms: Number.isNaN(ms) ? 0 : ms, text: t.image, span: this.tokSpan(t) };
   }
-}
-
-/** `kebabId` (ast.ts), with a fast path for ASCII titles that gives the same result. */
-export function kebab(title: string): string {
-  let out = "";
-  let dash = false;
-  for (let i = 0; i < title.length; i++) {
-    let c = title.charCodeAt(i);
-    if (c >= 128) return kebabId(title);
-    if (c >= 65 && c <= 90) c += 32;
-    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
-      if (dash && out) out += "-";
-      dash = false;
-      out += String.fromCharCode(c);
-    } else dash = true;
-  }
-  return out || "step";
 }
 
 /** The words of a title for its default id: text as written, `${a.b}` as `a b`. */

@@ -1,13 +1,17 @@
-// The lexer: Chevrotain token types for the runbook language. Whitespace and
-// comments are kept in their own token groups (not passed to the parser) so the
-// formatter can keep comments and blank lines, and so that the images of all
-// tokens joined give back the source text exactly.
+// The lexer: Chevrotain token types for the runbook language. `lex` is what the
+// compiler and formatter use: comments kept in their own token group (not passed to
+// the parser), whitespace skipped, positions of token starts only. `lexAll` keeps
+// whitespace too (a "ws" group), so that the images of all tokens joined give back
+// the source text exactly. Keywords are not matched by the lexer: every word is an
+// Identifier and `lex` retypes the reserved ones afterwards with one map lookup
+// (trying ~70 keyword patterns at every word was most of the lexing time).
 
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import { createToken, Lexer, type ILexingResult, type TokenType } from "chevrotain";
 
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: "ws", line_breaks: true });
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED, line_breaks: true });
+const KeptWhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: "ws", line_breaks: true });
 export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments" });
 
 /** Category of every string token (parser.ts consumes `AnyString`; the image tells which kind). */
@@ -59,20 +63,15 @@ export const KEYWORDS = [
 
 export type Keyword = (typeof KEYWORDS)[number];
 
-/** Token type of each keyword, e.g. `Kw.step`. */
+/** Token type of each keyword, e.g. `Kw.step` (the parser's; the lexer yields Identifier). */
 export const Kw = Object.fromEntries(
-  KEYWORDS.map((word) => [
-    word,
-    createToken({
-      name: `Kw_${word}`,
-      pattern: new RegExp(`${word}(?![A-Za-z0-9_])`),
-      longer_alt: Identifier,
-      label: `\`${word}\``,
-    }),
-  ]),
+  KEYWORDS.map((word) => [word, createToken({ name: `Kw_${word}`, pattern: Lexer.NA, label: `\`${word}\`` })]),
 ) as Record<Keyword, TokenType>;
 
-export const allTokens: TokenType[] = [
+const keywordOf = new Map<string, TokenType>(KEYWORDS.map((w) => [w, Kw[w]]));
+
+/** The lexer's token types, whitespace first (the parser's vocabulary adds the keywords). */
+const lexerTokens: TokenType[] = [
   WhiteSpace,
   Comment,
   TripleString,
@@ -97,15 +96,39 @@ export const allTokens: TokenType[] = [
   RParen,
   Comma,
   Dot,
-  ...Object.values(Kw),
   Identifier,
   AnyString,
 ];
 
-export const RunbookLexer = new Lexer(allTokens, {
-  ensureOptimizations: true,
-  positionTracking: "full",
-});
+/** Every token type the parser may see. */
+export const allTokens: TokenType[] = [...lexerTokens, ...Object.values(Kw)];
+
+const RunbookLexer = new Lexer(lexerTokens, { ensureOptimizations: true, positionTracking: "onlyStart" });
+let fullLexer: Lexer | undefined;
+
+/** Turns reserved words lexed as identifiers into their keyword tokens. */
+function retypeKeywords(result: ILexingResult): ILexingResult {
+  for (const tok of result.tokens) {
+    if (tok.tokenType !== Identifier) continue;
+    const kw = keywordOf.get(tok.image);
+    if (kw) {
+      tok.tokenType = kw;
+      tok.tokenTypeIdx = kw.tokenTypeIdx!;
+    }
+  }
+  return result;
+}
+
+/** The tokens of a text for the parser, with comments in `groups.comments`. */
+export function lex(text: string): ILexingResult {
+  return retypeKeywords(RunbookLexer.tokenize(text));
+}
+
+/** `lex`, keeping whitespace too (`groups.ws`): all images joined give back the text. */
+export function lexAll(text: string): ILexingResult {
+  fullLexer ??= new Lexer([KeptWhiteSpace, ...lexerTokens.slice(1)], { ensureOptimizations: true, positionTracking: "onlyStart" });
+  return retypeKeywords(fullLexer.tokenize(text));
+}
 
 export function isKeyword(word: string): word is Keyword {
   return (KEYWORDS as readonly string[]).includes(word);

@@ -14,7 +14,7 @@ import { hasErrors } from "../../language/diagnostics.js";
 import { format } from "../../language/format.js";
 import { parseSource } from "../../language/parser.js";
 import { toAst } from "../../language/to-ast.js";
-import { RunbookLexer } from "../../language/tokens.js";
+import { lexAll } from "../../language/tokens.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const lines = (...ls: string[]) => `${ls.join("\n")}\n`;
@@ -61,7 +61,7 @@ function fileAst(text: string): unknown {
 
 /** Non-whitespace tokens (type and text) and comments (without trailing blanks). */
 function tokenStream(text: string): { tokens: string[]; comments: string[] } {
-  const lexed = RunbookLexer.tokenize(text);
+  const lexed = lexAll(text);
   return {
     tokens: lexed.tokens.map((t) => `${t.tokenType.name} ${t.image}`),
     comments: (lexed.groups.comments ?? []).map((t) => t.image.replace(/[ \t]+$/, "")),
@@ -90,7 +90,7 @@ function expectFormatProperties(text: string, file = "t.rb", readFile?: (p: stri
   expect(out === "" || out.endsWith("\n")).toBe(true);
   expect(out.endsWith("\n\n")).toBe(false);
   expect(out.startsWith("\n")).toBe(false);
-  const crInStrings = RunbookLexer.tokenize(text).tokens.some((t) => t.image.includes("\r"));
+  const crInStrings = lexAll(text).tokens.some((t) => t.image.includes("\r"));
   expect(out.includes("\r")).toBe(crInStrings);
   // no trailing blanks outside """ strings
   const outsideTriple = out.replace(/"""[\s\S]*?"""/g, '""""""');

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile } from "../../language/compile.js";
 import type { Diagnostic } from "../../language/diagnostics.js";
-import { RunbookLexer } from "../../language/tokens.js";
+import { lexAll } from "../../language/tokens.js";
 import { fixtureFiles, ROOT } from "./parse-helpers.js";
 
 const FRAGMENTS = [
@@ -51,7 +51,7 @@ function apply(text: string, m: Mutation): string {
     if (a === b) return text;
     return text.slice(0, a) + text[b] + text.slice(a + 1, b) + text[a] + text.slice(b + 1);
   }
-  const tokens = RunbookLexer.tokenize(text).tokens;
+  const tokens = lexAll(text).tokens;
   if (tokens.length === 0) return text;
   const t = tokens[m.at % tokens.length]!;
   const start = t.startOffset;
@@ -113,7 +113,7 @@ describe("fuzz: mutated runbooks", () => {
 
   it("line and column checks agree with the lexer on the unmutated fixtures", () => {
     for (const [, text] of fixtures) {
-      for (const t of RunbookLexer.tokenize(text).tokens) {
+      for (const t of lexAll(text).tokens) {
         expect(position(text, t.startOffset)).toEqual({ line: t.startLine, column: t.startColumn });
       }
     }

@@ -3,11 +3,11 @@
 // tokens, whitespace and comments joined give back the source exactly.
 
 import { describe, expect, it } from "vitest";
-import { RunbookLexer } from "../../language/tokens.js";
+import { lex as lexText, lexAll } from "../../language/tokens.js";
 import { fixtureFiles } from "./parse-helpers.js";
 
 const lex = (text: string) => {
-  const r = RunbookLexer.tokenize(text);
+  const r = lexText(text);
   return { kinds: r.tokens.map((t) => `${t.tokenType.name}:${t.image}`), errors: r.errors };
 };
 
@@ -51,15 +51,24 @@ describe("lexer", () => {
   });
 
   it("tracks lines and columns", () => {
-    const r = RunbookLexer.tokenize('step "a" {\n  run "x"\n}');
+    const r = lexText('step "a" {\n  run "x"\n}');
     const run = r.tokens.find((t) => t.image === "run")!;
     expect([run.startLine, run.startColumn, run.startOffset]).toEqual([2, 3, 13]);
   });
 
   it.each(fixtureFiles())("token images joined give back the source: %s", (_file, text) => {
-    const r = RunbookLexer.tokenize(text);
+    const r = lexAll(text);
     expect(r.errors).toEqual([]);
     const all = [...r.tokens, ...(r.groups.ws ?? []), ...(r.groups.comments ?? [])].sort((a, b) => a.startOffset - b.startOffset);
     expect(all.map((t) => t.image).join("")).toBe(text);
+  });
+
+  it.each(fixtureFiles())("the parser's tokens are those of the full lexing without whitespace: %s", (_file, text) => {
+    const kinds = (r: ReturnType<typeof lexAll>) => r.tokens.map((t) => [t.tokenType.name, t.image, t.startOffset, t.startLine, t.startColumn]);
+    const fast = lexText(text);
+    const full = lexAll(text);
+    expect(kinds(fast)).toEqual(kinds(full));
+    expect(fast.groups.ws).toBeUndefined();
+    expect(fast.groups.comments?.map((t) => t.image)).toEqual(full.groups.comments?.map((t) => t.image));
   });
 });
