@@ -13,7 +13,7 @@ import { hasErrors, type Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { parseSource, tokenSpan } from "./parser.js";
 import type { Span } from "./span.js";
-import { headerKeywords, toAst } from "./to-ast.js";
+import { headerKeywords, streamingToAst } from "./to-ast.js";
 
 export interface CompileOptions {
   /** Read a file (for includes); default fs.readFileSync utf8; undefined/throw = missing. */
@@ -137,10 +137,11 @@ class Compilation {
 
   /** Parses one file into its AST, reporting its syntax errors. */
   private load(file: string, text: string, main: boolean): FileAst | undefined {
-    const parsed = parseSource(file, text);
+    const builder = streamingToAst(file);
+    const parsed = parseSource(file, text, builder.onItem);
     this.diagnostics.push(...parsed.diagnostics);
     if (!parsed.cst) return undefined;
-    const { ast, diagnostics } = toAst(parsed.cst, file, { text });
+    const { ast, diagnostics } = builder.finish(parsed.cst, { text });
     this.diagnostics.push(...diagnostics);
     if (!main) {
       for (const kw of headerKeywords(parsed.cst, file)) {

@@ -74,6 +74,9 @@ export class RunbookParser extends CstParser {
     self.CST_STACK.push(node);
   }
 
+  /** Called with each top-level item's CST as soon as it is parsed (see `parseSource`). */
+  onItem: ((item: CstNode) => void) | undefined;
+
   // Cached alternative arrays (a Chevrotain performance idiom: built once, not per call).
   private topAlts?: IOrAlt<unknown>[];
   private stmtAlts?: IOrAlt<unknown>[];
@@ -86,8 +89,8 @@ export class RunbookParser extends CstParser {
 
   /** `file := item* EOF` — header, declarations, env blocks, sections, steps, finally. */
   public file = this.RULE("file", () => {
-    this.MANY(() =>
-      this.OR(
+    this.MANY(() => {
+      const item = this.OR(
         (this.topAlts ??= [
           { ALT: () => this.SUBRULE(this.header) },
           { ALT: () => this.SUBRULE(this.description) },
@@ -104,8 +107,9 @@ export class RunbookParser extends CstParser {
           { ALT: () => this.SUBRULE(this.step) },
           { ALT: () => this.SUBRULE(this.finallyBlock) },
         ]),
-      ),
-    );
+      ) as CstNode;
+      this.ACTION(() => this.onItem?.(item));
+    });
     this.CONSUME(EOF);
   });
 
@@ -655,7 +659,12 @@ export interface ParseResult {
 }
 
 /** Lexes and parses one file. Never throws on bad input. */
-export function parseSource(file: string, text: string): ParseResult {
+/**
+ * Lexes and parses one file. `onItem`, when given, sees each top-level item's CST as soon
+ * as it is parsed, before the rest of the file: to-ast.ts builds sections and steps then,
+ * so their CST is short-lived (a large runbook's CST never has to be all in memory).
+ */
+export function parseSource(file: string, text: string, onItem?: (item: CstNode) => void): ParseResult {
   const lexed = T.lex(text);
   const diagnostics: Diagnostic[] = [];
   const lexErrorLines = new Set<number>();
@@ -701,6 +710,7 @@ export function parseSource(file: string, text: string): ParseResult {
   const parser = getParser();
   errorInfos = [];
   parser.input = lexed.tokens;
+  parser.onItem = onItem;
   let cst: CstNode | undefined;
   try {
     cst = parser.file();
@@ -715,6 +725,8 @@ export function parseSource(file: string, text: string): ParseResult {
       span: spanAt(file, 0, 1, 1, 0),
     });
     cst = undefined;
+  } finally {
+    parser.onItem = undefined;
   }
   const seen = new Set<number>();
   for (const e of cst ? parser.errors : []) {

@@ -69,9 +69,33 @@ export function toAst(cst: CstNode | undefined, file: string, options: ToAstOpti
   return { ast, diagnostics: b.diagnostics };
 }
 
+/**
+ * `toAst` fed while the file is parsed: hand `onItem` to `parseSource`, then call `finish`
+ * with the file's CST. Sections, steps and `finally` blocks are built as soon as they are
+ * parsed and their CST is let go, so a large runbook's CST never has to be all in memory.
+ * The result is the one `toAst` gives for the same CST (diagnostics in the same order).
+ */
+export function streamingToAst(file: string): { onItem: (item: CstNode) => void; finish: (cst: CstNode | undefined, options?: ToAstOptions) => ToAstResult } {
+  const b = new Builder(file);
+  return {
+    onItem: (item) => b.prebuild(item),
+    finish: (cst, options = {}) => {
+      const ast = b.fileAst(cst, options.text ?? "");
+      return { ast, diagnostics: b.diagnostics };
+    },
+  };
+}
+
+interface Prebuilt {
+  ast: Section | Step | FinallyBlock;
+  diagnostics: Diagnostic[];
+}
+
 class Builder {
-  readonly diagnostics: Diagnostic[] = [];
+  diagnostics: Diagnostic[] = [];
   private readonly zero: Span;
+  /** Items built while parsing (`streamingToAst`), by their (emptied) CST node. */
+  private readonly prebuilt = new Map<CstNode, Prebuilt>();
 
   constructor(private readonly file: string) {
     this.zero = { file, offset: 0, line: 1, column: 1, length: 0 };
@@ -139,6 +163,11 @@ class Builder {
     return { file: this.file, offset, line, column, length: Math.max(0, end - offset) };
   }
 
+  /** The span from the start of one real token to the end of a later one. */
+  private between(first: IToken, last: IToken): Span {
+    return { file: this.file, offset: first.startOffset, line: first.startLine ?? 1, column: first.startColumn ?? 1, length: last.startOffset + last.image.length - first.startOffset };
+  }
+
   /** A string token decoded; an empty string at `near` when recovery left it out. */
   private str(t: IToken | undefined, near?: Spanned): StringLit {
     if (!real(t)) return { kind: "string", parts: [], triple: false, span: this.cover(near) };
@@ -155,6 +184,28 @@ class Builder {
   }
 
   // ------------------------------------------------------------ file
+
+  /** Builds a section, step or `finally` block now and empties its CST node. */
+  prebuild(n: CstNode): void {
+    if (n.name !== "section" && n.name !== "step" && n.name !== "finallyBlock") return;
+    const outer = this.diagnostics;
+    this.diagnostics = [];
+    try {
+      const ast = n.name === "section" ? this.section(n) : n.name === "step" ? this.step(n) : this.finallyBlock(n);
+      this.prebuilt.set(n, { ast, diagnostics: this.diagnostics });
+      (n as { children: CstNode["children"] }).children = {};
+    } finally {
+      this.diagnostics = outer;
+    }
+  }
+
+  /** The item built while parsing, its diagnostics reported now; else undefined. */
+  private taken<X extends Section | Step | FinallyBlock>(n: CstNode): X | undefined {
+    const pre = this.prebuilt.get(n);
+    if (!pre) return undefined;
+    this.diagnostics.push(...pre.diagnostics);
+    return pre.ast as X;
+  }
 
   fileAst(cst: CstNode | undefined, text: string): FileAst {
     const span: Span = { file: this.file, offset: 0, line: 1, column: 1, length: text.length };
@@ -220,10 +271,10 @@ class Builder {
     ast.decls = this.decls(cst);
     ast.envs = this.nodes(cst, "envBlock").map((n) => this.envBlock(n));
     ast.items = this.byOffset<Section | Step>([
-      ...this.nodes(cst, "section").map((n) => this.section(n)),
-      ...this.nodes(cst, "step").map((n) => this.step(n)),
+      ...this.nodes(cst, "section").map((n) => this.taken<Section>(n) ?? this.section(n)),
+      ...this.nodes(cst, "step").map((n) => this.taken<Step>(n) ?? this.step(n)),
     ]);
-    const finals = this.nodes(cst, "finallyBlock").map((n) => this.finallyBlock(n));
+    const finals = this.nodes(cst, "finallyBlock").map((n) => this.taken<FinallyBlock>(n) ?? this.finallyBlock(n));
     if (finals[0]) ast.finally = finals[0];
     for (const extra of finals.slice(1)) this.error("syntax", messages.duplicateFinally(), { ...extra.span, length: "finally".length });
 
@@ -358,7 +409,7 @@ class Builder {
     const titleTok = this.tok(n, "title");
     const title = this.str(titleTok, kw);
     const blockNode = this.node(n, "block");
-    const block = blockNode ? this.block(blockNode) : { body: [], span: undefined };
+    const block: { body: Stmt[]; span?: Span; close?: IToken } = blockNode ? this.block(blockNode) : { body: [] };
     const idTok = this.tok(n, "id");
     let id: string;
     let idSpan: Span;
@@ -389,11 +440,11 @@ class Builder {
     if (onTok) step.on = this.ident(onTok);
     if (whenNode) step.when = this.cond(whenNode);
     if (unlessNode) step.unless = this.cond(unlessNode);
-    step.span = this.cover(kw, titleTok, idTok, onTok, step.when, step.unless, block.span);
+    step.span = block.close && kw ? this.between(kw, block.close) : this.cover(kw, titleTok, idTok, onTok, step.when, step.unless, block.span);
     return step;
   }
 
-  private block(n: CstNode): { body: Stmt[]; span: Span } {
+  private block(n: CstNode): { body: Stmt[]; span: Span; close?: IToken } {
     const body: Stmt[] = [];
     for (const key in n.children) {
       const build = STMT_BUILDERS[key];
@@ -401,7 +452,10 @@ class Builder {
       for (const e of n.children[key]!) if (!isToken(e)) body.push(build.call(this, e));
     }
     this.byOffset(body);
-    return { body, span: this.cover(this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...body) };
+    const open = this.tok(n, "LBrace");
+    const close = this.tok(n, "RBrace");
+    if (open && close) return { body, span: this.between(open, close), close };
+    return { body, span: this.cover(open, close, ...body) };
   }
 
   // ------------------------------------------------------------ statements

@@ -2,14 +2,14 @@
 // the grammar parses to the expected AST shape, spans point at the right text, and the
 // LANGUAGE.md running example parses to the expected structure.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { kebabId, type FileAst, type Section, type Step } from "../../language/ast.js";
 import { parseSource, RunbookParser } from "../../language/parser.js";
-import { toAst } from "../../language/to-ast.js";
-import { FIXTURES, I, N, noSpans, S, SP } from "./parse-helpers.js";
+import { streamingToAst, toAst } from "../../language/to-ast.js";
+import { FIXTURES, fixtureFiles, I, N, noSpans, S, SP } from "./parse-helpers.js";
 
 const HEAD = 'runbook "t" version "1.0.0"\n';
 
@@ -446,5 +446,21 @@ describe("parser: the LANGUAGE.md running example", () => {
       to: SP("backups/", I("env"), "-", I("run.id"), ".csv"),
       format: N("web2py"),
     });
+  });
+});
+
+describe("to-ast while parsing (streamingToAst, what compile uses)", () => {
+  const goldenDir = join(FIXTURES, "..", "language", "golden", "syntax");
+  const broken = readdirSync(goldenDir)
+    .filter((f) => f.endsWith(".rb"))
+    .map((f): [string, string] => [`golden/syntax/${f}`, readFileSync(join(goldenDir, f), "utf8")]);
+
+  it.each([...fixtureFiles(), ...broken])("gives the AST and diagnostics of toAst on the whole CST: %s", (file, text) => {
+    const whole = parseSource(file, text);
+    const expected = toAst(whole.cst, file, { text });
+    const builder = streamingToAst(file);
+    const streamed = parseSource(file, text, builder.onItem);
+    expect(streamed.diagnostics).toEqual(whole.diagnostics);
+    expect(builder.finish(streamed.cst, { text })).toEqual(expected);
   });
 });
