@@ -18,6 +18,7 @@ import {
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import type { Span } from "./span.js";
+import { FirstSetLookahead } from "./lookahead.js";
 import * as T from "./tokens.js";
 
 const { Kw } = T;
@@ -50,9 +51,14 @@ const errorProvider: IParserErrorMessageProvider = {
 const vocabulary: TokenType[] = [...T.allTokens];
 
 export class RunbookParser extends CstParser {
-  constructor(validate = false) {
+  /**
+   * `validate`: run Chevrotain's grammar checks (tests). `recovery`: error recovery. `lookahead`:
+   * "first-sets" (lookahead.ts, quick to build) or Chevrotain's own LL(k) strategy.
+   */
+  constructor({ validate = false, recovery = true, lookahead = "first-sets" }: { validate?: boolean; recovery?: boolean; lookahead?: "first-sets" | "chevrotain" } = {}) {
     super(vocabulary, {
-      recoveryEnabled: true,
+      ...(lookahead === "first-sets" && !validate ? { lookaheadStrategy: new FirstSetLookahead() } : {}),
+      recoveryEnabled: recovery,
       maxLookahead: 1,
       errorMessageProvider: errorProvider,
       skipValidations: !validate,
@@ -635,11 +641,21 @@ export class RunbookParser extends CstParser {
   }
 }
 
-let singleton: RunbookParser | undefined;
+let fastParser: RunbookParser | undefined;
+let recoveringParser: RunbookParser | undefined;
 
-/** The parser, built on first use (grammar analysis runs once per process). */
+/**
+ * The parser, built on first use (grammar analysis runs once per process). It has no error
+ * recovery: a valid file needs none, and leaving it out makes the parser quicker to build
+ * (what `runbook check` on a good file waits for). A file with a syntax error is parsed
+ * again by the recovering parser, built only then, which reports every error in one pass.
+ */
 export function getParser(): RunbookParser {
-  return (singleton ??= new RunbookParser(false));
+  return (fastParser ??= new RunbookParser({ recovery: false }));
+}
+
+function getRecoveringParser(): RunbookParser {
+  return (recoveringParser ??= new RunbookParser({ recovery: true }));
 }
 
 /** The grammar (Chevrotain's serialized GAST), e.g. for tooling. */
@@ -707,26 +723,14 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
     }
   }
 
-  const parser = getParser();
-  errorInfos = [];
-  parser.input = lexed.tokens;
-  parser.onItem = onItem;
-  let cst: CstNode | undefined;
-  try {
-    cst = parser.file();
-  } catch (e) {
-    // Recovery makes syntax errors unreachable here; what is left is a stack overflow on
-    // absurdly deep nesting, or a bug. Never let it escape as a stack trace.
-    const deep = e instanceof RangeError;
-    diagnostics.push({
-      severity: "error",
-      code: deep ? "syntax" : "internal",
-      message: deep ? messages.nestedTooDeeply() : messages.internal(e instanceof Error ? e.message : String(e)),
-      span: spanAt(file, 0, 1, 1, 0),
-    });
-    cst = undefined;
-  } finally {
-    parser.onItem = undefined;
+  let parser = getParser();
+  const before = diagnostics.length;
+  let cst = runParser(parser, lexed.tokens, onItem, file, diagnostics);
+  if (diagnostics.length === before && (!cst || parser.errors.length > 0)) {
+    // Items already handed to `onItem` belong to the abandoned tree; the caller builds the
+    // rest from the recovered CST.
+    parser = getRecoveringParser();
+    cst = runParser(parser, lexed.tokens, undefined, file, diagnostics);
   }
   const seen = new Set<number>();
   for (const e of cst ? parser.errors : []) {
@@ -760,6 +764,29 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
   }
   errorInfos = [];
   return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
+}
+
+/** Runs `parser.file()`; a stack overflow or a bug becomes a diagnostic, never an exception. */
+function runParser(parser: RunbookParser, tokens: IToken[], onItem: ((item: CstNode) => void) | undefined, file: string, diagnostics: Diagnostic[]): CstNode | undefined {
+  errorInfos = [];
+  parser.input = tokens;
+  parser.onItem = onItem;
+  try {
+    return parser.file();
+  } catch (e) {
+    // Syntax errors never get here (they are recorded); what is left is a stack overflow on
+    // absurdly deep nesting, or a bug. Never let it escape as a stack trace.
+    const deep = e instanceof RangeError;
+    diagnostics.push({
+      severity: "error",
+      code: deep ? "syntax" : "internal",
+      message: deep ? messages.nestedTooDeeply() : messages.internal(e instanceof Error ? e.message : String(e)),
+      span: spanAt(file, 0, 1, 1, 0),
+    });
+    return undefined;
+  } finally {
+    parser.onItem = undefined;
+  }
 }
 
 // ---------------------------------------------------------------- error rewriting

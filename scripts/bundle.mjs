@@ -2,7 +2,10 @@
 // in hundreds of lodash-es modules, and loading them one by one costs more than
 // the whole `runbook check`. Heavy modules that commands import lazily (ink,
 // react, ssh2, mysql2, better-sqlite3) stay external and load only when needed.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+rmSync("dist/bundle", { recursive: true, force: true }); // no chunks of an earlier build left behind
 
 await build({
   entryPoints: ["dist/cli/main.js"],

@@ -8,6 +8,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { kebabId, type FileAst, type Section, type Step } from "../../language/ast.js";
 import { parseSource, RunbookParser } from "../../language/parser.js";
+import { lex } from "../../language/tokens.js";
+import type { CstNode, IToken } from "chevrotain";
 import { streamingToAst, toAst } from "../../language/to-ast.js";
 import { FIXTURES, fixtureFiles, I, N, noSpans, S, SP } from "./parse-helpers.js";
 
@@ -34,7 +36,7 @@ const num = (value: number) => ({ kind: "number", value });
 
 describe("parser: grammar validation", () => {
   it("has no ambiguities or other grammar definition errors", () => {
-    expect(() => new RunbookParser(true)).not.toThrow();
+    expect(() => new RunbookParser({ validate: true })).not.toThrow();
   });
 });
 
@@ -462,5 +464,41 @@ describe("to-ast while parsing (streamingToAst, what compile uses)", () => {
     const streamed = parseSource(file, text, builder.onItem);
     expect(streamed.diagnostics).toEqual(whole.diagnostics);
     expect(builder.finish(streamed.cst, { text })).toEqual(expected);
+  });
+});
+
+describe("the first-set lookahead (lookahead.ts) decides as Chevrotain's LL(k) strategy", () => {
+  const ours = new RunbookParser({ recovery: false });
+  const theirs = new RunbookParser({ recovery: false, lookahead: "chevrotain" });
+  const shape = (n: CstNode | IToken): unknown =>
+    "image" in n ? `${n.tokenType.name}@${n.startOffset}` : { name: n.name, children: Object.fromEntries(Object.entries(n.children).map(([k, v]) => [k, v.map(shape)])) };
+  const parseWith = (p: RunbookParser, tokens: IToken[]) => {
+    p.input = tokens;
+    const cst = p.file();
+    return { cst: cst && shape(cst), errors: p.errors.map((e) => `${e.name}@${e.token.startOffset}`) };
+  };
+  const files = fixtureFiles();
+
+  it.each(files)("same tree: %s", (_file, text) => {
+    const tokens = lex(text).tokens;
+    const a = parseWith(ours, tokens);
+    expect(a.errors).toEqual([]);
+    expect(a).toEqual(parseWith(theirs, tokens));
+  });
+
+  it("same trees and errors when tokens are deleted, repeated or moved", () => {
+    const op = fc.record({ kind: fc.constantFrom("delete", "repeat", "move"), at: fc.nat(), to: fc.nat() });
+    fc.assert(
+      fc.property(fc.nat(files.length - 1), fc.array(op, { minLength: 1, maxLength: 4 }), (f, ops) => {
+        const tokens = [...lex(files[f]![1]).tokens];
+        for (const { kind, at, to } of ops) {
+          const i = at % tokens.length;
+          const [tok] = kind === "repeat" ? [tokens[i]!] : tokens.splice(i, 1);
+          if (kind !== "delete") tokens.splice(to % (tokens.length + 1), 0, tok!);
+        }
+        expect(parseWith(ours, tokens)).toEqual(parseWith(theirs, tokens));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
