@@ -8,45 +8,53 @@
 
 import { createToken, Lexer, type ILexingResult, type TokenType } from "chevrotain";
 
-export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+// Every token says which characters it can start with (`start_chars_hint`) and whether it
+// can span lines (`line_breaks`): Chevrotain otherwise works both out by parsing each
+// pattern with its regexp parser when the lexer is built, which `runbook check` waits for
+// on every start.
+const LETTERS = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"];
+const DIGITS = [..."0123456789"];
+const QUOTE = ['"'];
 
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED, line_breaks: true });
-const KeptWhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: "ws", line_breaks: true });
-export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments" });
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, line_breaks: false, start_chars_hint: LETTERS });
+
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED, line_breaks: true, start_chars_hint: [" ", "\t", "\r", "\n"] });
+const KeptWhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: "ws", line_breaks: true, start_chars_hint: [" ", "\t", "\r", "\n"] });
+export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments", line_breaks: false, start_chars_hint: ["#"] });
 
 /** Category of every string token (parser.ts consumes `AnyString`; the image tells which kind). */
 export const AnyString = createToken({ name: "AnyString", pattern: Lexer.NA, label: "a string" });
 
 // `"""…"""` before `"…"`. A string never spans a line unless it is triple-quoted.
-export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true, categories: [AnyString] });
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, categories: [AnyString] });
+export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 // Unterminated strings (to the end of the file / line): still strings for the parser, so one missing
 // quote is one diagnostic ("unterminated string", reported by parser.ts), not a cascade.
-export const UnterminatedTripleString = createToken({ name: "UnterminatedTripleString", pattern: /"""[\s\S]*/, line_breaks: true, categories: [AnyString] });
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, categories: [AnyString] });
+export const UnterminatedTripleString = createToken({ name: "UnterminatedTripleString", pattern: /"""[\s\S]*/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 
 // Durations before numbers: `500ms 30s 10m 2h`, also compound `1h30m`.
-export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d))+(?![A-Za-z0-9_])/ });
-export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /\d+(?:\.\d+)?(?![A-Za-z_])/ });
+export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d))+(?![A-Za-z0-9_])/, line_breaks: false, start_chars_hint: DIGITS });
+export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /\d+(?:\.\d+)?(?![A-Za-z_])/, line_breaks: false, start_chars_hint: DIGITS });
 // A word starting with a digit that is neither a number nor a duration (`10min`, `1.5h`, `3x`): one
 // token, so the parser can say "expected a duration like `30s` or `10m`" about the whole word.
-export const BadNumber = createToken({ name: "BadNumber", pattern: /\d[\d.]*[A-Za-z_][A-Za-z0-9_.]*/ });
+export const BadNumber = createToken({ name: "BadNumber", pattern: /\d[\d.]*[A-Za-z_][A-Za-z0-9_.]*/, line_breaks: false, start_chars_hint: DIGITS });
 
-export const EqEq = createToken({ name: "EqEq", pattern: /==/ });
-export const NotEq = createToken({ name: "NotEq", pattern: /!=/ });
-export const LtEq = createToken({ name: "LtEq", pattern: /<=/ });
-export const GtEq = createToken({ name: "GtEq", pattern: />=/ });
-export const Lt = createToken({ name: "Lt", pattern: /</ });
-export const Gt = createToken({ name: "Gt", pattern: />/ });
-export const Equals = createToken({ name: "Equals", pattern: /=/ });
-export const LBrace = createToken({ name: "LBrace", pattern: /\{/ });
-export const RBrace = createToken({ name: "RBrace", pattern: /\}/ });
-export const LBracket = createToken({ name: "LBracket", pattern: /\[/ });
-export const RBracket = createToken({ name: "RBracket", pattern: /\]/ });
-export const LParen = createToken({ name: "LParen", pattern: /\(/ });
-export const RParen = createToken({ name: "RParen", pattern: /\)/ });
-export const Comma = createToken({ name: "Comma", pattern: /,/ });
-export const Dot = createToken({ name: "Dot", pattern: /\./ });
+export const EqEq = createToken({ name: "EqEq", pattern: /==/, line_breaks: false, start_chars_hint: ["="] });
+export const NotEq = createToken({ name: "NotEq", pattern: /!=/, line_breaks: false, start_chars_hint: ["!"] });
+export const LtEq = createToken({ name: "LtEq", pattern: /<=/, line_breaks: false, start_chars_hint: ["<"] });
+export const GtEq = createToken({ name: "GtEq", pattern: />=/, line_breaks: false, start_chars_hint: [">"] });
+export const Lt = createToken({ name: "Lt", pattern: /</, line_breaks: false, start_chars_hint: ["<"] });
+export const Gt = createToken({ name: "Gt", pattern: />/, line_breaks: false, start_chars_hint: [">"] });
+export const Equals = createToken({ name: "Equals", pattern: /=/, line_breaks: false, start_chars_hint: ["="] });
+export const LBrace = createToken({ name: "LBrace", pattern: /\{/, line_breaks: false, start_chars_hint: ["{"] });
+export const RBrace = createToken({ name: "RBrace", pattern: /\}/, line_breaks: false, start_chars_hint: ["}"] });
+export const LBracket = createToken({ name: "LBracket", pattern: /\[/, line_breaks: false, start_chars_hint: ["["] });
+export const RBracket = createToken({ name: "RBracket", pattern: /\]/, line_breaks: false, start_chars_hint: ["]"] });
+export const LParen = createToken({ name: "LParen", pattern: /\(/, line_breaks: false, start_chars_hint: ["("] });
+export const RParen = createToken({ name: "RParen", pattern: /\)/, line_breaks: false, start_chars_hint: [")"] });
+export const Comma = createToken({ name: "Comma", pattern: /,/, line_breaks: false, start_chars_hint: [","] });
+export const Dot = createToken({ name: "Dot", pattern: /\./, line_breaks: false, start_chars_hint: ["."] });
 
 /** Reserved words, in the order the grammar reads best. Each is its own token type. */
 export const KEYWORDS = [
@@ -103,8 +111,21 @@ const lexerTokens: TokenType[] = [
 /** Every token type the parser may see. */
 export const allTokens: TokenType[] = [...lexerTokens, ...Object.values(Kw)];
 
-const RunbookLexer = new Lexer(lexerTokens, { ensureOptimizations: true, positionTracking: "onlyStart" });
+/** The token definitions are validated once by tests (tests/language/lexer.test.ts), not on every start. */
+export const LEXER_CONFIG = { ensureOptimizations: true, positionTracking: "onlyStart", skipValidations: true } as const;
+
+const RunbookLexer = new Lexer(lexerTokens, LEXER_CONFIG);
 let fullLexer: Lexer | undefined;
+
+/** The tokens of `lexAll`: the parser's, whitespace kept. */
+export function fullLexerTokens(): TokenType[] {
+  return [KeptWhiteSpace, ...lexerTokens.slice(1)];
+}
+
+/** The tokens of `lex` (the parser's vocabulary adds the keywords). */
+export function lexerTokenTypes(): TokenType[] {
+  return [...lexerTokens];
+}
 
 /** Turns reserved words lexed as identifiers into their keyword tokens. */
 function retypeKeywords(result: ILexingResult): ILexingResult {
@@ -126,7 +147,7 @@ export function lex(text: string): ILexingResult {
 
 /** `lex`, keeping whitespace too (`groups.ws`): all images joined give back the text. */
 export function lexAll(text: string): ILexingResult {
-  fullLexer ??= new Lexer([KeptWhiteSpace, ...lexerTokens.slice(1)], { ensureOptimizations: true, positionTracking: "onlyStart" });
+  fullLexer ??= new Lexer(fullLexerTokens(), LEXER_CONFIG);
   return retypeKeywords(fullLexer.tokenize(text));
 }
 

@@ -3,7 +3,8 @@
 // tokens, whitespace and comments joined give back the source exactly.
 
 import { describe, expect, it } from "vitest";
-import { lex as lexText, lexAll } from "../../language/tokens.js";
+import { createToken, Lexer, type IToken } from "chevrotain";
+import { fullLexerTokens, LEXER_CONFIG, lex as lexText, lexAll, lexerTokenTypes } from "../../language/tokens.js";
 import { fixtureFiles } from "./parse-helpers.js";
 
 const lex = (text: string) => {
@@ -12,6 +13,36 @@ const lex = (text: string) => {
 };
 
 describe("lexer", () => {
+  // The shipped lexer skips Chevrotain's definition checks to start faster; they run here.
+  it.each([
+    ["lex", lexerTokenTypes()],
+    ["lexAll", fullLexerTokens()],
+  ])("the token definitions of %s pass Chevrotain's checks", (_name, tokens) => {
+    const checked = new Lexer(tokens, { ...LEXER_CONFIG, skipValidations: false });
+    expect(checked.lexerDefinitionErrors).toEqual([]);
+    expect(checked.lexerDefinitionWarning).toEqual([]);
+  });
+
+  // The hints (`start_chars_hint`, `line_breaks`) must not change what is lexed: the same
+  // patterns without them, analysed by Chevrotain, give the same tokens and positions.
+  const unhinted = new Lexer(
+    fullLexerTokens().map((t) =>
+      createToken({ name: t.name, pattern: t.PATTERN as RegExp, ...(t.GROUP ? { group: t.GROUP } : {}), ...(t.LINE_BREAKS ? { line_breaks: true } : {}) }),
+    ),
+    { positionTracking: "onlyStart" },
+  );
+  const positions = (r: { tokens: IToken[]; groups: Record<string, IToken[]> }) =>
+    [...r.tokens, ...Object.values(r.groups).flat()].map((t) => `${t.image}@${t.startOffset}:${t.startLine}:${t.startColumn}`).sort();
+  it.each([...fixtureFiles(), ["line ends", 'step "a"\r\n{\r  run "x\ry"\n  # c\r\n  note """\r\n  t\r\n  """\n}\r']])(
+    "the hints change nothing: %s",
+    (_name, text) => {
+      const hinted = lexAll(text);
+      const plain = unhinted.tokenize(text);
+      expect(hinted.errors.map((e) => e.offset)).toEqual(plain.errors.map((e) => e.offset));
+      expect(positions(hinted)).toEqual(positions(plain));
+    },
+  );
+
   it.each([
     ["keyword", "step", ["Kw_step:step"]],
     ["identifier with keyword prefix", "stepper", ["Identifier:stepper"]],
