@@ -65,11 +65,14 @@ const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
  * (progress bars), tabs expanded. Very long lines are cut before the work.
  */
 export function sanitizeLine(line: string, max = 1000): string {
-  if (line.length > max * 4) line = line.slice(0, max * 4);
+  // A line rewritten with \r (a progress bar) shows its last version, taken before
+  // the line is cut: a long one must not show an early, half-cut update.
   if (line.includes("\r")) {
-    const parts = line.split("\r").filter((p) => p.length > 0);
-    line = parts.length > 0 ? parts[parts.length - 1]! : "";
+    let end = line.length;
+    while (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+    line = line.slice(line.lastIndexOf("\r", end - 1) + 1, end);
   }
+  if (line.length > max * 4) line = line.slice(0, max * 4);
   if (line.includes("\u001B") || line.includes("\u009B")) line = line.replace(ESCAPES, "");
   if (line.includes("\t")) {
     let out = "";

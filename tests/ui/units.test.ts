@@ -93,6 +93,14 @@ describe("text helpers", () => {
   });
 
   it.each([
+    ["without", ""],
+    ["with", "\r"],
+  ])("a long progress line (%s a trailing CR) shows its newest update, whole", (_, end) => {
+    const updates = Array.from({ length: 50_000 }, (_, i) => `downloading ${i}/49999`).join("\r") + end;
+    expect(sanitizeLine(updates, 80)).toBe("downloading 49999/49999");
+  });
+
+  it.each([
     [0, "0ms"],
     [320, "320ms"],
     [12_345, "12.3s"],
