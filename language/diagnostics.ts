@@ -55,7 +55,7 @@ export function renderText(diagnostics: readonly Diagnostic[], options: RenderOp
     const sev = d.severity === "error" ? red("error") : yellow("warning");
     out.push(`${bold(`${file}:${line}:${column}`)}: ${sev}: ${d.message}`);
     const text = options.sources.get(file);
-    const srcLine = text?.split(/\r?\n/)[line - 1];
+    const srcLine = text === undefined ? undefined : sourceLine(text, d.span);
     if (srcLine !== undefined) {
       const gutter = String(line);
       const pad = " ".repeat(gutter.length);
@@ -72,6 +72,19 @@ export function renderText(diagnostics: readonly Diagnostic[], options: RenderOp
     out.push("");
   }
   return out.join("\n");
+}
+
+/**
+ * The source line a span starts on, found from its offset (line breaks as the lexer counts
+ * them: \n, \r\n and a lone \r); by its line number when the offset is not in the text.
+ */
+function sourceLine(text: string, span: Span): string | undefined {
+  const at = span.offset;
+  if (!Number.isInteger(at) || at < 0 || at > text.length) return text.split(/\r\n|\r|\n/)[span.line - 1];
+  const start = Math.max(text.lastIndexOf("\n", at - 1), text.lastIndexOf("\r", at - 1)) + 1;
+  let end = at;
+  while (end < text.length && text[end] !== "\n" && text[end] !== "\r") end++;
+  return text.slice(start, end);
 }
 
 export function renderJson(diagnostics: readonly Diagnostic[]): string {

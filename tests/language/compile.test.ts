@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { allSteps, type Section } from "../../language/ast.js";
 import { compile, compileSource } from "../../language/compile.js";
+import { renderText } from "../../language/diagnostics.js";
 import { FIXTURES, ROOT } from "./parse-helpers.js";
 
 const HEAD = 'runbook "t" version "1.0.0"\n';
@@ -159,5 +160,20 @@ describe("compile: results", () => {
   });
   it.each(["", "\u0000", "}}}}", "step", '"', '"""', "${", "runbook", "# only a comment"])("never throws: %j", (src) => {
     expect(() => compileSource(src)).not.toThrow();
+  });
+});
+
+describe("rendering: the source line under the message", () => {
+  it.each([
+    ["\\n", "\n"],
+    ["\\r\\n", "\r\n"],
+    ["a lone \\r", "\r"],
+  ])("lines ended by %s show the line of the error", (_name, nl) => {
+    const text = [HEAD.trimEnd(), 'step "a" {', '  run "x"', "  nope 1", "}", ""].join(nl);
+    const r = compileSource(text, "t.rb");
+    const out = renderText(r.diagnostics, { sources: r.sources });
+    expect(out).toContain("t.rb:4:3: error:");
+    expect(out).toContain("4 |   nope 1\n");
+    expect(out).toContain("  |   ^^^^\n");
   });
 });
