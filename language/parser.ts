@@ -733,6 +733,11 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
     cst = runParser(parser, lexed.tokens, undefined, file, diagnostics);
   }
   const seen = new Set<number>();
+  // With every `{` closed, a stray `}` at the top level after an earlier error is that
+  // error's echo (recovery closed a block early), not a mistake of its own.
+  let depth = 0;
+  for (const t of lexed.tokens) depth += t.tokenType === T.LBrace ? 1 : t.tokenType === T.RBrace ? -1 : 0;
+  const balanced = depth === 0;
   for (const e of cst ? parser.errors : []) {
     let d: Diagnostic | undefined;
     try {
@@ -747,6 +752,7 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
     const at = tok && valid(tok.startOffset) ? tok.startOffset : text.length;
     if ((tok && lexErrorLines.has(tok.startLine ?? -1)) || at >= swallowedFrom) continue;
     if (prev && badStrings.has(prev)) continue;
+    if (balanced && tok?.tokenType === T.RBrace && atTopLevel(e) && diagnostics.some((x) => x.severity === "error")) continue;
     if (seen.has(d.span.offset)) continue;
     seen.add(d.span.offset);
     diagnostics.push(d);
@@ -764,6 +770,12 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
   }
   errorInfos = [];
   return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
+}
+
+/** An error raised in the `file` rule itself (between top-level items). */
+function atTopLevel(e: IRecognitionException): boolean {
+  const stack = e.context?.ruleStack ?? [];
+  return stack.length <= 1;
 }
 
 /** Runs `parser.file()`; a stack overflow or a bug becomes a diagnostic, never an exception. */
