@@ -556,12 +556,7 @@ export class RunbookParser extends CstParser {
   public value = this.RULE("value", () => {
     this.OR(
       (this.valueAlts ??= [
-        { ALT: () => this.CONSUME(T.AnyString, { LABEL: "string" }) },
-        { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "number" }) },
-        { ALT: () => this.CONSUME(T.Duration, { LABEL: "duration" }) },
-        { ALT: () => this.CONSUME(Kw.true, { LABEL: "bool" }) },
-        { ALT: () => this.CONSUME(Kw.false, { LABEL: "bool" }) },
-        { ALT: () => this.SUBRULE(this.list) },
+        ...this.literalAlternatives(),
         {
           ALT: () => {
             this.OR2([
@@ -603,17 +598,20 @@ export class RunbookParser extends CstParser {
 
   /** string | number | duration | true | false | list */
   public literal = this.RULE("literal", () => {
-    this.OR(
-      (this.literalAlts ??= [
-        { ALT: () => this.CONSUME(T.AnyString, { LABEL: "string" }) },
-        { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "number" }) },
-        { ALT: () => this.CONSUME(T.Duration, { LABEL: "duration" }) },
-        { ALT: () => this.CONSUME(Kw.true, { LABEL: "bool" }) },
-        { ALT: () => this.CONSUME(Kw.false, { LABEL: "bool" }) },
-        { ALT: () => this.SUBRULE(this.list) },
-      ]),
-    );
+    this.OR((this.literalAlts ??= this.literalAlternatives()));
   });
+
+  /** string | number | duration | true | false | list: `literal`'s alternatives, also `value`'s. */
+  private literalAlternatives(): IOrAlt<unknown>[] {
+    return [
+      { ALT: () => this.CONSUME(T.AnyString, { LABEL: "string" }) },
+      { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "number" }) },
+      { ALT: () => this.CONSUME(T.Duration, { LABEL: "duration" }) },
+      { ALT: () => this.CONSUME(Kw.true, { LABEL: "bool" }) },
+      { ALT: () => this.CONSUME(Kw.false, { LABEL: "bool" }) },
+      { ALT: () => this.SUBRULE(this.list) },
+    ];
+  }
 
   /** `[a, b, c]`, a trailing comma allowed. */
   public list = this.RULE("list", () => {
