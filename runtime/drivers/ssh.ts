@@ -356,6 +356,12 @@ class Connection {
 
     const client = new ClientCtor();
     this.pendingClient = client;
+    // No Nagle from the first byte: the handshake is a string of small
+    // packets, and with Nagle on, each pair sent back to back (NEWKEYS then
+    // SERVICE_REQUEST, …) waits about 40 ms for the server's delayed ACK,
+    // doubling the time to connect. ssh2 emits "connect" before it sends
+    // anything. (Through a jump host the socket is a channel: no-op there.)
+    client.once("connect", () => client.setNoDelay(true));
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
     let timedOut = false;
     const armTimer = () => {
@@ -381,7 +387,6 @@ class Connection {
         ready = true;
         if (this.pendingClient === client) this.pendingClient = null;
         clearTimeout(connectTimer);
-        client.setNoDelay(true);
         this.client = client;
         this.lostListeners.set(client, new Set());
         resolve(client);

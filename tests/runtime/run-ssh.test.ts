@@ -1,10 +1,15 @@
 // The executor over real SSH (sshd instances from tests/support/sshd.ts): steps
 // `on` a host and on a host group, edits and copies on the remote side, probes
-// in a dry run, and a connection that drops in the middle of a step.
+// in a dry run, a connection that drops in the middle of a step, and closing
+// every connection at the end.
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import ssh2 from "ssh2";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Connections } from "../../runtime/connections.js";
+import { SecretStore } from "../../runtime/secrets.js";
 import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { planFrom, runPlan, tempDir } from "./helpers.js";
 
@@ -53,6 +58,53 @@ step "Copy" as copy on box {
     expect(r.exitCode).toBe(0);
     const finished = r.events.filter((e) => e.type === "host-finished").map((e) => (e as { host: string }).host).sort();
     expect(finished).toEqual([h.hosts[0]!.alias, h.hosts[1]!.alias].sort());
+  });
+
+  it("closes every member's connection at the end of a run, all at once", async () => {
+    // Host 0 through a relay that can go silent: its close then gets no
+    // answer and is given up (the ssh2 client destroyed) after a grace period.
+    const relayed = new Set<Socket>();
+    let silent = false;
+    const relay = createServer({ allowHalfOpen: true }, (client) => {
+      const server = connect(h.hosts[0]!.port, "127.0.0.1");
+      relayed.add(client).add(server);
+      client.on("data", (d: Buffer) => void (silent || server.write(d)));
+      server.on("data", (d: Buffer) => void (silent || client.write(d)));
+      client.on("error", () => {});
+      server.on("error", () => {});
+    });
+    await new Promise<void>((res) => relay.listen(0, "127.0.0.1", () => res()));
+    const port = (relay.address() as AddressInfo).port;
+    const known = await h.readKnownHosts();
+    await h.writeKnownHosts(known + h.knownHostsLines(0).map((l) => l.replace(h.hosts[0]!.knownName, `[127.0.0.1]:${port}`) + "\n").join(""));
+    const destroyOriginal = ssh2.Client.prototype.destroy;
+    const givenUp: number[] = [];
+    const destroy = vi.spyOn(ssh2.Client.prototype, "destroy").mockImplementation(function (this: InstanceType<typeof ssh2.Client>) {
+      givenUp.push(h.sessions(1).length);
+      return destroyOriginal.call(this);
+    });
+    try {
+      const cwd = tempDir();
+      const plan = planFrom(
+        `runbook "c" version "1.0.0"\nhost pair = ["${h.user}@127.0.0.1:${port}", "${h.hosts[1]!.alias}"]\n` +
+          `step "Each" as each on pair {\n  run "true"\n  parallel 2\n}\n`,
+      );
+      const real = new Connections(plan, { secrets: new SecretStore(plan.secrets, { env, cwd }), env, cwd });
+      // The run leaves its connections open; closing them is the test.
+      const r = await runPlan(plan, { cwd, env, connections: { hosts: (n) => real.hosts(n), database: (n) => real.database(n), closeAll: async () => {} } });
+      expect(r.exitCode).toBe(0);
+      expect(h.sessions(1)).not.toEqual([]);
+      silent = true;
+      await real.closeAll();
+      // Host 0 was given up once, and by then host 1 was closed already:
+      // closed one after the other, host 1 would still have been open.
+      expect(givenUp).toEqual([0]);
+    } finally {
+      destroy.mockRestore();
+      for (const s of relayed) s.destroy();
+      relay.close();
+      await h.writeKnownHosts(known);
+    }
   });
 
   it("a dry run evaluates remote probes for real and changes nothing", async () => {

@@ -3,11 +3,11 @@
 // forwardOut, dropped and silent links, reconnecting, connect timeouts.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, Socket as NetSocket, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { DriverError } from "../../runtime/drivers/driver.js";
 import { SshPool, type SshPoolOptions } from "../../runtime/drivers/ssh.js";
 import { startSshHosts, type SshTestHosts } from "../support/sshd.js";
@@ -358,5 +358,24 @@ describe.skipIf(!sshdEnabled)("ssh connections", () => {
     const b = pool.host(h.hosts[0].target);
     const outs = await Promise.all([a, b, a, b].map((x) => collect(x, "echo $SSH_CONNECTION")));
     expect(new Set(outs.map((o) => o.out)).size).toBe(1);
+  });
+
+  it("turns Nagle off before the first byte of the handshake, not once it is done", async () => {
+    // With Nagle on during the handshake, packets sent back to back wait for
+    // the server's delayed ACK (about 40 ms each time).
+    const calls: { noDelay: boolean | undefined; bytesWritten: number; port: number | undefined }[] = [];
+    const original = NetSocket.prototype.setNoDelay;
+    const spy = vi.spyOn(NetSocket.prototype, "setNoDelay").mockImplementation(function (this: Socket, noDelay?: boolean) {
+      calls.push({ noDelay, bytesWritten: this.bytesWritten, port: this.remotePort });
+      return original.call(this, noDelay);
+    });
+    try {
+      const r = await collect(newPool().host("rbhost1"), "echo up");
+      expect(r.out).toBe("up\n");
+    } finally {
+      spy.mockRestore();
+    }
+    const first = calls.find((c) => c.port === h.hosts[1].port);
+    expect(first).toEqual({ noDelay: true, bytesWritten: 0, port: h.hosts[1].port });
   });
 });

@@ -60,6 +60,8 @@ export interface SshTestHosts {
   restartHost(i: number, options?: { newHostKeys?: boolean }): Promise<void>;
   /** Kill the sshd processes serving host i's open connections (and their commands); the listener stays. */
   killSessions(i: number): Promise<number>;
+  /** The pids serving host i's open connections (everything under its sshd), killing nothing: [] when none is open. */
+  sessions(i: number): number[];
   /** SIGSTOP (true) or SIGCONT (false) host i's sshd and its sessions: a link that goes silent. */
   freezeHost(i: number, frozen: boolean): void;
   /** Add a public key (the text of a .pub file) to the keys runbooktest may log in with. */
@@ -443,6 +445,7 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
       if (opts.newHostKeys) await generateHostKeys(inst);
       await startInstance(inst);
     },
+    sessions: (i) => sessions(instances[i]),
     async killSessions(i) {
       const pids = sessions(instances[i]);
       signal(pids, "SIGKILL");
