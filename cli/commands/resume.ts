@@ -7,36 +7,17 @@
 // the same run id, with the lock taken again.
 
 import { existsSync } from "node:fs";
-import { selectEnv } from "../../language/scope.js";
-import { AmbiguousRunIdError, defaultStateLocation, LockedError, openJournal, type Journal } from "../../runtime/journal.js";
+import { AmbiguousRunIdError } from "../../runtime/journal.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
-import { readSource } from "../source.js";
-import { compileForRun, drive, lockedMessage } from "./run.js";
+import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
 
-export interface ResumeCommandOptions {
-  yes?: boolean;
-  approve?: string[];
+export interface ResumeCommandOptions extends SessionFlags {
   force?: boolean;
-  state?: string;
-  json?: boolean;
-  /** false with --no-tui. */
-  tui?: boolean;
-  noTui?: boolean;
-  onFailure?: "stop" | "rollback";
-  acceptNewHostKeys?: boolean;
 }
 
 export async function resumeCommand(runId: string, opts: ResumeCommandOptions, io: CliIO): Promise<number> {
-  const location = opts.state ?? defaultStateLocation(io.env);
-  let journal: Journal;
-  try {
-    journal = await openJournal(location);
-  } catch (e) {
-    io.stderr.write(`runbook: cannot open the journal at ${location}: ${(e as Error).message}\n`);
-    return Exit.failed;
-  }
-  try {
+  return withJournal(io, opts.state, async (journal) => {
     let run;
     try {
       run = await journal.getRun(runId);
@@ -64,19 +45,9 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       io.stderr.write(`runbook: ${run.file}, the runbook of run ${run.id}, is not there any more\n`);
       return Exit.usage;
     }
-    const source = readSource(run.file, io);
-    if (!source.ok) {
-      io.stderr.write(`runbook: ${source.error}\n`);
-      return Exit.usage;
-    }
-    const rb = compileForRun(source.path, source.text, io);
-    if (!rb) return Exit.failed;
-    const env = selectEnv(rb, run.env);
-    if ("error" in env) {
-      io.stderr.write(`runbook: ${env.error}\n`);
-      return Exit.usage;
-    }
-    const built = buildPlan(rb, {
+    const loaded = loadRunbook(run.file, run.env, io);
+    if (typeof loaded === "number") return loaded;
+    const built = buildPlan(loaded.runbook, {
       env: run.env,
       sets: run.params,
       runId: run.id,
@@ -120,34 +91,23 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       io.stderr.write(`runbook: every step of run ${run.id} is done\n`);
     }
 
-    try {
+    const locked = await takeLock(io, run.file, async () => {
       await journal.reopenRun(run.id);
-    } catch (e) {
-      if (e instanceof LockedError) {
-        io.stderr.write(`runbook: ${lockedMessage(e, run.file)}\n`);
-        return Exit.locked;
-      }
-      throw e;
-    }
+    });
+    if (locked !== undefined) return locked;
     if (next) io.stderr.write(`runbook: resuming run ${run.id} at step ${next.id}\n`);
 
-    return await drive({
+    return drive({
       io,
       plan,
       runId: run.id,
       journal,
       dryRun: false,
       probe: true,
-      flags: { yes: opts.yes ?? false, approve: opts.approve ?? [] },
-      onFailure: opts.onFailure ?? "stop",
-      json: opts.json ?? false,
-      tui: opts.tui !== false && !opts.noTui,
+      ...sessionOptions(opts),
       completed,
       interrupted,
       resumedFrom: run.id,
-      acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
     });
-  } finally {
-    await journal.close().catch(() => {});
-  }
+  });
 }

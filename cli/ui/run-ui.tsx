@@ -2,8 +2,10 @@
 // calls startUi before the executor starts: it switches to the alternate screen,
 // renders the Ink App, feeds it the run's events from the bus, and returns the
 // Interaction the executor asks its questions through. `finish` closes the UI,
-// restores the normal screen and prints a plain summary there. The terminal is
-// restored on any exit (process.on("exit")), even when the run crashes.
+// restores the normal screen and prints a plain summary there (with how to
+// resume a run that did not finish); `leave` only restores the screen, for an
+// exit right now. The terminal is restored on any exit (process.on("exit")),
+// even when the run crashes.
 //
 // Ink, React and the components are imported here, lazily (see loadUiModules),
 // so `runbook check` never loads them.
@@ -31,6 +33,12 @@ export interface UiHandle {
   interaction: Interaction;
   /** Close the UI (unmount, leave the alternate screen) and print the summary. */
   finish(result: { status: RunStatus; exitCode: number }): Promise<void>;
+  /**
+   * Give the terminal back at once, without a summary: the process is about to
+   * exit (a second Ctrl-C), and what is written next must land on the normal
+   * screen, not on the alternate one that is about to vanish.
+   */
+  leave(): void;
 }
 
 /**
@@ -147,6 +155,20 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
   });
   return {
     interaction: store.interaction,
+    leave() {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      store.close();
+      try {
+        instance.unmount();
+      } catch {
+        // the screen is left below in any case
+      }
+      leaveScreen();
+      process.off("exit", leaveScreen);
+      process.off("SIGINT", onSigint);
+    },
     async finish(result) {
       if (closed) return;
       closed = true;

@@ -2,10 +2,18 @@
 // `run --no-tui` and for output that is not a terminal (CI logs, pipes). Command
 // output is shown line by line, each line prefixed with the step id and host; a
 // partial line is held until its newline or until its step (or host) finishes.
-// A subscriber only: it reads RunEvents (already redacted) and writes text.
+// Each event is one write, however many lines it holds (a step printing a
+// million lines costs as many writes as chunks it prints, not a million); text
+// is written while its event is handled, so it is out before any question that
+// follows it is asked. A subscriber only: it reads RunEvents (already redacted)
+// and writes text, to a stream or an OutputSink (output-sink.ts).
 
-import type { Writable } from "node:stream";
 import type { RunEvent, RunEventListener } from "../events.js";
+
+/** Where the log goes: a Writable, or an OutputSink over one. */
+export interface TextOut {
+  write(text: string): unknown;
+}
 
 export interface PlainLogOptions {
   color?: boolean;
@@ -22,7 +30,7 @@ function ms(n: number): string {
   return `${m}m${String(s).padStart(2, "0")}s`;
 }
 
-export function createPlainLog(out: Writable, options: PlainLogOptions = {}): RunEventListener & { flush(): void } {
+export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): RunEventListener & { flush(): void } {
   const color = options.color ?? false;
   const c = (name: Colour, s: string) => (color ? `\u001b[${codes[name]}m${s}\u001b[0m` : s);
   /** Partial output lines, by step, host and stream. */
@@ -34,10 +42,18 @@ export function createPlainLog(out: Writable, options: PlainLogOptions = {}): Ru
     const lines = text.split("\n");
     out.write(lines.map((l) => `${prefix} ${l}`).join("\n") + "\n");
   };
+  const outputPrefix = (time: string, stepId: string, host: string | undefined, stream: "stdout" | "stderr") =>
+    `${c("dim", time)} ${c("cyan", `[${stepId}]`)} ${c("blue", host ?? "local")} ${stream === "stderr" ? c("yellow", "!") : c("dim", "|")} `;
+  /** Whole lines of output (text ends with a newline), each with the prefix and without one trailing \r: one string. */
+  const outputLines = (prefix: string, text: string) => {
+    let s = "";
+    for (let from = 0, nl = text.indexOf("\n"); nl >= 0; from = nl + 1, nl = text.indexOf("\n", from)) {
+      s += `${prefix}${text.slice(from, nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl)}\n`;
+    }
+    return s;
+  };
   const outputLine = (time: string, stepId: string, host: string | undefined, stream: "stdout" | "stderr", line: string) => {
-    const mark = stream === "stderr" ? c("yellow", "!") : c("dim", "|");
-    const prefix = `${c("dim", time)} ${c("cyan", `[${stepId}]`)} ${c("blue", host ?? "local")} ${mark}`;
-    out.write(`${prefix} ${line.replace(/\r$/, "")}\n`);
+    out.write(outputLines(outputPrefix(time, stepId, host, stream), `${line}\n`));
   };
   const flushWhere = (pred: (k: { stepId: string; host?: string }) => boolean) => {
     for (const [key, p] of partial) {
@@ -69,10 +85,13 @@ export function createPlainLog(out: Writable, options: PlainLogOptions = {}): Ru
         const key = `${e.stepId}\u0000${e.host ?? ""}\u0000${e.stream}`;
         const p = partial.get(key) ?? { time: e.time, stepId: e.stepId, ...(e.host !== undefined ? { host: e.host } : {}), stream: e.stream, text: "" };
         if (p.text === "") p.time = e.time;
-        p.text += e.text;
-        const lines = p.text.split("\n");
-        p.text = lines.pop()!;
-        for (const l of lines) outputLine(e.time, e.stepId, e.host, e.stream, l);
+        // Only the new text is searched: a very long line arriving in many chunks costs no more than its length.
+        const end = e.text.lastIndexOf("\n") + 1;
+        if (end === 0) p.text += e.text;
+        else {
+          out.write(outputLines(outputPrefix(e.time, e.stepId, e.host, e.stream), p.text + e.text.slice(0, end)));
+          p.text = e.text.slice(end);
+        }
         partial.set(key, p);
         break;
       }

@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { openJournal } from "../../runtime/journal.js";
 import { cli } from "../support/cli.js";
@@ -158,6 +159,66 @@ describe("runbook run", () => {
   });
 });
 
+describe("the plain log on stdout", () => {
+  it("shows a step's output before the question that follows it, and what comes after the answer after it", async () => {
+    const src = `runbook "q" version "1.0.0"
+step "Ask" as ask {
+  run "printf 'before the question\\nsecond line\\n'"
+  confirm "Go on?"
+  run "echo after the answer"
+}
+`;
+    // stdout and stderr in one transcript, in the order they were written; stdin a terminal that answers the prompt.
+    const transcript: { stream: string; text: string }[] = [];
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
+    const stream = (name: "stdout" | "stderr") =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          transcript.push({ stream: name, text: chunk.toString() });
+          if (name === "stderr" && chunk.toString().includes("Go on? [y/n]")) stdin.write("y\n");
+          cb();
+        },
+      });
+    const r = await cli().file("q.rb", src).args("run", "q.rb", "--no-tui").run({ stdin, stdout: stream("stdout"), stderr: stream("stderr") });
+    expect(r.code).toBe(0);
+    const at = (stream: string, text: string) => {
+      const i = transcript.findIndex((w) => w.stream === stream && w.text.includes(text));
+      expect(i, `${stream} never had ${JSON.stringify(text)}: ${JSON.stringify(transcript)}`).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const prompt = at("stderr", "[ask] Go on? [y/n]");
+    expect(at("stdout", "[ask] local | before the question\n")).toBeLessThan(prompt);
+    expect(at("stdout", "[ask] local | second line\n")).toBeLessThan(prompt);
+    expect(at("stdout", "[ask] confirm: Go on? → yes (operator)")).toBeGreaterThan(prompt);
+    expect(at("stdout", "[ask] local | after the answer\n")).toBeGreaterThan(prompt);
+  });
+
+  it("a stdout that stops taking output (EPIPE) is reported once; the run goes on and is journaled", async () => {
+    let writes = 0;
+    const stdout = new Writable({
+      write(_chunk, _enc, cb) {
+        writes++;
+        cb(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      },
+    });
+    const src = `runbook "p" version "1.0.0"\nstep "One" as one { run "seq 1 1000" }\nstep "Two" as two { run "touch two" }\n`;
+    const c = cli().file("p.rb", src);
+    const r = await c.args("run", "p.rb", "--no-tui").run({ stdout });
+    expect(r.code).toBe(0);
+    expect(existsSync(join(c.dir, "two"))).toBe(true);
+    expect(writes).toBe(1);
+    const runId = /runbook show (\S+)`/.exec(r.stderr)?.[1];
+    expect(r.stderr.match(/cannot write to stdout any more \(write EPIPE\); the run goes on/g)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const journal = await openJournal(c.journalPath);
+    try {
+      expect(await journal.getRun(runId!)).toMatchObject({ status: "succeeded" });
+    } finally {
+      await journal.close();
+    }
+  });
+});
+
 describe("secrets never leak", () => {
   it("a secret's value is in no output, no NDJSON, no journal byte", async () => {
     const secret = "Hx7-very-secret-Pw";
@@ -251,6 +312,33 @@ finally {
   );
 
   it(
+    "a second Ctrl-C exits at once (exit 3), saying so and how to resume",
+    async () => {
+      const src = `runbook "i2" version "1.0.0"
+step "Long" as long { run "echo long-started; sleep 60" }
+finally {
+  step "Cleanup" as cleanup { run "echo $$ > cleanup.pid; echo cleaning-up; sleep 60" }
+}
+`;
+      const p = cli().file("i2.rb", src).args("run", "i2.rb", "--no-tui").spawn();
+      await p.waitFor(/local \| long-started/);
+      p.kill("SIGINT");
+      await p.waitFor(/local \| cleaning-up/);
+      p.kill("SIGINT");
+      const r = await p.exited;
+      try {
+        process.kill(-Number(readFileSync(join(p.dir, "cleanup.pid"), "utf8")), "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      expect(r.code).toBe(3);
+      const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r.stdout)![1]!;
+      expect(r.stderr).toContain(`runbook: interrupted again: exiting now\nrunbook: resume it with \`runbook resume ${runId}\`\n`);
+    },
+    SLOW,
+  );
+
+  it(
     "kill -9 in the middle of a step, then resume: the step is reported interrupted and rerun with --yes",
     async () => {
       const src = `runbook "k" version "1.0.0"
@@ -324,7 +412,8 @@ step "C" as c { run "echo c >> log.txt" }
     const r1 = await c.args("run", "r.rb", "--no-tui").run();
     expect(r1.code).toBe(1);
     const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r1.stdout)![1]!;
-    expect(r1.stderr).toContain(`runbook resume ${runId}`);
+    expect(r1.stderr).toContain(`runbook: resume it with \`runbook resume ${runId}\``);
+    expect((r1.stdout + r1.stderr).match(/runbook resume/g)).toHaveLength(1);
 
     writeFileSync(join(c.dir, "fixed"), "");
     c.file("r.rb", src.replace('echo c >> log.txt"', 'echo C >> log.txt"'));

@@ -87,12 +87,22 @@ export class CliBuilder {
     };
   }
 
-  /** main() in-process, stdin not a terminal. */
-  async run(): Promise<CliResult> {
+  /**
+   * main() in-process, stdin not a terminal. `streams` replaces any of the three
+   * (a fake terminal on stdin, a stdout that fails); the result's text is then
+   * empty for the replaced ones.
+   */
+  async run(streams: Partial<Pick<CliIO, "stdin" | "stdout" | "stderr">> = {}): Promise<CliResult> {
     const { main } = await import("../../cli/main.js");
     const stdout = new Capture();
     const stderr = new Capture();
-    const io: CliIO = { stdout, stderr, stdin: Readable.from([]), env: this.fullEnv(), cwd: this.dir };
+    const io: CliIO = {
+      stdout: streams.stdout ?? stdout,
+      stderr: streams.stderr ?? stderr,
+      stdin: streams.stdin ?? Readable.from([]),
+      env: this.fullEnv(),
+      cwd: this.dir,
+    };
     const code = await main(this.argv, io);
     return { code, stdout: stdout.text, stderr: stderr.text, dir: this.dir };
   }

@@ -2,7 +2,8 @@
 // key presses through a whole run (a confirmation answered, a failure retried
 // after its cause was fixed, a finish with exit 0), checked on the screen and
 // then in the journal. Also: a crash while the UI is up leaves the terminal
-// usable. tmux missing: skipped with a message, except under CI=true (fails).
+// usable, and a second Ctrl-C exits with its message on the normal screen.
+// tmux missing: skipped with a message, except under CI=true (fails).
 // The CLI is built to dist/ (npx tsc -p tsconfig.build.json) in the setup.
 
 import { execFileSync, spawnSync } from "node:child_process";
@@ -130,14 +131,20 @@ if (!HAVE_TMUX) {
         if (b.status !== 0) throw new Error(`bundling the CLI failed: ${b.stderr}`);
       }
     });
-    it("step-through: a confirmation, a failure retried after its cause is fixed, exit 0, all journaled", async (ctx) => {
+
+    /** A fresh directory and journal for one run; the test is skipped (failed under CI) when the CLI is not built. */
+    const newRunDir = (ctx: { skip(): never }) => {
       if (ready !== undefined) {
         if (CI) throw new Error(ready);
         console.warn(`SKIPPED the UI's end-to-end run: ${ready}`);
         ctx.skip();
       }
       const dir = mkdtempSync(join(tmpdir(), "runbook-ui-e2e-"));
-      const db = join(dir, "journal.db");
+      return { dir, db: join(dir, "journal.db") };
+    };
+
+    it("step-through: a confirmation, a failure retried after its cause is fixed, exit 0, all journaled", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
       writeFileSync(join(dir, "rb.rb"), RUNBOOK);
       const bin = BIN;
       const s = session("run", dir, `node ${q(bin)} run rb.rb --env dev --state ${q(db)}`, { HOME: dir });
@@ -201,6 +208,32 @@ if (!HAVE_TMUX) {
         expect.objectContaining({ kind: "confirm", question: "Ready to go on?", answer: "yes" }),
         expect.objectContaining({ kind: "failure-choice", stepId: "needs-flag", answer: "retry" }),
       ]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("a second Ctrl-C exits at once and says so on the normal screen, with how to resume", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-ctrl-c" version "1.0.0"\nstep "Long" { run "echo long-started; sleep 600" }\nfinally {\n  step "Cleanup" { run "echo cleaning up; sleep 600" }\n}\n`,
+      );
+      const s = session("ctrl-c", dir, `node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
+      await s.waitFor("Next step: Long");
+      s.keys("c");
+      await s.waitFor("long-started");
+      s.keys("C-c");
+      // The first one: the UI says what happens; the run goes on to its finally step.
+      await s.waitFor("Interrupted: stopping the running step");
+      expect(s.alternateScreen()).toBe(true);
+      s.keys("C-c");
+      const f = await s.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=3");
+      expect(s.alternateScreen()).toBe(false);
+      expect(f).toContain("runbook: interrupted again: exiting now");
+      const runId = /runbook resume (\S+)`/.exec(f)?.[1];
+      expect(runId).toBeDefined();
+      const history = execFileSync("node", [BIN, "history", "--json", "--state", db], { cwd: dir, encoding: "utf8", env: { ...process.env, HOME: dir } });
+      expect((JSON.parse(history) as { id: string }[]).map((r) => r.id)).toEqual([runId]);
       rmSync(dir, { recursive: true, force: true });
     });
   });

@@ -1,11 +1,14 @@
 // startUi on fake terminal streams: the alternate screen is entered and left,
 // keys reach the Interaction, finish prints the summary on the normal screen,
-// the exit hook restores the terminal, and Ctrl-C raises SIGINT.
+// leave gives the screen back at once, the exit hook restores the terminal, and
+// Ctrl-C raises SIGINT. Then `runbook run` itself with the UI on a fake
+// terminal: what it prints after the UI closes.
 
 import { PassThrough, Writable } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, startUi } from "../../cli/ui/run-ui.js";
 import type { CliIO } from "../../cli/io.js";
+import { cli } from "../support/cli.js";
 import { EventBus, fakeExecutor, KEY, makePlan, plain, run, step } from "./support.js";
 
 function fakeTerminal(env: NodeJS.ProcessEnv = {}) {
@@ -32,6 +35,21 @@ function fakeTerminal(env: NodeJS.ProcessEnv = {}) {
   });
   const io: CliIO = { stdout, stderr, stdin, env, cwd: process.cwd() };
   return { io, stdin, setRawMode, output: () => out, recent: () => plain(out.slice(-20_000)) };
+}
+
+/** A terminal on which stdout and stderr are one screen, as they are for an operator. */
+function sharedTerminal() {
+  const t = fakeTerminal();
+  const stderr = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        t.io.stdout.write(chunk);
+        cb();
+      },
+    }),
+    { isTTY: true },
+  );
+  return { ...t, io: { ...t.io, stderr } };
 }
 
 const plan = makePlan([step("build", { section: "Build", actions: [run(["make all"])] }), step("ship", { actions: [run(["./ship"])] })]);
@@ -114,6 +132,23 @@ describe("startUi", () => {
     }
   });
 
+  it("leave gives the normal screen back at once, without a summary, and answers what is still asked", async () => {
+    const t = fakeTerminal();
+    const exitHooksBefore = process.listeners("exit").length;
+    const ui = await startUi({ io: t.io, plan, bus: new EventBus(), dryRun: false, runId: "R5" });
+    const answer = ui.interaction.beforeStep({ plan, step: plan.steps[0]!, index: 0 });
+    await until(() => t.recent().includes("Next step: Build"), "the question");
+    ui.leave();
+    expect(t.output().endsWith(LEAVE_ALT_SCREEN)).toBe(true);
+    expect(t.setRawMode).toHaveBeenLastCalledWith(false);
+    expect(process.listeners("exit").length).toBe(exitHooksBefore);
+    await expect(answer).resolves.toBe("abort");
+    // finish after leave prints nothing more: the screen was already given back.
+    await ui.finish({ status: "interrupted", exitCode: 3 });
+    expect(t.output().endsWith(LEAVE_ALT_SCREEN)).toBe(true);
+    expect(plain(t.output())).not.toContain("Resume with");
+  });
+
   it("finish answers a question still open (as an abort) so the executor never hangs", async () => {
     const t = fakeTerminal();
     const ui = await startUi({ io: t.io, plan, bus: new EventBus(), dryRun: false, runId: "R3" });
@@ -128,5 +163,29 @@ describe("startUi", () => {
     const ui = await startUi({ io, plan, bus: new EventBus(), dryRun: false, runId: "R4" });
     await expect(ui.interaction.confirm("Sure?", { plan })).resolves.toBe("unanswerable");
     await ui.finish({ status: "failed", exitCode: 3 });
+  });
+});
+
+describe("runbook run with the UI", () => {
+  it("a run that does not finish says how to resume it once, in the summary", async () => {
+    const t = sharedTerminal();
+    const src = `runbook "r" version "1.0.0"\nstep "Bad" as bad { run "echo doomed; exit 1" }\nstep "After" { run "true" }\n`;
+    const done = cli().file("r.rb", src).args("run", "r.rb").run(t.io);
+    await until(() => t.recent().includes("Next step: Bad"), "the first question").catch((e) => {
+      throw new Error(`${e}\n${t.recent().slice(-3000)}`);
+    });
+    t.stdin.write(KEY.enter);
+    await until(() => t.recent().includes("Step failed: Bad"), "the failure");
+    t.stdin.write("a");
+    const r = await done;
+    expect(r.code).toBe(1);
+    const out = t.output();
+    const after = plain(out.slice(out.lastIndexOf(LEAVE_ALT_SCREEN)));
+    const runId = /Run (\S+) failed/.exec(after)?.[1];
+    expect(runId).toBeDefined();
+    expect(after).toContain(`Resume with: runbook resume ${runId}`);
+    expect(after.match(/runbook resume/g)).toHaveLength(1);
+    // The error itself still goes to stderr too (for a log of stderr alone).
+    expect(after).toContain("runbook: step bad failed: the command exited with status 1");
   });
 });

@@ -1,0 +1,330 @@
+// A run session, what `runbook run` and `runbook resume` share: loading and
+// checking the runbook, the journal (opened, locked, closed), the flags both take,
+// and drive(), which runs a plan whose journal row exists: the journal and a view
+// (the Ink UI on a terminal, else the plain log, or NDJSON with --json) subscribe
+// to the executor's events; questions are answered by flags first (--yes,
+// --approve), then by the person at the terminal (UI or a plain prompt); with
+// neither, a question fails the run at once (exit 3). The first Ctrl-C stops the
+// running step and runs `finally`; a second exits at once (exit 3). What differs
+// (a new run id and plan, or a journaled run picked up again) stays in
+// cli/commands/run.ts and cli/commands/resume.ts.
+
+import { isAbsolute, relative } from "node:path";
+import { compile } from "../language/compile.js";
+import { hasErrors, renderDiagnostics } from "../language/diagnostics.js";
+import { selectEnv } from "../language/scope.js";
+import { Connections } from "../runtime/connections.js";
+import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js";
+import { execute, type ExecuteResult } from "../runtime/executor.js";
+import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
+import { promptInteraction } from "../runtime/interaction/prompt.js";
+import { defaultStateLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import type { Plan } from "../runtime/plan.js";
+import { Redaction } from "../runtime/redact.js";
+import { SecretStore } from "../runtime/secrets.js";
+import { createNdjson } from "../runtime/views/ndjson.js";
+import { createOutputSink } from "../runtime/views/output-sink.js";
+import { createPlainLog } from "../runtime/views/plain-log.js";
+import { Exit, useColor, type CliIO } from "./io.js";
+import { readSource } from "./source.js";
+import type { UiHandle } from "./ui/run-ui.js";
+
+/** The flags `run` and `resume` both take. */
+export interface SessionFlags {
+  yes?: boolean;
+  approve?: string[];
+  onFailure?: "stop" | "rollback";
+  json?: boolean;
+  /** false with --no-tui (commander's negated option). */
+  tui?: boolean;
+  /** The same as tui: false. */
+  noTui?: boolean;
+  state?: string;
+  acceptNewHostKeys?: boolean;
+}
+
+/** What those flags tell drive(). */
+export function sessionOptions(opts: SessionFlags): Pick<DriveOptions, "flags" | "onFailure" | "json" | "tui" | "acceptNewHostKeys"> {
+  return {
+    flags: { yes: opts.yes ?? false, approve: opts.approve ?? [] },
+    onFailure: opts.onFailure ?? "stop",
+    json: opts.json ?? false,
+    tui: opts.tui !== false && !opts.noTui,
+    acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+  };
+}
+
+/**
+ * Reads and compiles a runbook file and checks the env it is to run in (the
+ * default env when none is named); an exit code, after saying why, when it
+ * cannot run: 2 for a missing file or an unknown env, 1 for errors in it.
+ */
+export function loadRunbook(file: string, env: string | undefined, io: CliIO) {
+  const source = readSource(file, io);
+  if (!source.ok) {
+    io.stderr.write(`runbook: ${source.error}\n`);
+    return Exit.usage;
+  }
+  const runbook = compileForRun(source.path, source.text, io);
+  if (!runbook) return Exit.failed;
+  const selected = selectEnv(runbook, env);
+  if ("error" in selected) {
+    io.stderr.write(`runbook: ${selected.error}\n`);
+    return Exit.usage;
+  }
+  return { runbook, env: selected.env, path: source.path };
+}
+
+/** Opens the journal (--state, else $RUNBOOK_STATE or the default), lets `use` have it, and closes it. */
+export async function withJournal(io: CliIO, state: string | undefined, use: (journal: Journal) => Promise<number>): Promise<number> {
+  const location = state ?? defaultStateLocation(io.env);
+  let journal: Journal;
+  try {
+    journal = await openJournal(location);
+  } catch (e) {
+    io.stderr.write(`runbook: cannot open the journal at ${location}: ${(e as Error).message}\n`);
+    return Exit.failed;
+  }
+  try {
+    return await use(journal);
+  } finally {
+    await journal.close().catch(() => {});
+  }
+}
+
+/**
+ * Takes the run's lock (`take` is the journal's beginRun or reopenRun); exit 4,
+ * after naming who holds it, when another run does. `file` is the runbook as the
+ * unlock command the message suggests should name it.
+ */
+export async function takeLock(io: CliIO, file: string, take: () => Promise<void>): Promise<number | undefined> {
+  try {
+    await take();
+    return undefined;
+  } catch (e) {
+    if (e instanceof LockedError) {
+      io.stderr.write(`runbook: ${lockedMessage(e, file)}\n`);
+      return Exit.locked;
+    }
+    throw e;
+  }
+}
+
+/**
+ * Compiles a runbook file, printing its diagnostics; undefined (after printing) when
+ * it has errors. It is compiled under its absolute path, so includes resolve from
+ * any working directory and the source hash that `resume` compares does not depend
+ * on how the path was spelled; diagnostics show paths relative to the working
+ * directory.
+ */
+function compileForRun(absPath: string, text: string, io: CliIO) {
+  const result = compile(absPath, text);
+  if (result.diagnostics.length > 0) {
+    const shown = (f: string) => {
+      const r = relative(io.cwd, f);
+      return r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : f;
+    };
+    const diagnostics = result.diagnostics.map((d) => ({ ...d, span: { ...d.span, file: shown(d.span.file) } }));
+    const sources = new Map([...result.sources].map(([f, t]) => [shown(f), t]));
+    io.stderr.write(renderDiagnostics(diagnostics, "text", { sources, color: useColor(io, "stderr") }));
+  }
+  if (!result.runbook || hasErrors(result.diagnostics)) return undefined;
+  return result.runbook;
+}
+
+function lockedMessage(e: LockedError, file: string): string {
+  const h = e.holder;
+  const base = `${h.runbook} is locked in env ${h.env} by run ${h.runId}: ${h.user} on ${h.machine} (pid ${h.pid}) since ${h.since}`;
+  return e.stale
+    ? `${base}; that process is gone (a stale lock): run \`runbook unlock ${file} --env ${h.env}\` to clear it`
+    : `${base}; if that run is gone, run \`runbook unlock ${file} --env ${h.env}\``;
+}
+
+export interface DriveOptions {
+  io: CliIO;
+  plan: Plan;
+  runId: string;
+  journal: Journal;
+  dryRun: boolean;
+  probe: boolean;
+  flags: FlagAnswers;
+  onFailure: "stop" | "rollback";
+  json: boolean;
+  tui: boolean;
+  fromStep?: string;
+  only?: string[];
+  completed?: Set<string>;
+  interrupted?: Set<string>;
+  resumedFrom?: string;
+  acceptNewHostKeys: boolean;
+}
+
+/** Loads the Ink UI when it is there; undefined (plain log instead) when it cannot start. */
+async function startUi(io: CliIO, plan: Plan, bus: EventBus, dryRun: boolean, runId: string): Promise<UiHandle | undefined> {
+  try {
+    // A literal path, so the bundler can split the UI (and ink, react) into a chunk loaded only here.
+    const mod = await import("./ui/run-ui.js");
+    return await mod.startUi({ io, plan, bus, dryRun, runId });
+  } catch (e) {
+    io.stderr.write(`runbook: the interactive UI could not start (${(e as Error).message}); using the plain log\n`);
+    return undefined;
+  }
+}
+
+/** Runs a plan whose journal row exists (beginRun or reopenRun): views, questions, Ctrl-C, the executor, the summary. */
+export async function drive(o: DriveOptions): Promise<number> {
+  const { io, plan, journal } = o;
+  const redaction = new Redaction();
+  const secrets = new SecretStore(plan.secrets, { env: io.env, cwd: io.cwd });
+  secrets.onValue((v) => redaction.add(v));
+  const bus = new EventBus();
+
+  // The journal first: it must have every event even when a view fails.
+  bus.subscribe((e) => journal.record(e));
+
+  // A view.
+  const interactive = Boolean(io.stdout.isTTY && io.stdin.isTTY);
+  let ui: UiHandle | undefined;
+  if (o.tui && interactive && !o.json) ui = await startUi(io, plan, bus, o.dryRun, o.runId);
+  // Without the UI, NDJSON or the plain log (and then its summary line) go to stdout through one sink.
+  const sink = ui
+    ? undefined
+    : createOutputSink(io.stdout, {
+        onError: (e) => io.stderr.write(`runbook: cannot write to stdout any more (${e.message}); the run goes on, and the journal has it: \`runbook show ${o.runId}\`\n`),
+      });
+  let plainFlush: (() => void) | undefined;
+  if (sink && o.json) bus.subscribe(safe(createNdjson(sink), io));
+  else if (sink) {
+    const log = createPlainLog(sink, { color: useColor(io) });
+    plainFlush = log.flush;
+    bus.subscribe(safe(log, io));
+  }
+  const counts = countSteps(bus);
+
+  // Who answers.
+  let interaction: Interaction;
+  if (ui) interaction = withFlags(o.flags, ui.interaction);
+  else if (io.stdin.isTTY) interaction = withFlags(o.flags, promptInteraction({ input: io.stdin, output: io.stderr }));
+  else interaction = flagInteraction(o.flags);
+
+  if (o.dryRun) {
+    for (const m of secrets.missing(plan)) io.stderr.write(`runbook: warning: ${m}; a real run would refuse to start\n`);
+  }
+
+  const connections = new Connections(plan, {
+    secrets,
+    env: io.env,
+    cwd: io.cwd,
+    acceptNewHostKeys: o.acceptNewHostKeys,
+    readOnly: o.dryRun,
+    onNote: (m) => io.stderr.write(`runbook: ${redaction.redact(m)}\n`),
+  });
+
+  // Ctrl-C: the first stops the running step (finally still runs); the second exits now.
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      controller.abort();
+      if (!ui) io.stderr.write("\nrunbook: interrupted: stopping the running step, then running the finally steps (Ctrl-C again to exit now)\n");
+      return;
+    }
+    // The UI gives the terminal back first: written on its alternate screen, the message would vanish with it.
+    ui?.leave();
+    io.stderr.write("\nrunbook: interrupted again: exiting now\n");
+    if (!o.dryRun) io.stderr.write(resumeLine(o.runId));
+    void connections.closeAll();
+    const exit = () => process.exit(Exit.aborted);
+    setTimeout(exit, 1000).unref();
+    journal.flush().then(exit, exit);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let result: ExecuteResult;
+  try {
+    result = await execute(plan, {
+      runId: o.runId,
+      bus,
+      interaction,
+      connections,
+      secrets,
+      dryRun: o.dryRun,
+      probe: o.probe,
+      onFailure: o.onFailure,
+      signal: controller.signal,
+      redaction,
+      cwd: io.cwd,
+      ...(o.fromStep !== undefined ? { fromStep: o.fromStep } : {}),
+      ...(o.only ? { only: o.only } : {}),
+      ...(o.completed ? { completed: o.completed } : {}),
+      ...(o.interrupted ? { interrupted: o.interrupted } : {}),
+      ...(o.resumedFrom ? { resumedFrom: o.resumedFrom } : {}),
+    });
+  } catch (e) {
+    const message = redaction.redact(e instanceof Error ? e.message : String(e));
+    result = { status: "failed", exitCode: Exit.failed, error: `internal error: ${message}` };
+    bus.emit({ type: "run-finished", runId: o.runId, time: new Date().toISOString(), status: "failed", exitCode: 1, durationMs: 0, error: result.error });
+    if (io.env.RUNBOOK_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${redaction.redact(e.stack)}\n`);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await connections.closeAll().catch(() => {});
+  }
+
+  if (ui) await ui.finish({ status: result.status, exitCode: result.exitCode });
+  plainFlush?.();
+  try {
+    await journal.flush();
+  } catch (e) {
+    io.stderr.write(`runbook: warning: the journal could not record everything: ${redaction.redact((e as Error).message)}\n`);
+  }
+
+  if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun)}\n`);
+  if (result.exitCode !== 0 && result.error) {
+    io.stderr.write(`runbook: ${result.error}\n`);
+    // The UI's summary has already said how to resume.
+    if (!o.dryRun && result.status !== "succeeded" && !ui) io.stderr.write(resumeLine(o.runId));
+  }
+  return result.exitCode;
+}
+
+const resumeLine = (runId: string) => `runbook: resume it with \`runbook resume ${runId}\`\n`;
+
+/** A subscriber that never breaks the run: a failing view is reported once and dropped. */
+function safe(listener: (e: RunEvent) => void, io: CliIO): (e: RunEvent) => void {
+  let broken = false;
+  return (e) => {
+    if (broken) return;
+    try {
+      listener(e);
+    } catch (err) {
+      broken = true;
+      io.stderr.write(`runbook: the output view failed (${(err as Error).message}); the run goes on\n`);
+    }
+  };
+}
+
+type Counts = Record<"ok" | "failed" | "skipped" | "interrupted" | "rolled-back", number>;
+
+function countSteps(bus: EventBus): Counts {
+  const last = new Map<string, keyof Counts>();
+  const counts: Counts = { ok: 0, failed: 0, skipped: 0, interrupted: 0, "rolled-back": 0 };
+  bus.subscribe((e) => {
+    if (e.type !== "step-finished") return;
+    last.set(e.stepId, e.status);
+    for (const k of Object.keys(counts) as (keyof Counts)[]) counts[k] = 0;
+    for (const s of last.values()) counts[s]++;
+  });
+  return counts;
+}
+
+function summaryLine(c: Counts, dryRun: boolean): string {
+  const parts = [`${c.ok} ok`];
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.interrupted) parts.push(`${c.interrupted} interrupted`);
+  if (c["rolled-back"]) parts.push(`${c["rolled-back"]} rolled back`);
+  return `${dryRun ? "dry run: " : ""}steps: ${parts.join(", ")}`;
+}
