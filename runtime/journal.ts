@@ -580,9 +580,11 @@ export type WriteOp =
  * TAIL_MAX_CHARS characters and TAIL_MAX_LINES lines (starting at a line boundary).
  */
 export class OutputTail {
+  /** The chunks still needed, from `head` on (earlier ones are dropped in place). */
   private chunks: string[] = [];
+  private head = 0;
+  /** Characters in chunks[head..]. */
   private size = 0;
-  private newlines = 0;
   truncated = false;
   /** Changed since the last persisted snapshot. */
   dirty = false;
@@ -592,13 +594,30 @@ export class OutputTail {
     private readonly maxLines = TAIL_MAX_LINES,
   ) {}
 
+  /**
+   * Constant work per chunk: whole chunks that lie before the last maxChars + 1
+   * characters can never be part of the tail (the one character before the cut tells
+   * whether the cut fell inside a line), so they are dropped as they go by; the exact
+   * cut by size and lines is made when the text is asked for.
+   */
   push(text: string): void {
     if (text.length === 0) return;
+    this.dirty = true;
+    if (text.length > this.maxChars + 1) {
+      text = text.slice(text.length - this.maxChars - 1);
+      this.truncated = true;
+      this.chunks = [];
+      this.head = 0;
+      this.size = 0;
+    }
     this.chunks.push(text);
     this.size += text.length;
-    this.newlines += countNewlines(text);
-    this.dirty = true;
-    if (this.size > 2 * this.maxChars || this.newlines > 2 * this.maxLines || this.chunks.length > 1024) this.compact();
+    while (this.size - this.chunks[this.head]!.length > this.maxChars) {
+      this.size -= this.chunks[this.head]!.length;
+      this.chunks[this.head++] = "";
+      this.truncated = true;
+    }
+    if (this.head > 1024 || this.chunks.length - this.head > 1024) this.compact();
   }
 
   text(): string {
@@ -607,7 +626,7 @@ export class OutputTail {
   }
 
   private compact(): void {
-    let s = this.chunks.join("");
+    let s = this.chunks.length - this.head === 1 ? this.chunks[this.head]! : this.chunks.slice(this.head).join("");
     let cut = false;
     /** The size cut fell inside a line (not just after a newline). */
     let partial = false;
@@ -620,8 +639,8 @@ export class OutputTail {
     // not counting a final newline.
     let seen = 0;
     const end = s.endsWith("\n") ? s.length - 1 : s.length;
-    for (let i = end - 1; i >= 0; i--) {
-      if (s.charCodeAt(i) === 10 && ++seen === this.maxLines) {
+    for (let i = end > 0 ? s.lastIndexOf("\n", end - 1) : -1; i >= 0; i = i > 0 ? s.lastIndexOf("\n", i - 1) : -1) {
+      if (++seen === this.maxLines) {
         s = s.slice(i + 1);
         cut = true;
         break;
@@ -634,15 +653,9 @@ export class OutputTail {
     }
     if (cut) this.truncated = true;
     this.chunks = s === "" ? [] : [s];
+    this.head = 0;
     this.size = s.length;
-    this.newlines = countNewlines(s);
   }
-}
-
-function countNewlines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
-  return n;
 }
 
 /** The step-level host label used for output tails when an event names no host. */

@@ -1,5 +1,6 @@
 // The bounded output tail and the event → write translation, without a database.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JournalRecorder, OutputTail } from "../../runtime/journal.js";
 import { runFinished, stepEvents, tick } from "./helpers.js";
@@ -21,6 +22,43 @@ describe("OutputTail", () => {
     for (const c of chunks as string[]) t.push(c);
     expect(t.text()).toBe(expected);
     expect(t.truncated).toBe(truncated);
+  });
+
+  /** The tail by definition: of all the text, the last maxChars characters (a line cut
+   * by that dropped), then at most the last maxLines lines. */
+  const reference = (all: string, maxChars: number, maxLines: number): { text: string; truncated: boolean } => {
+    let s = all;
+    let cut = false;
+    let partial = false;
+    if (s.length > maxChars) {
+      partial = s[s.length - maxChars - 1] !== "\n";
+      s = s.slice(s.length - maxChars);
+      cut = true;
+    }
+    const body = s.endsWith("\n") ? s.slice(0, -1) : s;
+    const lineStarts = [...body.matchAll(/\n/g)].map((m) => m.index! + 1);
+    if (lineStarts.length >= maxLines) {
+      s = s.slice(lineStarts[lineStarts.length - maxLines]!);
+      cut = true;
+    } else if (partial) {
+      const nl = s.indexOf("\n");
+      if (nl >= 0 && nl < s.length - 1) s = s.slice(nl + 1);
+    }
+    return { text: s, truncated: cut };
+  };
+
+  it("keeps what the definition keeps, however the output is chunked", () => {
+    const chunk = fc.stringMatching(/^[ab\n]{0,40}$/);
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 60 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 8 }), (chunks, maxChars, maxLines) => {
+        const t = new OutputTail(maxChars, maxLines);
+        for (const c of chunks) t.push(c);
+        const want = reference(chunks.join(""), maxChars, maxLines);
+        expect(t.text()).toBe(want.text);
+        expect(t.truncated).toBe(want.truncated);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("stays bounded in memory under many small chunks", () => {
