@@ -29,7 +29,8 @@ import { fileURLToPath } from "node:url";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 // RUNBOOK_BIN: measure another build of the CLI (e.g. one bundled elsewhere).
 const BIN = process.env.RUNBOOK_BIN ?? join(ROOT, "bin/runbook.js");
-const FLOOD_SECONDS = 6;
+// RUNBOOK_BENCH_FLOOD_SECONDS: flood for longer, to see that memory stays flat (30 s: 200 MB here).
+const FLOOD_SECONDS = Number(process.env.RUNBOOK_BENCH_FLOOD_SECONDS ?? 6);
 const FLOOD_SAMPLES = 40;
 
 const RUNBOOK = `runbook "ui-bench" version "1.0.0"
