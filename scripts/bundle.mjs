@@ -15,7 +15,7 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["ink", "react", "react/*", "ssh2", "mysql2", "mysql2/*", "better-sqlite3", "cpu-features", "diff", "yaml"],
+  external: ["ink", "react", "react/*", "ssh2", "mysql2", "mysql2/*", "better-sqlite3", "cpu-features", "diff"],
   // CommonJS dependencies (commander) call require() for node builtins.
   banner: { js: "import { createRequire as __runbookRequire } from 'node:module'; const require = __runbookRequire(import.meta.url);" },
   logLevel: "warning",
