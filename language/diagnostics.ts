@@ -112,8 +112,7 @@ export function renderGithub(diagnostics: readonly Diagnostic[]): string {
   return diagnostics
     .map((d) => {
       const msg = [d.message, ...(d.notes ?? [])].join("\n");
-      const endCol = d.span.column + Math.max(1, d.span.length);
-      return `::${d.severity} file=${ghProp(d.span.file)},line=${d.span.line},col=${d.span.column},endColumn=${endCol},title=${ghProp(d.code)}::${ghEscape(msg)}`;
+      return `::${d.severity} file=${ghProp(d.span.file)},line=${d.span.line},col=${d.span.column}::${ghEscape(msg)}`;
     })
     .join("\n");
 }

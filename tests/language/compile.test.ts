@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { allSteps, type Section } from "../../language/ast.js";
 import { compile, compileSource } from "../../language/compile.js";
-import { renderText } from "../../language/diagnostics.js";
+import { renderDiagnostics, renderText } from "../../language/diagnostics.js";
 import { FIXTURES, ROOT } from "./parse-helpers.js";
 
 const HEAD = 'runbook "t" version "1.0.0"\n';
@@ -175,5 +175,15 @@ describe("rendering: the source line under the message", () => {
     expect(out).toContain("t.rb:4:3: error:");
     expect(out).toContain("4 |   nope 1\n");
     expect(out).toContain("  |   ^^^^\n");
+  });
+});
+
+describe("rendering: --format github", () => {
+  it("prints one `::error file=…,line=…,col=…::message` line per diagnostic, notes escaped into it", () => {
+    const text = `${HEAD}var home = "/h"\nstep "a" {\n  run "ls \${hme}"\n}\n`;
+    const r = compileSource(text, "dir/t,1.rb");
+    expect(renderDiagnostics(r.diagnostics, "github", { sources: r.sources })).toBe(
+      "::error file=dir/t%2C1.rb,line=4,col=11::unknown name `hme`%0Adid you mean `home`?",
+    );
   });
 });
