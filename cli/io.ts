@@ -13,7 +13,26 @@ export interface CliIO {
 }
 
 export function processIO(): CliIO {
+  quietBrokenPipes();
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+}
+
+let pipesQuiet = false;
+
+/**
+ * `runbook plan … | head`: a reader that goes away must not crash the command with
+ * an unhandled EPIPE and a stack trace. What it did not read is dropped and the
+ * command ends with its own exit code. (`run` and `resume` also say so once on
+ * stderr: their output sink listens too.)
+ */
+function quietBrokenPipes(): void {
+  if (pipesQuiet) return;
+  pipesQuiet = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE" && err.code !== "EIO" && err.code !== "ERR_STREAM_DESTROYED") throw err;
+    });
+  }
 }
 
 /** Colour per NO_COLOR / FORCE_COLOR; never on a pipe. */

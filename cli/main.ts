@@ -2,13 +2,19 @@
 // cli/commands/ and returns an exit code (CLI.md). Command modules are imported
 // only when their command runs, so `runbook check` never loads ink, ssh2 or mysql2.
 
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { Exit, processIO, UsageError, type CliIO } from "./io.js";
 
 const VERSION = "0.1.0";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** A positive whole number (`--limit`): anything else is a usage error naming what was given. */
+function positiveInt(value: string): number {
+  if (!/^\s*\d+\s*$/.test(value) || Number.parseInt(value, 10) <= 0) throw new InvalidArgumentError("expected a positive whole number.");
+  return Number.parseInt(value, 10);
 }
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
@@ -103,7 +109,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .description("past runs, newest first")
     .argument("[file]", "only runs of this runbook")
     .option("--env <name>", "only runs in this env")
-    .option("--limit <n>", "at most this many runs", (v) => Number.parseInt(v, 10))
+    .option("--limit <n>", "at most this many runs", positiveInt)
     .option("--json", "JSON output")
     .addOption(stateOption())
     .action(async (file: string | undefined, opts) => {
@@ -150,9 +156,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return Exit.ok;
-      if (err.exitCode === 0) return Exit.ok;
-      return Exit.usage;
+      // --help, `help`, --version: 0. No command at all (the help goes to stderr), a bad flag or argument: a usage error.
+      return err.exitCode === 0 ? Exit.ok : Exit.usage;
     }
     if (err instanceof UsageError) {
       io.stderr.write(`runbook: ${err.message}\n`);

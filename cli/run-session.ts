@@ -9,24 +9,24 @@
 // (a new run id and plan, or a journaled run picked up again) stays in
 // cli/commands/run.ts and cli/commands/resume.ts.
 
-import { isAbsolute, relative } from "node:path";
 import { compile } from "../language/compile.js";
-import { hasErrors, renderDiagnostics } from "../language/diagnostics.js";
+import { hasErrors } from "../language/diagnostics.js";
 import { selectEnv } from "../language/scope.js";
 import { Connections } from "../runtime/connections.js";
 import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js";
 import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
-import { defaultStateLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import { describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
 import { SecretStore } from "../runtime/secrets.js";
 import { createNdjson } from "../runtime/views/ndjson.js";
 import { createOutputSink } from "../runtime/views/output-sink.js";
 import { createPlainLog } from "../runtime/views/plain-log.js";
-import { Exit, useColor, type CliIO } from "./io.js";
-import { readSource } from "./source.js";
+import { stateLocation } from "./commands/history.js";
+import { Exit, UsageError, useColor, type CliIO } from "./io.js";
+import { printDiagnostics, readSource, shownPath } from "./source.js";
 import type { UiHandle } from "./ui/run-ui.js";
 
 /** The flags `run` and `resume` both take. */
@@ -65,7 +65,7 @@ export function loadRunbook(file: string, env: string | undefined, io: CliIO) {
     io.stderr.write(`runbook: ${source.error}\n`);
     return Exit.usage;
   }
-  const runbook = compileForRun(source.path, source.text, io);
+  const runbook = compileForRun(source.path, source.text, io, file);
   if (!runbook) return Exit.failed;
   const selected = selectEnv(runbook, env);
   if ("error" in selected) {
@@ -77,12 +77,20 @@ export function loadRunbook(file: string, env: string | undefined, io: CliIO) {
 
 /** Opens the journal (--state, else $RUNBOOK_STATE or the default), lets `use` have it, and closes it. */
 export async function withJournal(io: CliIO, state: string | undefined, use: (journal: Journal) => Promise<number>): Promise<number> {
-  const location = state ?? defaultStateLocation(io.env);
+  let location: string;
+  try {
+    location = stateLocation(state, io);
+  } catch (e) {
+    io.stderr.write(`runbook: ${(e as Error).message}\n`);
+    return e instanceof UsageError ? Exit.usage : Exit.failed;
+  }
   let journal: Journal;
   try {
     journal = await openJournal(location);
   } catch (e) {
-    io.stderr.write(`runbook: cannot open the journal at ${location}: ${(e as Error).message}\n`);
+    const message = (e as Error).message;
+    // The journal's own errors already name it (its password masked).
+    io.stderr.write(`runbook: ${/journal/.test(message) ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
     return Exit.failed;
   }
   try {
@@ -114,20 +122,12 @@ export async function takeLock(io: CliIO, file: string, take: () => Promise<void
  * Compiles a runbook file, printing its diagnostics; undefined (after printing) when
  * it has errors. It is compiled under its absolute path, so includes resolve from
  * any working directory and the source hash that `resume` compares does not depend
- * on how the path was spelled; diagnostics show paths relative to the working
- * directory.
+ * on how the path was spelled; diagnostics name the file as it was given (`given`)
+ * and included files relative to the working directory.
  */
-function compileForRun(absPath: string, text: string, io: CliIO) {
+function compileForRun(absPath: string, text: string, io: CliIO, given: string) {
   const result = compile(absPath, text);
-  if (result.diagnostics.length > 0) {
-    const shown = (f: string) => {
-      const r = relative(io.cwd, f);
-      return r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : f;
-    };
-    const diagnostics = result.diagnostics.map((d) => ({ ...d, span: { ...d.span, file: shown(d.span.file) } }));
-    const sources = new Map([...result.sources].map(([f, t]) => [shown(f), t]));
-    io.stderr.write(renderDiagnostics(diagnostics, "text", { sources, color: useColor(io, "stderr") }));
-  }
+  printDiagnostics(io, result, new Map([[absPath, shownPath(given, io.cwd)]]));
   if (!result.runbook || hasErrors(result.diagnostics)) return undefined;
   return result.runbook;
 }

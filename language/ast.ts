@@ -40,6 +40,8 @@ export interface StringLit extends Node {
 export interface NumberLit extends Node {
   kind: "number";
   value: number;
+  /** As written (`1.0`, `007`): the text a number becomes when it is interpolated. */
+  text?: string;
 }
 
 export interface DurationLit extends Node {

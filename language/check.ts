@@ -23,7 +23,7 @@
 //   bad-value             a malformed host target, MySQL URL, empty group, non-string table
 //   wrong-kind            a name of the wrong kind: `sql portal`, `on appdb`,
 //                         `password home`, a host or database where a value is needed
-//   secret-exposed        a secret where it would be shown (see below)
+//   secret-exposed        a secret where its value would be needed as plain text (see below)
 //   query-not-read-only   a `query` probe whose SQL writes (probes are read-only)
 //   sync-into-protected   a `sync` in a step that can run in a protected env
 //   sync-from-self        `sync X from E.X` in a step that can run in env E
@@ -34,12 +34,15 @@
 //                         (steps of `finally` are cleanup and are not rolled back)
 //   destructive-sql       DROP, TRUNCATE, or DELETE/UPDATE without WHERE in a `sql`
 //                         statement with no `confirm` before it in the same step
+//   secret-exposed        a secret in text that is only shown: it shows as `***`
 //
 // Where secrets may go: `${secret}` is allowed in commands (`run`, `undo`,
 // `succeeds`, `output`), SQL (`sql`, `query`) and `edit` replacements; these are
-// redacted wherever they are shown. Everywhere else (titles, notes, confirmations,
-// manual instructions, `require … else`, paths, conditions, and the values of
-// declarations, where it would turn into plain text) it is `secret-exposed`.
+// redacted wherever they are shown. In text that is only shown (titles, notes,
+// confirmations, manual instructions, `require … else`, the description and owner)
+// it shows as `***`, with a `secret-exposed` warning. Everywhere else (paths,
+// conditions, table names, the runbook's name and the values of declarations, where
+// its value would be needed as plain text) it is a `secret-exposed` error.
 // A host or database may be interpolated into commands and texts (as its name), but
 // not into a declaration's value; declarations' values interpolate params, vars,
 // `env`, `run.*` (`run.id`, `run.user`, `run.started`) and `${otherenv.name}`.
@@ -82,6 +85,8 @@ type Kind = Decl["kind"];
 interface Place {
   /** Secrets may be interpolated (the place is redacted when shown). */
   secrets: boolean;
+  /** Text that is only shown: a secret is allowed and shows as `***` (with a warning). */
+  masked?: boolean;
   /** A declaration's value: only params, vars and builtins. */
   value?: boolean;
   /** "a note", "a path": for messages. */
@@ -101,8 +106,21 @@ const text = (what: string): Place => {
   }
   return p;
 };
+/** A place where text is only shown: a secret there shows as `***`. */
+const shown = (what: string): Place => {
+  let p = textPlaces.get(`shown:${what}`);
+  if (!p) {
+    p = { secrets: false, masked: true, what };
+    textPlaces.set(`shown:${what}`, p);
+  }
+  return p;
+};
 const PATH = text("a path");
 const CONDITION = text("a condition");
+/** A string or name compared in a condition: a secret is filled in when it is evaluated, never shown. */
+const CONDITION_TEXT: Place = { secrets: true, what: "a condition" };
+/** The path of `exists`: a probe, like a command (a secret is filled in when it runs). */
+const EXISTS_PATH: Place = { secrets: true, what: "a path" };
 const valuePlace = (kind: Kind): Place => ({ secrets: false, value: true, what: `a ${kind}'s value` });
 
 const SEMVER =
@@ -283,10 +301,10 @@ class Checker {
     if (rb.defaultEnv) this.envName(rb.defaultEnv.name, rb.defaultEnv.span);
     for (const d of rb.decls) this.declValue(d);
     for (const e of rb.envs) for (const d of e.overrides) this.declValue(d);
-    for (const e of rb.envs) for (const c of e.confirms) this.string(c.question, text("a confirmation"));
+    for (const e of rb.envs) for (const c of e.confirms) this.string(c.question, shown("a confirmation"));
     this.cycles();
     for (const b of this.envs.values()) if (b.protected) this.protectedEnvs.push(b.name.name);
-    for (const item of rb.items) if (item.kind === "section") this.string(item.title, text("a section title"));
+    for (const item of rb.items) if (item.kind === "section") this.string(item.title, shown("a section title"));
     const ids = new Map<string, Step>();
     const finallySteps = new Set(rb.finally?.steps ?? []);
     for (const step of allSteps(rb)) {
@@ -344,8 +362,8 @@ class Checker {
     if (v === undefined || !SEMVER.test(v)) {
       this.error("bad-semver", h.version.span, messages.badSemver(v ?? this.source(h.version.span)), [messages.semverHint]);
     }
-    if (h.description) this.string(h.description, text("the description"));
-    if (h.owner) this.string(h.owner, text("the owner"));
+    if (h.description) this.string(h.description, shown("the description"));
+    if (h.owner) this.string(h.owner, shown("the owner"));
   }
 
   private source(span: Span): string {
@@ -400,7 +418,9 @@ class Checker {
     }
   }
 
-  /** A name that must be an env, as an identifier or a string literal. */
+  /**
+   * A name that must be an env, as an identifier or a string literal.
+   */
   private envName(name: string, span: Span): boolean {
     if (this.runnable.includes(name)) return true;
     const names = [...this.envs.keys()];
@@ -544,12 +564,16 @@ class Checker {
     if (kind === "param" || kind === "var") return;
     if (kind === "secret") {
       if (place.secrets) return;
+      if (place.masked) {
+        this.warn("secret-exposed", span, messages.secretMasked(name, place.what), [messages.secretMaskedHint]);
+        return;
+      }
       this.error("secret-exposed", span, messages.secretExposed(name, place.what), [
         place.value ? messages.passwordHint : messages.secretPlaces,
       ]);
       return;
     }
-    if (place.value || place === CONDITION) this.error("wrong-kind", span, messages.notAValue(name, kind, place.what), [messages.valueKinds]);
+    if (place.value || place === CONDITION || place === CONDITION_TEXT) this.error("wrong-kind", span, messages.notAValue(name, kind, place.what), [messages.valueKinds]);
   }
 
   private string(s: StringLit, place: Place): void {
@@ -741,7 +765,7 @@ class Checker {
   }
 
   private step(step: Step, inFinally: boolean): void {
-    this.string(step.title, text("a step title"));
+    this.string(step.title, shown("a step title"));
     if (step.on) this.hostRef(step.on);
     if (step.when) this.cond(step.when);
     if (step.unless) this.cond(step.unless);
@@ -803,16 +827,16 @@ class Checker {
     switch (s.kind) {
       case "require":
         this.cond(s.cond);
-        if (s.else) this.string(s.else, text("a `require` message"));
+        if (s.else) this.string(s.else, shown("a `require` message"));
         return;
       case "confirm":
-        this.string(s.question, text("a confirmation"));
+        this.string(s.question, shown("a confirmation"));
         return;
       case "manual":
-        this.string(s.text, text("manual instructions"));
+        this.string(s.text, shown("manual instructions"));
         return;
       case "note":
-        this.string(s.text, text("a note"));
+        this.string(s.text, shown("a note"));
         return;
       case "run":
         this.string(s.command, COMMAND);
@@ -932,7 +956,7 @@ class Checker {
     }
   }
 
-  /** A literal compared with `env` must name an env. */
+  /** A literal compared with `env` must name an env (a typo would make the step never run). */
   private envLiteral(v: Value): void {
     if (v.kind === "string") {
       const t = literalText(v);
@@ -950,6 +974,8 @@ class Checker {
       case "duration":
         return;
       case "string":
+        this.literal(v, CONDITION_TEXT);
+        return;
       case "list":
         this.literal(v, CONDITION);
         return;
@@ -958,7 +984,7 @@ class Checker {
           v.path.map((i) => i.name),
           v.path,
           v.span,
-          CONDITION,
+          CONDITION_TEXT,
         );
         return;
       case "succeeds":
@@ -967,7 +993,7 @@ class Checker {
         if (v.on) this.hostRef(v.on);
         return;
       case "exists":
-        this.string(v.path, PATH);
+        this.string(v.path, EXISTS_PATH);
         if (v.on) this.hostRef(v.on);
         return;
       case "query":

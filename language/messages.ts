@@ -17,6 +17,7 @@ export const messages = {
   /** "unexpected `}`" */
   unexpected: (what: string) => `unexpected ${what}`,
   unexpectedIn: (what: string, where: string) => `unexpected ${what} in ${where}`,
+  reservedWordNote: (word: string) => `\`${word}\` is a reserved word and cannot be a name; choose another one`,
   unknownStatement: (word: string) => `unknown statement ${q(word)}`,
   statementsNote: () =>
     "a step holds statements: `require`, `confirm`, `manual`, `run`, `edit`, `upload`, `download`, `sql`, `export`, `import`, `sync`, `wait`, `note`, `undo`, `timeout`, `retry`, `allow failure`, `parallel`",
@@ -39,7 +40,6 @@ export const messages = {
   unknownEscape: (esc: string) => `unknown escape ${q(esc)} is kept as written`,
   unknownEscapeNote: () => "the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash",
   noInterpolationIn: (what: string) => `${what} cannot contain \`\${…}\``,
-  exportFormat: (name: string) => `unknown export format ${q(name)}: expected \`csv\` or \`web2py\``,
   nestedTooDeeply: () => "the file is nested too deeply to read (hundreds of levels of `(` or `not`)",
   internal: (message: string) => `internal error: ${message}`,
   cannotRead: (file: string) => `cannot read ${q(file)}`,
@@ -70,6 +70,8 @@ export const messages = {
   notAValue: (name: string, kind: string, where: string) => `${q(name)} is a ${kind} and can't be used in ${where}`,
   valueKinds: "a value can only use params, vars, `env`, `run.*` and other envs' params and vars",
   secretExposed: (name: string, where: string) => `secret ${q(name)} can't be used in ${where}: it would be shown`,
+  secretMasked: (name: string, where: string) => `secret ${q(name)} in ${where} is shown as \`***\`, never as its value`,
+  secretMaskedHint: "to use its value, interpolate it into a command (`run`, `undo`, `succeeds`, `output`), SQL or an `edit` replacement",
   secretPlaces:
     "secrets can be interpolated only into commands (`run`, `undo`, `succeeds`, `output`), SQL (`sql`, `query`) and `edit` replacements",
   passwordHint: "give a MySQL database's password with `password SECRET`",

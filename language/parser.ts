@@ -1028,6 +1028,10 @@ function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diag
     return diag(messages.expected("`{`", "the step header"), at(true));
   }
 
+  // `param version = …`: a keyword where a name was expected.
+  if (!atEof && expected.includes(T.Identifier) && actual.tokenType !== T.Identifier && T.isKeyword(actual.image)) {
+    notes.push(messages.reservedWordNote(actual.image));
+  }
   const after = describePrevious(prev);
   return diag(messages.expected(what, after), at(true));
 }

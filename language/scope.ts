@@ -10,8 +10,9 @@
 //   by single spaces (`["a", "b"]` → `a b`).
 // - Where a list is expected (the right side of `in`, the left side of `contains`
 //   when that side is a list), a list literal gives its items, and any other
-//   value is split on whitespace: a name declared with a list value gives back
-//   its items (unless an item itself contains spaces).
+//   value is split on whitespace; a name declared with a list value gives back
+//   its items as declared (items with spaces stay whole), unless `--set` gave it
+//   another value, which is split on whitespace.
 // - Builtins: `${env}` is the current env's name; `${run.id}`, `${run.user}` and
 //   `${run.started}` (ISO 8601 time the run started) are known only while running
 //   and come in through `builtins` (`{ "run.id": "…" }`).
@@ -22,18 +23,21 @@
 //   reports) stays in the value as written, e.g. `${run.id}`.
 //
 // Comparisons (evalStatic):
-// - `==` / `!=` compare numerically when both sides are numbers, else as strings.
-// - `<  <=  >  >=` compare numerically when both sides are numbers, as versions
-//   when both are versions (`1.10.0 > 1.9.2`, `v2.0 > 1.5`, a pre-release sorts
-//   before its release), else as strings (code-unit order).
+// - `==` / `!=` compare numerically when both sides are numbers, as lengths of
+//   time when both are durations (`90s == 1m30s`), else as strings.
+// - `<  <=  >  >=` compare numerically when both sides are numbers, as lengths of
+//   time when both are durations (`30s < 1m`), as versions when both are
+//   versions (`1.10.0 > 1.9.2`, `v2.0 > 1.5`, a pre-release sorts before its
+//   release), else as strings (code-unit order).
 // - `contains`: membership when the left side is a list, else substring.
 // - `matches`: the right side is a JavaScript regular expression, unanchored.
 // - `in`: membership in the right side taken as a list.
-// - A bare value is false when it is "", "false" or "0" (an empty list, the
-//   number 0 and `false` included), true otherwise.
+// - A bare value is false when it is "", "false" or "0" (the number 0 and
+//   `false` included), true otherwise; a list is true when it has items.
 
-import type { Runbook, Decl, EnvBlock, StringLit, InterpPart, Cond, CompareOp, Literal, Value } from "./ast.js";
+import type { Runbook, Decl, EnvBlock, StringLit, InterpPart, Cond, CompareOp, ListLit, Literal, NameRef, Value } from "./ast.js";
 import { messages } from "./messages.js";
+import { durationMs } from "./strings.js";
 
 /** The run values that `${run.x}` can read. */
 export const RUN_BUILTINS = ["run.id", "run.user", "run.started"] as const;
@@ -124,7 +128,7 @@ function literalWith(l: Literal, str: (s: StringLit) => string): string {
     case "string":
       return str(l);
     case "number":
-      return String(l.value);
+      return l.text ?? String(l.value);
     case "duration":
       return l.text;
     case "bool":
@@ -356,18 +360,34 @@ export function compareVersions(a: string, b: string): number | undefined {
   return 0;
 }
 
-/** `a < b` style ordering: numeric, then versions, then strings. */
+const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
+
+/** A duration's milliseconds (`30s`, `1h30m`), or undefined when the text is not one. */
+function durationOf(s: string): number | undefined {
+  const t = s.trim();
+  if (!DURATION.test(t)) return undefined;
+  const ms = durationMs(t);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** `a < b` style ordering: numeric, then durations, then versions, then strings. */
 export function compareOrdered(a: string, b: string): number {
   if (isNumeric(a) && isNumeric(b)) return Math.sign(Number(a) - Number(b));
+  const da = durationOf(a);
+  const db = da === undefined ? undefined : durationOf(b);
+  if (da !== undefined && db !== undefined) return Math.sign(da - db);
   const v = compareVersions(a, b);
   if (v !== undefined) return v;
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `==`: numeric when both sides are numbers, else string equality. */
+/** `==`: numeric when both sides are numbers, by length when both are durations (`90s == 1m30s`), else string equality. */
 export function valuesEqual(a: string, b: string): boolean {
+  if (a === b) return true;
   if (isNumeric(a) && isNumeric(b)) return Number(a) === Number(b);
-  return a === b;
+  const da = durationOf(a);
+  if (da !== undefined && da === durationOf(b)) return true;
+  return false;
 }
 
 /** A value's truth when used alone as a condition. */
@@ -441,7 +461,8 @@ class StaticEvaluator {
         if (v.kind === "number") return v.value !== 0;
         if (v.kind === "list") return v.items.length > 0;
         const o = this.operand(v);
-        return o === undefined ? "probe" : truthy(o.text);
+        if (o === undefined) return "probe";
+        return o.list ? o.list.length > 0 : truthy(o.text);
       }
       case "compare": {
         const l = this.operand(c.left);
@@ -492,7 +513,7 @@ class StaticEvaluator {
         return { text: items.join(" "), list: items };
       }
       case "number":
-        return { text: String(l.value) };
+        return { text: l.text ?? String(l.value) };
       case "duration":
         return { text: l.text };
       case "bool":
@@ -500,23 +521,54 @@ class StaticEvaluator {
     }
   }
 
+  name(v: NameRef): StaticOperand | undefined {
+    if (v.path.length === 1) {
+      const name = v.path[0]!.name;
+      const decl = this.scope.decls.get(name);
+      const t = this.values.get(name);
+      if (!decl || (decl.kind !== "param" && decl.kind !== "var") || t === undefined) return undefined;
+      return decl.value.kind === "list" ? this.listOperand(decl.value, t) : { text: t };
+    }
+    if (!this.rb) return undefined;
+    const part: InterpPart = { kind: "interp", path: v.path.map((i) => i.name), raw: false, span: v.span };
+    const r = this.resolve(part);
+    if (r.kind !== "text") return undefined;
+    const [a, b] = v.path.map((i) => i.name) as [string, string];
+    if (v.path.length === 2 && this.rb.envs.some((e) => e.name.name === a)) {
+      // `prod.items`: a list in that env keeps its items.
+      const same = a === this.scope.env;
+      const scope = same ? this.scope : envScope(this.rb, a);
+      const decl = scope.decls.get(b);
+      if (decl && (decl.kind === "param" || decl.kind === "var") && decl.value.kind === "list") {
+        const other = same ? this : new StaticEvaluator(scope, valuesOf(this.rb, a, this.builtins), this.rb, this.builtins);
+        return other.listOperand(decl.value, r.value);
+      }
+    }
+    return { text: r.value };
+  }
+
+  /**
+   * A list-valued param or var whose value is `text`: its items as declared, or, when
+   * the text is not those items (a `--set` gave the param another value), the text
+   * split on whitespace.
+   */
+  private listOperand(list: ListLit, text: string): StaticOperand {
+    const items: string[] = [];
+    for (const i of list.items) {
+      const o = this.literal(i);
+      if (!o) return { text, list: asList({ text }) };
+      items.push(o.text);
+    }
+    if (items.join(" ") !== text) return { text, list: asList({ text }) };
+    return { text, list: items };
+  }
+
   private operand(v: Value): StaticOperand | undefined {
     switch (v.kind) {
       case "env":
         return { text: this.scope.env };
-      case "name": {
-        if (v.path.length === 1) {
-          const name = v.path[0]!.name;
-          const decl = this.scope.decls.get(name);
-          const t = this.values.get(name);
-          if (!decl || (decl.kind !== "param" && decl.kind !== "var") || t === undefined) return undefined;
-          return decl.value.kind === "list" ? { text: t, list: asList({ text: t }) } : { text: t };
-        }
-        if (!this.rb) return undefined;
-        const part: InterpPart = { kind: "interp", path: v.path.map((i) => i.name), raw: false, span: v.span };
-        const r = this.resolve(part);
-        return r.kind === "text" ? { text: r.value } : undefined;
-      }
+      case "name":
+        return this.name(v);
       case "succeeds":
       case "output":
       case "exists":
@@ -526,6 +578,15 @@ class StaticEvaluator {
         return this.literal(v);
     }
   }
+}
+
+/**
+ * A name used as a condition operand (`items`, `prod.home`, `run.id`): its text, and
+ * its items when it is declared with a list value. Undefined when the source alone
+ * does not know it (a probe-like run-time value, a secret, a host, an unknown name).
+ */
+export function nameOperand(v: NameRef, scope: EnvScope, values: Map<string, string>, context?: StaticContext): StaticOperand | undefined {
+  return new StaticEvaluator(scope, values, context?.rb ?? scopeRunbook.get(scope), context?.builtins).name(v);
 }
 
 /** One comparison semantics for conditions, decided statically here and at run time by the executor; "probe" for an invalid regex. */

@@ -114,7 +114,7 @@ export class Connections implements ConnectionProvider {
         return openRemoteSqlite(host!, db.path, name, { onNote: this.options.onNote });
       }
       const { openSqlite } = await import("./drivers/sqlite.js");
-      return openSqlite(resolve(this.cwd, db.path), { label: name, readonly: this.options.readOnly ?? false });
+      return openSqlite(resolve(this.cwd, db.path), { label: name, readonly: this.options.readOnly ?? false, createOnWrite: true });
     }
     const password = db.passwordSecret ? this.options.secrets.get(db.passwordSecret) : undefined;
     let stream: (() => Promise<Duplex>) | undefined;

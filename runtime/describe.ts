@@ -13,6 +13,8 @@ export function describeOperand(o: PlanOperand): string {
   switch (o.kind) {
     case "literal":
       return value(o.value);
+    case "text":
+      return JSON.stringify(showText(o.text));
     case "succeeds":
     case "output":
       return `${o.kind} ${JSON.stringify(showText(o.command))}${on(o.host)}`;

@@ -910,9 +910,10 @@ class Executor {
       .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
       .join("\n");
     const written = Buffer.from(after, "utf8");
-    if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
     this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
     if (after !== before) await driver.writeFile(a.path, written);
+    // Recorded once written: a write that failed left the file as it was, with nothing to restore.
+    if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
   }
 
   private async wait(a: Extract<Action, { kind: "wait" }>, ctx: BodyCtx): Promise<void> {
@@ -926,17 +927,22 @@ class Executor {
       return;
     }
     this.emit({ type: "action", stepId: step.id, ...host, kind: "wait", description: `waiting until ${a.source}, checking every ${formatDuration(a.everyMs)}${limit}` });
-    const t0 = Date.now();
+    // Checked at once, then every `everyMs`; with a timeout, checked one last time when
+    // it runs out, so a condition that comes true in the last interval is still seen.
+    const giveUpAt = a.timeoutMs !== undefined ? Date.now() + a.timeoutMs : undefined;
     for (;;) {
       const r = await this.evalCondFor(a.cond, step, ctx.driver, ctx.hostLabel, true);
       if (r.value === true) return;
-      const waited = Date.now() - t0;
-      if (a.timeoutMs !== undefined && waited + a.everyMs > a.timeoutMs) {
-        throw new StepFailure(`${a.source} still did not hold after ${formatDuration(a.timeoutMs)}`);
+      const now = Date.now();
+      if (giveUpAt !== undefined && now >= giveUpAt) {
+        throw new StepFailure(`${a.source} still did not hold after ${formatDuration(a.timeoutMs!)}`);
       }
+      let pause = a.everyMs;
+      if (giveUpAt !== undefined) pause = Math.min(pause, giveUpAt - now);
       const left = this.remaining(ctx);
+      if (left !== undefined) pause = Math.min(pause, left);
       try {
-        await sleep(left !== undefined ? Math.min(left, a.everyMs) : a.everyMs, ctx.signal);
+        await sleep(pause, ctx.signal);
       } catch {
         throw new Interrupted();
       }
@@ -1079,8 +1085,9 @@ class Executor {
   private async evalCondFor(cond: PlanCond, step: PlannedStep, driver: HostDriver, hostLabel: string | undefined, hoped: boolean): Promise<CondResult> {
     const r: CondResult = { value: false, targets: new Set() };
     if (this.dry && !this.probe) {
-      r.value = "unknown";
-      r.reason = `not evaluated (--no-probe): ${describeCond(cond)}`;
+      // Probes are not run (operand() says unknown), but what the source decides still counts.
+      r.value = await this.evalCond(cond, step, driver, r);
+      if (r.value === "unknown") r.reason = `not evaluated (--no-probe): ${describeCond(cond)}`;
       return r;
     }
     try {
@@ -1141,6 +1148,12 @@ class Executor {
 
   private async operand(o: PlanOperand, step: PlannedStep, driver: HostDriver, r: CondResult): Promise<Val | "unknown"> {
     if (o.kind === "literal") return literalVal(o.value);
+    if (o.kind === "text") {
+      // A secret in a condition: read at the last moment, never shown.
+      const text = this.materializeProbe(o.text, r);
+      return text === undefined ? "unknown" : { text };
+    }
+    if (this.dry && !this.probe) return "unknown";
     if (o.kind === "query") {
       r.targets.add(DryRunState.dbKey(o.db));
       const sql = this.materializeProbe(o.sql, r);

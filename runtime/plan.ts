@@ -5,6 +5,8 @@
 // the last moment; rendering a Text shows them as `***`.
 
 import type { Span } from "../language/span.js";
+import type { ShellContext } from "./quote.js";
+import type { SqlContext } from "./sql-quote.js";
 
 /** How a piece of text was quoted when it was interpolated into a command or SQL. */
 export type Quoting = "shell" | "sql-sqlite" | "sql-mysql" | "none";
@@ -13,6 +15,10 @@ export type Quoting = "shell" | "sql-sqlite" | "sql-mysql" | "none";
 export interface SecretPart {
   secret: string;
   quoting: Quoting;
+  /** Inside quotes of the command (quote.ts): absent outside them, as one shell word. */
+  shell?: ShellContext;
+  /** Inside quotes or a comment of the SQL (sql-quote.ts): absent outside them, as one literal. */
+  sql?: SqlContext;
 }
 
 /**
@@ -32,6 +38,8 @@ export type PlanCond =
 
 export type PlanOperand =
   | { kind: "literal"; value: PlanValue }
+  /** A string with a secret in it (`"${token}"`, or the name `token`): filled in only when evaluated. */
+  | { kind: "text"; text: Text }
   | { kind: "succeeds"; command: Text; host?: string }
   | { kind: "output"; command: Text; host?: string }
   | { kind: "exists"; path: Text; host?: string }

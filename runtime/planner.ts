@@ -1,7 +1,9 @@
 // The planner: a checked Runbook + an env + inputs (--set, run id) → a Plan, plain
-// data with every value resolved. `${…}` in commands becomes one shell-quoted word
-// (`${raw …}` as it is), in SQL an escaped literal; secrets stay SecretParts that
-// only a driver resolves. Building a plan touches no host, database or secret.
+// data with every value resolved. `${…}` in commands becomes one shell-quoted word,
+// or, inside the command's own quotes, text escaped for them (`${raw …}` as it is);
+// in SQL an escaped literal, or escaped text inside the statement's own quotes;
+// secrets stay SecretParts that only a driver resolves (a secret in a condition
+// stays a `text` operand). Building a plan touches no host, database or secret.
 
 import { createHash } from "node:crypto";
 import { dirname, relative } from "node:path";
@@ -20,11 +22,12 @@ import type {
   StringLit,
   Value,
 } from "../language/ast.js";
-import { checkSets as checkSetNames, envScope, evalStatic, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
+import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import type { Action, Plan, PlanCond, PlanGuard, PlanOperand, PlannedDatabase, PlannedHost, PlannedStep, PlanValue, Quoting, Text } from "./plan.js";
-import { shellQuote } from "./quote.js";
-import { sqlQuote } from "./sql-quote.js";
+import { ShellScanner, type ShellContext } from "./quote.js";
+import { quote } from "./secrets.js";
+import { SqlScanner, type SqlContext } from "./sql-quote.js";
 
 export interface PlanOptions {
   env: string;
@@ -69,22 +72,49 @@ class PlanBuilder {
     for (const d of this.scope.decls.values()) if (d.kind === "database") this.dbEngine.set(d.name.name, d.value.engine);
   }
 
-  /** Interpolate a string; `quoting` says how values are inserted. */
+  /**
+   * Interpolate a string; `quoting` says how values are inserted. In a command or SQL
+   * each value is quoted for where it stands: outside quotes as one shell word or SQL
+   * literal, inside the command's own quotes escaped for them (quote.ts, sql-quote.ts).
+   */
   text(s: StringLit, quoting: Quoting): Text {
     const out: Text = [];
     const push = (piece: string) => {
       if (typeof out[out.length - 1] === "string") out[out.length - 1] += piece;
       else out.push(piece);
     };
+    const shell = quoting === "shell" ? new ShellScanner() : undefined;
+    const sql = quoting === "sql-sqlite" ? new SqlScanner("sqlite") : quoting === "sql-mysql" ? new SqlScanner("mysql") : undefined;
     for (const part of s.parts) {
       if (part.kind === "text") {
         push(part.value);
+        shell?.feed(part.value);
+        sql?.feed(part.value);
         continue;
       }
       const r = this.resolve(part);
-      const q: Quoting = part.raw ? "none" : quoting;
-      if (r.kind === "secret") out.push({ secret: r.name, quoting: q });
-      else push(quote(r.value, q));
+      if (part.raw) {
+        // As it is: it is shell syntax or SQL, so the scanners read it as such.
+        if (r.kind === "secret") {
+          out.push({ secret: r.name, quoting: "none" });
+          shell?.inserted();
+          sql?.inserted();
+        } else {
+          push(r.value);
+          shell?.feed(r.value);
+          sql?.feed(r.value);
+        }
+        continue;
+      }
+      const where: { shell?: ShellContext; sql?: SqlContext } = {};
+      const sh = shell?.context;
+      if (sh && (sh.quote !== "word" || sh.backticks > 0)) where.shell = sh;
+      const sq = sql?.context;
+      if (sq && sq !== "none") where.sql = sq;
+      if (r.kind === "secret") out.push({ secret: r.name, quoting, ...where });
+      else push(quote(r.value, quoting, where));
+      shell?.inserted();
+      sql?.inserted();
     }
     return out;
   }
@@ -130,7 +160,11 @@ class PlanBuilder {
         const key = v.path.map((p) => p.name).join(".");
         const fake: InterpPart = { kind: "interp", path: v.path.map((p) => p.name), raw: true, span: v.span };
         const r = this.resolve(fake);
-        return { kind: "literal", value: r.kind === "text" ? r.value : `<${key}>` };
+        if (r.kind === "secret") return { kind: "text", text: [{ secret: r.name, quoting: "none" }] };
+        if (r.kind !== "text") return { kind: "literal", value: `<${key}>` };
+        // A list-valued param or var stays a list (`contains`, `in` read its items).
+        const o = nameOperand(v, this.scope, this.values, { rb: this.rb, builtins: this.builtins });
+        return { kind: "literal", value: o?.list ?? r.value };
       }
       case "succeeds":
       case "output":
@@ -139,6 +173,12 @@ class PlanBuilder {
         return { kind: "exists", path: this.text(v.path, "none"), host: v.on?.name ?? host };
       case "query":
         return { kind: "query", db: v.db.name, sql: this.text(v.sql, this.sqlQuoting(v.db.name)) };
+      case "string": {
+        const text = this.text(v, "none");
+        // With a secret in it, it stays a Text that only the executor fills in.
+        if (text.some((p) => typeof p !== "string")) return { kind: "text", text };
+        return { kind: "literal", value: text.join("") };
+      }
       default:
         return { kind: "literal", value: this.literal(v) };
     }
@@ -328,7 +368,8 @@ class PlanBuilder {
 
     const foreignDatabases: Plan["foreignDatabases"] = {};
     for (const step of steps) {
-      for (const a of step.actions) {
+      if (step.skip !== undefined) continue; // never runs in this env: its source is not needed
+      for (const a of [...step.actions, ...step.undo]) {
         if (a.kind !== "sync") continue;
         const key = `${a.fromEnv}.${a.fromDb}`;
         if (foreignDatabases[key]) continue;
@@ -390,19 +431,6 @@ class PlanBuilder {
 }
 
 class PlanError extends Error {}
-
-function quote(value: string, quoting: Quoting): string {
-  switch (quoting) {
-    case "shell":
-      return shellQuote(value);
-    case "sql-sqlite":
-      return sqlQuote(value, "sqlite");
-    case "sql-mysql":
-      return sqlQuote(value, "mysql");
-    case "none":
-      return value;
-  }
-}
 
 /** Unknown `--set` names are an error: a typo must not silently do nothing. */
 export function checkSets(rb: Runbook, sets: Record<string, string>, env?: string): string | undefined {

@@ -1,7 +1,16 @@
 // Shell quoting for values interpolated into commands. Every `${…}` that goes
 // into a `run`, `undo`, `succeeds` or `output` command passes through
-// shellQuote, so a value is always exactly one word for /bin/sh and can never
+// shellQuoteIn, so a value is always exactly what the shell sees and can never
 // inject shell syntax (`'; touch pwned #` stays a single argument).
+//
+// The quoting depends on where in the command the `${…}` stands (ShellScanner
+// follows the command's own quotes as the planner builds it):
+// - outside quotes it becomes one shell word (`'a b'`);
+// - inside '…' the value is spliced in with each `'` written as `'\''`;
+// - inside "…" the value is spliced in with `\ " $ \`` escaped by a backslash;
+// - inside a `…` command substitution, what the inner command must see is then
+//   escaped once more for the backticks.
+// So `echo "${msg}"`, `echo '${msg}'` and `echo ${msg}` all print the value as it is.
 
 /** Characters that never need quoting in a POSIX shell word. */
 const SAFE = /^[A-Za-z0-9_\-.,:/@%+=]+$/;
@@ -20,4 +29,108 @@ export function shellQuote(value: string): string {
 /** Quotes each value and joins them with spaces: a ready-made argument list. */
 export function shellJoin(values: readonly string[]): string {
   return values.map(shellQuote).join(" ");
+}
+
+/**
+ * Where a `${…}` stands in a command: `word` outside quotes, `single` inside '…',
+ * `double` inside "…"; `backticks` counts the `…` command substitutions around it.
+ */
+export interface ShellContext {
+  quote: "word" | "single" | "double";
+  backticks: number;
+}
+
+/** The value as the shell must read it at `context` to see exactly `value`, as one word or part of one. */
+export function shellQuoteIn(value: string, context?: ShellContext): string {
+  if (!context) return shellQuote(value);
+  let out =
+    context.quote === "single"
+      ? value.replace(/'/g, `'\\''`)
+      : context.quote === "double"
+        ? value.replace(/[\\"$`]/g, "\\$&")
+        : shellQuote(value);
+  for (let i = 0; i < context.backticks; i++) out = out.replace(/[\\`$]/g, "\\$&");
+  return out;
+}
+
+type Frame = { kind: "top" } | { kind: "single" } | { kind: "double" } | { kind: "subst"; depth: number } | { kind: "backtick" };
+
+/**
+ * Follows the quoting of a POSIX shell command fed to it piece by piece (the literal
+ * text of a runbook command, between its `${…}`), so that each `${…}` can be quoted
+ * for where it stands. Knows '…', "…", backslash escapes, `$( … )`, `…` and comments.
+ */
+export class ShellScanner {
+  private readonly stack: Frame[] = [{ kind: "top" }];
+  private escaped = false;
+  private comment = false;
+  /** The previous character fed (for `$(` and the start of a comment). */
+  private prev = "";
+
+  private get top(): Frame {
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  /** Where the next character would stand. */
+  get context(): ShellContext {
+    let backticks = 0;
+    for (const f of this.stack) if (f.kind === "backtick") backticks++;
+    const t = this.top.kind;
+    return { quote: t === "single" ? "single" : t === "double" ? "double" : "word", backticks };
+  }
+
+  feed(text: string): void {
+    for (const c of text) {
+      const wasEscaped = this.escaped;
+      this.step(c);
+      // An escaped character is plain text: `\$(` does not start a command substitution.
+      this.prev = wasEscaped ? "_" : c;
+    }
+  }
+
+  /** A quoted value was inserted here: it is one plain piece of text. */
+  inserted(): void {
+    this.prev = "_";
+  }
+
+  private step(c: string): void {
+    if (this.comment) {
+      if (c === "\n") this.comment = false;
+      return;
+    }
+    if (this.escaped) {
+      this.escaped = false;
+      return;
+    }
+    const top = this.top;
+    switch (top.kind) {
+      case "single":
+        if (c === "'") this.stack.pop();
+        return;
+      case "double":
+        if (c === "\\") this.escaped = true;
+        else if (c === '"') this.stack.pop();
+        else if (c === "`") this.stack.push({ kind: "backtick" });
+        else if (c === "(" && this.prev === "$") this.stack.push({ kind: "subst", depth: 0 });
+        return;
+      default:
+        // Outside quotes: the top level, inside $( … ) or inside `…`.
+        if (c === "\\") this.escaped = true;
+        else if (c === "'") this.stack.push({ kind: "single" });
+        else if (c === '"') this.stack.push({ kind: "double" });
+        else if (c === "`") {
+          if (top.kind === "backtick") this.stack.pop();
+          else this.stack.push({ kind: "backtick" });
+        } else if (c === "(") {
+          if (this.prev === "$") this.stack.push({ kind: "subst", depth: 0 });
+          else if (top.kind === "subst") top.depth++;
+        } else if (c === ")") {
+          if (top.kind === "subst") {
+            if (top.depth === 0) this.stack.pop();
+            else top.depth--;
+          }
+        } else if (c === "#" && (this.prev === "" || /[\s;&|()]/.test(this.prev))) this.comment = true;
+        return;
+    }
+  }
 }

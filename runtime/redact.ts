@@ -6,7 +6,8 @@
 // end of a chunk that could still be the start of a secret, until the next chunk
 // (or the end of the stream) decides.
 
-import { shellQuote } from "./quote.js";
+import { shellQuote, shellQuoteIn } from "./quote.js";
+import { sqlQuoteIn } from "./sql-quote.js";
 
 export const MASK = "***";
 
@@ -27,6 +28,10 @@ export class Redaction {
     const q = shellQuote(value);
     if (q !== value) forms.add(q);
     if (value.includes("'")) forms.add(value.replace(/'/g, "''"));
+    // As spliced inside the quotes of a command or SQL (quote.ts, sql-quote.ts).
+    for (const f of [shellQuoteIn(value, { quote: "single", backticks: 0 }), shellQuoteIn(value, { quote: "double", backticks: 0 }), sqlQuoteIn(value, "mysql", "single")]) {
+      forms.add(f);
+    }
     let changed = false;
     for (const f of forms) {
       if (f.length === 0 || this.secrets.includes(f)) continue;

@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Action, Plan, PlannedDatabase, PlannedSecret, PlannedStep, PlanCond, PlanOperand, Quoting, Text } from "./plan.js";
-import { shellQuote } from "./quote.js";
-import { sqlQuote } from "./sql-quote.js";
+import { shellQuoteIn, type ShellContext } from "./quote.js";
+import { sqlQuoteIn, type SqlContext } from "./sql-quote.js";
 
 /** A secret that is declared but cannot be read: the message says where it was looked for. */
 export class SecretError extends Error {
@@ -127,18 +127,19 @@ export class SecretStore {
 
   /** A Text with its secret holes filled in, each quoted as its hole says. */
   materialize(text: Text): string {
-    return text.map((p) => (typeof p === "string" ? p : quote(this.get(p.secret), p.quoting))).join("");
+    return text.map((p) => (typeof p === "string" ? p : quote(this.get(p.secret), p.quoting, p))).join("");
   }
 }
 
-export function quote(value: string, quoting: Quoting): string {
+/** A value as it is inserted into a command or SQL, quoted for where it stands there. */
+export function quote(value: string, quoting: Quoting, where?: { shell?: ShellContext; sql?: SqlContext }): string {
   switch (quoting) {
     case "shell":
-      return shellQuote(value);
+      return shellQuoteIn(value, where?.shell);
     case "sql-sqlite":
-      return sqlQuote(value, "sqlite");
+      return sqlQuoteIn(value, "sqlite", where?.sql);
     case "sql-mysql":
-      return sqlQuote(value, "mysql");
+      return sqlQuoteIn(value, "mysql", where?.sql);
     default:
       return value;
   }
@@ -151,7 +152,8 @@ function textSecrets(text: Text, out: Set<string>): void {
 }
 
 function operandSecrets(o: PlanOperand, out: Set<string>, dbs: Set<string>): void {
-  if (o.kind === "succeeds" || o.kind === "output") textSecrets(o.command, out);
+  if (o.kind === "text") textSecrets(o.text, out);
+  else if (o.kind === "succeeds" || o.kind === "output") textSecrets(o.command, out);
   else if (o.kind === "exists") textSecrets(o.path, out);
   else if (o.kind === "query") {
     textSecrets(o.sql, out);

@@ -9,9 +9,10 @@ import { resolve } from "node:path";
 import { createPatch } from "diff";
 import { allSteps, type Decl, type Runbook, type Step } from "../../language/ast.js";
 import { compile } from "../../language/compile.js";
-import { hasErrors, renderDiagnostics } from "../../language/diagnostics.js";
+import { hasErrors } from "../../language/diagnostics.js";
 import type { Span } from "../../language/span.js";
-import { Exit, useColor, type CliIO } from "../io.js";
+import { Exit, type CliIO } from "../io.js";
+import { printDiagnostics } from "../source.js";
 
 export interface DiffOptions {
   format?: "text" | "markdown";
@@ -159,7 +160,8 @@ export async function diffCommand(oldRef: string, newRef: string, options: DiffO
     }
     const result = compile(loaded.file, loaded.text);
     if (!result.runbook || hasErrors(result.diagnostics)) {
-      io.stderr.write(renderDiagnostics(result.diagnostics, "text", { sources: result.sources, color: useColor(io, "stderr") }));
+      // Named as on the command line (a file, or GIT_REV:PATH), not by the absolute path it was compiled under.
+      printDiagnostics(io, result, new Map([[loaded.file, loaded.label]]));
       return Exit.failed;
     }
     compiled.push(result.runbook);

@@ -90,7 +90,7 @@ export function statusText(r: Pick<RunRecord, "status" | "dryRun">): string {
 export async function withJournal(state: string | undefined, io: CliIO, fn: (journal: Journal) => Promise<number>): Promise<number> {
   let journal: Journal | undefined;
   try {
-    journal = await openJournal(resolveStateLocation(state, io.env, io.cwd));
+    journal = await openJournal(stateLocation(state, io));
     return await fn(journal);
   } catch (err) {
     const usage = err instanceof UsageError || err instanceof JournalLocationError || err instanceof AmbiguousRunIdError;
@@ -101,6 +101,22 @@ export async function withJournal(state: string | undefined, io: CliIO, fn: (jou
       io.stderr.write(`runbook: ${err instanceof Error ? err.message : String(err)}\n`);
     });
   }
+}
+
+/**
+ * The journal a command names: `--state`, else $RUNBOOK_STATE, else the default
+ * file; paths made absolute against the working directory. A URL of a kind the
+ * journal cannot use (`postgres://…`, a typo such as `mysq://…`) is a UsageError,
+ * not a local file of that name.
+ */
+export function stateLocation(state: string | undefined, io: Pick<CliIO, "env" | "cwd">): string {
+  const given = [state, io.env.RUNBOOK_STATE].map((s) => s?.trim()).find((s) => s !== undefined && s !== "");
+  const scheme = given !== undefined ? /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(given)?.[1] : undefined;
+  if (scheme !== undefined && !/^(mysql|mariadb|sqlite)$/i.test(scheme)) {
+    const from = state?.trim() ? "--state" : "$RUNBOOK_STATE";
+    throw new UsageError(`${from} ${describeLocation(given!)}: a journal is a SQLite file (a path) or mysql://user@host/database, not ${scheme}://`);
+  }
+  return resolveStateLocation(state, io.env, io.cwd);
 }
 
 /** The `--state` part of a suggested command line (password masked), or "" for the default journal. */

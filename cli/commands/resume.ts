@@ -69,6 +69,13 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       io.stderr.write(`runbook: warning: ${run.file} changed since run ${run.id} started; resuming anyway (--force)\n`);
     }
 
+    // The lock first: a run that is still going (here or on another machine) is refused
+    // before anything is said about its steps, which are not interrupted but running.
+    const locked = await takeLock(io, run.file, async () => {
+      await journal.reopenRun(run.id);
+    });
+    if (locked !== undefined) return locked;
+
     const steps = await journal.getSteps(run.id);
     const status = new Map(steps.map((s) => [s.stepId, s.status]));
     const isDone = (id: string) => status.get(id) === "ok" || status.get(id) === "skipped";
@@ -87,15 +94,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       }
     }
     const next = plan.steps.find((s) => !completed.has(s.id) && s.phase === "main") ?? plan.steps.find((s) => !completed.has(s.id));
-    if (!next) {
-      io.stderr.write(`runbook: every step of run ${run.id} is done\n`);
-    }
-
-    const locked = await takeLock(io, run.file, async () => {
-      await journal.reopenRun(run.id);
-    });
-    if (locked !== undefined) return locked;
-    if (next) io.stderr.write(`runbook: resuming run ${run.id} at step ${next.id}\n`);
+    io.stderr.write(next ? `runbook: resuming run ${run.id} at step ${next.id}\n` : `runbook: every step of run ${run.id} is done\n`);
 
     return drive({
       io,

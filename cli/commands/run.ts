@@ -70,6 +70,19 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: CliI
   if (opts.from !== undefined && !ids.includes(opts.from)) return unknownStep("--from", opts.from);
   for (const id of opts.only ?? []) if (!ids.includes(id)) return unknownStep("--only", id);
   for (const id of opts.approve ?? []) if (id !== "env" && !ids.includes(id)) return unknownStep("--approve", id);
+  // --from with --only: every step named by --only before --from (finally steps come after any main one) runs nothing at all.
+  if (opts.from !== undefined && opts.only && opts.only.length > 0) {
+    const fromIndex = ids.indexOf(opts.from);
+    const fromPhase = plan.steps[fromIndex]!.phase;
+    const before = (id: string) => {
+      const i = ids.indexOf(id);
+      return i < fromIndex && (plan.steps[i]!.phase === "main" || fromPhase === "finally");
+    };
+    if (opts.only.every(before)) {
+      io.stderr.write(`runbook: --only ${opts.only.join(", ")} ${opts.only.length === 1 ? "comes" : "all come"} before --from ${opts.from}: nothing would run\n`);
+      return Exit.usage;
+    }
+  }
 
   const dryRun = opts.dryRun ?? false;
   return withJournal(io, opts.state, async (journal) => {

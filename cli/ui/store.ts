@@ -113,6 +113,12 @@ export class UiStore {
   continuous = false;
   /** `q` was confirmed while no question was open: the next question is answered "abort". */
   abortRequested = false;
+  /**
+   * Ctrl-C was pressed: the steps still to come (the finally steps) start without
+   * waiting for Enter, as in the plain modes (CLI.md: Ctrl-C "still runs the finally
+   * steps"); their own confirmations are still asked.
+   */
+  interruptedRun = false;
   /** The y/n "quit?" dialog is open. */
   quitting = false;
   /** A short message for the operator (e.g. a mistyped env name). */
@@ -503,7 +509,7 @@ export class UiStore {
           if (retried) return "run";
         }
         if (this.broken) return "abort";
-        if (!this.stepThrough || this.continuous || !this.canAnswer) return "run";
+        if (!this.stepThrough || this.continuous || this.interruptedRun || !this.canAnswer) return "run";
         return this.ask<StepChoice>({ kind: "step", stepId: ctx.step.id });
       },
       confirm: async (question, ctx): Promise<boolean | "unanswerable"> => {
@@ -543,10 +549,12 @@ export class UiStore {
 
   /**
    * SIGINT (Ctrl-C here, or from outside): the executor stops the running step and
-   * stops waiting for the open questions, so they are closed (answered as aborts).
+   * stops waiting for the open questions, so they are closed (answered as aborts);
+   * the finally steps then start without waiting for Enter.
    */
   interrupted(): void {
     this.continuous = false;
+    this.interruptedRun = true;
     this.quitting = false;
     while (this.queue.length > 0) this.answer(abortAnswer(this.queue[0]!.dialog));
     this.flash = "Interrupted: stopping the running step; the finally steps still run (Ctrl-C again exits at once).";

@@ -75,6 +75,28 @@ export function renderPlanText(plan: Plan): string {
 
 const mdEscape = (s: string) => s.replace(/\|/g, "\\|");
 
+/** Inline code that holds any text: a fence longer than any run of backticks in it (CommonMark). */
+export function mdCode(s: string): string {
+  if (s === "") return "—"; // an empty code span would show its backticks
+  const longest = Math.max(0, ...[...s.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = s.startsWith("`") || s.endsWith("`") ? " " : "";
+  return `${fence}${pad}${s}${pad}${fence}`;
+}
+
+/**
+ * A list item (at `indent`) for an action: inline code, or, when it takes several
+ * lines, a fenced block inside the item (on the item's line when there is no label).
+ */
+function mdActionItem(indent: string, label: string, text: string): string {
+  if (!text.includes("\n")) return `${indent}- ${label}${mdCode(text)}`;
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const inner = `${indent}  `; // the item's content column
+  const block = `${fence}\n${text.split("\n").map((l) => `${inner}${l}`).join("\n")}\n${inner}${fence}`;
+  return label === "" ? `${indent}- ${block}` : `${indent}- ${label.trimEnd()}\n${inner}${block}`;
+}
+
 /** Markdown for one or more envs: a table of steps × envs, the values that differ, then one section per env. */
 export function renderPlanMarkdown(plans: Plan[]): string {
   const first = plans[0]!;
@@ -106,9 +128,9 @@ export function renderPlanMarkdown(plans: Plan[]): string {
       out.push("", "## Values that differ", "");
       out.push(`| name | ${plans.map((p) => p.env).join(" | ")} |`);
       out.push(`|---|${plans.map(() => "---").join("|")}|`);
-      for (const n of differing) out.push(`| \`${n}\` | ${plans.map((p) => `\`${mdEscape(p.values[n] ?? "")}\``).join(" | ")} |`);
-      for (const n of hostNames) out.push(`| host \`${n}\` | ${plans.map((p) => `\`${mdEscape(p.hosts[n]?.targets.join(", ") ?? "")}\``).join(" | ")} |`);
-      for (const n of dbNames) out.push(`| database \`${n}\` | ${plans.map((p) => `\`${mdEscape(p.databases[n] ? database(p.databases[n]!) : "")}\``).join(" | ")} |`);
+      for (const n of differing) out.push(`| \`${n}\` | ${plans.map((p) => mdCode(mdEscape(p.values[n] ?? ""))).join(" | ")} |`);
+      for (const n of hostNames) out.push(`| host \`${n}\` | ${plans.map((p) => mdCode(mdEscape(p.hosts[n]?.targets.join(", ") ?? ""))).join(" | ")} |`);
+      for (const n of dbNames) out.push(`| database \`${n}\` | ${plans.map((p) => mdCode(mdEscape(p.databases[n] ? database(p.databases[n]!) : ""))).join(" | ")} |`);
     }
     out.push("");
   }
@@ -120,6 +142,8 @@ export function renderPlanMarkdown(plans: Plan[]): string {
     for (const step of plan.steps) {
       const label = step.phase === "finally" ? "Finally" : (step.section ?? "Steps");
       if (label !== section) {
+        // A heading stands apart from the list before it.
+        if (out[out.length - 1] !== "") out.push("");
         out.push(`### ${label}`, "");
         section = label;
       }
@@ -129,12 +153,9 @@ export function renderPlanMarkdown(plans: Plan[]): string {
         continue;
       }
       out.push(`- **${step.title}** (\`${step.id}\`)${where}`);
-      for (const g of step.guards) if (g.static === "probe") out.push(`  - ${g.kind} \`${describeCond(g.cond)}\` (checked when the step runs)`);
-      for (const a of step.actions) {
-        const d = describeAction(a);
-        out.push(d.includes("\n") ? `  - \`\`\`\n${d.split("\n").map((l) => `    ${l}`).join("\n")}\n    \`\`\`` : `  - \`${d}\``);
-      }
-      for (const a of step.undo) out.push(`  - undo: \`${describeAction(a)}\``);
+      for (const g of step.guards) if (g.static === "probe") out.push(`  - ${g.kind} ${mdCode(describeCond(g.cond))} (checked when the step runs)`);
+      for (const a of step.actions) out.push(mdActionItem("  ", "", describeAction(a)));
+      for (const a of step.undo) out.push(mdActionItem("  ", "undo: ", describeAction(a)));
       const opts = describeOptions(step);
       if (opts) out.push(`  - ${opts}`);
     }

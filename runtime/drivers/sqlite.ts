@@ -5,7 +5,7 @@
 // database is left as it is (WAL is never forced on it); a busy timeout is set
 // so a running application holding a lock makes us wait instead of fail.
 
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
 import { DriverError, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
@@ -18,6 +18,12 @@ export interface SqliteOptions {
   label?: string;
   /** How long to wait on a locked database (default 10 s). */
   busyTimeoutMs?: number;
+  /**
+   * A missing file is created by the first write (`execute`, `transaction`), as the
+   * sqlite3 program does; reading it before that still fails with "does not exist",
+   * and nothing is created (a typo in a path read from must not leave a file behind).
+   */
+  createOnWrite?: boolean;
 }
 
 type DatabaseConstructor = typeof BetterSqlite3;
@@ -34,12 +40,18 @@ function errorText(e: unknown): string {
 /** Opens an existing SQLite database file; a missing or unreadable file is a DriverError naming it. */
 export function openSqlite(path: string, options: SqliteOptions = {}): DatabaseDriver {
   const readonly = options.readonly ?? false;
+  if (options.createOnWrite && !readonly && !existsSync(path)) return new NotYetCreated(path, options);
+  return open(path, options, true);
+}
+
+function open(path: string, options: SqliteOptions, mustExist: boolean): DatabaseDriver {
+  const readonly = options.readonly ?? false;
   const label = options.label ?? path;
-  checkFile(path, readonly);
+  if (mustExist) checkFile(path, readonly);
   const Database = loadBetterSqlite3();
   let db: BetterSqlite3.Database;
   try {
-    db = new Database(path, { readonly, fileMustExist: true, timeout: options.busyTimeoutMs ?? 10_000 });
+    db = new Database(path, { readonly, fileMustExist: mustExist, timeout: options.busyTimeoutMs ?? 10_000 });
   } catch (e) {
     throw new DriverError(`cannot open SQLite database ${path}: ${errorText(e)}`, "open");
   }
@@ -51,6 +63,50 @@ export function openSqlite(path: string, options: SqliteOptions = {}): DatabaseD
     throw new DriverError(`${path} is not a readable SQLite database: ${errorText(e)}`, "open");
   }
   return new SqliteDriver(db, label);
+}
+
+/** A database file that does not exist yet: reads fail as for a missing file, the first write creates it. */
+class NotYetCreated implements DatabaseDriver {
+  readonly engine = "sqlite" as const;
+  readonly label: string;
+  private created?: DatabaseDriver;
+
+  constructor(
+    private readonly path: string,
+    private readonly options: SqliteOptions,
+  ) {
+    this.label = options.label ?? path;
+  }
+
+  /** The created database, or the file as it is now when something else made it meanwhile. */
+  private forWrite(): DatabaseDriver {
+    return (this.created ??= open(this.path, this.options, existsSync(this.path)));
+  }
+
+  private forRead(): DatabaseDriver {
+    if (this.created) return this.created;
+    if (existsSync(this.path)) return (this.created = open(this.path, this.options, true));
+    throw new DriverError(`SQLite database ${this.path} does not exist`, "not-found");
+  }
+
+  query(sql: string, params?: SqlValue[]): Promise<Row[]> {
+    return Promise.resolve().then(() => this.forRead().query(sql, params));
+  }
+  execute(sql: string): Promise<{ affectedRows: number }> {
+    return Promise.resolve().then(() => this.forWrite().execute(sql));
+  }
+  tables(): Promise<string[]> {
+    return Promise.resolve().then(() => this.forRead().tables());
+  }
+  columns(table: string): Promise<ColumnInfo[]> {
+    return Promise.resolve().then(() => this.forRead().columns(table));
+  }
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return Promise.resolve().then(() => this.forWrite().transaction(fn));
+  }
+  async close(): Promise<void> {
+    await this.created?.close();
+  }
 }
 
 function checkFile(path: string, readonly: boolean): void {

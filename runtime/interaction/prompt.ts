@@ -20,13 +20,20 @@ export function askLine(streams: PromptStreams, question: string): Promise<strin
   return new Promise((resolve) => {
     const rl = createInterface({ input: streams.input, output: streams.output, terminal: Boolean(streams.input.isTTY) });
     let answered = false;
+    let interrupted = false;
     rl.on("SIGINT", () => {
-      // The readline owns the terminal while it asks: pass Ctrl-C on to the run.
+      // The readline owns the terminal while it asks: pass Ctrl-C on to the run. The
+      // question is left unanswered, not "nobody can answer": the run's Ctrl-C handler
+      // stops it (the executor gives up on a question when the run is interrupted), and
+      // is called at once, so the interrupt lands on this step, not on the next one.
+      interrupted = true;
+      streams.output.write("\n");
       rl.close();
-      process.kill(process.pid, "SIGINT");
+      if (process.listenerCount("SIGINT") > 0) process.emit("SIGINT", "SIGINT");
+      else process.kill(process.pid, "SIGINT");
     });
     rl.on("close", () => {
-      if (!answered) resolve(undefined);
+      if (!answered && !interrupted) resolve(undefined);
     });
     rl.question(question, (answer) => {
       answered = true;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DriverError, type DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { openSqlite } from "../../runtime/drivers/sqlite.js";
@@ -30,6 +30,36 @@ function openError(path: string, options?: { readonly?: boolean }): DriverError 
   }
   throw new Error("expected openSqlite to fail");
 }
+
+describe("openSqlite with createOnWrite (what runbooks use)", () => {
+  it("creates a missing file on the first write, as the sqlite3 program does", async () => {
+    const path = join(tmp.dir, "new.sqlite");
+    const db = openSqlite(path, { createOnWrite: true, label: "appdb" });
+    open.push(db);
+    expect(existsSync(path)).toBe(false);
+    await db.execute("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('x')");
+    expect(existsSync(path)).toBe(true);
+    expect(await db.query("SELECT v FROM t")).toEqual([{ v: "x" }]);
+  });
+
+  it.each([
+    ["query", (db: DatabaseDriver) => db.query("SELECT 1")],
+    ["tables", (db: DatabaseDriver) => db.tables()],
+    ["columns", (db: DatabaseDriver) => db.columns("t")],
+  ])("a read of a missing file (%s) fails naming it, and creates nothing", async (_what, read) => {
+    const path = join(tmp.dir, "typo.sqlite");
+    const db = openSqlite(path, { createOnWrite: true });
+    open.push(db);
+    await expect(read(db)).rejects.toThrow(`SQLite database ${path} does not exist`);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("read-only (dry run) never creates", () => {
+    const path = join(tmp.dir, "dry.sqlite");
+    expect(() => openSqlite(path, { createOnWrite: true, readonly: true })).toThrow(`SQLite database ${path} does not exist`);
+    expect(existsSync(path)).toBe(false);
+  });
+});
 
 describe("openSqlite", () => {
   it("names the path of a missing file, and creates nothing", () => {

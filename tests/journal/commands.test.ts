@@ -23,7 +23,7 @@ const me = `${os.userInfo().username}@${os.hostname()}`;
 let journal: Journal;
 
 beforeAll(async () => {
-  writeFileSync(file, '# The release\n\n# of the portal\nrunbook "release" version "2.1.0"\ndescription "x"\n');
+  writeFileSync(file, '# The release\n\n# of the portal\nrunbook "release" version "2.1.0"\ndescription "x"\nenv uat {}\nenv prod {}\n');
   writeFileSync(otherFile, 'runbook "other" version "0.1.0"\n');
   journal = await openJournal(state);
 
@@ -224,6 +224,13 @@ describe("unlock", () => {
     const io = captureIO(tmp.dir);
     expect(await unlockCommand(file, { env: "prod", state }, io)).toBe(0);
     expect(io.out()).toBe("No lock on release in env prod: nothing to clear.\n");
+  });
+
+  it("exits 2 for an env the runbook does not have when there is no lock to clear", async () => {
+    const io = captureIO(tmp.dir);
+    expect(await unlockCommand(file, { env: "prdo", state }, io)).toBe(2);
+    expect(io.err()).toBe("runbook: unknown env `prdo`: the envs are uat, prod; there is no lock on release in env prdo either\n");
+    expect(io.out()).toBe("");
   });
 
   it("refuses a live holder with exit 4, naming it; --force clears it", async () => {

@@ -209,6 +209,8 @@ describe("unknown hosts, databases and envs", () => {
   ])("env comparison %#", (cond, expected) => {
     const rb = runbook({ envs: [env("dev"), env("prod")], decls: [param("branch", "x")], items: [step("S", { when: cond })] });
     expect(codes(rb)).toEqual(expected);
+    // A typo in an env name would make the step silently never run: an error.
+    expect(check(rb).filter((d) => d.severity === "error").map((d) => d.code)).toEqual(expected);
   });
 
   it("points at the string naming an unknown env", () => {
@@ -235,7 +237,7 @@ describe("names in conditions", () => {
     ["@run.user", []],
     ["@run.nobody", ["unknown-name"]],
     ["@portal", ["wrong-kind"]],
-    ["@db_password", ["secret-exposed"]],
+    ["@db_password", []], // compared when the step runs, never shown
   ])("%s", (name, expected) => {
     const rb = runbook({ decls: baseDecls(), envs: [env("prod")], items: [step("S", { when: cmp(name, "==", "x") })] });
     expect(codes(rb)).toEqual(expected);
@@ -502,27 +504,36 @@ describe("secrets", () => {
     ["edit replacement", () => edit("/etc/x", ["pw = x", "pw = ${db_password}"])],
     ["succeeds", () => require_(is(succeeds("check ${db_password}")))],
     ["query", () => require_(cmp(query("appdb", "select ${db_password}"), "==", "1"))],
+    ["a compared string", () => require_(cmp(output("cat token"), "==", "${db_password}"))],
+    ["the path of exists", () => require_(is(exists("/${db_password}")))],
   ])("are allowed in %s", (_, make) => {
     expect(secretIn(make())).toEqual([]);
   });
 
   it.each([
-    ["a note", () => note("pw ${db_password}")],
-    ["a confirmation", () => confirm("pw ${db_password}?")],
-    ["manual instructions", () => manual("type ${db_password}")],
     ["a path", () => upload("${db_password}", "/tmp/x")],
     ["a path", () => download("/tmp/x", "${db_password}")],
     ["a path", () => edit("/etc/${db_password}")],
-    ["a path", () => require_(is(exists("/${db_password}")))],
-    ["a `require` message", () => require_(is(true), "no ${db_password}")],
-    ["a condition", () => require_(cmp("${db_password}", "==", "x"))],
+    ["a condition", () => require_(cmp(list("${db_password}"), "contains", "x"))],
   ])("are refused in %s", (what, make) => {
     const [d] = diagsOf(rbWithSteps(baseDecls(), step("S", { on: "portal" }, make())));
-    expect(d).toMatchObject({ code: "secret-exposed", message: `secret \`db_password\` can't be used in ${what}: it would be shown` });
+    expect(d).toMatchObject({ severity: "error", code: "secret-exposed", message: `secret \`db_password\` can't be used in ${what}: it would be shown` });
   });
 
-  it("are refused in titles", () => {
-    expect(codes(rbWithSteps(baseDecls(), step("Use ${db_password}", {})))).toEqual(["secret-exposed"]);
+  // The contract: a secret is never shown; "everywhere it would appear, *** appears instead".
+  it.each([
+    ["a note", () => note("pw ${db_password}")],
+    ["a confirmation", () => confirm("pw ${db_password}?")],
+    ["manual instructions", () => manual("type ${db_password}")],
+    ["a `require` message", () => require_(is(true), "no ${db_password}")],
+  ])("in %s show as *** with a warning", (what, make) => {
+    const [d] = diagsOf(rbWithSteps(baseDecls(), step("S", { on: "portal" }, make())));
+    expect(d).toMatchObject({ severity: "warning", code: "secret-exposed", message: `secret \`db_password\` in ${what} is shown as \`***\`, never as its value` });
+  });
+
+  it("in titles show as *** with a warning", () => {
+    const ds = diagsOf(rbWithSteps(baseDecls(), step("Use ${db_password}", {})));
+    expect(ds.map((d) => [d.severity, d.code])).toEqual([["warning", "secret-exposed"]]);
   });
 });
 

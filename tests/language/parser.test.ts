@@ -32,7 +32,7 @@ const str = (value: string) => ({ kind: "value", value: S(value) });
 const name = (...path: string[]) => ({ kind: "name", path: path.map(N) });
 const env = { kind: "env" };
 const dur = (text: string, ms: number) => ({ kind: "duration", text, ms });
-const num = (value: number) => ({ kind: "number", value });
+const num = (value: number, text = String(value)) => ({ kind: "number", value, text });
 
 describe("parser: grammar validation", () => {
   it("has no ambiguities or other grammar definition errors", () => {
@@ -67,6 +67,8 @@ describe("parser: declarations", () => {
     ['param revision = "r547"', { kind: "param", name: N("revision"), value: S("r547") }],
     ["param count = 3", { kind: "param", name: N("count"), value: num(3) }],
     ["param ratio = 2.5", { kind: "param", name: N("ratio"), value: num(2.5) }],
+    ["param ratio = 1.0", { kind: "param", name: N("ratio"), value: num(1, "1.0") }],
+    ["param code = 007", { kind: "param", name: N("code"), value: num(7, "007") }],
     ["param grace = 30s", { kind: "param", name: N("grace"), value: dur("30s", 30_000) }],
     ["param dry = true", { kind: "param", name: N("dry"), value: { kind: "bool", value: true } }],
     ["param dry = false", { kind: "param", name: N("dry"), value: { kind: "bool", value: false } }],

@@ -273,6 +273,33 @@ describe("evalStatic", () => {
     const scope = envScope(rb, "dev");
     expect(evalStatic(cmp("@branch", "==", "r600"), scope, resolveValues(rb, "dev", { sets: { branch: "r600" } }))).toBe(true);
   });
+
+  it("keeps a list's items whole: an item with spaces is one item", () => {
+    const lr = runbook({ decls: [vr("items", list("a b", "c"))], envs: [env("dev"), env("prod", { overrides: [vr("items", list("x y"))] })] });
+    const inDev = (cond: Cond, sets?: Record<string, string>) => evalStatic(cond, envScope(lr, "dev"), resolveValues(lr, "dev", { sets }));
+    expect(inDev(cmp("@items", "contains", "a b"))).toBe(true);
+    expect(inDev(cmp("@items", "contains", "a"))).toBe(false);
+    expect(inDev(cmp("a b", "in", "@items"))).toBe(true);
+    expect(inDev(cmp("b", "in", "@items"))).toBe(false);
+    expect(inDev(cmp("@prod.items", "contains", "x y"))).toBe(true);
+    expect(inDev(cmp("@prod.items", "contains", "x"))).toBe(false);
+    expect(inDev(is("@items"))).toBe(true);
+  });
+
+  it("a list param given another value with --set is split on whitespace", () => {
+    const lr = runbook({ decls: [param("targets", list("dev", "uat"))] });
+    const scope = envScope(lr, "default");
+    expect(evalStatic(cmp("qa", "in", "@targets"), scope, resolveValues(lr, "default", { sets: { targets: "qa prod" } }))).toBe(true);
+    expect(evalStatic(cmp("uat", "in", "@targets"), scope, resolveValues(lr, "default", { sets: { targets: "qa prod" } }))).toBe(false);
+  });
+
+  it.each([
+    ["timeout == 30000ms", () => cmp("@timeout", "==", dur("30000ms")), true],
+    ["timeout < 1m", () => cmp("@timeout", "<", dur("1m")), true],
+    ["timeout > 1m", () => cmp("@timeout", ">", dur("1m")), false],
+  ])("durations: %s", (_, make, expected) => {
+    expect(evalIn(make(), "dev")).toBe(expected);
+  });
 });
 
 describe("comparisons", () => {
@@ -296,6 +323,10 @@ describe("comparisons", () => {
     ["1.10.0", "1.9.0", 1], // versions
     ["b", "a", 1],
     ["a", "a", 0],
+    ["30s", "1m", -1], // durations: by length, not as text ("3" > "1")
+    ["1h30m", "90m", 0],
+    ["500ms", "1s", -1],
+    ["2d", "47h", 1],
   ])("compareOrdered(%s, %s) = %i", (a, b, expected) => {
     expect(compareOrdered(a, b)).toBe(expected);
   });

@@ -63,6 +63,20 @@ describe("golden plans", () => {
   });
 });
 
+describe("markdown plans", () => {
+  it("keep a command with backticks in one code span, and a multi-line undo in a fenced block inside its item", () => {
+    const plan = planOf(
+      'runbook "t" version "1.0.0"\nstep "Stamp" as stamp {\n  run "echo `date` > stamp"\n  undo {\n    edit "cfg" { replace "a" with "b" }\n  }\n}\nsection "Later" {\n  step "Two" as two { run "true" }\n}\n',
+      "default",
+    );
+    const md = renderPlanMarkdown([plan]);
+    expect(md).toContain("  - ``$ echo `date` > stamp``\n");
+    expect(md).toMatch(/\n {2}- undo:\n {4}```\n {4}edit cfg\n {4} {2}replace "a" with "b"\n {4}```\n/);
+    // A heading is never glued to the list before it.
+    expect(md).toMatch(/\n\n### Later\n\n/);
+  });
+});
+
 const base = `runbook "t" version "1.0.0"
 param who = "world"
 secret token = env "T_TOKEN"

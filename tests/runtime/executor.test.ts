@@ -196,6 +196,22 @@ finally {
     ]);
     expect(r.steps).toMatchObject({ a: "rolled-back", b: "rolled-back", plain: "ok", c: "failed", f: "ok" });
   });
+
+  it("an edit whose write failed has nothing to restore", async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "conf.py"), "migrate = False\n");
+    const readOnly: HostDriver = Object.assign(Object.create(new LocalDriver({ cwd })), {
+      label: "portal",
+      writeFile: async () => {
+        throw new DriverError("cannot write conf.py on portal: permission denied", "permission");
+      },
+    });
+    const plan = planFrom(`${header}host portal = "u@example.org"\nstep "Edit" as change on portal {\n  edit "conf.py" { replace "migrate = False" with "migrate = True" }\n}\n`);
+    const r = await runPlan(plan, { cwd, onFailure: "rollback", connections: localHosts(cwd, { portal: [readOnly] }) });
+    expect(r.finished.change).toMatchObject({ status: "failed", reason: "cannot write conf.py on portal: permission denied" });
+    expect(r.events.find((e) => e.type === "rollback-started")).toMatchObject({ steps: [] });
+    expect(r.events.filter((e) => e.type === "rollback-step" || e.type === "note")).toEqual([]);
+  });
 });
 
 describe("executor: edits", () => {
@@ -352,6 +368,15 @@ describe("executor: wait, note, selection", () => {
     expect(r.finished.w!.reason).toMatch(/exists "never" still did not hold after 300ms/);
   });
 
+  it("wait until checks once more when its timeout runs out, so it sees a condition that came true in the last interval", async () => {
+    const cwd = tempDir();
+    // Checked at once (false), then not again for 10s: only the last check, when the 1s timeout runs out, can see it.
+    const plan = planFrom(`${header}step "W" {\n  run "(sleep 0.1; touch ready) > /dev/null 2>&1 &"\n  wait until exists "ready" every 10s timeout 1s\n}\n`);
+    const r = await runPlan(plan, { cwd });
+    expect(r.exitCode).toBe(0);
+    expect(r.steps.w).toBe("ok");
+  });
+
   it.each([
     ["--from", { fromStep: "b" }, { a: "skipped", b: "ok", c: "ok", f: "ok" }],
     ["--only", { only: ["b"] }, { a: "skipped", b: "ok", c: "skipped", f: "skipped" }],
@@ -381,6 +406,82 @@ describe("executor: wait, note, selection", () => {
     expect(r.exitCode).toBe(3);
     expect(r.error).toMatch(/step a .* was interrupted .* --yes/);
     expect(existsSync(join(cwd, "log"))).toBe(false);
+  });
+});
+
+describe("executor: values in conditions", () => {
+  it("a list-valued var keeps its items for contains and in, when decided statically and at run time", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}var items = ["a b", "c"]
+step "Static in" as static_in when "c" in items unless "a" in items { run "touch static_in" }
+step "Static contains" as static_contains when items contains "a b" { run "touch static_contains" }
+step "Not an item" as not_item when items contains "b" { run "touch not_item" }
+step "At run time" as runtime {
+  require items contains "a b" else "contains a b"
+  require not (items contains "a") else "not contains a"
+  require "c" in items and not ("b" in items) else "in"
+  require items else "a list with items is true"
+  run "touch runtime"
+}
+`);
+    expect(plan.steps.map((s) => s.skip ?? "runs")).toEqual(["runs", "runs", 'when items contains "b" is false in env default', "runs"]);
+    const r = await runPlan(plan, { cwd });
+    expect(r.exitCode).toBe(0);
+    expect(r.steps).toEqual({ static_in: "ok", static_contains: "ok", not_item: "skipped", runtime: "ok" });
+  });
+
+  it("durations compare as lengths of time", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}param grace = 90s
+step "Static" as static when grace == 1m30s and grace < 2m and grace > 30s and 500ms < 1s { run "touch static" }
+step "Run time" as runtime {
+  require grace >= 1m and grace != 2m else "durations"
+  run "touch runtime"
+}
+`);
+    expect(plan.steps.map((s) => s.skip ?? "runs")).toEqual(["runs", "runs"]);
+    const r = await runPlan(plan, { cwd });
+    expect(r.steps).toEqual({ static: "ok", runtime: "ok" });
+  });
+
+  it("a number is interpolated as it is written", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}param ver = 1.0\nparam code = 007\nstep "S" { run "printf '%s %s' \${ver} \${code}" }\n`);
+    const r = await runPlan(plan, { cwd });
+    expect(r.output.s).toBe("1.0 007");
+  });
+
+  it("a secret in a condition is compared with its value when the step runs, and never shown", async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "tok-value-123.flag"), "");
+    const plan = planFrom(`${header}secret tok = env "TOK"
+step "Check" as check when "\${tok}" == "tok-value-123" {
+  require output "printf %s \${tok}" == tok
+  require exists "\${tok}.flag"
+  run "touch ran"
+}
+step "Wrong" as wrong { require tok == "other" else "not the token" }
+`);
+    expect(plan.steps[0]!.skip).toBeUndefined();
+    const r = await runPlan(plan, { cwd, onFailure: "stop", env: { PATH: process.env.PATH, TOK: "tok-value-123" } });
+    expect(r.steps).toEqual({ check: "ok", wrong: "failed" });
+    expect(r.finished.wrong!.reason).toBe("not the token");
+    expect(existsSync(join(cwd, "ran"))).toBe(true);
+    expect(r.events.find((e) => e.type === "guard")).toMatchObject({ result: true }); // its source is redacted too: the value is written in the runbook
+    expect(JSON.stringify(r.events)).not.toContain("tok-value-123");
+  });
+
+  it("a secret in a note, a confirmation or a title shows as ***", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}secret tok = env "TOK"\nstep "Use \${tok}" as use {\n  note "token \${tok}"\n  confirm "Is \${tok} right?"\n  run "printf %s \${tok}"\n}\n`);
+    const interaction = scripted();
+    const r = await runPlan(plan, { cwd, interaction, env: { PATH: process.env.PATH, TOK: "tok-value-123" } });
+    expect(r.exitCode).toBe(0);
+    expect(plan.steps[0]!.title).toBe("Use ***");
+    expect(r.events.find((e) => e.type === "note")).toMatchObject({ text: "token ***" });
+    expect(interaction.asked).toEqual(["confirm:use:Is *** right?"]);
+    expect(r.output.use).toBe("***");
+    expect(JSON.stringify(r.events)).not.toContain("tok-value-123");
   });
 });
 
@@ -458,6 +559,23 @@ step "Edit new file" { edit "pulled" { replace "pulling" with "pulled" } }
     const cwd = tempDir();
     const r = await runPlan(planFrom(`${header}step "S" when succeeds "touch probed" { run "true" }\n`), { cwd, dryRun: true, probe: false });
     expect(r.events.find((e) => e.type === "guard")).toMatchObject({ result: "unknown" });
+    expect(existsSync(join(cwd, "probed"))).toBe(false);
+  });
+
+  it("--no-probe still decides what the source alone decides", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}param mode = "fast"
+step "Runs" as runs when mode == "fast" or succeeds "touch probed" { run "true" }
+step "Fails" as fails {
+  require mode == "slow" or exists "probed" else "needs slow mode"
+  require mode == "slow" else "needs slow mode"
+}
+`);
+    const r = await runPlan(plan, { cwd, dryRun: true, probe: false });
+    expect(r.steps.runs).toBe("ok");
+    expect(r.finished.fails).toMatchObject({ status: "failed", reason: "needs slow mode" });
+    // the first require needs the probe: shown unevaluated; the second is false from the source alone
+    expect(r.events.filter((e) => e.type === "guard" && e.stepId === "fails")).toMatchObject([{ result: "unknown" }]);
     expect(existsSync(join(cwd, "probed"))).toBe(false);
   });
 

@@ -193,6 +193,41 @@ step "Ask" as ask {
     expect(at("stdout", "[ask] local | after the answer\n")).toBeGreaterThan(prompt);
   });
 
+  it("Ctrl-C at a terminal prompt interrupts that step (not 'nobody can answer'), and finally runs uninterrupted", async () => {
+    const src = `runbook "q" version "1.0.0"
+step "Ask" as ask { confirm "Go on?" }
+step "Next" as next { run "touch next" }
+finally {
+  step "Cleanup" as cleanup { run "sleep 0.3; echo cleaned > cleaned.txt" }
+}
+`;
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
+    let err = "";
+    const stderr = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        err += chunk.toString();
+        if (chunk.toString().includes("Go on? [y/n]")) stdin.write("\u0003"); // Ctrl-C, as a terminal in raw mode sends it
+        cb();
+      },
+    });
+    let out = "";
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const c = cli().file("q.rb", src);
+    const r = await c.args("run", "q.rb", "--no-tui").run({ stdin, stdout, stderr });
+    expect(r.code).toBe(3);
+    expect(out).toMatch(/\[ask\] interrupted/);
+    expect(out).toMatch(/\[cleanup\] ok/);
+    expect(out + err).not.toMatch(/nobody can answer/);
+    expect(readFileSync(join(c.dir, "cleaned.txt"), "utf8")).toBe("cleaned\n");
+    expect(existsSync(join(c.dir, "next"))).toBe(false);
+    expect(err).toMatch(/runbook: resume it with `runbook resume \S+`/);
+  });
+
   it("a stdout that stops taking output (EPIPE) is reported once; the run goes on and is journaled", async () => {
     let writes = 0;
     const stdout = new Writable({
@@ -401,6 +436,38 @@ step "Third" as third { run "echo third >> log.txt" }
   );
 });
 
+describe("with a real process: the command line", () => {
+  it(
+    "plan to a reader that has gone away (`| head`) ends quietly: no stack trace, its own exit code",
+    async () => {
+      const p = cli().file("r.rb", release).args("plan", "r.rb", "--format", "json").spawn();
+      p.proc.stdout!.destroy();
+      const r = await p.exited;
+      expect(r.stderr).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+      expect(r.code).toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    "resume of a run that is still going is refused (exit 4), without calling its running step interrupted",
+    async () => {
+      const src = `runbook "live" version "1.0.0"\nstep "Hold" as hold { run "echo holding; while [ ! -f go ]; do sleep 0.1; done" }\n`;
+      const c = cli().file("l.rb", src);
+      const first = c.args("run", "l.rb", "--no-tui").spawn();
+      await first.waitFor(/local \| holding/);
+      const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(first.stdout())![1]!;
+      const resumed = await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();
+      writeFileSync(join(c.dir, "go"), "");
+      expect(resumed.code).toBe(4);
+      expect(resumed.stderr).toMatch(new RegExp(`locked in env default by run ${runId}: .* \\(pid ${first.proc.pid}\\)`));
+      expect(resumed.stderr).not.toMatch(/interrupted/);
+      expect((await first.exited).code).toBe(0);
+    },
+    SLOW,
+  );
+});
+
 describe("runbook resume", () => {
   it("continues a failed run from the failed step; refuses a changed runbook unless --force", async () => {
     const src = `runbook "r" version "1.0.0"
@@ -435,5 +502,83 @@ step "C" as c { run "echo c >> log.txt" }
     const r = await cli().args("resume", "nope", "--no-tui").run();
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no run nope/);
+  });
+});
+
+describe("the command line as CLI.md has it", () => {
+  it.each([
+    ["no command at all", [], /Usage: runbook/],
+    ["--limit that is not a number", ["history", "--limit", "abc"], /--limit <n>.*'abc' is invalid/],
+    ["--limit 0", ["history", "--limit", "0"], /'0' is invalid/],
+  ])("%s is a usage error (exit 2)", async (_n, argv, message) => {
+    const r = await cli().args(...argv).run();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe("");
+  });
+
+  it.each([
+    ["run", ["run", "r.rb", "--no-tui", "--state", "mysq://root@127.0.0.1/journal"]],
+    ["history", ["history", "--state", "postgres://db.example.org/journal"]],
+    ["show", ["show", "x", "--state", "postgres://db.example.org/journal"]],
+  ])("%s: a --state URL of a kind the journal cannot use is a usage error, not a local file", async (_n, argv) => {
+    const c = cli().file("r.rb", `runbook "r" version "1.0.0"\nstep "A" { run "touch a" }\n`);
+    const r = await c.args(...argv).run();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--state \S+: a journal is a SQLite file \(a path\) or mysql:\/\/user@host\/database/);
+    expect(existsSync(join(c.dir, "a"))).toBe(false);
+    expect(existsSync(join(c.dir, "mysq:"))).toBe(false);
+    expect(existsSync(join(c.dir, "postgres:"))).toBe(false);
+  });
+
+  it("run --state with a relative path keeps the journal there, and history reads it from the same path", async () => {
+    const c = cli().file("r.rb", `runbook "r" version "1.0.0"\nstep "A" { run "true" }\n`);
+    const r = await c.args("run", "r.rb", "--no-tui", "--state", "team/journal.db").run();
+    expect(r.code).toBe(0);
+    expect(existsSync(join(c.dir, "team/journal.db"))).toBe(true);
+    const h = await cli(c.dir).args("history", "--state", "team/journal.db", "--json").run();
+    expect(JSON.parse(h.stdout)).toHaveLength(1);
+  });
+
+  it("--from and --only that leave nothing to run are a usage error", async () => {
+    const src = `runbook "s" version "1.0.0"\nstep "A" as a { run "touch a" }\nstep "B" as b { run "touch b" }\n`;
+    const c = cli().file("s.rb", src);
+    const r = await c.args("run", "s.rb", "--no-tui", "--from", "b", "--only", "a").run();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--only a comes before --from b: nothing would run/);
+    const ok = await c.args("run", "s.rb", "--no-tui", "--from", "a", "--only", "b").run();
+    expect(ok.code).toBe(0);
+    expect(existsSync(join(c.dir, "a"))).toBe(false);
+    expect(existsSync(join(c.dir, "b"))).toBe(true);
+  });
+
+  it("unlock: an env the runbook does not have is a usage error; a known env without a lock is fine", async () => {
+    const c = cli().file("u.rb", `runbook "u" version "1.0.0"\nenv staging {}\nenv production {}\nstep "A" { run "true" }\n`);
+    const typo = await c.args("unlock", "u.rb", "--env", "prodution").run();
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown env `prodution`.*staging, production/);
+    const none = await c.args("unlock", "u.rb", "--env", "production").run();
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(/No lock on u in env production/);
+  });
+
+  it("diff: errors name the file as it was given, with line, column and caret", async () => {
+    const c = cli()
+      .file("v1.rb", `runbook "d" version "1.0.0"\nstep "A" { run "true" }\n`)
+      .file("v2.rb", `runbook "d" version "1.1.0"\nstep "A" { run }\n`);
+    const r = await c.args("diff", "v1.rb", "v2.rb").run();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^v2\.rb:2:16: error: /);
+    expect(r.stderr).toContain("2 | step \"A\" { run }\n");
+    expect(r.stderr).not.toContain(c.dir);
+  });
+
+  it("run: errors name the file as it was given, also outside the working directory", async () => {
+    const c = cli().file("rb/bad.rb", `runbook "b" version "1.0.0"\nstep "A" { run }\n`).file("work/.keep", "");
+    const r = await cli(join(c.dir, "work")).args("run", "../rb/bad.rb", "--no-tui").run();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^\.\.\/rb\/bad\.rb:2:16: error: /);
+    const abs = await cli(join(c.dir, "work")).args("run", join(c.dir, "rb/bad.rb"), "--no-tui").run();
+    expect(abs.stderr.startsWith(`${join(c.dir, "rb/bad.rb")}:2:16: error: `)).toBe(true);
   });
 });

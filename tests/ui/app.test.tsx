@@ -382,6 +382,21 @@ describe("quitting, selection and keys", () => {
     expect(next.settled).toBe(false);
   });
 
+  it("after Ctrl-C the finally steps start without waiting for Enter; their confirmations are still asked", async () => {
+    const plan = threeSteps();
+    const ui = mount(plan);
+    ui.bus.emit(ev({ type: "step-started", stepId: "build", title: "Build", attempt: 1, preview: [] }));
+    await ui.frame("running");
+    ui.store.interrupted();
+    await ui.frame("Interrupted: stopping the running step");
+    await expect(ui.store.interaction.beforeStep({ plan, step: plan.steps[2]!, index: 2 })).resolves.toBe("run");
+    const asked = track(ui.store.interaction.confirm("Remove the temp files?", { plan, step: plan.steps[2]! }));
+    await ui.frame("Remove the temp files?");
+    expect(asked.settled).toBe(false);
+    ui.press("y");
+    await vi.waitFor(() => expect(asked.value).toBe(true));
+  });
+
   it("↑/↓ select a step to look at; the selection then stays until f", async () => {
     const plan = threeSteps();
     const ui = mount(plan);
