@@ -452,6 +452,14 @@ export class RunbookParser extends CstParser {
         this.CONSUME2(T.Duration, { LABEL: "timeout" });
       },
     });
+    // `timeout D every D` reads as well as the contract's `every D timeout D`.
+    this.OPTION3({
+      GATE: () => this.sameLine(),
+      DEF: () => {
+        this.CONSUME2(Kw.every);
+        this.CONSUME3(T.Duration, { LABEL: "every" });
+      },
+    });
   });
 
   /** `undo "command"` / `undo { statements }` */

@@ -574,7 +574,9 @@ class Builder {
     const cond = this.condOf(n, "cond", this.cover(kw, this.tok(n, "Kw_until")));
     const every = this.tok(n, "every");
     const timeout = this.tok(n, "timeout");
-    const s: WaitStmt = { kind: "wait", cond, span: this.cover(kw, this.tok(n, "Kw_until"), cond, every, timeout) };
+    const again = this.tok(n, "Kw_every", 1);
+    if (again) this.error("syntax", messages.duplicate("every"), this.tokSpan(again));
+    const s: WaitStmt = { kind: "wait", cond, span: this.cover(kw, this.tok(n, "Kw_until"), cond, every, timeout, this.tok(n, "every", 1)) };
     if (every) s.every = this.duration(every);
     if (timeout) s.timeout = this.duration(timeout);
     return s;

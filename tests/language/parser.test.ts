@@ -179,6 +179,10 @@ describe("parser: step statements", () => {
       { kind: "wait", cond: { kind: "value", value: { kind: "succeeds", command: S("curl x") } }, every: dur("5s", 5000), timeout: dur("2m", 120_000) },
     ],
     ["wait until ready timeout 1m", { kind: "wait", cond: { kind: "value", value: name("ready") }, timeout: dur("1m", 60_000) }],
+    [
+      "wait until ready timeout 2m every 5s",
+      { kind: "wait", cond: { kind: "value", value: name("ready") }, every: dur("5s", 5000), timeout: dur("2m", 120_000) },
+    ],
     ['note "hello ${env}"', { kind: "note", text: SP("hello ", I("env")) }],
     ['undo "rm x"', { kind: "undo", command: S("rm x") }],
     [
