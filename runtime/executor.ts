@@ -954,19 +954,30 @@ class Executor {
     const { step } = ctx;
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     const shown = showText(a.sql).trim();
-    const db = await this.db(a.db);
     if (this.dry) {
+      // As for export: a database that cannot be opened now (a secret not set, a host not
+      // reachable, an SQLite file the run would create) leaves the row counts unknown.
+      let db: DatabaseDriver | string;
+      try {
+        db = await this.db(a.db);
+      } catch (err) {
+        db = `cannot open ${a.db}: ${this.redact(err instanceof Error ? err.message : String(err))}`;
+      }
       const lines = await this.describeSql(db, a.sql);
       this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `would run on ${a.db}:\n${lines}` });
       return;
     }
+    const db = await this.db(a.db);
     this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `sql ${a.db}: ${shown}` });
     const res = await db.execute(this.o.secrets.materialize(a.sql));
     this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: `${res.affectedRows} row${res.affectedRows === 1 ? "" : "s"} changed\n` });
   }
 
-  /** The dry-run view of SQL: each statement and the rows it would touch, where a read-only count can tell. */
-  private async describeSql(db: DatabaseDriver, sql: Text): Promise<string> {
+  /**
+   * The dry-run view of SQL: each statement and the rows it would touch, where a read-only
+   * count can tell (`db` is why it cannot when the database could not be opened).
+   */
+  private async describeSql(db: DatabaseDriver | string, sql: Text): Promise<string> {
     const shown = showText(sql);
     let text: string | undefined;
     try {
@@ -980,7 +991,9 @@ class Executor {
     for (const [i, st] of described.statements.entries()) {
       let rows = "";
       const r = real?.[i];
-      if (r) {
+      if (r && typeof db === "string") {
+        if (countQuery(r.text, "sqlite")) rows = `   -- rows unknown (${db})`;
+      } else if (r && typeof db !== "string") {
         const count = countQuery(r.text, db.engine);
         if (count) {
           try {

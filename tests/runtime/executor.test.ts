@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DriverError, type HostDriver } from "../../runtime/drivers/driver.js";
@@ -643,5 +643,23 @@ step "Check" as check { require query appdb "SELECT MIN(x) FROM t" == 1 }
     // The query guard after the sql of an earlier step is honest about it.
     const guard = r.events.filter((e) => e.type === "guard").at(-1) as { result: unknown; reason?: string };
     expect(guard).toMatchObject({ result: "unknown", reason: "unknown until step fix runs" });
+  });
+
+  it("a dry run on a database it cannot open (a file the run would create) leaves the rows unknown, and a real run creates it", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}
+database audit = sqlite "state/audit.sqlite"
+step "Record" as record { sql audit "CREATE TABLE IF NOT EXISTS log (at TEXT); DELETE FROM log WHERE at < '2000'" }
+`);
+    mkdirSync(join(cwd, "state"));
+    const dry = await runPlan(plan, { cwd, dryRun: true });
+    expect(dry.exitCode).toBe(0);
+    expect(dry.steps).toEqual({ record: "ok" });
+    const sql = dry.events.find((e) => e.type === "action" && e.kind === "sql") as { description: string };
+    expect(sql.description).toContain(`-- rows unknown (cannot open audit: SQLite database ${join(cwd, "state/audit.sqlite")} does not exist)`);
+    expect(existsSync(join(cwd, "state/audit.sqlite"))).toBe(false);
+    const real = await runPlan(plan, { cwd });
+    expect(real.steps).toEqual({ record: "ok" });
+    expect(existsSync(join(cwd, "state/audit.sqlite"))).toBe(true);
   });
 });
