@@ -208,7 +208,11 @@ export async function drive(o: DriveOptions): Promise<number> {
   else interaction = flagInteraction(o.flags);
 
   if (o.dryRun) {
-    for (const m of secrets.missing(plan)) io.stderr.write(`runbook: warning: ${m}; a real run would refuse to start\n`);
+    const refused = new Set(secrets.missingBeforeStart(plan, plan.steps));
+    for (const m of secrets.missing(plan)) {
+      const then = refused.has(m) ? "a real run would refuse to start" : "a real run fails the first step that needs it";
+      io.stderr.write(`runbook: warning: ${m}; ${then}\n`);
+    }
   }
 
   const connections = new Connections(plan, {

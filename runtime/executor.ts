@@ -4,8 +4,9 @@
 // plain log, NDJSON and the UI only subscribe). Every event passes through the
 // run's one Redaction first, so no secret value leaves the executor.
 //
-// Order of a run: run-started; every secret the run needs is read (a missing one
-// fails the run before anything happens); the env's own confirmations; the main
+// Order of a run: run-started; the environment-variable secrets that steps certain
+// to run need are read (a missing one fails the run before anything happens; other
+// secrets are read when first needed); the env's own confirmations; the main
 // steps in order (static skips and run-time guards journaled as skipped); on a
 // failure the Interaction chooses retry / skip / rollback / abort (rollback runs
 // the `undo` of completed steps in reverse order and restores their edits);
@@ -244,7 +245,7 @@ class Executor {
     for (const s of plan.secrets) this.o.secrets.has(s.name);
     const selected = plan.steps.filter((s) => this.selected(s) === undefined);
     if (!this.dry) {
-      const missing = this.o.secrets.missing({ ...plan, steps: selected.filter((s) => !this.o.completed?.has(s.id)) });
+      const missing = this.o.secrets.missingBeforeStart(plan, selected.filter((s) => !this.o.completed?.has(s.id)));
       if (missing.length > 0) {
         const error = missing.length === 1 ? missing[0]! : `${missing.length} secrets are not set:\n  ${missing.join("\n  ")}`;
         return this.finish({ status: "failed", exitCode: 1, error: `${error}; nothing was run` });

@@ -110,8 +110,25 @@ export class SecretStore {
 
   /** The messages for every secret the plan uses that cannot be read (empty when all can). */
   missing(plan: Plan): string[] {
+    return this.unreadable(secretsUsed(plan));
+  }
+
+  /**
+   * What a run must refuse to start without: the environment-variable secrets that steps
+   * certain to run need (selected, not done, no run-time guard). An environment variable
+   * cannot appear later, so such a run would fail anyway, after changing things. Every
+   * other secret is read when first needed: a file may be written by an earlier step, and
+   * a step that a probe skips never needs its secrets.
+   */
+  missingBeforeStart(plan: Plan, steps: readonly PlannedStep[]): string[] {
+    const certain = steps.filter((s) => !s.guards.some((g) => g.static === "probe"));
+    const used = secretsUsed(plan, certain, { undo: false });
+    return this.unreadable(used.filter((name) => this.decls.get(name)?.source === "env"));
+  }
+
+  private unreadable(names: string[]): string[] {
     const out: string[] = [];
-    for (const name of secretsUsed(plan)) {
+    for (const name of names) {
       const r = this.lookup(name);
       if (!r.ok) out.push(r.error);
     }
@@ -214,14 +231,14 @@ function actionSecrets(a: Action, out: Set<string>, dbs: Set<string>, foreign: S
 }
 
 /** The secrets the steps that may run use: in commands, SQL, probes, and database passwords. */
-export function secretsUsed(plan: Plan, steps: readonly PlannedStep[] = plan.steps): string[] {
+export function secretsUsed(plan: Plan, steps: readonly PlannedStep[] = plan.steps, options: { undo?: boolean } = {}): string[] {
   const out = new Set<string>();
   const dbs = new Set<string>();
   const foreign = new Set<string>();
   for (const step of steps) {
     if (step.skip !== undefined) continue;
     for (const g of step.guards) condSecrets(g.cond, out, dbs);
-    for (const a of [...step.actions, ...step.undo]) actionSecrets(a, out, dbs, foreign);
+    for (const a of options.undo === false ? step.actions : [...step.actions, ...step.undo]) actionSecrets(a, out, dbs, foreign);
   }
   const dbSecret = (d: PlannedDatabase | undefined) => {
     if (d && d.engine === "mysql" && d.passwordSecret) out.add(d.passwordSecret);

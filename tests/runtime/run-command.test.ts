@@ -284,12 +284,36 @@ step "Fail" as fail {
     expect(readFileSync(c.journalPath).includes(Buffer.from("using ***"))).toBe(true);
   });
 
-  it("a missing secret stops the run before any step, saying where it was looked for", async () => {
+  it("a missing file secret is read when first needed: the step that needs it fails, saying where it was looked for", async () => {
     const src = `runbook "s" version "1.0.0"\nsecret pw = file "~/.app/pw"\nstep "A" { run "touch a" }\nstep "B" { run "echo \${pw}" }\n`;
     const r = await cli().file("s.rb", src).args("run", "s.rb", "--no-tui").run();
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/secret pw is not set: file ~\/\.app\/pw \(.*\/\.app\/pw\) does not exist/);
+    expect(r.stderr).toMatch(/step b failed: secret pw is not set: file ~\/\.app\/pw \(.*\/\.app\/pw\) does not exist/);
+    expect(existsSync(join(r.dir, "a"))).toBe(true);
+  });
+
+  it("a file secret written by an earlier step of the run is read when its step needs it", async () => {
+    const src = `runbook "s" version "1.0.0"\nsecret token = file "token.txt"\nstep "Fetch" { run "printf 'fetched-%s' T0ken > token.txt" }\nstep "Use" { run "printf %s \${token} > seen.txt; echo used \${token}" }\n`;
+    const r = await cli().file("s.rb", src).args("run", "s.rb", "--no-tui").run();
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(r.dir, "seen.txt"), "utf8")).toBe("fetched-T0ken");
+    expect(r.stdout).toContain("used ***");
+    expect(r.stdout).not.toContain("fetched-T0ken");
+  });
+
+  it("a missing environment-variable secret that a certain step needs stops the run before any step", async () => {
+    const src = `runbook "s" version "1.0.0"\nsecret pw = env "RUNBOOK_TEST_UNSET_PW"\nstep "A" { run "touch a" }\nstep "B" { run "echo \${pw}" }\n`;
+    const r = await cli().file("s.rb", src).args("run", "s.rb", "--no-tui").run();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/secret pw is not set: environment variable RUNBOOK_TEST_UNSET_PW is not set; nothing was run/);
     expect(existsSync(join(r.dir, "a"))).toBe(false);
+  });
+
+  it("a step that a probe skips never needs its secrets", async () => {
+    const src = `runbook "s" version "1.0.0"\nsecret pw = env "RUNBOOK_TEST_UNSET_PW"\nstep "A" { run "touch a" }\nstep "B" when succeeds "false" { run "echo \${pw}" }\n`;
+    const r = await cli().file("s.rb", src).args("run", "s.rb", "--no-tui").run();
+    expect(r.code).toBe(0);
+    expect(existsSync(join(r.dir, "a"))).toBe(true);
   });
 });
 
