@@ -145,7 +145,8 @@ class Compilation {
     this.diagnostics.push(...diagnostics);
     if (!main) {
       for (const kw of headerKeywords(parsed.cst, file)) {
-        this.diagnostics.push(error("syntax", messages.headerInInclude(kw.image), tokenSpan(file, kw)));
+        // Only the main file's header counts; an included file's is shown as ignored.
+        this.diagnostics.push({ severity: "warning", code: "include", message: messages.headerInInclude(kw.image), span: tokenSpan(file, kw) });
       }
       if (ast.defaultEnv) this.diagnostics.push(error("syntax", messages.defaultEnvInInclude(), ast.defaultEnv.span));
       delete ast.header;

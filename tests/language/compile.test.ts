@@ -88,16 +88,25 @@ describe("compile: includes", () => {
     expect(r.sources.get("a.rb")).toContain("run");
   });
 
-  it("refuses a header, description or default env in an included file", () => {
+  it("ignores an included file's header with a warning, and refuses its default env", () => {
     const r = compile("main.rb", undefined, {
       readFile: memFs({ "main.rb": `${HEAD}include "a.rb"\n`, "a.rb": `runbook "a" version "1.0.0"\nowner "x"\ndefault env dev\n` }),
       check: false,
     });
-    expect(messages(r)).toEqual([
-      "an included file has no header: `runbook` belongs in the main file",
-      "an included file has no header: `owner` belongs in the main file",
-      "`default env` belongs in the main file, not in an included one",
+    expect(r.diagnostics.map((d) => [d.severity, d.message])).toEqual([
+      ["warning", "`runbook` in an included file is ignored: only the main file's header counts"],
+      ["warning", "`owner` in an included file is ignored: only the main file's header counts"],
+      ["error", "`default env` belongs in the main file, not in an included one"],
     ]);
+  });
+
+  it("a whole runbook can be included: its header is ignored, its steps spliced in", () => {
+    const r = compile("main.rb", undefined, {
+      readFile: memFs({ "main.rb": `${HEAD}include "other.rb"\nstep "Mine" { run "true" }\n`, "other.rb": `runbook "other" version "2.0.0"\nstep "Theirs" { run "true" }\n` }),
+    });
+    expect(r.runbook?.header.name).toEqual(expect.objectContaining({ parts: [expect.objectContaining({ value: "t" })] }));
+    expect(allSteps(r.runbook!).map((s) => s.id)).toEqual(["theirs", "mine"]);
+    expect(r.diagnostics.map((d) => d.severity)).toEqual(["warning"]);
   });
 
   it("resolves includes relative to the including file on disk", () => {
