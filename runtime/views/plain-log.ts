@@ -134,9 +134,13 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
               : e.status === "rolled-back"
                 ? c("magenta", "rolled back")
                 : c("red", e.status);
-        const code = e.exitCode !== undefined && e.exitCode !== null && e.status === "failed" ? ` (exit ${e.exitCode})` : "";
-        const took = e.status === "skipped" || e.status === "rolled-back" ? "" : ` in ${ms(e.durationMs)}`;
-        write(e.time, e.stepId, `${status}${e.reason && !(e.status === "rolled-back" && e.reason === "rolled back") ? `: ${e.reason}` : ""}${code}${took}`);
+        const hasCode = e.exitCode !== undefined && e.exitCode !== null && e.status === "failed";
+        // "the command exited with status 2" already says it; no "(exit 2)" after it.
+        const code = hasCode && !e.reason?.includes(`status ${e.exitCode}`) ? ` (exit ${e.exitCode})` : "";
+        const reason = e.reason && !(e.status === "rolled-back" && e.reason === "rolled back") ? e.reason : undefined;
+        // "ok in 9ms"; after a reason, in brackets, so it does not read as part of it.
+        const took = e.status === "skipped" || e.status === "rolled-back" ? "" : reason || code ? ` (${ms(e.durationMs)})` : ` in ${ms(e.durationMs)}`;
+        write(e.time, e.stepId, `${status}${reason ? `: ${reason}` : ""}${code}${took}`);
         break;
       }
       case "failure-choice":

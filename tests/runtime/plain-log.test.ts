@@ -92,6 +92,18 @@ describe("the plain log", () => {
     );
   });
 
+  it.each([
+    [{ status: "ok" }, "ok in 9ms"],
+    [{ status: "ok", reason: "dry run; unknown until step ed runs" }, "ok: dry run; unknown until step ed runs (9ms)"],
+    [{ status: "failed", reason: "the command exited with status 2", exitCode: 2 }, "failed: the command exited with status 2 (9ms)"],
+    [{ status: "failed", reason: "killed after 1m (timeout)", exitCode: 143 }, "failed: killed after 1m (timeout) (exit 143) (9ms)"],
+    [{ status: "skipped", reason: "when env == \"prod\" is false" }, 'skipped: when env == "prod" is false'],
+  ])("ends a step with %j as %j", (fields, line) => {
+    const r = recorder();
+    createPlainLog(r)({ type: "step-finished", runId: "r", time: T, stepId: "s", durationMs: 9, attempt: 1, ...fields } as RunEvent);
+    expect(r.text()).toBe(`${T} [s] ${line}\n`);
+  });
+
   it("keeps the bytes and order of the line-by-line rules, however the output is cut into chunks", () => {
     const piece = fc.constantFrom("a", "bc", "\n", "\r\n", "\r", " x ", "\r\r\n", "\n\n");
     const event = fc.record({
