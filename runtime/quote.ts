@@ -8,6 +8,7 @@
 // - outside quotes it becomes one shell word (`'a b'`);
 // - inside '…' the value is spliced in with each `'` written as `'\''`;
 // - inside "…" the value is spliced in with `\ " $ \`` escaped by a backslash;
+// - in a `#` comment, line breaks become spaces, so the value cannot end it;
 // - inside a `…` command substitution, what the inner command must see is then
 //   escaped once more for the backticks.
 // So `echo "${msg}"`, `echo '${msg}'` and `echo ${msg}` all print the value as it is.
@@ -36,7 +37,7 @@ export function shellJoin(values: readonly string[]): string {
  * `double` inside "…"; `backticks` counts the `…` command substitutions around it.
  */
 export interface ShellContext {
-  quote: "word" | "single" | "double";
+  quote: "word" | "single" | "double" | "comment";
   backticks: number;
 }
 
@@ -48,7 +49,9 @@ export function shellQuoteIn(value: string, context?: ShellContext): string {
       ? value.replace(/'/g, `'\\''`)
       : context.quote === "double"
         ? value.replace(/[\\"$`]/g, "\\$&")
-        : shellQuote(value);
+        : context.quote === "comment"
+          ? value.replace(/[\r\n]/g, " ") // a line break would end the comment
+          : shellQuote(value);
   for (let i = 0; i < context.backticks; i++) out = out.replace(/[\\`$]/g, "\\$&");
   return out;
 }
@@ -76,7 +79,7 @@ export class ShellScanner {
     let backticks = 0;
     for (const f of this.stack) if (f.kind === "backtick") backticks++;
     const t = this.top.kind;
-    return { quote: t === "single" ? "single" : t === "double" ? "double" : "word", backticks };
+    return { quote: this.comment ? "comment" : t === "single" ? "single" : t === "double" ? "double" : "word", backticks };
   }
 
   feed(text: string): void {

@@ -79,6 +79,17 @@ describe("shell: a value is what the program sees, wherever the ${…} stands", 
     expect(existsSync(join(dir, "pwned"))).toBe(false);
   });
 
+  it.each([
+    ["a comment", "echo kept # note: ${v}"],
+    ["a comment inside backticks", "echo `echo kept # note: ${v}\n`"],
+  ])("a value in %s cannot end it", (_name, command) => {
+    for (const value of [...nasty, "x\ntouch pwned #", "x\r\ntouch pwned", "x`; touch pwned; `"]) {
+      const text = commandOf(planOf(`param v = "x"\nstep "S" {\n  run ${JSON.stringify(command)}\n}\n`, { v: value }));
+      expect(sh(showText(text)).trim()).toBe("kept");
+      expect(existsSync(join(dir, "pwned"))).toBe(false);
+    }
+  });
+
   it("the plan shows readable commands", () => {
     const plan = planOf(`param v = "x"\nstep "S" {\n  run "echo '\${v}' \\"\${v}\\" \${v}"\n}\n`, { v: "it's $1" });
     expect(showText(commandOf(plan))).toBe(`echo 'it'\\''s $1' "it's \\$1" 'it'\\''s $1'`);
@@ -120,9 +131,10 @@ describe("shell: a value is what the program sees, wherever the ${…} stands", 
       "double",
       "word+1",
       "word",
-      "word",
+      "comment",
     ]);
     expect(shellQuoteIn("a'b", { quote: "single", backticks: 0 })).toBe("a'\\''b");
+    expect(shellQuoteIn("a\nb\r", { quote: "comment", backticks: 0 })).toBe("a b ");
   });
 });
 
