@@ -112,7 +112,14 @@ class PlanBuilder {
       const sq = sql?.context;
       if (sq && sq !== "none") where.sql = sq;
       if (r.kind === "secret") out.push({ secret: r.name, quoting, ...where });
-      else push(quote(r.value, quoting, where));
+      else {
+        try {
+          push(quote(r.value, quoting, where));
+        } catch (e) {
+          const at = `${part.span.file}:${part.span.line}:${part.span.column}`;
+          throw new PlanError(`${at}: cannot insert \`\${${part.path.join(".")}}\`: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       shell?.inserted();
       sql?.inserted();
     }

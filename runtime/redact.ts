@@ -29,7 +29,8 @@ export class Redaction {
     if (q !== value) forms.add(q);
     if (value.includes("'")) forms.add(value.replace(/'/g, "''"));
     // As spliced inside the quotes of a command or SQL (quote.ts, sql-quote.ts).
-    for (const f of [shellQuoteIn(value, { quote: "single", backticks: 0 }), shellQuoteIn(value, { quote: "double", backticks: 0 }), sqlQuoteIn(value, "mysql", "single")]) {
+    const shellIn = (quote: "single" | "double" | "heredoc") => shellQuoteIn(value, { quote, backticks: 0 });
+    for (const f of [shellIn("single"), shellIn("double"), shellIn("heredoc"), sqlQuoteIn(value, "mysql", "single")]) {
       forms.add(f);
     }
     let changed = false;

@@ -90,6 +90,33 @@ describe("shell: a value is what the program sees, wherever the ${…} stands", 
     }
   });
 
+  it.each([
+    ["an unquoted here-document", "cat <<EOF\n${v}\nEOF"],
+    ["a here-document with text around the value", "cat <<EOF | sed 's/^<//; s/>$//'\n<${v}>\nEOF"],
+    ["a quoted here-document", "cat <<'EOF'\n${v}\nEOF"],
+    ["a <<- here-document", "cat <<-EOF\n\t${v}\n\tEOF"],
+    ["a second here-document", "cat <<A; cat <<B\nfirst\nA\n${v}\nB"],
+  ])("in %s the value is the text, never expanded", (name, command) => {
+    for (const value of [...nasty.filter((v) => v !== "" && !v.includes("\n")), "$(touch pwned)", "`touch pwned`", "${HOME}", "multi\nline $x"]) {
+      const text = commandOf(planOf(`param v = "x"\nstep "S" {\n  run ${JSON.stringify(command)}\n}\n`, { v: value }));
+      const out = sh(showText(text));
+      const want = name === "a second here-document" ? `first\n${value}\n` : `${value}\n`;
+      expect(out).toBe(want);
+      expect(existsSync(join(dir, "pwned"))).toBe(false);
+    }
+  });
+
+  it("a value with a line that would end its here-document is refused, naming it", () => {
+    const source = `runbook "t" version "1.0.0"\nparam v = "x"\nstep "S" {\n  run ${JSON.stringify("cat <<EOF\n${v}\nEOF")}\n}\n`;
+    const r = buildPlan(compileSource(source, "t.rb").runbook!, { env: "default", sets: { v: "ok\nEOF\ntouch pwned" } });
+    expect(r).toMatchObject({ error: "t.rb:4:19: cannot insert `${v}`: a value inserted into a here-document has a line `EOF`, which would end it" });
+  });
+
+  it("a here-string (<<<) is not a here-document", () => {
+    const text = commandOf(planOf(`param v = "x"\nstep "S" {\n  run "cat <<< \${v}"\n}\n`, { v: "a b $(touch pwned)" }));
+    expect(sh(showText(text).replace(/^cat <<< /, "printf '%s\\n' "))).toBe("a b $(touch pwned)\n");
+  });
+
   it("the plan shows readable commands", () => {
     const plan = planOf(`param v = "x"\nstep "S" {\n  run "echo '\${v}' \\"\${v}\\" \${v}"\n}\n`, { v: "it's $1" });
     expect(showText(commandOf(plan))).toBe(`echo 'it'\\''s $1' "it's \\$1" 'it'\\''s $1'`);
