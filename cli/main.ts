@@ -32,124 +32,132 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 
   const stateOption = () => new Option("--state <url>", "journal location: a SQLite path or mysql://… (default $RUNBOOK_STATE or ~/.local/state/runbook/journal.db)");
 
-  program
-    .command("check")
-    .description("parse and check runbooks; no side effects")
-    .argument("<file...>", "runbook files")
-    .option("--env <name>", "also plan each file for this env")
-    .addOption(new Option("--format <format>", "diagnostics format").choices(["text", "json", "github"]).default("text"))
-    .action(async (files: string[], opts) => {
-      const { checkCommand } = await import("./commands/check.js");
-      exitCode = await checkCommand(files, opts, io);
-    });
-
-  program
-    .command("fmt")
-    .description("rewrite runbooks in canonical form")
-    .argument("<file...>", "runbook files")
-    .option("--check", "change nothing; exit 1 and list the files that are not formatted")
-    .action(async (files: string[], opts) => {
-      const { fmtCommand } = await import("./commands/fmt.js");
-      exitCode = await fmtCommand(files, opts, io);
-    });
-
-  program
-    .command("plan")
-    .description("what a run would do, from the source alone: no host, database or secret is touched")
-    .argument("<file>", "runbook file")
-    .option("--env <name>", "environment, or `all` for every env")
-    .option("--set <name=value>", "set a param (repeatable)", collect, [])
-    .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
-    .action(async (file: string, opts) => {
-      const { planCommand } = await import("./commands/plan.js");
-      exitCode = await planCommand(file, opts, io);
-    });
-
-  program
-    .command("run")
-    .description("run a runbook (interactive step-through on a terminal)")
-    .argument("<file>", "runbook file")
-    .option("--env <name>", "environment (default: `default env`, or the only env)")
-    .option("--dry-run", "walk the runbook, change nothing")
-    .option("--no-probe", "with --dry-run: show read-only guards unevaluated")
-    .option("--set <name=value>", "set a param (repeatable)", collect, [])
-    .option("--yes", "answer confirmations and manual steps (not in a protected env)")
-    .option("--approve <step>", "answer the confirmations of STEP in a protected env; `env` answers the env's own (repeatable)", collect, [])
-    .option("--from <step>", "start at this step")
-    .option("--only <step>", "run only this step (repeatable)", collect, [])
-    .addOption(new Option("--on-failure <mode>", "without a terminal: what to do when a step fails").choices(["stop", "rollback"]).default("stop"))
-    .option("--json", "print one JSON object per event (NDJSON)")
-    .option("--no-tui", "plain log instead of the interactive UI")
-    .option("--accept-new-host-keys", "record unknown SSH host keys (changed keys are always refused)")
-    .addOption(stateOption())
-    .action(async (file: string, opts) => {
-      const { runCommand } = await import("./commands/run.js");
-      exitCode = await runCommand(file, opts, io);
-    });
-
-  program
-    .command("resume")
-    .description("continue a stopped run from its journal")
-    .argument("<run-id>", "run id (or a unique prefix)")
-    .option("--yes", "rerun an interrupted step and answer confirmations (not in a protected env)")
-    .option("--approve <step>", "answer the confirmations of STEP in a protected env (repeatable)", collect, [])
-    .option("--force", "resume even though the runbook changed since the run started")
-    .addOption(new Option("--on-failure <mode>", "what to do when a step fails").choices(["stop", "rollback"]).default("stop"))
-    .option("--json", "print one JSON object per event (NDJSON)")
-    .option("--no-tui", "plain log instead of the interactive UI")
-    .option("--accept-new-host-keys", "record unknown SSH host keys")
-    .addOption(stateOption())
-    .action(async (runId: string, opts) => {
-      const { resumeCommand } = await import("./commands/resume.js");
-      exitCode = await resumeCommand(runId, opts, io);
-    });
-
-  program
-    .command("history")
-    .description("past runs, newest first")
-    .argument("[file]", "only runs of this runbook")
-    .option("--env <name>", "only runs in this env")
-    .option("--limit <n>", "at most this many runs", positiveInt)
-    .option("--json", "JSON output")
-    .addOption(stateOption())
-    .action(async (file: string | undefined, opts) => {
-      const { historyCommand } = await import("./commands/history.js");
-      exitCode = await historyCommand(file, opts, io);
-    });
-
-  program
-    .command("show")
-    .description("one run: its steps, output, confirmations")
-    .argument("<run-id>", "run id (or a unique prefix)")
-    .option("--json", "JSON output")
-    .addOption(stateOption())
-    .action(async (runId: string, opts) => {
-      const { showCommand } = await import("./commands/show.js");
-      exitCode = await showCommand(runId, opts, io);
-    });
-
-  program
-    .command("diff")
-    .description("what changed between two versions of a runbook (files or GIT_REV:PATH)")
-    .argument("<old>", "old version")
-    .argument("<new>", "new version")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "markdown"]).default("text"))
-    .action(async (oldRef: string, newRef: string, opts) => {
-      const { diffCommand } = await import("./commands/diff.js");
-      exitCode = await diffCommand(oldRef, newRef, opts, io);
-    });
-
-  program
-    .command("unlock")
-    .description("clear the lock of a run whose holder is gone")
-    .argument("<file>", "runbook file")
-    .requiredOption("--env <name>", "environment")
-    .option("--force", "clear it even when the holder may be alive (another machine)")
-    .addOption(stateOption())
-    .action(async (file: string, opts) => {
-      const { unlockCommand } = await import("./commands/unlock.js");
-      exitCode = await unlockCommand(file, opts, io);
-    });
+  // Only the command being run is defined (commander builds every option of every
+  // command otherwise, which `runbook check` would wait for); all of them for help,
+  // `--version` and unknown commands.
+  const commands: Record<string, () => unknown> = {
+    check: () =>
+      program
+        .command("check")
+        .description("parse and check runbooks; no side effects")
+        .argument("<file...>", "runbook files")
+        .option("--env <name>", "also plan each file for this env")
+        .addOption(new Option("--format <format>", "diagnostics format").choices(["text", "json", "github"]).default("text"))
+        .action(async (files: string[], opts) => {
+          const { checkCommand } = await import("./commands/check.js");
+          exitCode = await checkCommand(files, opts, io);
+        }),
+    fmt: () =>
+      program
+        .command("fmt")
+        .description("rewrite runbooks in canonical form")
+        .argument("<file...>", "runbook files")
+        .option("--check", "change nothing; exit 1 and list the files that are not formatted")
+        .action(async (files: string[], opts) => {
+          const { fmtCommand } = await import("./commands/fmt.js");
+          exitCode = await fmtCommand(files, opts, io);
+        }),
+    plan: () =>
+      program
+        .command("plan")
+        .description("what a run would do, from the source alone: no host, database or secret is touched")
+        .argument("<file>", "runbook file")
+        .option("--env <name>", "environment, or `all` for every env")
+        .option("--set <name=value>", "set a param (repeatable)", collect, [])
+        .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
+        .action(async (file: string, opts) => {
+          const { planCommand } = await import("./commands/plan.js");
+          exitCode = await planCommand(file, opts, io);
+        }),
+    run: () =>
+      program
+        .command("run")
+        .description("run a runbook (interactive step-through on a terminal)")
+        .argument("<file>", "runbook file")
+        .option("--env <name>", "environment (default: `default env`, or the only env)")
+        .option("--dry-run", "walk the runbook, change nothing")
+        .option("--no-probe", "with --dry-run: show read-only guards unevaluated")
+        .option("--set <name=value>", "set a param (repeatable)", collect, [])
+        .option("--yes", "answer confirmations and manual steps (not in a protected env)")
+        .option("--approve <step>", "answer the confirmations of STEP in a protected env; `env` answers the env's own (repeatable)", collect, [])
+        .option("--from <step>", "start at this step")
+        .option("--only <step>", "run only this step (repeatable)", collect, [])
+        .addOption(new Option("--on-failure <mode>", "without a terminal: what to do when a step fails").choices(["stop", "rollback"]).default("stop"))
+        .option("--json", "print one JSON object per event (NDJSON)")
+        .option("--no-tui", "plain log instead of the interactive UI")
+        .option("--accept-new-host-keys", "record unknown SSH host keys (changed keys are always refused)")
+        .addOption(stateOption())
+        .action(async (file: string, opts) => {
+          const { runCommand } = await import("./commands/run.js");
+          exitCode = await runCommand(file, opts, io);
+        }),
+    resume: () =>
+      program
+        .command("resume")
+        .description("continue a stopped run from its journal")
+        .argument("<run-id>", "run id (or a unique prefix)")
+        .option("--yes", "rerun an interrupted step and answer confirmations (not in a protected env)")
+        .option("--approve <step>", "answer the confirmations of STEP in a protected env (repeatable)", collect, [])
+        .option("--force", "resume even though the runbook changed since the run started")
+        .addOption(new Option("--on-failure <mode>", "what to do when a step fails").choices(["stop", "rollback"]).default("stop"))
+        .option("--json", "print one JSON object per event (NDJSON)")
+        .option("--no-tui", "plain log instead of the interactive UI")
+        .option("--accept-new-host-keys", "record unknown SSH host keys")
+        .addOption(stateOption())
+        .action(async (runId: string, opts) => {
+          const { resumeCommand } = await import("./commands/resume.js");
+          exitCode = await resumeCommand(runId, opts, io);
+        }),
+    history: () =>
+      program
+        .command("history")
+        .description("past runs, newest first")
+        .argument("[file]", "only runs of this runbook")
+        .option("--env <name>", "only runs in this env")
+        .option("--limit <n>", "at most this many runs", positiveInt)
+        .option("--json", "JSON output")
+        .addOption(stateOption())
+        .action(async (file: string | undefined, opts) => {
+          const { historyCommand } = await import("./commands/history.js");
+          exitCode = await historyCommand(file, opts, io);
+        }),
+    show: () =>
+      program
+        .command("show")
+        .description("one run: its steps, output, confirmations")
+        .argument("<run-id>", "run id (or a unique prefix)")
+        .option("--json", "JSON output")
+        .addOption(stateOption())
+        .action(async (runId: string, opts) => {
+          const { showCommand } = await import("./commands/show.js");
+          exitCode = await showCommand(runId, opts, io);
+        }),
+    diff: () =>
+      program
+        .command("diff")
+        .description("what changed between two versions of a runbook (files or GIT_REV:PATH)")
+        .argument("<old>", "old version")
+        .argument("<new>", "new version")
+        .addOption(new Option("--format <format>", "output format").choices(["text", "markdown"]).default("text"))
+        .action(async (oldRef: string, newRef: string, opts) => {
+          const { diffCommand } = await import("./commands/diff.js");
+          exitCode = await diffCommand(oldRef, newRef, opts, io);
+        }),
+    unlock: () =>
+      program
+        .command("unlock")
+        .description("clear the lock of a run whose holder is gone")
+        .argument("<file>", "runbook file")
+        .requiredOption("--env <name>", "environment")
+        .option("--force", "clear it even when the holder may be alive (another machine)")
+        .addOption(stateOption())
+        .action(async (file: string, opts) => {
+          const { unlockCommand } = await import("./commands/unlock.js");
+          exitCode = await unlockCommand(file, opts, io);
+        }),
+  };
+  const only = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? argv[0] : undefined;
+  for (const [name, define] of Object.entries(commands)) if (only === undefined || name === only) define();
 
   try {
     await program.parseAsync(argv, { from: "user" });
