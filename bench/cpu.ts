@@ -14,7 +14,7 @@
 // (/proc); elsewhere trees and machine read as zero.
 
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 
 let ticksPerSecond: number | undefined;
