@@ -201,11 +201,13 @@ export async function drive(o: DriveOptions): Promise<number> {
   }
   const counts = countSteps(bus);
 
-  // Who answers.
+  // Who answers. Once the terminal has hung up (SIGHUP), only the flags can.
   let interaction: Interaction;
+  let hungUp = false;
   if (ui) interaction = withFlags(o.flags, ui.interaction);
   else if (io.stdin.isTTY) interaction = withFlags(o.flags, promptInteraction({ input: io.stdin, output: io.stderr }));
   else interaction = flagInteraction(o.flags);
+  if (ui || io.stdin.isTTY) interaction = untilHangup(interaction, flagInteraction(o.flags), () => hungUp);
 
   if (o.dryRun) {
     const refused = new Set(secrets.missingBeforeStart(plan, plan.steps));
@@ -243,8 +245,16 @@ export async function drive(o: DriveOptions): Promise<number> {
     setTimeout(exit, 1000).unref();
     journal.flush().then(exit, exit);
   };
+  // A closed terminal is a Ctrl-C that nobody will follow up: the running step is
+  // stopped (never left running unseen) and finally runs with the flags answering.
+  // (Node ends on SIGHUP by default, `nohup` or not: it resets signal dispositions.)
+  const onHangup = () => {
+    hungUp = true;
+    process.kill(process.pid, "SIGINT"); // the UI closes its open questions on SIGINT
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onHangup);
 
   let result: ExecuteResult;
   try {
@@ -274,6 +284,7 @@ export async function drive(o: DriveOptions): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onHangup);
     await connections.closeAll().catch(() => {});
   }
 
@@ -331,4 +342,23 @@ function summaryLine(c: Counts, dryRun: boolean): string {
   if (c.interrupted) parts.push(`${c.interrupted} interrupted`);
   if (c["rolled-back"]) parts.push(`${c["rolled-back"]} rolled back`);
   return `${dryRun ? "dry run: " : ""}steps: ${parts.join(", ")}`;
+}
+
+/** `terminal` answers until `gone()`; from then on `fallback` does (a question never waits for nobody). */
+function untilHangup(terminal: Interaction, fallback: Interaction, gone: () => boolean): Interaction & { lastAnsweredBy?: string } {
+  const pick = () => (gone() ? fallback : terminal);
+  return {
+    // Who answered (the executor journals it): the one that was asked.
+    get lastAnsweredBy() {
+      return (pick() as { lastAnsweredBy?: string }).lastAnsweredBy;
+    },
+    beforeStep: (ctx) => pick().beforeStep(ctx),
+    confirm: (question, ctx) => pick().confirm(question, ctx),
+    manual: (text, ctx) => pick().manual(text, ctx),
+    onFailure: (error, ctx) => pick().onFailure(error, ctx),
+    rerunInterrupted: (ctx) => {
+      const i = pick();
+      return i.rerunInterrupted ? i.rerunInterrupted(ctx) : Promise.resolve("unanswerable" as const);
+    },
+  };
 }

@@ -7,7 +7,7 @@
 // The CLI is built to dist/ (npx tsc -p tsconfig.build.json) in the setup.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -208,6 +208,36 @@ if (!HAVE_TMUX) {
         expect.objectContaining({ kind: "confirm", question: "Ready to go on?", answer: "yes" }),
         expect.objectContaining({ kind: "failure-choice", stepId: "needs-flag", answer: "retry" }),
       ]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("the terminal closing (SIGHUP) stops the running step and runs finally; nothing waits for an answer", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-hangup" version "1.0.0"\nstep "Long" { run "echo long-started; sleep 600 & echo $! > sleep.pid; wait" }\nfinally {\n  step "Cleanup" { run "echo cleaned > cleaned.txt" }\n  step "Ask" {\n    confirm "Is the site back?"\n    run "touch asked"\n  }\n}\n`,
+      );
+      const s = session("hangup", dir, `echo $$ > run.pid; exec node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
+      await s.waitFor("Next step: Long");
+      s.keys("c");
+      await s.waitFor("long-started");
+      const pid = Number(readFileSync(join(dir, "run.pid"), "utf8"));
+      tmux("kill-session", "-t", "hangup");
+      const alive = (p: number) => {
+        try {
+          process.kill(p, 0);
+          return !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z");
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; alive(pid) && i < 1200; i++) await new Promise((r) => setTimeout(r, 200)); // a hang fails below
+      expect(alive(pid)).toBe(false);
+      expect(alive(Number(readFileSync(join(dir, "sleep.pid"), "utf8")))).toBe(false);
+      expect(readFileSync(join(dir, "cleaned.txt"), "utf8")).toBe("cleaned\n");
+      expect(existsSync(join(dir, "asked"))).toBe(false);
+      const history = execFileSync("node", [BIN, "history", "--json", "--state", db], { cwd: dir, encoding: "utf8", env: { ...process.env, HOME: dir } });
+      expect((JSON.parse(history) as { status: string }[])[0]?.status).not.toBe("running");
       rmSync(dir, { recursive: true, force: true });
     });
 
