@@ -339,9 +339,13 @@ describe("dry run", () => {
 });
 
 describe("with a real process", () => {
-  it(
-    "Ctrl-C stops the running step, runs finally, exit 3",
-    async () => {
+  it.each([
+    ["Ctrl-C (SIGINT)", "SIGINT"],
+    ["SIGTERM", "SIGTERM"],
+    ["a hang-up (SIGHUP, the terminal closed)", "SIGHUP"],
+  ] as const)(
+    "%s stops the running step, never leaving it running unseen, runs finally, exit 3",
+    async (_name, signal) => {
       const src = `runbook "i" version "1.0.0"
 step "Long" as long { run "echo long-started; sleep 60 & echo $! > sleep.pid; wait" }
 step "Next" { run "touch next" }
@@ -351,38 +355,7 @@ finally {
 `;
       const p = cli().file("i.rb", src).args("run", "i.rb", "--no-tui").spawn();
       await p.waitFor(/local \| long-started/);
-      p.kill("SIGINT");
-      const r = await p.exited;
-      expect(r.code).toBe(3);
-      expect(r.stdout).toMatch(/\[long\] interrupted/);
-      expect(readFileSync(join(p.dir, "cleaned.txt"), "utf8")).toBe("cleaned\n");
-      expect(existsSync(join(p.dir, "next"))).toBe(false);
-      const pid = Number(readFileSync(join(p.dir, "sleep.pid"), "utf8"));
-      let alive = true;
-      try {
-        process.kill(pid, 0);
-        alive = !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
-      } catch {
-        alive = false;
-      }
-      expect(alive).toBe(false);
-    },
-    SLOW,
-  );
-
-  it(
-    "a hang-up (SIGHUP, the terminal closed) stops the running step, never leaving it running unseen, and runs finally",
-    async () => {
-      const src = `runbook "h" version "1.0.0"
-step "Long" as long { run "echo long-started; sleep 60 & echo $! > sleep.pid; wait" }
-step "Next" { run "touch next" }
-finally {
-  step "Cleanup" as cleanup { run "echo cleaned > cleaned.txt" }
-}
-`;
-      const p = cli().file("h.rb", src).args("run", "h.rb", "--no-tui").spawn();
-      await p.waitFor(/local \| long-started/);
-      p.kill("SIGHUP");
+      p.kill(signal);
       const r = await p.exited;
       expect(r.code).toBe(3);
       expect(r.stdout).toMatch(/\[long\] interrupted/);
