@@ -6,6 +6,7 @@ import { LocalDriver } from "../../runtime/drivers/local.js";
 import { countQuery } from "../../runtime/executor.js";
 import { flagInteraction } from "../../runtime/interaction/flags.js";
 import { localHosts, planFrom, runPlan, scripted, tempDir, treeHash } from "./helpers.js";
+import { alive } from "../support/process.js";
 
 const header = `runbook "t" version "1.0.0"\n`;
 
@@ -340,15 +341,7 @@ describe("executor: Ctrl-C", () => {
     expect(r.steps).toMatchObject({ long: "interrupted", f: "ok" });
     expect(existsSync(join(cwd, "next"))).toBe(false);
     expect(existsSync(join(cwd, "f"))).toBe(true);
-    const pid = Number(readFileSync(join(cwd, "child.pid"), "utf8"));
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-      alive = !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
-    } catch {
-      alive = false;
-    }
-    expect(alive).toBe(false);
+    expect(alive(Number(readFileSync(join(cwd, "child.pid"), "utf8")))).toBe(false);
   });
 });
 

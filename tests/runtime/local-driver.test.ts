@@ -4,24 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
+import { alive } from "../support/process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "runbook-local-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Alive and not a zombie (a reparented zombie may wait a while to be reaped). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 async function waitForFile(path: string): Promise<string> {
   for (let i = 0; i < 200; i++) {

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { openJournal } from "../../runtime/journal.js";
 import { cli } from "../support/cli.js";
 import { treeHash } from "./helpers.js";
+import { alive } from "../support/process.js";
 
 const SLOW = 300_000; // real processes start through tsx: slow on a busy machine
 
@@ -361,15 +362,7 @@ finally {
       expect(r.stdout).toMatch(/\[long\] interrupted/);
       expect(readFileSync(join(p.dir, "cleaned.txt"), "utf8")).toBe("cleaned\n");
       expect(existsSync(join(p.dir, "next"))).toBe(false);
-      const pid = Number(readFileSync(join(p.dir, "sleep.pid"), "utf8"));
-      let alive = true;
-      try {
-        process.kill(pid, 0);
-        alive = !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z");
-      } catch {
-        alive = false;
-      }
-      expect(alive).toBe(false);
+      expect(alive(Number(readFileSync(join(p.dir, "sleep.pid"), "utf8")))).toBe(false);
     },
     SLOW,
   );

@@ -8,21 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { DriverError } from "../../runtime/drivers/driver.js";
 import { SshPool, type SshPoolOptions } from "../../runtime/drivers/ssh.js";
 import { startSshHosts, type SshTestHosts } from "../support/sshd.js";
-import { collect, sshdEnabled } from "./helpers.js";
+import { collect, failure, sshdEnabled } from "./helpers.js";
 
 const run = promisify(execFile);
-
-async function failure(promise: Promise<unknown>): Promise<DriverError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DriverError);
-  return err as DriverError;
-}
 
 describe.skipIf(!sshdEnabled)("ssh connections", () => {
   let h: SshTestHosts;

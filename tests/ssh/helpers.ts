@@ -1,6 +1,7 @@
 // Shared bits of the SSH integration tests: the sshd gate and an exec that
 // collects output.
-import type { ExecOptions, ExecResult, HostDriver } from "../../runtime/drivers/driver.js";
+import { expect } from "vitest";
+import { DriverError, type ExecOptions, type ExecResult, type HostDriver } from "../../runtime/drivers/driver.js";
 import { requireServer, sshdUnavailableReason } from "../support/sshd.js";
 
 const reason = sshdUnavailableReason();
@@ -39,4 +40,14 @@ export async function sleeping(host: HostDriver, duration: string): Promise<bool
   const [whole, frac] = duration.split(".");
   const r = await collect(host, `pgrep -f 'sleep ${whole}[.]${frac}'`);
   return r.exitCode === 0;
+}
+
+/** The DriverError a promise rejects with (fails the test when it resolves or rejects otherwise). */
+export async function failure(promise: Promise<unknown>): Promise<DriverError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DriverError);
+  return err as DriverError;
 }

@@ -6,25 +6,15 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DriverError } from "../../runtime/drivers/driver.js";
 import { SshPool } from "../../runtime/drivers/ssh.js";
 import { startSshHosts, type SshTestHosts } from "../support/sshd.js";
-import { collect, sshdEnabled } from "./helpers.js";
+import { collect, failure, sshdEnabled } from "./helpers.js";
 
 /** The fingerprint ssh-keygen -l prints for a `type base64` public key. */
 function sshKeygenFingerprint(publicKey: string, dir: string): string {
   const file = join(dir, `fp-${Date.now()}-${Math.random()}.pub`);
   writeFileSync(file, publicKey + "\n");
   return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", file], { encoding: "utf8" }).split(" ")[1];
-}
-
-async function failure(promise: Promise<unknown>): Promise<DriverError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DriverError);
-  return err as DriverError;
 }
 
 describe.skipIf(!sshdEnabled)("ssh host keys", () => {

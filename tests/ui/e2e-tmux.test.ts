@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { alive } from "../support/process.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CI = process.env.CI === "true";
@@ -223,14 +224,6 @@ if (!HAVE_TMUX) {
       await s.waitFor("long-started");
       const pid = Number(readFileSync(join(dir, "run.pid"), "utf8"));
       tmux("kill-session", "-t", "hangup");
-      const alive = (p: number) => {
-        try {
-          process.kill(p, 0);
-          return !readFileSync(`/proc/${p}/stat`, "utf8").includes(") Z");
-        } catch {
-          return false;
-        }
-      };
       for (let i = 0; alive(pid) && i < 1200; i++) await new Promise((r) => setTimeout(r, 200)); // a hang fails below
       expect(alive(pid)).toBe(false);
       expect(alive(Number(readFileSync(join(dir, "sleep.pid"), "utf8")))).toBe(false);
