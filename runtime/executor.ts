@@ -956,15 +956,7 @@ class Executor {
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     const shown = showText(a.sql).trim();
     if (this.dry) {
-      // As for export: a database that cannot be opened now (a secret not set, a host not
-      // reachable, an SQLite file the run would create) leaves the row counts unknown.
-      let db: DatabaseDriver | string;
-      try {
-        db = await this.db(a.db);
-      } catch (err) {
-        db = `cannot open ${a.db}: ${this.redact(err instanceof Error ? err.message : String(err))}`;
-      }
-      const lines = await this.describeSql(db, a.sql);
+      const lines = await this.describeSql(await this.dryDb(a.db), a.sql);
       this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `would run on ${a.db}:\n${lines}` });
       return;
     }
@@ -975,10 +967,20 @@ class Executor {
   }
 
   /**
-   * The dry-run view of SQL: each statement and the rows it would touch, where a read-only
-   * count can tell (`db` is why it cannot when the database could not be opened).
+   * A database for a dry run's row counts, or why it cannot be opened now (a secret not
+   * set, a host not reachable, an SQLite file the run would create): the counts are then
+   * unknown, never a failure.
    */
-  private async describeSql(db: DatabaseDriver | string, sql: Text): Promise<string> {
+  private async dryDb(name: string): Promise<{ db: DatabaseDriver } | { why: string }> {
+    try {
+      return { db: await this.db(name) };
+    } catch (err) {
+      return { why: `cannot open ${name}: ${this.redact(err instanceof Error ? err.message : String(err))}` };
+    }
+  }
+
+  /** The dry-run view of SQL: each statement and the rows it would touch, where a read-only count can tell. */
+  private async describeSql(target: { db: DatabaseDriver } | { why: string }, sql: Text): Promise<string> {
     const shown = showText(sql);
     let text: string | undefined;
     try {
@@ -992,9 +994,10 @@ class Executor {
     for (const [i, st] of described.statements.entries()) {
       let rows = "";
       const r = real?.[i];
-      if (r && typeof db === "string") {
-        if (countQuery(r.text, "sqlite")) rows = `   -- rows unknown (${db})`;
-      } else if (r && typeof db !== "string") {
+      if (r && "why" in target) {
+        if (countQuery(r.text, "sqlite")) rows = `   -- rows unknown (${target.why})`;
+      } else if (r && "db" in target) {
+        const db = target.db;
         const count = countQuery(r.text, db.engine);
         if (count) {
           try {
@@ -1065,13 +1068,8 @@ class Executor {
   /** Row counts for a dry run; a database that cannot be reached (or --no-probe) leaves them unknown instead of failing. */
   private async dryCounts(name: string, tables: string[] | undefined): Promise<string> {
     if (!this.probe) return "row counts not read (--no-probe)";
-    let db: DatabaseDriver;
-    try {
-      db = await this.db(name);
-    } catch (err) {
-      return `row counts unknown (cannot open ${name}: ${err instanceof Error ? err.message : String(err)})`;
-    }
-    return this.tableCounts(db, tables);
+    const target = await this.dryDb(name);
+    return "why" in target ? `row counts unknown (${target.why})` : this.tableCounts(target.db, tables);
   }
 
   private async tableCounts(db: DatabaseDriver, tables: string[] | undefined): Promise<string> {
