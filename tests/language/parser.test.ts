@@ -7,7 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { kebabId, type FileAst, type Section, type Step } from "../../language/ast.js";
-import { parseSource, RunbookParser } from "../../language/parser.js";
+import { getGrammar, parseSource, RunbookParser } from "../../language/parser.js";
 import { lex } from "../../language/tokens.js";
 import type { CstNode, IToken } from "chevrotain";
 import { streamingToAst, toAst } from "../../language/to-ast.js";
@@ -506,5 +506,23 @@ describe("the first-set lookahead (lookahead.ts) decides as Chevrotain's LL(k) s
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("the CST's children are plain objects (parser.ts)", () => {
+  it("so no key a child can have (rule name, label, token name) is an Object.prototype member", () => {
+    const keys = new Set<string>();
+    const walk = (x: unknown): void => {
+      if (Array.isArray(x)) return x.forEach(walk);
+      if (!x || typeof x !== "object") return;
+      const p = x as { type?: string; name?: string; label?: string; terminalLabel?: string; definition?: unknown };
+      if (p.type === "Rule" && p.name) keys.add(p.name);
+      if (p.type === "NonTerminal") keys.add(p.label ?? p.name!);
+      if (p.type === "Terminal") keys.add(p.terminalLabel ?? p.name!);
+      walk(p.definition);
+    };
+    walk(getGrammar());
+    expect(keys.size).toBeGreaterThan(50);
+    expect([...keys].filter((k) => k in Object.prototype)).toEqual([]);
   });
 });
