@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { renderDiagnostics, type Diagnostic } from "../language/diagnostics.js";
+import { plainSpan } from "../language/span.js";
 import { useColor, type CliIO } from "./io.js";
 
 export type SourceResult = { ok: true; text: string; path: string } | { ok: false; error: string };
@@ -41,7 +42,7 @@ export function printDiagnostics(
 ): void {
   if (result.diagnostics.length === 0) return;
   const shown = (f: string) => names.get(f) ?? shownPath(f, io.cwd);
-  const diagnostics = result.diagnostics.map((d) => ({ ...d, span: { ...d.span, file: shown(d.span.file) } }));
+  const diagnostics = result.diagnostics.map((d) => ({ ...d, span: { ...plainSpan(d.span), file: shown(d.span.file) } }));
   const sources = new Map([...result.sources].map(([f, t]) => [shown(f), t]));
   io.stderr.write(renderDiagnostics(diagnostics, "text", { sources, color: useColor(io, "stderr") }));
 }

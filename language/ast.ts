@@ -427,11 +427,19 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 /** The default step id: the title in kebab-case ("Maintenance mode on" → "maintenance-mode-on"). */
 export function kebabId(title: string): string {
-  const plain = NON_ASCII.test(title) ? title.normalize("NFKD").replace(/[\u0300-\u036f]/g, "") : title;
-  return (
-    plain
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-+|-+$/g, "") || "step"
-  );
+  const plain = (NON_ASCII.test(title) ? title.normalize("NFKD").replace(/[\u0300-\u036f]/g, "") : title).toLowerCase();
+  // Runs of [a-z0-9] joined by "-": what replace(/[^a-z0-9]+/g, "-") and trimming "-" give.
+  let out = "";
+  let run = -1;
+  for (let i = 0; i < plain.length; i++) {
+    const c = plain.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      if (run < 0) run = i;
+    } else if (run >= 0) {
+      out = out ? `${out}-${plain.slice(run, i)}` : plain.slice(run, i);
+      run = -1;
+    }
+  }
+  if (run >= 0) out = out ? `${out}-${plain.slice(run)}` : plain.slice(run);
+  return out || "step";
 }

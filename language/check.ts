@@ -770,7 +770,7 @@ class Checker {
     if (step.when) this.cond(step.when);
     if (step.unless) this.cond(step.unless);
 
-    let options: Set<string> | undefined;
+    let options: string[] | undefined; // the few options seen so far
     let confirmed = false;
     const syncs = this.syncs;
     syncs.length = 0;
@@ -779,9 +779,9 @@ class Checker {
     for (const s of step.body) {
       const opt = STEP_OPTIONS[s.kind];
       if (opt) {
-        options ??= new Set();
-        if (options.has(opt)) this.error("duplicate-option", s.span, messages.duplicateOption(opt));
-        else options.add(opt);
+        options ??= [];
+        if (options.includes(opt)) this.error("duplicate-option", s.span, messages.duplicateOption(opt));
+        else options.push(opt);
       }
       if (s.kind === "confirm") confirmed = true;
       if (s.kind === "undo") hasUndo = true;

@@ -137,11 +137,11 @@ class Compilation {
 
   /** Parses one file into its AST, reporting its syntax errors. */
   private load(file: string, text: string, main: boolean): FileAst | undefined {
-    const builder = streamingToAst(file);
+    const builder = streamingToAst(file, text);
     const parsed = parseSource(file, text, builder.onItem);
     this.diagnostics.push(...parsed.diagnostics);
     if (!parsed.cst) return undefined;
-    const { ast, diagnostics } = builder.finish(parsed.cst, { text });
+    const { ast, diagnostics } = builder.finish(parsed.cst);
     this.diagnostics.push(...diagnostics);
     if (!main) {
       for (const kw of headerKeywords(parsed.cst, file)) {

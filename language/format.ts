@@ -10,6 +10,7 @@
 import type { IToken, TokenType } from "chevrotain";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
 import { parseSource } from "./parser.js";
+import { SourceText } from "./span.js";
 import { decodeString } from "./strings.js";
 import {
   Comma,
@@ -49,8 +50,9 @@ export function format(text: string, file = "<input>"): FormatResult {
   // warnings. (Errors that need the AST, such as a second `finally`, are left to
   // `runbook check`: formatting cannot make them worse.)
   if (!hasErrors(diagnostics)) {
+    const src = new SourceText(file, text);
     for (const tok of parsed.tokens) {
-      if (tok.tokenType === StringLiteral || tok.tokenType === TripleString) decodeString(tok, file, diagnostics);
+      if (tok.tokenType === StringLiteral || tok.tokenType === TripleString) decodeString(tok, src, diagnostics);
     }
   }
   if (hasErrors(diagnostics)) return { output: text, diagnostics };

@@ -706,7 +706,9 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
       ...(bad.startsWith("'") ? { notes: [messages.singleQuoteNote()] } : {}),
     });
   }
-  for (const tok of lexed.tokens) {
+  const tokens = lexed.tokens;
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
     const tt = tok.tokenType;
     if (tt === T.UnterminatedString) {
       badStrings.add(tok);
@@ -724,7 +726,7 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
         severity: "error",
         code: "syntax",
         message: messages.unterminatedTripleString(),
-        span: { ...tokenSpan(file, tok), length: 3 },
+        span: spanAt(file, tok.startOffset, tok.startLine ?? 1, tok.startColumn ?? 1, 3),
       });
     }
   }
@@ -741,9 +743,7 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
   const seen = new Set<number>();
   // With every `{` closed, a stray `}` at the top level after an earlier error is that
   // error's echo (recovery closed a block early), not a mistake of its own.
-  let depth = 0;
-  for (const t of lexed.tokens) depth += t.tokenType === T.LBrace ? 1 : t.tokenType === T.RBrace ? -1 : 0;
-  const balanced = depth === 0;
+  const balanced = cst && parser.errors.length > 0 && bracesBalance(lexed.tokens);
   for (const e of cst ? parser.errors : []) {
     let d: Diagnostic | undefined;
     try {
@@ -776,6 +776,15 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
   }
   errorInfos = [];
   return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
+}
+
+function bracesBalance(tokens: IToken[]): boolean {
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const tt = tokens[i]!.tokenType;
+    depth += tt === T.LBrace ? 1 : tt === T.RBrace ? -1 : 0;
+  }
+  return depth === 0;
 }
 
 /** An error raised in the `file` rule itself (between top-level items). */

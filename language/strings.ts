@@ -7,14 +7,12 @@
 import type { InterpPart, StringLit, TextPart } from "./ast.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import type { Span } from "./span.js";
+import type { SourceText, Span } from "./span.js";
 
 /** Where a string token starts: chevrotain's IToken fields. */
 export interface StringTokenLike {
   image: string;
   startOffset: number;
-  startLine?: number;
-  startColumn?: number;
 }
 
 const isIdentStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -22,21 +20,19 @@ const isIdentChar = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57);
 const isBlank = (c: number) => c === 32 || c === 9;
 
 /** Decodes a string token. `terminated` is false for an unterminated string (already reported). */
-export function decodeString(tok: StringTokenLike, file: string, diagnostics: Diagnostic[], terminated = true): StringLit {
+export function decodeString(tok: StringTokenLike, src: SourceText, diagnostics: Diagnostic[], terminated = true): StringLit {
   const img = tok.image;
   const triple = img.startsWith('"""');
-  const line = tok.startLine ?? 1;
-  const column = tok.startColumn ?? 1;
-  const span: Span = { file, offset: tok.startOffset, line, column, length: img.length };
+  const span = src.span(tok.startOffset, img.length);
   if (!triple && img.indexOf("\\") < 0 && img.indexOf("${") < 0) {
     // The common case: plain text on one line.
     const end = terminated && img.length >= 2 ? img.length - 1 : img.length;
     if (end <= 1) return { kind: "string", parts: [], triple, span };
     const value = img.slice(1, end);
-    const part: TextPart = { kind: "text", value, span: { file, offset: tok.startOffset + 1, line, column: column + 1, length: value.length } };
+    const part: TextPart = { kind: "text", value, span: src.span(tok.startOffset + 1, value.length) };
     return { kind: "string", parts: [part], triple, span };
   }
-  return new Decoder(img, file, tok.startOffset, line, column, triple, diagnostics).decode(terminated, span);
+  return new Decoder(img, src, tok.startOffset, triple, diagnostics).decode(terminated, span);
 }
 
 /** The general case: escapes, interpolations, triple-quoted text. */
@@ -45,35 +41,18 @@ class Decoder {
   private text = "";
   private tStart = -1;
   private tEnd = -1;
-  private nlIndex?: number[];
 
   constructor(
     private readonly img: string,
-    private readonly file: string,
+    private readonly src: SourceText,
     private readonly base: number,
-    private readonly line0: number,
-    private readonly col0: number,
     private readonly triple: boolean,
     private readonly diagnostics: Diagnostic[],
   ) {}
 
   /** The span of `length` characters at index `i` of the image. */
   private spanAt(i: number, length: number): Span {
-    const { file, base, line0, col0 } = this;
-    if (!this.triple) return { file, offset: base + i, line: line0, column: col0 + i, length };
-    if (!this.nlIndex) {
-      this.nlIndex = [];
-      // Line breaks as the lexer counts them: \n, \r\n (at its \n) and a lone \r.
-      const img = this.img;
-      for (let k = 0; k < img.length; k++) {
-        const c = img.charCodeAt(k);
-        if (c === 10 || (c === 13 && img.charCodeAt(k + 1) !== 10)) this.nlIndex.push(k);
-      }
-    }
-    const nl = this.nlIndex;
-    let ln = 0;
-    while (ln < nl.length && nl[ln]! < i) ln++;
-    return { file, offset: base + i, line: line0 + ln, column: ln === 0 ? col0 + i : i - nl[ln - 1]!, length };
+    return this.src.span(this.base + i, length);
   }
 
   private addText(s: string, from: number, to: number) {

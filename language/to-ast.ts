@@ -42,7 +42,7 @@ import {
 } from "./ast.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import type { Span } from "./span.js";
+import { respan, SourceText, type Span } from "./span.js";
 import { decodeString, durationMs } from "./strings.js";
 import * as T from "./tokens.js";
 
@@ -64,8 +64,9 @@ const real = (t: IToken | undefined): t is IToken => !!t && !t.isInsertedInRecov
 
 /** Builds the AST of one file from its CST. */
 export function toAst(cst: CstNode | undefined, file: string, options: ToAstOptions = {}): ToAstResult {
-  const b = new Builder(file);
-  const ast = b.fileAst(cst, options.text ?? "");
+  const text = options.text ?? "";
+  const b = new Builder(new SourceText(file, text));
+  const ast = b.fileAst(cst, text);
   return { ast, diagnostics: b.diagnostics };
 }
 
@@ -75,12 +76,12 @@ export function toAst(cst: CstNode | undefined, file: string, options: ToAstOpti
  * parsed and their CST is let go, so a large runbook's CST never has to be all in memory.
  * The result is the one `toAst` gives for the same CST (diagnostics in the same order).
  */
-export function streamingToAst(file: string): { onItem: (item: CstNode) => void; finish: (cst: CstNode | undefined, options?: ToAstOptions) => ToAstResult } {
-  const b = new Builder(file);
+export function streamingToAst(file: string, text: string): { onItem: (item: CstNode) => void; finish: (cst: CstNode | undefined) => ToAstResult } {
+  const b = new Builder(new SourceText(file, text));
   return {
     onItem: (item) => b.prebuild(item),
-    finish: (cst, options = {}) => {
-      const ast = b.fileAst(cst, options.text ?? "");
+    finish: (cst) => {
+      const ast = b.fileAst(cst, text);
       return { ast, diagnostics: b.diagnostics };
     },
   };
@@ -97,8 +98,11 @@ class Builder {
   /** Items built while parsing (`streamingToAst`), by their (emptied) CST node. */
   private readonly prebuilt = new Map<CstNode, Prebuilt>();
 
-  constructor(private readonly file: string) {
-    this.zero = { file, offset: 0, line: 1, column: 1, length: 0 };
+  private readonly file: string;
+
+  constructor(private readonly src: SourceText) {
+    this.file = src.file;
+    this.zero = src.span(0, 0);
   }
 
   // ------------------------------------------------------------ helpers
@@ -119,7 +123,7 @@ class Builder {
   }
 
   private tokSpan(t: IToken): Span {
-    return { file: this.file, offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1, length: t.image.length };
+    return this.src.span(t.startOffset, t.image.length);
   }
 
   private ident(t: IToken): Ident {
@@ -129,58 +133,50 @@ class Builder {
   /** The span covering all the given pieces (those that are present); tokens are read in place. */
   private cover(...items: Spanned[]): Span {
     let offset = Infinity;
-    let line = 1;
-    let column = 1;
     let end = -1;
-    for (const it of items) {
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
       if (!it) continue;
       let o: number;
       let len: number;
-      let l: number;
-      let c: number;
-      if ("image" in it) {
-        if (!real(it)) continue;
-        o = it.startOffset;
-        len = it.image.length;
-        l = it.startLine ?? 1;
-        c = it.startColumn ?? 1;
+      if ((it as IToken).image !== undefined) {
+        const t = it as IToken;
+        if (!real(t)) continue;
+        o = t.startOffset;
+        len = t.image.length;
       } else {
-        const sp = "span" in it ? it.span : it;
+        const sp = (it as { span?: Span }).span ?? (it as Span);
         if (Number.isNaN(sp.offset) || sp.file !== this.file) continue;
         o = sp.offset;
         len = sp.length;
-        l = sp.line;
-        c = sp.column;
       }
-      if (o < offset) {
-        offset = o;
-        line = l;
-        column = c;
-      }
+      if (o < offset) offset = o;
       if (o + len > end) end = o + len;
     }
     if (offset === Infinity) return this.zero;
-    return { file: this.file, offset, line, column, length: Math.max(0, end - offset) };
+    return this.src.span(offset, Math.max(0, end - offset));
   }
 
   /** The span from the start of one real token to the end of a later one. */
   private between(first: IToken, last: IToken): Span {
-    return { file: this.file, offset: first.startOffset, line: first.startLine ?? 1, column: first.startColumn ?? 1, length: last.startOffset + last.image.length - first.startOffset };
+    return this.src.span(first.startOffset, last.startOffset + last.image.length - first.startOffset);
   }
 
   /** A string token decoded; an empty string at `near` when recovery left it out. */
   private str(t: IToken | undefined, near?: Spanned): StringLit {
     if (!real(t)) return { kind: "string", parts: [], triple: false, span: this.cover(near) };
     const terminated = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTripleString;
-    return decodeString(t, this.file, this.diagnostics, terminated);
+    return decodeString(t, this.src, this.diagnostics, terminated);
   }
 
   private error(code: string, message: string, span: Span, notes?: string[]) {
     this.diagnostics.push({ severity: "error", code, message, span, ...(notes ? { notes } : {}) });
   }
 
+  /** Sorts by source offset; the usual input is already in order (one check, no sort). */
   private byOffset<X extends { span: Span }>(xs: X[]): X[] {
-    return xs.sort((a, b) => a.span.offset - b.span.offset || 0);
+    for (let i = 1; i < xs.length; i++) if (xs[i - 1]!.span.offset > xs[i]!.span.offset) return xs.sort((a, b) => a.span.offset - b.span.offset);
+    return xs;
   }
 
   // ------------------------------------------------------------ file
@@ -208,7 +204,7 @@ class Builder {
   }
 
   fileAst(cst: CstNode | undefined, text: string): FileAst {
-    const span: Span = { file: this.file, offset: 0, line: 1, column: 1, length: text.length };
+    const span = this.src.span(0, text.length);
     const ast: FileAst = { kind: "file", span, includes: [], decls: [], envs: [], items: [] };
     if (!cst) return ast;
 
@@ -276,12 +272,12 @@ class Builder {
     ]);
     const finals = this.nodes(cst, "finallyBlock").map((n) => this.taken<FinallyBlock>(n) ?? this.finallyBlock(n));
     if (finals[0]) ast.finally = finals[0];
-    for (const extra of finals.slice(1)) this.error("syntax", messages.duplicateFinally(), { ...extra.span, length: "finally".length });
+    for (const extra of finals.slice(1)) this.error("syntax", messages.duplicateFinally(), respan(extra.span, extra.span.offset, "finally".length));
 
     if (header) {
       for (const x of [...ast.includes, ...ast.decls, ...ast.envs, ...ast.items, ...finals]) firstOther.push(x.span.offset);
       const before = firstOther.some((o) => o < header!.span.offset);
-      if (before) this.error("header-position", messages.headerNotFirst(), { ...header.span, length: "runbook".length });
+      if (before) this.error("header-position", messages.headerNotFirst(), respan(header.span, header.span.offset, "runbook".length));
     }
     return ast;
   }
@@ -785,5 +781,5 @@ const STMT_BUILDERS: Record<string, (this: Builder, n: CstNode) => Stmt> = {
 
 /** The `runbook`, `description` and `owner` keywords of a file (compile.ts reports them in an included file). */
 export function headerKeywords(cst: CstNode | undefined, file: string): IToken[] {
-  return new Builder(file).headerKeywords(cst);
+  return new Builder(new SourceText(file, "")).headerKeywords(cst);
 }

@@ -3,12 +3,14 @@
 
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../../language/diagnostics.js";
+import { SourceText } from "../../language/span.js";
 import { decodeString, durationMs } from "../../language/strings.js";
 import { I, noSpans, SP } from "./parse-helpers.js";
 
 const decode = (image: string, terminated = true) => {
   const diagnostics: Diagnostic[] = [];
-  const lit = decodeString({ image, startOffset: 10, startLine: 2, startColumn: 5 }, "f.rb", diagnostics, terminated);
+  // The string starts at offset 10, line 2, column 5.
+  const lit = decodeString({ image, startOffset: 10 }, new SourceText("f.rb", `12345\nabcd${image}`), diagnostics, terminated);
   return { lit, diagnostics };
 };
 const value = (image: string) => {
