@@ -138,7 +138,7 @@ class Compilation {
   /** Parses one file into its AST, reporting its syntax errors. */
   private load(file: string, text: string, main: boolean): FileAst | undefined {
     const builder = streamingToAst(file, text);
-    const parsed = parseSource(file, text, builder.onItem);
+    const parsed = parseSource(file, text, builder.onItem, builder.source);
     this.diagnostics.push(...parsed.diagnostics);
     if (!parsed.cst) return undefined;
     const { ast, diagnostics } = builder.finish(parsed.cst);
@@ -146,7 +146,7 @@ class Compilation {
     if (!main) {
       for (const kw of headerKeywords(parsed.cst, file)) {
         // Only the main file's header counts; an included file's is shown as ignored.
-        this.diagnostics.push({ severity: "warning", code: "include", message: messages.headerInInclude(kw.image), span: tokenSpan(file, kw) });
+        this.diagnostics.push({ severity: "warning", code: "include", message: messages.headerInInclude(kw.image), span: tokenSpan(builder.source, kw) });
       }
       if (ast.defaultEnv) this.diagnostics.push(error("syntax", messages.defaultEnvInInclude(), ast.defaultEnv.span));
       delete ast.header;

@@ -17,7 +17,7 @@ import {
 } from "chevrotain";
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import type { Span } from "./span.js";
+import { SourceText, type Span } from "./span.js";
 import { FirstSetLookahead } from "./lookahead.js";
 import * as T from "./tokens.js";
 
@@ -638,12 +638,15 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
+  /** The text being parsed (set with `input`). */
+  sourceText = "";
+
   /** The next token starts on the line where the previous one ends. */
   private sameLine(): boolean {
     const prev = this.LA(0);
     const next = this.LA(1);
-    const prevLine = endOf("", prev).line;
-    return next.startLine === undefined || prevLine === undefined || next.startLine === prevLine;
+    if (!valid(prev.startOffset) || !valid(next.startOffset)) return false;
+    return !lineBreakBetween(this.sourceText, endOffset(prev), next.startOffset);
   }
 }
 
@@ -686,7 +689,7 @@ export interface ParseResult {
  * as it is parsed, before the rest of the file: to-ast.ts builds sections and steps then,
  * so their CST is short-lived (a large runbook's CST never has to be all in memory).
  */
-export function parseSource(file: string, text: string, onItem?: (item: CstNode) => void): ParseResult {
+export function parseSource(file: string, text: string, onItem?: (item: CstNode) => void, src = new SourceText(file, text)): ParseResult {
   const lexed = T.lex(text);
   const diagnostics: Diagnostic[] = [];
   const lexErrorLines = new Set<number>();
@@ -696,13 +699,14 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
   for (const e of lexed.errors) {
     const bad = text.slice(e.offset, e.offset + e.length);
     // One lexer error per line: the rest of a line like `host h = 'a@b'` is noise.
-    if (lexErrorLines.has(e.line ?? 0)) continue;
-    lexErrorLines.add(e.line ?? 0);
+    const line = src.lineAt(e.offset);
+    if (lexErrorLines.has(line)) continue;
+    lexErrorLines.add(line);
     diagnostics.push({
       severity: "error",
       code: "syntax",
       message: messages.unexpectedCharacter(printable(bad), [...bad].length),
-      span: spanAt(file, e.offset, e.line ?? 1, e.column ?? 1, e.length),
+      span: src.span(e.offset, e.length),
       ...(bad.startsWith("'") ? { notes: [messages.singleQuoteNote()] } : {}),
     });
   }
@@ -716,7 +720,7 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
         severity: "error",
         code: "syntax",
         message: messages.unterminatedString(),
-        span: tokenSpan(file, tok),
+        span: tokenSpan(src, tok),
         notes: [messages.unterminatedStringNote()],
       });
     } else if (tt === T.UnterminatedTripleString) {
@@ -726,19 +730,19 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
         severity: "error",
         code: "syntax",
         message: messages.unterminatedTripleString(),
-        span: spanAt(file, tok.startOffset, tok.startLine ?? 1, tok.startColumn ?? 1, 3),
+        span: src.span(tok.startOffset, 3),
       });
     }
   }
 
   let parser = getParser();
   const before = diagnostics.length;
-  let cst = runParser(parser, lexed.tokens, onItem, file, diagnostics);
+  let cst = runParser(parser, lexed.tokens, onItem, src, diagnostics);
   if (diagnostics.length === before && (!cst || parser.errors.length > 0)) {
     // Items already handed to `onItem` belong to the abandoned tree; the caller builds the
     // rest from the recovered CST.
     parser = getRecoveringParser();
-    cst = runParser(parser, lexed.tokens, undefined, file, diagnostics);
+    cst = runParser(parser, lexed.tokens, undefined, src, diagnostics);
   }
   const seen = new Set<number>();
   // With every `{` closed, a stray `}` at the top level after an earlier error is that
@@ -747,16 +751,16 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
   for (const e of cst ? parser.errors : []) {
     let d: Diagnostic | undefined;
     try {
-      d = explain(file, e, lexed.tokens);
+      d = explain(src, e, lexed.tokens);
     } catch {
-      d = { severity: "error", code: "syntax", message: messages.unexpected(`\`${e.token?.image ?? "?"}\``), span: spanAt(file, 0, 1, 1, 0) };
+      d = { severity: "error", code: "syntax", message: messages.unexpected(`\`${e.token?.image ?? "?"}\``), span: src.span(0, 0) };
     }
     if (!d) continue;
     const tok = e.token;
     const prev = (e as { previousToken?: IToken }).previousToken;
     // Follow-on errors of a lexer error or an unterminated string are noise.
     const at = tok && valid(tok.startOffset) ? tok.startOffset : text.length;
-    if ((tok && lexErrorLines.has(tok.startLine ?? -1)) || at >= swallowedFrom) continue;
+    if ((tok && valid(tok.startOffset) && lexErrorLines.has(src.lineAt(tok.startOffset))) || at >= swallowedFrom) continue;
     if (prev && badStrings.has(prev)) continue;
     if (balanced && tok?.tokenType === T.RBrace && atTopLevel(e) && diagnostics.some((x) => x.severity === "error")) continue;
     if (seen.has(d.span.offset)) continue;
@@ -771,10 +775,11 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
       severity: "error",
       code: "syntax",
       message: messages.unexpected(ok ? describeActual(tok) : "end of file"),
-      span: ok ? tokenSpan(file, tok) : endOfText(file, text),
+      span: ok ? tokenSpan(src, tok) : src.span(text.length, 0),
     });
   }
   errorInfos = [];
+  parser.input = []; // the parser is kept for the next file: it must not keep this one's tokens alive
   return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
 }
 
@@ -794,9 +799,10 @@ function atTopLevel(e: IRecognitionException): boolean {
 }
 
 /** Runs `parser.file()`; a stack overflow or a bug becomes a diagnostic, never an exception. */
-function runParser(parser: RunbookParser, tokens: IToken[], onItem: ((item: CstNode) => void) | undefined, file: string, diagnostics: Diagnostic[]): CstNode | undefined {
+function runParser(parser: RunbookParser, tokens: IToken[], onItem: ((item: CstNode) => void) | undefined, src: SourceText, diagnostics: Diagnostic[]): CstNode | undefined {
   errorInfos = [];
   parser.input = tokens;
+  parser.sourceText = src.text;
   parser.onItem = onItem;
   try {
     return parser.file();
@@ -808,7 +814,7 @@ function runParser(parser: RunbookParser, tokens: IToken[], onItem: ((item: CstN
       severity: "error",
       code: deep ? "syntax" : "internal",
       message: deep ? messages.nestedTooDeeply() : messages.internal(e instanceof Error ? e.message : String(e)),
-      span: spanAt(file, 0, 1, 1, 0),
+      span: src.span(0, 0),
     });
     return undefined;
   } finally {
@@ -829,44 +835,24 @@ function printable(text: string): string {
     .join("");
 }
 
-/** The point at the end of a text (lines counted as the lexer does). */
-function endOfText(file: string, text: string): Span {
-  let line = 1;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
-      line++;
-      start = i + 1;
-    }
-  }
-  return spanAt(file, text.length, line, text.length - start + 1, 0);
-}
-
-function spanAt(file: string, offset: number, line: number, column: number, length: number): Span {
-  return { file, offset, line, column, length };
-}
-
 const valid = (n: number | undefined): n is number => typeof n === "number" && !Number.isNaN(n);
 
 /** The span of a real token (not one inserted by recovery). */
-export function tokenSpan(file: string, tok: IToken): Span {
-  return spanAt(file, tok.startOffset, tok.startLine ?? 1, tok.startColumn ?? 1, tok.image.length);
+export function tokenSpan(src: SourceText, tok: IToken): Span {
+  return src.span(tok.startOffset, tok.image.length);
 }
 
-/** The point just after a token. */
-function endOf(file: string, tok: IToken): Span {
-  const img = tok.image;
-  let line = tok.startLine ?? 1;
-  let column = (tok.startColumn ?? 1) + img.length;
-  for (let i = 0; i < img.length; i++) {
-    const c = img.charCodeAt(i);
-    if (c === 10 || (c === 13 && img.charCodeAt(i + 1) !== 10)) {
-      line++;
-      column = img.length - i;
-    }
+/** The offset just after a token. */
+const endOffset = (tok: IToken): number => tok.startOffset + tok.image.length;
+
+/** Whether a line ends between two offsets of a text (false when either is not a real offset). */
+function lineBreakBetween(text: string, from: number, to: number): boolean {
+  if (!valid(from) || !valid(to)) return false;
+  for (let k = from; k < to; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 10 || c === 13) return true;
   }
-  return spanAt(file, tok.startOffset + img.length, line, column, 0);
+  return false;
 }
 
 const STRING_TYPES = new Set<TokenType>([T.AnyString, T.StringLiteral, T.TripleString, T.UnterminatedString, T.UnterminatedTripleString]);
@@ -984,7 +970,7 @@ function describeActual(tok: IToken): string {
 }
 
 /** Rewrites one Chevrotain exception into a Diagnostic in plain words. */
-function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diagnostic | undefined {
+function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): Diagnostic | undefined {
   const id = /^#(\d+)$/.exec(e.message);
   const info = id ? errorInfos[Number(id[1])] : undefined;
   const stack = e.context?.ruleStack ?? [];
@@ -999,9 +985,9 @@ function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diag
 
   const at = (pointAfterPrev: boolean): Span => {
     const prevOk = prev && valid(prev.startOffset) && prev.tokenType !== EOF;
-    if (prevOk && (atEof || (pointAfterPrev && (actual.startLine ?? 0) > endOf(file, prev).line))) return endOf(file, prev);
-    if (!atEof) return tokenSpan(file, actual);
-    return spanAt(file, 0, 1, 1, 0);
+    if (prevOk && (atEof || (pointAfterPrev && lineBreakBetween(src.text, endOffset(prev), actual.startOffset)))) return src.span(endOffset(prev), 0);
+    if (!atEof) return tokenSpan(src, actual);
+    return src.span(0, 0);
   };
   const diag = (message: string, span: Span): Diagnostic => ({
     severity: "error",
@@ -1015,7 +1001,7 @@ function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diag
   const afterValue = !!prev && (VALUE_END_TYPES.has(prev.tokenType) || STRING_TYPES.has(prev.tokenType)) && !DECL_RULES.has(rule);
   if (!atEof && actual.tokenType === T.Equals && afterValue && !expected.includes(T.Equals)) {
     notes.push(messages.compareNote());
-    return diag(messages.unexpected("`=`"), tokenSpan(file, actual));
+    return diag(messages.unexpected("`=`"), tokenSpan(src, actual));
   }
   const what = describeExpected(expected);
   if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());
@@ -1024,7 +1010,7 @@ function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diag
   if (info?.kind === "not-all" || (expected.length === 1 && expected[0] === EOF)) {
     if (atEof) return undefined;
     if (actual.tokenType !== T.RBrace) notes.push(messages.topLevelNote());
-    return diag(messages.unexpected(describeActual(actual)), tokenSpan(file, actual));
+    return diag(messages.unexpected(describeActual(actual)), tokenSpan(src, actual));
   }
 
   // A block's statements ended at something that is neither a statement nor `}`.
@@ -1032,12 +1018,12 @@ function explain(file: string, e: IRecognitionException, tokens: IToken[]): Diag
     if (atEof) return diag(messages.unclosedBlock(BLOCK_OF[rule]!), at(true));
     if (rule === "block" && actual.tokenType === T.Identifier) {
       notes.push(messages.statementsNote());
-      return diag(messages.unknownStatement(actual.image), tokenSpan(file, actual));
+      return diag(messages.unknownStatement(actual.image), tokenSpan(src, actual));
     }
     if (rule === "block") notes.push(messages.statementsNote());
     else if (rule === "section" || rule === "finallyBlock") notes.push(messages.sectionNote());
     else if (rule === "envBlock") notes.push(messages.envBlockNote());
-    return diag(messages.unexpectedIn(describeActual(actual), BLOCK_OF[rule]!), tokenSpan(file, actual));
+    return diag(messages.unexpectedIn(describeActual(actual), BLOCK_OF[rule]!), tokenSpan(src, actual));
   }
 
   // A step header not followed by its body.

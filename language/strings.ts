@@ -142,7 +142,9 @@ class Decoder {
       }
     }
     this.flush();
-    return { kind: "string", parts: this.parts, triple: this.triple, span };
+    // A copy of the exact length: the array grown by push has room for 16 parts, and the
+    // AST keeps it for as long as the runbook is in use.
+    return { kind: "string", parts: this.parts.slice(), triple: this.triple, span };
   }
 
   /** Decodes the escape at `i`; returns the index after it. */

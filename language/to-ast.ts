@@ -76,9 +76,11 @@ export function toAst(cst: CstNode | undefined, file: string, options: ToAstOpti
  * parsed and their CST is let go, so a large runbook's CST never has to be all in memory.
  * The result is the one `toAst` gives for the same CST (diagnostics in the same order).
  */
-export function streamingToAst(file: string, text: string): { onItem: (item: CstNode) => void; finish: (cst: CstNode | undefined) => ToAstResult } {
-  const b = new Builder(new SourceText(file, text));
+export function streamingToAst(file: string, text: string): { source: SourceText; onItem: (item: CstNode) => void; finish: (cst: CstNode | undefined) => ToAstResult } {
+  const source = new SourceText(file, text);
+  const b = new Builder(source);
   return {
+    source,
     onItem: (item) => b.prebuild(item),
     finish: (cst) => {
       const ast = b.fileAst(cst, text);
@@ -450,8 +452,9 @@ class Builder {
     this.byOffset(body);
     const open = this.tok(n, "LBrace");
     const close = this.tok(n, "RBrace");
-    if (open && close) return { body, span: this.between(open, close), close };
-    return { body, span: this.cover(open, close, ...body) };
+    // (`slice`: the exact length, as strings.ts does for string parts.)
+    if (open && close) return { body: body.slice(), span: this.between(open, close), close };
+    return { body: body.slice(), span: this.cover(open, close, ...body) };
   }
 
   // ------------------------------------------------------------ statements

@@ -111,8 +111,13 @@ const lexerTokens: TokenType[] = [
 /** Every token type the parser may see. */
 export const allTokens: TokenType[] = [...lexerTokens, ...Object.values(Kw)];
 
-/** The token definitions are validated once by tests (tests/language/lexer.test.ts), not on every start. */
-export const LEXER_CONFIG = { ensureOptimizations: true, positionTracking: "onlyStart", skipValidations: true } as const;
+/**
+ * The token definitions are validated once by tests (tests/language/lexer.test.ts), not on
+ * every start. The parser's tokens carry offsets only: spans work out lines when read
+ * (span.ts). `lexAll` (the formatter's and the tests') keeps start lines and columns.
+ */
+export const LEXER_CONFIG = { ensureOptimizations: true, positionTracking: "onlyOffset", skipValidations: true } as const;
+const FULL_LEXER_CONFIG = { ...LEXER_CONFIG, positionTracking: "onlyStart" } as const;
 
 const RunbookLexer = new Lexer(lexerTokens, LEXER_CONFIG);
 let fullLexer: Lexer | undefined;
@@ -147,7 +152,7 @@ export function lex(text: string): ILexingResult {
 
 /** `lex`, keeping whitespace too (`groups.ws`): all images joined give back the text. */
 export function lexAll(text: string): ILexingResult {
-  fullLexer ??= new Lexer(fullLexerTokens(), LEXER_CONFIG);
+  fullLexer ??= new Lexer(fullLexerTokens(), FULL_LEXER_CONFIG);
   return retypeKeywords(fullLexer.tokenize(text));
 }
 
