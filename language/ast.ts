@@ -429,17 +429,18 @@ const NON_ASCII = /[^\x00-\x7f]/;
 export function kebabId(title: string): string {
   const plain = (NON_ASCII.test(title) ? title.normalize("NFKD").replace(/[\u0300-\u036f]/g, "") : title).toLowerCase();
   // Runs of [a-z0-9] joined by "-": what replace(/[^a-z0-9]+/g, "-") and trimming "-" give.
-  let out = "";
+  // Built with one join, so the id is a flat string (ids are hashed as map keys).
+  const runs: string[] = [];
   let run = -1;
   for (let i = 0; i < plain.length; i++) {
     const c = plain.charCodeAt(i);
     if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
       if (run < 0) run = i;
     } else if (run >= 0) {
-      out = out ? `${out}-${plain.slice(run, i)}` : plain.slice(run, i);
+      runs.push(plain.slice(run, i));
       run = -1;
     }
   }
-  if (run >= 0) out = out ? `${out}-${plain.slice(run)}` : plain.slice(run);
-  return out || "step";
+  if (run >= 0) runs.push(run === 0 ? plain : plain.slice(run));
+  return runs.length === 0 ? "step" : runs.length === 1 ? runs[0]! : runs.join("-");
 }

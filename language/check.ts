@@ -753,15 +753,41 @@ class Checker {
     return s;
   }
 
-  /** Envs in which a step's `when`/`unless` does not rule it out statically. */
-  private canRunIn(step: Step): string[] {
-    if (!step.when && !step.unless) return this.runnable;
-    return this.runnable.filter((env) => {
-      const { scope, values } = this.env(env);
-      const w = step.when ? evalStatic(step.when, scope, values) : true;
-      const u = step.unless ? evalStatic(step.unless, scope, values) : false;
-      return w !== false && u !== true;
-    });
+  /**
+   * Envs in which a step's `when`/`unless` does not rule it out statically, and the protected
+   * ones among them. Steps often share a condition (`when env != "prod"`): the same source
+   * text gives the same answer, so it is worked out once per text.
+   */
+  private canRunIn(step: Step): { envs: string[]; protectedEnvs: string[] } {
+    if (!step.when && !step.unless) return (this.always ??= this.withProtected(this.runnable));
+    const key = `${this.textOf(step.when)}\u0000${this.textOf(step.unless)}`;
+    let r = key === "\u0000" ? undefined : this.canRunByText.get(key);
+    if (!r) {
+      const envs: string[] = [];
+      for (const env of this.runnable) {
+        const { scope, values } = this.env(env);
+        const w = step.when ? evalStatic(step.when, scope, values) : true;
+        const u = step.unless ? evalStatic(step.unless, scope, values) : false;
+        if (w !== false && u !== true) envs.push(env);
+      }
+      r = this.withProtected(envs);
+      if (key !== "\u0000") this.canRunByText.set(key, r);
+    }
+    return r;
+  }
+
+  private always?: { envs: string[]; protectedEnvs: string[] };
+  private readonly canRunByText = new Map<string, { envs: string[]; protectedEnvs: string[] }>();
+
+  private withProtected(envs: string[]): { envs: string[]; protectedEnvs: string[] } {
+    return { envs, protectedEnvs: envs.filter((e) => this.protectedEnvs.includes(e)) };
+  }
+
+  /** The source text of a node ("" when there is none, or the source is not at hand). */
+  private textOf(node: { span: Span } | undefined): string {
+    if (!node) return "";
+    const text = this.sourceText.get(node.span.file);
+    return text === undefined ? "" : text.slice(node.span.offset, node.span.offset + node.span.length);
   }
 
   private step(step: Step, inFinally: boolean): void {
@@ -793,17 +819,15 @@ class Checker {
 
     const needsEnvs = syncs.length > 0 || (mutating && !hasUndo && !inFinally && this.protectedEnvs.length > 0);
     if (!needsEnvs) return;
-    const canRun = this.canRunIn(step);
+    const { envs: canRun, protectedEnvs: prot } = this.canRunIn(step);
     for (const stmt of syncs) {
-      const prot = canRun.filter((e) => this.protectedEnvs.includes(e));
       if (prot.length) this.error("sync-into-protected", stmt.span, messages.syncIntoProtected(stmt.db.name, prot), [messages.syncGuardHint(prot)]);
       if (stmt.db.name === stmt.fromDb.name && canRun.includes(stmt.fromEnv.name)) {
         this.error("sync-from-self", stmt.fromEnv.span, messages.syncFromSelf(stmt.db.name, [stmt.fromEnv.name]));
       }
     }
-    if (mutating && !hasUndo && !inFinally) {
-      const prot = canRun.filter((e) => this.protectedEnvs.includes(e));
-      if (prot.length) this.warn("missing-undo", step.title.span, messages.missingUndo(step.id, prot), [messages.missingUndoHint]);
+    if (mutating && !hasUndo && !inFinally && prot.length) {
+      this.warn("missing-undo", step.title.span, messages.missingUndo(step.id, prot), [messages.missingUndoHint]);
     }
   }
 

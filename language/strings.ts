@@ -32,7 +32,38 @@ export function decodeString(tok: StringTokenLike, src: SourceText, diagnostics:
     const part: TextPart = { kind: "text", value, span: src.span(tok.startOffset + 1, value.length) };
     return { kind: "string", parts: [part], triple, span };
   }
+  if (!triple && img.indexOf("\\") < 0) {
+    const parts = interpolatedLine(img, src, tok.startOffset, terminated);
+    if (parts) return { kind: "string", parts, triple, span };
+  }
   return new Decoder(img, src, tok.startOffset, triple, diagnostics).decode(terminated, span);
+}
+
+/**
+ * The parts of a one-line string with interpolations and no escapes (a command, usually);
+ * undefined when an interpolation is bad, for the Decoder to report.
+ */
+function interpolatedLine(img: string, src: SourceText, base: number, terminated: boolean): (TextPart | InterpPart)[] | undefined {
+  const end = terminated && img.length >= 2 ? img.length - 1 : img.length;
+  const parts: (TextPart | InterpPart)[] = [];
+  let i = 1;
+  while (i < end) {
+    const j = img.indexOf("${", i);
+    const stop = j < 0 || j + 1 >= end ? end : j;
+    if (stop > i) parts.push({ kind: "text", value: img.slice(i, stop), span: src.span(base + i, stop - i) });
+    if (stop === end) break;
+    const res = parseInterp(img, j, end);
+    if (!res.ok) return undefined;
+    parts.push({ kind: "interp", path: res.path, raw: res.raw, span: src.span(base + j, res.end - j) });
+    i = res.end;
+  }
+  return parts.slice();
+}
+
+/** `decodeString` without its shortcuts (tests compare the two). */
+export function decodeStringInFull(tok: StringTokenLike, src: SourceText, diagnostics: Diagnostic[], terminated = true): StringLit {
+  const triple = tok.image.startsWith('"""');
+  return new Decoder(tok.image, src, tok.startOffset, triple, diagnostics).decode(terminated, src.span(tok.startOffset, tok.image.length));
 }
 
 /** The general case: escapes, interpolations, triple-quoted text. */

@@ -731,3 +731,25 @@ describe("speed", () => {
     console.log(`check: 10,000 steps in ${ms.toFixed(1)} ms`);
   });
 });
+
+describe("checker: conditions shared by steps", () => {
+  // canRunIn works out a condition once per source text; steps with other texts (or the
+  // same text under `unless`) must still get their own answer.
+  it("each step gets the answer of its own condition", async () => {
+    const { compileSource } = await import("../../language/compile.js");
+    const src = [
+      'runbook "r" version "1.0.0"',
+      "env dev {}",
+      "env prod { protected }",
+      'step "A" when env != "prod" { run "a" }',
+      'step "B" when env == "prod" { run "b" }',
+      'step "C" when env != "prod" { run "c" }',
+      'step "D" unless env != "prod" { run "d" }',
+      'step "E" { run "e" }',
+      'step "F" when env != "prod" unless env == "dev" { run "f" }',
+    ].join("\n");
+    const r = compileSource(src, "r.rb");
+    const warned = r.diagnostics.filter((d) => d.code === "missing-undo").map((d) => src.slice(d.span.offset, d.span.offset + d.span.length));
+    expect(warned).toEqual(['"B"', '"D"', '"E"']);
+  });
+});

@@ -1,10 +1,11 @@
 // String literals (language/strings.ts): escapes, triple-quoted dedent, interpolation
 // parts with exact spans, and bad interpolation / escape diagnostics.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../../language/diagnostics.js";
 import { SourceText } from "../../language/span.js";
-import { decodeString, durationMs } from "../../language/strings.js";
+import { decodeString, decodeStringInFull, durationMs } from "../../language/strings.js";
 import { I, noSpans, SP } from "./parse-helpers.js";
 
 const decode = (image: string, terminated = true) => {
@@ -107,6 +108,26 @@ describe("strings: interpolation", () => {
   it("an unterminated string keeps its text", () => {
     expect(decode('"abc', false).lit.parts).toMatchObject([{ kind: "text", value: "abc" }]);
     expect(decode('"""abc\n  def', false).lit.parts).toMatchObject([{ kind: "text", value: "abc\n  def" }]);
+  });
+});
+
+describe("strings: the shortcuts", () => {
+  // decodeString takes shortcuts for one-line strings without escapes; they must give what
+  // the full decoder gives: the same parts, spans and diagnostics.
+  const piece = fc.constantFrom("a", " ", "x y", "${a}", "${ a.b }", "${raw c}", "${", "}", "$", "${}", "${1}", "${a.}", "\\n", "\\q", '\\"', "é", "\t");
+  const image = fc.tuple(fc.array(piece, { maxLength: 8 }), fc.boolean()).map(([ps, closed]) => `"${ps.join("")}${closed ? '"' : ""}`);
+
+  it("give the full decoder's result", () => {
+    fc.assert(
+      fc.property(image, fc.boolean(), (img, terminated) => {
+        const src = new SourceText("f.rb", `x = ${img}`);
+        const tok = { image: img, startOffset: 4 };
+        const fast: Diagnostic[] = [];
+        const full: Diagnostic[] = [];
+        expect(decodeString(tok, src, fast, terminated)).toEqual(decodeStringInFull(tok, src, full, terminated));
+        expect(fast).toEqual(full);
+      }),
+    );
   });
 });
 
