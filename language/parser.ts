@@ -50,6 +50,13 @@ const errorProvider: IParserErrorMessageProvider = {
 /** Every token type the parser may see (the lexer's plus EOF). */
 const vocabulary: TokenType[] = [...T.allTokens];
 
+/**
+ * The rules' `{ LABEL }` options, made once: an object literal in a rule body is made anew at
+ * every call, and the rules run hundreds of thousands of times on a large runbook.
+ */
+const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
+const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
+
 export class RunbookParser extends CstParser {
   /**
    * `validate`: run Chevrotain's grammar checks (tests). `recovery`: error recovery. `lookahead`:
@@ -83,8 +90,15 @@ export class RunbookParser extends CstParser {
   /** Called with each top-level item's CST as soon as it is parsed (see `parseSource`). */
   onItem: ((item: CstNode) => void) | undefined;
 
+  /**
+   * Parts of rules that run for every step (OPTION/MANY bodies), made once like the cached
+   * alternatives below: a closure written in place would be made anew at every call.
+   */
+  private readonly parts: Partial<Record<"steps" | "stepAs" | "stepOn" | "stepWhen" | "stepUnless" | "statement" | "runAs" | "condMore" | "comparison" | "member" | "probeOn", () => unknown>> = {};
+
   // Cached alternative arrays (a Chevrotain performance idiom: built once, not per call).
   private topAlts?: IOrAlt<unknown>[];
+  private nameAlts?: IOrAlt<unknown>[];
   private stmtAlts?: IOrAlt<unknown>[];
   private envAlts?: IOrAlt<unknown>[];
   private valueAlts?: IOrAlt<unknown>[];
@@ -123,100 +137,100 @@ export class RunbookParser extends CstParser {
   public header = this.RULE("header", () => {
     this.CONSUME(Kw.runbook);
     this.OR([
-      { ALT: () => this.CONSUME1(T.AnyString, { LABEL: "name" }) },
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+      { ALT: () => this.CONSUME1(T.AnyString, L.name) },
+      { ALT: () => this.CONSUME(T.Identifier, L.name) },
     ]);
     this.CONSUME(Kw.version);
-    this.CONSUME2(T.AnyString, { LABEL: "version" });
+    this.CONSUME2(T.AnyString, L.version);
   });
 
   public description = this.RULE("description", () => {
     this.CONSUME(Kw.description);
-    this.CONSUME(T.AnyString, { LABEL: "text" });
+    this.CONSUME(T.AnyString, L.text);
   });
 
   public owner = this.RULE("owner", () => {
     this.CONSUME(Kw.owner);
-    this.CONSUME(T.AnyString, { LABEL: "text" });
+    this.CONSUME(T.AnyString, L.text);
   });
 
   public defaultEnv = this.RULE("defaultEnv", () => {
     this.CONSUME(Kw.default);
     this.CONSUME(Kw.env);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Identifier, L.name);
   });
 
   public include = this.RULE("include", () => {
     this.CONSUME(Kw.include);
-    this.CONSUME(T.AnyString, { LABEL: "path" });
+    this.CONSUME(T.AnyString, L.path);
   });
 
   // ------------------------------------------------------------ declarations
 
   public paramDecl = this.RULE("paramDecl", () => {
     this.CONSUME(Kw.param);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Identifier, L.name);
     this.CONSUME(T.Equals);
-    this.SUBRULE(this.literal, { LABEL: "value" });
+    this.SUBRULE(this.literal, L.value);
   });
 
   public varDecl = this.RULE("varDecl", () => {
     this.CONSUME(Kw.var);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Identifier, L.name);
     this.CONSUME(T.Equals);
-    this.SUBRULE(this.literal, { LABEL: "value" });
+    this.SUBRULE(this.literal, L.value);
   });
 
   /** `secret NAME = env "VAR"` / `secret NAME = file "path"` */
   public secretDecl = this.RULE("secretDecl", () => {
     this.CONSUME(Kw.secret);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Identifier, L.name);
     this.CONSUME(T.Equals);
     this.OR([
-      { ALT: () => this.CONSUME(Kw.env, { LABEL: "source" }) },
-      { ALT: () => this.CONSUME(Kw.file, { LABEL: "source" }) },
+      { ALT: () => this.CONSUME(Kw.env, L.source) },
+      { ALT: () => this.CONSUME(Kw.file, L.source) },
     ]);
-    this.CONSUME(T.AnyString, { LABEL: "ref" });
+    this.CONSUME(T.AnyString, L.ref);
   });
 
   /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` */
   public hostDecl = this.RULE("hostDecl", () => {
     this.CONSUME(Kw.host);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Identifier, L.name);
     this.CONSUME(T.Equals);
     this.OR([
-      { ALT: () => this.CONSUME(T.AnyString, { LABEL: "target" }) },
-      { ALT: () => this.SUBRULE(this.list, { LABEL: "group" }) },
+      { ALT: () => this.CONSUME(T.AnyString, L.target) },
+      { ALT: () => this.SUBRULE(this.list, L.group) },
     ]);
   });
 
   /** `database NAME = sqlite "path" [on HOST]` / `… = mysql "url" [password SECRET] [via HOST]` */
   public databaseDecl = this.RULE("databaseDecl", () => {
     this.CONSUME(Kw.database);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Identifier, L.name);
     this.CONSUME(T.Equals);
     this.OR([
       {
         ALT: () => {
           this.CONSUME(Kw.sqlite);
-          this.CONSUME1(T.AnyString, { LABEL: "path" });
+          this.CONSUME1(T.AnyString, L.path);
           this.OPTION(() => {
             this.CONSUME(Kw.on);
-            this.CONSUME1(T.Identifier, { LABEL: "on" });
+            this.CONSUME1(T.Identifier, L.on);
           });
         },
       },
       {
         ALT: () => {
           this.CONSUME(Kw.mysql);
-          this.CONSUME2(T.AnyString, { LABEL: "url" });
+          this.CONSUME2(T.AnyString, L.url);
           this.OPTION2(() => {
             this.CONSUME(Kw.password);
-            this.CONSUME2(T.Identifier, { LABEL: "password" });
+            this.CONSUME2(T.Identifier, L.password);
           });
           this.OPTION3(() => {
             this.CONSUME(Kw.via);
-            this.CONSUME3(T.Identifier, { LABEL: "via" });
+            this.CONSUME3(T.Identifier, L.via);
           });
         },
       },
@@ -226,7 +240,7 @@ export class RunbookParser extends CstParser {
   /** `env NAME { protected  confirm "…"  overrides… }` */
   public envBlock = this.RULE("envBlock", () => {
     this.CONSUME(Kw.env);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Identifier, L.name);
     this.CONSUME(T.LBrace);
     this.MANY(() =>
       this.OR(
@@ -248,9 +262,9 @@ export class RunbookParser extends CstParser {
 
   public section = this.RULE("section", () => {
     this.CONSUME(Kw.section);
-    this.CONSUME(T.AnyString, { LABEL: "title" });
+    this.CONSUME(T.AnyString, L.title);
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.SUBRULE(this.step));
+    this.MANY((this.parts.steps ??= () => this.SUBRULE(this.step)));
     this.CONSUME(T.RBrace);
   });
 
@@ -264,33 +278,41 @@ export class RunbookParser extends CstParser {
   /** `step "Title" [as id] [on HOST] [when COND] [unless COND] { … }` */
   public step = this.RULE("step", () => {
     this.CONSUME(Kw.step);
-    this.CONSUME1(T.AnyString, { LABEL: "title" });
-    this.OPTION(() => {
-      this.CONSUME(Kw.as);
-      this.OR([
-        { ALT: () => this.CONSUME1(T.Identifier, { LABEL: "id" }) },
-        { ALT: () => this.CONSUME2(T.AnyString, { LABEL: "id" }) },
-      ]);
-    });
-    this.OPTION2(() => {
-      this.CONSUME(Kw.on);
-      this.CONSUME2(T.Identifier, { LABEL: "on" });
-    });
-    this.OPTION3(() => {
-      this.CONSUME(Kw.when);
-      this.SUBRULE1(this.cond, { LABEL: "when" });
-    });
-    this.OPTION4(() => {
-      this.CONSUME(Kw.unless);
-      this.SUBRULE2(this.cond, { LABEL: "unless" });
-    });
+    this.CONSUME1(T.AnyString, L.title);
+    this.OPTION(
+      (this.parts.stepAs ??= () => {
+        this.CONSUME(Kw.as);
+        this.OR([
+          { ALT: () => this.CONSUME1(T.Identifier, L.id) },
+          { ALT: () => this.CONSUME2(T.AnyString, L.id) },
+        ]);
+      }),
+    );
+    this.OPTION2(
+      (this.parts.stepOn ??= () => {
+        this.CONSUME(Kw.on);
+        this.CONSUME2(T.Identifier, L.on);
+      }),
+    );
+    this.OPTION3(
+      (this.parts.stepWhen ??= () => {
+        this.CONSUME(Kw.when);
+        this.SUBRULE1(this.cond, L.when);
+      }),
+    );
+    this.OPTION4(
+      (this.parts.stepUnless ??= () => {
+        this.CONSUME(Kw.unless);
+        this.SUBRULE2(this.cond, L.unless);
+      }),
+    );
     this.SUBRULE(this.block);
   });
 
   /** `{ statement* }` — a step body, or an `undo { … }` body. */
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() =>
+    this.MANY((this.parts.statement ??= () =>
       this.OR(
         (this.stmtAlts ??= [
           { ALT: () => this.SUBRULE(this.requireStmt) },
@@ -312,7 +334,7 @@ export class RunbookParser extends CstParser {
           { ALT: () => this.SUBRULE(this.allowFailureStmt) },
           { ALT: () => this.SUBRULE(this.parallelStmt) },
         ]),
-      ),
+      )),
     );
     this.CONSUME(T.RBrace);
   });
@@ -321,45 +343,47 @@ export class RunbookParser extends CstParser {
 
   public requireStmt = this.RULE("requireStmt", () => {
     this.CONSUME(Kw.require);
-    this.SUBRULE(this.cond, { LABEL: "cond" });
+    this.SUBRULE(this.cond, L.cond);
     this.OPTION(() => {
       this.CONSUME(Kw.else);
-      this.CONSUME(T.AnyString, { LABEL: "why" });
+      this.CONSUME(T.AnyString, L.why);
     });
   });
 
   public confirmStmt = this.RULE("confirmStmt", () => {
     this.CONSUME(Kw.confirm);
-    this.CONSUME(T.AnyString, { LABEL: "text" });
+    this.CONSUME(T.AnyString, L.text);
   });
 
   public manualStmt = this.RULE("manualStmt", () => {
     this.CONSUME(Kw.manual);
-    this.CONSUME(T.AnyString, { LABEL: "text" });
+    this.CONSUME(T.AnyString, L.text);
   });
 
   public noteStmt = this.RULE("noteStmt", () => {
     this.CONSUME(Kw.note);
-    this.CONSUME(T.AnyString, { LABEL: "text" });
+    this.CONSUME(T.AnyString, L.text);
   });
 
   /** `run "command" [as USER]` (USER a name or a string) */
   public runStmt = this.RULE("runStmt", () => {
     this.CONSUME(Kw.run);
-    this.CONSUME1(T.AnyString, { LABEL: "command" });
-    this.OPTION(() => {
-      this.CONSUME(Kw.as);
-      this.OR([
-        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "user" }) },
-        { ALT: () => this.CONSUME2(T.AnyString, { LABEL: "user" }) },
-      ]);
-    });
+    this.CONSUME1(T.AnyString, L.command);
+    this.OPTION(
+      (this.parts.runAs ??= () => {
+        this.CONSUME(Kw.as);
+        this.OR([
+          { ALT: () => this.CONSUME(T.Identifier, L.user) },
+          { ALT: () => this.CONSUME2(T.AnyString, L.user) },
+        ]);
+      }),
+    );
   });
 
   /** `edit "path" { replace [all] "old" with "new" … }` */
   public editStmt = this.RULE("editStmt", () => {
     this.CONSUME(Kw.edit);
-    this.CONSUME(T.AnyString, { LABEL: "path" });
+    this.CONSUME(T.AnyString, L.path);
     this.CONSUME(T.LBrace);
     this.MANY(() => this.SUBRULE(this.replaceClause));
     this.CONSUME(T.RBrace);
@@ -368,65 +392,65 @@ export class RunbookParser extends CstParser {
   public replaceClause = this.RULE("replaceClause", () => {
     this.CONSUME(Kw.replace);
     this.OPTION(() => this.CONSUME(Kw.all));
-    this.CONSUME1(T.AnyString, { LABEL: "old" });
+    this.CONSUME1(T.AnyString, L.old);
     this.CONSUME(Kw.with);
-    this.CONSUME2(T.AnyString, { LABEL: "new" });
+    this.CONSUME2(T.AnyString, L.new);
   });
 
   public uploadStmt = this.RULE("uploadStmt", () => {
     this.CONSUME(Kw.upload);
-    this.CONSUME1(T.AnyString, { LABEL: "from" });
+    this.CONSUME1(T.AnyString, L.from);
     this.CONSUME(Kw.to);
-    this.CONSUME2(T.AnyString, { LABEL: "to" });
+    this.CONSUME2(T.AnyString, L.to);
   });
 
   public downloadStmt = this.RULE("downloadStmt", () => {
     this.CONSUME(Kw.download);
-    this.CONSUME1(T.AnyString, { LABEL: "from" });
+    this.CONSUME1(T.AnyString, L.from);
     this.CONSUME(Kw.to);
-    this.CONSUME2(T.AnyString, { LABEL: "to" });
+    this.CONSUME2(T.AnyString, L.to);
   });
 
   public sqlStmt = this.RULE("sqlStmt", () => {
     this.CONSUME(Kw.sql);
-    this.CONSUME(T.Identifier, { LABEL: "db" });
-    this.CONSUME(T.AnyString, { LABEL: "text" });
+    this.CONSUME(T.Identifier, L.db);
+    this.CONSUME(T.AnyString, L.text);
   });
 
   /** `export DB [tables [...]] to "path" [format csv|web2py]` */
   public exportStmt = this.RULE("exportStmt", () => {
     this.CONSUME(Kw.export);
-    this.CONSUME1(T.Identifier, { LABEL: "db" });
+    this.CONSUME1(T.Identifier, L.db);
     this.OPTION(() => {
       this.CONSUME(Kw.tables);
-      this.SUBRULE(this.list, { LABEL: "tables" });
+      this.SUBRULE(this.list, L.tables);
     });
     this.CONSUME(Kw.to);
-    this.CONSUME(T.AnyString, { LABEL: "to" });
+    this.CONSUME(T.AnyString, L.to);
     this.OPTION2(() => {
       this.CONSUME(Kw.format);
-      this.CONSUME2(T.Identifier, { LABEL: "format" });
+      this.CONSUME2(T.Identifier, L.format);
     });
   });
 
   public importStmt = this.RULE("importStmt", () => {
     this.CONSUME(Kw.import);
-    this.CONSUME(T.Identifier, { LABEL: "db" });
+    this.CONSUME(T.Identifier, L.db);
     this.CONSUME(Kw.from);
-    this.CONSUME(T.AnyString, { LABEL: "from" });
+    this.CONSUME(T.AnyString, L.from);
   });
 
   /** `sync DB from ENV.DB [tables [...]]` */
   public syncStmt = this.RULE("syncStmt", () => {
     this.CONSUME(Kw.sync);
-    this.CONSUME1(T.Identifier, { LABEL: "db" });
+    this.CONSUME1(T.Identifier, L.db);
     this.CONSUME(Kw.from);
-    this.CONSUME2(T.Identifier, { LABEL: "fromEnv" });
+    this.CONSUME2(T.Identifier, L.fromEnv);
     this.CONSUME(T.Dot);
-    this.CONSUME3(T.Identifier, { LABEL: "fromDb" });
+    this.CONSUME3(T.Identifier, L.fromDb);
     this.OPTION(() => {
       this.CONSUME(Kw.tables);
-      this.SUBRULE(this.list, { LABEL: "tables" });
+      this.SUBRULE(this.list, L.tables);
     });
   });
 
@@ -437,19 +461,19 @@ export class RunbookParser extends CstParser {
   public waitStmt = this.RULE("waitStmt", () => {
     this.CONSUME(Kw.wait);
     this.CONSUME(Kw.until);
-    this.SUBRULE(this.cond, { LABEL: "cond" });
+    this.SUBRULE(this.cond, L.cond);
     this.OPTION({
       GATE: () => this.sameLine(),
       DEF: () => {
         this.CONSUME(Kw.every);
-        this.CONSUME1(T.Duration, { LABEL: "every" });
+        this.CONSUME1(T.Duration, L.every);
       },
     });
     this.OPTION2({
       GATE: () => this.sameLine(),
       DEF: () => {
         this.CONSUME(Kw.timeout);
-        this.CONSUME2(T.Duration, { LABEL: "timeout" });
+        this.CONSUME2(T.Duration, L.timeout);
       },
     });
     // `timeout D every D` reads as well as the contract's `every D timeout D`.
@@ -457,7 +481,7 @@ export class RunbookParser extends CstParser {
       GATE: () => this.sameLine(),
       DEF: () => {
         this.CONSUME2(Kw.every);
-        this.CONSUME3(T.Duration, { LABEL: "every" });
+        this.CONSUME3(T.Duration, L.every);
       },
     });
   });
@@ -466,22 +490,22 @@ export class RunbookParser extends CstParser {
   public undoStmt = this.RULE("undoStmt", () => {
     this.CONSUME(Kw.undo);
     this.OR([
-      { ALT: () => this.CONSUME(T.AnyString, { LABEL: "command" }) },
-      { ALT: () => this.SUBRULE(this.block, { LABEL: "body" }) },
+      { ALT: () => this.CONSUME(T.AnyString, L.command) },
+      { ALT: () => this.SUBRULE(this.block, L.body) },
     ]);
   });
 
   public timeoutStmt = this.RULE("timeoutStmt", () => {
     this.CONSUME(Kw.timeout);
-    this.CONSUME(T.Duration, { LABEL: "duration" });
+    this.CONSUME(T.Duration, L.duration);
   });
 
   public retryStmt = this.RULE("retryStmt", () => {
     this.CONSUME(Kw.retry);
-    this.CONSUME(T.NumberLiteral, { LABEL: "count" });
+    this.CONSUME(T.NumberLiteral, L.count);
     this.OPTION(() => {
       this.CONSUME(Kw.every);
-      this.CONSUME(T.Duration, { LABEL: "every" });
+      this.CONSUME(T.Duration, L.every);
     });
   });
 
@@ -492,7 +516,7 @@ export class RunbookParser extends CstParser {
 
   public parallelStmt = this.RULE("parallelStmt", () => {
     this.CONSUME(Kw.parallel);
-    this.CONSUME(T.NumberLiteral, { LABEL: "count" });
+    this.CONSUME(T.NumberLiteral, L.count);
   });
 
   // ------------------------------------------------------------ conditions and values
@@ -503,16 +527,18 @@ export class RunbookParser extends CstParser {
    * node per precedence level keeps the CST of a large runbook small.
    */
   public cond = this.RULE("cond", () => {
-    this.SUBRULE(this.unaryCond, { LABEL: "operand" });
-    this.MANY(() => {
-      this.OR(
-        (this.logicAlts ??= [
-          { ALT: () => this.CONSUME(Kw.and, { LABEL: "logic" }) },
-          { ALT: () => this.CONSUME(Kw.or, { LABEL: "logic" }) },
-        ]),
-      );
-      this.SUBRULE2(this.unaryCond, { LABEL: "operand" });
-    });
+    this.SUBRULE(this.unaryCond, L.operand);
+    this.MANY(
+      (this.parts.condMore ??= () => {
+        this.OR(
+          (this.logicAlts ??= [
+            { ALT: () => this.CONSUME(Kw.and, L.logic) },
+            { ALT: () => this.CONSUME(Kw.or, L.logic) },
+          ]),
+        );
+        this.SUBRULE2(this.unaryCond, L.operand);
+      }),
+    );
   });
 
   /** `not COND` | `( COND )` | `VALUE [op VALUE]` */
@@ -522,35 +548,35 @@ export class RunbookParser extends CstParser {
         {
           ALT: () => {
             this.CONSUME(Kw.not);
-            this.SUBRULE(this.unaryCond, { LABEL: "operand" });
+            this.SUBRULE(this.unaryCond, L.operand);
           },
         },
         {
           ALT: () => {
             this.CONSUME(T.LParen);
-            this.SUBRULE(this.cond, { LABEL: "inner" });
+            this.SUBRULE(this.cond, L.inner);
             this.CONSUME(T.RParen);
           },
         },
         {
           ALT: () => {
-            this.SUBRULE1(this.value, { LABEL: "left" });
-            this.OPTION(() => {
+            this.SUBRULE1(this.value, L.left);
+            this.OPTION((this.parts.comparison ??= () => {
               this.OR2(
                 (this.opAlts ??= [
-                  { ALT: () => this.CONSUME(T.EqEq, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(T.NotEq, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(Kw.contains, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(Kw.matches, { LABEL: "op" }) },
-                  { ALT: () => this.CONSUME(Kw.in, { LABEL: "op" }) },
+                  { ALT: () => this.CONSUME(T.EqEq, L.op) },
+                  { ALT: () => this.CONSUME(T.NotEq, L.op) },
+                  { ALT: () => this.CONSUME(T.LtEq, L.op) },
+                  { ALT: () => this.CONSUME(T.GtEq, L.op) },
+                  { ALT: () => this.CONSUME(T.Lt, L.op) },
+                  { ALT: () => this.CONSUME(T.Gt, L.op) },
+                  { ALT: () => this.CONSUME(Kw.contains, L.op) },
+                  { ALT: () => this.CONSUME(Kw.matches, L.op) },
+                  { ALT: () => this.CONSUME(Kw.in, L.op) },
                 ]),
               );
-              this.SUBRULE2(this.value, { LABEL: "right" });
-            });
+              this.SUBRULE2(this.value, L.right);
+            }));
           },
         },
       ]),
@@ -567,37 +593,43 @@ export class RunbookParser extends CstParser {
         ...this.literalAlternatives(),
         {
           ALT: () => {
-            this.OR2([
-              { ALT: () => this.CONSUME1(T.Identifier, { LABEL: "name" }) },
-              // `run.id`: `run` is a keyword but also the built-in value `run`.
-              { ALT: () => this.CONSUME(Kw.run, { LABEL: "name" }) },
-            ]);
-            this.MANY(() => {
-              this.CONSUME(T.Dot);
-              this.CONSUME2(T.Identifier, { LABEL: "member" });
-            });
+            this.OR2(
+              (this.nameAlts ??= [
+                { ALT: () => this.CONSUME1(T.Identifier, L.name) },
+                // `run.id`: `run` is a keyword but also the built-in value `run`.
+                { ALT: () => this.CONSUME(Kw.run, L.name) },
+              ]),
+            );
+            this.MANY(
+              (this.parts.member ??= () => {
+                this.CONSUME(T.Dot);
+                this.CONSUME2(T.Identifier, L.member);
+              }),
+            );
           },
         },
         { ALT: () => this.CONSUME(Kw.env) },
         {
           ALT: () => {
             this.OR3([
-              { ALT: () => this.CONSUME(Kw.succeeds, { LABEL: "probe" }) },
-              { ALT: () => this.CONSUME(Kw.output, { LABEL: "probe" }) },
-              { ALT: () => this.CONSUME(Kw.exists, { LABEL: "probe" }) },
+              { ALT: () => this.CONSUME(Kw.succeeds, L.probe) },
+              { ALT: () => this.CONSUME(Kw.output, L.probe) },
+              { ALT: () => this.CONSUME(Kw.exists, L.probe) },
             ]);
-            this.CONSUME1(T.AnyString, { LABEL: "arg" });
-            this.OPTION(() => {
-              this.CONSUME(Kw.on);
-              this.CONSUME3(T.Identifier, { LABEL: "on" });
-            });
+            this.CONSUME1(T.AnyString, L.arg);
+            this.OPTION(
+              (this.parts.probeOn ??= () => {
+                this.CONSUME(Kw.on);
+                this.CONSUME3(T.Identifier, L.on);
+              }),
+            );
           },
         },
         {
           ALT: () => {
-            this.CONSUME(Kw.query, { LABEL: "probe" });
-            this.CONSUME4(T.Identifier, { LABEL: "db" });
-            this.CONSUME2(T.AnyString, { LABEL: "arg" });
+            this.CONSUME(Kw.query, L.probe);
+            this.CONSUME4(T.Identifier, L.db);
+            this.CONSUME2(T.AnyString, L.arg);
           },
         },
       ]),
@@ -612,11 +644,11 @@ export class RunbookParser extends CstParser {
   /** string | number | duration | true | false | list: `literal`'s alternatives, also `value`'s. */
   private literalAlternatives(): IOrAlt<unknown>[] {
     return [
-      { ALT: () => this.CONSUME(T.AnyString, { LABEL: "string" }) },
-      { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "number" }) },
-      { ALT: () => this.CONSUME(T.Duration, { LABEL: "duration" }) },
-      { ALT: () => this.CONSUME(Kw.true, { LABEL: "bool" }) },
-      { ALT: () => this.CONSUME(Kw.false, { LABEL: "bool" }) },
+      { ALT: () => this.CONSUME(T.AnyString, L.string) },
+      { ALT: () => this.CONSUME(T.NumberLiteral, L.number) },
+      { ALT: () => this.CONSUME(T.Duration, L.duration) },
+      { ALT: () => this.CONSUME(Kw.true, L.bool) },
+      { ALT: () => this.CONSUME(Kw.false, L.bool) },
       { ALT: () => this.SUBRULE(this.list) },
     ];
   }
@@ -625,12 +657,12 @@ export class RunbookParser extends CstParser {
   public list = this.RULE("list", () => {
     this.CONSUME(T.LBracket);
     this.OPTION(() => {
-      this.SUBRULE(this.literal, { LABEL: "item" });
+      this.SUBRULE(this.literal, L.item);
       this.MANY({
         GATE: () => this.LA(2).tokenType !== T.RBracket,
         DEF: () => {
           this.CONSUME(T.Comma);
-          this.SUBRULE2(this.literal, { LABEL: "item" });
+          this.SUBRULE2(this.literal, L.item);
         },
       });
       this.OPTION2(() => this.CONSUME2(T.Comma));
