@@ -760,8 +760,9 @@ class Checker {
    */
   private canRunIn(step: Step): { envs: string[]; protectedEnvs: string[] } {
     if (!step.when && !step.unless) return (this.always ??= this.withProtected(this.runnable));
-    const key = `${this.textOf(step.when)}\u0000${this.textOf(step.unless)}`;
-    let r = key === "\u0000" ? undefined : this.canRunByText.get(key);
+    // (The usual key is the `when` text alone: a slice of the source, hashed as it is.)
+    const key = !step.unless ? this.textOf(step.when) : `${this.textOf(step.when)}\u0000${this.textOf(step.unless)}`;
+    let r = key === "" || key === "\u0000" ? undefined : this.canRunByText.get(key);
     if (!r) {
       const envs: string[] = [];
       for (const env of this.runnable) {
@@ -771,7 +772,7 @@ class Checker {
         if (w !== false && u !== true) envs.push(env);
       }
       r = this.withProtected(envs);
-      if (key !== "\u0000") this.canRunByText.set(key, r);
+      if (key !== "" && key !== "\u0000") this.canRunByText.set(key, r);
     }
     return r;
   }

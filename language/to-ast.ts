@@ -89,6 +89,13 @@ export function streamingToAst(file: string, text: string): { source: SourceText
   };
 }
 
+/** A `{ … }` body as built: its statements and its braces. */
+interface Block {
+  body: Stmt[];
+  open?: IToken;
+  close?: IToken;
+}
+
 interface Prebuilt {
   ast: Section | Step | FinallyBlock;
   diagnostics: Diagnostic[];
@@ -407,7 +414,7 @@ class Builder {
     const titleTok = this.tok(n, "title");
     const title = this.str(titleTok, kw);
     const blockNode = this.node(n, "block");
-    const block: { body: Stmt[]; span?: Span; close?: IToken } = blockNode ? this.block(blockNode) : { body: [] };
+    const block: Block = blockNode ? this.block(blockNode) : { body: [] };
     const idTok = this.tok(n, "id");
     let id: string;
     let idSpan: Span;
@@ -438,11 +445,11 @@ class Builder {
     if (onTok) step.on = this.ident(onTok);
     if (whenNode) step.when = this.cond(whenNode);
     if (unlessNode) step.unless = this.cond(unlessNode);
-    step.span = block.close && kw ? this.between(kw, block.close) : this.cover(kw, titleTok, idTok, onTok, step.when, step.unless, block.span);
+    step.span = block.close && kw ? this.between(kw, block.close) : this.cover(kw, titleTok, idTok, onTok, step.when, step.unless, this.blockSpan(block));
     return step;
   }
 
-  private block(n: CstNode): { body: Stmt[]; span: Span; close?: IToken } {
+  private block(n: CstNode): Block {
     const body: Stmt[] = [];
     for (const key in n.children) {
       const build = STMT_BUILDERS[key];
@@ -450,11 +457,13 @@ class Builder {
       for (const e of n.children[key]!) if (!isToken(e)) body.push(build.call(this, e));
     }
     this.byOffset(body);
-    const open = this.tok(n, "LBrace");
-    const close = this.tok(n, "RBrace");
     // (`slice`: the exact length, as strings.ts does for string parts.)
-    if (open && close) return { body: body.slice(), span: this.between(open, close), close };
-    return { body: body.slice(), span: this.cover(open, close, ...body) };
+    return { body: body.slice(), open: this.tok(n, "LBrace"), close: this.tok(n, "RBrace") };
+  }
+
+  /** A block's span, from `{` to `}` (what recovery left of them and the statements). */
+  private blockSpan(b: Block): Span {
+    return b.open && b.close ? this.between(b.open, b.close) : this.cover(b.open, b.close, ...b.body);
   }
 
   // ------------------------------------------------------------ statements
@@ -587,7 +596,7 @@ class Builder {
     const body = this.node(n, "body");
     if (body) {
       const b = this.block(body);
-      return { kind: "undo", body: b.body, span: this.cover(kw, b.span) };
+      return { kind: "undo", body: b.body, span: this.cover(kw, this.blockSpan(b)) };
     }
     return { kind: "undo", command: this.str(cmd, kw), span: this.cover(kw, cmd) };
   }

@@ -40,21 +40,23 @@ export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /\d+(
 // token, so the parser can say "expected a duration like `30s` or `10m`" about the whole word.
 export const BadNumber = createToken({ name: "BadNumber", pattern: /\d[\d.]*[A-Za-z_][A-Za-z0-9_.]*/, line_breaks: false, start_chars_hint: DIGITS });
 
+// Single characters as strings: Chevrotain compares one char code for them (no regexp) and
+// the image is the pattern itself (no substring).
 export const EqEq = createToken({ name: "EqEq", pattern: /==/, line_breaks: false, start_chars_hint: ["="] });
 export const NotEq = createToken({ name: "NotEq", pattern: /!=/, line_breaks: false, start_chars_hint: ["!"] });
 export const LtEq = createToken({ name: "LtEq", pattern: /<=/, line_breaks: false, start_chars_hint: ["<"] });
 export const GtEq = createToken({ name: "GtEq", pattern: />=/, line_breaks: false, start_chars_hint: [">"] });
-export const Lt = createToken({ name: "Lt", pattern: /</, line_breaks: false, start_chars_hint: ["<"] });
-export const Gt = createToken({ name: "Gt", pattern: />/, line_breaks: false, start_chars_hint: [">"] });
-export const Equals = createToken({ name: "Equals", pattern: /=/, line_breaks: false, start_chars_hint: ["="] });
-export const LBrace = createToken({ name: "LBrace", pattern: /\{/, line_breaks: false, start_chars_hint: ["{"] });
-export const RBrace = createToken({ name: "RBrace", pattern: /\}/, line_breaks: false, start_chars_hint: ["}"] });
-export const LBracket = createToken({ name: "LBracket", pattern: /\[/, line_breaks: false, start_chars_hint: ["["] });
-export const RBracket = createToken({ name: "RBracket", pattern: /\]/, line_breaks: false, start_chars_hint: ["]"] });
-export const LParen = createToken({ name: "LParen", pattern: /\(/, line_breaks: false, start_chars_hint: ["("] });
-export const RParen = createToken({ name: "RParen", pattern: /\)/, line_breaks: false, start_chars_hint: [")"] });
-export const Comma = createToken({ name: "Comma", pattern: /,/, line_breaks: false, start_chars_hint: [","] });
-export const Dot = createToken({ name: "Dot", pattern: /\./, line_breaks: false, start_chars_hint: ["."] });
+export const Lt = createToken({ name: "Lt", pattern: "<", line_breaks: false, start_chars_hint: ["<"] });
+export const Gt = createToken({ name: "Gt", pattern: ">", line_breaks: false, start_chars_hint: [">"] });
+export const Equals = createToken({ name: "Equals", pattern: "=", line_breaks: false, start_chars_hint: ["="] });
+export const LBrace = createToken({ name: "LBrace", pattern: "{", line_breaks: false, start_chars_hint: ["{"] });
+export const RBrace = createToken({ name: "RBrace", pattern: "}", line_breaks: false, start_chars_hint: ["}"] });
+export const LBracket = createToken({ name: "LBracket", pattern: "[", line_breaks: false, start_chars_hint: ["["] });
+export const RBracket = createToken({ name: "RBracket", pattern: "]", line_breaks: false, start_chars_hint: ["]"] });
+export const LParen = createToken({ name: "LParen", pattern: "(", line_breaks: false, start_chars_hint: ["("] });
+export const RParen = createToken({ name: "RParen", pattern: ")", line_breaks: false, start_chars_hint: [")"] });
+export const Comma = createToken({ name: "Comma", pattern: ",", line_breaks: false, start_chars_hint: [","] });
+export const Dot = createToken({ name: "Dot", pattern: ".", line_breaks: false, start_chars_hint: ["."] });
 
 /** Reserved words, in the order the grammar reads best. Each is its own token type. */
 export const KEYWORDS = [
