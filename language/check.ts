@@ -97,6 +97,7 @@ const COMMAND: Place = { secrets: true, what: "a command" };
 const SQL: Place = { secrets: true, what: "SQL" };
 const EDIT: Place = { secrets: true, what: "an edit" };
 const textPlaces = new Map<string, Place>();
+const shownPlaces = new Map<string, Place>();
 /** A place where text is shown (secrets not allowed). */
 const text = (what: string): Place => {
   let p = textPlaces.get(what);
@@ -108,10 +109,10 @@ const text = (what: string): Place => {
 };
 /** A place where text is only shown: a secret there shows as `***`. */
 const shown = (what: string): Place => {
-  let p = textPlaces.get(`shown:${what}`);
+  let p = shownPlaces.get(what);
   if (!p) {
     p = { secrets: false, masked: true, what };
-    textPlaces.set(`shown:${what}`, p);
+    shownPlaces.set(what, p);
   }
   return p;
 };
