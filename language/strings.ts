@@ -9,6 +9,100 @@ import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import type { SourceText, Span } from "./span.js";
 
+// The nodes of a decoded string. A large runbook has a few of them for every step, most of
+// its AST: each keeps where it is in its file and makes its span when `span` is read, rather
+// than holding a Span object of its own. `span` is not an own property, so they serialize
+// through `toJSON` (with the span, in the order of a plain node) and tests compare them by
+// that (tests/support/setup.ts). Nothing may spread one (`{ ...part }` loses the span).
+
+/** Literal text of a string, escapes decoded. */
+export class ParsedText implements TextPart {
+  readonly kind = "text" as const;
+  readonly #src: SourceText;
+  readonly #offset: number;
+  readonly #length: number;
+
+  constructor(
+    readonly value: string,
+    src: SourceText,
+    offset: number,
+    length: number,
+  ) {
+    this.#src = src;
+    this.#offset = offset;
+    this.#length = length;
+  }
+
+  get span(): Span {
+    return this.#src.span(this.#offset, this.#length);
+  }
+
+  toJSON(): TextPart {
+    return { kind: this.kind, value: this.value, span: this.span };
+  }
+}
+
+/** `${a.b}` or `${raw a}` in a string. */
+export class ParsedInterp implements InterpPart {
+  readonly kind = "interp" as const;
+  readonly #src: SourceText;
+  readonly #offset: number;
+  readonly #length: number;
+
+  constructor(
+    readonly path: string[],
+    readonly raw: boolean,
+    src: SourceText,
+    offset: number,
+    length: number,
+  ) {
+    this.#src = src;
+    this.#offset = offset;
+    this.#length = length;
+  }
+
+  get span(): Span {
+    return this.#src.span(this.#offset, this.#length);
+  }
+
+  toJSON(): InterpPart {
+    return { kind: this.kind, path: this.path, raw: this.raw, span: this.span };
+  }
+}
+
+/** A string literal: its parts, and whether it was triple-quoted. */
+export class ParsedString implements StringLit {
+  readonly kind = "string" as const;
+  readonly #src: SourceText;
+  readonly #offset: number;
+  readonly #length: number;
+
+  constructor(
+    readonly parts: (TextPart | InterpPart)[],
+    readonly triple: boolean,
+    src: SourceText,
+    offset: number,
+    length: number,
+  ) {
+    this.#src = src;
+    this.#offset = offset;
+    this.#length = length;
+  }
+
+  get span(): Span {
+    return this.#src.span(this.#offset, this.#length);
+  }
+
+  toJSON(): StringLit {
+    return { kind: this.kind, parts: this.parts, triple: this.triple, span: this.span };
+  }
+}
+
+/** Whether `x` is one of the nodes above (tests compare them as plain nodes). */
+export function isParsedStringNode(x: unknown): x is { toJSON(): unknown } {
+  return x instanceof ParsedText || x instanceof ParsedInterp || x instanceof ParsedString;
+}
+
 /** Where a string token starts: chevrotain's IToken fields. */
 export interface StringTokenLike {
   image: string;
@@ -22,21 +116,19 @@ const isBlank = (c: number) => c === 32 || c === 9;
 /** Decodes a string token. `terminated` is false for an unterminated string (already reported). */
 export function decodeString(tok: StringTokenLike, src: SourceText, diagnostics: Diagnostic[], terminated = true): StringLit {
   const img = tok.image;
+  const at = tok.startOffset;
   const triple = img.startsWith('"""');
-  const span = src.span(tok.startOffset, img.length);
   if (!triple && img.indexOf("\\") < 0 && img.indexOf("${") < 0) {
     // The common case: plain text on one line.
     const end = terminated && img.length >= 2 ? img.length - 1 : img.length;
-    if (end <= 1) return { kind: "string", parts: [], triple, span };
-    const value = img.slice(1, end);
-    const part: TextPart = { kind: "text", value, span: src.span(tok.startOffset + 1, value.length) };
-    return { kind: "string", parts: [part], triple, span };
+    if (end <= 1) return new ParsedString([], triple, src, at, img.length);
+    return new ParsedString([new ParsedText(img.slice(1, end), src, at + 1, end - 1)], triple, src, at, img.length);
   }
   if (!triple && img.indexOf("\\") < 0) {
-    const parts = interpolatedLine(img, src, tok.startOffset, terminated);
-    if (parts) return { kind: "string", parts, triple, span };
+    const parts = interpolatedLine(img, src, at, terminated);
+    if (parts) return new ParsedString(parts, triple, src, at, img.length);
   }
-  return new Decoder(img, src, tok.startOffset, triple, diagnostics).decode(terminated, span);
+  return new Decoder(img, src, at, triple, diagnostics).decode(terminated);
 }
 
 /**
@@ -50,11 +142,11 @@ function interpolatedLine(img: string, src: SourceText, base: number, terminated
   while (i < end) {
     const j = img.indexOf("${", i);
     const stop = j < 0 || j + 1 >= end ? end : j;
-    if (stop > i) parts.push({ kind: "text", value: img.slice(i, stop), span: src.span(base + i, stop - i) });
+    if (stop > i) parts.push(new ParsedText(img.slice(i, stop), src, base + i, stop - i));
     if (stop === end) break;
     const res = parseInterp(img, j, end);
     if (!res.ok) return undefined;
-    parts.push({ kind: "interp", path: res.path, raw: res.raw, span: src.span(base + j, res.end - j) });
+    parts.push(new ParsedInterp(res.path, res.raw, src, base + j, res.end - j));
     i = res.end;
   }
   return parts.slice();
@@ -63,7 +155,7 @@ function interpolatedLine(img: string, src: SourceText, base: number, terminated
 /** `decodeString` without its shortcuts (tests compare the two). */
 export function decodeStringInFull(tok: StringTokenLike, src: SourceText, diagnostics: Diagnostic[], terminated = true): StringLit {
   const triple = tok.image.startsWith('"""');
-  return new Decoder(tok.image, src, tok.startOffset, triple, diagnostics).decode(terminated, src.span(tok.startOffset, tok.image.length));
+  return new Decoder(tok.image, src, tok.startOffset, triple, diagnostics).decode(terminated);
 }
 
 /** The general case: escapes, interpolations, triple-quoted text. */
@@ -94,7 +186,7 @@ class Decoder {
 
   private flush() {
     if (this.tStart >= 0) {
-      this.parts.push({ kind: "text", value: this.text, span: this.spanAt(this.tStart, Math.max(0, this.tEnd - this.tStart)) });
+      this.parts.push(new ParsedText(this.text, this.src, this.base + this.tStart, Math.max(0, this.tEnd - this.tStart)));
       this.text = "";
       this.tStart = -1;
     }
@@ -134,7 +226,7 @@ class Decoder {
     return lines.map(([s, e]) => (this.blank(s, e) ? [e, e] : [s + indent, e]));
   }
 
-  decode(terminated: boolean, span: Span): StringLit {
+  decode(terminated: boolean): StringLit {
     const img = this.img;
     const ranges = this.ranges(terminated);
     for (let r = 0; r < ranges.length; r++) {
@@ -165,7 +257,7 @@ class Decoder {
         const res = parseInterp(img, i, re);
         if (res.ok) {
           this.flush();
-          this.parts.push({ kind: "interp", path: res.path, raw: res.raw, span: this.spanAt(i, res.end - i) });
+          this.parts.push(new ParsedInterp(res.path, res.raw, this.src, this.base + i, res.end - i));
         } else {
           this.diagnostics.push({ severity: "error", code: "bad-interpolation", message: res.message, span: this.spanAt(i, res.end - i) });
         }
@@ -175,7 +267,7 @@ class Decoder {
     this.flush();
     // A copy of the exact length: the array grown by push has room for 16 parts, and the
     // AST keeps it for as long as the runbook is in use.
-    return { kind: "string", parts: this.parts.slice(), triple: this.triple, span };
+    return new ParsedString(this.parts.slice(), this.triple, this.src, this.base, this.img.length);
   }
 
   /** Decodes the escape at `i`; returns the index after it. */

@@ -149,6 +149,9 @@ function deep(value: unknown, f: (s: string) => string): unknown {
   if (typeof value === "string") return f(value);
   if (Array.isArray(value)) return value.map((v) => deep(v, f));
   if (value && typeof value === "object" && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    // A span or a string node of the AST keeps fields behind getters: take what it serializes to.
+    const json = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof json === "function") return deep(json.call(value), f);
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = deep(v, f);
     return out;

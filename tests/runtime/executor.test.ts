@@ -328,7 +328,7 @@ describe("executor: secrets", () => {
 describe("executor: Ctrl-C", () => {
   it("stops the running step's process group, marks it interrupted, runs finally, exit 3", async () => {
     const cwd = tempDir();
-    const plan = planFrom(`${header}step "Long" as long { run "echo started; sleep 30 & echo $! > child.pid; wait" }\nstep "Next" { run "touch next" }\nfinally {\n  step "F" { run "touch f" }\n}\n`);
+    const plan = planFrom(`${header}step "Long" as long { run "sleep 30 & echo $! > child.pid; echo started; wait" }\nstep "Next" { run "touch next" }\nfinally {\n  step "F" { run "touch f" }\n}\n`);
     const ac = new AbortController();
     const r = await runPlan(plan, {
       cwd,

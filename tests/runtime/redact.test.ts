@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { compileSource } from "../../language/compile.js";
 import { Redaction } from "../../runtime/redact.js";
 
 describe("Redaction.redact", () => {
@@ -19,6 +20,15 @@ describe("Redaction.redact", () => {
   it("redacts every string in a value", () => {
     const r = new Redaction(["hunter22"]);
     expect(r.redactDeep({ a: "x hunter22", b: ["hunter22"], n: 3 })).toEqual({ a: "x ***", b: ["***"], n: 3 });
+  });
+
+  it("keeps spans and string nodes whole: what they serialize to, getters included", () => {
+    const text = 'run "x hunter22"';
+    const lit = compileSource(`runbook "r" version "1.0.0"\nstep "s" { ${text} }`, "r.rb").runbook!.items[0]!;
+    const out = JSON.parse(JSON.stringify(new Redaction(["hunter22"]).redactDeep(lit))) as { span: { line: number; column: number; file: string } };
+    expect(out.span).toEqual({ file: "r.rb", offset: 28, line: 2, column: 1, length: 29 });
+    expect(JSON.stringify(out)).toContain('"value":"x ***"');
+    expect(JSON.stringify(out)).not.toContain("hunter22");
   });
 });
 

@@ -348,7 +348,7 @@ describe("with a real process", () => {
     "%s stops the running step, never leaving it running unseen, runs finally, exit 3",
     async (_name, signal) => {
       const src = `runbook "i" version "1.0.0"
-step "Long" as long { run "echo long-started; sleep 60 & echo $! > sleep.pid; wait" }
+step "Long" as long { run "sleep 60 & echo $! > sleep.pid; echo long-started; wait" }
 step "Next" { run "touch next" }
 finally {
   step "Cleanup" as cleanup { run "echo cleaned > cleaned.txt" }

@@ -216,7 +216,7 @@ if (!HAVE_TMUX) {
       const { dir, db } = newRunDir(ctx);
       writeFileSync(
         join(dir, "rb.rb"),
-        `runbook "ui-e2e-hangup" version "1.0.0"\nstep "Long" { run "echo long-started; sleep 600 & echo $! > sleep.pid; wait" }\nfinally {\n  step "Cleanup" { run "echo cleaned > cleaned.txt" }\n  step "Ask" {\n    confirm "Is the site back?"\n    run "touch asked"\n  }\n}\n`,
+        `runbook "ui-e2e-hangup" version "1.0.0"\nstep "Long" { run "sleep 600 & echo $! > sleep.pid; echo long-started; wait" }\nfinally {\n  step "Cleanup" { run "echo cleaned > cleaned.txt" }\n  step "Ask" {\n    confirm "Is the site back?"\n    run "touch asked"\n  }\n}\n`,
       );
       const s = session("hangup", dir, `echo $$ > run.pid; exec node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
       await s.waitFor("Next step: Long");
