@@ -216,12 +216,12 @@ if (!HAVE_TMUX) {
       const { dir, db } = newRunDir(ctx);
       writeFileSync(
         join(dir, "rb.rb"),
-        `runbook "ui-e2e-hangup" version "1.0.0"\nstep "Long" { run "sleep 600 & echo $! > sleep.pid; echo long-started; wait" }\nfinally {\n  step "Cleanup" { run "echo cleaned > cleaned.txt" }\n  step "Ask" {\n    confirm "Is the site back?"\n    run "touch asked"\n  }\n}\n`,
+        `runbook "ui-e2e-hangup" version "1.0.0"\nstep "Long" { run "sleep 600 & echo $! > sleep.pid; echo long-$((6*7)); wait" }\nfinally {\n  step "Cleanup" { run "echo cleaned > cleaned.txt" }\n  step "Ask" {\n    confirm "Is the site back?"\n    run "touch asked"\n  }\n}\n`,
       );
       const s = session("hangup", dir, `echo $$ > run.pid; exec node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
       await s.waitFor("Next step: Long");
       s.keys("c");
-      await s.waitFor("long-started");
+      await s.waitFor("long-42"); // the output, not the command in the step's preview
       const pid = Number(readFileSync(join(dir, "run.pid"), "utf8"));
       tmux("kill-session", "-t", "hangup");
       for (let i = 0; alive(pid) && i < 1200; i++) await new Promise((r) => setTimeout(r, 200)); // a hang fails below
@@ -238,12 +238,12 @@ if (!HAVE_TMUX) {
       const { dir, db } = newRunDir(ctx);
       writeFileSync(
         join(dir, "rb.rb"),
-        `runbook "ui-e2e-ctrl-c" version "1.0.0"\nstep "Long" { run "echo long-started; sleep 600" }\nfinally {\n  step "Cleanup" { run "echo cleaning up; sleep 600" }\n}\n`,
+        `runbook "ui-e2e-ctrl-c" version "1.0.0"\nstep "Long" { run "echo long-$((6*7)); sleep 600" }\nfinally {\n  step "Cleanup" { run "echo cleaning up; sleep 600" }\n}\n`,
       );
       const s = session("ctrl-c", dir, `node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
       await s.waitFor("Next step: Long");
       s.keys("c");
-      await s.waitFor("long-started");
+      await s.waitFor("long-42"); // the output, not the command in the step's preview
       s.keys("C-c");
       // The first one: the UI says what happens; the run goes on to its finally step.
       await s.waitFor("Interrupted: stopping the running step");
