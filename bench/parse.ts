@@ -70,9 +70,9 @@ export function generatePlaybook(steps: number): string {
 
 export const STEPS = 10_000;
 export const WARM_UP = 10;
-export const RUNS = 10;
+export const RUNS = 15;
 /** Processes per side, taking turns: a machine busy for a while slows both alike. */
-const ROUNDS = 2;
+const ROUNDS = 3;
 
 function measure(side: "runbook" | "yaml"): { bytes: number; best: number } {
   const worker = fileURLToPath(new URL("./parse-worker.ts", import.meta.url));

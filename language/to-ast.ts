@@ -62,6 +62,25 @@ const isToken = (x: CstElement): x is IToken => (x as IToken).image !== undefine
 const NO_NODES: CstNode[] = [];
 const real = (t: IToken | undefined): t is IToken => !!t && !t.isInsertedInRecovery && !Number.isNaN(t.startOffset);
 
+// Reading a CST node's children: `first(n.children["title"])`. The key is written at each
+// place it is read, so V8 sees one kind of node there (a shared helper taking the key would
+// see every kind of node and look each key up the slow way).
+
+/** The first element under a key, when it is a real token (not one recovery made up). */
+const first = (xs: CstElement[] | undefined): IToken | undefined => {
+  const e = xs?.[0];
+  return e && isToken(e) && real(e) ? e : undefined;
+};
+
+/** The first element under a key, when it is a node. */
+const firstNode = (xs: CstElement[] | undefined): CstNode | undefined => {
+  const e = xs?.[0];
+  return e && !isToken(e) ? e : undefined;
+};
+
+/** The subrule nodes under a key (keys of subrules only ever hold nodes). */
+const subnodes = (xs: CstElement[] | undefined): CstNode[] => (xs as CstNode[] | undefined) ?? NO_NODES;
+
 /** Builds the AST of one file from its CST. */
 export function toAst(cst: CstNode | undefined, file: string, options: ToAstOptions = {}): ToAstResult {
   const text = options.text ?? "";
@@ -219,15 +238,15 @@ class Builder {
 
     let header: Header | undefined;
     const firstOther: number[] = [];
-    for (const h of this.nodes(cst, "header")) {
-      const kw = this.tok(h, "Kw_runbook");
-      const nameTok = this.tok(h, "name");
+    for (const h of subnodes(cst.children["header"])) {
+      const kw = first(h.children["Kw_runbook"]);
+      const nameTok = first(h.children["name"]);
       const name =
         nameTok && nameTok.tokenType === T.Identifier
           ? ({ kind: "string", parts: [{ kind: "text", value: nameTok.image, span: this.tokSpan(nameTok) }], triple: false, span: this.tokSpan(nameTok) } as StringLit)
           : this.str(nameTok, kw);
-      const version = this.str(this.tok(h, "version"), this.cover(kw));
-      const hs = this.cover(kw, nameTok, this.tok(h, "Kw_version"), this.tok(h, "version"));
+      const version = this.str(first(h.children["version"]), this.cover(kw));
+      const hs = this.cover(kw, nameTok, first(h.children["Kw_version"]), first(h.children["version"]));
       if (header) {
         this.error("syntax", messages.duplicate("runbook"), this.cover(kw));
         continue;
@@ -238,7 +257,7 @@ class Builder {
       let found: { text: StringLit; span: Span } | undefined;
       for (const n of this.nodes(cst, key)) {
         const kw = this.tok(n, `Kw_${word}`);
-        const t = this.tok(n, "text");
+        const t = first(n.children["text"]);
         const s = this.cover(kw, t);
         firstOther.push(s.offset);
         if (found) {
@@ -257,29 +276,29 @@ class Builder {
       ast.header = header;
     }
 
-    for (const n of this.nodes(cst, "defaultEnv")) {
-      const kw = this.tok(n, "Kw_default");
-      const name = this.tok(n, "name");
+    for (const n of subnodes(cst.children["defaultEnv"])) {
+      const kw = first(n.children["Kw_default"]);
+      const name = first(n.children["name"]);
       firstOther.push(this.cover(kw, name).offset);
       if (ast.defaultEnv) {
-        this.error("syntax", messages.duplicate("default env"), this.cover(kw, this.tok(n, "Kw_env")));
+        this.error("syntax", messages.duplicate("default env"), this.cover(kw, first(n.children["Kw_env"])));
         continue;
       }
       if (name) ast.defaultEnv = this.ident(name);
     }
-    for (const n of this.nodes(cst, "include")) {
-      const kw = this.tok(n, "Kw_include");
-      const s = this.cover(kw, this.tok(n, "path"));
-      const inc: IncludeDecl = { kind: "include", path: this.str(this.tok(n, "path"), s), span: s };
+    for (const n of subnodes(cst.children["include"])) {
+      const kw = first(n.children["Kw_include"]);
+      const s = this.cover(kw, first(n.children["path"]));
+      const inc: IncludeDecl = { kind: "include", path: this.str(first(n.children["path"]), s), span: s };
       ast.includes.push(inc);
     }
     ast.decls = this.decls(cst);
-    ast.envs = this.nodes(cst, "envBlock").map((n) => this.envBlock(n));
+    ast.envs = subnodes(cst.children["envBlock"]).map((n) => this.envBlock(n));
     ast.items = this.byOffset<Section | Step>([
-      ...this.nodes(cst, "section").map((n) => this.taken<Section>(n) ?? this.section(n)),
-      ...this.nodes(cst, "step").map((n) => this.taken<Step>(n) ?? this.step(n)),
+      ...subnodes(cst.children["section"]).map((n) => this.taken<Section>(n) ?? this.section(n)),
+      ...subnodes(cst.children["step"]).map((n) => this.taken<Step>(n) ?? this.step(n)),
     ]);
-    const finals = this.nodes(cst, "finallyBlock").map((n) => this.taken<FinallyBlock>(n) ?? this.finallyBlock(n));
+    const finals = subnodes(cst.children["finallyBlock"]).map((n) => this.taken<FinallyBlock>(n) ?? this.finallyBlock(n));
     if (finals[0]) ast.finally = finals[0];
     for (const extra of finals.slice(1)) this.error("syntax", messages.duplicateFinally(), respan(extra.span, extra.span.offset, "finally".length));
 
@@ -308,32 +327,32 @@ class Builder {
 
   private decls(n: CstNode): Decl[] {
     return this.byOffset<Decl>([
-      ...this.nodes(n, "paramDecl").map((d) => this.valueDecl(d, "param")),
-      ...this.nodes(n, "varDecl").map((d) => this.valueDecl(d, "var")),
-      ...this.nodes(n, "secretDecl").map((d) => this.secretDecl(d)),
-      ...this.nodes(n, "hostDecl").map((d) => this.hostDecl(d)),
-      ...this.nodes(n, "databaseDecl").map((d) => this.databaseDecl(d)),
+      ...subnodes(n.children["paramDecl"]).map((d) => this.valueDecl(d, "param")),
+      ...subnodes(n.children["varDecl"]).map((d) => this.valueDecl(d, "var")),
+      ...subnodes(n.children["secretDecl"]).map((d) => this.secretDecl(d)),
+      ...subnodes(n.children["hostDecl"]).map((d) => this.hostDecl(d)),
+      ...subnodes(n.children["databaseDecl"]).map((d) => this.databaseDecl(d)),
     ]);
   }
 
   private name(n: CstNode, near: Span): Ident {
-    const t = this.tok(n, "name");
+    const t = first(n.children["name"]);
     return t ? this.ident(t) : { name: "", span: near };
   }
 
   private valueDecl(n: CstNode, kind: "param" | "var"): Decl {
     const kw = this.tok(n, kind === "param" ? "Kw_param" : "Kw_var");
     const name = this.name(n, this.cover(kw));
-    const valueNode = this.node(n, "value");
+    const valueNode = firstNode(n.children["value"]);
     const value = valueNode ? this.literal(valueNode) : this.missing(this.cover(kw, name));
     return { kind, name, value, span: this.cover(kw, name, value) };
   }
 
   private secretDecl(n: CstNode): Decl {
-    const kw = this.tok(n, "Kw_secret");
+    const kw = first(n.children["Kw_secret"]);
     const name = this.name(n, this.cover(kw));
-    const src = this.tok(n, "source");
-    const refTok = this.tok(n, "ref");
+    const src = first(n.children["source"]);
+    const refTok = first(n.children["ref"]);
     const ref = this.str(refTok, this.cover(kw, name, src));
     return {
       kind: "secret",
@@ -345,29 +364,29 @@ class Builder {
   }
 
   private hostDecl(n: CstNode): Decl {
-    const kw = this.tok(n, "Kw_host");
+    const kw = first(n.children["Kw_host"]);
     const name = this.name(n, this.cover(kw));
-    const group = this.node(n, "group");
-    const target = this.tok(n, "target");
+    const group = firstNode(n.children["group"]);
+    const target = first(n.children["target"]);
     const value: StringLit | ListLit = group ? this.list(group) : this.str(target, this.cover(kw, name));
     return { kind: "host", name, value, span: this.cover(kw, name, value) };
   }
 
   private databaseDecl(n: CstNode): DatabaseDecl {
-    const kw = this.tok(n, "Kw_database");
+    const kw = first(n.children["Kw_database"]);
     const name = this.name(n, this.cover(kw));
-    const sqlite = this.tok(n, "Kw_sqlite");
+    const sqlite = first(n.children["Kw_sqlite"]);
     let value: DatabaseDecl["value"];
-    if (sqlite || !this.tok(n, "Kw_mysql")) {
-      const pathTok = this.tok(n, "path");
-      const on = this.tok(n, "on");
+    if (sqlite || !first(n.children["Kw_mysql"])) {
+      const pathTok = first(n.children["path"]);
+      const on = first(n.children["on"]);
       value = { engine: "sqlite", path: this.str(pathTok, this.cover(kw, name, sqlite)), span: this.cover(sqlite, pathTok, on) };
       if (on) value.on = this.ident(on);
     } else {
-      const my = this.tok(n, "Kw_mysql");
-      const urlTok = this.tok(n, "url");
-      const pw = this.tok(n, "password");
-      const via = this.tok(n, "via");
+      const my = first(n.children["Kw_mysql"]);
+      const urlTok = first(n.children["url"]);
+      const pw = first(n.children["password"]);
+      const via = first(n.children["via"]);
       value = { engine: "mysql", url: this.str(urlTok, my), span: this.cover(my, urlTok, pw, via) };
       if (pw) value.password = this.ident(pw);
       if (via) value.via = this.ident(via);
@@ -377,15 +396,15 @@ class Builder {
   }
 
   private envBlock(n: CstNode): EnvBlock {
-    const kw = this.tok(n, "Kw_env");
-    const nameTok = this.tok(n, "name");
+    const kw = first(n.children["Kw_env"]);
+    const nameTok = first(n.children["name"]);
     const name = nameTok ? this.ident(nameTok) : { name: "", span: this.cover(kw) };
     const env: EnvBlock = {
       kind: "env",
       name,
-      confirms: this.nodes(n, "confirmStmt").map((c) => this.textStmt(c, "confirm") as ConfirmStmt),
+      confirms: subnodes(n.children["confirmStmt"]).map((c) => this.textStmt(c, "confirm") as ConfirmStmt),
       overrides: this.decls(n),
-      span: this.cover(kw, nameTok, this.tok(n, "LBrace"), this.tok(n, "RBrace")),
+      span: this.cover(kw, nameTok, first(n.children["LBrace"]), first(n.children["RBrace"])),
     };
     const prot = (n.children["Kw_protected"] ?? []).filter((t): t is IToken => isToken(t) && real(t));
     if (prot[0]) env.protected = this.tokSpan(prot[0]);
@@ -396,26 +415,26 @@ class Builder {
   // ------------------------------------------------------------ sections and steps
 
   private section(n: CstNode): Section {
-    const kw = this.tok(n, "Kw_section");
-    const titleTok = this.tok(n, "title");
-    const steps = this.nodes(n, "step").map((s) => this.step(s));
-    const span = this.cover(kw, titleTok, this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...steps);
+    const kw = first(n.children["Kw_section"]);
+    const titleTok = first(n.children["title"]);
+    const steps = subnodes(n.children["step"]).map((s) => this.step(s));
+    const span = this.cover(kw, titleTok, first(n.children["LBrace"]), first(n.children["RBrace"]), ...steps);
     return { kind: "section", title: this.str(titleTok, span), steps, span };
   }
 
   private finallyBlock(n: CstNode): FinallyBlock {
-    const kw = this.tok(n, "Kw_finally");
-    const steps = this.nodes(n, "step").map((s) => this.step(s));
-    return { kind: "finally", steps, span: this.cover(kw, this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...steps) };
+    const kw = first(n.children["Kw_finally"]);
+    const steps = subnodes(n.children["step"]).map((s) => this.step(s));
+    return { kind: "finally", steps, span: this.cover(kw, first(n.children["LBrace"]), first(n.children["RBrace"]), ...steps) };
   }
 
   step(n: CstNode): Step {
-    const kw = this.tok(n, "Kw_step");
-    const titleTok = this.tok(n, "title");
+    const kw = first(n.children["Kw_step"]);
+    const titleTok = first(n.children["title"]);
     const title = this.str(titleTok, kw);
-    const blockNode = this.node(n, "block");
+    const blockNode = firstNode(n.children["block"]);
     const block: Block = blockNode ? this.block(blockNode) : { body: [] };
-    const idTok = this.tok(n, "id");
+    const idTok = first(n.children["id"]);
     let id: string;
     let idSpan: Span;
     if (idTok) {
@@ -431,9 +450,9 @@ class Builder {
       id = kebabId(titleWords(title));
       idSpan = title.span;
     }
-    const onTok = this.tok(n, "on");
-    const whenNode = this.node(n, "when");
-    const unlessNode = this.node(n, "unless");
+    const onTok = first(n.children["on"]);
+    const whenNode = firstNode(n.children["when"]);
+    const unlessNode = firstNode(n.children["unless"]);
     const step: Step = {
       kind: "step",
       title,
@@ -458,7 +477,7 @@ class Builder {
     }
     this.byOffset(body);
     // (`slice`: the exact length, as strings.ts does for string parts.)
-    return { body: body.slice(), open: this.tok(n, "LBrace"), close: this.tok(n, "RBrace") };
+    return { body: body.slice(), open: first(n.children["LBrace"]), close: first(n.children["RBrace"]) };
   }
 
   /** A block's span, from `{` to `}` (what recovery left of them and the statements). */
@@ -470,7 +489,7 @@ class Builder {
 
   textStmt(n: CstNode, kind: "confirm" | "manual" | "note"): Stmt {
     const kw = this.tok(n, `Kw_${kind}`);
-    const t = this.tok(n, "text");
+    const t = first(n.children["text"]);
     const text = this.str(t, kw);
     const span = this.cover(kw, t);
     if (kind === "confirm") return { kind, question: text, span };
@@ -478,19 +497,19 @@ class Builder {
   }
 
   requireStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_require");
+    const kw = first(n.children["Kw_require"]);
     const cond = this.condOf(n, "cond", this.cover(kw));
-    const why = this.tok(n, "why");
-    const s: RequireStmt = { kind: "require", cond, span: this.cover(kw, cond, this.tok(n, "Kw_else"), why) };
+    const why = first(n.children["why"]);
+    const s: RequireStmt = { kind: "require", cond, span: this.cover(kw, cond, first(n.children["Kw_else"]), why) };
     if (why) s.else = this.str(why);
     return s;
   }
 
   runStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_run");
-    const cmdTok = this.tok(n, "command");
-    const user = this.tok(n, "user");
-    const s: RunStmt = { kind: "run", command: this.str(cmdTok, kw), span: this.cover(kw, cmdTok, this.tok(n, "Kw_as"), user) };
+    const kw = first(n.children["Kw_run"]);
+    const cmdTok = first(n.children["command"]);
+    const user = first(n.children["user"]);
+    const s: RunStmt = { kind: "run", command: this.str(cmdTok, kw), span: this.cover(kw, cmdTok, first(n.children["Kw_as"]), user) };
     if (user) {
       if (user.tokenType === T.Identifier) s.as = this.ident(user);
       else {
@@ -504,28 +523,28 @@ class Builder {
   }
 
   editStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_edit");
-    const pathTok = this.tok(n, "path");
-    const replaces: Replace[] = this.nodes(n, "replaceClause").map((r) => {
-      const rk = this.tok(r, "Kw_replace");
-      const oldTok = this.tok(r, "old");
-      const newTok = this.tok(r, "new");
-      const span = this.cover(rk, this.tok(r, "Kw_all"), oldTok, this.tok(r, "Kw_with"), newTok);
-      return { all: !!this.tok(r, "Kw_all"), old: this.str(oldTok, span), new: this.str(newTok, span), span };
+    const kw = first(n.children["Kw_edit"]);
+    const pathTok = first(n.children["path"]);
+    const replaces: Replace[] = subnodes(n.children["replaceClause"]).map((r) => {
+      const rk = first(r.children["Kw_replace"]);
+      const oldTok = first(r.children["old"]);
+      const newTok = first(r.children["new"]);
+      const span = this.cover(rk, first(r.children["Kw_all"]), oldTok, first(r.children["Kw_with"]), newTok);
+      return { all: !!first(r.children["Kw_all"]), old: this.str(oldTok, span), new: this.str(newTok, span), span };
     });
     return {
       kind: "edit",
       path: this.str(pathTok, kw),
       replaces,
-      span: this.cover(kw, pathTok, this.tok(n, "LBrace"), this.tok(n, "RBrace"), ...replaces),
+      span: this.cover(kw, pathTok, first(n.children["LBrace"]), first(n.children["RBrace"]), ...replaces),
     };
   }
 
   copyStmt(n: CstNode, kind: "upload" | "download"): Stmt {
     const kw = this.tok(n, `Kw_${kind}`);
-    const from = this.tok(n, "from");
-    const to = this.tok(n, "to");
-    const span = this.cover(kw, from, this.tok(n, "Kw_to"), to);
+    const from = first(n.children["from"]);
+    const to = first(n.children["to"]);
+    const span = this.cover(kw, from, first(n.children["Kw_to"]), to);
     return { kind, from: this.str(from, span), to: this.str(to, span), span };
   }
 
@@ -535,21 +554,21 @@ class Builder {
   }
 
   sqlStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_sql");
+    const kw = first(n.children["Kw_sql"]);
     const db = this.db(n, "db", kw);
-    const t = this.tok(n, "text");
+    const t = first(n.children["text"]);
     const span = this.cover(kw, db, t);
     return { kind: "sql", db, text: this.str(t, span), span };
   }
 
   exportStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_export");
+    const kw = first(n.children["Kw_export"]);
     const db = this.db(n, "db", kw);
-    const tablesNode = this.node(n, "tables");
+    const tablesNode = firstNode(n.children["tables"]);
     const tables = tablesNode ? this.list(tablesNode) : undefined;
-    const to = this.tok(n, "to");
-    const format = this.tok(n, "format");
-    const span = this.cover(kw, db, tables, to, this.tok(n, "Kw_format"), format);
+    const to = first(n.children["to"]);
+    const format = first(n.children["format"]);
+    const span = this.cover(kw, db, tables, to, first(n.children["Kw_format"]), format);
     const s: ExportStmt = { kind: "export", db, to: this.str(to, span), span };
     if (tables) s.tables = tables;
     if (format) s.format = this.ident(format); // check.ts reports a format other than csv or web2py (bad-format)
@@ -557,20 +576,20 @@ class Builder {
   }
 
   importStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_import");
+    const kw = first(n.children["Kw_import"]);
     const db = this.db(n, "db", kw);
-    const from = this.tok(n, "from");
-    const span = this.cover(kw, db, this.tok(n, "Kw_from"), from);
+    const from = first(n.children["from"]);
+    const span = this.cover(kw, db, first(n.children["Kw_from"]), from);
     return { kind: "import", db, from: this.str(from, span), span };
   }
 
   syncStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_sync");
+    const kw = first(n.children["Kw_sync"]);
     const near = this.cover(kw);
     const db = this.db(n, "db", near);
     const fromEnv = this.db(n, "fromEnv", near);
     const fromDb = this.db(n, "fromDb", near);
-    const tablesNode = this.node(n, "tables");
+    const tablesNode = firstNode(n.children["tables"]);
     const tables = tablesNode ? this.list(tablesNode) : undefined;
     const s: SyncStmt = { kind: "sync", db, fromEnv, fromDb, span: this.cover(kw, db, fromEnv, fromDb, tables) };
     if (tables) s.tables = tables;
@@ -578,22 +597,22 @@ class Builder {
   }
 
   waitStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_wait");
-    const cond = this.condOf(n, "cond", this.cover(kw, this.tok(n, "Kw_until")));
-    const every = this.tok(n, "every");
-    const timeout = this.tok(n, "timeout");
+    const kw = first(n.children["Kw_wait"]);
+    const cond = this.condOf(n, "cond", this.cover(kw, first(n.children["Kw_until"])));
+    const every = first(n.children["every"]);
+    const timeout = first(n.children["timeout"]);
     const again = this.tok(n, "Kw_every", 1);
     if (again) this.error("syntax", messages.duplicate("every"), this.tokSpan(again));
-    const s: WaitStmt = { kind: "wait", cond, span: this.cover(kw, this.tok(n, "Kw_until"), cond, every, timeout, this.tok(n, "every", 1)) };
+    const s: WaitStmt = { kind: "wait", cond, span: this.cover(kw, first(n.children["Kw_until"]), cond, every, timeout, this.tok(n, "every", 1)) };
     if (every) s.every = this.duration(every);
     if (timeout) s.timeout = this.duration(timeout);
     return s;
   }
 
   undoStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_undo");
-    const cmd = this.tok(n, "command");
-    const body = this.node(n, "body");
+    const kw = first(n.children["Kw_undo"]);
+    const cmd = first(n.children["command"]);
+    const body = firstNode(n.children["body"]);
     if (body) {
       const b = this.block(body);
       return { kind: "undo", body: b.body, span: this.cover(kw, this.blockSpan(b)) };
@@ -602,28 +621,28 @@ class Builder {
   }
 
   timeoutStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_timeout");
-    const d = this.tok(n, "duration");
+    const kw = first(n.children["Kw_timeout"]);
+    const d = first(n.children["duration"]);
     const duration = d ? this.duration(d) : { kind: "duration" as const, ms: 0, text: "", span: this.cover(kw) };
     return { kind: "timeout", duration, span: this.cover(kw, d) };
   }
 
   retryStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_retry");
-    const c = this.tok(n, "count");
-    const every = this.tok(n, "every");
+    const kw = first(n.children["Kw_retry"]);
+    const c = first(n.children["count"]);
+    const every = first(n.children["every"]);
     const s: RetryStmt = { kind: "retry", count: this.number(c, kw), span: this.cover(kw, c, every) };
     if (every) s.every = this.duration(every);
     return s;
   }
 
   allowFailureStmt(n: CstNode): Stmt {
-    return { kind: "allow-failure", span: this.cover(this.tok(n, "Kw_allow"), this.tok(n, "Kw_failure")) };
+    return { kind: "allow-failure", span: this.cover(first(n.children["Kw_allow"]), first(n.children["Kw_failure"])) };
   }
 
   parallelStmt(n: CstNode): Stmt {
-    const kw = this.tok(n, "Kw_parallel");
-    const c = this.tok(n, "count");
+    const kw = first(n.children["Kw_parallel"]);
+    const c = first(n.children["count"]);
     return { kind: "parallel", count: this.number(c, kw), span: this.cover(kw, c) };
   }
 
@@ -636,7 +655,7 @@ class Builder {
 
   /** A `cond` node: operands joined by `and`/`or`, `and` binding tighter, both left to right. */
   cond(n: CstNode): Cond {
-    const ops = this.nodes(n, "operand");
+    const ops = subnodes(n.children["operand"]);
     if (ops.length === 0) {
       const s = this.cover();
       return { kind: "value", value: this.missing(s), span: s };
@@ -656,22 +675,22 @@ class Builder {
   }
 
   private unaryCond(n: CstNode): Cond {
-    const not = this.tok(n, "Kw_not");
+    const not = first(n.children["Kw_not"]);
     if (not || n.children["Kw_not"]) {
       const operand = this.condOfUnary(n, "operand", this.cover(not));
       return { kind: "not", operand, span: this.cover(not, operand) };
     }
-    const lp = this.tok(n, "LParen");
+    const lp = first(n.children["LParen"]);
     if (lp || n.children["LParen"]) {
-      const innerNode = this.node(n, "inner");
+      const innerNode = firstNode(n.children["inner"]);
       const inner: Cond = innerNode ? this.cond(innerNode) : { kind: "value", value: this.missing(this.cover(lp)), span: this.cover(lp) };
-      return { kind: "group", inner, span: this.cover(lp, inner, this.tok(n, "RParen")) };
+      return { kind: "group", inner, span: this.cover(lp, inner, first(n.children["RParen"])) };
     }
-    const leftNode = this.node(n, "left");
+    const leftNode = firstNode(n.children["left"]);
     const left = leftNode ? this.value(leftNode) : this.missing(this.cover());
-    const op = this.tok(n, "op");
+    const op = first(n.children["op"]);
     if (!op && !n.children["op"]) return { kind: "value", value: left, span: left.span };
-    const rightNode = this.node(n, "right");
+    const rightNode = firstNode(n.children["right"]);
     const opSpan = op ? this.tokSpan(op) : left.span;
     const right = rightNode ? this.value(rightNode) : this.missing(opSpan);
     return { kind: "compare", op: (op?.image ?? "==") as CompareOp, opSpan, left, right, span: this.cover(left, op, right) };
@@ -685,25 +704,25 @@ class Builder {
   private value(n: CstNode): Value {
     const c = n.children;
     if (c["string"] || c["number"] || c["duration"] || c["bool"] || c["list"]) return this.literal(n);
-    const name = this.tok(n, "name");
+    const name = first(n.children["name"]);
     if (name) {
       const members = (n.children["member"] ?? []).filter((t): t is IToken => isToken(t) && real(t)).map((t) => this.ident(t));
       const path = [this.ident(name), ...members];
       return { kind: "name", path, span: this.cover(name, ...(n.children["Dot"] as IToken[] | undefined ?? []), ...members) };
     }
-    const env = this.tok(n, "Kw_env");
+    const env = first(n.children["Kw_env"]);
     if (env) return { kind: "env", span: this.tokSpan(env) };
-    const probe = this.tok(n, "probe");
+    const probe = first(n.children["probe"]);
     if (probe) {
-      const arg = this.tok(n, "arg");
-      const on = this.tok(n, "on");
+      const arg = first(n.children["arg"]);
+      const on = first(n.children["on"]);
       const kind = probe.image;
       if (kind === "query") {
         const db = this.db(n, "db", this.tokSpan(probe));
         const span = this.cover(probe, db, arg);
         return { kind: "query", db, sql: this.str(arg, span), span };
       }
-      const span = this.cover(probe, arg, this.tok(n, "Kw_on"), on);
+      const span = this.cover(probe, arg, first(n.children["Kw_on"]), on);
       const s = this.str(arg, span);
       const v: SucceedsProbe | OutputProbe | ExistsProbe =
         kind === "succeeds"
@@ -726,20 +745,20 @@ class Builder {
   private literal(n: CstNode): Literal {
     const s = n.children["string"]?.[0];
     if (s && isToken(s)) return this.str(real(s) ? s : undefined);
-    const num = this.tok(n, "number");
+    const num = first(n.children["number"]);
     if (num) return this.number(num, this.zero);
-    const d = this.tok(n, "duration");
+    const d = first(n.children["duration"]);
     if (d) return this.duration(d);
-    const b = this.tok(n, "bool");
+    const b = first(n.children["bool"]);
     if (b) return { kind: "bool", value: b.image === "true", span: this.tokSpan(b) };
-    const list = this.node(n, "list");
+    const list = firstNode(n.children["list"]);
     if (list) return this.list(list);
     return this.missing(this.zero);
   }
 
   private list(n: CstNode): ListLit {
-    const items = this.nodes(n, "item").map((i) => this.literal(i));
-    return { kind: "list", items, span: this.cover(this.tok(n, "LBracket"), ...items, this.tok(n, "RBracket")) };
+    const items = subnodes(n.children["item"]).map((i) => this.literal(i));
+    return { kind: "list", items, span: this.cover(first(n.children["LBracket"]), ...items, first(n.children["RBracket"])) };
   }
 
   private number(t: IToken | undefined, near: Spanned): NumberLit {
