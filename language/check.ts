@@ -138,6 +138,8 @@ const STEP_OPTIONS: Partial<Record<Stmt["kind"], string>> = {
   "allow-failure": "allow failure",
   undo: "undo",
 };
+/** A bit for each step option, to see a repeated one without making a set per step. */
+const OPTION_BIT: Partial<Record<Stmt["kind"], number>> = { timeout: 1, retry: 2, parallel: 4, "allow-failure": 8, undo: 16 };
 
 /** Every semantic error and warning of a runbook, sorted by position. */
 export function check(rb: Runbook): Diagnostic[] {
@@ -798,18 +800,17 @@ class Checker {
     if (step.when) this.cond(step.when);
     if (step.unless) this.cond(step.unless);
 
-    let options: string[] | undefined; // the few options seen so far
+    let options = 0; // OPTION_BIT of the options seen so far
     let confirmed = false;
     const syncs = this.syncs;
     syncs.length = 0;
     let mutating = false;
     let hasUndo = false;
     for (const s of step.body) {
-      const opt = STEP_OPTIONS[s.kind];
-      if (opt) {
-        options ??= [];
-        if (options.includes(opt)) this.error("duplicate-option", s.span, messages.duplicateOption(opt));
-        else options.push(opt);
+      const bit = OPTION_BIT[s.kind];
+      if (bit !== undefined) {
+        if (options & bit) this.error("duplicate-option", s.span, messages.duplicateOption(STEP_OPTIONS[s.kind]!));
+        options |= bit;
       }
       if (s.kind === "confirm") confirmed = true;
       if (s.kind === "undo") hasUndo = true;
