@@ -139,7 +139,7 @@ const STEP_OPTIONS: Partial<Record<Stmt["kind"], string>> = {
   undo: "undo",
 };
 /** A bit for each step option, to see a repeated one without making a set per step. */
-const OPTION_BIT: Partial<Record<Stmt["kind"], number>> = { timeout: 1, retry: 2, parallel: 4, "allow-failure": 8, undo: 16 };
+const OPTION_BIT: Partial<Record<Stmt["kind"], number>> = Object.fromEntries(Object.keys(STEP_OPTIONS).map((kind, i) => [kind, 1 << i]));
 
 /** Every semantic error and warning of a runbook, sorted by position. */
 export function check(rb: Runbook): Diagnostic[] {
@@ -765,7 +765,8 @@ class Checker {
     if (!step.when && !step.unless) return (this.always ??= this.withProtected(this.runnable));
     // (The usual key is the `when` text alone: a slice of the source, hashed as it is.)
     const key = !step.unless ? this.textOf(step.when) : `${this.textOf(step.when)}\u0000${this.textOf(step.unless)}`;
-    let r = key === "" || key === "\u0000" ? undefined : this.canRunByText.get(key);
+    const memo = key !== "" && key !== "\u0000"; // "": no source text at hand
+    let r = memo ? this.canRunByText.get(key) : undefined;
     if (!r) {
       const envs: string[] = [];
       for (const env of this.runnable) {
@@ -775,7 +776,7 @@ class Checker {
         if (w !== false && u !== true) envs.push(env);
       }
       r = this.withProtected(envs);
-      if (key !== "" && key !== "\u0000") this.canRunByText.set(key, r);
+      if (memo) this.canRunByText.set(key, r);
     }
     return r;
   }

@@ -66,9 +66,9 @@ const real = (t: IToken | undefined): t is IToken => !!t && !t.isInsertedInRecov
 // place it is read, so V8 sees one kind of node there (a shared helper taking the key would
 // see every kind of node and look each key up the slow way).
 
-/** The first element under a key, when it is a real token (not one recovery made up). */
-const first = (xs: CstElement[] | undefined): IToken | undefined => {
-  const e = xs?.[0];
+/** The element `i` under a key, when it is a real token (not one recovery made up). */
+const first = (xs: CstElement[] | undefined, i = 0): IToken | undefined => {
+  const e = xs?.[i];
   return e && isToken(e) && real(e) ? e : undefined;
 };
 
@@ -134,21 +134,6 @@ class Builder {
   }
 
   // ------------------------------------------------------------ helpers
-
-  private tok(n: CstNode, key: string, i = 0): IToken | undefined {
-    const e = n.children[key]?.[i];
-    return e && isToken(e) && real(e) ? e : undefined;
-  }
-
-  private node(n: CstNode, key: string, i = 0): CstNode | undefined {
-    const e = n.children[key]?.[i];
-    return e && !isToken(e) ? e : undefined;
-  }
-
-  /** The subrule nodes under `key` (keys of subrules only ever hold nodes). */
-  private nodes(n: CstNode, key: string): CstNode[] {
-    return (n.children[key] as CstNode[] | undefined) ?? NO_NODES;
-  }
 
   private tokSpan(t: IToken): Span {
     return this.src.span(t.startOffset, t.image.length);
@@ -255,8 +240,8 @@ class Builder {
     }
     const single = (key: string, word: string): { text: StringLit; span: Span } | undefined => {
       let found: { text: StringLit; span: Span } | undefined;
-      for (const n of this.nodes(cst, key)) {
-        const kw = this.tok(n, `Kw_${word}`);
+      for (const n of subnodes(cst.children[key])) {
+        const kw = first(n.children[`Kw_${word}`]);
         const t = first(n.children["text"]);
         const s = this.cover(kw, t);
         firstOther.push(s.offset);
@@ -315,8 +300,8 @@ class Builder {
     if (!cst) return [];
     const out: IToken[] = [];
     for (const [key, word] of [["header", "runbook"], ["description", "description"], ["owner", "owner"]] as const) {
-      for (const n of this.nodes(cst, key)) {
-        const t = this.tok(n, `Kw_${word}`);
+      for (const n of subnodes(cst.children[key])) {
+        const t = first(n.children[`Kw_${word}`]);
         if (t) out.push(t);
       }
     }
@@ -341,7 +326,7 @@ class Builder {
   }
 
   private valueDecl(n: CstNode, kind: "param" | "var"): Decl {
-    const kw = this.tok(n, kind === "param" ? "Kw_param" : "Kw_var");
+    const kw = first(n.children[kind === "param" ? "Kw_param" : "Kw_var"]);
     const name = this.name(n, this.cover(kw));
     const valueNode = firstNode(n.children["value"]);
     const value = valueNode ? this.literal(valueNode) : this.missing(this.cover(kw, name));
@@ -488,7 +473,7 @@ class Builder {
   // ------------------------------------------------------------ statements
 
   textStmt(n: CstNode, kind: "confirm" | "manual" | "note"): Stmt {
-    const kw = this.tok(n, `Kw_${kind}`);
+    const kw = first(n.children[`Kw_${kind}`]);
     const t = first(n.children["text"]);
     const text = this.str(t, kw);
     const span = this.cover(kw, t);
@@ -541,7 +526,7 @@ class Builder {
   }
 
   copyStmt(n: CstNode, kind: "upload" | "download"): Stmt {
-    const kw = this.tok(n, `Kw_${kind}`);
+    const kw = first(n.children[`Kw_${kind}`]);
     const from = first(n.children["from"]);
     const to = first(n.children["to"]);
     const span = this.cover(kw, from, first(n.children["Kw_to"]), to);
@@ -549,7 +534,7 @@ class Builder {
   }
 
   private db(n: CstNode, key: string, near: Spanned): Ident {
-    const t = this.tok(n, key);
+    const t = first(n.children[key]);
     return t ? this.ident(t) : { name: "", span: this.cover(near) };
   }
 
@@ -601,9 +586,9 @@ class Builder {
     const cond = this.condOf(n, "cond", this.cover(kw, first(n.children["Kw_until"])));
     const every = first(n.children["every"]);
     const timeout = first(n.children["timeout"]);
-    const again = this.tok(n, "Kw_every", 1);
+    const again = first(n.children["Kw_every"], 1);
     if (again) this.error("syntax", messages.duplicate("every"), this.tokSpan(again));
-    const s: WaitStmt = { kind: "wait", cond, span: this.cover(kw, first(n.children["Kw_until"]), cond, every, timeout, this.tok(n, "every", 1)) };
+    const s: WaitStmt = { kind: "wait", cond, span: this.cover(kw, first(n.children["Kw_until"]), cond, every, timeout, first(n.children["every"], 1)) };
     if (every) s.every = this.duration(every);
     if (timeout) s.timeout = this.duration(timeout);
     return s;
@@ -649,7 +634,7 @@ class Builder {
   // ------------------------------------------------------------ conditions
 
   private condOf(n: CstNode, key: string, near: Span): Cond {
-    const c = this.node(n, key);
+    const c = firstNode(n.children[key]);
     return c ? this.cond(c) : { kind: "value", value: this.missing(near), span: near };
   }
 
@@ -697,7 +682,7 @@ class Builder {
   }
 
   private condOfUnary(n: CstNode, key: string, near: Span): Cond {
-    const c = this.node(n, key);
+    const c = firstNode(n.children[key]);
     return c ? this.unaryCond(c) : { kind: "value", value: this.missing(near), span: near };
   }
 
