@@ -138,7 +138,7 @@ class Compilation {
   /** Parses one file into its AST, reporting its syntax errors. */
   private load(file: string, text: string, main: boolean): FileAst | undefined {
     const builder = streamingToAst(file, text);
-    const parsed = parseSource(file, text, builder.onItem, builder.source);
+    const parsed = parseSource(file, text, { onItem: builder.onItem, source: builder.source });
     this.diagnostics.push(...parsed.diagnostics);
     if (!parsed.cst) return undefined;
     const { ast, diagnostics } = builder.finish(parsed.cst);

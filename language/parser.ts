@@ -714,19 +714,34 @@ export function getGrammar() {
 export interface ParseResult {
   cst?: CstNode;
   diagnostics: Diagnostic[];
-  /** The tokens the parser read (for the formatter). */
+  /** The tokens the parser read (for the formatter); empty when the file was read in pieces. */
   tokens: IToken[];
-  /** Comment tokens, in order. */
+  /** Comment tokens, in order; empty when the file was read in pieces. */
   comments: IToken[];
 }
 
-/** Lexes and parses one file. Never throws on bad input. */
+export interface ParseOptions {
+  /**
+   * Called with each top-level item's CST as soon as it is parsed, before the rest of the
+   * file: to-ast.ts builds sections and steps then, so their CST is short-lived.
+   */
+  onItem?: (item: CstNode) => void;
+  /** The file's SourceText, when the caller already made one. */
+  source?: SourceText;
+  /** Characters per piece (see `parseInPieces`); tests make it small. */
+  pieceSize?: number;
+}
+
 /**
- * Lexes and parses one file. `onItem`, when given, sees each top-level item's CST as soon
- * as it is parsed, before the rest of the file: to-ast.ts builds sections and steps then,
- * so their CST is short-lived (a large runbook's CST never has to be all in memory).
+ * Lexes and parses one file. Never throws on bad input. With `onItem`, a large file is read
+ * in pieces (`parseInPieces`): the result is the same, but its tokens are not kept.
  */
-export function parseSource(file: string, text: string, onItem?: (item: CstNode) => void, src = new SourceText(file, text)): ParseResult {
+export function parseSource(file: string, text: string, options: ParseOptions = {}): ParseResult {
+  const { onItem, source: src = new SourceText(file, text), pieceSize = PIECE_SIZE } = options;
+  if (onItem && text.length > pieceSize) {
+    const pieces = parseInPieces(text, src, onItem, pieceSize);
+    if (pieces) return pieces;
+  }
   const lexed = T.lex(text);
   const diagnostics: Diagnostic[] = [];
   const lexErrorLines = new Set<number>();
@@ -818,6 +833,61 @@ export function parseSource(file: string, text: string, onItem?: (item: CstNode)
   errorInfos = [];
   parser.input = []; // the parser is kept for the next file: it must not keep this one's tokens alive
   return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
+}
+
+/** Characters per piece of a large file: its tokens then take about half a megabyte. */
+export const PIECE_SIZE = 32 * 1024;
+
+/**
+ * Lexes and parses a large, valid file a piece at a time, so that its tokens die young: a
+ * whole file's tokens (about 90 bytes each, 14 a step) outlive several young-generation
+ * collections and get copied into the old generation, which made lexing cost twice what
+ * it does here. A piece ends after a `}` that starts a line (how a formatted file closes
+ * its top-level sections, steps and env blocks) once it is at least `size` characters long.
+ * A piece must lex without a problem and end with exactly that `}` token, which makes its
+ * tokens those the whole file's lexer would make there; and it must parse as a run of whole
+ * items, which the file's parse would read the same way (no top-level item goes on after
+ * its closing brace). Anything else (an error anywhere, a `}` inside a `"""` string)
+ * returns undefined, and `parseSource` reads the whole file as one, reporting as usual (the
+ * items already handed to `onItem` are built again from that parse).
+ */
+function parseInPieces(text: string, src: SourceText, onItem: (item: CstNode) => void, size: number): ParseResult | undefined {
+  const parser = getParser();
+  const children = new (Children as unknown as new () => CstNode["children"])();
+  let eof: IToken[] | undefined;
+  for (let base = 0; base < text.length; ) {
+    const cut = text.indexOf("\n}", base + size);
+    const end = cut < 0 ? text.length : cut + 2;
+    if (base === 0 && end === text.length) return undefined; // one piece: the usual way
+    const lexed = T.lex(text.slice(base, end));
+    if (lexed.errors.length > 0) return undefined;
+    const tokens = lexed.tokens;
+    for (let i = 0; i < tokens.length; i++) {
+      const tok = tokens[i]!;
+      const tt = tok.tokenType;
+      if (tt === T.UnterminatedString || tt === T.UnterminatedTripleString) return undefined;
+      tok.startOffset += base;
+    }
+    const last = tokens[tokens.length - 1];
+    if (end < text.length && (last?.tokenType !== T.RBrace || last.startOffset !== end - 1)) return undefined;
+    const problems: Diagnostic[] = [];
+    const cst = runParser(parser, tokens, onItem, src, problems);
+    parser.input = [];
+    if (!cst || problems.length > 0 || parser.errors.length > 0) return undefined;
+    for (const key in cst.children) {
+      const from = cst.children[key]!;
+      if (key === "EOF") {
+        eof = from as IToken[];
+        continue;
+      }
+      const into = (children[key] ??= []);
+      for (let i = 0; i < from.length; i++) into.push(from[i]!);
+    }
+    base = end;
+  }
+  if (eof) children["EOF"] = eof;
+  errorInfos = [];
+  return { cst: { name: "file", children }, diagnostics: [], tokens: [], comments: [] };
 }
 
 function bracesBalance(tokens: IToken[]): boolean {

@@ -1,7 +1,8 @@
 // Property test: random mutations of the fixture runbooks (characters and whole tokens
 // deleted, inserted, swapped or duplicated) never make `compile` throw or report an
 // internal error, and every diagnostic's span lies inside its file's text, with the
-// line and column that its offset has.
+// line and column that its offset has; and a mutated runbook read in pieces (as compile
+// reads a large file) gives what it gives read whole.
 
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
@@ -9,6 +10,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile } from "../../language/compile.js";
 import type { Diagnostic } from "../../language/diagnostics.js";
+import { parseSource } from "../../language/parser.js";
+import { streamingToAst, toAst } from "../../language/to-ast.js";
 import { lexAll } from "../../language/tokens.js";
 import { fixtureFiles, ROOT } from "./parse-helpers.js";
 
@@ -106,6 +109,21 @@ describe("fuzz: mutated runbooks", () => {
         expect(r.sources.get(file)).toBe(mutated);
         checkSpans(r.diagnostics, r.sources);
         if (r.runbook) expect(r.diagnostics.every((d) => d.severity === "warning")).toBe(true);
+      }),
+      { numRuns: 120 },
+    );
+  }, 180_000);
+
+  it.each(fixtures)("read in pieces, a mutated runbook gives what it gives read whole: %s", (file, text) => {
+    const json = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (ms) => {
+        const mutated = ms.reduce(apply, text);
+        const whole = parseSource(file, mutated);
+        const builder = streamingToAst(file, mutated);
+        const pieces = parseSource(file, mutated, { onItem: builder.onItem, pieceSize: 1 });
+        expect(pieces.diagnostics).toEqual(whole.diagnostics);
+        expect(json(builder.finish(pieces.cst))).toEqual(json(toAst(whole.cst, file, { text: mutated })));
       }),
       { numRuns: 120 },
     );

@@ -467,9 +467,79 @@ describe("to-ast while parsing (streamingToAst, what compile uses)", () => {
     const whole = parseSource(file, text);
     const expected = toAst(whole.cst, file, { text });
     const builder = streamingToAst(file, text);
-    const streamed = parseSource(file, text, builder.onItem);
+    const streamed = parseSource(file, text, { onItem: builder.onItem });
     expect(streamed.diagnostics).toEqual(whole.diagnostics);
     expect(JSON.parse(JSON.stringify(builder.finish(streamed.cst)))).toEqual(JSON.parse(JSON.stringify(expected)));
+  });
+});
+
+describe("a large file read in pieces (parseInPieces, what compile does past 32 KB)", () => {
+  const goldenDir = join(FIXTURES, "..", "language", "golden", "syntax");
+  const broken = readdirSync(goldenDir)
+    .filter((f) => f.endsWith(".rb"))
+    .map((f): [string, string] => [`golden/syntax/${f}`, readFileSync(join(goldenDir, f), "utf8")]);
+
+  /** The file read whole (toAst on the whole CST) and read in pieces of at least `pieceSize` characters. */
+  function bothWays(file: string, text: string, pieceSize: number) {
+    const whole = parseSource(file, text);
+    const builder = streamingToAst(file, text);
+    const pieces = parseSource(file, text, { onItem: builder.onItem, pieceSize });
+    const json = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
+    return {
+      whole: { diagnostics: whole.diagnostics, ast: json(toAst(whole.cst, file, { text })) },
+      pieces: { diagnostics: pieces.diagnostics, ast: json(builder.finish(pieces.cst)) },
+      inPieces: pieces.tokens.length === 0,
+    };
+  }
+
+  // A piece ends at the first line-initial `}` past `pieceSize` characters: with 1, at every one.
+  it.each([...fixtureFiles(), ...broken])("gives what the whole file gives, cut at every line-initial `}`: %s", (file, text) => {
+    const { whole, pieces, inPieces } = bothWays(file, text, 1);
+    expect(pieces).toEqual(whole);
+    // Read whole only when it is one piece or has a syntax error.
+    const cut = text.indexOf("\n}", 1);
+    expect(inPieces).toBe(cut >= 0 && cut + 2 < text.length && whole.diagnostics.length === 0);
+  });
+
+  const big = (steps: number, extra = "") => {
+    const out = [HEAD, 'host web = "app@127.0.0.1"', "env prod {", "  protected", "}", extra];
+    for (let i = 0; i < steps; i++) {
+      if (i % 10 === 0) out.push(`# a comment with a brace } and a quote " in it, ${i}`, `section "Part ${i}" {`);
+      out.push(`  step "Step ${i}" on web when env != "prod" {`, `    run "echo \\"${i}\\" > /tmp/\${env}-${i}"`, "    timeout 10m", "  }");
+      if (i % 10 === 9) out.push("}");
+    }
+    out.push('step "Last" {', '  note """', "    a note with a line", "}", '    that starts with a brace', '  """', "}", "");
+    return out.join("\n");
+  };
+
+  it("reads a large valid file in pieces and builds the same AST", () => {
+    const text = big(400);
+    expect(text.length).toBeGreaterThan(4 * 8192);
+    const r = bothWays("big.rb", text, 8192);
+    expect(r.inPieces).toBe(true);
+    expect(r.pieces.diagnostics).toEqual([]);
+    expect(r.pieces).toEqual(r.whole);
+  });
+
+  it("reads a file whole when a piece would end inside a `\"\"\"` string", () => {
+    const text = big(40);
+    const r = bothWays("big.rb", text, text.indexOf("a note with a line"));
+    expect(r.inPieces).toBe(false);
+    expect(r.pieces.diagnostics).toEqual([]);
+    expect(r.pieces).toEqual(r.whole);
+  });
+
+  it.each([
+    ["a syntax error in the last piece", (t: string) => t.replace('step "Step 390"', 'step Step 390')],
+    ["an unterminated string in the middle", (t: string) => t.replace('"Step 200"', '"Step 200')],
+    ["a character the lexer does not know", (t: string) => t.replace('"Step 300" on', '"Step 300" @ on')],
+    ["a `}` too many at the top level", (t: string) => t.replace('section "Part 100" {', 'section "Part 100" {\n}\n}')],
+  ])("with %s, reports exactly what the whole file reports", (_, spoil) => {
+    const text = spoil(big(400));
+    const r = bothWays("big.rb", text, 8192);
+    expect(r.inPieces).toBe(false);
+    expect(r.whole.diagnostics.length).toBeGreaterThan(0);
+    expect(r.pieces).toEqual(r.whole);
   });
 });
 
