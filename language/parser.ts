@@ -57,6 +57,64 @@ const vocabulary: TokenType[] = [...T.allTokens];
 const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
+/** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
+interface Recorder {
+  RECORDING_PHASE: boolean;
+  enableRecording(): void;
+  disableRecording(): void;
+  consumeInternalRecord(tok: unknown, idx: number, opts: unknown): unknown;
+  subruleInternalRecord(rule: unknown, idx: number, opts: unknown): unknown;
+  optionInternalRecord(action: unknown, idx: number): unknown;
+  orInternalRecord(alts: unknown, idx: number): unknown;
+  manyInternalRecord(idx: number, action: unknown): void;
+  manySepFirstInternalRecord(idx: number, action: unknown): void;
+  atLeastOneInternalRecord(idx: number, action: unknown): void;
+  atLeastOneSepFirstInternalRecord(idx: number, action: unknown): void;
+  ACTION_RECORD: unknown;
+  BACKTRACK_RECORD: unknown;
+  LA_RECORD: unknown;
+}
+
+let recordUsually = false;
+
+/** Tests: make the next parsers record their grammar the way Chevrotain does. */
+export function recordGrammarUsually(usual: boolean): void {
+  recordUsually = usual;
+}
+
+const recordingPrototypes = new WeakMap<object, object>();
+
+/** `proto` with the recording DSL methods on top (what Chevrotain's `enableRecording` sets on the parser). */
+function recordingPrototype(proto: object): object {
+  let rec = recordingPrototypes.get(proto);
+  if (rec) return rec;
+  const r: Record<string, unknown> = Object.create(proto) as Record<string, unknown>;
+  for (let i = 0; i < 10; i++) {
+    const idx = i > 0 ? i : "";
+    r[`CONSUME${idx}`] = function (this: Recorder, a: unknown, b: unknown) { return this.consumeInternalRecord(a, i, b); };
+    r[`SUBRULE${idx}`] = function (this: Recorder, a: unknown, b: unknown) { return this.subruleInternalRecord(a, i, b); };
+    r[`OPTION${idx}`] = function (this: Recorder, a: unknown) { return this.optionInternalRecord(a, i); };
+    r[`OR${idx}`] = function (this: Recorder, a: unknown) { return this.orInternalRecord(a, i); };
+    r[`MANY${idx}`] = function (this: Recorder, a: unknown) { this.manyInternalRecord(i, a); };
+    r[`MANY_SEP${idx}`] = function (this: Recorder, a: unknown) { this.manySepFirstInternalRecord(i, a); };
+    r[`AT_LEAST_ONE${idx}`] = function (this: Recorder, a: unknown) { this.atLeastOneInternalRecord(i, a); };
+    r[`AT_LEAST_ONE_SEP${idx}`] = function (this: Recorder, a: unknown) { this.atLeastOneSepFirstInternalRecord(i, a); };
+  }
+  r.consume = function (this: Recorder, idx: number, a: unknown, b: unknown) { return this.consumeInternalRecord(a, idx, b); };
+  r.subrule = function (this: Recorder, idx: number, a: unknown, b: unknown) { return this.subruleInternalRecord(a, idx, b); };
+  r.option = function (this: Recorder, idx: number, a: unknown) { return this.optionInternalRecord(a, idx); };
+  r.or = function (this: Recorder, idx: number, a: unknown) { return this.orInternalRecord(a, idx); };
+  r.many = function (this: Recorder, idx: number, a: unknown) { this.manyInternalRecord(idx, a); };
+  r.atLeastOne = function (this: Recorder, idx: number, a: unknown) { this.atLeastOneInternalRecord(idx, a); };
+  const base = proto as Recorder;
+  r.ACTION = base.ACTION_RECORD;
+  r.BACKTRACK = base.BACKTRACK_RECORD;
+  r.LA = base.LA_RECORD;
+  rec = r;
+  recordingPrototypes.set(proto, rec);
+  return rec;
+}
+
 /** The constructor of CST nodes' `children` (see `cstInvocationStateUpdate`). */
 function Children(): void {}
 
@@ -74,6 +132,27 @@ export class RunbookParser extends CstParser {
       skipValidations: !validate,
     });
     this.performSelfAnalysis();
+  }
+
+  /**
+   * Chevrotain records the grammar by running every rule with recording versions of the DSL
+   * methods (`CONSUME1`, `OR2`, …), 86 of them, set on the parser itself and deleted after:
+   * deleting them turns the parser into a dictionary for a while and made up about 5 ms and
+   * 1.5 MB of allocation of every `runbook check`. Here they live on a prototype of their own,
+   * put between the parser and its class while recording and taken out after (the same
+   * methods as Chevrotain's, so the recorded grammar is the same; tests/language/parser.test.ts
+   * compares it with a parser that records the usual way).
+   */
+  protected enableRecording(): void {
+    if (recordUsually) return void (CstParser.prototype as unknown as Recorder).enableRecording.call(this);
+    (this as unknown as Recorder).RECORDING_PHASE = true;
+    Object.setPrototypeOf(this, recordingPrototype(Object.getPrototypeOf(this) as object));
+  }
+
+  protected disableRecording(): void {
+    if (recordUsually) return void (CstParser.prototype as unknown as Recorder).disableRecording.call(this);
+    (this as unknown as Recorder).RECORDING_PHASE = false;
+    Object.setPrototypeOf(this, Object.getPrototypeOf(Object.getPrototypeOf(this)) as object);
   }
 
   /**

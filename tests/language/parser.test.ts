@@ -7,7 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { kebabId, type FileAst, type Section, type Step } from "../../language/ast.js";
-import { getGrammar, parseSource, RunbookParser } from "../../language/parser.js";
+import { getGrammar, parseSource, recordGrammarUsually, RunbookParser } from "../../language/parser.js";
 import { lex } from "../../language/tokens.js";
 import type { CstNode, IToken } from "chevrotain";
 import { streamingToAst, toAst } from "../../language/to-ast.js";
@@ -37,6 +37,24 @@ const num = (value: number, text = String(value)) => ({ kind: "number", value, t
 describe("parser: grammar validation", () => {
   it("has no ambiguities or other grammar definition errors", () => {
     expect(() => new RunbookParser({ validate: true })).not.toThrow();
+  });
+
+  it("records the grammar Chevrotain's way and its own way alike", () => {
+    recordGrammarUsually(true);
+    let usual: RunbookParser;
+    try {
+      usual = new RunbookParser({ recovery: false });
+    } finally {
+      recordGrammarUsually(false);
+    }
+    const ours = new RunbookParser({ recovery: false });
+    expect(ours.getSerializedGastProductions()).toEqual(usual.getSerializedGastProductions());
+    expect(JSON.stringify(ours.getSerializedGastProductions()).length).toBeGreaterThan(10_000);
+    // Neither keeps a recording method of its own, and ours parses.
+    for (const p of [usual, ours]) expect(Object.keys(p).filter((k) => /^(CONSUME|SUBRULE|OR|OPTION|MANY)\d*$/.test(k))).toEqual([]);
+    ours.input = lex(`${HEAD}step "s" {\n  run "x"\n}\n`).tokens;
+    expect(ours.file()).toBeDefined();
+    expect(ours.errors).toEqual([]);
   });
 });
 
