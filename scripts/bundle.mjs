@@ -12,6 +12,7 @@
 // `npm install` runs) makes it again.
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -42,6 +43,7 @@ export async function bundle({ entry = join(ROOT, "dist/cli/main.js"), outdir = 
     // CommonJS dependencies (commander) call require() for node builtins.
     banner: { js: "import { createRequire as __runbookRequire } from 'node:module'; const require = __runbookRequire(import.meta.url);" },
     logLevel: "warning",
+    plugins: [charIndexOnDemand],
   });
 
   const { BUILD_LINE, SCRIPT_ENCODING, cacheFile, compileScript } = createRequire(import.meta.url)("../bin/runbook.js");
@@ -56,7 +58,7 @@ export async function bundle({ entry = join(ROOT, "dist/cli/main.js"), outdir = 
     target: "node20",
     external,
     logLevel: "warning",
-    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess],
+    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess, charIndexOnDemand],
   });
   const code = built.outputFiles[0].text;
   await sameAsLatin1(code);
@@ -111,6 +113,37 @@ const lazyChildProcess = {
     }));
   },
 };
+
+/**
+ * Chevrotain's lexer (scan/lexer.js) fills a table of 65,536 entries when the first lexer is
+ * made (5 ms and half a megabyte at every start) only to look up `255 + ~~(code / 255)` for
+ * a character code above 255. In the bundles that value is worked out when asked, which is
+ * what Chevrotain's own comment there suggests ("Perhaps it should be lazy initialized").
+ * When Chevrotain's code is no longer as expected, the bundle keeps it as it is and the
+ * build says so (tests/cli/bundle.test.ts checks the patch against the installed version).
+ */
+const charIndexOnDemand = {
+  name: "char-index-on-demand",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]chevrotain[\\/]lib[\\/]src[\\/]scan[\\/]lexer\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      const patched = patchCharIndex(source);
+      if (patched === undefined) return { contents: source, loader: "js", warnings: [{ text: "chevrotain's lexer.js is not as expected: its character table is left as it is" }] };
+      return { contents: patched, loader: "js" };
+    });
+  },
+};
+
+const CHAR_INDEX_LOOKUP = ": charCodeToOptimizedIdxMap[charCode];";
+const CHAR_INDEX_FILL = /function initCharCodeToOptimizedIndexMap\(\) \{\n    if \(isEmpty\(charCodeToOptimizedIdxMap\)\) \{\n        charCodeToOptimizedIdxMap = new Array\(65536\);\n        for \(let i = 0; i < 65536; i\+\+\) \{\n            charCodeToOptimizedIdxMap\[i\] = i > 255 \? 255 \+ ~~\(i \/ 255\) : i;\n        \}\n    \}\n\}/;
+
+/** chevrotain's lexer.js with the character index worked out when asked; undefined when it is not as expected. */
+export function patchCharIndex(source) {
+  if (source.split(CHAR_INDEX_LOOKUP).length !== 2 || !CHAR_INDEX_FILL.test(source)) return undefined;
+  return source
+    .replace(CHAR_INDEX_LOOKUP, ": 255 + ~~(charCode / 255);")
+    .replace(CHAR_INDEX_FILL, "function initCharCodeToOptimizedIndexMap() {}");
+}
 
 /**
  * bin/runbook.js reads check-fmt.cjs as Latin-1, which is right only when every

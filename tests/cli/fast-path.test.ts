@@ -8,7 +8,7 @@
 // (vm-probe.cjs) tells which path it took.
 
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -146,6 +146,16 @@ describe("check and fmt from the code cache say and exit as from the ES modules"
     expect(viaModules.path).toBe("ES modules");
     expect(viaCache.code).toBe(code);
     expect(said(viaCache)).toEqual(said(viaModules));
+  });
+
+  it("carries Chevrotain's lexer without its character table (scripts/bundle.mjs)", () => {
+    const bundle = join(fast, "dist/bundle");
+    const lexers = readdirSync(bundle)
+      .filter((f) => f.endsWith(".js") || f.endsWith(".cjs"))
+      .map((f) => readFileSync(join(bundle, f), "utf8"))
+      .filter((code) => code.includes("function charCodeToOptimizedIndex("));
+    expect(lexers.length).toBe(2); // check-fmt.cjs and a chunk of main.js
+    for (const code of lexers) expect(code).not.toContain("new Array(65536)");
   });
 
   it("the file fmt rewrote is the canonical form", () => {
