@@ -100,6 +100,23 @@ export class ParsedString implements StringLit {
   }
 }
 
+/**
+ * The path of `${name}`, one frozen array per name: a runbook names the same few variables
+ * in thousands of strings, and every node of the AST stays in memory as long as it does.
+ */
+const singleNames = new Map<string, string[]>();
+function sharedPath(path: string[]): string[] {
+  if (path.length !== 1) return path;
+  const name = path[0]!;
+  let shared = singleNames.get(name);
+  if (shared === undefined) {
+    if (singleNames.size >= 10_000) singleNames.clear(); // a bound for a long-lived process
+    shared = Object.freeze([name]) as string[];
+    singleNames.set(name, shared);
+  }
+  return shared;
+}
+
 /** Whether `x` is one of the nodes above (tests compare them as plain nodes). */
 export function isParsedStringNode(x: unknown): x is { toJSON(): unknown } {
   return x instanceof ParsedText || x instanceof ParsedInterp || x instanceof ParsedString;
@@ -148,7 +165,7 @@ function interpolatedLine(img: string, src: SourceText, base: number, terminated
     if (stop === end) break;
     const res = parseInterp(img, j, end);
     if (!res.ok) return undefined;
-    parts.push(new ParsedInterp(res.path, res.raw, src, base + j, res.end - j));
+    parts.push(new ParsedInterp(sharedPath(res.path), res.raw, src, base + j, res.end - j));
     i = res.end;
   }
   return parts.slice();
@@ -259,7 +276,7 @@ class Decoder {
         const res = parseInterp(img, i, re);
         if (res.ok) {
           this.flush();
-          this.parts.push(new ParsedInterp(res.path, res.raw, this.src, this.base + i, res.end - i));
+          this.parts.push(new ParsedInterp(sharedPath(res.path), res.raw, this.src, this.base + i, res.end - i));
         } else {
           this.diagnostics.push({ severity: "error", code: "bad-interpolation", message: res.message, span: this.spanAt(i, res.end - i) });
         }

@@ -105,6 +105,18 @@ describe("strings: interpolation", () => {
     ]);
   });
 
+  it.each([
+    ["the one-line shortcut", '"${home}/a ${home}"', '"b ${home}"'],
+    ["the full decoder", '"${home}\\n${home}"', '"""\n  ${home}\n"""'],
+  ])("an interpolation of one name shares its frozen path with every other of that name (%s)", (_how, one, other) => {
+    const paths = [...decode(one).lit.parts, ...decode(other).lit.parts].flatMap((p) => (p.kind === "interp" ? [p.path] : []));
+    expect(paths).toHaveLength(3);
+    expect(paths[0]).toEqual(["home"]);
+    expect(new Set(paths).size).toBe(1);
+    expect(Object.isFrozen(paths[0])).toBe(true);
+    expect(decode('"${home.x}"').lit.parts[0]).toMatchObject({ path: ["home", "x"] });
+  });
+
   it("an unterminated string keeps its text", () => {
     expect(decode('"abc', false).lit.parts).toMatchObject([{ kind: "text", value: "abc" }]);
     expect(decode('"""abc\n  def', false).lit.parts).toMatchObject([{ kind: "text", value: "abc\n  def" }]);
