@@ -75,13 +75,6 @@ interface Recorder {
   LA_RECORD: unknown;
 }
 
-let recordUsually = false;
-
-/** Tests: make the next parsers record their grammar the way Chevrotain does. */
-export function recordGrammarUsually(usual: boolean): void {
-  recordUsually = usual;
-}
-
 const recordingPrototypes = new WeakMap<object, object>();
 
 /** `proto` with the recording DSL methods on top (what Chevrotain's `enableRecording` sets on the parser). */
@@ -121,9 +114,15 @@ function Children(): void {}
 export class RunbookParser extends CstParser {
   /**
    * `validate`: run Chevrotain's grammar checks (tests). `recovery`: error recovery. `lookahead`:
-   * "first-sets" (lookahead.ts, quick to build) or Chevrotain's own LL(k) strategy.
+   * "first-sets" (lookahead.ts, quick to build) or Chevrotain's own LL(k) strategy. `recording`:
+   * how the grammar is recorded (see `enableRecording`).
    */
-  constructor({ validate = false, recovery = true, lookahead = "first-sets" }: { validate?: boolean; recovery?: boolean; lookahead?: "first-sets" | "chevrotain" } = {}) {
+  constructor({
+    validate = false,
+    recovery = true,
+    lookahead = "first-sets",
+    recording = "own",
+  }: { validate?: boolean; recovery?: boolean; lookahead?: "first-sets" | "chevrotain"; recording?: "own" | "chevrotain" } = {}) {
     super(vocabulary, {
       ...(lookahead === "first-sets" && !validate ? { lookaheadStrategy: new FirstSetLookahead() } : {}),
       recoveryEnabled: recovery,
@@ -131,8 +130,12 @@ export class RunbookParser extends CstParser {
       errorMessageProvider: errorProvider,
       skipValidations: !validate,
     });
+    this.recording = recording;
     this.performSelfAnalysis();
   }
+
+  /** How the grammar is recorded: "own" (see `enableRecording`) or Chevrotain's way (tests compare the two). */
+  private readonly recording: "own" | "chevrotain";
 
   /**
    * Chevrotain records the grammar by running every rule with recording versions of the DSL
@@ -141,16 +144,16 @@ export class RunbookParser extends CstParser {
    * 1.5 MB of allocation of every `runbook check`. Here they live on a prototype of their own,
    * put between the parser and its class while recording and taken out after (the same
    * methods as Chevrotain's, so the recorded grammar is the same; tests/language/parser.test.ts
-   * compares it with a parser that records the usual way).
+   * compares it with a parser made with `recording: "chevrotain"`).
    */
   protected enableRecording(): void {
-    if (recordUsually) return void (CstParser.prototype as unknown as Recorder).enableRecording.call(this);
+    if (this.recording === "chevrotain") return void (CstParser.prototype as unknown as Recorder).enableRecording.call(this);
     (this as unknown as Recorder).RECORDING_PHASE = true;
     Object.setPrototypeOf(this, recordingPrototype(Object.getPrototypeOf(this) as object));
   }
 
   protected disableRecording(): void {
-    if (recordUsually) return void (CstParser.prototype as unknown as Recorder).disableRecording.call(this);
+    if (this.recording === "chevrotain") return void (CstParser.prototype as unknown as Recorder).disableRecording.call(this);
     (this as unknown as Recorder).RECORDING_PHASE = false;
     Object.setPrototypeOf(this, Object.getPrototypeOf(Object.getPrototypeOf(this)) as object);
   }

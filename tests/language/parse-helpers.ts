@@ -3,10 +3,37 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseSource } from "../../language/parser.js";
+import { streamingToAst, toAst } from "../../language/to-ast.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIXTURES = join(ROOT, "tests", "fixtures");
 export const GOLDEN_SYNTAX = join(ROOT, "tests", "language", "golden", "syntax");
+
+/** The broken files of the syntax golden tests, as [golden/syntax/NAME.rb, text]. */
+export function brokenGoldenFiles(): [string, string][] {
+  return readdirSync(GOLDEN_SYNTAX)
+    .filter((f) => f.endsWith(".rb"))
+    .map((f): [string, string] => [`golden/syntax/${f}`, readFileSync(join(GOLDEN_SYNTAX, f), "utf8")]);
+}
+
+const json = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
+
+/**
+ * A file read whole (toAst on the whole CST) and read in pieces of at least `pieceSize`
+ * characters as compile reads a large one: diagnostics and AST (as JSON) of each, and whether
+ * it was in fact read in pieces.
+ */
+export function readBothWays(file: string, text: string, pieceSize: number) {
+  const whole = parseSource(file, text);
+  const builder = streamingToAst(file, text);
+  const pieces = parseSource(file, text, { onItem: builder.onItem, pieceSize });
+  return {
+    whole: { diagnostics: whole.diagnostics, ast: json(toAst(whole.cst, file, { text })) },
+    pieces: { diagnostics: pieces.diagnostics, ast: json(builder.finish(pieces.cst)) },
+    inPieces: pieces.tokens.length === 0,
+  };
+}
 
 /**
  * The valid runbook fixtures of the language tests — tests/fixtures/*.rb and

@@ -2,16 +2,16 @@
 // the grammar parses to the expected AST shape, spans point at the right text, and the
 // LANGUAGE.md running example parses to the expected structure.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { kebabId, type FileAst, type Section, type Step } from "../../language/ast.js";
-import { getGrammar, parseSource, recordGrammarUsually, RunbookParser } from "../../language/parser.js";
+import { getGrammar, parseSource, RunbookParser } from "../../language/parser.js";
 import { lex } from "../../language/tokens.js";
 import type { CstNode, IToken } from "chevrotain";
 import { streamingToAst, toAst } from "../../language/to-ast.js";
-import { FIXTURES, fixtureFiles, I, N, noSpans, S, SP } from "./parse-helpers.js";
+import { brokenGoldenFiles, FIXTURES, fixtureFiles, I, N, noSpans, readBothWays, S, SP } from "./parse-helpers.js";
 
 const HEAD = 'runbook "t" version "1.0.0"\n';
 
@@ -40,13 +40,7 @@ describe("parser: grammar validation", () => {
   });
 
   it("records the grammar Chevrotain's way and its own way alike", () => {
-    recordGrammarUsually(true);
-    let usual: RunbookParser;
-    try {
-      usual = new RunbookParser({ recovery: false });
-    } finally {
-      recordGrammarUsually(false);
-    }
+    const usual = new RunbookParser({ recovery: false, recording: "chevrotain" });
     const ours = new RunbookParser({ recovery: false });
     expect(ours.getSerializedGastProductions()).toEqual(usual.getSerializedGastProductions());
     expect(JSON.stringify(ours.getSerializedGastProductions()).length).toBeGreaterThan(10_000);
@@ -476,10 +470,7 @@ describe("parser: the LANGUAGE.md running example", () => {
 });
 
 describe("to-ast while parsing (streamingToAst, what compile uses)", () => {
-  const goldenDir = join(FIXTURES, "..", "language", "golden", "syntax");
-  const broken = readdirSync(goldenDir)
-    .filter((f) => f.endsWith(".rb"))
-    .map((f): [string, string] => [`golden/syntax/${f}`, readFileSync(join(goldenDir, f), "utf8")]);
+  const broken = brokenGoldenFiles();
 
   it.each([...fixtureFiles(), ...broken])("gives the AST and diagnostics of toAst on the whole CST: %s", (file, text) => {
     const whole = parseSource(file, text);
@@ -492,27 +483,11 @@ describe("to-ast while parsing (streamingToAst, what compile uses)", () => {
 });
 
 describe("a large file read in pieces (parseInPieces, what compile does past 32 KB)", () => {
-  const goldenDir = join(FIXTURES, "..", "language", "golden", "syntax");
-  const broken = readdirSync(goldenDir)
-    .filter((f) => f.endsWith(".rb"))
-    .map((f): [string, string] => [`golden/syntax/${f}`, readFileSync(join(goldenDir, f), "utf8")]);
-
-  /** The file read whole (toAst on the whole CST) and read in pieces of at least `pieceSize` characters. */
-  function bothWays(file: string, text: string, pieceSize: number) {
-    const whole = parseSource(file, text);
-    const builder = streamingToAst(file, text);
-    const pieces = parseSource(file, text, { onItem: builder.onItem, pieceSize });
-    const json = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
-    return {
-      whole: { diagnostics: whole.diagnostics, ast: json(toAst(whole.cst, file, { text })) },
-      pieces: { diagnostics: pieces.diagnostics, ast: json(builder.finish(pieces.cst)) },
-      inPieces: pieces.tokens.length === 0,
-    };
-  }
+  const broken = brokenGoldenFiles();
 
   // A piece ends at the first line-initial `}` past `pieceSize` characters: with 1, at every one.
   it.each([...fixtureFiles(), ...broken])("gives what the whole file gives, cut at every line-initial `}`: %s", (file, text) => {
-    const { whole, pieces, inPieces } = bothWays(file, text, 1);
+    const { whole, pieces, inPieces } = readBothWays(file, text, 1);
     expect(pieces).toEqual(whole);
     // Read whole only when it is one piece or has a syntax error.
     const cut = text.indexOf("\n}", 1);
@@ -533,7 +508,7 @@ describe("a large file read in pieces (parseInPieces, what compile does past 32 
   it("reads a large valid file in pieces and builds the same AST", () => {
     const text = big(400);
     expect(text.length).toBeGreaterThan(4 * 8192);
-    const r = bothWays("big.rb", text, 8192);
+    const r = readBothWays("big.rb", text, 8192);
     expect(r.inPieces).toBe(true);
     expect(r.pieces.diagnostics).toEqual([]);
     expect(r.pieces).toEqual(r.whole);
@@ -541,7 +516,7 @@ describe("a large file read in pieces (parseInPieces, what compile does past 32 
 
   it("reads a file whole when a piece would end inside a `\"\"\"` string", () => {
     const text = big(40);
-    const r = bothWays("big.rb", text, text.indexOf("a note with a line"));
+    const r = readBothWays("big.rb", text, text.indexOf("a note with a line"));
     expect(r.inPieces).toBe(false);
     expect(r.pieces.diagnostics).toEqual([]);
     expect(r.pieces).toEqual(r.whole);
@@ -554,7 +529,7 @@ describe("a large file read in pieces (parseInPieces, what compile does past 32 
     ["a `}` too many at the top level", (t: string) => t.replace('section "Part 100" {', 'section "Part 100" {\n}\n}')],
   ])("with %s, reports exactly what the whole file reports", (_, spoil) => {
     const text = spoil(big(400));
-    const r = bothWays("big.rb", text, 8192);
+    const r = readBothWays("big.rb", text, 8192);
     expect(r.inPieces).toBe(false);
     expect(r.whole.diagnostics.length).toBeGreaterThan(0);
     expect(r.pieces).toEqual(r.whole);

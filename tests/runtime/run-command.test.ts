@@ -442,10 +442,7 @@ step "Third" as third { run "echo third >> log.txt" }
   it(
     "a second run of the same runbook and env is refused with exit 4, naming the holder",
     async () => {
-      const src = `runbook "lock" version "1.0.0"\nstep "Hold" as hold { run "echo holding; while [ ! -f go ]; do sleep 0.1; done" }\n`;
-      const c = cli().file("l.rb", src);
-      const first = c.args("run", "l.rb", "--no-tui").spawn();
-      await first.waitFor(/local \| holding/);
+      const { c, first } = await startHolding();
       const second = await cli(c.dir).args("run", "l.rb", "--no-tui").run();
       expect(second.code).toBe(4);
       expect(second.stderr).toMatch(new RegExp(`locked in env default by run \\S+: \\S+ on \\S+ \\(pid ${first.proc.pid}\\) since \\d{4}-`));
@@ -456,6 +453,15 @@ step "Third" as third { run "echo third >> log.txt" }
     SLOW,
   );
 });
+
+/** `runbook run l.rb` in a process of its own, its one step running until a file `go` appears. */
+async function startHolding() {
+  const src = `runbook "hold" version "1.0.0"\nstep "Hold" as hold { run "echo holding; while [ ! -f go ]; do sleep 0.1; done" }\n`;
+  const c = cli().file("l.rb", src);
+  const first = c.args("run", "l.rb", "--no-tui").spawn();
+  await first.waitFor(/local \| holding/);
+  return { c, first };
+}
 
 describe("with a real process: the command line", () => {
   it(
@@ -473,10 +479,7 @@ describe("with a real process: the command line", () => {
   it(
     "resume of a run that is still going is refused (exit 4), without calling its running step interrupted",
     async () => {
-      const src = `runbook "live" version "1.0.0"\nstep "Hold" as hold { run "echo holding; while [ ! -f go ]; do sleep 0.1; done" }\n`;
-      const c = cli().file("l.rb", src);
-      const first = c.args("run", "l.rb", "--no-tui").spawn();
-      await first.waitFor(/local \| holding/);
+      const { c, first } = await startHolding();
       const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(first.stdout())![1]!;
       const resumed = await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();
       writeFileSync(join(c.dir, "go"), "");
