@@ -76,6 +76,8 @@ import type {
 import { allSteps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
+import { splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
+import { piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
 import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
 
@@ -191,59 +193,18 @@ export function closest(name: string, candidates: Iterable<string>): string | un
 
 // ---------------------------------------------------------------- SQL scanning
 
-interface SqlWord {
-  word: string;
-  /** Index in the scanned text. */
-  index: number;
-}
-
 /**
  * The words of each statement of an SQL text (split at `;`), upper-cased, outside
- * string literals ('…', "…", `…`), comments (`-- …`, `# …`, `/* … *\/`).
+ * string literals, quoted names and comments (sql-lexer.ts; MySQL's `/*! … *\/` is code).
  */
-export function sqlStatements(sql: string): SqlWord[][] {
-  const statements: SqlWord[][] = [];
-  let words: SqlWord[] = [];
-  const n = sql.length;
-  let i = 0;
-  while (i < n) {
-    const ch = sql[i]!;
-    if (ch === "'" || ch === '"' || ch === "`") {
-      i++;
-      while (i < n) {
-        if (sql[i] === "\\" && ch !== "`") i += 2;
-        else if (sql[i] === ch) {
-          if (sql[i + 1] === ch) i += 2;
-          else break;
-        } else i++;
-      }
-      i++;
-    } else if ((ch === "-" && sql[i + 1] === "-") || ch === "#") {
-      while (i < n && sql[i] !== "\n") i++;
-    } else if (ch === "/" && sql[i + 1] === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      i = end < 0 ? n : end + 2;
-    } else if (ch === ";") {
-      if (words.length) statements.push(words);
-      words = [];
-      i++;
-    } else if (isWordStart(sql.charCodeAt(i))) {
-      const start = i;
-      while (i < n && isWordPart(sql.charCodeAt(i))) i++;
-      words.push({ word: sql.slice(start, i).toUpperCase(), index: start });
-    } else i++;
-  }
-  if (words.length) statements.push(words);
-  return statements;
+export function sqlStatements(sql: string, dialect: SqlDialect = "mysql"): SqlWord[][] {
+  return splitStatements(sql, dialect).map((st) => statementWords(sql, st));
 }
 
-const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-const isWordPart = (c: number) => isWordStart(c) || (c >= 48 && c <= 57) || c === 36;
-
 /** Destructive operations in an SQL text: DROP, TRUNCATE, and DELETE or UPDATE without WHERE. */
-export function destructiveSql(sql: string): { what: string; index: number; length: number }[] {
+export function destructiveSql(sql: string, dialect: SqlDialect = "mysql"): { what: string; index: number; length: number }[] {
   const found: { what: string; index: number; length: number }[] = [];
-  for (const words of sqlStatements(sql)) {
+  for (const words of sqlStatements(sql, dialect)) {
     const first = words[0]!;
     if ((first.word === "DELETE" || first.word === "UPDATE") && !words.some((w) => w.word === "WHERE")) {
       found.push({ what: `\`${first.word}\` without \`WHERE\``, index: first.index, length: first.word.length });
@@ -263,9 +224,11 @@ const WRITING_SQL = new Set([
 ]);
 
 const WRITING_ANYWHERE = new Set(["INSERT", "DELETE", "DROP", "TRUNCATE"]);
+/** Words that make a read write a file on the database server, or read one. */
+const FILE_ACCESS = new Set(["OUTFILE", "DUMPFILE", "LOAD_FILE"]);
 /** Quick tests before scanning: most SQL has none of these words. */
 const DESTRUCTIVE_HINT = /drop|truncate|delete|update/i;
-const WRITING_HINT = new RegExp([...WRITING_SQL].join("|"), "i");
+const WRITING_HINT = new RegExp([...WRITING_SQL, ...FILE_ACCESS].join("|"), "i");
 
 // ---------------------------------------------------------------- the checker
 
@@ -868,6 +831,7 @@ class Checker {
         return;
       case "run":
         this.string(s.command, COMMAND);
+        this.shellValues(s.command);
         return;
       case "edit":
         this.string(s.path, PATH);
@@ -882,7 +846,7 @@ class Checker {
         this.string(s.to, PATH);
         return;
       case "sql":
-        this.dbRef(s.db);
+        if (this.dbRef(s.db)) this.sqlValues(s.text, s.db.name);
         this.string(s.text, SQL);
         return;
       case "export":
@@ -908,7 +872,10 @@ class Checker {
         if (s.timeout) this.duration(s.timeout, "timeout");
         return;
       case "undo":
-        if (s.command) this.string(s.command, COMMAND);
+        if (s.command) {
+          this.string(s.command, COMMAND);
+          this.shellValues(s.command);
+        }
         for (const b of s.body ?? []) this.stmt(b, true);
         return;
       case "timeout":
@@ -1018,6 +985,7 @@ class Checker {
       case "succeeds":
       case "output":
         this.string(v.command, COMMAND);
+        this.shellValues(v.command);
         if (v.on) this.hostRef(v.on);
         return;
       case "exists":
@@ -1025,11 +993,40 @@ class Checker {
         if (v.on) this.hostRef(v.on);
         return;
       case "query":
-        this.dbRef(v.db);
+        if (this.dbRef(v.db)) this.sqlValues(v.sql, v.db.name);
         this.string(v.sql, SQL);
         this.readOnly(v.sql);
         return;
     }
+  }
+
+  // ---------------------------------------------------------------- where values stand
+
+  /** A command's values must each stand where a shell variable reference is sound (value-placement.ts). */
+  private shellValues(s: StringLit): void {
+    if (!s.parts.some((p) => p.kind === "interp" && !p.raw)) return;
+    this.placement(s, placeShellValues(piecesOf(s)));
+  }
+
+  /** SQL values become bound parameters: each must stand outside strings, names and comments, for every engine the database has. */
+  private sqlValues(s: StringLit, db: string): void {
+    if (!s.parts.some((p) => p.kind === "interp")) return;
+    const engines = new Set<SqlDialect>();
+    for (const env of this.runnable.length > 0 ? this.runnable : [undefined]) {
+      const d = env === undefined ? this.top.get(db) : this.scopeOf(env).decls.get(db);
+      if (d?.kind === "database") engines.add(d.value.engine);
+    }
+    for (const engine of engines) if (!this.placement(s, placeSqlValues(piecesOf(s), engine))) return;
+  }
+
+  /** Reports a placement's problem at the value it concerns; false when there was one. */
+  private placement(s: StringLit, r: Placement): boolean {
+    if (r.ok) return true;
+    const values = s.parts.filter((p): p is InterpPart => p.kind === "interp" && !p.raw);
+    const part = r.value !== undefined ? values[r.value] : undefined;
+    if (part) this.error("unsafe-interpolation", part.span, messages.valuePlacement(part.path.join("."), r.problem, r.detail), [messages.valuePlacementFix(r.problem)]);
+    else this.error("unsafe-interpolation", s.span, messages.commandPlacement(r.problem, r.detail), [messages.valuePlacementFix(r.problem)]);
+    return false;
   }
 
   // ---------------------------------------------------------------- SQL
@@ -1096,7 +1093,7 @@ class Checker {
       // a writing statement, or a write inside one (`WITH … DELETE`); `SELECT … FOR UPDATE` only locks
       const w = WRITING_SQL.has(words[0]!.word)
         ? words[0]
-        : words.find((x, i) => WRITING_ANYWHERE.has(x.word) || (x.word === "UPDATE" && words[i - 1]?.word !== "FOR"));
+        : words.find((x, i) => WRITING_ANYWHERE.has(x.word) || FILE_ACCESS.has(x.word) || (x.word === "UPDATE" && words[i - 1]?.word !== "FOR"));
       if (w) {
         this.error("query-not-read-only", this.sqlSpan(s, at, w.index, w.word.length), messages.queryNotReadOnly(w.word));
         return;

@@ -2,7 +2,28 @@
 // and checker build messages only through these functions, so wording stays
 // consistent and golden files change in one place.
 
+import type { PlacementProblem } from "./value-placement.js";
+
 const q = (s: string) => `\`${s}\``;
+
+/** Why a value cannot stand at a place, and how to write it instead. */
+const PLACEMENT: { [K in PlacementProblem]: { why: string; fix: string } } = {
+  "shell-syntax": { why: "the command is not valid shell", fix: "fix the command's quoting; a literal `${` for the shell is written `\\${`" },
+  arithmetic: {
+    why: "the shell would evaluate the value as an arithmetic expression, which can run code",
+    fix: 'check the value first and pass it as a word: `n=${count}; case $n in *[!0-9]*) exit 1;; esac; echo $((n + 1))`',
+  },
+  "not-expanded": { why: "the shell does not expand anything there (a comment, a quoted here-document, an escaped `$`)", fix: "move the value out of the comment or quoted text" },
+  "ansi-c-quote": { why: "a value cannot be placed inside `$'…'`", fix: "close the `$'…'` before the value: `$'a\\tb'${name}`" },
+  "heredoc-delimiter": { why: "a here-document's delimiter must be written out", fix: "write the delimiter as a word: `<<EOF`" },
+  "backquote-in-double-quotes": { why: "values inside `…` within double quotes are read differently by each shell", fix: "use `$( … )` instead of backquotes" },
+  eval: { why: "an argument of `eval` runs as code", fix: "run the command directly, with the value as one of its arguments" },
+  "reserved-name": { why: "the names `__rb_1`, `__rb_2`, … carry runbook's values into commands", fix: "rename the shell variable" },
+  "sql-string": { why: "a value cannot be spliced into an SQL string literal", fix: "give the value as its own operand: `'prefix ' || ${name}` (SQLite) or `CONCAT('prefix ', ${name})` (MySQL); `= ${name}` instead of `= '${name}'`" },
+  "sql-name": { why: "a value cannot be a table or column name", fix: "write the name out, or use `${raw name}` for a name the runbook itself declares" },
+  "sql-comment": { why: "a value inside an SQL comment (or a MySQL `/*! … */` comment) is not a value", fix: "move the value out of the comment" },
+  "sql-param": { why: "the SQL has a parameter of its own (`?`, `:name`)", fix: "give values with `${name}`: each becomes a bound parameter" },
+};
 
 export const messages = {
   // ---------------------------------------------------------------- lexer / parser
@@ -115,6 +136,10 @@ export const messages = {
   missingUndoHint: 'add `undo "command"` or `undo { … }` so that a rollback can revert it',
   destructiveSql: (what: string) => `destructive SQL (${what}) without a \`confirm\` before it in this step`,
   destructiveSqlHint: 'add `confirm "…"` before the `sql` statement',
+  /** A `${…}` where no reference to its value is sound (value-placement.ts). */
+  valuePlacement: (name: string, problem: PlacementProblem, detail?: string) => `\`\${${name}}\` cannot stand here: ${PLACEMENT[problem].why}${detail ? ` (${detail})` : ""}`,
+  valuePlacementFix: (problem: PlacementProblem) => PLACEMENT[problem].fix,
+  commandPlacement: (problem: PlacementProblem, detail?: string) => `cannot tell where this command's values stand: ${PLACEMENT[problem].why}${detail ? ` (${detail})` : ""}`,
   queryNotReadOnly: (keyword: string) => `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
   // env selection and --set (scope.ts)
   unknownEnvRequested: (name: string, names: string[]) =>
