@@ -76,7 +76,7 @@ import type {
 import { allSteps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import { splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
+import { FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
 import { piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
 import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
@@ -224,8 +224,7 @@ const WRITING_SQL = new Set([
 ]);
 
 const WRITING_ANYWHERE = new Set(["INSERT", "DELETE", "DROP", "TRUNCATE"]);
-/** Words that make a read write a file on the database server, or read one. */
-const FILE_ACCESS = new Set(["OUTFILE", "DUMPFILE", "LOAD_FILE"]);
+const FILE_ACCESS = FILE_ACCESS_WORDS;
 /** Quick tests before scanning: most SQL has none of these words. */
 const DESTRUCTIVE_HINT = /drop|truncate|delete|update/i;
 const WRITING_HINT = new RegExp([...WRITING_SQL, ...FILE_ACCESS].join("|"), "i");

@@ -50,7 +50,12 @@ interface Dialect {
   executableComments: boolean;
   /** `:name`, `@name`, `$name` and `?NNN` are parameters. */
   namedParams: boolean;
+  /** A statement (by its first words, upper-cased) that the engine commits by itself, before and after it. */
+  commitsImplicitly(words: readonly string[]): boolean;
 }
+
+/** MySQL statements that cause an implicit commit (the DDL and account statements). */
+const MYSQL_IMPLICIT_COMMIT = new Set(["CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK", "ANALYZE", "OPTIMIZE", "REPAIR", "INSTALL", "UNINSTALL"]);
 
 export const DIALECTS: { [K in SqlDialect]: Dialect } = {
   mysql: {
@@ -61,6 +66,8 @@ export const DIALECTS: { [K in SqlDialect]: Dialect } = {
     dashCommentNeedsSpace: true,
     executableComments: true,
     namedParams: false,
+    // CREATE TEMPORARY TABLE and DROP TEMPORARY TABLE do not commit.
+    commitsImplicitly: (words) => MYSQL_IMPLICIT_COMMIT.has(words[0] ?? "") && words[1] !== "TEMPORARY",
   },
   sqlite: {
     backslashEscapes: false,
@@ -70,6 +77,7 @@ export const DIALECTS: { [K in SqlDialect]: Dialect } = {
     dashCommentNeedsSpace: false,
     executableComments: false,
     namedParams: true,
+    commitsImplicitly: () => false,
   },
 };
 
@@ -233,4 +241,48 @@ export interface SqlWord {
 /** The bare words of a statement, upper-cased: keywords and names outside strings, names and comments. */
 export function statementWords(sql: string, st: SqlStatement): SqlWord[] {
   return st.tokens.filter((t) => t.kind === "word").map((t) => ({ word: sql.slice(t.start, t.end).toUpperCase(), index: t.start }));
+}
+
+/** Words that make a read write a file on the database server, or read one. */
+export const FILE_ACCESS_WORDS: ReadonlySet<string> = new Set(["OUTFILE", "DUMPFILE", "LOAD_FILE"]);
+
+/** The first word of the SQL (code, MySQL executable comments included) that reads or writes a server file, if any. */
+export function fileAccessWord(sql: string, dialect: SqlDialect): string | undefined {
+  for (const t of lexSql(sql, dialect)) {
+    if (t.kind !== "word") continue;
+    const w = sql.slice(t.start, t.end).toUpperCase();
+    if (FILE_ACCESS_WORDS.has(w)) return w;
+  }
+  return undefined;
+}
+
+/** Whether the engine commits this statement by itself (MySQL DDL): it cannot be rolled back. */
+export function commitsImplicitly(sql: string, st: SqlStatement, dialect: SqlDialect): boolean {
+  return DIALECTS[dialect].commitsImplicitly(statementWords(sql, st).slice(0, 2).map((w) => w.word));
+}
+
+export interface StatementWithParams {
+  /** The statement's text (no `;`). */
+  text: string;
+  /** Where it starts in the whole SQL. */
+  start: number;
+  /** The values of its `?`, in order. */
+  params: string[];
+}
+
+/**
+ * SQL whose `?` are bound to `params` in order, cut into its statements, each with
+ * the values of its own `?`. Throws when the counts differ: the placement made one
+ * `?` per value, so they cannot unless the SQL was changed after it.
+ */
+export function statementsWithParams(sql: string, params: readonly string[], dialect: SqlDialect): StatementWithParams[] {
+  let next = 0;
+  const out = splitStatements(sql, dialect).map((st) => {
+    const count = st.tokens.filter((t) => t.kind === "param").length;
+    const own = params.slice(next, next + count);
+    next += count;
+    return { text: st.text, start: st.start, params: own };
+  });
+  if (next !== params.length) throw new Error(`internal error: the SQL has ${next} parameters for ${params.length} values`);
+  return out;
 }

@@ -33,9 +33,14 @@ export type PlacementProblem =
   | "sql-comment" // inside an SQL comment (MySQL executable comments included)
   | "sql-param"; // the SQL has a parameter of its own (`?`, `:name`): values are given with `${…}`
 
+/** Where a value stands, as the shell or SQL reads the text around it. */
+export type ValueContext = "word" | "single" | "double" | "heredoc" | "sql";
+
 export interface Placed {
   /** What stands in the text for each value, in order: `"${__rb_1}"`, `${__rb_1}` or `?`. */
   refs: string[];
+  /** Where each value stands (how to show it to people where its `${…}` was). */
+  contexts: ValueContext[];
   /** The text with every value replaced by its reference and every raw piece spliced in. */
   text: string;
 }
@@ -111,7 +116,7 @@ export function placeShellValues(pieces: readonly Piece[]): Placement {
     probe += add;
     bytes += Buffer.byteLength(add);
   }
-  if (n === 0) return { ok: true, placed: { refs: [], text: probe } };
+  if (n === 0) return { ok: true, placed: { refs: [], contexts: [], text: probe } };
 
   const S = sh();
   let file: ShNode;
@@ -125,11 +130,12 @@ export function placeShellValues(pieces: readonly Piece[]): Placement {
   const src = Buffer.from(probe);
   const slice = (from: number, to: number) => src.subarray(from, to).toString();
   const found: (string | undefined)[] = new Array(n);
+  const contexts: ValueContext[] = new Array(n).fill("word");
   const problems: { problem: PlacementProblem; value: number }[] = [];
   const single: { from: number; to: number; dollar: boolean }[] = [];
   const stack: ShNode[] = [];
 
-  const classify = (i: number, ancestors: readonly ShNode[]): string | PlacementProblem => {
+  const classify = (i: number, ancestors: readonly ShNode[]): { ref: string; context: ValueContext } | PlacementProblem => {
     const offset = at[i]!;
     const within = (node: unknown) => {
       const x = node as ShNode | null | undefined;
@@ -172,7 +178,7 @@ export function placeShellValues(pieces: readonly Piece[]): Placement {
         } else if (type === "CmdSubst" || type === "ProcSubst" || type === "Subshell" || type === "Block") decided = true;
       }
     }
-    return quoted ? `\${${shellValueName(i)}}` : `"\${${shellValueName(i)}}"`;
+    return quoted ? { ref: `\${${shellValueName(i)}}`, context: quoted } : { ref: `"\${${shellValueName(i)}}"`, context: "word" };
   };
 
   S.Walk(file, (node) => {
@@ -187,8 +193,11 @@ export function placeShellValues(pieces: readonly Piece[]): Placement {
       const i = m ? Number(m[1]) - 1 : -1;
       if (i >= 0 && i < n && node.Pos().Offset() === at[i] && node.Short !== true && found[i] === undefined) {
         const r = classify(i, stack);
-        if (r.startsWith("$") || r.startsWith('"')) found[i] = r;
-        else problems.push({ problem: r as PlacementProblem, value: i });
+        if (typeof r === "string") problems.push({ problem: r, value: i });
+        else {
+          found[i] = r.ref;
+          contexts[i] = r.context;
+        }
         found[i] ??= "";
       }
     }
@@ -200,7 +209,10 @@ export function placeShellValues(pieces: readonly Piece[]): Placement {
     if (found[i] !== undefined) continue;
     // Not expanded by the shell: inside '…' it can be written with the quote closed around it.
     const s = single.find((q) => q.from < at[i]! && at[i]! < q.to);
-    if (s && !s.dollar) found[i] = `'"\${${shellValueName(i)}}"'`;
+    if (s && !s.dollar) {
+      found[i] = `'"\${${shellValueName(i)}}"'`;
+      contexts[i] = "single";
+    }
     else problems.push({ problem: s ? "ansi-c-quote" : "not-expanded", value: i });
   }
   if (problems.length > 0) {
@@ -211,7 +223,7 @@ export function placeShellValues(pieces: readonly Piece[]): Placement {
   let text = "";
   let v = 0;
   for (const p of pieces) text += "value" in p ? refs[v++]! : "text" in p ? p.text : p.raw;
-  return { ok: true, placed: { refs, text } };
+  return { ok: true, placed: { refs, contexts, text } };
 }
 
 /** The operator of a test or redirect node, read from the source at its OpPos. */
@@ -257,5 +269,5 @@ export function placeSqlValues(pieces: readonly Piece[], dialect: SqlDialect): P
     }
   }
   if (problems.length > 0) return { ok: false, ...problems[0]! };
-  return { ok: true, placed: { refs: at.map(() => "?"), text } };
+  return { ok: true, placed: { refs: at.map(() => "?"), contexts: at.map(() => "sql" as const), text } };
 }

@@ -27,6 +27,7 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver.js";
 import { DriverError } from "./drivers/driver.js";
+import { lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
 import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
 
 export type DataFormat = "csv" | "web2py";
@@ -771,70 +772,16 @@ export interface SqlDescription {
   summary: string;
 }
 
-/** Splits SQL text into statements at `;`, outside quotes and comments (a trigger body stays whole). */
-export function splitSql(sql: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let i = 0;
-  let depth = 0; // BEGIN … END of a CREATE TRIGGER
-  const n = sql.length;
-  const push = (end: number) => {
-    const text = sql.slice(start, end).trim();
-    if (stripComments(text) !== "") out.push(text);
-  };
-  while (i < n) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"' || c === "`") {
-      i++;
-      while (i < n) {
-        if (sql[i] === "\\" && c === "'") {
-          i += 2; // a MySQL escape; harmless for SQLite text that has none
-          continue;
-        }
-        if (sql[i] === c) {
-          if (sql[i + 1] === c) {
-            i += 2;
-            continue;
-          }
-          break;
-        }
-        i++;
-      }
-      i++;
-    } else if (c === "-" && sql[i + 1] === "-") {
-      const nl = sql.indexOf("\n", i);
-      i = nl === -1 ? n : nl + 1;
-    } else if (c === "#") {
-      const nl = sql.indexOf("\n", i);
-      i = nl === -1 ? n : nl + 1;
-    } else if (c === "/" && sql[i + 1] === "*") {
-      const close = sql.indexOf("*/", i + 2);
-      i = close === -1 ? n : close + 2;
-    } else if (c === ";") {
-      const sofar = stripComments(sql.slice(start, i));
-      if (depth === 0 || !/^\s*CREATE\s+(TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(sofar)) {
-        push(i);
-        start = i + 1;
-        depth = 0;
-      }
-      i++;
-    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/[A-Za-z0-9_$]/.test(sql[i - 1]!))) {
-      let j = i;
-      while (j < n && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
-      const word = sql.slice(i, j).toUpperCase();
-      if (word === "BEGIN" || word === "CASE") depth++;
-      else if (word === "END" && depth > 0) depth--;
-      i = j;
-    } else i++;
-  }
-  push(n);
-  return out;
+/** Splits SQL text into statements at `;`, outside quotes and comments (a trigger body stays whole): sql-lexer.ts. */
+export function splitSql(sql: string, dialect: SqlDialect = "sqlite"): string[] {
+  return splitStatements(sql, dialect).map((st) => st.text);
 }
 
-function stripComments(text: string): string {
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, " ")
-    .replace(/(--|#)[^\n]*/g, " ")
+/** The statement without its comments (each one a space). */
+function stripComments(text: string, dialect: SqlDialect): string {
+  return lexSql(text, dialect)
+    .map((t) => (t.kind === "comment" ? " " : text.slice(t.start, t.end)))
+    .join("")
     .trim();
 }
 
@@ -848,9 +795,9 @@ const PATTERNS: [RegExp, string][] = [
 ];
 
 /** What a statement does, in a few words: { verb: "DELETE FROM", target: "y" }. */
-export function classifySql(statement: string): SqlStatementInfo {
+export function classifySql(statement: string, dialect: SqlDialect = "sqlite"): SqlStatementInfo {
   const text = statement.trim();
-  const bare = stripComments(text);
+  const bare = stripComments(text, dialect);
   for (const [re, verb] of PATTERNS) {
     const m = re.exec(bare);
     if (!m) continue;
@@ -867,8 +814,8 @@ function unquote(name: string): string {
 }
 
 /** For dry runs: the statements the SQL holds, and "would run N statements: UPDATE x, …". */
-export function describeSql(sql: string): SqlDescription {
-  const statements = splitSql(sql).map(classifySql);
+export function describeSql(sql: string, dialect: SqlDialect = "sqlite"): SqlDescription {
+  const statements = splitSql(sql, dialect).map((st) => classifySql(st, dialect));
   const n = statements.length;
   const parts = statements.map((s) => (s.target ? `${s.verb} ${s.target}` : s.verb));
   const summary = n === 0 ? "would run no statement" : `would run ${n} statement${n === 1 ? "" : "s"}: ${parts.join(", ")}`;

@@ -78,7 +78,15 @@ export class DryRunDatabase implements DatabaseDriver {
     return this.inner.query(sql, params);
   }
 
+  probe(sql: string, params: SqlValue[]): Promise<Row[]> {
+    return this.inner.probe(sql, params);
+  }
+
   async execute(): Promise<{ affectedRows: number }> {
+    throw new DriverError(`a dry run does not write to ${this.inner.label}`, "dry-run");
+  }
+
+  async runStatements(): Promise<{ affectedRows: number[] }> {
     throw new DriverError(`a dry run does not write to ${this.inner.label}`, "dry-run");
   }
 

@@ -25,7 +25,8 @@ import { resolve as resolvePath } from "node:path";
 import { compareOperands, truthy } from "../language/scope.js";
 import { describeAction, describeCond, formatDuration } from "./describe.js";
 import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
-import { DriverError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
+import { lexSql, statementsWithParams, type StatementWithParams } from "../language/sql-lexer.js";
+import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
 import type { ConnectionProvider } from "./connections.js";
 import type { EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
@@ -835,7 +836,7 @@ class Executor {
       this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: `would run: ${shown}` });
       return;
     }
-    const text = this.o.secrets.materialize(command);
+    const { code, values } = this.o.secrets.bind(command);
     this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: shown });
     const out = this.redaction.stream();
     const err = this.redaction.stream();
@@ -843,7 +844,8 @@ class Executor {
       if (chunk) this.emit({ type: "output", stepId: step.id, ...host, stream, text: chunk });
     };
     const timeoutMs = this.remaining(ctx);
-    const res = await ctx.driver.exec(text, {
+    const res = await ctx.driver.exec(code, {
+      values,
       onStdout: (c) => emitOut("stdout", out.push(c)),
       onStderr: (c) => emitOut("stderr", err.push(c)),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
@@ -962,8 +964,40 @@ class Executor {
     }
     const db = await this.db(a.db);
     this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `sql ${a.db}: ${shown}` });
-    const res = await db.execute(this.o.secrets.materialize(a.sql));
-    this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: `${res.affectedRows} row${res.affectedRows === 1 ? "" : "s"} changed\n` });
+    const { code, values } = this.o.secrets.bind(a.sql);
+    const statements = statementsWithParams(code, values, db.engine);
+    let affected: number[];
+    try {
+      affected = (await db.runStatements(statements.map((st) => ({ sql: st.text, params: st.params })))).affectedRows;
+    } catch (e) {
+      if (!(e instanceof StatementError)) throw e;
+      throw new StepFailure(this.statementFailure(a, code, statements, e));
+    }
+    const n = affected.reduce((x, y) => x + y, 0);
+    this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: `${n} row${n === 1 ? "" : "s"} changed\n` });
+  }
+
+  /**
+   * Which statement of a `sql` failed (its place in the runbook, how it begins) and
+   * what of the others stays: rolled back, or committed by the engine itself.
+   */
+  private statementFailure(a: Extract<Action, { kind: "sql" }>, code: string, statements: StatementWithParams[], e: StatementError): string {
+    const st = statements[e.index];
+    const n = statements.length;
+    if (!st) return this.redact(e.message);
+    const line = a.line + (code.slice(0, st.start).match(/\n/g)?.length ?? 0);
+    const head = (s: StatementWithParams) => (s.text.split("\n")[0]!.length > 60 ? `${s.text.split("\n")[0]!.slice(0, 60)}…` : s.text.split("\n")[0]!);
+    const which = n === 1 ? `the statement (${a.span.file}:${line})` : `statement ${e.index + 1} of ${n} (${a.span.file}:${line}, ${head(st)})`;
+    let rest = "";
+    if (n > 1 || e.applied.length > 0) {
+      rest =
+        e.applied.length === 0
+          ? e.index === 0
+            ? "; nothing of this sql was applied"
+            : `; ${e.index === 1 ? "statement 1 was" : `statements 1–${e.index} were`} rolled back: nothing of this sql stays applied`
+          : `; ${e.applied.map((i) => `statement ${i + 1} of ${n} (${head(statements[i]!)})`).join(", ")} ${e.applied.length === 1 ? "stays" : "stay"} applied (${a.db} committed ${e.applied.length === 1 ? "it" : "them"} at once)`;
+    }
+    return this.redact(`${which} failed: ${e.message}${rest}`);
   }
 
   /**
@@ -982,14 +1016,15 @@ class Executor {
   /** The dry-run view of SQL: each statement and the rows it would touch, where a read-only count can tell. */
   private async describeSql(target: { db: DatabaseDriver } | { why: string }, sql: Text): Promise<string> {
     const shown = showText(sql);
-    let text: string | undefined;
+    const engine = "db" in target ? target.db.engine : "sqlite";
+    let real: StatementWithParams[] | undefined;
     try {
-      text = this.o.secrets.materialize(sql);
+      const { code, values } = this.o.secrets.bind(sql);
+      real = statementsWithParams(code, values, engine);
     } catch {
-      text = undefined;
+      real = undefined;
     }
-    const described = data.describeSql(shown);
-    const real = text !== undefined ? data.describeSql(text).statements : undefined;
+    const described = data.describeSql(shown, engine);
     const lines = [`  ${described.summary}`];
     for (const [i, st] of described.statements.entries()) {
       let rows = "";
@@ -1001,7 +1036,9 @@ class Executor {
         const count = countQuery(r.text, db.engine);
         if (count) {
           try {
-            const res = await db.query(count.sql);
+            // The count's `?` are the statement's last ones: its WHERE is the statement's end.
+            const k = lexSql(count.sql, db.engine).filter((t) => t.kind === "param").length;
+            const res = await db.probe(count.sql, k === 0 ? [] : r.params.slice(-k));
             const n = Object.values(res[0] ?? {})[0];
             rows = `   -- ${count.prefix}${String(n)} row${String(n) === "1" ? "" : "s"}`;
           } catch (e) {
@@ -1168,10 +1205,10 @@ class Executor {
     if (this.dry && !this.probe) return "unknown";
     if (o.kind === "query") {
       r.targets.add(DryRunState.dbKey(o.db));
-      const sql = this.materializeProbe(o.sql, r);
+      const sql = this.bindProbe(o.sql, r);
       if (sql === undefined) return "unknown";
       const db = await this.db(o.db);
-      const rows = await db.query(sql);
+      const rows = await db.probe(sql.code, sql.values);
       const first = rows[0];
       const v = first ? Object.values(first)[0] : undefined;
       return { text: v === null || v === undefined ? "" : Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v) };
@@ -1185,10 +1222,11 @@ class Executor {
       const st = await target.stat(path);
       return { text: st ? "true" : "false", bool: st !== null };
     }
-    const command = this.materializeProbe(o.command, r);
+    const command = this.bindProbe(o.command, r);
     if (command === undefined) return "unknown";
     let stdout = "";
-    const res = await target.exec(command, {
+    const res = await target.exec(command.code, {
+      values: command.values,
       onStdout: (c) => {
         stdout += c;
       },
@@ -1204,8 +1242,17 @@ class Executor {
   }
 
   private materializeProbe(text: Text, r: CondResult): string | undefined {
+    return this.secretsFor(r, () => this.o.secrets.materialize(text));
+  }
+
+  private bindProbe(text: Text, r: CondResult): { code: string; values: string[] } | undefined {
+    return this.secretsFor(r, () => this.o.secrets.bind(text));
+  }
+
+  /** What fn makes of a probe's text; in a dry run, undefined (and why, in r) when a secret cannot be read. */
+  private secretsFor<T>(r: CondResult, fn: () => T): T | undefined {
     try {
-      return this.o.secrets.materialize(text);
+      return fn();
     } catch (e) {
       if (!this.dry) throw e;
       r.reason = this.redact(e instanceof Error ? e.message : String(e));
@@ -1312,7 +1359,6 @@ function tableCounts(tables: data.TableCount[]): string {
  */
 export function countQuery(statement: string, engine: "sqlite" | "mysql"): { sql: string; prefix: string } | undefined {
   const text = statement.trim().replace(/;\s*$/, "");
-  void engine;
   const ident = String.raw`((?:\`[^\`]+\`|"[^"]+"|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)(?:\.(?:\`[^\`]+\`|"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))?)`;
   let m = new RegExp(String.raw`^DELETE\s+FROM\s+${ident}\s*(?:WHERE\s+([\s\S]+))?$`, "i").exec(text);
   if (m) {
@@ -1323,7 +1369,7 @@ export function countQuery(statement: string, engine: "sqlite" | "mysql"): { sql
   if (m) return { sql: `SELECT COUNT(*) FROM ${m[1]}`, prefix: "deletes " };
   m = new RegExp(String.raw`^UPDATE\s+${ident}\s+SET\s+[\s\S]+$`, "i").exec(text);
   if (m) {
-    const where = lastTopLevelWhere(text);
+    const where = lastTopLevelWhere(text, engine);
     const tail = where === undefined ? "" : text.slice(where + 5).trim();
     if (/\b(LIMIT|ORDER\s+BY|RETURNING|FROM)\b/i.test(tail)) return undefined;
     return { sql: `SELECT COUNT(*) FROM ${m[1]}${tail ? ` WHERE ${tail}` : ""}`, prefix: "changes " };
@@ -1331,18 +1377,15 @@ export function countQuery(statement: string, engine: "sqlite" | "mysql"): { sql
   return undefined;
 }
 
-/** Index of the last WHERE keyword outside quotes and parentheses, if any. */
-function lastTopLevelWhere(sql: string): number | undefined {
+/** Index of the last WHERE keyword outside strings, comments and parentheses, if any (sql-lexer.ts). */
+function lastTopLevelWhere(sql: string, engine: "sqlite" | "mysql"): number | undefined {
   let depth = 0;
   let found: number | undefined;
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"' || c === "`") {
-      const close = sql.indexOf(c, i + 1);
-      i = close < 0 ? sql.length : close;
-    } else if (c === "(") depth++;
-    else if (c === ")") depth--;
-    else if (depth === 0 && /^WHERE\b/i.test(sql.slice(i, i + 6)) && (i === 0 || /\s/.test(sql[i - 1]!))) found = i;
+  for (const t of lexSql(sql, engine)) {
+    const text = sql.slice(t.start, t.end);
+    if (t.kind === "punct" && text === "(") depth++;
+    else if (t.kind === "punct" && text === ")") depth--;
+    else if (t.kind === "word" && depth === 0 && text.toUpperCase() === "WHERE") found = t.start;
   }
   return found;
 }

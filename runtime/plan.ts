@@ -5,27 +5,52 @@
 // the last moment; rendering a Text shows them as `***`.
 
 import type { Span } from "../language/span.js";
-import type { ShellContext } from "./quote.js";
-import type { SqlContext } from "./sql-quote.js";
+import { assertNever } from "../language/assert.js";
+import type { ValueContext } from "../language/value-placement.js";
+import { shellQuote } from "./quote.js";
 
-/** How a piece of text was quoted when it was interpolated into a command or SQL. */
+/** What a Text is used as: shell code, SQL of an engine, or plain text (a path, a message, an edit's text). */
 export type Quoting = "shell" | "sql-sqlite" | "sql-mysql" | "none";
 
-/** A secret's place in a Text: resolved (and quoted as `quoting` says) only by a driver. */
+/**
+ * A secret's value in plain text (an edit's replacement, an `exists` path, a name
+ * compared in a condition) or spliced into code by `${raw …}`: filled in only by
+ * the executor, at the last moment.
+ */
 export interface SecretPart {
   secret: string;
-  quoting: Quoting;
-  /** Inside quotes of the command (quote.ts): absent outside them, as one shell word. */
-  shell?: ShellContext;
-  /** Inside quotes or a comment of the SQL (sql-quote.ts): absent outside them, as one literal. */
-  sql?: SqlContext;
 }
 
 /**
- * Text with every non-secret value already filled in (and quoted where it went into
- * a command or SQL). Plain strings are literal; SecretParts are holes.
+ * A value in a command or SQL. The code holds only `ref`, a reference to it (a shell
+ * variable or a bound parameter: language/value-placement.ts); the value itself
+ * travels apart from the code and can never be read as code.
  */
-export type Text = (string | SecretPart)[];
+export interface BoundPart {
+  /** What stands in the code: `"${__rb_1}"`, `${__rb_1}`, `'"${__rb_1}"'` or `?`. */
+  ref: string;
+  /** The `${…}` as written (`home`, `prod.home`), for messages. */
+  name: string;
+  /**
+   * Where it stands, so that it is shown to people as that place would have to
+   * hold it (how it is shown only: it never runs that way).
+   */
+  context: ValueContext;
+  /** A param's, var's or builtin's value; absent for a secret. */
+  value?: string;
+  /** A secret's name: its value is read at the last moment and shown as `***`. */
+  secret?: string;
+}
+
+/**
+ * Text with every non-secret value already resolved. Plain strings are literal text
+ * (code, in a command or SQL); SecretParts and BoundParts are holes.
+ */
+export type Text = (string | SecretPart | BoundPart)[];
+
+export function isBound(p: string | SecretPart | BoundPart): p is BoundPart {
+  return typeof p !== "string" && "ref" in p;
+}
 
 export type PlanValue = string | number | boolean | PlanValue[];
 
@@ -59,7 +84,8 @@ export type Action =
   | { kind: "edit"; path: string; replaces: PlanReplace[]; span: Span }
   | { kind: "upload"; from: string; to: string; span: Span }
   | { kind: "download"; from: string; to: string; span: Span }
-  | { kind: "sql"; db: string; sql: Text; span: Span }
+  /** `line`: where the SQL text's first line stands in the runbook, for naming a failing statement. */
+  | { kind: "sql"; db: string; sql: Text; line: number; span: Span }
   | { kind: "export"; db: string; tables?: string[]; to: string; format: "csv" | "web2py"; span: Span }
   | { kind: "import"; db: string; from: string; span: Span }
   | { kind: "sync"; db: string; fromEnv: string; fromDb: string; tables?: string[]; span: Span }
@@ -120,7 +146,7 @@ export interface PlannedSecret {
 
 export interface Plan {
   /** Bumped when the shape changes; the journal stores plans. */
-  schema: 1;
+  schema: 2;
   runbook: { name: string; version: string; file: string; description?: string; owner?: string; sourceHash: string };
   env: string;
   protected: boolean;
@@ -139,7 +165,30 @@ export interface Plan {
   foreignDatabases: Record<string, PlannedDatabase & { env: string }>;
 }
 
-/** Render a Text for people: secrets as `***`. */
+/**
+ * Render a Text for people: each value where its `${…}` stood, quoted as the
+ * command or SQL would have to hold it (a display only: values are never spliced
+ * into what runs), and secrets as `***`.
+ */
 export function showText(text: Text): string {
-  return text.map((p) => (typeof p === "string" ? p : "***")).join("");
+  return text.map(showPart).join("");
+}
+
+function showPart(p: string | SecretPart | BoundPart): string {
+  if (typeof p === "string") return p;
+  if (!isBound(p) || p.value === undefined) return "***";
+  switch (p.context) {
+    case "word":
+      return shellQuote(p.value);
+    case "single":
+      return p.value.replace(/'/g, `'\\''`);
+    case "double":
+      return p.value.replace(/[\\"$`]/g, "\\$&");
+    case "heredoc":
+      return p.value.replace(/[\\$`]/g, "\\$&");
+    case "sql":
+      return "'" + p.value.replace(/'/g, "''") + "'";
+    default:
+      return assertNever(p.context);
+  }
 }

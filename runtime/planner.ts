@@ -1,8 +1,8 @@
 // The planner: a checked Runbook + an env + inputs (--set, run id) → a Plan, plain
-// data with every value resolved. `${…}` in commands becomes one shell-quoted word,
-// or, inside the command's own quotes, text escaped for them (`${raw …}` as it is);
-// in SQL an escaped literal, or escaped text inside the statement's own quotes;
-// secrets stay SecretParts that only a driver resolves (a secret in a condition
+// data with every value resolved. A `${…}` in a command or SQL becomes a BoundPart:
+// the code holds a reference (a shell variable, a bound parameter) and the value
+// stays apart from it (`${raw …}` is spliced in as code); secrets stay references
+// that only the executor resolves, at the last moment (a secret in a condition
 // stays a `text` operand). Building a plan touches no host, database or secret.
 
 import { createHash } from "node:crypto";
@@ -24,10 +24,9 @@ import type {
 } from "../language/ast.js";
 import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
-import type { Action, Plan, PlanCond, PlanGuard, PlanOperand, PlannedDatabase, PlannedHost, PlannedStep, PlanValue, Quoting, Text } from "./plan.js";
-import { ShellScanner, type ShellContext } from "./quote.js";
-import { quote } from "./secrets.js";
-import { SqlScanner, type SqlContext } from "./sql-quote.js";
+import { messages } from "../language/messages.js";
+import { piecesOf, placeShellValues, placeSqlValues } from "../language/value-placement.js";
+import { showText, type Action, type BoundPart, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
 
 export interface PlanOptions {
   env: string;
@@ -73,9 +72,11 @@ class PlanBuilder {
   }
 
   /**
-   * Interpolate a string; `quoting` says how values are inserted. In a command or SQL
-   * each value is quoted for where it stands: outside quotes as one shell word or SQL
-   * literal, inside the command's own quotes escaped for them (quote.ts, sql-quote.ts).
+   * Interpolate a string; `quoting` says what it is. In plain text each value is
+   * filled in (a secret stays a SecretPart). In a command or SQL no value enters the
+   * code: each `${…}` becomes a BoundPart whose reference the code holds, placed by
+   * the same grammar the checker used (language/value-placement.ts); `${raw …}` is
+   * spliced in as code, and the placement is made again with it in.
    */
   text(s: StringLit, quoting: Quoting): Text {
     const out: Text = [];
@@ -83,54 +84,52 @@ class PlanBuilder {
       if (typeof out[out.length - 1] === "string") out[out.length - 1] += piece;
       else out.push(piece);
     };
-    const shell = quoting === "shell" ? new ShellScanner() : undefined;
-    const sql = quoting === "sql-sqlite" ? new SqlScanner("sqlite") : quoting === "sql-mysql" ? new SqlScanner("mysql") : undefined;
-    for (const part of s.parts) {
-      if (part.kind === "text") {
-        push(part.value);
-        shell?.feed(part.value);
-        sql?.feed(part.value);
-        continue;
-      }
-      const r = this.resolve(part);
-      if (part.raw) {
-        // As it is: it is shell syntax or SQL, so the scanners read it as such.
-        if (r.kind === "secret") {
-          out.push({ secret: r.name, quoting: "none" });
-          shell?.inserted();
-          sql?.inserted();
-        } else {
-          push(r.value);
-          shell?.feed(r.value);
-          sql?.feed(r.value);
-        }
-        continue;
-      }
-      const where: { shell?: ShellContext; sql?: SqlContext } = {};
-      const sh = shell?.context;
-      if (sh && (sh.quote !== "word" || sh.backticks > 0)) where.shell = sh;
-      const sq = sql?.context;
-      if (sq && sq !== "none") where.sql = sq;
-      if (r.kind === "secret") out.push({ secret: r.name, quoting, ...where });
-      else {
-        try {
-          push(quote(r.value, quoting, where));
-        } catch (e) {
-          const at = `${part.span.file}:${part.span.line}:${part.span.column}`;
-          throw new PlanError(`${at}: cannot insert \`\${${part.path.join(".")}}\`: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }
-      shell?.inserted();
-      sql?.inserted();
+    const resolved = s.parts.map((p) => (p.kind === "text" ? undefined : this.resolve(p)));
+    if (quoting === "none") {
+      s.parts.forEach((p, i) => {
+        const r = resolved[i];
+        if (p.kind === "text") push(p.value);
+        else if (r!.kind === "secret") out.push({ secret: r!.name });
+        else push(r!.value);
+      });
+      return out;
     }
+    // A raw secret is placed as a plain word: its value is read only when it runs.
+    const pieces = piecesOf(s, (p) => {
+      const r = resolved[s.parts.indexOf(p)]!;
+      return r.kind === "secret" ? "x" : r.value;
+    });
+    const placement = quoting === "shell" ? placeShellValues(pieces) : placeSqlValues(pieces, quoting === "sql-mysql" ? "mysql" : "sqlite");
+    if (!placement.ok) {
+      const values = s.parts.filter((p): p is InterpPart => p.kind === "interp" && !p.raw);
+      const part = placement.value !== undefined ? values[placement.value] : undefined;
+      const span = part?.span ?? s.span;
+      const message = part
+        ? messages.valuePlacement(part.path.join("."), placement.problem, placement.detail)
+        : messages.commandPlacement(placement.problem, placement.detail);
+      throw new PlanError(`${span.file}:${span.line}:${span.column}: ${message}`);
+    }
+    let v = 0;
+    s.parts.forEach((p, i) => {
+      const r = resolved[i];
+      if (p.kind === "text") push(p.value);
+      else if (p.raw) {
+        if (r!.kind === "secret") out.push({ secret: r!.name });
+        else push(r!.value);
+      } else {
+        const part: BoundPart = { ref: placement.placed.refs[v]!, name: p.path.join("."), context: placement.placed.contexts[v]! };
+        v++;
+        if (r!.kind === "secret") part.secret = r!.name;
+        else part.value = r!.value;
+        out.push(part);
+      }
+    });
     return out;
   }
 
   /** Plain text (messages, paths): secrets can only appear as `***`. */
   plain(s: StringLit): string {
-    return this.text(s, "none")
-      .map((p) => (typeof p === "string" ? p : "***"))
-      .join("");
+    return showText(this.text(s, "none"));
   }
 
   private resolve(part: InterpPart): { kind: "text"; value: string } | { kind: "secret"; name: string } {
@@ -167,7 +166,7 @@ class PlanBuilder {
         const key = v.path.map((p) => p.name).join(".");
         const fake: InterpPart = { kind: "interp", path: v.path.map((p) => p.name), raw: true, span: v.span };
         const r = this.resolve(fake);
-        if (r.kind === "secret") return { kind: "text", text: [{ secret: r.name, quoting: "none" }] };
+        if (r.kind === "secret") return { kind: "text", text: [{ secret: r.name }] };
         if (r.kind !== "text") return { kind: "literal", value: `<${key}>` };
         // A list-valued param or var stays a list (`contains`, `in` read its items).
         const o = nameOperand(v, this.scope, this.values, { rb: this.rb, builtins: this.builtins });
@@ -241,7 +240,7 @@ class PlanBuilder {
           out.push({ kind: s.kind, from: this.plain(s.from), to: this.plain(s.to), span });
           break;
         case "sql":
-          out.push({ kind: "sql", db: s.db.name, sql: this.text(s.text, this.sqlQuoting(s.db.name)), span });
+          out.push({ kind: "sql", db: s.db.name, sql: this.text(s.text, this.sqlQuoting(s.db.name)), line: s.text.span.line + (s.text.triple ? 1 : 0), span });
           break;
         case "export":
           out.push({
@@ -414,7 +413,7 @@ class PlanBuilder {
 
     const header = rb.header;
     return {
-      schema: 1,
+      schema: 2,
       runbook: {
         name: this.plain(header.name),
         version: this.plain(header.version),

@@ -6,8 +6,7 @@
 // end of a chunk that could still be the start of a secret, until the next chunk
 // (or the end of the stream) decides.
 
-import { shellQuote, shellQuoteIn } from "./quote.js";
-import { sqlQuoteIn } from "./sql-quote.js";
+import { shellQuote } from "./quote.js";
 
 export const MASK = "***";
 
@@ -28,11 +27,6 @@ export class Redaction {
     const q = shellQuote(value);
     if (q !== value) forms.add(q);
     if (value.includes("'")) forms.add(value.replace(/'/g, "''"));
-    // As spliced inside the quotes of a command or SQL (quote.ts, sql-quote.ts).
-    const shellIn = (quote: "single" | "double" | "heredoc") => shellQuoteIn(value, { quote, backticks: 0 });
-    for (const f of [shellIn("single"), shellIn("double"), shellIn("heredoc"), sqlQuoteIn(value, "mysql", "single")]) {
-      forms.add(f);
-    }
     let changed = false;
     for (const f of forms) {
       if (f.length === 0 || this.secrets.includes(f)) continue;

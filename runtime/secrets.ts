@@ -1,16 +1,15 @@
 // Secrets: read when first needed (an environment variable or a file), never
 // stored in a Plan (which holds { secret: name } references only). The executor
 // calls requireAll(plan) before any step runs so a missing secret stops the run
-// before it changes anything; materialize() fills secret holes into a Text at the
-// last moment, quoted as the hole says (shell word, SQL literal or as-is). Every
-// value read is announced to listeners so runtime/redact.ts can mask it.
+// before it changes anything; at the last moment materialize() fills secrets into
+// plain text, and bind() gives a command's or SQL's values (secrets read then)
+// apart from its code. Every value read is announced to listeners so
+// runtime/redact.ts can mask it.
 
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Action, Plan, PlannedDatabase, PlannedSecret, PlannedStep, PlanCond, PlanOperand, Quoting, Text } from "./plan.js";
-import { shellQuoteIn, type ShellContext } from "./quote.js";
-import { sqlQuoteIn, type SqlContext } from "./sql-quote.js";
+import { isBound, type Action, type Plan, type PlannedDatabase, type PlannedSecret, type PlannedStep, type PlanCond, type PlanOperand, type Text } from "./plan.js";
 
 /** A secret that is declared but cannot be read: the message says where it was looked for. */
 export class SecretError extends Error {
@@ -142,30 +141,41 @@ export class SecretStore {
     if (missing.length > 1) throw new SecretError(`${missing.length} secrets are not set:\n  ${missing.join("\n  ")}`);
   }
 
-  /** A Text with its secret holes filled in, each quoted as its hole says. */
+  /** Plain text (an edit's text, a path, a name in a condition) with its secrets filled in. */
   materialize(text: Text): string {
-    return text.map((p) => (typeof p === "string" ? p : quote(this.get(p.secret), p.quoting, p))).join("");
+    return text
+      .map((p) => {
+        if (typeof p === "string") return p;
+        if (isBound(p)) throw new Error(`internal error: a value bound into code (\${${p.name}}) in plain text`);
+        return this.get(p.secret);
+      })
+      .join("");
   }
-}
 
-/** A value as it is inserted into a command or SQL, quoted for where it stands there. */
-export function quote(value: string, quoting: Quoting, where?: { shell?: ShellContext; sql?: SqlContext }): string {
-  switch (quoting) {
-    case "shell":
-      return shellQuoteIn(value, where?.shell);
-    case "sql-sqlite":
-      return sqlQuoteIn(value, "sqlite", where?.sql);
-    case "sql-mysql":
-      return sqlQuoteIn(value, "mysql", where?.sql);
-    default:
-      return value;
+  /**
+   * A command or SQL as it runs: the code with each value's reference (and each
+   * `${raw secret}` spliced in), and the values in order, secrets read now. The
+   * values go to the driver apart from the code.
+   */
+  bind(text: Text): { code: string; values: string[] } {
+    let code = "";
+    const values: string[] = [];
+    for (const p of text) {
+      if (typeof p === "string") code += p;
+      else if (!isBound(p)) code += this.get(p.secret);
+      else {
+        code += p.ref;
+        values.push(p.secret !== undefined ? this.get(p.secret) : p.value!);
+      }
+    }
+    return { code, values };
   }
 }
 
 // ---------------------------------------------------------------- which secrets a plan uses
 
 function textSecrets(text: Text, out: Set<string>): void {
-  for (const p of text) if (typeof p !== "string") out.add(p.secret);
+  for (const p of text) if (typeof p !== "string" && p.secret !== undefined) out.add(p.secret);
 }
 
 function operandSecrets(o: PlanOperand, out: Set<string>, dbs: Set<string>): void {

@@ -1,8 +1,9 @@
-// SQL literals and identifiers for text that runbook builds itself: `${…}` values
-// interpolated into `sql` and `query` statements, and the INSERT statements that
-// `import` and `sync` send. Pure functions, no database library; each engine's
-// rules are the ones its parser applies (the MySQL driver turns
-// NO_BACKSLASH_ESCAPES off for its session, so backslash escapes always hold).
+// SQL literals and identifiers for text that runbook builds itself: the INSERT
+// statements that `import` and `sync` send, and its own session settings. Values of
+// a runbook never reach SQL this way: they are bound parameters (value-placement.ts).
+// Pure functions, no database library; each engine's rules are the ones its parser
+// applies (the MySQL driver turns NO_BACKSLASH_ESCAPES off for its session, so
+// backslash escapes always hold).
 
 import type { SqlValue } from "./drivers/driver.js";
 
@@ -35,124 +36,6 @@ export function sqlQuote(value: string, engine: SqlEngine): string {
     i % 2 === 1 ? `char(${p.charCodeAt(0)})` : "'" + p.replace(/'/g, "''") + "'",
   );
   return "(" + parts.filter((p) => p !== "''").join("||") + ")";
-}
-
-/** Where a `${…}` stands in SQL: outside quotes, inside '…', "…", `…`, or a comment. */
-export type SqlContext = "none" | "single" | "double" | "backtick" | "line-comment" | "block-comment";
-
-/**
- * The value as the SQL must hold it at `context` to mean exactly `value`: outside
- * quotes one string literal (sqlQuote); inside a quoted string or name, the value's
- * characters escaped as that quote needs, so `'${name}'` and `${name}` both give the
- * value. In a comment it can end nothing: line breaks (`--`) or `*\/` are broken up.
- */
-export function sqlQuoteIn(value: string, engine: SqlEngine, context: SqlContext = "none"): string {
-  switch (context) {
-    case "none":
-      return sqlQuote(value, engine);
-    case "single":
-    case "double": {
-      const q = context === "single" ? "'" : '"';
-      if (engine === "mysql") {
-        return value.replace(/[\0\n\r\x1a\\'"]/g, (c) => (c === q ? q + q : c === "'" || c === '"' ? c : MYSQL_ESCAPES[c]!));
-      }
-      const doubled = value.split(q).join(q + q);
-      if (context === "double") return doubled;
-      // NUL and CR cannot stand in an SQLite literal (see sqlQuote): spliced in with char().
-      return doubled.replace(/[\0\r]/g, (c) => `'||char(${c.charCodeAt(0)})||'`);
-    }
-    case "backtick":
-      return value.replace(/`/g, "``");
-    case "line-comment":
-      return value.replace(/[\r\n]/g, " ");
-    case "block-comment":
-      return value.replace(/\*\//g, "* /");
-  }
-}
-
-/**
- * Follows the quotes and comments of SQL text fed to it piece by piece (the literal
- * text of a `sql` or `query` statement, between its `${…}`), so that each `${…}` can
- * be quoted for where it stands. MySQL also has backslash escapes in strings and
- * `#` comments; `--` starts a MySQL comment only when a space follows.
- */
-export class SqlScanner {
-  private state: SqlContext = "none";
-  private escaped = false;
-  /** A quote that may be the first of a doubled pair, decided by the next character. */
-  private pendingClose = false;
-  private prev = "";
-
-  constructor(private readonly engine: SqlEngine) {}
-
-  get context(): SqlContext {
-    // A quote just read at the end of a piece closes the string: a `${…}` follows it.
-    return this.pendingClose ? "none" : this.state;
-  }
-
-  /** A value was inserted here. */
-  inserted(): void {
-    if (this.pendingClose) {
-      this.pendingClose = false;
-      this.state = "none";
-    }
-    this.prev = "_";
-  }
-
-  feed(text: string): void {
-    for (const c of text) {
-      this.step(c);
-    }
-  }
-
-  private step(c: string): void {
-    const prev = this.prev;
-    this.prev = c;
-    if (this.pendingClose) {
-      this.pendingClose = false;
-      const q = this.state === "single" ? "'" : this.state === "double" ? '"' : "`";
-      if (c === q) return; // a doubled quote: still inside
-      this.state = "none";
-    }
-    switch (this.state) {
-      case "single":
-      case "double":
-      case "backtick": {
-        const q = this.state === "single" ? "'" : this.state === "double" ? '"' : "`";
-        if (this.escaped) this.escaped = false;
-        else if (c === "\\" && this.engine === "mysql" && this.state !== "backtick") this.escaped = true;
-        else if (c === q) this.pendingClose = true;
-        return;
-      }
-      case "line-comment":
-        if (c === "\n") this.state = "none";
-        return;
-      case "block-comment":
-        if (c === "/" && prev === "*") {
-          this.state = "none";
-          this.prev = "";
-        }
-        return;
-      case "none":
-        break;
-    }
-    const dashes = this.dashes;
-    this.dashes = false;
-    if (c === "'") this.state = "single";
-    else if (c === '"') this.state = "double";
-    else if (c === "`") this.state = "backtick";
-    else if (c === "#" && this.engine === "mysql") this.state = "line-comment";
-    else if (c === "*" && prev === "/") {
-      this.state = "block-comment";
-      this.prev = "";
-    } else if (c === "-" && prev === "-") {
-      if (this.engine === "sqlite") this.state = "line-comment";
-      else this.dashes = true;
-    } else if (dashes && (c === " " || c === "\t")) this.state = "line-comment";
-  }
-
-  /** MySQL: the last two characters were `--` (a comment when a space follows). */
-  private dashes = false;
 }
 
 /** A table or column name: `"name"` for SQLite, `` `name` `` for MySQL. */

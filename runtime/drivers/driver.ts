@@ -15,6 +15,12 @@ export interface ExecOptions {
   asUser?: string;
   /** Bytes to write to the command's stdin, then close it. */
   stdin?: string | Buffer;
+  /**
+   * The values the command refers to as `${__rb_1}`, `${__rb_2}`, … (the planner's
+   * references): handed over apart from its text, never spliced into it
+   * (runtime/command-values.ts).
+   */
+  values?: readonly string[];
 }
 
 export interface ExecResult {
@@ -68,10 +74,26 @@ export interface ColumnInfo {
 export interface DatabaseDriver {
   readonly engine: "sqlite" | "mysql";
   readonly label: string;
-  /** Rows of a read-only statement. */
+  /** Rows of a read-only statement that runbook wrote itself. */
   query(sql: string, params?: SqlValue[]): Promise<Row[]>;
-  /** Run one or more statements; rows changed in all. */
-  execute(sql: string): Promise<{ affectedRows: number }>;
+  /**
+   * Rows of a runbook's `query` (a probe): read-only by construction, not by trust
+   * in its text: MySQL runs it in a READ ONLY transaction and refuses what reads or
+   * writes a server file (INTO OUTFILE, DUMPFILE, LOAD_FILE); SQLite with
+   * `query_only`, and only a statement that returns rows.
+   */
+  probe(sql: string, params: SqlValue[]): Promise<Row[]>;
+  /**
+   * Run SQL that runbook wrote itself (one or more statements); rows changed in all.
+   * With `params`, one statement whose `?` are bound to them.
+   */
+  execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }>;
+  /**
+   * A `sql` statement's statements, in one transaction, each with its bound
+   * parameters: all of them or none (but what the engine commits by itself, which
+   * StatementError names). Rows changed by each.
+   */
+  runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }>;
   tables(): Promise<string[]>;
   columns(table: string): Promise<ColumnInfo[]>;
   /** Run fn inside one transaction; rolled back when it throws. */
@@ -87,5 +109,28 @@ export class DriverError extends Error {
   ) {
     super(message);
     this.name = "DriverError";
+  }
+}
+
+/** One SQL statement and the values bound to its `?`, in order. */
+export interface BoundStatement {
+  sql: string;
+  params: SqlValue[];
+}
+
+/**
+ * A statement of runStatements failed: `index` is which (0-based). The others were
+ * rolled back, except `applied`: statements the engine committed by itself before
+ * the failure (MySQL commits around DDL), which stay.
+ */
+export class StatementError extends DriverError {
+  constructor(
+    message: string,
+    readonly index: number,
+    readonly applied: readonly number[],
+    code = "statement",
+  ) {
+    super(message, code);
+    this.name = "StatementError";
   }
 }

@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import { encodeValues, valueEnv, valuePrelude } from "../command-values.js";
 import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
 
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
@@ -59,17 +60,31 @@ export class LocalDriver implements HostDriver {
     if (options.signal?.aborted) {
       return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0 });
     }
+    // Values reach the command apart from its text (command-values.ts): through the
+    // environment, or, under sudo (which resets it), through stdin.
+    const values = options.values ?? [];
+    let script = command;
+    let stdin = options.stdin;
+    let env = this.env;
+    try {
+      if (values.length > 0 && options.asUser) {
+        script = `${valuePrelude(values.length)}\n${command}`;
+        stdin = Buffer.concat([encodeValues(values), Buffer.from(options.stdin ?? "")]);
+      } else if (values.length > 0) env = { ...this.env, ...valueEnv(values) };
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const [file, args] = options.asUser
-      ? ["sudo", ["-n", "-u", options.asUser, "--", this.shell, "-c", command]]
-      : [this.shell, ["-c", command]];
-    const hasStdin = options.stdin !== undefined;
+      ? ["sudo", ["-n", "-u", options.asUser, "--", this.shell, "-c", script]]
+      : [this.shell, ["-c", script]];
+    const hasStdin = stdin !== undefined;
 
     return new Promise<ExecResult>((resolvePromise, reject) => {
       let child: ChildProcess;
       try {
         child = this.spawnFn(file, args, {
           cwd: this.cwd,
-          env: this.env,
+          env,
           detached: true,
           stdio: [hasStdin ? "pipe" : "ignore", "pipe", "pipe"],
         });
@@ -188,7 +203,7 @@ export class LocalDriver implements HostDriver {
         child.stdin.on("error", () => {
           /* the command did not read its input: not an error */
         });
-        child.stdin.end(options.stdin);
+        child.stdin.end(stdin);
       }
     });
   }

@@ -12,7 +12,8 @@
 
 import type { Duplex } from "node:stream";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
-import { DriverError, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
+import { commitsImplicitly, fileAccessWord, splitStatements } from "../../language/sql-lexer.js";
+import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
 import { formatDateTime } from "../sql-quote.js";
 import { Redaction } from "../redact.js";
 
@@ -198,12 +199,11 @@ class MysqlDriver implements DatabaseDriver {
     return this.conn;
   }
 
-  async query(sql: string, params: SqlValue[] = []): Promise<Row[]> {
+  async query(sql: string, params: SqlValue[] = [], prepared = params.length > 0): Promise<Row[]> {
     try {
       const conn = this.live();
       // Without parameters: the text protocol, so a `?` inside a literal stays a `?`.
-      const [result] =
-        params.length > 0 ? await conn.execute(sql, params.map(bindValue) as never) : await conn.query({ sql, typeCast: exactFloats });
+      const [result] = prepared ? await conn.execute(sql, params.map(bindValue) as never) : await conn.query({ sql, typeCast: exactFloats });
       if (!Array.isArray(result)) return [];
       // Several statements: one entry per statement; the rows are the last result set.
       if (result.length > 0 && (Array.isArray(result[0]) || isHeader(result[0]))) {
@@ -216,9 +216,10 @@ class MysqlDriver implements DatabaseDriver {
     }
   }
 
-  async execute(sql: string): Promise<{ affectedRows: number }> {
+  async execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
     try {
-      const [result] = await this.live().query(sql);
+      // With parameters: a prepared statement, so each value is bound, never spliced.
+      const [result] = params ? await this.live().execute(sql, params.map(bindValue) as never) : await this.live().query(sql);
       const parts: unknown[] = Array.isArray(result) && result.length > 0 && isHeader(result[0]) ? result : [result];
       let affectedRows = 0;
       for (const p of parts) if (isHeader(p)) affectedRows += p.affectedRows;
@@ -226,6 +227,43 @@ class MysqlDriver implements DatabaseDriver {
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  async probe(sql: string, params: SqlValue[]): Promise<Row[]> {
+    const word = fileAccessWord(sql, "mysql");
+    if (word) throw new DriverError(`${this.label}: a query must not read or write files on the server (${word})`, "not-readonly");
+    if (this.depth > 0) throw new DriverError(`${this.label}: a query cannot run inside a transaction`, "internal");
+    await this.execute("START TRANSACTION READ ONLY");
+    try {
+      // A prepared statement is one statement: nothing after it can end the READ ONLY transaction.
+      return await this.query(sql, params, true);
+    } finally {
+      await this.execute("ROLLBACK").catch(() => undefined);
+    }
+  }
+
+  async runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }> {
+    const affectedRows: number[] = [];
+    /** Statements committed for good: all up to the last one that commits by itself. */
+    let committed = 0;
+    let index = 0;
+    try {
+      await this.transaction(async () => {
+        for (; index < statements.length; index++) {
+          const st = statements[index]!;
+          const own = splitStatements(st.sql, "mysql")[0];
+          const implicit = own !== undefined && commitsImplicitly(st.sql, own, "mysql");
+          if (implicit) committed = index; // MySQL commits what came before as it starts
+          affectedRows.push((await this.execute(st.sql, st.params)).affectedRows);
+          if (implicit) committed = index + 1;
+        }
+      });
+    } catch (e) {
+      if (index >= statements.length) throw e; // the COMMIT itself
+      const applied = Array.from({ length: committed }, (_, i) => i);
+      throw new StatementError(e instanceof Error ? e.message : String(e), index, applied);
+    }
+    return { affectedRows };
   }
 
   async tables(): Promise<string[]> {

@@ -21,9 +21,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DriverError, type ColumnInfo, type DatabaseDriver, type HostDriver, type Row, type SqlValue } from "./driver.js";
+import { lexSql } from "../../language/sql-lexer.js";
+import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type HostDriver, type Row, type SqlValue } from "./driver.js";
 import { openSqlite } from "./sqlite.js";
 import { shellQuote } from "../quote.js";
+import { sqlLiteral } from "../sql-quote.js";
 
 export interface RemoteSqliteOptions {
   /** Told things the operator should know (the fallback copy without sqlite3). */
@@ -35,6 +37,28 @@ export interface RemoteSqliteOptions {
 }
 
 const CHANGES_MARK = "__runbook_changes__:";
+const DONE_MARK = "__runbook_done__:";
+
+/** A value as the parameter table holds it: text as hex bytes cast to TEXT, so no value is ever SQL text. */
+function paramLiteral(v: SqlValue): string {
+  return typeof v === "string" ? `CAST(X'${Buffer.from(v, "utf8").toString("hex")}' AS TEXT)` : sqlLiteral(v, "sqlite");
+}
+
+/** The statement with its `?` numbered `?N` from `first + 1` on (the shell binds by those names); `add` records its values. */
+function numberParams(sql: string, count: number, first: number, add: () => void): string {
+  let out = "";
+  let from = 0;
+  let n = first;
+  for (const t of lexSql(sql, "sqlite")) {
+    if (t.kind !== "param") continue;
+    if (t.end - t.start !== 1) throw new DriverError(`a statement has a parameter of its own (${sql.slice(t.start, t.end)})`, "internal");
+    out += sql.slice(from, t.start) + `?${++n}`;
+    from = t.end;
+  }
+  if (n - first !== count) throw new DriverError(`a statement has ${n - first} parameters for ${count} values`, "internal");
+  add();
+  return out + sql.slice(from);
+}
 
 export function openRemoteSqlite(
   host: HostDriver,
@@ -168,6 +192,11 @@ class RemoteSqliteDriver implements DatabaseDriver {
     return this.read((db) => db.query(sql, params));
   }
 
+  /** On a copy fetched for it: the database on the host is never opened for it. */
+  probe(sql: string, params: SqlValue[]): Promise<Row[]> {
+    return this.read((db) => db.probe(sql, params));
+  }
+
   tables(): Promise<string[]> {
     return this.read((db) => db.tables());
   }
@@ -176,13 +205,56 @@ class RemoteSqliteDriver implements DatabaseDriver {
     return this.read((db) => db.columns(table));
   }
 
-  async execute(sql: string): Promise<{ affectedRows: number }> {
+  async execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
     this.checkOpen();
+    if (params) {
+      if (this.depth > 0) throw new DriverError(`${this.label}: a statement with parameters cannot be queued in a transaction`, "internal");
+      return { affectedRows: (await this.runStatements([{ sql, params }])).affectedRows[0] ?? 0 };
+    }
     if (this.depth > 0) {
       this.pending.push(sql);
       return { affectedRows: 0 };
     }
     return this.runScript(sql, false);
+  }
+
+  /**
+   * One sqlite3 script: the values into the shell's parameter table (`.parameter`,
+   * sqlite3 3.31 or later; an older one stops at that line), then every statement in
+   * one `BEGIN IMMEDIATE … COMMIT`, each followed by a marked line with the changes
+   * so far. -bail stops at the first error, and the transaction dies with the
+   * process; the marks say which statement failed. Values travel as hex on stdin:
+   * never on a command line, never as SQL text.
+   */
+  async runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }> {
+    this.checkOpen();
+    if (this.depth > 0) throw new DriverError(`${this.label}: runStatements inside a transaction`, "internal");
+    if (!(await this.sqlite3Available())) {
+      throw new DriverError(`sqlite3 is not installed on ${this.host.label}; writes to ${this.label} need it`, "no-sqlite3");
+    }
+    await this.checkExists();
+    const values: string[] = [];
+    const bodies = statements.map((st) => numberParams(st.sql, st.params.length, values.length, () => values.push(...st.params.map(paramLiteral))));
+    const lines = [`.timeout ${this.options.busyTimeoutMs ?? 10_000}`];
+    if (values.length > 0) {
+      lines.push(".parameter init");
+      lines.push(`INSERT INTO temp.sqlite_parameters(key, value) VALUES ${values.map((v, i) => `('?${i + 1}', ${v})`).join(", ")};`);
+    }
+    lines.push(`SELECT '${DONE_MARK}-1:' || total_changes();`, "BEGIN IMMEDIATE;");
+    bodies.forEach((body, i) => lines.push(`${body}\n;`, `SELECT '${DONE_MARK}${i}:' || total_changes();`));
+    lines.push("COMMIT;", `SELECT '${DONE_MARK}${statements.length}:' || total_changes();`);
+    const r = await this.run(`sqlite3 -batch -bail ${shellQuote(this.path)}`, lines.join("\n") + "\n");
+    const marks = new Map<number, number>();
+    for (const m of r.stdout.matchAll(new RegExp(`${DONE_MARK}(-?\\d+):(\\d+)`, "g"))) marks.set(Number(m[1]), Number(m[2]));
+    if (r.code !== 0 || !marks.has(statements.length)) {
+      let failed = 0;
+      while (marks.has(failed)) failed++;
+      const why = oneLine(r.stderr || r.stdout).replace(/^(Parse error|Runtime error)? ?near line \d+: /, "") || `sqlite3 on ${this.host.label} exited with ${r.code}`;
+      const message = `${this.label}: ${why}`;
+      if (!marks.has(-1) || failed >= statements.length) throw new DriverError(message, "sqlite3");
+      throw new StatementError(message, failed, []);
+    }
+    return { affectedRows: statements.map((_, i) => marks.get(i)! - marks.get(i - 1)!) };
   }
 
   /** Sends SQL to the host's sqlite3; the rows it changed come back on a marked line. */

@@ -8,7 +8,7 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
-import { DriverError, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
+import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
 import { formatDateTime } from "../sql-quote.js";
 
 export interface SqliteOptions {
@@ -92,8 +92,14 @@ class NotYetCreated implements DatabaseDriver {
   query(sql: string, params?: SqlValue[]): Promise<Row[]> {
     return Promise.resolve().then(() => this.forRead().query(sql, params));
   }
-  execute(sql: string): Promise<{ affectedRows: number }> {
-    return Promise.resolve().then(() => this.forWrite().execute(sql));
+  probe(sql: string, params: SqlValue[]): Promise<Row[]> {
+    return Promise.resolve().then(() => this.forRead().probe(sql, params));
+  }
+  execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
+    return Promise.resolve().then(() => this.forWrite().execute(sql, params));
+  }
+  runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }> {
+    return Promise.resolve().then(() => this.forWrite().runStatements(statements));
   }
   tables(): Promise<string[]> {
     return Promise.resolve().then(() => this.forRead().tables());
@@ -189,16 +195,52 @@ class SqliteDriver implements DatabaseDriver {
     }
   }
 
-  async execute(sql: string): Promise<{ affectedRows: number }> {
+  async probe(sql: string, params: SqlValue[]): Promise<Row[]> {
+    const db = this.open();
+    let stmt: BetterSqlite3.Statement;
+    try {
+      stmt = db.prepare(sql);
+    } catch (e) {
+      this.fail(e);
+    }
+    if (!stmt.reader) throw new DriverError(`${this.label}: a query must be a statement that returns rows`, "not-readonly");
+    const was = db.pragma("query_only", { simple: true }) as number;
+    db.pragma("query_only = ON");
+    try {
+      return await this.query(sql, params);
+    } finally {
+      if (!was) db.pragma("query_only = OFF");
+    }
+  }
+
+  async execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
     try {
       const db = this.open();
       const changes = db.prepare("SELECT total_changes()").pluck();
       const before = Number(changes.get());
-      db.exec(sql);
+      if (params) db.prepare(sql).run(...params.map(bindValue));
+      else db.exec(sql);
       return { affectedRows: Number(changes.get()) - before };
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  async runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }> {
+    const affectedRows: number[] = [];
+    let index = 0;
+    try {
+      await this.transaction(async () => {
+        for (; index < statements.length; index++) {
+          const st = statements[index]!;
+          affectedRows.push((await this.execute(st.sql, st.params)).affectedRows);
+        }
+      });
+    } catch (e) {
+      if (index >= statements.length) throw e; // the COMMIT itself
+      throw new StatementError(e instanceof Error ? e.message : String(e), index, []);
+    }
+    return { affectedRows };
   }
 
   async tables(): Promise<string[]> {

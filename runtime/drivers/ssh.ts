@@ -10,6 +10,7 @@
 // DriverError "connection-lost"; the next call reconnects. ssh2 is loaded
 // lazily, on the first connection.
 
+import { encodeValues, valuePrelude } from "../command-values.js";
 import { shellQuote } from "../quote.js";
 import { appendFile, mkdir, readFile, rename, stat as localStat, unlink } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -713,12 +714,14 @@ class SshHost implements HostDriver {
    * group is sudo's business (use_pty or not), so the shell inside sudo
    * reports its pid and pgid on stdout first, and kills run as that user.
    */
-  private wrap(command: string, token: string, sudoUser: string | undefined): string {
-    if (!sudoUser) return `export RUNBOOK_EXEC_ID=${token}\n${command}`;
+  private wrap(command: string, token: string, sudoUser: string | undefined, values: number): string {
+    // The command's values come first on stdin, read before it runs (command-values.ts).
+    const read = values > 0 ? `${valuePrelude(values)}\n` : "";
+    if (!sudoUser) return `export RUNBOOK_EXEC_ID=${token}\n${read}${command}`;
     const prelude =
       `pg=; { read -r _ _ _ _ pg _ < /proc/$$/stat; } 2>/dev/null || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' '); ` +
       `echo "@@runbook-pid:$$:$pg@@"`;
-    return `exec sudo -n -u ${shellQuote(sudoUser)} -- sh -c ${shellQuote(`${prelude}; exec sh -c "$1"`)} sh ${shellQuote(command)}`;
+    return `exec sudo -n -u ${shellQuote(sudoUser)} -- sh -c ${shellQuote(`${prelude}\n${read}exec sh -c "$1"`)} sh ${shellQuote(command)}`;
   }
 
   private run(
@@ -733,7 +736,10 @@ class SshHost implements HostDriver {
     const user = conn.resolved.user;
     const sudoUser = options.asUser && options.asUser !== user ? options.asUser : undefined;
     const token = nextToken();
-    const wrapped = this.wrap(command, token, sudoUser);
+    const values = options.values ?? [];
+    const valueBytes = values.length > 0 ? encodeValues(values) : undefined;
+    const wrapped = this.wrap(command, token, sudoUser, values.length);
+    const stdin = valueBytes ? Buffer.concat([valueBytes, Buffer.from(options.stdin ?? "")]) : options.stdin;
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;
       let stream: ClientChannel | undefined;
@@ -938,7 +944,7 @@ class SshHost implements HostDriver {
             exitSignal = sig ?? null;
           });
           ch.on("close", () => finish());
-          if (options.stdin !== undefined) ch.end(options.stdin);
+          if (stdin !== undefined) ch.end(stdin);
           else ch.end();
           if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
             const remaining = Math.max(0, options.timeoutMs - (performance.now() - started));

@@ -11,13 +11,14 @@ describe("splitSql", () => {
     ["-- a comment; still a comment\nSELECT 1", ["-- a comment; still a comment\nSELECT 1"]],
     ["/* ; */ SELECT 1; # mysql; comment\nSELECT 2", ["/* ; */ SELECT 1", "# mysql; comment\nSELECT 2"]],
     [";;  ; -- only a comment", []],
+    ["SELECT /*!50000 1; */ 2; SELECT 3", ["SELECT /*!50000 1; */ 2", "SELECT 3"]],
     ["", []],
     [
       "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; DELETE FROM c; END; SELECT 1",
       ["CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; DELETE FROM c; END", "SELECT 1"],
     ],
   ])("%j", (sql, expected) => {
-    expect(splitSql(sql)).toEqual(expected);
+    expect(splitSql(sql, "mysql")).toEqual(expected);
   });
 });
 

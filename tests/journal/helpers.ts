@@ -32,7 +32,7 @@ export function makeStep(id: string, extra: Partial<PlannedStep> = {}): PlannedS
 export function makePlan(options: { runbook?: string; version?: string; env?: string; steps?: (string | PlannedStep)[] } = {}): Plan {
   const steps = (options.steps ?? ["prepare", "deploy", "verify"]).map((s) => (typeof s === "string" ? makeStep(s) : s));
   return {
-    schema: 1,
+    schema: 2,
     runbook: {
       name: options.runbook ?? "demo",
       version: options.version ?? "1.0.0",

@@ -113,7 +113,7 @@ describe("planner", () => {
     try {
       const plan = planOf(`${base}step "Call" {\n  run "curl -H \${token} x"\n}\n`, "dev");
       const run = plan.steps[0]!.actions[0]!;
-      expect(run.kind === "run" && run.command).toEqual(["curl -H ", { secret: "token", quoting: "shell" }, " x"]);
+      expect(run.kind === "run" && run.command).toEqual(["curl -H ", { ref: '"${__rb_1}"', name: "token", context: "word", secret: "token" }, " x"]);
       expect(JSON.stringify(plan)).not.toContain("s3cr3t-value");
       expect(renderPlanText(plan)).toContain("curl -H *** x");
     } finally {

@@ -30,7 +30,7 @@ describe("step preview (step-through)", () => {
       step("dump", {
         section: "Backup",
         host: "web",
-        actions: [run(["mysqldump --password=", { secret: "db_password", quoting: "shell" }, " ", "'appdb'", " > /tmp/dump.sql"])],
+        actions: [run(["mysqldump --password=", { ref: '"${__rb_1}"', name: "db_password", context: "word", secret: "db_password" }, " ", "'appdb'", " > /tmp/dump.sql"])],
         undo: [run(["rm /tmp/dump.sql"])],
       }),
     ]);
@@ -168,7 +168,7 @@ describe("running with output", () => {
 
   it("shows an edit as a diff once the executor sent one, and SQL as written", async () => {
     const edit: Action = { kind: "edit", path: "/srv/app/config.py", replaces: [{ old: ["migrate = False"], new: ["migrate = True"], all: false }], span: NO_SPAN };
-    const sql: Action = { kind: "sql", db: "appdb", sql: ["update settings\nset mode = ", "'live'", "\nwhere id = 1"], span: NO_SPAN };
+    const sql: Action = { kind: "sql", db: "appdb", sql: ["update settings\nset mode = ", "'live'", "\nwhere id = 1"], line: 1, span: NO_SPAN };
     const plan = makePlan([step("migrate", { actions: [edit, sql] })]);
     const ui = mount(plan);
     let f = await ui.frame("edit /srv/app/config.py");

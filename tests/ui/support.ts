@@ -31,7 +31,7 @@ export const manual = (text: string): Action => ({ kind: "manual", text, span })
 
 export function makePlan(steps: PlannedStep[], over: Partial<Plan> = {}): Plan {
   return {
-    schema: 1,
+    schema: 2,
     runbook: { name: "demo-release", version: "1.2.3", file: "demo.rb", sourceHash: "abc" },
     env: "dev",
     protected: false,
