@@ -11,8 +11,8 @@
 // mvdan-sh) in its bash mode, a superset of POSIX sh: a command is accepted only
 // where the value stays one piece of data in both dash and bash.
 
-import { createRequire } from "node:module";
 import type { InterpPart, StringLit } from "./ast.js";
+import { loadShellParser } from "./shell-parser.js";
 import { lexSql, type SqlDialect } from "./sql-lexer.js";
 
 /** A command or SQL text cut at its `${…}`: literal code, a value, or a `${raw …}` spliced as code. */
@@ -83,9 +83,8 @@ interface MvdanSyntax {
 }
 
 let syntax: MvdanSyntax | undefined;
-/** mvdan-sh is loaded only when a command with a value is first read (it is 1.5 MB of script). */
 function sh(): MvdanSyntax {
-  syntax ??= (createRequire(import.meta.url)("mvdan-sh") as { syntax: MvdanSyntax }).syntax;
+  syntax ??= (loadShellParser() as { syntax: MvdanSyntax }).syntax;
   return syntax;
 }
 
@@ -101,6 +100,62 @@ const ARITHMETIC_TESTS = new Set(["-eq", "-ne", "-lt", "-le", "-gt", "-ge"]);
  * (the quote is closed around it). A place where no reference is sound is refused.
  */
 export function placeShellValues(pieces: readonly Piece[]): Placement {
+  return placeSimpleShellValues(pieces) ?? placeShellValuesByParser(pieces);
+}
+
+// ---------------------------------------------------------------- the fast path
+//
+// Speed: loading mvdan-sh costs 40–100 ms, more than the rest of `runbook check`.
+// Most commands of a runbook are simple: words, `&& || | ; > <`, `$( … )` and
+// '…' runs, with every value outside quotes. For such a command the parser can
+// only say one thing (each value is a word: `"${__rb_N}"`), so it is not asked.
+// The guard is the alphabet: anything else (", \, $ but `$(`, `((`, `<<`, #, {, [,
+// a newline in '…', a word such as eval or let, parentheses that do not balance)
+// sends the command to the parser. tests/language/value-placement.test.ts compares
+// both ways on generated commands.
+
+const SIMPLE_CHAR = /[A-Za-z0-9_./:,@%+=^~*?\- \t\n&|;><]/;
+/** Words after which the parser has more to say about a value (code, arithmetic, names). */
+const NOT_SIMPLE_WORDS = new Set(["eval", "let", "declare", "typeset", "local", "export", "readonly", "trap", "alias", "case", "function", "select"]);
+
+/** The placement of a simple command (every value a word), or undefined when the parser must decide. */
+export function placeSimpleShellValues(pieces: readonly Piece[]): Placement | undefined {
+  let text = "";
+  const refs: string[] = [];
+  let depth = 0;
+  for (const p of pieces) {
+    if ("value" in p) {
+      const ref = `"\${${shellValueName(refs.length)}}"`;
+      refs.push(ref);
+      text += ref;
+      continue;
+    }
+    const t = "text" in p ? p.text : p.raw;
+    if ("text" in p && RESERVED.test(t)) return undefined;
+    for (let i = 0; i < t.length; i++) {
+      const c = t[i]!;
+      if (c === "'") {
+        const close = t.indexOf("'", i + 1);
+        if (close < 0 || t.slice(i, close).includes("\n")) return undefined;
+        i = close;
+      } else if (c === "$") {
+        if (t[i + 1] !== "(" || t[i + 2] === "(") return undefined;
+        depth++;
+        i++;
+      } else if (c === ")") {
+        if (--depth < 0) return undefined;
+      } else if (c === "<" && t[i + 1] === "<") return undefined;
+      else if (!SIMPLE_CHAR.test(c)) return undefined;
+    }
+    text += t;
+  }
+  if (depth !== 0) return undefined;
+  for (const w of text.split(/[\s&|;<>()]+/)) if (NOT_SIMPLE_WORDS.has(w)) return undefined;
+  return { ok: true, placed: { refs, contexts: refs.map(() => "word" as const), text } };
+}
+
+/** The placement by mvdan/sh's parser: the plain way, for any command. */
+export function placeShellValuesByParser(pieces: readonly Piece[]): Placement {
   // The text as the parser reads it: each value as the reference `${__rb_N}`.
   let probe = "";
   const at: number[] = []; // each value's byte offset in `probe`

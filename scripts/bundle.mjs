@@ -58,7 +58,7 @@ export async function bundle({ entry = join(ROOT, "dist/cli/main.js"), outdir = 
     target: "node20",
     external,
     logLevel: "warning",
-    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess, charIndexOnDemand],
+    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess, bundledShellParser, charIndexOnDemand],
   });
   const code = built.outputFiles[0].text;
   await sameAsLatin1(code);
@@ -109,6 +109,22 @@ const lazyChildProcess = {
     );
     b.onLoad({ filter: /.*/, namespace: "lazy-child-process" }, () => ({
       contents: `let cp; module.exports = new Proxy({}, { get: (_, key) => (cp ??= require("node:child_process"))[key] });`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * language/shell-parser.js loads mvdan-sh with createRequire(import.meta.url), which a
+ * CommonJS bundle cannot hold. In check-fmt.cjs its body is a plain require: esbuild then
+ * bundles mvdan-sh as a module run when first required (a command with a value), and the
+ * code cache made below covers it. tests/cli/bundle.test.ts checks the bundle parses with it.
+ */
+const bundledShellParser = {
+  name: "bundled-shell-parser",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]language[\\/]shell-parser\.(js|ts)$/ }, () => ({
+      contents: `export const loadShellParser = () => require("mvdan-sh");`,
       loader: "js",
     }));
   },
