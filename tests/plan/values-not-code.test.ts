@@ -6,6 +6,7 @@
 // marker file must never appear, and no row may change that the runbook does not
 // change. The places where no reference is sound are check errors, each with its fix.
 
+import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,6 +126,29 @@ function checkErrors(body: string, db = `database db = sqlite "x.db"\n`): { code
 }
 
 const counts: Record<string, number> = {};
+
+const SECRET = "hunter2-Zq8vX1-secret";
+
+/** Runs a step that uses a secret for a while, reading every process's command line (ps) meanwhile. */
+async function scanPsWhile(header: string, on: string, env: NodeJS.ProcessEnv, as = ""): Promise<{ scans: number; seen: string[]; output: string }> {
+  const plan = planFrom(`runbook "p" version "1.0.0"\nsecret s = env "PS_SECRET"\n${header}step "S" as s${on} {\n  run "sleep 1.5; printf '%s' ${"${s}"} | wc -c"${as}\n}\n`);
+  const seen: string[] = [];
+  let scans = 0;
+  let done = false;
+  const scanning = (async () => {
+    while (!done) {
+      const ps = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
+      scans++;
+      for (const line of ps.split("\n")) if (line.includes(SECRET) || line.includes("hunter2")) seen.push(line);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const r = await runPlan(plan, { cwd: dir, env: { ...env, PS_SECRET: SECRET } });
+  done = true;
+  await scanning;
+  expect(r.error ?? "").toBe("");
+  return { scans, seen, output: r.output.s ?? "" };
+}
 afterAll(() => {
   // The closing note reports these: payloads × places per target.
   console.log(`values-not-code: ${PAYLOADS.length} payloads; tried ${JSON.stringify(counts)}`);
@@ -182,6 +206,19 @@ describe("commands: the value is what the program sees, and never code", () => {
 
   it.runIf(process.getuid?.() === 0 && existsSync("/usr/bin/sudo"))("a local shell as another user (sudo: the values come on stdin)", async () => {
     counts["local shell as nobody"] = await shellTable("", undefined, { PATH: process.env.PATH, HOME: dir }, "nobody");
+  });
+
+  it("a secret is never on a command line while the command runs (ps), and the command gets it whole", async () => {
+    const r = await scanPsWhile("", "", { PATH: process.env.PATH, HOME: dir });
+    expect(r.scans).toBeGreaterThan(5);
+    expect(r.seen).toEqual([]);
+    expect(r.output.trim()).toBe(String(SECRET.length));
+  });
+
+  it.runIf(process.getuid?.() === 0 && existsSync("/usr/bin/sudo"))("nor under sudo", async () => {
+    const r = await scanPsWhile("", "", { PATH: process.env.PATH, HOME: dir }, " as nobody");
+    expect(r.seen).toEqual([]);
+    expect(r.output.trim()).toBe(String(SECRET.length));
   });
 
   it("the plan and the log show each value where it stood, quoted; the code holds only references", () => {
@@ -306,6 +343,13 @@ describe.skipIf(!sshd)("on a host over SSH", () => {
 
   it("a shell on the host (the values come on stdin)", async () => {
     counts["remote shell"] = await shellTable(`host box = "${h.hosts[0]!.target}"\n`, "box", { PATH: process.env.PATH, HOME: h.home });
+  });
+
+  it("a secret is never on a command line on either side while the command runs (ps)", async () => {
+    const r = await scanPsWhile(`host box = "${h.hosts[0]!.target}"\n`, " on box", { PATH: process.env.PATH, HOME: h.home });
+    expect(r.scans).toBeGreaterThan(5);
+    expect(r.seen).toEqual([]);
+    expect(r.output.trim()).toBe(String(SECRET.length));
   });
 
   it("SQLite on the host (the values go to sqlite3 as hex in its parameter table)", async () => {
