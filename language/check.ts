@@ -76,7 +76,7 @@ import type {
 import { allSteps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import { FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
+import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
 import { piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
 import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
@@ -845,7 +845,10 @@ class Checker {
         this.string(s.to, PATH);
         return;
       case "sql":
-        if (this.dbRef(s.db)) this.sqlValues(s.text, s.db.name);
+        if (this.dbRef(s.db)) {
+          this.sqlValues(s.text, s.db.name);
+          this.implicitCommits(s);
+        }
         this.string(s.text, SQL);
         return;
       case "export":
@@ -1010,12 +1013,33 @@ class Checker {
   /** SQL values become bound parameters: each must stand outside strings, names and comments, for every engine the database has. */
   private sqlValues(s: StringLit, db: string): void {
     if (!s.parts.some((p) => p.kind === "interp")) return;
+    for (const engine of this.engines(db)) if (!this.placement(s, placeSqlValues(piecesOf(s), engine))) return;
+  }
+
+  /** The engines a database has across the envs a run can use. */
+  private engines(db: string): Set<SqlDialect> {
     const engines = new Set<SqlDialect>();
     for (const env of this.runnable.length > 0 ? this.runnable : [undefined]) {
       const d = env === undefined ? this.top.get(db) : this.scopeOf(env).decls.get(db);
       if (d?.kind === "database") engines.add(d.value.engine);
     }
-    for (const engine of engines) if (!this.placement(s, placeSqlValues(piecesOf(s), engine))) return;
+    return engines;
+  }
+
+  /**
+   * A statement that MySQL commits at once (DDL) among others of one `sql`: the
+   * transaction cannot take it, nor what came before it, back.
+   */
+  private implicitCommits(s: SqlStmt): void {
+    if (!this.engines(s.db.name).has("mysql")) return;
+    const { sql, at } = this.sqlText(s.text);
+    const statements = splitStatements(sql, "mysql");
+    if (statements.length < 2) return;
+    for (const st of statements) {
+      if (!commitsImplicitly(sql, st, "mysql")) continue;
+      const first = statementWords(sql, st)[0]!;
+      this.warn("implicit-commit", this.sqlSpan(s.text, at, first.index, first.word.length), messages.implicitCommit(first.word, statements.length), [messages.implicitCommitHint]);
+    }
   }
 
   /** Reports a placement's problem at the value it concerns; false when there was one. */

@@ -140,6 +140,9 @@ export const messages = {
   valuePlacement: (name: string, problem: PlacementProblem, detail?: string) => `\`\${${name}}\` cannot stand here: ${PLACEMENT[problem].why}${detail ? ` (${detail})` : ""}`,
   valuePlacementFix: (problem: PlacementProblem) => PLACEMENT[problem].fix,
   commandPlacement: (problem: PlacementProblem, detail?: string) => `cannot tell where this command's values stand: ${PLACEMENT[problem].why}${detail ? ` (${detail})` : ""}`,
+  implicitCommit: (word: string, count: number) =>
+    `MySQL commits \`${word}\` at once: if a later statement of these ${count} fails, it and every statement before it stay applied`,
+  implicitCommitHint: "put the DDL in an `sql` of its own (a step of its own, with an `undo`), so a failure leaves nothing half done",
   queryNotReadOnly: (keyword: string) => `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
   // env selection and --set (scope.ts)
   unknownEnvRequested: (name: string, names: string[]) =>

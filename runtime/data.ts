@@ -27,7 +27,7 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver.js";
 import { DriverError } from "./drivers/driver.js";
-import { lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
+import { commitsImplicitly, lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
 import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
 
 export type DataFormat = "csv" | "web2py";
@@ -764,6 +764,8 @@ export interface SqlStatementInfo {
   /** The table (or other object) it names, when there is one. */
   target?: string;
   text: string;
+  /** The engine commits it by itself (MySQL DDL): no transaction can take it back. */
+  commitsAtOnce?: boolean;
 }
 
 export interface SqlDescription {
@@ -815,7 +817,11 @@ function unquote(name: string): string {
 
 /** For dry runs: the statements the SQL holds, and "would run N statements: UPDATE x, …". */
 export function describeSql(sql: string, dialect: SqlDialect = "sqlite"): SqlDescription {
-  const statements = splitSql(sql, dialect).map((st) => classifySql(st, dialect));
+  const statements = splitStatements(sql, dialect).map((st) => {
+    const info = classifySql(st.text, dialect);
+    if (commitsImplicitly(sql, st, dialect)) info.commitsAtOnce = true;
+    return info;
+  });
   const n = statements.length;
   const parts = statements.map((s) => (s.target ? `${s.verb} ${s.target}` : s.verb));
   const summary = n === 0 ? "would run no statement" : `would run ${n} statement${n === 1 ? "" : "s"}: ${parts.join(", ")}`;

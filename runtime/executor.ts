@@ -77,6 +77,8 @@ class StepFailure extends Error {
     message: string,
     readonly exitCode: number | null = null,
     readonly signal: string | null = null,
+    /** What the failing action itself left applied ("statement 1 of 2 (ALTER TABLE …)"). */
+    readonly remains: string[] = [],
   ) {
     super(message);
   }
@@ -160,6 +162,8 @@ class Executor {
   private readonly cwd: string;
   /** Steps that finished ok in this run or the one being resumed, in order (for rollback). */
   private readonly done: PlannedStep[] = [];
+  /** step id → what its failed attempt left applied (notePartial). */
+  private readonly partial = new Map<string, string[]>();
   private readonly edits = new Map<string, EditRecord[]>();
   private readonly dryHosts = new Map<HostDriver, DryRunHost>();
   private readonly dryDbs = new Map<DatabaseDriver, DryRunDatabase>();
@@ -281,7 +285,10 @@ class Executor {
       break;
     }
 
-    if (rollbackAfter) await this.rollback(rollbackAfter);
+    if (rollbackAfter) {
+      const verdict = await this.rollback(rollbackAfter);
+      result = { ...result, error: `${result.error ?? "failed"}; ${verdict}` };
+    }
 
     // finally: after a Ctrl-C its steps run without the aborted signal (a second Ctrl-C exits the process).
     if (this.signal.aborted) this.signal = NEVER;
@@ -396,7 +403,7 @@ class Executor {
           });
           return "continue";
         case "rollback":
-          return { result: { status: "failed", exitCode: 1, error: `${error}; rolled back` }, rollback: true };
+          return { result: { status: "failed", exitCode: 1, error }, rollback: true };
         case "abort":
           return { result: { status: "failed", exitCode: 1, error } };
       }
@@ -671,6 +678,7 @@ class Executor {
       edits,
     };
     let unknownNote: string | undefined;
+    const ran: Action[] = [];
     try {
       // `require` guards fail the step before anything else runs.
       for (const a of step.actions) {
@@ -683,9 +691,16 @@ class Executor {
         }
         if (!r.value) throw new StepFailure(a.else ?? `require ${a.source} is false`);
       }
+      const changing = step.actions.filter((a) => CHANGES[a.kind]);
       for (const a of step.actions) {
         if (a.kind === "require") continue;
-        await this.action(a, ctx);
+        try {
+          await this.action(a, ctx);
+        } catch (e) {
+          this.notePartial(step, hostLabel, changing, ran, e instanceof StepFailure ? e.remains : []);
+          throw e;
+        }
+        if (CHANGES[a.kind]) ran.push(a);
       }
       return { kind: "ok", ...(unknownNote && this.dry ? { reason: `dry run; ${unknownNote}` } : {}) };
     } catch (e) {
@@ -694,6 +709,21 @@ class Executor {
       if (e instanceof StepFailure) return { kind: "failed", error: this.redact(e.message), exitCode: e.exitCode, signal: e.signal };
       return { kind: "failed", error: this.errorText(e, step, hostLabel) };
     }
+  }
+
+  /**
+   * What a failed step left applied: its changing actions that ran to the end before
+   * the failure (edits excepted: a rollback restores them), and what the failing
+   * action itself left. Kept for the rollback summary, which must not say "rolled
+   * back" while any of it stays.
+   */
+  private notePartial(step: PlannedStep, hostLabel: string | undefined, changing: Action[], ran: Action[], remains: string[]): void {
+    if (this.dry) return;
+    const kept = ran.filter((a) => a.kind !== "edit");
+    if (kept.length === 0 && remains.length === 0) return;
+    const where = hostLabel !== undefined ? `on ${hostLabel}: ` : "";
+    const ranText = kept.length > 0 ? `${kept.length === 1 ? "action" : "actions"} ${kept.map((a) => changing.indexOf(a) + 1).join(", ")} of ${changing.length} ran (${kept.map((a) => oneLine(describeAction(a))).join("; ")})` : "";
+    this.partial.set(step.id, [...(this.partial.get(step.id) ?? []), `${where}${[ranText, ...remains].filter((x) => x).join("; ")}`]);
   }
 
   private errorText(e: unknown, step: PlannedStep, hostLabel: string | undefined): string {
@@ -971,7 +1001,8 @@ class Executor {
       affected = (await db.runStatements(statements.map((st) => ({ sql: st.text, params: st.params })))).affectedRows;
     } catch (e) {
       if (!(e instanceof StatementError)) throw e;
-      throw new StepFailure(this.statementFailure(a, code, statements, e));
+      const stays = e.applied.map((i) => `statement ${i + 1} of ${statements.length} of the sql (${oneLine(statements[i]!.text)}) stays applied`);
+      throw new StepFailure(this.statementFailure(a, code, statements, e), null, null, stays.map((x) => this.redact(x)));
     }
     const n = affected.reduce((x, y) => x + y, 0);
     this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: `${n} row${n === 1 ? "" : "s"} changed\n` });
@@ -986,7 +1017,7 @@ class Executor {
     const n = statements.length;
     if (!st) return this.redact(e.message);
     const line = a.line + (code.slice(0, st.start).match(/\n/g)?.length ?? 0);
-    const head = (s: StatementWithParams) => (s.text.split("\n")[0]!.length > 60 ? `${s.text.split("\n")[0]!.slice(0, 60)}…` : s.text.split("\n")[0]!);
+    const head = (s: StatementWithParams) => oneLine(s.text);
     const which = n === 1 ? `the statement (${a.span.file}:${line})` : `statement ${e.index + 1} of ${n} (${a.span.file}:${line}, ${head(st)})`;
     let rest = "";
     if (n > 1 || e.applied.length > 0) {
@@ -995,7 +1026,7 @@ class Executor {
           ? e.index === 0
             ? "; nothing of this sql was applied"
             : `; ${e.index === 1 ? "statement 1 was" : `statements 1–${e.index} were`} rolled back: nothing of this sql stays applied`
-          : `; ${e.applied.map((i) => `statement ${i + 1} of ${n} (${head(statements[i]!)})`).join(", ")} ${e.applied.length === 1 ? "stays" : "stay"} applied (${a.db} committed ${e.applied.length === 1 ? "it" : "them"} at once)`;
+          : `; ${e.applied.map((i) => `statement ${i + 1} of ${n} (${head(statements[i]!)})`).join(", ")} ${e.applied.length === 1 ? "stays" : "stay"} applied: MySQL commits DDL at once, with what came before it`;
     }
     return this.redact(`${which} failed: ${e.message}${rest}`);
   }
@@ -1046,7 +1077,8 @@ class Executor {
           }
         }
       }
-      lines.push(`  ${st.text.replace(/\n/g, "\n  ")};${rows}`);
+      const atOnce = st.commitsAtOnce && described.statements.length > 1 ? `   -- commits at once (${engine} cannot roll it back)` : "";
+      lines.push(`  ${st.text.replace(/\n/g, "\n  ")};${rows}${atOnce}`);
     }
     return lines.join("\n");
   }
@@ -1262,29 +1294,44 @@ class Executor {
 
   // ---------------------------------------------------------------- rollback
 
-  private async rollback(failed: PlannedStep): Promise<void> {
+  /** Runs the undo of the done steps in reverse order; says truly what it undid and what stays. */
+  private async rollback(failed: PlannedStep): Promise<string> {
     const candidates = [...this.done].reverse();
     const withUndo = candidates.filter((s) => s.undo.length > 0 || (this.edits.get(s.id)?.length ?? 0) > 0 || (this.o.completed?.has(s.id) && s.actions.some((a) => a.kind === "edit")));
     const failedEdits = this.edits.get(failed.id) ?? [];
     const list = [...(failedEdits.length > 0 ? [failed] : []), ...withUndo];
     this.emit({ type: "rollback-started", steps: list.map((s) => s.id) });
-    for (const s of candidates) {
-      if (!withUndo.includes(s) && s.mutating) this.emit({ type: "note", stepId: s.id, text: `nothing to undo for '${s.title}': it has no undo` });
-    }
     const signal = this.signal;
     this.signal = NEVER; // a rollback is not cut short by the Ctrl-C that may have led to it
+    const undone: string[] = [];
+    const notUndone: string[] = [];
     for (const s of list) {
       try {
         await this.undoStep(s, s === failed);
         this.emit({ type: "rollback-step", stepId: s.id, status: "ok" });
+        if (s !== failed) undone.push(s.id);
         if (s !== failed && !this.dry) {
           this.emit({ type: "step-finished", stepId: s.id, ...hostOf(s), status: "rolled-back", reason: "rolled back", durationMs: 0, attempt: 1 });
         }
       } catch (e) {
-        this.emit({ type: "rollback-step", stepId: s.id, status: "failed", error: this.errorText(e, s, s.host) });
+        const error = this.errorText(e, s, s.host);
+        this.emit({ type: "rollback-step", stepId: s.id, status: "failed", error });
+        notUndone.push(`${s.id} (its undo failed: ${error})`);
       }
     }
     this.signal = signal;
+    // What stays: the failed step's partial work (its own undo is not run), and done steps with no undo.
+    const left = this.partial.get(failed.id);
+    if (left) notUndone.unshift(`${failed.id} (failed part-way: ${left.join("; ")})`);
+    const nothing = candidates.filter((s) => !withUndo.includes(s) && s.mutating).map((s) => `${s.id} (it has no undo: what it changed stays)`);
+    const parts = [
+      undone.length > 0 ? `undone: ${undone.join(", ")}` : "",
+      notUndone.length > 0 ? `not undone: ${notUndone.join("; ")}` : "",
+      nothing.length > 0 ? `nothing to undo: ${nothing.join("; ")}` : "",
+    ].filter((x) => x);
+    const complete = notUndone.length === 0 && nothing.length === 0;
+    this.emit({ type: "note", stepId: failed.id, text: `rollback ${complete ? "complete" : "incomplete"}: ${parts.length > 0 ? parts.join("; ") : "nothing had changed"}` });
+    return complete ? "rolled back" : `rollback incomplete: ${parts.filter((p) => !p.startsWith("undone")).join("; ")}`;
   }
 
   private async undoStep(step: PlannedStep, editsOnly: boolean): Promise<void> {
@@ -1330,6 +1377,29 @@ class Executor {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** Whether an action of this kind changes something on a host or a database (a rollback must account for it). */
+const CHANGES: { [K in Action["kind"]]: boolean } = {
+  require: false,
+  confirm: false,
+  manual: false,
+  run: true,
+  edit: true,
+  upload: true,
+  download: true,
+  sql: true,
+  export: false,
+  import: true,
+  sync: true,
+  wait: false,
+  note: false,
+};
+
+/** The first line of a text, cut at 60 characters: a statement or command named in a message. */
+function oneLine(text: string): string {
+  const line = text.trim().split("\n")[0]!;
+  return line.length > 60 ? `${line.slice(0, 60)}…` : line;
+}
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 

@@ -147,7 +147,7 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
         write(e.time, e.stepId, `on failure: ${e.choice} (${e.by})`);
         break;
       case "rollback-started":
-        write(e.time, undefined, `${c("magenta", "rollback")}: ${e.steps.length ? `undoing ${e.steps.join(", ")}` : "nothing to undo"}`);
+        write(e.time, undefined, `${c("magenta", "rollback")}: ${e.steps.length ? `undoing ${e.steps.join(", ")}` : "no step has an undo to run"}`);
         break;
       case "rollback-step":
         write(e.time, e.stepId, e.status === "ok" ? c("magenta", "undone") : `${c("red", "undo failed")}: ${e.error ?? ""}`);

@@ -211,7 +211,58 @@ finally {
     const r = await runPlan(plan, { cwd, onFailure: "rollback", connections: localHosts(cwd, { portal: [readOnly] }) });
     expect(r.finished.change).toMatchObject({ status: "failed", reason: "cannot write conf.py on portal: permission denied" });
     expect(r.events.find((e) => e.type === "rollback-started")).toMatchObject({ steps: [] });
-    expect(r.events.filter((e) => e.type === "rollback-step" || e.type === "note")).toEqual([]);
+    expect(r.events.filter((e) => e.type === "rollback-step")).toEqual([]);
+    expect(r.events.filter((e) => e.type === "note").map((e) => (e as { text: string }).text)).toEqual(["rollback complete: nothing had changed"]);
+  });
+
+  it("says truly what a rollback undid and what stays: never 'rolled back' while something stays", async () => {
+    const cwd = tempDir();
+    const db = join(cwd, "app.sqlite");
+    const plan = planFrom(`${header}database d = sqlite ${JSON.stringify(db)}
+step "First" as first {
+  sql d "CREATE TABLE t (n INT)"
+  undo "echo undo-first"
+}
+step "Second" as second {
+  run "echo two"
+}
+step "Third" as third {
+  run "echo three"
+  sql d """
+    INSERT INTO t VALUES (1);
+    INSERT INTO nosuch VALUES (1)
+    """
+}
+`);
+    const r = await runPlan(plan, { cwd, onFailure: "rollback" });
+    expect(r.exitCode).toBe(1);
+    expect(r.finished.third?.reason).toBe(
+      `statement 2 of 2 (/virtual/test.rb:14, INSERT INTO nosuch VALUES (1)) failed: d: no such table: nosuch; statement 1 was rolled back: nothing of this sql stays applied`,
+    );
+    const summary = r.events.filter((e) => e.type === "note").map((e) => (e as { text: string }).text).pop();
+    expect(summary).toBe(
+      "rollback incomplete: undone: first; not undone: third (failed part-way: action 1 of 2 ran ($ echo three)); nothing to undo: second (it has no undo: what it changed stays)",
+    );
+    expect(r.error).toContain("; rollback incomplete: not undone: third");
+    expect(r.error).not.toContain("rolled back;");
+    expect(r.error?.endsWith("rolled back")).toBe(false);
+    const rows = await (await import("../../runtime/drivers/sqlite.js")).openSqlite(db).query("SELECT count(*) AS n FROM t");
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it("says 'rolled back' when every change was undone", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}step "First" as first {
+  run "echo one"
+  undo "echo undo-one"
+}
+step "Second" as second {
+  run "exit 3"
+}
+`);
+    const r = await runPlan(plan, { cwd, onFailure: "rollback" });
+    expect(r.error).toMatch(/; rolled back$/);
+    expect(r.events.filter((e) => e.type === "note").map((e) => (e as { text: string }).text)).toEqual(["rollback complete: undone: first"]);
   });
 });
 
