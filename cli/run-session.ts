@@ -223,7 +223,7 @@ export async function drive(o: DriveOptions): Promise<number> {
     cwd: io.cwd,
     acceptNewHostKeys: o.acceptNewHostKeys,
     readOnly: o.dryRun,
-    onNote: (m) => io.stderr.write(`runbook: ${redaction.redact(m)}\n`),
+    onNote: (m) => io.stderr.write(`runbook: ${redaction.redactMessage(m)}\n`),
   });
 
   // Ctrl-C: the first stops the running step (finally still runs); the second exits now.
@@ -277,10 +277,10 @@ export async function drive(o: DriveOptions): Promise<number> {
       ...(o.resumedFrom ? { resumedFrom: o.resumedFrom } : {}),
     });
   } catch (e) {
-    const message = redaction.redact(e instanceof Error ? e.message : String(e));
+    const message = redaction.redactMessage(e instanceof Error ? e.message : String(e));
     result = { status: "failed", exitCode: Exit.failed, error: `internal error: ${message}` };
     bus.emit({ type: "run-finished", runId: o.runId, time: new Date().toISOString(), status: "failed", exitCode: 1, durationMs: 0, error: result.error });
-    if (io.env.RUNBOOK_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${redaction.redact(e.stack)}\n`);
+    if (io.env.RUNBOOK_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${redaction.redactMessage(e.stack)}\n`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -293,7 +293,7 @@ export async function drive(o: DriveOptions): Promise<number> {
   try {
     await journal.flush();
   } catch (e) {
-    io.stderr.write(`runbook: warning: the journal could not record everything: ${redaction.redact((e as Error).message)}\n`);
+    io.stderr.write(`runbook: warning: the journal could not record everything: ${redaction.redactMessage((e as Error).message)}\n`);
   }
 
   if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun)}\n`);

@@ -185,8 +185,9 @@ class Executor {
     this.o.bus.emit(redactEvent(full, this.redaction));
   }
 
+  /** Messages (errors, reasons, previews): cut pieces of a secret are masked too. */
   private redact(s: string): string {
-    return this.redaction.redact(s);
+    return this.redaction.redactMessage(s);
   }
 
   /** Who answered the last question, when the Interaction says. */
@@ -1293,10 +1294,15 @@ function hostOf(step: PlannedStep): { host?: string } {
 /** Event fields that are structure, not text: never redacted (a secret equal to "ok" must not break the stream). */
 const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer", "choice", "stream", "phase", "kind", "steps", "attempt"]);
 
+/** Event fields that carry messages (errors, reasons): a cut piece of a secret in them is masked too. */
+const MESSAGES = new Set(["error", "reason", "description"]);
+
 function redactEvent(event: RunEvent, redaction: Redaction): RunEvent {
   if (redaction.size === 0) return event;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(event)) out[k] = STRUCTURAL.has(k) ? v : redaction.redactDeep(v);
+  for (const [k, v] of Object.entries(event)) {
+    out[k] = STRUCTURAL.has(k) ? v : MESSAGES.has(k) ? redaction.redactMessageDeep(v) : redaction.redactDeep(v);
+  }
   return out as unknown as RunEvent;
 }
 

@@ -135,7 +135,7 @@ function describeError(e: unknown): string {
 
 function makeScrubber(password: string | undefined): (text: string) => string {
   const redaction = new Redaction(password ? [password] : []);
-  return (text) => redaction.redact(redactUrl(text));
+  return (text) => redaction.redactMessage(redactUrl(text));
 }
 
 function bindValue(v: SqlValue | undefined): unknown {
