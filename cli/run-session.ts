@@ -11,6 +11,7 @@
 
 import { compile } from "../language/compile.js";
 import { hasErrors } from "../language/diagnostics.js";
+import { maskUrlPasswords } from "../language/url-password.js";
 import { selectEnv } from "../language/scope.js";
 import { Connections } from "../runtime/connections.js";
 import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js";
@@ -81,14 +82,14 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
   try {
     location = stateLocation(state, io);
   } catch (e) {
-    io.stderr.write(`runbook: ${(e as Error).message}\n`);
+    io.stderr.write(`runbook: ${maskUrlPasswords((e as Error).message)}\n`);
     return e instanceof UsageError ? Exit.usage : Exit.failed;
   }
   let journal: Journal;
   try {
     journal = await openJournal(location);
   } catch (e) {
-    const message = (e as Error).message;
+    const message = maskUrlPasswords((e as Error).message);
     // The journal's own errors already name it (its password masked).
     io.stderr.write(`runbook: ${/journal/.test(message) ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
     return Exit.failed;

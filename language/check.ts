@@ -76,6 +76,7 @@ import type {
 import { allSteps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
+import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
 import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
 
@@ -463,7 +464,8 @@ class Checker {
         } else {
           this.string(db.url, place);
           const url = literalText(db.url);
-          if (url !== undefined && !MYSQL_URL.test(url)) this.error("bad-value", db.url.span, messages.badMysqlUrl(url));
+          if (url !== undefined && urlHasPassword(url)) this.error("bad-value", db.url.span, messages.mysqlUrlPassword(maskUrlPasswords(url)));
+          else if (url !== undefined && !MYSQL_URL.test(url)) this.error("bad-value", db.url.span, messages.badMysqlUrl(url));
           if (db.password) this.secretRef(db.password);
           if (db.via) this.hostRef(db.via);
         }

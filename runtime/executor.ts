@@ -1298,7 +1298,6 @@ const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer
 const MESSAGES = new Set(["error", "reason", "description"]);
 
 function redactEvent(event: RunEvent, redaction: Redaction): RunEvent {
-  if (redaction.size === 0) return event;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(event)) {
     out[k] = STRUCTURAL.has(k) ? v : MESSAGES.has(k) ? redaction.redactMessageDeep(v) : redaction.redactDeep(v);

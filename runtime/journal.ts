@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import type { FailureChoice, RunEvent } from "./events.js";
 import type { Plan } from "./plan.js";
+import { maskUrlPasswords } from "../language/url-password.js";
 
 export type RunStatus = import("./events.js").RunStatus;
 
@@ -228,10 +229,9 @@ export function isMysqlLocation(location: string): boolean {
   return /^(mysql|mariadb):\/\//i.test(location);
 }
 
-/** The location with any password replaced by ***, for messages. */
+/** The location with any password replaced by ***, for messages (whatever its scheme). */
 export function describeLocation(location: string): string {
-  if (!isMysqlLocation(location)) return location;
-  return location.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
+  return maskUrlPasswords(location);
 }
 
 /** A --state value (or $RUNBOOK_STATE) that cannot be a journal location: a usage error. */
@@ -491,7 +491,8 @@ export function newRunRow(info: BeginRunInfo, self: JournalIdentity, startedAt: 
     exit_code: null,
     error: null,
     resumed_from: info.resumedFrom ?? null,
-    plan: JSON.stringify(plan),
+    // A URL's password (in a command, or a database URL from a param) is not kept; `resume` rebuilds the plan.
+    plan: maskUrlPasswords(JSON.stringify(plan)),
   };
 }
 

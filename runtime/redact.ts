@@ -12,10 +12,11 @@
 // unified diff, which starts each line with `+`, shows none of them. Server and
 // library messages may quote a cut piece of a text (MariaDB quotes 80
 // characters around a syntax error, Node 128): `redactMessage` also masks any
-// piece of a secret of MIN_FRAGMENT characters or more.
+// piece of a secret of MIN_FRAGMENT characters or more, and URL passwords.
 
 import { shellQuote, shellQuoteIn } from "./quote.js";
 import { sqlQuoteIn } from "./sql-quote.js";
+import { maskUrlPasswords } from "../language/url-password.js";
 
 export const MASK = "***";
 
@@ -108,10 +109,11 @@ export class Redaction {
 
   /**
    * A message (an error, a reason): redact(), and also every piece of a secret of
-   * MIN_FRAGMENT characters or more, such as the cut quote of a server's message.
+   * MIN_FRAGMENT characters or more, such as the cut quote of a server's message,
+   * and the password of any URL (maskUrlPasswords).
    */
   redactMessage(text: string): string {
-    const whole = this.redact(text);
+    const whole = this.redact(maskUrlPasswords(text));
     if (this.fragmentSources.length === 0 || whole.length < MIN_FRAGMENT) return whole;
     let out = "";
     let i = 0;
@@ -129,7 +131,6 @@ export class Redaction {
 
   /** redactMessage for every string inside a value. */
   redactMessageDeep<T>(value: T): T {
-    if (this.secrets.length === 0) return value;
     return deep(value, (s) => this.redactMessage(s)) as T;
   }
 

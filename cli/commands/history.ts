@@ -6,6 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, UsageError, useColor, type CliIO } from "../io.js";
 import {
   AmbiguousRunIdError,
@@ -94,11 +95,11 @@ export async function withJournal(state: string | undefined, io: CliIO, fn: (jou
     return await fn(journal);
   } catch (err) {
     const usage = err instanceof UsageError || err instanceof JournalLocationError || err instanceof AmbiguousRunIdError;
-    io.stderr.write(`runbook: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`runbook: ${maskUrlPasswords(err instanceof Error ? err.message : String(err))}\n`);
     return usage ? Exit.usage : Exit.failed;
   } finally {
     await journal?.close().catch((err: unknown) => {
-      io.stderr.write(`runbook: ${err instanceof Error ? err.message : String(err)}\n`);
+      io.stderr.write(`runbook: ${maskUrlPasswords(err instanceof Error ? err.message : String(err))}\n`);
     });
   }
 }
