@@ -87,7 +87,7 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
   }
   let journal: Journal;
   try {
-    journal = await openJournal(location);
+    journal = await openJournal(location, { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
   } catch (e) {
     const message = maskUrlPasswords((e as Error).message);
     // The journal's own errors already name it (its password masked).

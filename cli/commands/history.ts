@@ -91,7 +91,7 @@ export function statusText(r: Pick<RunRecord, "status" | "dryRun">): string {
 export async function withJournal(state: string | undefined, io: CliIO, fn: (journal: Journal) => Promise<number>): Promise<number> {
   let journal: Journal | undefined;
   try {
-    journal = await openJournal(stateLocation(state, io));
+    journal = await openJournal(stateLocation(state, io), { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
     return await fn(journal);
   } catch (err) {
     const usage = err instanceof UsageError || err instanceof JournalLocationError || err instanceof AmbiguousRunIdError;
