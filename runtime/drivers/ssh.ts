@@ -11,7 +11,7 @@
 // lazily, on the first connection.
 
 import { shellQuote } from "../quote.js";
-import { appendFile, mkdir, readFile, rename, stat as localStat, unlink } from "node:fs/promises";
+import { appendFile, chmod as localChmod, mkdir, readFile, rename, stat as localStat, unlink, writeFile as writeLocalFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
@@ -1157,15 +1157,24 @@ class SshHost implements HostDriver {
     );
   }
 
+  /**
+   * The local file gets the remote file's permission bits (a 0600 key stays 0600;
+   * setuid, setgid and sticky are not carried over): it is made 0600 first, so it
+   * is never readable by others on the way, then given the remote mode.
+   */
   async download(remotePath: string, localPath: string): Promise<void> {
     const tmp = join(dirname(localPath), `.${basename(localPath)}.runbook-${randomBytes(6).toString("hex")}.tmp`);
     try {
-      await this.withSftp(
-        (sftp) =>
-          new Promise<void>((resolve, reject) => {
-            sftp.fastGet(remotePath, tmp, (err) => (err ? reject(this.fileError("download", remotePath, err)) : resolve()));
-          }),
-      );
+      await this.withSftp(async (sftp) => {
+        const remoteMode = await new Promise<number>((resolve, reject) => {
+          sftp.stat(remotePath, (err, st) => (err ? reject(this.fileError("download", remotePath, err)) : resolve(st.mode & 0o777)));
+        });
+        await writeLocalFile(tmp, "", { mode: 0o600, flag: "wx" });
+        await new Promise<void>((resolve, reject) => {
+          sftp.fastGet(remotePath, tmp, (err) => (err ? reject(this.fileError("download", remotePath, err)) : resolve()));
+        });
+        await localChmod(tmp, remoteMode);
+      });
       await rename(tmp, localPath);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
