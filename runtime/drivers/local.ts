@@ -248,7 +248,9 @@ export class LocalDriver implements HostDriver {
       await fs.mkdir(dirname(dest), { recursive: true });
       const tmp = join(dirname(dest), `.${basename(dest)}.runbook-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
       try {
-        await fs.copyFile(src, tmp);
+        await fs.copyFile(src, tmp); // with the source's mode
+        // A download keeps the permission bits, never setuid, setgid or sticky (as over SFTP).
+        if (verb === "download") await fs.chmod(tmp, (await fs.stat(tmp)).mode & 0o777);
         await fs.rename(tmp, dest);
       } catch (e) {
         await fs.unlink(tmp).catch(() => {});

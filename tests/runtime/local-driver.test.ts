@@ -176,6 +176,18 @@ describe("LocalDriver files", () => {
     expect(readFileSync(f, "utf8")).toBe("#!/bin/sh\necho new\n");
   });
 
+  it.each([
+    [0o600, 0o600],
+    [0o750, 0o750],
+    [0o4755, 0o755],
+  ])("download on this machine keeps mode %o as %o (setuid not carried over)", async (from, to) => {
+    const src = join(dir, `dl-src-${from.toString(8)}`);
+    writeFileSync(src, "x");
+    chmodSync(src, from);
+    await driver.download(src, join(dir, `dl-dst-${from.toString(8)}`));
+    expect(statSync(join(dir, `dl-dst-${from.toString(8)}`)).mode & 0o7777).toBe(to);
+  });
+
   it("writeFile through a symlink writes the target and keeps the link", async () => {
     const target = join(dir, "real.txt");
     writeFileSync(target, "old");
