@@ -41,7 +41,8 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
     const shown = more ? runs.slice(0, limit) : runs;
 
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify(shown.map(runSummary), null, 2)}\n`);
+      // Params are kept as given (resume needs them); a URL's password in one is not shown.
+      io.stdout.write(maskUrlPasswords(`${JSON.stringify(shown.map(runSummary), null, 2)}\n`));
       return Exit.ok;
     }
     if (shown.length === 0) {

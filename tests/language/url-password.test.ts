@@ -90,6 +90,19 @@ describe("no URL password in any message of the command line", () => {
   });
 });
 
+it("a run with a URL param holding a password: its messages, `history` and `show` (text, JSON) hide it", async () => {
+  const src = `runbook "m" version "1.0.0"\nparam dburl = "mysql://u@127.0.0.1/db"\ndatabase d = mysql "\${dburl}"\nstep "S" { sql d "SELECT 1" }\n`;
+  const c = cli().file("m.rb", src);
+  const run = await c.args("run", "m.rb", "--no-tui", "--set", "dburl=mysql://u:Pw-secret-9x@127.0.0.1:1/db").run();
+  expect(run.code).toBe(1);
+  expect(run.stdout + run.stderr).toContain("mysql://u:***@127.0.0.1:1/db holds a password");
+  const history = await c.args("history", "--json").run();
+  const id = (JSON.parse(history.stdout) as { id: string }[])[0]!.id;
+  const shown = [run, history, await c.args("show", id).run(), await c.args("show", id, "--json").run()];
+  expect(shown[2]!.stdout).toContain("dburl=mysql://u:***@127.0.0.1:1/db");
+  for (const r of shown) expect(r.stdout + r.stderr).not.toContain("Pw-secret-9x");
+});
+
 const mariadb = await requireMariadb();
 
 describe.runIf(mariadb)("no URL password in MariaDB's refusals", () => {
