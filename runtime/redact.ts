@@ -149,7 +149,8 @@ export class Redaction {
   }
 
   /** Lines that are, but for a diff's `+`/`-`/` ` and spaces, a short line of a multi-line secret. */
-  private redactShortLines(text: string): string {
+  redactShortLines(text: string): string {
+    if (this.shortLines.size === 0) return text;
     return text
       .split("\n")
       .map((line) => {
@@ -157,6 +158,14 @@ export class Redaction {
         return this.shortLines.has(m[3]) ? `${m[1]}${m[2]}${MASK}${m[4]}` : line;
       })
       .join("\n");
+  }
+
+  /** Whether the start of a line (no line break yet) could still become a short line of a multi-line secret. */
+  couldBeShortLine(start: string): boolean {
+    if (this.shortLines.size === 0 || start.length > 2 * MIN_FRAGMENT) return false;
+    const rest = /^[+\- ]?\s*(.*)$/.exec(start)![1].trimEnd();
+    for (const line of this.shortLines) if (line.startsWith(rest)) return true;
+    return false;
   }
 
   /** Any value, with every string inside it redacted (for events and JSON). */
@@ -202,10 +211,37 @@ export class Redaction {
  */
 export class Redactor {
   private pending = "";
+  /** The start of the current line, held back while it could still be a short line of a multi-line secret. */
+  private lineStart = "";
 
   constructor(private readonly redaction: Redaction) {}
 
   push(chunk: string): string {
+    return this.lines(this.values(chunk), false);
+  }
+
+  /** Whatever is still held back, redacted (the stream ended). */
+  end(): string {
+    const rest = this.pending;
+    this.pending = "";
+    return this.lines(this.redaction.redact(rest), true);
+  }
+
+  /** Short lines of multi-line secrets, which only count as whole lines: a line split between chunks waits for its end. */
+  private lines(text: string, final: boolean): string {
+    let buf = this.lineStart + text;
+    this.lineStart = "";
+    if (!final) {
+      const start = buf.slice(buf.lastIndexOf("\n") + 1);
+      if (start !== "" && this.redaction.couldBeShortLine(start)) {
+        this.lineStart = start;
+        buf = buf.slice(0, buf.length - start.length);
+      }
+    }
+    return this.redaction.redactShortLines(buf);
+  }
+
+  private values(chunk: string): string {
     const buf = this.pending + chunk;
     this.pending = "";
     if (this.redaction.size === 0) return buf;
@@ -227,13 +263,6 @@ export class Redactor {
       plainFrom = i;
     }
     return out + buf.slice(plainFrom);
-  }
-
-  /** Whatever is still held back, redacted (the stream ended). */
-  end(): string {
-    const rest = this.pending;
-    this.pending = "";
-    return this.redaction.redact(rest);
   }
 }
 

@@ -49,6 +49,11 @@ describe("Redactor (streams)", () => {
     ["prefix at the very end", ["hunter22"], ["xx hunter2"], "xx hunter2"],
     ["longer secret decided later", ["abc", "abcdef"], ["x abc", "def y"], "x *** y"],
     ["shorter secret when the longer fails", ["abc", "abcdef"], ["x abc", "dx"], "x ***dx"],
+    ["a short line of a multi-line secret split between chunks", ["first-line-of-it\nZm9v"], ["a\n+Zm", "9v\nb"], "a\n+***\nb"],
+    ["… split at its line break", ["first-line-of-it\nZm9v"], ["a\nZm9v", "\nb"], "a\n***\nb"],
+    ["… at the very end", ["first-line-of-it\nZm9v"], ["a\n Zm", "9v"], "a\n ***"],
+    ["… a long line of it split", ["first-line-of-it\nZm9v"], ["cat: first-li", "ne-of-it!"], "cat: ***!"],
+    ["… not it: a longer line", ["first-line-of-it\nZm9v"], ["a\nZm", "9vx\n"], "a\nZm9vx\n"],
   ])("%s", (_name, secrets, chunks, expected) => {
     expect(run(secrets, chunks)).toBe(expected);
   });
@@ -58,6 +63,13 @@ describe("Redactor (streams)", () => {
     expect(s.push("line one\n")).toBe("line one\n");
     expect(s.push("then hu")).toBe("then ");
     expect(s.push("mm\n")).toBe("humm\n");
+  });
+
+  it("holds back the start of a line only while it could still be a short line of a multi-line secret", () => {
+    const s = new Redaction(["first-line-of-it\nZm9v"]).stream();
+    expect(s.push("progress ")).toBe("progress ");
+    expect(s.push("\nZm")).toBe("\n");
+    expect(s.push("x")).toBe("Zmx");
   });
 
   it("holds back at most maxLength-1 characters", () => {
