@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redaction } from "../../runtime/redact.js";
 import { cli, type CliBuilder } from "../support/cli.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
+import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
 
 /** Every byte of the journal (the database and its WAL). */
 function journalBytes(c: CliBuilder): Buffer {
@@ -80,6 +81,47 @@ step "Use" as use { run "echo using \${pw}" }
       for (const p of ["hunt", "er2-Zq81x", "Zq81x-secret"]) expect(shown).not.toContain(p);
     }
     const journal = journalBytes(c);
+    for (const p of ["hunt", "er2-Zq81x", "Zq81x-secret"]) expect(journal.includes(Buffer.from(p))).toBe(false);
+  });
+});
+
+const sshdReason = sshdUnavailableReason();
+const sshd = requireServer("sshd", sshdReason === null, sshdReason ?? undefined);
+
+describe.skipIf(!sshd)("the same secrets on a host over SSH", () => {
+  let h: SshTestHosts;
+  beforeAll(async () => {
+    h = await startSshHosts(1);
+  }, 120_000);
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("a NUL-holding secret in a remote command and a PEM key in a remote edit: no piece of either anywhere", async () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const body = pem.split("\n").filter((l) => l !== "" && !l.startsWith("-----"));
+    const nul = "hunt\0er2-Zq81x-secret";
+    const d = `${h.remoteDir}/redact-${Date.now()}`;
+    const src = `runbook "r" version "1.0.0"
+host box = "${h.hosts[0]!.target}"
+secret pem = file "key.pem"
+secret pw = file "pw.bin"
+step "Prepare" as prepare on box { run "mkdir -p ${d} && printf 'KEY_HERE\\n' > ${d}/app.conf" }
+step "Install key" as install on box { edit "${d}/app.conf" { replace "KEY_HERE" with "\${pem}" } }
+step "Use" as use on box { run "echo using \${pw}" }
+`;
+    const c = cli().file("r.rb", src).file("key.pem", pem).file("pw.bin", nul).env({ HOME: h.home });
+    for (const flags of [["--no-tui"], ["--json"]]) {
+      const r = await c.args("run", "r.rb", ...flags).run();
+      expect(r.code).toBe(1); // the step using the NUL secret fails
+      const shown = r.stdout + r.stderr;
+      expect(shown).toContain("+***");
+      for (const line of body) expect(shown).not.toContain(line.slice(0, 16));
+      for (const p of ["hunt", "er2-Zq81x", "Zq81x-secret"]) expect(shown).not.toContain(p);
+    }
+    const journal = journalBytes(c);
+    for (const line of body) expect(journal.includes(Buffer.from(line.slice(0, 16)))).toBe(false);
     for (const p of ["hunt", "er2-Zq81x", "Zq81x-secret"]) expect(journal.includes(Buffer.from(p))).toBe(false);
   });
 });
