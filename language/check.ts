@@ -20,7 +20,7 @@
 //   bad-count             `retry`/`parallel` not a whole number ≥ 1
 //   bad-regex             `matches "…"` with an invalid regular expression
 //   bad-format            `export … format X` other than csv or web2py
-//   bad-value             a malformed host target, MySQL URL, empty group, non-string table
+//   bad-value             a malformed host target, MySQL URL (or one holding a password), empty group, non-string table
 //   wrong-kind            a name of the wrong kind: `sql portal`, `on appdb`,
 //                         `password home`, a host or database where a value is needed
 //   secret-exposed        a secret where its value would be needed as plain text (see below)
