@@ -3,6 +3,7 @@
 // only when their command runs, so `runbook check` never loads ink, ssh2 or mysql2.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { maskUrlPasswords } from "../language/url-password.js";
 import { Exit, processIO, UsageError, type CliIO } from "./io.js";
 
 const VERSION = "0.1.0";
@@ -27,7 +28,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .showHelpAfterError("(run `runbook --help` for usage)")
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      writeErr: (s) => io.stderr.write(maskUrlPasswords(s)),
     });
 
   const stateOption = () => new Option("--state <url>", "journal location: a SQLite path or mysql://… (default $RUNBOOK_STATE or ~/.local/state/runbook/journal.db)");
@@ -168,12 +169,12 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       return err.exitCode === 0 ? Exit.ok : Exit.usage;
     }
     if (err instanceof UsageError) {
-      io.stderr.write(`runbook: ${err.message}\n`);
+      io.stderr.write(`runbook: ${maskUrlPasswords(err.message)}\n`);
       return Exit.usage;
     }
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`runbook: internal error: ${message}\n`);
-    if (io.env.RUNBOOK_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    io.stderr.write(`runbook: internal error: ${maskUrlPasswords(message)}\n`);
+    if (io.env.RUNBOOK_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${maskUrlPasswords(err.stack)}\n`);
     return Exit.failed;
   }
 }

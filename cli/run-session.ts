@@ -11,6 +11,7 @@
 
 import { compile } from "../language/compile.js";
 import { hasErrors } from "../language/diagnostics.js";
+import { maskUrlPasswords } from "../language/url-password.js";
 import { selectEnv } from "../language/scope.js";
 import { Connections } from "../runtime/connections.js";
 import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js";
@@ -81,14 +82,14 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
   try {
     location = stateLocation(state, io);
   } catch (e) {
-    io.stderr.write(`runbook: ${(e as Error).message}\n`);
+    io.stderr.write(`runbook: ${maskUrlPasswords((e as Error).message)}\n`);
     return e instanceof UsageError ? Exit.usage : Exit.failed;
   }
   let journal: Journal;
   try {
-    journal = await openJournal(location);
+    journal = await openJournal(location, { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
   } catch (e) {
-    const message = (e as Error).message;
+    const message = maskUrlPasswords((e as Error).message);
     // The journal's own errors already name it (its password masked).
     io.stderr.write(`runbook: ${/journal/.test(message) ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
     return Exit.failed;
@@ -223,7 +224,7 @@ export async function drive(o: DriveOptions): Promise<number> {
     cwd: io.cwd,
     acceptNewHostKeys: o.acceptNewHostKeys,
     readOnly: o.dryRun,
-    onNote: (m) => io.stderr.write(`runbook: ${redaction.redact(m)}\n`),
+    onNote: (m) => io.stderr.write(`runbook: ${redaction.redactMessage(m)}\n`),
   });
 
   // Ctrl-C: the first stops the running step (finally still runs); the second exits now.
@@ -277,10 +278,10 @@ export async function drive(o: DriveOptions): Promise<number> {
       ...(o.resumedFrom ? { resumedFrom: o.resumedFrom } : {}),
     });
   } catch (e) {
-    const message = redaction.redact(e instanceof Error ? e.message : String(e));
+    const message = redaction.redactMessage(e instanceof Error ? e.message : String(e));
     result = { status: "failed", exitCode: Exit.failed, error: `internal error: ${message}` };
     bus.emit({ type: "run-finished", runId: o.runId, time: new Date().toISOString(), status: "failed", exitCode: 1, durationMs: 0, error: result.error });
-    if (io.env.RUNBOOK_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${redaction.redact(e.stack)}\n`);
+    if (io.env.RUNBOOK_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${redaction.redactMessage(e.stack)}\n`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -293,7 +294,7 @@ export async function drive(o: DriveOptions): Promise<number> {
   try {
     await journal.flush();
   } catch (e) {
-    io.stderr.write(`runbook: warning: the journal could not record everything: ${redaction.redact((e as Error).message)}\n`);
+    io.stderr.write(`runbook: warning: the journal could not record everything: ${redaction.redactMessage((e as Error).message)}\n`);
   }
 
   if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun)}\n`);

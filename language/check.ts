@@ -20,7 +20,7 @@
 //   bad-count             `retry`/`parallel` not a whole number ≥ 1
 //   bad-regex             `matches "…"` with an invalid regular expression
 //   bad-format            `export … format X` other than csv or web2py
-//   bad-value             a malformed host target, MySQL URL, empty group, non-string table
+//   bad-value             a malformed host target, MySQL URL (or one holding a password), empty group, non-string table
 //   wrong-kind            a name of the wrong kind: `sql portal`, `on appdb`,
 //                         `password home`, a host or database where a value is needed
 //   secret-exposed        a secret where its value would be needed as plain text (see below)
@@ -77,6 +77,7 @@ import { allSteps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
+import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
 import { piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
 import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
@@ -425,7 +426,8 @@ class Checker {
         } else {
           this.string(db.url, place);
           const url = literalText(db.url);
-          if (url !== undefined && !MYSQL_URL.test(url)) this.error("bad-value", db.url.span, messages.badMysqlUrl(url));
+          if (url !== undefined && urlHasPassword(url)) this.error("bad-value", db.url.span, messages.mysqlUrlPassword(maskUrlPasswords(url)));
+          else if (url !== undefined && !MYSQL_URL.test(url)) this.error("bad-value", db.url.span, messages.badMysqlUrl(url));
           if (db.password) this.secretRef(db.password);
           if (db.via) this.hostRef(db.via);
         }

@@ -5,6 +5,7 @@
 // JSON or GitHub annotations. Message wording lives in messages.ts.
 
 import type { Span } from "./span.js";
+import { maskUrlPasswords } from "./url-password.js";
 
 export type Severity = "error" | "warning";
 
@@ -59,8 +60,16 @@ export function renderText(diagnostics: readonly Diagnostic[], options: RenderOp
     if (srcLine !== undefined) {
       const gutter = String(line);
       const pad = " ".repeat(gutter.length);
-      const lineText = srcLine.replace(/\t/g, " ");
-      const start = Math.min(column - 1, lineText.length);
+      // A URL's password in the line is shown as *** (a caret after it moves left by what that saved).
+      const plainLine = srcLine.replace(/\t/g, " ");
+      const lineText = maskUrlPasswords(plainLine);
+      let start = Math.min(column - 1, plainLine.length);
+      if (lineText !== plainLine) {
+        let same = 0;
+        while (same < lineText.length && lineText[same] === plainLine[same]) same++;
+        if (start > same) start = Math.max(same, start - (plainLine.length - lineText.length));
+        start = Math.min(start, lineText.length);
+      }
       const width = Math.max(1, Math.min(d.span.length, lineText.length - start) || 1);
       out.push(`${blue(`${pad} |`)}`);
       out.push(`${blue(`${gutter} |`)} ${lineText}`);

@@ -123,6 +123,8 @@ export const messages = {
   emptyGroup: "a host group needs at least one member",
   notAString: (what: string) => `${what} must be a string`,
   badMysqlUrl: (url: string) => `${q(url)} is not a MySQL URL: write \`mysql://user@host[:port]/database\``,
+  mysqlUrlPassword: (maskedUrl: string) =>
+    `the MySQL URL ${q(maskedUrl)} holds a password: write \`mysql://user@host[:port]/database\` and give the password with \`password SECRET\``,
   // safety
   syncIntoProtected: (db: string, envs: string[]) =>
     `\`sync\` would write into ${q(db)} in protected env ${envs.map(q).join(", ")}`,

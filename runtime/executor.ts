@@ -190,8 +190,9 @@ class Executor {
     this.o.bus.emit(redactEvent(full, this.redaction));
   }
 
+  /** Messages (errors, reasons, previews): cut pieces of a secret are masked too. */
   private redact(s: string): string {
-    return this.redaction.redact(s);
+    return this.redaction.redactMessage(s);
   }
 
   /** Who answered the last question, when the Interaction says. */
@@ -906,7 +907,7 @@ class Executor {
       st = await driver.stat(a.path);
     } catch (err) {
       if (!this.dry) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = this.redact(err instanceof Error ? err.message : String(err));
       this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `would ${describeAction(a)}: diff unknown (cannot read the file: ${reason})` });
       return;
     }
@@ -1152,7 +1153,7 @@ class Executor {
       }
       return parts.length ? parts.join(", ") : "no tables";
     } catch (e) {
-      return `row counts unknown (${e instanceof Error ? e.message : String(e)})`;
+      return `row counts unknown (${this.redact(e instanceof Error ? e.message : String(e))})`;
     }
   }
 
@@ -1410,10 +1411,18 @@ function hostOf(step: PlannedStep): { host?: string } {
 /** Event fields that are structure, not text: never redacted (a secret equal to "ok" must not break the stream). */
 const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer", "choice", "stream", "phase", "kind", "steps", "attempt"]);
 
+/**
+ * Event fields that carry messages (errors, reasons): a cut piece of a secret in
+ * them is masked too. (Messages the executor puts in other fields, such as an
+ * action's description, go through its redact() where they are made.)
+ */
+const MESSAGES = new Set(["error", "reason"]);
+
 function redactEvent(event: RunEvent, redaction: Redaction): RunEvent {
-  if (redaction.size === 0) return event;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(event)) out[k] = STRUCTURAL.has(k) ? v : redaction.redactDeep(v);
+  for (const [k, v] of Object.entries(event)) {
+    out[k] = STRUCTURAL.has(k) ? v : MESSAGES.has(k) ? redaction.redactMessageDeep(v) : redaction.redactDeep(v);
+  }
   return out as unknown as RunEvent;
 }
 

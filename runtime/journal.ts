@@ -10,13 +10,18 @@
 // stores live in runtime/drivers/journal-sqlite.ts (a local file, the default) and
 // runtime/drivers/journal-mysql.ts (a team-shared database); they are loaded
 // lazily, so importing this module loads no database library.
+//
+// A SQLite journal holds commands, output and answers: its files are 0600 and the
+// folders runbook makes for it 0700 (the default folder ~/.local/state/runbook is
+// tightened to 0700 when found looser, a journal file to 0600, each with a warning).
 
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { FailureChoice, RunEvent } from "./events.js";
 import type { Plan } from "./plan.js";
+import { maskUrlPasswords } from "../language/url-password.js";
 
 export type RunStatus = import("./events.js").RunStatus;
 
@@ -120,6 +125,10 @@ export interface JournalIdentity {
 
 export interface OpenJournalOptions {
   identity?: Partial<JournalIdentity>;
+  /** Told (one line, no "warning:" prefix) when a journal file or the default folder was open to others and was tightened. */
+  onWarning?: (message: string) => void;
+  /** Where $HOME is, to know the default folder (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface BeginRunInfo {
@@ -218,20 +227,24 @@ export function defaultStateLocation(env: NodeJS.ProcessEnv): string {
     if (!isMysqlLocation(location)) ensureParentDir(stripSqlitePrefix(location));
     return location;
   }
-  const home = env.HOME && env.HOME !== "" ? env.HOME : os.homedir();
-  const file = path.join(home, ".local", "state", "runbook", "journal.db");
+  const file = path.join(defaultStateDir(env), "journal.db");
   ensureParentDir(file);
   return file;
+}
+
+/** The folder of the default journal, runbook's own: ~/.local/state/runbook. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const home = env.HOME && env.HOME !== "" ? env.HOME : os.homedir();
+  return path.join(home, ".local", "state", "runbook");
 }
 
 export function isMysqlLocation(location: string): boolean {
   return /^(mysql|mariadb):\/\//i.test(location);
 }
 
-/** The location with any password replaced by ***, for messages. */
+/** The location with any password replaced by ***, for messages (whatever its scheme). */
 export function describeLocation(location: string): string {
-  if (!isMysqlLocation(location)) return location;
-  return location.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
+  return maskUrlPasswords(location);
 }
 
 /** A --state value (or $RUNBOOK_STATE) that cannot be a journal location: a usage error. */
@@ -263,8 +276,10 @@ export async function openJournal(location: string, options: OpenJournalOptions 
     const { openMysqlJournal } = await import("./drivers/journal-mysql.js");
     return openMysqlJournal(location, identity);
   }
-  const file = path.resolve(expandHome(stripSqlitePrefix(location), process.env));
+  const env = options.env ?? process.env;
+  const file = path.resolve(expandHome(stripSqlitePrefix(location), env));
   ensureParentDir(file);
+  secureJournalFiles(file, path.dirname(file) === defaultStateDir(env), options.onWarning ?? (() => {}));
   const { openSqliteJournal } = await import("./drivers/journal-sqlite.js");
   return openSqliteJournal(file, identity);
 }
@@ -278,8 +293,43 @@ function expandHome(p: string, env: NodeJS.ProcessEnv): string {
   return p;
 }
 
+/** Creates the folders of a journal file that are missing, 0700. */
 function ensureParentDir(file: string): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+}
+
+/** The files SQLite keeps a journal in (the WAL and its index take the database file's mode when made). */
+const SQLITE_SUFFIXES = ["", "-wal", "-shm", "-journal"];
+
+/**
+ * A SQLite journal's files are 0600: the database file is made so before SQLite
+ * opens it, and a file (or, when `ownDir`, the folder) found open to group or
+ * others is tightened, with a warning. A folder the user named is left as it is.
+ */
+function secureJournalFiles(file: string, ownDir: boolean, warn: (message: string) => void): void {
+  const octal = (mode: number) => (mode & 0o777).toString(8).padStart(4, "0");
+  const tighten = (p: string, mode: number, what: string) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return; // not there
+    }
+    if ((st.mode & 0o077) === 0) return;
+    try {
+      chmodSync(p, mode);
+      warn(`${what} ${p} was open to other users (mode ${octal(st.mode)}): it is ${octal(mode)} now`);
+    } catch (e) {
+      warn(`${what} ${p} is open to other users (mode ${octal(st.mode)}) and could not be made ${octal(mode)}: ${(e as Error).message}`);
+    }
+  };
+  if (ownDir) tighten(path.dirname(file), 0o700, "the journal's folder");
+  try {
+    closeSync(openSync(file, "wx", 0o600));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") return; // SQLite will say why it cannot open it
+  }
+  for (const suffix of SQLITE_SUFFIXES) tighten(file + suffix, 0o600, "the journal file");
 }
 
 // ---------------------------------------------------------------------------
@@ -491,7 +541,8 @@ export function newRunRow(info: BeginRunInfo, self: JournalIdentity, startedAt: 
     exit_code: null,
     error: null,
     resumed_from: info.resumedFrom ?? null,
-    plan: JSON.stringify(plan),
+    // A URL's password (in a command, or a database URL from a param) is not kept; `resume` rebuilds the plan.
+    plan: maskUrlPasswords(JSON.stringify(plan)),
   };
 }
 

@@ -6,6 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, UsageError, useColor, type CliIO } from "../io.js";
 import {
   AmbiguousRunIdError,
@@ -40,7 +41,8 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
     const shown = more ? runs.slice(0, limit) : runs;
 
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify(shown.map(runSummary), null, 2)}\n`);
+      // Params are kept as given (resume needs them); a URL's password in one is not shown.
+      io.stdout.write(maskUrlPasswords(`${JSON.stringify(shown.map(runSummary), null, 2)}\n`));
       return Exit.ok;
     }
     if (shown.length === 0) {
@@ -90,15 +92,15 @@ export function statusText(r: Pick<RunRecord, "status" | "dryRun">): string {
 export async function withJournal(state: string | undefined, io: CliIO, fn: (journal: Journal) => Promise<number>): Promise<number> {
   let journal: Journal | undefined;
   try {
-    journal = await openJournal(stateLocation(state, io));
+    journal = await openJournal(stateLocation(state, io), { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
     return await fn(journal);
   } catch (err) {
     const usage = err instanceof UsageError || err instanceof JournalLocationError || err instanceof AmbiguousRunIdError;
-    io.stderr.write(`runbook: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`runbook: ${maskUrlPasswords(err instanceof Error ? err.message : String(err))}\n`);
     return usage ? Exit.usage : Exit.failed;
   } finally {
     await journal?.close().catch((err: unknown) => {
-      io.stderr.write(`runbook: ${err instanceof Error ? err.message : String(err)}\n`);
+      io.stderr.write(`runbook: ${maskUrlPasswords(err instanceof Error ? err.message : String(err))}\n`);
     });
   }
 }

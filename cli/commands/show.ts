@@ -3,6 +3,7 @@
 // exit status, reason and output tail, the confirmations, the rollback, the notes,
 // and how to resume it when it did not finish. RUN_ID may be a unique prefix.
 
+import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, useColor, type CliIO } from "../io.js";
 import type { ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
 import type { PlannedStep } from "../../runtime/plan.js";
@@ -29,11 +30,12 @@ export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): 
     const resume = resumeHint(run, steps, opts.state);
     if (opts.json) {
       io.stdout.write(
-        `${JSON.stringify({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null }, null, 2)}\n`,
+        maskUrlPasswords(`${JSON.stringify({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null }, null, 2)}\n`),
       );
       return Exit.ok;
     }
-    io.stdout.write(renderRun(run, steps, confirmations, rollbacks, notes, resume, useColor(io)));
+    // Params are kept as given (resume needs them); a URL's password in one is not shown.
+    io.stdout.write(maskUrlPasswords(renderRun(run, steps, confirmations, rollbacks, notes, resume, useColor(io))));
     return Exit.ok;
   });
 }

@@ -1,8 +1,9 @@
 // Views of a Plan, one per output format of `runbook plan`: text for a terminal,
 // markdown for a pull request (one section per env, a table of which steps run
 // where and the values that differ), JSON for tools. A Plan is pure data; these
-// only read it.
+// only read it. A URL's password never shows (maskUrlPasswords).
 
+import { maskUrlPasswords } from "../../language/url-password.js";
 import { describeAction, describeCond, describeOptions } from "../../runtime/describe.js";
 import type { Plan, PlannedDatabase, PlannedStep } from "../../runtime/plan.js";
 
@@ -70,7 +71,7 @@ export function renderPlanText(plan: Plan): string {
   }
   const skipped = plan.steps.filter((s) => s.skip).length;
   out.push("", `${plan.steps.length} steps: ${plan.steps.length - skipped} to run, ${skipped} skipped in env ${plan.env}.`);
-  return `${out.join("\n")}\n`;
+  return maskUrlPasswords(`${out.join("\n")}\n`);
 }
 
 const mdEscape = (s: string) => s.replace(/\|/g, "\\|");
@@ -161,9 +162,9 @@ export function renderPlanMarkdown(plans: Plan[]): string {
     }
     out.push("");
   }
-  return out.join("\n");
+  return maskUrlPasswords(out.join("\n"));
 }
 
 export function renderPlanJson(plans: Plan[], all: boolean): string {
-  return `${JSON.stringify(all ? plans : plans[0], null, 2)}\n`;
+  return maskUrlPasswords(`${JSON.stringify(all ? plans : plans[0], null, 2)}\n`);
 }

@@ -25,10 +25,15 @@ export interface KnownHostEntry {
 /** The result of checking a host's offered key against known_hosts. */
 export type HostKeyCheck =
   | { status: "known"; entry: KnownHostEntry }
-  /** Host not known with this key type (`otherTypes`: the types it is known with, maybe none). */
-  | { status: "unknown"; otherTypes: string[] }
-  /** Known with the same key type but a different key: never accept. */
-  | { status: "changed"; known: KnownHostEntry[] }
+  /** No key of any type is recorded for the host: the only case --accept-new-host-keys may record. */
+  | { status: "unknown" }
+  /**
+   * The host is known, but not with this key: a different key of the same type,
+   * or (`otherType`) a key of a type it is not known with (a server offering only
+   * that type is not the host we know, as OpenSSH's accept-new also says). `known`:
+   * the keys it is known with (of the offered type when there are such). Never accept.
+   */
+  | { status: "changed"; known: KnownHostEntry[]; otherType: boolean }
   | { status: "revoked"; entry: KnownHostEntry };
 
 /** The name a host is recorded under: `host` on port 22, else `[host]:port`. */
@@ -147,8 +152,9 @@ export function checkHostKey(entries: KnownHostEntry[], name: string, key: Buffe
   const same = plain.find((e) => e.key.equals(key));
   if (same) return { status: "known", entry: same };
   const sameType = plain.filter((e) => e.keyType === type || keyTypeOf(e.key) === type);
-  if (sameType.length > 0) return { status: "changed", known: sameType };
-  return { status: "unknown", otherTypes: [...new Set(plain.map((e) => e.keyType))] };
+  if (sameType.length > 0) return { status: "changed", known: sameType, otherType: false };
+  if (plain.length > 0) return { status: "changed", known: plain, otherType: true };
+  return { status: "unknown" };
 }
 
 /** A line to append for `name` (hashed like HashKnownHosts=yes when asked). */

@@ -227,13 +227,15 @@ export class LocalDriver implements HostDriver {
     const mode = options.mode ?? (existing ? existing.mode & 0o7777 : 0o644);
     const tmp = join(dirname(target), `.${basename(target)}.runbook-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
     try {
-      await fs.writeFile(tmp, data, { mode, flag: "wx" });
-      await fs.chmod(tmp, mode);
+      // Made 0600 (nobody else reads it on the way), then the owner, then the mode:
+      // chown clears setuid and setgid, so chmod comes after it.
+      await fs.writeFile(tmp, data, { mode: 0o600, flag: "wx" });
       if (existing) {
         await fs.chown(tmp, existing.uid, existing.gid).catch(() => {
           /* not allowed to give it away: it stays ours */
         });
       }
+      await fs.chmod(tmp, mode);
       await fs.rename(tmp, target);
     } catch (e) {
       await fs.unlink(tmp).catch(() => {});
@@ -261,7 +263,9 @@ export class LocalDriver implements HostDriver {
       await fs.mkdir(dirname(dest), { recursive: true });
       const tmp = join(dirname(dest), `.${basename(dest)}.runbook-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
       try {
-        await fs.copyFile(src, tmp);
+        await fs.copyFile(src, tmp); // with the source's mode
+        // A download keeps the permission bits, never setuid, setgid or sticky (as over SFTP).
+        if (verb === "download") await fs.chmod(tmp, (await fs.stat(tmp)).mode & 0o777);
         await fs.rename(tmp, dest);
       } catch (e) {
         await fs.unlink(tmp).catch(() => {});

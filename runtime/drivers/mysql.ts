@@ -16,6 +16,7 @@ import { commitsImplicitly, fileAccessWord, splitStatements } from "../../langua
 import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
 import { formatDateTime } from "../sql-quote.js";
 import { Redaction } from "../redact.js";
+import { maskUrlPasswords } from "../../language/url-password.js";
 
 export interface MysqlOptions {
   password?: string;
@@ -36,7 +37,7 @@ export interface MysqlTarget {
 
 /** Parses `mysql://user@host[:port]/dbname`; a password in the URL is refused (and not repeated). */
 export function parseMysqlUrl(url: string): MysqlTarget {
-  const shown = redactUrl(url);
+  const shown = maskUrlPasswords(url);
   let u: URL;
   try {
     u = new URL(url);
@@ -59,10 +60,6 @@ export function parseMysqlUrl(url: string): MysqlTarget {
   };
 }
 
-/** A URL as it may be shown: any `user:password@` becomes `user:***@`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
-}
 
 function labelFor(t: MysqlTarget): string {
   return `mysql://${t.user}@${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}/${t.database}`;
@@ -136,7 +133,7 @@ function describeError(e: unknown): string {
 
 function makeScrubber(password: string | undefined): (text: string) => string {
   const redaction = new Redaction(password ? [password] : []);
-  return (text) => redaction.redact(redactUrl(text));
+  return (text) => redaction.redactMessage(text);
 }
 
 function bindValue(v: SqlValue | undefined): unknown {

@@ -12,7 +12,7 @@
 
 import { encodeValues, valuePrelude } from "../command-values.js";
 import { shellQuote } from "../quote.js";
-import { appendFile, mkdir, readFile, rename, stat as localStat, unlink } from "node:fs/promises";
+import { appendFile, chmod as localChmod, mkdir, readFile, rename, stat as localStat, unlink, writeFile as writeLocalFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
@@ -469,12 +469,15 @@ class Connection {
       );
     }
     if (check.status === "changed") {
-      const old = check.known.map((e) => `${fingerprint(e.key)} (${file}:${e.line})`).join(", ");
+      const known = check.known.map((e) => `${keyTypeLabel(keyTypeOf(e.key))} key ${fingerprint(e.key)} (${file}:${e.line})`).join(", ");
       throw new DriverError(
         [
           `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${label} (${name})!`,
           `IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY (a man-in-the-middle attack), or the host key has just been changed.`,
-          `known ${keyTypeLabel(type)} key: ${old}`,
+          ...(check.otherType
+            ? [`The host is known with other key types, and offered only a key of a type it is not known with.`]
+            : []),
+          `known: ${known}`,
           `offered ${keyTypeLabel(type)} key: ${fp}`,
           `Refusing to connect, even with --accept-new-host-keys. If the change is expected, remove the old key with: ssh-keygen -f ${shellQuote(file)} -R ${shellQuote(name)}`,
         ].join("\n"),
@@ -482,21 +485,24 @@ class Connection {
       );
     }
     if (!this.pool.options.acceptNewHostKeys) {
-      const others = check.otherTypes.length ? ` (known with other key types: ${check.otherTypes.join(", ")})` : "";
       throw new DriverError(
-        `the host key of ${label} (${name}) is not known${others}: ${keyTypeLabel(type)} key fingerprint ${fp}. ` +
+        `the host key of ${label} (${name}) is not known: ${keyTypeLabel(type)} key fingerprint ${fp}. ` +
           `Check the fingerprint, then re-run with --accept-new-host-keys to add it to ${file}.`,
         "host-key-unknown",
       );
     }
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    let prefix = "";
+    let current = "";
     try {
-      const current = await readFile(file, "utf8");
-      if (current.length > 0 && !current.endsWith("\n")) prefix = "\n";
+      current = await readFile(file, "utf8");
     } catch {
       // new file
     }
+    // The file as it is now (another connection may have recorded a key for this
+    // host since it was read): record only while the host is still not known at all.
+    const fresh = parseKnownHosts(current);
+    if (checkHostKey(fresh, name, key).status !== "unknown") return this.verifyHostKey(label, key, fresh);
+    const prefix = current.length > 0 && !current.endsWith("\n") ? "\n" : "";
     await appendFile(file, `${prefix}${knownHostsLine(name, key, { hashed: r.hashKnownHosts })}\n`, { mode: 0o600 });
   }
 
@@ -1157,15 +1163,24 @@ class SshHost implements HostDriver {
     );
   }
 
+  /**
+   * The local file gets the remote file's permission bits (a 0600 key stays 0600;
+   * setuid, setgid and sticky are not carried over): it is made 0600 first, so it
+   * is never readable by others on the way, then given the remote mode.
+   */
   async download(remotePath: string, localPath: string): Promise<void> {
     const tmp = join(dirname(localPath), `.${basename(localPath)}.runbook-${randomBytes(6).toString("hex")}.tmp`);
     try {
-      await this.withSftp(
-        (sftp) =>
-          new Promise<void>((resolve, reject) => {
-            sftp.fastGet(remotePath, tmp, (err) => (err ? reject(this.fileError("download", remotePath, err)) : resolve()));
-          }),
-      );
+      await this.withSftp(async (sftp) => {
+        const remoteMode = await new Promise<number>((resolve, reject) => {
+          sftp.stat(remotePath, (err, st) => (err ? reject(this.fileError("download", remotePath, err)) : resolve(st.mode & 0o777)));
+        });
+        await writeLocalFile(tmp, "", { mode: 0o600, flag: "wx" });
+        await new Promise<void>((resolve, reject) => {
+          sftp.fastGet(remotePath, tmp, (err) => (err ? reject(this.fileError("download", remotePath, err)) : resolve()));
+        });
+        await localChmod(tmp, remoteMode);
+      });
       await rename(tmp, localPath);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);

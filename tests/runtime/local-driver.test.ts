@@ -1,10 +1,11 @@
 import { spawn, type SpawnOptions } from "node:child_process";
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
 import { alive } from "../support/process.js";
+import { requireServer } from "../support/sshd.js";
 
 const dir = mkdtempSync(join(tmpdir(), "runbook-local-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,6 +154,38 @@ describe("LocalDriver files", () => {
     expect(readFileSync(f, "utf8")).toBe("migrate = True\n");
     expect(statSync(f).mode & 0o777).toBe(0o640);
     expect(readdirSync(dir).filter((n) => n.includes(".runbook-"))).toEqual([]);
+  });
+
+  // chown clears setuid and setgid: the mode must be set after the owner.
+  const asRoot = requireServer("root (to give a file to another user)", process.getuid?.() === 0, "run the tests as root");
+  it.runIf(asRoot).each([
+    ["setuid and setgid", 0o6755],
+    ["setgid on a group-writable file", 0o2775],
+    ["setuid alone", 0o4750],
+    ["sticky and plain bits", 0o1644],
+  ])("writeFile of a file owned by another user keeps its owner and %s", async (_what, mode) => {
+    const f = join(dir, `suid-${mode.toString(8)}`);
+    writeFileSync(f, "#!/bin/sh\necho old\n");
+    chownSync(f, 65534, 65534);
+    chmodSync(f, mode);
+    expect(statSync(f).mode & 0o7777).toBe(mode);
+    await driver.writeFile(f, "#!/bin/sh\necho new\n");
+    const st = statSync(f);
+    expect([st.uid, st.gid]).toEqual([65534, 65534]);
+    expect(st.mode & 0o7777).toBe(mode);
+    expect(readFileSync(f, "utf8")).toBe("#!/bin/sh\necho new\n");
+  });
+
+  it.each([
+    [0o600, 0o600],
+    [0o750, 0o750],
+    [0o4755, 0o755],
+  ])("download on this machine keeps mode %o as %o (setuid not carried over)", async (from, to) => {
+    const src = join(dir, `dl-src-${from.toString(8)}`);
+    writeFileSync(src, "x");
+    chmodSync(src, from);
+    await driver.download(src, join(dir, `dl-dst-${from.toString(8)}`));
+    expect(statSync(join(dir, `dl-dst-${from.toString(8)}`)).mode & 0o7777).toBe(to);
   });
 
   it("writeFile through a symlink writes the target and keeps the link", async () => {

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileSource } from "../../language/compile.js";
@@ -48,6 +49,11 @@ describe("Redactor (streams)", () => {
     ["prefix at the very end", ["hunter22"], ["xx hunter2"], "xx hunter2"],
     ["longer secret decided later", ["abc", "abcdef"], ["x abc", "def y"], "x *** y"],
     ["shorter secret when the longer fails", ["abc", "abcdef"], ["x abc", "dx"], "x ***dx"],
+    ["a short line of a multi-line secret split between chunks", ["first-line-of-it\nZm9v"], ["a\n+Zm", "9v\nb"], "a\n+***\nb"],
+    ["… split at its line break", ["first-line-of-it\nZm9v"], ["a\nZm9v", "\nb"], "a\n***\nb"],
+    ["… at the very end", ["first-line-of-it\nZm9v"], ["a\n Zm", "9v"], "a\n ***"],
+    ["… a long line of it split", ["first-line-of-it\nZm9v"], ["cat: first-li", "ne-of-it!"], "cat: ***!"],
+    ["… not it: a longer line", ["first-line-of-it\nZm9v"], ["a\nZm", "9vx\n"], "a\nZm9vx\n"],
   ])("%s", (_name, secrets, chunks, expected) => {
     expect(run(secrets, chunks)).toBe(expected);
   });
@@ -57,6 +63,13 @@ describe("Redactor (streams)", () => {
     expect(s.push("line one\n")).toBe("line one\n");
     expect(s.push("then hu")).toBe("then ");
     expect(s.push("mm\n")).toBe("humm\n");
+  });
+
+  it("holds back the start of a line only while it could still be a short line of a multi-line secret", () => {
+    const s = new Redaction(["first-line-of-it\nZm9v"]).stream();
+    expect(s.push("progress ")).toBe("progress ");
+    expect(s.push("\nZm")).toBe("\n");
+    expect(s.push("x")).toBe("Zmx");
   });
 
   it("holds back at most maxLength-1 characters", () => {
@@ -84,5 +97,104 @@ describe("Redactor (streams)", () => {
         expect(out).toBe(new Redaction([secret]).redact(text));
       }),
     );
+  });
+});
+
+/** Every piece of `secret` of `n` characters. */
+function pieces(secret: string, n = 8): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + n <= secret.length; i++) out.push(secret.slice(i, i + n));
+  return out;
+}
+
+describe("secrets of every shape", () => {
+  const pem = [
+    "-----BEGIN PRIVATE KEY-----",
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu",
+    "Zm9v",
+    "-----END PRIVATE KEY-----",
+    "",
+  ].join("\n");
+  const keyLines = pem.split("\n").filter((l) => l !== "");
+
+  it.each([
+    ["a unified diff (each line starts with + or -)", (l: string) => `+${l}`],
+    ["a diff's context line", (l: string) => ` ${l}`],
+    ["an indented line", (l: string) => `    ${l}  `],
+    ["a line with more before it (long lines only)", (l: string) => (l.length >= 8 ? `key: ${l}` : l)],
+    ["CRLF line ends", (l: string) => `+${l}\r`],
+  ])("masks each line of a multi-line secret in %s", (_where, shape) => {
+    const r = new Redaction([pem]);
+    const text = ["--- a/key.conf", "+++ b/key.conf", "@@ -1,1 +1,5 @@", "-KEY_HERE", ...keyLines.map(shape), " tail = 1", ""].join("\n");
+    const out = r.redact(text);
+    for (const line of keyLines) {
+      for (const shown of out.split("\n")) expect(shown.replace(/^[+\- ]|\s+$/g, "").trim()).not.toBe(line);
+      if (line.length >= 8) expect(out).not.toContain(line);
+    }
+    expect(out).toContain("-KEY_HERE");
+    expect(out).toContain(" tail = 1");
+  });
+
+  it("leaves a short line of a multi-line secret alone inside a longer line (only whole lines are it)", () => {
+    const r = new Redaction([pem]);
+    expect(r.redact("Zm9vbar and Zm9v here")).toBe("Zm9vbar and Zm9v here");
+    expect(r.redact("a\n+Zm9v\nb")).toBe("a\n+***\nb");
+  });
+
+  it("masks a secret holding a NUL byte as Node's own error message shows it (spawn)", () => {
+    const secret = "hunt\0er2-Zq81x";
+    let message = "";
+    try {
+      spawn("/bin/sh", ["-c", `echo using ${secret}`]);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("Received");
+    expect(message).toContain("hunt\\x00er2-Zq81x"); // the shape it takes there
+    const out = new Redaction([secret]).redactMessage(message);
+    expect(out).toContain("Received 'echo using ***'");
+    for (const p of ["hunt", "er2-Zq81x"]) expect(out).not.toContain(p);
+  });
+
+  it("masks a NUL-holding secret cut by Node's 128-character limit, and its pieces between NULs", () => {
+    const secret = "Kq3-first-half\0second-half-Kq3";
+    let message = "";
+    try {
+      spawn("/bin/sh", ["-c", `echo ${"x".repeat(100)} ${secret}`]);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("Kq3-first-half\\x00sec"); // cut inside the secret
+    expect(message).not.toContain("second-half-Kq3");
+    const out = new Redaction([secret]).redactMessage(message);
+    expect(out).not.toMatch(/Kq3|first|half/);
+    expect(new Redaction([secret]).redact("read second-half-Kq3 from C")).toBe("read *** from C");
+  });
+
+  it.each([
+    ["a cut prefix", (s: string) => `near '${s.slice(0, 30)}' at line 1`],
+    ["a cut suffix", (s: string) => `near '${s.slice(-12)}' at line 1`],
+    ["a middle piece of 8", (s: string) => `x${s.slice(10, 18)}y`],
+    ["two pieces", (s: string) => `${s.slice(0, 9)} and ${s.slice(20, 30)}`],
+  ])("redactMessage masks %s of a secret (8 characters or more)", (_what, shape) => {
+    const secret = "Wq7_zz-0123456789-abcdefghij-KLMN";
+    const text = shape(secret);
+    expect(new Redaction([secret]).redact(text)).toBe(text); // whole-value masking alone misses it
+    const out = new Redaction([secret]).redactMessage(text);
+    for (const p of pieces(secret)) expect(out).not.toContain(p);
+  });
+
+  it("redactMessage leaves pieces shorter than 8 characters, and unrelated text", () => {
+    const secret = "Wq7_zz-0123456789";
+    expect(new Redaction([secret]).redactMessage("near '0123456' at line 1")).toBe("near '0123456' at line 1");
+    expect(new Redaction([secret]).redactMessage("near 'x' at line 1: Wq7_zz-0123456789")).toBe("near 'x' at line 1: ***");
+  });
+
+  it("redactMessage masks pieces of the quoted forms too (a ' doubled for SQL)", () => {
+    const secret = "it's-a-long-sekrit-value";
+    const out = new Redaction([secret]).redactMessage("near 'SELECT 'it''s-a-long-sek' at line 1");
+    expect(out).not.toContain("long-sek");
+    expect(out).not.toContain("s-a-long");
   });
 });

@@ -126,6 +126,22 @@ describe.skipIf(!sshdEnabled)("ssh files", () => {
     expect((await host.stat(dst))!.mode & 0o777).toBe(0o664);
   });
 
+  it.each([
+    ["0600 (a key)", 0o600, 0o600],
+    ["0640", 0o640, 0o640],
+    ["0755", 0o755, 0o755],
+    ["0400", 0o400, 0o400],
+    ["4755 (setuid not carried over)", 0o4755, 0o755],
+  ])("download keeps the remote file's mode: %s", async (_what, remoteMode, localMode) => {
+    const src = remote("moded.bin");
+    await host.writeFile(src, "secret material\n", { mode: remoteMode });
+    expect((await host.stat(src))!.mode & 0o7777).toBe(remoteMode);
+    const dst = join(local, `moded-${n}.bin`);
+    await host.download(src, dst);
+    expect((await stat(dst)).mode & 0o7777).toBe(localMode);
+    expect(await readFile(dst, "utf8")).toBe("secret material\n");
+  });
+
   it("download of a missing file fails clearly and leaves nothing behind", async () => {
     const dst = join(local, "never.txt");
     const err = await host.download(`${h.remoteDir}/missing.bin`, dst).then(

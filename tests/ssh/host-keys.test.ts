@@ -105,6 +105,34 @@ describe.skipIf(!sshdEnabled)("ssh host keys", () => {
     expect(await h.readKnownHosts()).toBe(before);
   });
 
+  it("refuses a host known by its ED25519 key that offers only an RSA key, as changed, even with acceptNewHostKeys; records nothing", async () => {
+    const edOnly = h.knownHostsLines(0).filter((l) => l.includes(" ssh-ed25519 "));
+    expect(edOnly).toHaveLength(1);
+    const before = edOnly.join("\n") + "\n";
+    await h.writeKnownHosts(before);
+    const edKey = h.hosts[0].publicKeys().find((k) => k.startsWith("ssh-ed25519"))!;
+    await h.restartHost(0, { keyTypes: ["rsa"] });
+    try {
+      const rsaKey = h.hosts[0].publicKeys().find((k) => k.startsWith("ssh-rsa"))!;
+      expect(h.hosts[0].publicKeys()).toEqual([rsaKey]);
+      for (const accept of [true, false]) {
+        const err = await failure(newPool(accept).host("rbhost0").exec("true"));
+        expect(err.code).toBe("host-key-changed");
+        expect(err.message).toMatch(/^WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for rbhost0/);
+        expect(err.message).toContain(`ED25519 key ${sshKeygenFingerprint(edKey, h.home)}`);
+        expect(err.message).toContain(`offered RSA key: ${sshKeygenFingerprint(rsaKey, h.home)}`);
+        expect(err.message).toContain("even with --accept-new-host-keys");
+      }
+      expect(await h.readKnownHosts()).toBe(before);
+      // The same RSA-only host with nothing known for it: accept-new records its RSA key.
+      await h.writeKnownHosts("");
+      await collect(newPool(true).host("rbhost0"), "true");
+      expect(await h.readKnownHosts()).toBe(`${h.hosts[0].knownName} ${rsaKey}\n`);
+    } finally {
+      await h.restartHost(0, { keyTypes: ["ed25519", "ecdsa"] });
+    }
+  });
+
   it("refuses a key marked @revoked", async () => {
     const ed25519 = h.hosts[0].publicKeys().find((k) => k.startsWith("ssh-ed25519"))!;
     await h.writeKnownHosts(`${h.knownHostsLines(0).join("\n")}\n@revoked * ${ed25519}\n`);

@@ -111,6 +111,7 @@ describe("checkHostKey", () => {
     line("other.example.org", ED_B),
     line("rsa-only.example.org", RSA_A),
     `@revoked * ${keyTypeOf(ED_B)} ${ED_B.toString("base64")}`,
+    `@revoked revoked-only.example.org ${keyTypeOf(RSA_A)} ${RSA_A.toString("base64")}`,
   ].join("\n");
   const entries = parseKnownHosts(file);
 
@@ -120,17 +121,23 @@ describe("checkHostKey", () => {
     ["same type, different key", "[127.0.0.1]:2222", blob("ssh-ed25519", "evil"), "changed"],
     ["same host on another port", "[127.0.0.1]:2223", ED_A, "unknown"],
     ["unknown host", "new.example.org", ED_A, "unknown"],
-    ["known only with other key types", "rsa-only.example.org", ED_A, "unknown"],
+    ["known only with another key type: changed, never new", "rsa-only.example.org", ED_A, "changed"],
+    ["known by a hashed entry of another key type: changed", "[127.0.0.1]:2222", RSA_A, "changed"],
+    ["a revoked key alone does not make a host known", "revoked-only.example.org", ED_A, "unknown"],
     ["revoked key wins even for a known host", "other.example.org", ED_B, "revoked"],
   ])("%s → %s", (_what, name, key, status) => {
     expect(checkHostKey(entries, name, key).status).toBe(status);
   });
 
-  it("reports the known keys of a changed host and the other types of an unknown one", () => {
+  it("reports the known keys of a changed host: of the offered type, else all of them (otherType)", () => {
     const changed = checkHostKey(entries, "[127.0.0.1]:2222", blob("ssh-ed25519", "evil"));
+    expect(changed).toMatchObject({ status: "changed", otherType: false });
     expect(changed.status === "changed" && changed.known.map((e) => e.line)).toEqual([1]);
-    const unknown = checkHostKey(entries, "rsa-only.example.org", ED_A);
-    expect(unknown.status === "unknown" && unknown.otherTypes).toEqual(["ssh-rsa"]);
+    const otherType = checkHostKey(entries, "rsa-only.example.org", ED_A);
+    expect(otherType).toMatchObject({ status: "changed", otherType: true });
+    expect(otherType.status === "changed" && otherType.known.map((e) => e.keyType)).toEqual(["ssh-rsa"]);
+    const both = checkHostKey(entries, "[127.0.0.1]:2222", RSA_A);
+    expect(both.status === "changed" && both.known.map((e) => e.line)).toEqual([1, 2]);
   });
 });
 

@@ -56,8 +56,11 @@ export interface SshTestHosts {
   readKnownHosts(): Promise<string>;
   /** Kill host i's sshd and every process under it (open sessions included). */
   stopHost(i: number): Promise<void>;
-  /** Start host i again on the same port; newHostKeys regenerates its host keys. */
-  restartHost(i: number, options?: { newHostKeys?: boolean }): Promise<void>;
+  /**
+   * Start host i again on the same port; newHostKeys regenerates its host keys;
+   * keyTypes changes the host key types it offers (new types get new keys).
+   */
+  restartHost(i: number, options?: { newHostKeys?: boolean; keyTypes?: HostKeyType[] }): Promise<void>;
   /** Kill the sshd processes serving host i's open connections (and their commands); the listener stays. */
   killSessions(i: number): Promise<number>;
   /** The pids serving host i's open connections (everything under its sshd), killing nothing: [] when none is open. */
@@ -224,7 +227,7 @@ async function generateHostKeys(inst: Instance): Promise<void> {
       await rm(path, { force: true });
       await rm(`${path}.pub`, { force: true });
       const args = ["-q", "-t", type, "-N", "", "-C", `rbhost${inst.index}`, "-f", path];
-      if (type === "rsa") args.splice(2, 0, "-b", "2048");
+      if (type === "rsa") args.splice(1, 0, "-b", "2048");
       await run("ssh-keygen", args);
     }),
   );
@@ -442,6 +445,15 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
     async restartHost(i, opts = {}) {
       const inst = instances[i];
       await stopInstance(inst);
+      if (opts.keyTypes) {
+        const had = inst.keyTypes;
+        inst.keyTypes = opts.keyTypes;
+        await writeSshdConfig(inst);
+        if (!opts.newHostKeys) {
+          const added = opts.keyTypes.filter((t) => !had.includes(t));
+          if (added.length > 0) await generateHostKeys({ ...inst, keyTypes: added });
+        }
+      }
       if (opts.newHostKeys) await generateHostKeys(inst);
       await startInstance(inst);
     },
