@@ -3,6 +3,7 @@
 // only when their command runs, so `runbook check` never loads ink, ssh2 or mysql2.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { durationMs } from "../language/strings.js";
 import { Exit, processIO, UsageError, type CliIO } from "./io.js";
 
 const VERSION = "0.1.0";
@@ -15,6 +16,13 @@ function collect(value: string, previous: string[] = []): string[] {
 function positiveInt(value: string): number {
   if (!/^\s*\d+\s*$/.test(value) || Number.parseInt(value, 10) <= 0) throw new InvalidArgumentError("expected a positive whole number.");
   return Number.parseInt(value, 10);
+}
+
+/** `--connect-timeout`: a duration like the language's (`10s`, `500ms`, `1m`), more than zero. */
+function connectTimeout(value: string): number {
+  const ms = durationMs(value.trim());
+  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError("expected a duration such as 10s or 500ms.");
+  return ms;
 }
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
@@ -86,6 +94,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--json", "print one JSON object per event (NDJSON)")
         .option("--no-tui", "plain log instead of the interactive UI")
         .option("--accept-new-host-keys", "record unknown SSH host keys (changed keys are always refused)")
+        .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
         .addOption(stateOption())
         .action(async (file: string, opts) => {
           const { runCommand } = await import("./commands/run.js");
@@ -103,6 +112,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--json", "print one JSON object per event (NDJSON)")
         .option("--no-tui", "plain log instead of the interactive UI")
         .option("--accept-new-host-keys", "record unknown SSH host keys")
+        .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
         .addOption(stateOption())
         .action(async (runId: string, opts) => {
           const { resumeCommand } = await import("./commands/resume.js");
