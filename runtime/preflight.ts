@@ -96,8 +96,8 @@ const words = {
   fileUnreadable: (path: string, code: string) => `${path} cannot be read (${code === "EACCES" ? "permission denied" : code})`,
   writtenBy: (what: string, step: string) => `${what} does not exist yet: unknown until step ${step} runs`,
   sqliteMissing: (path: string, where: string) => `SQLite database ${path} does not exist${where}`,
-  onlyIfGuard: (step: string) => `not set now, and needed only if a run-time guard lets step ${step} run (read then)`,
-  onlyInUndo: "not set now, and needed only to undo a step (read then)",
+  onlyIfGuard: (step: string) => `needed only if a run-time guard lets step ${step} run (read then)`,
+  onlyInUndo: "needed only to undo a step (read then)",
   memberName: (target: string, group: string) => `${target} (in ${group})`,
   sudoName: (user: string, where: string) => `${user} on ${where}`,
   thisMachine: "this machine",
@@ -502,7 +502,10 @@ function secretDeferral(plan: Plan, t: PreflightTarget, ctx: ProbeContext): stri
   const name = t.name;
   const decl = plan.secrets.find((s) => s.name === name);
   const users = t.usedBy.map((id) => plan.steps.find((s) => s.id === id)).filter((s): s is PlannedStep => s !== undefined);
-  const certain = users.filter((s) => !s.guards.some((g) => g.static === "probe") && secretsUsed(plan, [s], { undo: false }).includes(name));
+  // Needed for sure: by a guard (always evaluated), or by the actions of a step no run-time guard can skip.
+  const inGuards = (s: PlannedStep) => secretsUsed(plan, [{ ...s, actions: [], undo: [] }]).includes(name);
+  const inActions = (s: PlannedStep) => !s.guards.some((g) => g.static === "probe") && secretsUsed(plan, [s], { undo: false }).includes(name);
+  const certain = users.filter((s) => inGuards(s) || inActions(s));
   if (decl?.source === "file") {
     const by = localWriterBefore(plan, (certain[0] ?? users[0])?.id ?? "", resolve(ctx.o.cwd, decl.ref), ctx);
     if (by) return `unknown until step ${by} runs`;
