@@ -4,9 +4,10 @@
 // plain log, NDJSON and the UI only subscribe). Every event passes through the
 // run's one Redaction first, so no secret value leaves the executor.
 //
-// Order of a run: run-started; the environment-variable secrets that steps certain
-// to run need are read (a missing one fails the run before anything happens; other
-// secrets are read when first needed); the env's own confirmations; the main
+// Order of a run: run-started; the preflight (preflight.ts: every host, sudo user,
+// database, secret and local source file the selected steps can touch, reached
+// once; a real run with one that cannot be used stops here, having changed
+// nothing); the env's own confirmations; the main
 // steps in order (static skips and run-time guards journaled as skipped); on a
 // failure the Interaction chooses retry / skip / rollback / abort (rollback runs
 // the `undo` of completed steps in reverse order and restores their edits);
@@ -18,7 +19,9 @@
 // shows each command with values filled in, each edit as a unified diff, each
 // database statement with the rows it would touch, and evaluates read-only
 // guards for real (unless probe is false), saying "unknown until step X runs"
-// where the answer depends on what an earlier step would have done.
+// where the answer depends on what an earlier step would have done. Each check
+// it makes is tallied (verdict.ts), and it ends with its verdict: would run (exit
+// 0), would fail or not verified (exit 1).
 
 import { createTwoFilesPatch } from "diff";
 import { resolve as resolvePath } from "node:path";
