@@ -40,6 +40,9 @@ export interface ConnectionsOptions {
 
 type SshPoolLike = import("./drivers/ssh.js").SshPool;
 
+/** How long reaching one host or database may take unless `--connect-timeout` says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
 export class Connections implements ConnectionProvider {
   private localDriver: HostDriver | undefined;
   private pool: Promise<SshPoolLike> | undefined;
@@ -68,7 +71,7 @@ export class Connections implements ConnectionProvider {
       const home = this.env.HOME && this.env.HOME !== "" ? this.env.HOME : undefined;
       return new SshPool({
         acceptNewHostKeys: this.options.acceptNewHostKeys ?? false,
-        ...(this.options.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.options.connectTimeoutMs } : {}),
+        connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         ...(home ? { homeDir: home } : {}),
         ...(this.env.SSH_AUTH_SOCK ? { agentSocket: this.env.SSH_AUTH_SOCK } : {}),
       });
@@ -129,7 +132,7 @@ export class Connections implements ConnectionProvider {
       stream = async () => (await this.sshPool()).forwardOut(via.targets[0]!, target.host, target.port);
     }
     const { openMysql } = await import("./drivers/mysql.js");
-    return openMysql(db.url, { password, stream, label: name, ...(this.options.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.options.connectTimeoutMs } : {}) });
+    return openMysql(db.url, { password, stream, label: name, connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
   }
 
   async closeAll(): Promise<void> {

@@ -29,14 +29,14 @@ import { compareOperands, truthy } from "../language/scope.js";
 import { describeAction, describeCond, formatDuration } from "./describe.js";
 import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
 import { DriverError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
-import type { ConnectionProvider } from "./connections.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "./assert-never.js";
 import { secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
-import { blocking, DEFAULT_CONNECT_TIMEOUT_MS, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
+import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 
 export interface ExecuteOptions {

@@ -69,8 +69,6 @@ export interface PreflightOptions {
   onResult?: (result: PreflightResult) => void;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-
 // ---------------------------------------------------------------- wording
 
 const KIND_WORD: { [K in PreflightKind]: string } = {

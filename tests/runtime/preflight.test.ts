@@ -256,6 +256,46 @@ step "Count" as count { sql app "SELECT 1" }
   });
 });
 
+describe.runIf(sshd && mariadb)("preflight of a database reached through `via`", () => {
+  let h: SshTestHosts;
+  let db: TestDatabase;
+  beforeAll(async () => {
+    h = await startSshHosts(1);
+    db = await createTestDatabase("runbook_pfvia");
+  }, 120_000);
+  afterAll(async () => {
+    await h?.stop();
+    await db?.drop();
+  });
+
+  it("reaches the database through its host; when the host is down, the database is not tried and fails at once", async () => {
+    const cwd = tempDir();
+    const env = { PATH: process.env.PATH, HOME: h.home };
+    const url = `mysql://root@127.0.0.1:${MARIADB_PORT}/${db.name}`;
+    const src = (target: string) => `runbook "p" version "1.0.0"
+host jump = "${target}"
+database app = mysql "${url}" via jump
+step "Check" as check when query app "SELECT 1" == 1 { sql app "SELECT 1" }
+`;
+    const ok = await run(planFrom(src(h.hosts[0]!.target)), { cwd, env, dryRun: true });
+    expect(targetsOf(ok).map((t) => [t.kind, t.name, t.status])).toEqual([
+      ["host", "jump", "ok"],
+      ["database", "app", "ok"],
+    ]);
+    expect(ok.exitCode).toBe(0);
+
+    const port = await closedPort();
+    const down = await run(planFrom(src(`${h.user}@127.0.0.1:${port}`)), { cwd, env, dryRun: true });
+    expect(targetsOf(down)).toEqual([
+      expect.objectContaining({ kind: "host", name: "jump", status: "failed", reason: expect.stringMatching(/connection refused/) }),
+      expect.objectContaining({ kind: "database", name: "app", status: "not-checked", reason: "not tried: host jump cannot be used" }),
+    ]);
+    expect(down.events.find((e) => e.type === "guard")).toMatchObject({ result: "unknown", reason: expect.stringMatching(/not tried: host jump cannot be used: cannot connect to jump .*connection refused/) });
+    expect(verdictOf(down)?.verdict).toBe("would-fail");
+    expect(down.exitCode).toBe(1);
+  });
+});
+
 describe("preflight of secrets and local files", () => {
   it("a missing secret: a real run changes nothing and names it; a dry run would fail", async () => {
     const src = `runbook "p" version "1.0.0"\nsecret tok = env "PF_UNSET_TOKEN"\nstep "A" as a { run "touch a" }\nstep "B" as b { run "echo \${tok}" }\n`;
@@ -320,5 +360,28 @@ step "Local" as local { run "touch ran" }
     const r = await run(plan, { cwd, env: { PATH: process.env.PATH, HOME: cwd }, dryRun: true });
     expect(targetsOf(r)).toEqual([expect.objectContaining({ kind: "file", status: "ok" })]);
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe("--connect-timeout", () => {
+  it("bounds the preflight of a host that never answers (a real run: nothing runs, exit 1)", async () => {
+    const silent = await silentListener();
+    try {
+      const src = `runbook "p" version "1.0.0"\nhost mute = "nobody@127.0.0.1:${silent.port}"\nstep "Local" as local { run "touch touched" }\nstep "Remote" as remote on mute { run "true" }\n`;
+      const r = await cli().file("p.rb", src).args("run", "p.rb", "--no-tui", "--connect-timeout", "1s").run();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/host mute: cannot connect to mute \(nobody@127\.0\.0\.1:\d+\): timed out after 1s; nothing was run/);
+      expect(r.stdout).toMatch(/preflight: host mute failed: .*timed out after 1s/);
+      expect(existsSync(join(r.dir, "touched"))).toBe(false);
+      expect(silent.accepted()).toBe(1);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it.each(["nope", "0s", "-1s", ""])("rejects %j as a usage error (exit 2)", async (value) => {
+    const r = await cli().file("p.rb", `runbook "p" version "1.0.0"\nstep "A" as a { run "true" }\n`).args("run", "p.rb", "--no-tui", "--connect-timeout", value).run();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("expected a duration such as 10s or 500ms");
   });
 });
