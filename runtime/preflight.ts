@@ -341,6 +341,7 @@ async function probeTarget(t: PreflightTarget, ctx: ProbeContext): Promise<Prefl
   if (remote && !o.reach) return result("not-checked", words.notReached);
   try {
     const outcome = await withDeadline(probe(t, ctx), guardMs(o.timeoutMs));
+    if (o.signal?.aborted) return result("not-checked", words.interrupted);
     if (outcome.status === "failed") return result("failed", outcome.reason, new DriverError(outcome.reason, "unreachable"));
     return result(outcome.status, outcome.reason);
   } catch (e) {

@@ -385,3 +385,33 @@ describe("--connect-timeout", () => {
     expect(r.stderr).toContain("expected a duration such as 10s or 500ms");
   });
 });
+
+describe("Ctrl-C during the preflight", () => {
+  it("ends the run before its first step (exit 3), the target not checked", async () => {
+    const silent = await silentListener();
+    try {
+      const cwd = tempDir();
+      const plan = planFrom(`runbook "p" version "1.0.0"\nhost mute = "nobody@127.0.0.1:${silent.port}"\nstep "Local" as local { run "touch touched" }\nstep "Remote" as remote on mute { run "true" }\n`);
+      const controller = new AbortController();
+      const env = { PATH: process.env.PATH, HOME: cwd };
+      const secrets = new SecretStore(plan.secrets, { env, cwd });
+      const connections = new Connections(plan, { secrets, env, cwd, connectTimeoutMs: 60_000 });
+      const r = await runPlan(plan, {
+        cwd,
+        env,
+        connections,
+        connectTimeoutMs: 60_000,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === "preflight-started") setTimeout(() => controller.abort(), 200);
+        },
+      });
+      expect(r).toMatchObject({ status: "interrupted", exitCode: 3, error: "interrupted during the preflight, before the first step" });
+      expect(targetsOf(r)).toEqual([expect.objectContaining({ name: "mute", status: "not-checked", reason: "not tried: interrupted" })]);
+      expect(eventTypes(r)).not.toContain("step-started");
+      expect(existsSync(join(cwd, "touched"))).toBe(false);
+    } finally {
+      await silent.close();
+    }
+  });
+});
