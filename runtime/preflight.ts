@@ -103,10 +103,10 @@ const words = {
   failedMany: (n: number, total: number, lines: string[]) => `preflight: ${n} of ${total} targets cannot be used; nothing was run:\n  ${lines.join("\n  ")}`,
 };
 
-/** One failing target, for people: "host web: cannot connect …" (a secret's own message already names it). */
+/** One failing target, for people: "host web: cannot connect …" (a secret's reason, from secrets.ts, already names it). */
 export function describeFailure(r: PreflightResult): string {
   const t = r.target;
-  if (t.kind === "secret" && r.reason?.startsWith(`secret ${t.name} `)) return r.reason;
+  if (t.kind === "secret" && r.reason !== undefined) return r.reason;
   return `${KIND_WORD[t.kind]} ${t.name}: ${r.reason ?? r.status}`;
 }
 

@@ -199,6 +199,22 @@ step "Remote" as remote on nowhere { run "true" }
     }
   });
 
+  it("an SQLite file on a host that a run only reads must exist there", async () => {
+    const cwd = tempDir();
+    const path = `${h.remoteDir}/pf-missing-${Date.now()}.db`;
+    const plan = planFrom(`runbook "p" version "1.0.0"
+host box = "${h.hosts[0]!.target}"
+database app = sqlite "${path}" on box
+step "Read" as read { export app to "out.csv" }
+`);
+    const r = await run(plan, { cwd, env, dryRun: true });
+    expect(targetsOf(r).map((t) => [t.kind, t.name, t.status, t.reason])).toEqual([
+      ["host", "box", "ok", undefined],
+      ["database", "app", "failed", `SQLite database ${path} does not exist on box`],
+    ]);
+    expect(r.exitCode).toBe(1);
+  });
+
   it("sudo that wants a password fails the preflight of a step that runs `as` that user", async () => {
     const cwd = tempDir();
     const marker = `${h.remoteDir}/pf-sudo-${Date.now()}`;
@@ -413,5 +429,19 @@ describe("Ctrl-C during the preflight", () => {
     } finally {
       await silent.close();
     }
+  });
+});
+
+describe("preflight of SQLite files", () => {
+  it.each([
+    { name: "a file that is only read and does not exist fails", steps: `step "Read" as read when query app "SELECT 1" == 1 { note "x" }`, status: "failed", reason: "SQLite database data/app.db does not exist", code: 1 },
+    { name: "a file a step of the run writes is checked when needed", steps: `step "Write" as write { sql app "CREATE TABLE t (x INTEGER)" }`, status: "deferred", reason: "data/app.db does not exist yet: unknown until step write runs", code: 0 },
+  ])("$name", async ({ steps, status, reason, code }) => {
+    const cwd = tempDir();
+    const plan = planFrom(`runbook "p" version "1.0.0"\ndatabase app = sqlite "data/app.db"\n${steps}\n`);
+    const r = await run(plan, { cwd, env: { PATH: process.env.PATH, HOME: cwd }, dryRun: true });
+    expect(targetsOf(r)).toEqual([expect.objectContaining({ kind: "database", name: "app", status, reason })]);
+    expect(r.exitCode).toBe(code);
+    expect(existsSync(join(cwd, "data/app.db"))).toBe(false);
   });
 });
