@@ -134,7 +134,7 @@ export function hostTargetId(host: string, member: number, group: boolean): stri
  */
 export function preflightTargets(plan: Plan, steps: readonly PlannedStep[], cwd: string): PreflightTarget[] {
   const targets = new Map<string, PreflightTarget>();
-  const add = (t: Omit<PreflightTarget, "usedBy"> & { usedBy?: string[] }, stepId: string): PreflightTarget => {
+  const add = (t: Omit<PreflightTarget, "usedBy">, stepId: string): PreflightTarget => {
     let have = targets.get(t.id);
     if (!have) {
       have = { ...t, usedBy: [] };
@@ -411,7 +411,7 @@ async function probeDatabase(name: string, t: PreflightTarget, ctx: ProbeContext
   const db = foreign ?? plan.databases[name];
   if (!db) return { status: "failed", reason: `no database ${name} in this plan` };
   if (db.engine === "sqlite") {
-    const writer = () => dbWriter(plan, name, t.usedBy, ctx);
+    const writer = () => dbWriter(plan, name, t.usedBy);
     if (db.host !== undefined) {
       const hostName = foreign ? `${foreign.env}.${db.host}` : db.host;
       const host = (await o.connections.hosts(hostName))[0]!;
@@ -484,7 +484,7 @@ function localWriterBefore(plan: Plan, stepId: string, path: string, ctx: ProbeC
 }
 
 /** A step that writes to the database (so it may create its SQLite file), if any. */
-function dbWriter(plan: Plan, db: string, usedBy: string[], _ctx: ProbeContext): string | undefined {
+function dbWriter(plan: Plan, db: string, usedBy: string[]): string | undefined {
   for (const s of plan.steps) {
     if (!usedBy.includes(s.id)) continue;
     if (s.actions.some((a) => (a.kind === "sql" || a.kind === "import" || a.kind === "sync") && a.db === db)) return s.id;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Connections } from "../../runtime/connections.js";
 import type { RunEvent } from "../../runtime/events.js";
 import type { Plan } from "../../runtime/plan.js";
+import { preflightTargets } from "../../runtime/preflight.js";
 import { SecretStore } from "../../runtime/secrets.js";
 import { cli } from "../support/cli.js";
 import { createTestDatabase, MARIADB_HOST, MARIADB_PORT, requireMariadb, type TestDatabase } from "../support/mariadb.js";
@@ -443,5 +444,53 @@ describe("preflight of SQLite files", () => {
     expect(targetsOf(r)).toEqual([expect.objectContaining({ kind: "database", name: "app", status, reason })]);
     expect(r.exitCode).toBe(code);
     expect(existsSync(join(cwd, "data/app.db"))).toBe(false);
+  });
+});
+
+describe("what preflight reaches (from the plan alone)", () => {
+  const src = `runbook "p" version "1.0.0"
+env dev {
+  host web = ["a@w1", "a@w2"]
+  database app = mysql "mysql://u@db.internal/app" password pw via jump
+}
+env prod {}
+host web = "a@prod-web"
+host jump = "a@jump"
+host other = "a@other"
+host unused = "a@unused"
+secret pw = env "PW"
+secret tok = env "TOK"
+database app = sqlite "app.db"
+database local = sqlite "local.db"
+step "Deploy" as deploy on web when exists "/srv/ready" on other {
+  run "restart" as root
+  upload "build.tgz" to "/tmp/build.tgz"
+  undo { run "rollback \${tok}" as deploy }
+}
+step "Migrate" as migrate { sql app "SELECT 1" }
+step "Prod only" as prod_only on unused when env == "prod" { import local from "dump.sql" }
+`;
+  it("lists each host member, sudo user, database (with what it needs), secret and file; nothing of a step a static when rules out", () => {
+    const plan = planFrom(src, { env: "dev" });
+    const targets = preflightTargets(plan, plan.steps, "/work");
+    expect(targets.map((t) => [t.id, t.name, t.needs, t.usedBy])).toEqual([
+      ["host:web#0", "a@w1 (in web)", [], ["deploy"]],
+      ["host:web#1", "a@w2 (in web)", [], ["deploy"]],
+      ["host:other", "other", [], ["deploy"]],
+      ["host:jump", "jump", [], ["migrate"]],
+      ["sudo:host:web#0:root", "root on a@w1 (in web)", ["host:web#0"], ["deploy"]],
+      ["sudo:host:web#1:root", "root on a@w2 (in web)", ["host:web#1"], ["deploy"]],
+      ["sudo:host:web#0:deploy", "deploy on a@w1 (in web)", ["host:web#0"], ["deploy"]],
+      ["sudo:host:web#1:deploy", "deploy on a@w2 (in web)", ["host:web#1"], ["deploy"]],
+      ["db:app", "app", ["host:jump", "secret:pw"], ["migrate"]],
+      ["secret:tok", "tok", [], ["deploy"]],
+      ["secret:pw", "pw", [], ["migrate"]],
+      ["file:/work/build.tgz", "build.tgz", [], ["deploy"]],
+    ]);
+  });
+
+  it("steps not selected touch nothing", () => {
+    const plan = planFrom(src, { env: "dev" });
+    expect(preflightTargets(plan, plan.steps.filter((s) => s.id === "migrate"), "/work").map((t) => t.id)).toEqual(["host:jump", "db:app", "secret:pw"]);
   });
 });
