@@ -3,6 +3,7 @@
 // only when their command runs, so `runbook check` never loads ink, ssh2 or mysql2.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { durationMs } from "../language/strings.js";
 import { maskUrlPasswords } from "../language/url-password.js";
 import { Exit, processIO, UsageError, type CliIO } from "./io.js";
 
@@ -16,6 +17,13 @@ function collect(value: string, previous: string[] = []): string[] {
 function positiveInt(value: string): number {
   if (!/^\s*\d+\s*$/.test(value) || Number.parseInt(value, 10) <= 0) throw new InvalidArgumentError("expected a positive whole number.");
   return Number.parseInt(value, 10);
+}
+
+/** `--connect-timeout`: a duration like the language's (`10s`, `500ms`, `1m`), more than zero. */
+function connectTimeout(value: string): number {
+  const ms = durationMs(value.trim());
+  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError("expected a duration such as 10s or 500ms.");
+  return ms;
 }
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
@@ -87,6 +95,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--json", "print one JSON object per event (NDJSON)")
         .option("--no-tui", "plain log instead of the interactive UI")
         .option("--accept-new-host-keys", "record unknown SSH host keys (changed keys are always refused)")
+        .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
         .addOption(stateOption())
         .action(async (file: string, opts) => {
           const { runCommand } = await import("./commands/run.js");
@@ -104,6 +113,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--json", "print one JSON object per event (NDJSON)")
         .option("--no-tui", "plain log instead of the interactive UI")
         .option("--accept-new-host-keys", "record unknown SSH host keys")
+        .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
         .addOption(stateOption())
         .action(async (runId: string, opts) => {
           const { resumeCommand } = await import("./commands/resume.js");

@@ -21,6 +21,7 @@ import { promptInteraction } from "../runtime/interaction/prompt.js";
 import { describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
+import { verdictSummary, type VerdictEvent } from "../runtime/verdict.js";
 import { SecretStore } from "../runtime/secrets.js";
 import { createNdjson } from "../runtime/views/ndjson.js";
 import { createOutputSink } from "../runtime/views/output-sink.js";
@@ -42,16 +43,19 @@ export interface SessionFlags {
   noTui?: boolean;
   state?: string;
   acceptNewHostKeys?: boolean;
+  /** --connect-timeout, in ms. */
+  connectTimeout?: number;
 }
 
 /** What those flags tell drive(). */
-export function sessionOptions(opts: SessionFlags): Pick<DriveOptions, "flags" | "onFailure" | "json" | "tui" | "acceptNewHostKeys"> {
+export function sessionOptions(opts: SessionFlags): Pick<DriveOptions, "flags" | "onFailure" | "json" | "tui" | "acceptNewHostKeys" | "connectTimeoutMs"> {
   return {
     flags: { yes: opts.yes ?? false, approve: opts.approve ?? [] },
     onFailure: opts.onFailure ?? "stop",
     json: opts.json ?? false,
     tui: opts.tui !== false && !opts.noTui,
     acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+    ...(opts.connectTimeout !== undefined ? { connectTimeoutMs: opts.connectTimeout } : {}),
   };
 }
 
@@ -158,6 +162,8 @@ export interface DriveOptions {
   interrupted?: Set<string>;
   resumedFrom?: string;
   acceptNewHostKeys: boolean;
+  /** How long reaching each host or database may take (preflight and every later connect). */
+  connectTimeoutMs?: number;
 }
 
 /** Loads the Ink UI when it is there; undefined (plain log instead) when it cannot start. */
@@ -201,6 +207,10 @@ export async function drive(o: DriveOptions): Promise<number> {
     bus.subscribe(safe(log, io));
   }
   const counts = countSteps(bus);
+  let verdict: VerdictEvent | undefined;
+  bus.subscribe((e) => {
+    if (e.type === "dry-run-verdict") verdict = e;
+  });
 
   // Who answers. Once the terminal has hung up (SIGHUP), only the flags can.
   let interaction: Interaction;
@@ -210,20 +220,13 @@ export async function drive(o: DriveOptions): Promise<number> {
   else interaction = flagInteraction(o.flags);
   if (ui || io.stdin.isTTY) interaction = untilHangup(interaction, flagInteraction(o.flags), () => hungUp);
 
-  if (o.dryRun) {
-    const refused = new Set(secrets.missingBeforeStart(plan, plan.steps));
-    for (const m of secrets.missing(plan)) {
-      const then = refused.has(m) ? "a real run would refuse to start" : "a real run fails the first step that needs it";
-      io.stderr.write(`runbook: warning: ${m}; ${then}\n`);
-    }
-  }
-
   const connections = new Connections(plan, {
     secrets,
     env: io.env,
     cwd: io.cwd,
     acceptNewHostKeys: o.acceptNewHostKeys,
     readOnly: o.dryRun,
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     onNote: (m) => io.stderr.write(`runbook: ${redaction.redactMessage(m)}\n`),
   });
 
@@ -271,6 +274,7 @@ export async function drive(o: DriveOptions): Promise<number> {
       signal: controller.signal,
       redaction,
       cwd: io.cwd,
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
       ...(o.fromStep !== undefined ? { fromStep: o.fromStep } : {}),
       ...(o.only ? { only: o.only } : {}),
       ...(o.completed ? { completed: o.completed } : {}),
@@ -297,7 +301,7 @@ export async function drive(o: DriveOptions): Promise<number> {
     io.stderr.write(`runbook: warning: the journal could not record everything: ${redaction.redactMessage((e as Error).message)}\n`);
   }
 
-  if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun)}\n`);
+  if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun, verdict)}\n`);
   if (result.exitCode !== 0 && result.error) {
     io.stderr.write(`runbook: ${result.error}\n`);
     // The UI's summary has already said how to resume.
@@ -336,12 +340,14 @@ function countSteps(bus: EventBus): Counts {
   return counts;
 }
 
-function summaryLine(c: Counts, dryRun: boolean): string {
+/** The plain log's last line: the steps' counts; a dry run's verdict and what it counted first. */
+function summaryLine(c: Counts, dryRun: boolean, verdict: VerdictEvent | undefined): string {
   const parts = [`${c.ok} ok`];
   if (c.skipped) parts.push(`${c.skipped} skipped`);
   if (c.failed) parts.push(`${c.failed} failed`);
   if (c.interrupted) parts.push(`${c.interrupted} interrupted`);
   if (c["rolled-back"]) parts.push(`${c["rolled-back"]} rolled back`);
+  if (verdict) return `${verdictSummary(verdict)} (steps: ${parts.join(", ")})`;
   return `${dryRun ? "dry run: " : ""}steps: ${parts.join(", ")}`;
 }
 

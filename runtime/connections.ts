@@ -34,9 +34,14 @@ export interface ConnectionsOptions {
   local?: HostDriver;
   /** Messages the operator should see (e.g. the remote SQLite fallback copy). */
   onNote?: (message: string) => void;
+  /** How long connecting to a host or a database may take (default 10 s): `--connect-timeout`. */
+  connectTimeoutMs?: number;
 }
 
 type SshPoolLike = import("./drivers/ssh.js").SshPool;
+
+/** How long reaching one host or database may take unless `--connect-timeout` says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export class Connections implements ConnectionProvider {
   private localDriver: HostDriver | undefined;
@@ -66,6 +71,7 @@ export class Connections implements ConnectionProvider {
       const home = this.env.HOME && this.env.HOME !== "" ? this.env.HOME : undefined;
       return new SshPool({
         acceptNewHostKeys: this.options.acceptNewHostKeys ?? false,
+        connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         ...(home ? { homeDir: home } : {}),
         ...(this.env.SSH_AUTH_SOCK ? { agentSocket: this.env.SSH_AUTH_SOCK } : {}),
       });
@@ -126,7 +132,7 @@ export class Connections implements ConnectionProvider {
       stream = async () => (await this.sshPool()).forwardOut(via.targets[0]!, target.host, target.port);
     }
     const { openMysql } = await import("./drivers/mysql.js");
-    return openMysql(db.url, { password, stream, label: name });
+    return openMysql(db.url, { password, stream, label: name, connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
   }
 
   async closeAll(): Promise<void> {

@@ -61,7 +61,46 @@ export type RunEvent =
   | (Base & { type: "rollback-started"; steps: string[] })
   | (Base & { type: "rollback-step"; stepId: string; status: "ok" | "failed"; error?: string })
   | (Base & { type: "failure-choice"; stepId: string; choice: FailureChoice; by: string })
-  | (Base & { type: "run-finished"; status: RunStatus; exitCode: number; durationMs: number; error?: string });
+  | (Base & { type: "run-finished"; status: RunStatus; exitCode: number; durationMs: number; error?: string })
+  // Preflight (preflight.ts): before the first step, every target the plan can touch is reached once.
+  | (Base & { type: "preflight-started"; targets: PreflightTargetInfo[] })
+  | (Base & { type: "preflight-target"; target: string; kind: PreflightKind; name: string; status: PreflightStatus; reason?: string; durationMs: number })
+  | (Base & { type: "preflight-finished"; counts: Record<PreflightStatus, number>; durationMs: number })
+  // A dry run's verdict (verdict.ts), just before run-finished.
+  | (Base & {
+      type: "dry-run-verdict";
+      verdict: DryRunVerdict;
+      /** Checks made that held. */
+      checked: number;
+      failed: VerdictItem[];
+      notVerified: VerdictItem[];
+      /** Values unknown until an earlier step runs: counted apart, never a failure. */
+      pending: VerdictItem[];
+    });
+
+/** What preflight reaches: an SSH host (one per group member), `sudo -n` for a user, a database, a secret, a local file. */
+export type PreflightKind = "host" | "sudo" | "database" | "secret" | "file";
+/**
+ * ok: reached. failed: refused, unreachable or missing (a real run does not start).
+ * not-checked: could not be tried (--no-probe, or what it needs failed).
+ * deferred: cannot be known before an earlier step runs (a file it writes), or needed only if a run-time guard lets its step run.
+ */
+export type PreflightStatus = "ok" | "failed" | "not-checked" | "deferred";
+export interface PreflightTargetInfo {
+  id: string;
+  kind: PreflightKind;
+  /** For people: the host's label, "USER on HOST", the database, secret or file name. */
+  name: string;
+}
+
+export type DryRunVerdict = "would-run" | "would-fail" | "not-verified";
+export interface VerdictItem {
+  stepId?: string;
+  /** What was (or could not be) checked. */
+  what: string;
+  /** Why it failed / could not be checked / is unknown. */
+  why: string;
+}
 
 export type RunEventType = RunEvent["type"];
 

@@ -4,9 +4,10 @@
 // plain log, NDJSON and the UI only subscribe). Every event passes through the
 // run's one Redaction first, so no secret value leaves the executor.
 //
-// Order of a run: run-started; the environment-variable secrets that steps certain
-// to run need are read (a missing one fails the run before anything happens; other
-// secrets are read when first needed); the env's own confirmations; the main
+// Order of a run: run-started; the preflight (preflight.ts: every host, sudo user,
+// database, secret and local source file the selected steps can touch, reached
+// once; a real run with one that cannot be used stops here, having changed
+// nothing); the env's own confirmations; the main
 // steps in order (static skips and run-time guards journaled as skipped); on a
 // failure the Interaction chooses retry / skip / rollback / abort (rollback runs
 // the `undo` of completed steps in reverse order and restores their edits);
@@ -18,7 +19,9 @@
 // shows each command with values filled in, each edit as a unified diff, each
 // database statement with the rows it would touch, and evaluates read-only
 // guards for real (unless probe is false), saying "unknown until step X runs"
-// where the answer depends on what an earlier step would have done.
+// where the answer depends on what an earlier step would have done. Each check
+// it makes is tallied (verdict.ts), and it ends with its verdict: would run (exit
+// 0), would fail or not verified (exit 1).
 
 import { createTwoFilesPatch } from "diff";
 import { resolve as resolvePath } from "node:path";
@@ -27,12 +30,15 @@ import { describeAction, describeCond, formatDuration } from "./describe.js";
 import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
 import { lexSql, statementsWithParams, type StatementWithParams } from "../language/sql-lexer.js";
 import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
-import type { ConnectionProvider } from "./connections.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
+import { assertNever } from "../language/assert.js";
 import { secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
+import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
+import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 
 export interface ExecuteOptions {
   runId: string;
@@ -60,6 +66,8 @@ export interface ExecuteOptions {
   redaction?: Redaction;
   /** Local paths (upload sources, download targets, export files) resolve against this. */
   cwd?: string;
+  /** Preflight: how long each target may take to answer (default 10 s; the connections have the same). */
+  connectTimeoutMs?: number;
 }
 
 export interface ExecuteResult {
@@ -115,6 +123,8 @@ interface CondResult {
   value: Tri;
   /** Why it is unknown. */
   reason?: string;
+  /** Unknown until this earlier step runs (a dry run): counted apart, never a failure. */
+  pendingOn?: string;
   /** Hosts ("host:NAME") and databases ("db:NAME") its probes looked at. */
   targets: Set<string>;
 }
@@ -170,6 +180,10 @@ class Executor {
   private readonly started = Date.now();
   /** The signal steps run under; replaced by a never-aborting one for `finally` after a Ctrl-C. */
   private signal: AbortSignal;
+  /** The run's connections; after preflight, targets that failed it fail at once. */
+  private connections: ConnectionProvider;
+  /** A dry run's checks, for its verdict (verdict.ts). */
+  private readonly tally = new DryRunTally();
 
   constructor(
     private readonly plan: Plan,
@@ -181,6 +195,7 @@ class Executor {
     this.probe = o.probe ?? true;
     this.cwd = o.cwd ?? process.cwd();
     this.signal = o.signal ?? NEVER;
+    this.connections = o.connections;
   }
 
   // ---------------------------------------------------------------- events
@@ -250,18 +265,16 @@ class Executor {
     // Every declared secret that can be read is masked, used or not: a program may print one it reads itself.
     for (const s of plan.secrets) this.o.secrets.has(s.name);
     const selected = plan.steps.filter((s) => this.selected(s) === undefined);
-    if (!this.dry) {
-      const missing = this.o.secrets.missingBeforeStart(plan, selected.filter((s) => !this.o.completed?.has(s.id)));
-      if (missing.length > 0) {
-        const error = missing.length === 1 ? missing[0]! : `${missing.length} secrets are not set:\n  ${missing.join("\n  ")}`;
-        return this.finish({ status: "failed", exitCode: 1, error: `${error}; nothing was run` });
-      }
-    } else {
+    if (this.dry) {
       for (const name of secretsUsed(plan, selected)) {
-        // Read now so their values are masked; a missing one only matters where a probe needs it.
+        // Read now so their values are masked; a missing one is preflight's to report.
         this.o.secrets.has(name);
       }
     }
+
+    // Preflight: every target reached once before the first step; a real run stops here when one fails.
+    const stopped = await this.preflightPhase(selected);
+    if (stopped) return this.finish(stopped);
 
     // The env's own confirmations, once, before the first step.
     try {
@@ -299,6 +312,7 @@ class Executor {
   }
 
   private finish(result: ExecuteResult): ExecuteResult {
+    if (this.dry) result = this.dryRunVerdict(result);
     const r = { ...result, ...(result.error !== undefined ? { error: this.redact(result.error) } : {}) };
     this.emit({
       type: "run-finished",
@@ -308,6 +322,80 @@ class Executor {
       ...(r.error !== undefined ? { error: r.error } : {}),
     });
     return r;
+  }
+
+  // ---------------------------------------------------------------- preflight and the dry-run verdict
+
+  /**
+   * Preflight (preflight.ts) of the selected steps' targets, told as preflight events;
+   * afterwards a target that failed fails at once wherever it is used. The result that
+   * ends the run when it must stop here (a real run with a target that cannot be used,
+   * or an interrupt), else undefined.
+   */
+  private async preflightPhase(selected: PlannedStep[]): Promise<ExecuteResult | undefined> {
+    const targets = preflightTargets(this.plan, selected, this.cwd);
+    if (targets.length === 0) return undefined;
+    this.emit({ type: "preflight-started", targets: targets.map((t) => ({ id: t.id, kind: t.kind, name: t.name })) });
+    const report = await runPreflight(this.plan, targets, {
+      connections: this.o.connections,
+      secrets: this.o.secrets,
+      cwd: this.cwd,
+      reach: !this.dry || this.probe,
+      timeoutMs: this.o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      signal: this.signal,
+      onResult: (r) => {
+        this.emit({
+          type: "preflight-target",
+          target: r.target.id,
+          kind: r.target.kind,
+          name: r.target.name,
+          status: r.status,
+          ...(r.reason !== undefined ? { reason: r.reason } : {}),
+          durationMs: r.durationMs,
+        });
+        this.tallyPreflight(r);
+      },
+    });
+    this.emit({ type: "preflight-finished", counts: report.counts, durationMs: report.durationMs });
+    this.connections = new PreflightedConnections(this.o.connections, this.plan, report);
+    if (this.signal.aborted) return { status: "interrupted", exitCode: 3, error: "interrupted during the preflight, before the first step" };
+    if (!this.dry && blocking(report).length > 0) return { status: "failed", exitCode: 1, error: preflightFailure(report) };
+    return undefined;
+  }
+
+  private tallyPreflight(r: PreflightResult): void {
+    const item = { ...(r.target.usedBy[0] !== undefined ? { stepId: r.target.usedBy[0] } : {}), what: `${r.target.kind} ${r.target.name}`, why: this.redact(r.reason ?? r.status) };
+    switch (r.status) {
+      case "ok":
+        return this.tally.check();
+      case "failed":
+        return this.tally.fail(item);
+      case "not-checked":
+        return this.tally.notVerify(item);
+      case "deferred":
+        return this.tally.pend(item);
+      default:
+        return assertNever(r.status, "preflight status");
+    }
+  }
+
+  /** A condition's outcome in a dry run, tallied: held or not, unknown until an earlier step, or not checked. */
+  private tallyCond(step: PlannedStep, what: string, r: CondResult): void {
+    if (!this.dry) return;
+    if (r.value !== "unknown") return this.tally.check();
+    const item = { stepId: step.id, what, why: r.reason ?? "unknown" };
+    if (r.pendingOn !== undefined) this.tally.pend(item);
+    else this.tally.notVerify(item);
+  }
+
+  /** A dry run's result follows its verdict: "would run" (exit 0), "would fail" or "not verified" (exit 1). */
+  private dryRunVerdict(result: ExecuteResult): ExecuteResult {
+    if (result.status === "interrupted" || result.status === "aborted") return result;
+    const event = this.tally.event();
+    this.emit(event);
+    const exitCode = Math.max(result.exitCode, verdictExitCode(event.verdict));
+    if (exitCode === 0) return result;
+    return { status: "failed", exitCode, error: result.error ?? verdictError(event) ?? "" };
   }
 
   /** Why a step is not selected by --from / --only / resume, or undefined when it is. */
@@ -370,6 +458,7 @@ class Executor {
       // Failed.
       const error = `step ${step.id} failed: ${outcome.error}`;
       if (this.dry) {
+        this.tally.fail({ stepId: step.id, what: `step ${step.id}`, why: outcome.error });
         return { result: { status: "failed", exitCode: 1, error: `${error} (a real run would stop here)` }, rollback: this.o.onFailure === "rollback" };
       }
       let choice: FailureChoice;
@@ -425,6 +514,7 @@ class Executor {
         continue;
       }
       const outcome = await this.runStep(step, 1);
+      if (outcome.kind === "failed" && this.dry) this.tally.fail({ stepId: step.id, what: `finally step ${step.id}`, why: outcome.error });
       if (outcome.kind === "failed" && !result) result = { status: "failed", exitCode: 1, error: `finally step ${step.id} failed: ${outcome.error}` };
       else if (outcome.kind === "aborted" && !result) result = { status: "aborted", exitCode: 3, error: outcome.error };
       else if (outcome.kind === "interrupted" && !result) result = { status: "interrupted", exitCode: 3, error: outcome.error };
@@ -565,7 +655,7 @@ class Executor {
 
   /** A step's drivers: wrapped so they change nothing in a dry run. */
   private async driversFor(host: string | undefined): Promise<HostDriver[]> {
-    const drivers = await this.o.connections.hosts(host);
+    const drivers = await this.connections.hosts(host);
     if (!this.dry) return drivers;
     return drivers.map((d) => {
       let w = this.dryHosts.get(d);
@@ -578,7 +668,7 @@ class Executor {
   }
 
   private async db(name: string): Promise<DatabaseDriver> {
-    const d = await this.o.connections.database(name);
+    const d = await this.connections.database(name);
     if (!this.dry) return d;
     let w = this.dryDbs.get(d);
     if (!w) {
@@ -595,6 +685,7 @@ class Executor {
       const want = g.kind === "when";
       const r = await this.evalCondFor(g.cond, step, driver, hostLabel, want);
       this.emit({ type: "guard", stepId: step.id, source: g.source, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
+      this.tallyCond(step, `${g.kind} ${g.source}`, r);
       if (r.value === "unknown") continue; // dry run: shown as unknown, walked as if it held
       if (r.value !== want) return `${g.kind} ${g.source} is ${r.value}${hostLabel && this.plan.hosts[step.host ?? ""]?.group ? ` on ${hostLabel}` : ""}`;
     }
@@ -685,6 +776,7 @@ class Executor {
       for (const a of step.actions) {
         if (a.kind !== "require") continue;
         const r = await this.evalCondFor(a.cond, step, driver, hostLabel, true);
+        if (r.value !== false) this.tallyCond(step, `require ${a.source}`, r);
         if (r.value === "unknown") {
           this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, result: "unknown", ...(r.reason ? { reason: r.reason } : {}) });
           unknownNote = r.reason;
@@ -762,6 +854,7 @@ class Executor {
             const by = this.state.lastChange([DryRunState.hostKey(undefined)], step.id);
             if (!by) throw new StepFailure(`cannot upload ${a.from}: no such file`);
             this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `would upload ${a.from} to ${a.to} (${a.from} does not exist yet: unknown until step ${by} runs)` });
+            this.tally.pend({ stepId: step.id, what: `upload ${a.from}`, why: `${a.from} does not exist yet: unknown until step ${by} runs` });
             return;
           }
           await ctx.driver.upload(from, a.to);
@@ -780,8 +873,10 @@ class Executor {
             const by = this.state.lastChange([DryRunState.hostKey(step.host)], step.id);
             if (!by) throw new StepFailure(`cannot download ${a.from}: no such file on ${ctx.hostLabel ?? "this machine"}`);
             this.emit({ type: "action", stepId: step.id, ...host, kind: "download", description: `would download ${a.from} to ${a.to} (unknown until step ${by} runs)` });
+            this.tally.pend({ stepId: step.id, what: `download ${a.from}`, why: `${a.from} does not exist yet: unknown until step ${by} runs` });
             return;
           }
+          this.tally.check();
           this.emit({ type: "action", stepId: step.id, ...host, kind: "download", description: `would download ${a.from} to ${a.to}` });
           return;
         }
@@ -900,6 +995,7 @@ class Executor {
     const unknownBy = () => (this.dry ? this.state.lastChange([DryRunState.hostKey(step.host)], step.id) : undefined);
     if (this.dry && !this.probe) {
       this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `would ${describeAction(a)} (file not read: --no-probe)` });
+      this.tally.notVerify({ stepId: step.id, what: `edit ${a.path}`, why: "the file was not read (--no-probe)" });
       return;
     }
     let st: Awaited<ReturnType<typeof driver.stat>>;
@@ -909,12 +1005,14 @@ class Executor {
       if (!this.dry) throw err;
       const reason = this.redact(err instanceof Error ? err.message : String(err));
       this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `would ${describeAction(a)}: diff unknown (cannot read the file: ${reason})` });
+      this.tally.notVerify({ stepId: step.id, what: `edit ${a.path}`, why: `cannot read the file: ${reason}` });
       return;
     }
     if (!st || st.isDirectory) {
       const by = unknownBy();
       if (by && !st) {
         this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: the file does not exist yet: unknown until step ${by} runs` });
+        this.tally.pend({ stepId: step.id, what: `edit ${a.path}`, why: `the file does not exist yet: unknown until step ${by} runs` });
         return;
       }
       throw new StepFailure(`cannot edit ${a.path} on ${where}: ${st ? "it is a directory" : "no such file"}`);
@@ -933,6 +1031,7 @@ class Executor {
         const problem = count === 0 ? `${shownOld} is not in ${a.path}` : `${shownOld} is in ${a.path} ${count} times (use \`replace all\` to change every one)`;
         if (by) {
           this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: ${problem} now: unknown until step ${by} runs` });
+          this.tally.pend({ stepId: step.id, what: `edit ${a.path}`, why: `${problem} now: unknown until step ${by} runs` });
           return;
         }
         throw new StepFailure(`cannot edit ${a.path} on ${where}: ${problem}${count === 0 ? "" : "; each replace must match exactly once"}`);
@@ -945,6 +1044,7 @@ class Executor {
       .join("\n");
     const written = Buffer.from(after, "utf8");
     this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
+    if (this.dry) this.tally.check();
     if (after !== before) await driver.writeFile(a.path, written);
     // Recorded once written: a write that failed left the file as it was, with nothing to restore.
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
@@ -956,6 +1056,7 @@ class Executor {
     const limit = a.timeoutMs !== undefined ? ` (at most ${formatDuration(a.timeoutMs)})` : "";
     if (this.dry) {
       const r = await this.evalCondFor(a.cond, step, ctx.driver, ctx.hostLabel, true);
+      this.tallyCond(step, `wait until ${a.source}`, r);
       const now = r.value === "unknown" ? `unknown now (${r.reason})` : r.value ? "it holds now" : "it does not hold now";
       this.emit({ type: "action", stepId: step.id, ...host, kind: "wait", description: `would wait until ${a.source}, checking every ${formatDuration(a.everyMs)}${limit}: ${now}` });
       return;
@@ -1110,6 +1211,7 @@ class Executor {
           const by = this.state.lastChange([DryRunState.hostKey(undefined)], step.id);
           if (!by) throw new StepFailure(`cannot import ${a.from}: no such file`);
           emitAction(`would import ${a.from} into ${a.db} (the file does not exist yet: unknown until step ${by} runs)`);
+          this.tally.pend({ stepId: step.id, what: `import ${a.from}`, why: `the file does not exist yet: unknown until step ${by} runs` });
           return;
         }
         emitAction(`would import ${a.from} into ${a.db}`);
@@ -1186,6 +1288,7 @@ class Executor {
       if (by) {
         r.value = "unknown";
         r.reason = `unknown until step ${by} runs`;
+        r.pendingOn = by;
       }
     }
     void hostLabel;
@@ -1409,7 +1512,7 @@ function hostOf(step: PlannedStep): { host?: string } {
 }
 
 /** Event fields that are structure, not text: never redacted (a secret equal to "ok" must not break the stream). */
-const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer", "choice", "stream", "phase", "kind", "steps", "attempt"]);
+const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer", "choice", "stream", "phase", "kind", "steps", "attempt", "verdict", "counts"]);
 
 /**
  * Event fields that carry messages (errors, reasons): a cut piece of a secret in

@@ -5,6 +5,7 @@
 import type { Line, Seg } from "./preview.js";
 import type { UiStore } from "./store.js";
 import { formatClock } from "./format.js";
+import { VERDICT_WORD } from "../../runtime/verdict.js";
 import { Lines } from "./Lines.js";
 
 export function progressBar(done: number, total: number, width: number): string {
@@ -15,6 +16,7 @@ export function progressBar(done: number, total: number, width: number): string 
 function state(store: UiStore): Seg {
   if (store.finished) {
     const ok = store.finished.status === "succeeded";
+    if (store.verdict) return { text: `dry run: ${VERDICT_WORD[store.verdict.verdict]} (exit ${store.finished.exitCode})`, color: ok ? "green" : "red", bold: true };
     return { text: `finished: ${store.finished.status} (exit ${store.finished.exitCode})`, color: ok ? "green" : "red", bold: true };
   }
   if (store.quitting) return { text: "quit?", color: "yellow", bold: true };

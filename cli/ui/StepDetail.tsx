@@ -2,9 +2,9 @@
 // ***, an edit's diff, SQL), then its live output (the bounded tail the store
 // keeps, scrolled with PgUp/PgDn), with its status and result at the top.
 
-import type { StepView, UiStore } from "./store.js";
+import { PREFLIGHT_ID, type StepView, type UiStore } from "./store.js";
 import { stepPreview, type Line } from "./preview.js";
-import { sanitizeLine, STATUS_COLOR, STATUS_WORD } from "./format.js";
+import { PREFLIGHT_ABOUT, sanitizeLine, STATUS_COLOR, STATUS_WORD } from "./format.js";
 import { glyph, stepDuration } from "./StepList.js";
 import { Lines } from "./Lines.js";
 
@@ -36,12 +36,16 @@ export function outputLines(v: StepView, count: number, offset: number, width: n
 export function detailLines(store: UiStore, width: number, height: number): { lines: Line[]; outputHeight: number } {
   const v = store.selected;
   if (!v) return { lines: [[{ text: "No step selected", dim: true }]], outputHeight: 0 };
-  const where = [v.id, v.host ? `on ${v.host}` : undefined, v.phase === "finally" ? "finally" : v.section].filter(Boolean).join(" · ");
+  const where = [v.id === PREFLIGHT_ID ? "preflight" : v.id, v.host ? `on ${v.host}` : undefined, v.phase === "finally" ? "finally" : v.section].filter(Boolean).join(" · ");
   const head: Line[] = [
     [{ text: `${glyph(v)} `, color: STATUS_COLOR[v.status] }, { text: v.title, bold: true }, { text: `  ${where}`, dim: true }],
     statusLine(v),
   ];
-  const preview = v.planned ? stepPreview(v.planned, v.diffs) : [[{ text: "(not in the plan)", dim: true }]];
+  const preview: Line[] = v.planned
+    ? stepPreview(v.planned, v.diffs)
+    : v.id === PREFLIGHT_ID
+      ? [[{ text: PREFLIGHT_ABOUT, dim: true }]]
+      : [[{ text: "(not in the plan)", dim: true }]];
   const hasOutput = !v.output.empty || v.status === "running";
   const room = Math.max(0, height - head.length);
 

@@ -1,7 +1,7 @@
 // The steps, grouped by section (finally steps last), each with its status
 // glyph, host and duration. The selected step is highlighted and kept in view.
 
-import type { StepView, UiStore } from "./store.js";
+import { PREFLIGHT_ID, type StepView, type UiStore } from "./store.js";
 import type { Line } from "./preview.js";
 import { displayWidth, formatDuration, GLYPH, SPINNER, STATUS_COLOR, pad, truncate } from "./format.js";
 import { Lines } from "./Lines.js";
@@ -29,7 +29,8 @@ export function stepRows(store: UiStore, width: number): { rows: Line[]; selecte
   for (const id of store.order) {
     const v = store.steps.get(id)!;
     const group = v.phase === "finally" ? "finally" : (v.section ?? "");
-    if (group !== section) {
+    // The preflight comes first, outside any section.
+    if (group !== section && id !== PREFLIGHT_ID) {
       if (group !== "" || section !== null) rows.push([{ text: group === "" ? "(no section)" : group, bold: true, dim: true }]);
       section = group;
     }

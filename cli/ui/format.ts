@@ -1,7 +1,7 @@
 // Small text helpers shared by the Ink UI and its plain summary: durations,
 // status glyphs, and making a step's raw output safe to draw in one terminal row.
 
-import type { StepStatus } from "../../runtime/events.js";
+import type { PreflightStatus, StepStatus } from "../../runtime/events.js";
 
 /** 320ms, 12.3s, 2m05s, 1h02m. */
 export function formatDuration(ms: number): string {
@@ -52,6 +52,33 @@ export const STATUS_WORD: Record<StepStatus, string> = {
   interrupted: "interrupted",
   "rolled-back": "rolled back",
 };
+
+export const PREFLIGHT_ABOUT = "every host, sudo user, database, secret and file the run can touch, reached once before the first step";
+
+/** The preflight's row in the step list: a first phase, before any step. */
+export const PREFLIGHT_TITLE = (targets: number) => `Preflight: reach ${targets} target${targets === 1 ? "" : "s"}`;
+
+export const PREFLIGHT_GLYPH: { [S in PreflightStatus]: string } = {
+  ok: "✔",
+  failed: "✘",
+  "not-checked": "?",
+  deferred: "…",
+};
+
+export const PREFLIGHT_WORD: { [S in PreflightStatus]: string } = {
+  ok: "ok",
+  failed: "failed",
+  "not-checked": "not checked",
+  deferred: "checked when needed",
+};
+
+/** "3 ok, 1 failed" (ok always, the others when there are any). */
+export function preflightCounts(counts: Record<PreflightStatus, number>): string {
+  return (Object.keys(PREFLIGHT_WORD) as PreflightStatus[])
+    .filter((k) => k === "ok" || counts[k] > 0)
+    .map((k) => `${counts[k]} ${PREFLIGHT_WORD[k]}`)
+    .join(", ");
+}
 
 // CSI … final byte, OSC … BEL/ST, other two-byte escapes.
 // eslint-disable-next-line no-control-regex

@@ -18,7 +18,8 @@ import type {
   StepStatus,
 } from "../../runtime/events.js";
 import type { Plan, PlannedStep } from "../../runtime/plan.js";
-import { formatDuration } from "./format.js";
+import type { VerdictEvent } from "../../runtime/verdict.js";
+import { formatDuration, PREFLIGHT_GLYPH, PREFLIGHT_TITLE, PREFLIGHT_WORD, preflightCounts } from "./format.js";
 import { OutputBuffer } from "./output-buffer.js";
 
 export interface StepView {
@@ -90,6 +91,9 @@ export interface StoreOptions {
   canAnswer?: boolean;
 }
 
+/** The preflight's view among the steps (a space: no step id has one). */
+export const PREFLIGHT_ID = " preflight";
+
 const MAX_DIFF_CHARS = 200_000;
 /** What a step that finished well keeps of its output (the running and failed ones keep maxLines). */
 const FINISHED_LINES = 500;
@@ -109,6 +113,8 @@ export class UiStore {
   startedAt = Date.now();
   finished?: { status: RunStatus; exitCode: number; durationMs?: number; error?: string };
   rollback?: { steps: string[] };
+  /** A dry run's verdict, once it is known. */
+  verdict?: VerdictEvent;
   /** `c` was pressed: run without stopping until a question or a failure. */
   continuous = false;
   /** `q` was confirmed while no question was open: the next question is answered "abort". */
@@ -261,10 +267,11 @@ export class UiStore {
   progress(): { done: number; total: number } {
     let done = 0;
     for (const id of this.order) {
+      if (id === PREFLIGHT_ID) continue;
       const s = this.steps.get(id)!.status;
       if (s !== "pending" && s !== "running") done++;
     }
-    return { done, total: this.order.length };
+    return { done, total: this.order.filter((id) => id !== PREFLIGHT_ID).length };
   }
 
   elapsedMs(): number {
@@ -382,6 +389,32 @@ export class UiStore {
       }
       case "failure-choice":
         this.info(e.stepId, `after the failure: ${e.choice}${e.by ? ` (${e.by})` : ""}`);
+        return;
+      case "preflight-started": {
+        const v = this.newView({ id: PREFLIGHT_ID, title: PREFLIGHT_TITLE(e.targets.length), phase: "main" });
+        this.steps.set(PREFLIGHT_ID, v);
+        this.order = [PREFLIGHT_ID, ...this.order.filter((id) => id !== PREFLIGHT_ID)];
+        v.status = "running";
+        v.startedAt = Date.now();
+        this.runningId = PREFLIGHT_ID;
+        this.autoSelect();
+        return;
+      }
+      case "preflight-target":
+        this.info(PREFLIGHT_ID, `${PREFLIGHT_GLYPH[e.status]} ${e.kind} ${e.name}: ${PREFLIGHT_WORD[e.status]}${e.reason ? ` (${e.reason})` : ""}`);
+        return;
+      case "preflight-finished": {
+        const v = this.view(PREFLIGHT_ID);
+        v.status = e.counts.failed + e.counts["not-checked"] > 0 ? "failed" : "ok";
+        v.durationMs = e.durationMs;
+        v.startedAt = undefined;
+        v.reason = preflightCounts(e.counts);
+        if (this.runningId === PREFLIGHT_ID) this.runningId = undefined;
+        this.autoSelect();
+        return;
+      }
+      case "dry-run-verdict":
+        this.verdict = e;
         return;
       case "run-finished":
         this.finished = { status: e.status, exitCode: e.exitCode, durationMs: e.durationMs, error: e.error };

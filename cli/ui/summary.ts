@@ -3,7 +3,8 @@
 // that did not finish. Plain text (ANSI colour only when the caller says so).
 
 import type { RunStatus, StepStatus } from "../../runtime/events.js";
-import type { UiStore } from "./store.js";
+import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
+import { PREFLIGHT_ID, type UiStore } from "./store.js";
 import { formatDuration, GLYPH, STATUS_WORD } from "./format.js";
 
 const ANSI: Partial<Record<StepStatus, number>> = { ok: 32, failed: 31, skipped: 33, interrupted: 35, "rolled-back": 34, pending: 90 };
@@ -23,7 +24,7 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   let section: string | null = null;
   for (const v of views) {
     const group = v.phase === "finally" ? "finally" : (v.section ?? "");
-    if (group !== section) {
+    if (group !== section && v.id !== PREFLIGHT_ID) {
       if (group !== "" || section !== null) out.push(`  ${group === "" ? "(no section)" : group}`);
       section = group;
     }
@@ -36,14 +37,17 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
       v.exitCode !== undefined && v.exitCode !== null && v.status === "failed" ? `exit ${v.exitCode}` : "",
       v.rollback === "failed" ? `rollback failed${v.rollbackError ? `: ${v.rollbackError}` : ""}` : "",
     ].filter(Boolean);
+    const id = v.id === PREFLIGHT_ID ? "preflight" : v.id;
     out.push(
-      `    ${paint(ANSI[status], glyph)} ${v.id.padEnd(idWidth)}  ${title.padEnd(titleWidth)}  ${paint(ANSI[status], STATUS_WORD[status].padEnd(11))}${detail.length ? " " + detail.join("  ") : ""}`.trimEnd(),
+      `    ${paint(ANSI[status], glyph)} ${id.padEnd(idWidth)}  ${title.padEnd(titleWidth)}  ${paint(ANSI[status], STATUS_WORD[status].padEnd(11))}${detail.length ? " " + detail.join("  ") : ""}`.trimEnd(),
     );
   }
+  if (store.verdict) out.push(...verdictLines(store.verdict));
   const elapsed = formatDuration(store.finished?.durationMs ?? Date.now() - store.startedAt);
   const word = { succeeded: "succeeded", failed: "failed", aborted: "was aborted", interrupted: "was interrupted", running: "stopped" }[result.status];
   const runColor = result.status === "succeeded" ? 32 : 31;
-  out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId} ${word} in ${elapsed} (exit ${result.exitCode}).`));
+  const outcome = store.verdict ? `: ${VERDICT_WORD[store.verdict.verdict]}` : ` ${word}`;
+  out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId}${outcome} in ${elapsed} (exit ${result.exitCode}).`));
   if (store.finished?.error) out.push(`  ${store.finished.error}`);
   if (result.status !== "succeeded" && !store.dryRun) out.push(`Resume with: runbook resume ${store.runId}`);
   return out.join("\n") + "\n";

@@ -8,7 +8,9 @@
 // follows it is asked. A subscriber only: it reads RunEvents (already redacted)
 // and writes text, to a stream or an OutputSink (output-sink.ts).
 
-import type { RunEvent, RunEventListener } from "../events.js";
+import { assertNever } from "../../language/assert.js";
+import type { PreflightStatus, RunEvent, RunEventListener } from "../events.js";
+import { verdictLines } from "../verdict.js";
 
 /** Where the log goes: a Writable, or an OutputSink over one. */
 export interface TextOut {
@@ -152,16 +154,41 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
       case "rollback-step":
         write(e.time, e.stepId, e.status === "ok" ? c("magenta", "undone") : `${c("red", "undo failed")}: ${e.error ?? ""}`);
         break;
+      case "preflight-started":
+        write(e.time, undefined, `${c("bold", "preflight")}: reaching ${e.targets.length} target${e.targets.length === 1 ? "" : "s"}`);
+        break;
+      case "preflight-target": {
+        const [colour, word] = PREFLIGHT_WORD[e.status];
+        write(e.time, undefined, `preflight: ${e.kind} ${e.name} ${c(colour, word)}${e.reason ? `: ${e.reason}` : ""} (${ms(e.durationMs)})`);
+        break;
+      }
+      case "preflight-finished": {
+        const parts = (Object.keys(PREFLIGHT_WORD) as PreflightStatus[]).filter((k) => k === "ok" || e.counts[k] > 0).map((k) => `${e.counts[k]} ${PREFLIGHT_WORD[k][1]}`);
+        write(e.time, undefined, `preflight: ${parts.join(", ")} (${ms(e.durationMs)})`);
+        break;
+      }
+      case "dry-run-verdict":
+        write(e.time, undefined, verdictLines(e).join("\n"));
+        break;
       case "run-finished": {
         flushWhere(() => true);
         const status = e.status === "succeeded" ? c("green", e.status) : c("red", e.status);
         write(e.time, undefined, `${dryRun ? "dry run" : "run"} ${e.runId} ${status} in ${ms(e.durationMs)} (exit ${e.exitCode})${e.error ? `: ${e.error}` : ""}`);
         break;
       }
+      default:
+        assertNever(e, "event");
     }
   };
   return Object.assign(listener, { flush: () => flushWhere(() => true) });
 }
+
+const PREFLIGHT_WORD: { [S in PreflightStatus]: [Colour, string] } = {
+  ok: ["green", "ok"],
+  failed: ["red", "failed"],
+  "not-checked": ["magenta", "not checked"],
+  deferred: ["yellow", "checked when needed"],
+};
 
 function colourDiff(diff: string, c: (name: Colour, s: string) => string): string {
   return diff

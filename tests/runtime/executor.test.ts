@@ -142,9 +142,13 @@ describe("executor: failures", () => {
 
   it("a lost connection is told in words", async () => {
     const cwd = tempDir();
-    const broken: HostDriver = Object.assign(Object.create(new LocalDriver({ cwd })), {
+    // Reached by the preflight (its first command), lost during the step.
+    let calls = 0;
+    const local = new LocalDriver({ cwd });
+    const broken: HostDriver = Object.assign(Object.create(local), {
       label: "portal",
-      exec: async () => {
+      exec: async (...args: Parameters<HostDriver["exec"]>) => {
+        if (calls++ === 0) return local.exec(...args);
         throw new DriverError("connection to portal lost", "connection-lost");
       },
     });

@@ -328,7 +328,7 @@ describe("dry run", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("would run: $ echo r547 > version.txt");
     expect(r.stdout).toMatch(/would edit config.py:[\s\S]*-migrate = False[\s\S]*\+migrate = True/);
-    expect(r.stdout).toMatch(/dry run: steps: 4 ok/);
+    expect(r.stdout).toMatch(/dry run: would run: 1 checked, 0 failed, 0 not verified \(steps: 4 ok\)\n$/);
     const journal = await openJournal(join(state, "journal.db"));
     try {
       const [run] = await journal.listRuns();

@@ -495,3 +495,32 @@ describe("summary frame", () => {
     expect(plain(f)).toContain("████████░░░░░░░░░░░░░░░░ 1/3 steps");
   });
 });
+
+describe("preflight and the dry-run verdict", () => {
+  it("shows the preflight as a first phase, a line per target, then the verdict", async () => {
+    const plan = threeSteps();
+    const ui = mount(plan, { dryRun: true, stepThrough: false });
+    ui.bus.emit(ev({ type: "run-started", runbook: "demo-release", version: "1.2.3", env: "dev", protected: false, dryRun: true, steps: plan.steps.map((s) => ({ id: s.id, title: s.title, section: s.section, host: s.host, phase: s.phase })) }));
+    ui.bus.emit(
+      ev({
+        type: "preflight-started",
+        targets: [
+          { id: "host:web", kind: "host", name: "web" },
+          { id: "secret:tok", kind: "secret", name: "tok" },
+        ],
+      }),
+    );
+    let f = await ui.frame("Preflight: reach 2 targets");
+    expect(f).toContain("0/3 steps");
+    ui.bus.emit(ev({ type: "preflight-target", target: "secret:tok", kind: "secret", name: "tok", status: "ok", durationMs: 1 }));
+    ui.bus.emit(ev({ type: "preflight-target", target: "host:web", kind: "host", name: "web", status: "failed", reason: "cannot connect to web: connection refused", durationMs: 3 }));
+    ui.bus.emit(ev({ type: "preflight-finished", counts: { ok: 1, failed: 1, "not-checked": 0, deferred: 0 }, durationMs: 4 }));
+    f = await ui.frame("host web: failed (cannot connect to web: connection refused)");
+    expect(f).toContain("✔ secret tok: ok");
+    expect(f).toContain("1 ok, 1 failed");
+    ui.bus.emit(ev({ type: "dry-run-verdict", verdict: "would-fail", checked: 1, failed: [{ what: "host web", why: "cannot connect to web: connection refused" }], notVerified: [], pending: [] }));
+    ui.bus.emit(ev({ type: "run-finished", status: "failed", exitCode: 1, durationMs: 10, error: "would fail: 1 check failed" }));
+    f = await ui.frame("dry run: would fail (exit 1)");
+    expect(ui.store.steps.get(" preflight")!.status).toBe("failed");
+  });
+});

@@ -173,4 +173,21 @@ describe("summary", () => {
     expect(text).not.toContain("Resume with");
     expect(text).toMatch(/\u001B\[32m✔\u001B\[39m backup/);
   });
+
+  it("a dry run lists its preflight first and ends with its verdict", () => {
+    const store = new UiStore({ plan, runId: "01HRUN", dryRun: true });
+    store.handle(ev({ type: "preflight-started", targets: [{ id: "host:web", kind: "host", name: "web" }] }));
+    store.handle(ev({ type: "preflight-target", target: "host:web", kind: "host", name: "web", status: "ok", durationMs: 20 }));
+    store.handle(ev({ type: "preflight-finished", counts: { ok: 1, failed: 0, "not-checked": 0, deferred: 0 }, durationMs: 20 }));
+    for (const id of ["backup", "tell-testers", "deploy", "migrate", "cleanup"]) store.handle(ev({ type: "step-finished", stepId: id, status: "ok", durationMs: 1, attempt: 1 }));
+    const verdict = { type: "dry-run-verdict", verdict: "not-verified", checked: 3, failed: [], notVerified: [{ stepId: "deploy", what: "when succeeds \"x\"", why: "not evaluated (--no-probe)" }], pending: [] };
+    store.handle(ev(verdict));
+    store.handle(ev({ type: "run-finished", status: "failed", exitCode: 1, durationMs: 1000 }));
+    store.close();
+    const text = formatSummary(store, { status: "failed", exitCode: 1 }, false);
+    expect(text).toMatch(/^.*\n {4}✔ preflight\s+Preflight: reach 1 target\s+ok\s+20ms\s+1 ok\n {2}Prepare\n/);
+    expect(text).toContain("verdict: not verified (3 checked, 0 failed, 1 not verified)\n  not verified: [deploy] when succeeds \"x\": not evaluated (--no-probe)\n");
+    expect(text).toContain("Dry run 01HRUN: not verified in 1.0s (exit 1).");
+    expect(store.progress()).toEqual({ done: 5, total: 5 });
+  });
 });
