@@ -15,7 +15,6 @@ const PLACEMENT: { [K in PlacementProblem]: { why: string; fix: string } } = {
   },
   "not-expanded": { why: "the shell does not expand anything there (a comment, a quoted here-document, an escaped `$`)", fix: "move the value out of the comment or quoted text" },
   "ansi-c-quote": { why: "a value cannot be placed inside `$'…'`", fix: "close the `$'…'` before the value: `$'a\\tb'${name}`" },
-  "heredoc-delimiter": { why: "a here-document's delimiter must be written out", fix: "write the delimiter as a word: `<<EOF`" },
   "backquote-in-double-quotes": { why: "values inside `…` within double quotes are read differently by each shell", fix: "use `$( … )` instead of backquotes" },
   eval: { why: "an argument of `eval` runs as code", fix: "run the command directly, with the value as one of its arguments" },
   "reserved-name": { why: "the names `__rb_1`, `__rb_2`, … carry runbook's values into commands", fix: "rename the shell variable" },

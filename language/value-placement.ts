@@ -24,7 +24,6 @@ export type PlacementProblem =
   | "arithmetic" // $(( … )), (( … )), let, an array index, [[ … -eq … ]], declare -i: the shell reads the value as an expression
   | "not-expanded" // a comment, a quoted here-document, `\${…}`: the shell would not see a value there
   | "ansi-c-quote" // $'…'
-  | "heredoc-delimiter"
   | "backquote-in-double-quotes"
   | "eval" // an argument of eval: the value would run as code
   | "reserved-name" // the text itself uses the `__rb_` names that values are passed by
@@ -216,8 +215,8 @@ export function placeShellValuesByParser(pieces: readonly Piece[]): Placement {
         const first = args[0];
         if (first && slice(first.Pos().Offset(), first.End().Offset()) === "eval" && !within(first)) return "eval";
       }
+      // (A value in a here-document's delimiter is a syntax error for the parser.)
       if (type === "Redirect") {
-        if (within(a.Word) && /^<</.test(opAt(a, slice))) return "heredoc-delimiter";
         if (within(a.Hdoc) && !decided) {
           quoted = "heredoc";
           decided = true;
