@@ -286,3 +286,9 @@ export function statementsWithParams(sql: string, params: readonly string[], dia
   if (next !== params.length) throw new Error(`internal error: the SQL has ${next} parameters for ${params.length} values`);
   return out;
 }
+
+/** The statements of a multi-statement SQL text that the engine commits by itself (MySQL DDL among others). */
+export function implicitCommitStatements(sql: string, dialect: SqlDialect): SqlStatement[] {
+  const statements = splitStatements(sql, dialect);
+  return statements.length < 2 ? [] : statements.filter((st) => commitsImplicitly(sql, st, dialect));
+}

@@ -1,6 +1,7 @@
 // One way to put a planned action or condition into words, shared by `runbook
 // plan`, the dry run, the plain log and the UI's step preview. Secrets show as ***.
 
+import { implicitCommitStatements } from "../language/sql-lexer.js";
 import { showText, type Action, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
 
 function value(v: PlanValue): string {
@@ -61,8 +62,11 @@ export function describeAction(a: Action): string {
       return `upload ${a.from} to ${a.to}`;
     case "download":
       return `download ${a.from} to ${a.to}`;
-    case "sql":
-      return `sql ${a.db}: ${showText(a.sql).trim()}`;
+    case "sql": {
+      const text = showText(a.sql).trim();
+      const atOnce = implicitCommitStatements(text, a.engine).map((st) => st.text.split("\n")[0]);
+      return `sql ${a.db}: ${text}${atOnce.map((head) => `\n  (commits at once: ${head})`).join("")}`;
+    }
     case "export":
       return `export ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} to ${a.to} (format ${a.format})`;
     case "import":

@@ -85,7 +85,7 @@ export type Action =
   | { kind: "upload"; from: string; to: string; span: Span }
   | { kind: "download"; from: string; to: string; span: Span }
   /** `line`: where the SQL text's first line stands in the runbook, for naming a failing statement. */
-  | { kind: "sql"; db: string; sql: Text; line: number; span: Span }
+  | { kind: "sql"; db: string; engine: "sqlite" | "mysql"; sql: Text; line: number; span: Span }
   | { kind: "export"; db: string; tables?: string[]; to: string; format: "csv" | "web2py"; span: Span }
   | { kind: "import"; db: string; from: string; span: Span }
   | { kind: "sync"; db: string; fromEnv: string; fromDb: string; tables?: string[]; span: Span }

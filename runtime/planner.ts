@@ -240,7 +240,14 @@ class PlanBuilder {
           out.push({ kind: s.kind, from: this.plain(s.from), to: this.plain(s.to), span });
           break;
         case "sql":
-          out.push({ kind: "sql", db: s.db.name, sql: this.text(s.text, this.sqlQuoting(s.db.name)), line: s.text.span.line + (s.text.triple ? 1 : 0), span });
+          out.push({
+            kind: "sql",
+            db: s.db.name,
+            engine: this.dbEngine.get(s.db.name) ?? "sqlite",
+            sql: this.text(s.text, this.sqlQuoting(s.db.name)),
+            line: s.text.span.line + (s.text.triple ? 1 : 0),
+            span,
+          });
           break;
         case "export":
           out.push({

@@ -121,6 +121,16 @@ describe("planner", () => {
     }
   });
 
+  it("marks a statement MySQL commits at once among others of one sql, in text and markdown", () => {
+    const src = `runbook "d" version "1.0.0"\ndatabase m = mysql "mysql://u@127.0.0.1/x"\ndatabase s = sqlite "x.db"\nstep "Add" {\n  sql m "INSERT INTO c VALUES (1); ALTER TABLE c ADD COLUMN phone TEXT"\n  sql s "INSERT INTO c VALUES (1); ALTER TABLE c ADD COLUMN phone TEXT"\n}\n`;
+    const compiled = compileSource(src, "/virtual/d.rb");
+    const built = buildPlan(compiled.runbook!, { env: "default" });
+    if ("error" in built) throw new Error(built.error);
+    for (const shown of [renderPlanText(built.plan), renderPlanMarkdown([built.plan])]) {
+      expect(shown.match(/commits at once: ALTER TABLE c ADD COLUMN phone TEXT/g)).toHaveLength(1);
+    }
+  });
+
   it("quotes values in SQL as literals", () => {
     const plan = planOf(`${base}step "Q" {\n  sql db "DELETE FROM t WHERE name = \${who}"\n  confirm "ok?"\n}\n`, "dev", { who: "x' OR '1'='1" });
     const sql = plan.steps[0]!.actions[0]!;

@@ -168,7 +168,7 @@ describe("running with output", () => {
 
   it("shows an edit as a diff once the executor sent one, and SQL as written", async () => {
     const edit: Action = { kind: "edit", path: "/srv/app/config.py", replaces: [{ old: ["migrate = False"], new: ["migrate = True"], all: false }], span: NO_SPAN };
-    const sql: Action = { kind: "sql", db: "appdb", sql: ["update settings\nset mode = ", "'live'", "\nwhere id = 1"], line: 1, span: NO_SPAN };
+    const sql: Action = { kind: "sql", db: "appdb", sql: ["update settings\nset mode = ", "'live'", "\nwhere id = 1"], engine: "sqlite", line: 1, span: NO_SPAN };
     const plan = makePlan([step("migrate", { actions: [edit, sql] })]);
     const ui = mount(plan);
     let f = await ui.frame("edit /srv/app/config.py");
