@@ -149,7 +149,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .description("what changed between two versions of a runbook (files or GIT_REV:PATH)")
         .argument("<old>", "old version")
         .argument("<new>", "new version")
-        .addOption(new Option("--format <format>", "output format").choices(["text", "markdown"]).default("text"))
+        .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
+        .option("--accept-risk", "exit 0 even when the change has risks (they are still listed)")
         .action(async (oldRef: string, newRef: string, opts) => {
           const { diffCommand } = await import("./commands/diff.js");
           exitCode = await diffCommand(oldRef, newRef, opts, io);
