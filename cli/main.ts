@@ -155,6 +155,20 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
           const { diffCommand } = await import("./commands/diff.js");
           exitCode = await diffCommand(oldRef, newRef, opts, io);
         }),
+    review: () =>
+      program
+        .command("review")
+        .description("a pull request's runbook changes in one markdown comment: risks, steps per env, check")
+        .argument("[base]", "the base branch or revision; the review starts at its merge base with HEAD (default origin/HEAD, else main, else master)")
+        .argument("[head]", "the head revision (default HEAD)")
+        .option("--base <rev>", "the base branch or revision (the same as BASE)")
+        .addOption(new Option("--format <format>", "output format").choices(["markdown", "json"]).default("markdown"))
+        .option("--accept-risk", "exit 0 even when a change has risks (they are still listed)")
+        .option("--max-chars <n>", "leave out runbook sections past this many characters of markdown (default 60000)", positiveInt)
+        .action(async (base: string | undefined, head: string | undefined, opts) => {
+          const { reviewCommand } = await import("./commands/review.js");
+          exitCode = await reviewCommand(base, head, opts, io);
+        }),
     unlock: () =>
       program
         .command("unlock")

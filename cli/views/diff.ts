@@ -6,6 +6,7 @@
 import { maskUrlPasswords } from "../../language/url-password.js";
 import type { ChangeKind, RunbookChanges, StepChange } from "../runbook-diff.js";
 import { riskTitle, type Risk } from "../risk.js";
+import { mdCode as code } from "./plan.js";
 
 const SIGN: { [K in ChangeKind]: string } = { added: "+", removed: "-", changed: "~", moved: ">" };
 const KINDS: ChangeKind[] = ["added", "removed", "changed", "moved"];
@@ -64,11 +65,6 @@ export function mdFence(lang: string, lines: string[]): string[] {
   return [`${fence}${lang}`, ...lines, fence];
 }
 
-const code = (s: string) => {
-  const longest = Math.max(0, ...[...s.matchAll(/`+/g)].map((m) => m[0].length));
-  const f = "`".repeat(longest + 1);
-  return `${f}${s.startsWith("`") || s.endsWith("`") ? ` ${s} ` : s}${f}`;
-};
 
 export function mdRiskList(risks: Risk[]): string[] {
   return risks.map((r) => `- ⚠️ **${riskTitle(r.kind)}**: ${code(r.what)}${r.stepId === undefined ? "" : ` — in ${envList(r.envs)}`}`);
@@ -86,14 +82,14 @@ function mdStep(s: StepChange): string[] {
   return out;
 }
 
-/** The body of a runbook's changes in markdown, headings from `level` (## by default). */
-export function renderDiffMarkdownBody(c: RunbookChanges, level = 2): string[] {
+/** The body of a runbook's changes in markdown, headings one below `level` (## by default); the risks too unless `withRisks` is false. */
+export function renderDiffMarkdownBody(c: RunbookChanges, level = 2, withRisks = true): string[] {
   const h = (n: number) => "#".repeat(level + n);
   const out: string[] = [];
   const head = headline(c);
   if (head) out.push(`**${head}**`, "");
   if (c.versionNotBumped) out.push("> ⚠️ The runbook changed but its version did not.", "");
-  if (c.risks.length) out.push(`${h(1)} Risk`, "", ...mdRiskList(c.risks), "");
+  if (withRisks && c.risks.length) out.push(`${h(1)} Risk`, "", ...mdRiskList(c.risks), "");
   if (!isEmpty(c) && c.counts.length) {
     out.push(`${h(1)} Steps per env`, "", "| env | added | removed | changed |", "|---|---:|---:|---:|");
     for (const n of c.counts) out.push(`| ${n.env} | ${n.added} | ${n.removed} | ${n.changed} |`);
