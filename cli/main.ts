@@ -96,6 +96,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--no-tui", "plain log instead of the interactive UI")
         .option("--accept-new-host-keys", "record unknown SSH host keys (changed keys are always refused)")
         .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
+        .option("--require-commit <sha>", "refuse unless the runbook and its includes are exactly those of this git commit (the reviewed one)")
+        .option("--allow-dirty", "run in a protected env even though the runbook has uncommitted changes")
         .addOption(stateOption())
         .action(async (file: string, opts) => {
           const { runCommand } = await import("./commands/run.js");

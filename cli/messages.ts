@@ -19,6 +19,8 @@ export const cliMessages = {
   requireCommitDiffers: (file: string, sha: string) =>
     `--require-commit ${sha}: ${file} (with its includes) is not the runbook of that commit; refusing to run what was not reviewed`,
   requireCommitNotInRepo: (file: string) => `--require-commit: ${file} is not in a git repository`,
+  dirtyInProtected: (file: string, env: string) =>
+    `${file} (or a file it includes) has changes that are not committed, and env ${env} is protected: a protected env runs only what was committed (and reviewed); commit them, or give --allow-dirty`,
 } as const;
 
 /** The risks a diff calls out, ranked: the words for each (see docs/review.md). */

@@ -7,7 +7,7 @@ import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, useColor, type CliIO } from "../io.js";
 import type { ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
 import type { PlannedStep } from "../../runtime/plan.js";
-import { colorStatus, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
+import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
 
 export interface ShowOptions {
   json?: boolean;
@@ -84,6 +84,7 @@ function renderRun(
   }
   field("file", run.file);
   field("source", run.sourceHash);
+  field("commit", commitText(run.plan.runbook.git));
   const params = Object.entries(run.params);
   field("params", params.length === 0 ? "(none)" : params.map(([k, v]) => `${k}=${v}`).join(", "));
   if (run.plan.protected) field("protected", "yes");
@@ -172,3 +173,4 @@ function renderRun(
   }
   return out.join("\n") + "\n";
 }
+
