@@ -164,7 +164,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .argument("[base]", "the base branch or revision; the review starts at its merge base with HEAD (default origin/HEAD, else main, else master)")
         .argument("[head]", "the head revision (default HEAD)")
         .option("--base <rev>", "the base branch or revision (the same as BASE)")
-        .addOption(new Option("--format <format>", "output format").choices(["markdown", "json"]).default("markdown"))
+        .addOption(new Option("--format <format>", "output format (github: annotations, and the markdown added to $GITHUB_STEP_SUMMARY)").choices(["markdown", "json", "github"]).default("markdown"))
         .option("--accept-risk", "exit 0 even when a change has risks (they are still listed)")
         .option("--max-chars <n>", "leave out runbook sections past this many characters of markdown (default 60000)", positiveInt)
         .action(async (base: string | undefined, head: string | undefined, opts) => {

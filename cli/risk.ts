@@ -20,6 +20,8 @@ export interface Risk {
   stepId?: string;
   /** What, in words: `env prod: no longer protected`, `step purge: $ rm -rf … (no undo)`. */
   what: string;
+  /** Where, on the new side: the step, or the env block (for annotations). */
+  at?: { file: string; line: number; column: number };
 }
 
 /** Lower ranks first: the order reviewers read them in. */
@@ -85,11 +87,14 @@ const confirmsOf = (s: PlannedStep) => s.actions.flatMap((a) => (a.kind === "con
 /** The risks from the old plans to the new ones (both keyed by env), ranked. */
 export function findRisks(oldPlans: Map<string, Plan>, newPlans: Map<string, Plan>): Risk[] {
   const found = new Map<string, Risk>();
-  const add = (kind: RiskKind, env: string, what: string, stepId?: string) => {
-    const key = `${kind}\0${stepId ?? ""}\0${what}`;
+  const add = (kind: RiskKind, env: string, what: string, step?: PlannedStep) => {
+    const key = `${kind}\0${step?.id ?? ""}\0${what}`;
     const r = found.get(key);
     if (r) r.envs.push(env);
-    else found.set(key, { kind, envs: [env], what, ...(stepId !== undefined ? { stepId } : {}) });
+    else {
+      const at = step ? { at: { file: step.span.file, line: step.span.line, column: step.span.column } } : {};
+      found.set(key, { kind, envs: [env], what, ...(step ? { stepId: step.id } : {}), ...at });
+    }
   };
   for (const [env, plan] of newPlans) {
     const old = oldPlans.get(env);
@@ -104,13 +109,13 @@ export function findRisks(oldPlans: Map<string, Plan>, newPlans: Map<string, Pla
       const had = runs(before);
       if (had) {
         const now = confirmsOf(step);
-        for (const q of confirmsOf(before)) if (!now.includes(q)) add("confirm-removed", env, `step ${step.id}: confirm ${JSON.stringify(q)} removed`, step.id);
-        if (before.undo.length > 0 && step.undo.length === 0 && step.mutating) add("undo-removed", env, `step ${step.id}: its undo was removed`, step.id);
+        for (const q of confirmsOf(before)) if (!now.includes(q)) add("confirm-removed", env, `step ${step.id}: confirm ${JSON.stringify(q)} removed`, step);
+        if (before.undo.length > 0 && step.undo.length === 0 && step.mutating) add("undo-removed", env, `step ${step.id}: its undo was removed`, step);
       }
       if (step.undo.length > 0) continue;
       const known = new Set(had ? before.actions.flatMap(destructiveOf) : []);
       for (const d of step.actions.flatMap(destructiveOf)) {
-        if (!known.has(d)) add("destructive-without-undo", env, `step ${step.id}: ${d} (no undo)`, step.id);
+        if (!known.has(d)) add("destructive-without-undo", env, `step ${step.id}: ${d} (no undo)`, step);
       }
     }
   }

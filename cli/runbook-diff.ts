@@ -233,6 +233,10 @@ export function diffRunbooks(oldRb: Runbook | undefined, newRb: Runbook | undefi
   }
 
   changes.risks = findRisks(oldPlans, newPlans);
+  for (const r of changes.risks) {
+    const block = r.stepId === undefined ? newEnvs.get(r.envs[0]!) : undefined;
+    if (block && !r.at) r.at = { file: block.span.file, line: block.span.line, column: block.span.column };
+  }
   changes.versionNotBumped = !changes.version && (changes.lines.length > 0 || changes.steps.length > 0);
   return changes;
 }

@@ -4,23 +4,26 @@
 // .runbook file whose first statement is its `runbook` header) that changed, or
 // one of whose included files changed, on either side, is compiled at both
 // commits (includes from the same commit) and diffed (cli/runbook-diff.ts), with
-// the head side's check diagnostics. Exit 1 when the head side has errors, else 5
-// when there is a risk (unless --accept-risk), else 0.
+// the head side's check diagnostics: one markdown comment, JSON, or GitHub
+// annotations (with the markdown added to $GITHUB_STEP_SUMMARY). Exit 1 when the
+// head side has errors, else 5 when there is a risk (unless --accept-risk), else 0.
 
 import { relative } from "node:path";
 import type { Runbook } from "../../language/ast.js";
-import { hasErrors, type Diagnostic } from "../../language/diagnostics.js";
+import { appendFileSync } from "node:fs";
+import { hasErrors, renderDiagnostics, type Diagnostic } from "../../language/diagnostics.js";
 import { plainSpan } from "../../language/span.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { changedPaths, compileAt, mergeBase, repoRoot, resolveCommit, showAt, treeFiles } from "../git-source.js";
 import { Exit, type CliIO } from "../io.js";
 import { cliMessages } from "../messages.js";
 import { diffRunbooks, type RunbookChanges } from "../runbook-diff.js";
+import { riskLine } from "../views/diff.js";
 import { renderReviewMarkdown, type Review, type ReviewedRunbook } from "../views/review.js";
 
 export interface ReviewOptions {
   base?: string;
-  format?: "markdown" | "json";
+  format?: "markdown" | "json" | "github";
   acceptRisk?: boolean;
   /** The most characters of markdown (GitHub's comment limit is 65536). */
   maxChars?: number;
@@ -85,7 +88,25 @@ export async function reviewCommand(baseArg: string | undefined, headArg: string
   }
 
   const review: Review = { base: baseRev!, head: headRev, baseCommit: base, headCommit: head, runbooks: reviewed };
-  if ((options.format ?? "markdown") === "json") {
+  const format = options.format ?? "markdown";
+  if (format === "github") {
+    // Annotations: the head side's diagnostics, and each risk at its step (or env block), an error unless accepted.
+    const annotations: Diagnostic[] = reviewed.flatMap((r) => [
+      ...r.diagnostics,
+      ...(r.changes?.risks ?? []).map(
+        (risk): Diagnostic => ({
+          severity: options.acceptRisk ? "warning" : "error",
+          code: risk.kind,
+          message: riskLine(risk),
+          span: { file: risk.at ? relative(root, risk.at.file).split("\\").join("/") : r.path, offset: 0, line: risk.at?.line ?? 1, column: risk.at?.column ?? 1, length: 0 },
+        }),
+      ),
+    ]);
+    const out = renderDiagnostics(annotations, "github", { sources: new Map() });
+    if (out) io.stdout.write(maskUrlPasswords(`${out}\n`));
+    const summary = io.env.GITHUB_STEP_SUMMARY;
+    if (summary) appendFileSync(summary, renderReviewMarkdown(review, options.maxChars));
+  } else if (format === "json") {
     const json = {
       ...review,
       runbooks: reviewed.map((r) => ({

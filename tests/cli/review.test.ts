@@ -4,8 +4,8 @@
 // the Risk section first, the per-env diff, the head side's check diagnostics; JSON;
 // the exit codes (1 errors, 5 risk, --accept-risk); the size limit's cut.
 
-import { join } from "node:path";
-import { dirname } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { cli, type CliBuilder } from "../support/cli.js";
@@ -144,6 +144,33 @@ describe("runbook review", () => {
       ["destructive-without-undo", ["prod"]],
     ]);
     expect(j.runbooks[0]!.diagnostics).toEqual([expect.objectContaining({ file: "runbooks/lib/common.rb", code: "missing-undo", line: 3 })]);
+  });
+
+  it("--format github: annotations at the file and line of each diagnostic and risk; the markdown added to $GITHUB_STEP_SUMMARY", async () => {
+    const c = pullRequest();
+    const summary = join(c.dir, "step-summary.md");
+    writeFileSync(summary, "earlier step\n");
+    const r = await c.env({ GITHUB_STEP_SUMMARY: summary }).args("review", "main", "--format", "github").run();
+    expect(r.code).toBe(5);
+    expect(r.stdout).toBe(
+      [
+        "::error file=runbooks/lib/common.rb,line=3,col=1::destructive change without undo: step purge-sessions: $ rm -rf /srv/dev/sessions/* (no undo) — in env dev",
+        "::error file=runbooks/lib/common.rb,line=3,col=1::destructive change without undo: step purge-sessions: $ rm -rf /srv/app2/sessions/* (no undo) — in env prod",
+        "::warning file=runbooks/lib/common.rb,line=3,col=6::step `purge-sessions` makes changes but has no `undo`, and it can run in protected env `prod`%0Aadd `undo \"command\"` or `undo { … }` so that a rollback can revert it",
+        "",
+      ].join("\n"),
+    );
+    const markdown = (await c.env({ GITHUB_STEP_SUMMARY: "" }).args("review", "main").run()).stdout;
+    expect(readFileSync(summary, "utf8")).toBe(`earlier step\n${markdown}`);
+    // Accepted risks are warnings, and the exit is 0.
+    const accepted = await c.env({ GITHUB_STEP_SUMMARY: "" }).args("review", "main", "--format", "github", "--accept-risk").run();
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toContain("::warning file=runbooks/lib/common.rb,line=3,col=1::destructive change without undo");
+    // An env's risk is at its env block.
+    c.file("runbooks/app.rb", APP.replace("  protected\n", ""));
+    commitAll(c.dir, "unprotect");
+    const env = await c.args("review", "main", "--format", "github").run();
+    expect(env.stdout).toContain("::error file=runbooks/app.rb,line=8,col=1::protection removed: env prod: no longer protected\n");
   });
 
   it("stays under the size limit: whole runbook sections left out, with a note; the summary and risks stay", async () => {
