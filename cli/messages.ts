@@ -8,7 +8,6 @@ export const cliMessages = {
   outsideRepo: (ref: string) => `${ref}: the path is outside the repository`,
   noSuchFile: (ref: string) => `${ref}: no such file`,
   absentBothSides: (oldRef: string, newRef: string) => `${oldRef} and ${newRef}: neither side has the runbook`,
-  noRisk: "no risk found",
   riskExit: (n: number) =>
     `${n} risk${n === 1 ? "" : "s"} found: exit 5 (give --accept-risk once a reviewer has accepted ${n === 1 ? "it" : "them"})`,
   reviewNoBase: (base: string) => `review: git knows no revision \`${base}\``,

@@ -1,9 +1,12 @@
 // Runs tied to the reviewed commit, in real git repositories: `run` records the
 // commit of the runbook and whether its files (includes too) differ from it (the
-// run-started event, the plain log, the journal: `show`, `history`);
+// run-started event, the plain log, the journal: `show`, `history`), and `show`
+// tells whether the files on disk are still those that ran;
 // `--require-commit SHA` refuses a runbook (with its includes) that is not that
 // commit's; a protected env refuses uncommitted changes unless --allow-dirty.
 
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, type CliBuilder } from "../support/cli.js";
 import { commitAll, initRepo } from "../support/git.js";
@@ -67,6 +70,20 @@ describe("runs tied to a git commit", () => {
     c.file("ops/lib/values.rb", 'var greeting = "hello"\n').file("README.md", "changed\n");
     const clean = await c.args("run", "ops/main.rb", "--env", "dev", "--json").run();
     expect(started(clean.stdout).git).toEqual({ commit: first, dirty: false });
+  });
+
+  it("show tells whether the files on disk (includes too) are still the ones that ran", async () => {
+    const { c } = repo();
+    const r = await c.args("run", "ops/main.rb", "--env", "dev", "--json").run();
+    const id = runIdOf(r.stdout);
+    expect((await c.args("show", id).run()).stdout).toContain("  on disk    the same files as the run\n");
+    c.file("ops/lib/values.rb", 'var greeting = "changed"\n');
+    expect((await c.args("show", id).run()).stdout).toContain("  on disk    changed since the run (the runbook or a file it includes)\n");
+    expect((JSON.parse((await c.args("show", id, "--json").run()).stdout) as { sourceOnDisk: string }).sourceOnDisk).toBe("changed");
+    c.file("ops/lib/values.rb", 'var greeting = "hello"\n');
+    expect((await c.args("show", id).run()).stdout).toContain("  on disk    the same files as the run\n");
+    rmSync(join(c.dir, "ops/main.rb"));
+    expect((await c.args("show", id).run()).stdout).toContain("  on disk    the runbook is not there any more\n");
   });
 
   it("outside a repository: nothing recorded, and show says so", async () => {
