@@ -2,6 +2,8 @@
 // (git revisions, risks), and runs tied to a commit (`run --require-commit`).
 // Code decides by kinds and data, never by matching these texts.
 
+import type { RiskKind } from "./risk.js";
+
 export const cliMessages = {
   notInRepo: (ref: string) => `${ref}: not a file, and the working directory is not in a git repository`,
   unknownRevision: (ref: string, rev: string) => `${ref}: not a file, and git knows no revision \`${rev}\``,
@@ -23,9 +25,9 @@ export const cliMessages = {
 } as const;
 
 /** The risks a diff calls out, ranked: the words for each (see docs/review.md). */
-export const riskWords = {
+export const riskWords: { [K in RiskKind]: { title: string; explain: string } } = {
   "protection-removed": { title: "protection removed", explain: "`--yes` answers its confirmations again" },
   "confirm-removed": { title: "confirmation removed", explain: "nobody is asked any more" },
   "destructive-without-undo": { title: "destructive change without undo", explain: "a rollback cannot revert it" },
   "undo-removed": { title: "undo removed", explain: "a rollback cannot revert this step any more" },
-} as const;
+};

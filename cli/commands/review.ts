@@ -66,10 +66,10 @@ export async function reviewCommand(baseArg: string | undefined, headArg: string
   const candidates = [...new Set([...treeFiles(root, base), ...treeFiles(root, head)])].filter((p) => RUNBOOK_FILE.test(p)).sort();
   const reviewed: ReviewedRunbook[] = [];
   for (const repoPath of candidates) {
-    const isMain = (commit: string) => MAIN_RUNBOOK.test(showAt(root, commit, repoPath) ?? "");
-    if (!isMain(base) && !isMain(head)) continue;
+    const isMain = [base, head].map((commit) => MAIN_RUNBOOK.test(showAt(root, commit, repoPath) ?? ""));
+    if (!isMain[0] && !isMain[1]) continue;
     const absPath = `${root}/${repoPath}`;
-    const sides = [base, head].map((commit) => (isMain(commit) ? compileAt({ root, commit, absPath, repoPath }) : undefined));
+    const sides = [base, head].map((commit, i) => (isMain[i] ? compileAt({ root, commit, absPath, repoPath }) : undefined));
     const rel = (f: string) => relative(root, f).split("\\").join("/");
     const touched = sides.some((s) => s !== undefined && [...s.sources.keys()].some((f) => changed.has(rel(f)))) || changed.has(repoPath);
     if (!touched) continue;

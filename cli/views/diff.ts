@@ -6,7 +6,7 @@
 import { maskUrlPasswords } from "../../language/url-password.js";
 import type { ChangeKind, RunbookChanges, StepChange } from "../runbook-diff.js";
 import { riskTitle, type Risk } from "../risk.js";
-import { mdCode as code } from "./plan.js";
+import { mdCode as code, mdFence } from "./plan.js";
 
 const SIGN: { [K in ChangeKind]: string } = { added: "+", removed: "-", changed: "~", moved: ">" };
 const KINDS: ChangeKind[] = ["added", "removed", "changed", "moved"];
@@ -58,12 +58,6 @@ export function renderDiffText(c: RunbookChanges, oldLabel: string, newLabel: st
   return maskUrlPasswords(`${out.join("\n")}\n`);
 }
 
-/** A fenced block that holds any text (a fence longer than any run of backticks in it). */
-export function mdFence(lang: string, lines: string[]): string[] {
-  const longest = Math.max(2, ...lines.map((l) => Math.max(0, ...[...l.matchAll(/`+/g)].map((m) => m[0].length))));
-  const fence = "`".repeat(longest + 1);
-  return [`${fence}${lang}`, ...lines, fence];
-}
 
 
 export function mdRiskList(risks: Risk[]): string[] {

@@ -86,6 +86,13 @@ export function mdCode(s: string): string {
   return `${fence}${pad}${s}${pad}${fence}`;
 }
 
+/** A fenced block that holds any text (a fence longer than any run of backticks in it). */
+export function mdFence(lang: string, lines: string[]): string[] {
+  const longest = Math.max(2, ...lines.map((l) => Math.max(0, ...[...l.matchAll(/`+/g)].map((m) => m[0].length))));
+  const fence = "`".repeat(longest + 1);
+  return [`${fence}${lang}`, ...lines, fence];
+}
+
 /**
  * A list item (at `indent`) for an action: inline code, or, when it takes several
  * lines, a fenced block inside the item (on the item's line when there is no label).
