@@ -86,6 +86,18 @@ describe("runs tied to a git commit", () => {
     expect((await c.args("show", id).run()).stdout).toContain("  on disk    the runbook is not there any more\n");
   });
 
+  it("a resumed run says which commit its files come from now", async () => {
+    const c = cli().file("r.rb", 'runbook "r" version "1.0.0"\nstep "Wait for the flag" {\n  run "test -f flag"\n}\n');
+    initRepo(c.dir);
+    const commit = commitAll(c.dir, "r");
+    const failed = await c.args("run", "r.rb", "--json").run();
+    expect(failed.code).toBe(1);
+    c.file("flag", "");
+    const resumed = await c.args("resume", runIdOf(failed.stdout), "--json").run();
+    expect(resumed.code).toBe(0);
+    expect(started(resumed.stdout).git).toEqual({ commit, dirty: false });
+  });
+
   it("outside a repository: nothing recorded, and show says so", async () => {
     const c = cli().file("main.rb", 'runbook "t" version "1.0.0"\nstep "S" {\n  note "x"\n}\n');
     const r = await c.args("run", "main.rb", "--json").run();
