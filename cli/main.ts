@@ -161,15 +161,18 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       program
         .command("review")
         .description("a pull request's runbook changes in one markdown comment: risks, steps per env, check")
-        .argument("[base]", "the base branch or revision; the review starts at its merge base with HEAD (default origin/HEAD, else main, else master)")
-        .argument("[head]", "the head revision (default HEAD)")
+        .argument("[args...]", "[BASE] [HEAD] [PATH...]: the base branch or revision, the review starts at its merge base with HEAD (default origin/HEAD, else main, else master); the head revision (default HEAD); paths that limit the review to the runbooks under them (after -- when they could be taken for revisions)")
         .option("--base <rev>", "the base branch or revision (the same as BASE)")
         .addOption(new Option("--format <format>", "output format (github: annotations, and the markdown added to $GITHUB_STEP_SUMMARY)").choices(["markdown", "json", "github"]).default("markdown"))
         .option("--accept-risk", "exit 0 even when a change has risks (they are still listed)")
+        .addOption(new Option("--fail-on <what>", "what fails the review: risk (exit 5, the default) or only errors (as --accept-risk)").choices(["risk", "errors"]).default("risk"))
         .option("--max-chars <n>", "leave out runbook sections past this many characters of markdown (default 60000)", positiveInt)
-        .action(async (base: string | undefined, head: string | undefined, opts) => {
+        .action(async (args: string[], opts) => {
           const { reviewCommand } = await import("./commands/review.js");
-          exitCode = await reviewCommand(base, head, opts, io);
+          // Where `--` stood among the arguments: what follows it is paths.
+          const dash = argv.indexOf("--");
+          const dashIndex = dash < 0 ? -1 : args.length - (argv.length - dash - 1);
+          exitCode = await reviewCommand(args, dashIndex, opts, io);
         }),
     unlock: () =>
       program

@@ -15,6 +15,8 @@ export const cliMessages = {
   reviewNoBase: (base: string) => `review: git knows no revision \`${base}\``,
   reviewNoMergeBase: (base: string, head: string) => `review: ${base} and ${head} share no history (no merge base)`,
   reviewNotInRepo: "review: the working directory is not in a git repository",
+  reviewBadArg: (arg: string) => `review: ${arg} is neither a revision git knows nor a path (use -- before paths that do not exist)`,
+  reviewTwoBases: (base: string, rev: string) => `review: --base ${base} and BASE ${rev} both given; give one`,
   requireCommitUnknown: (sha: string) => `--require-commit ${sha}: git knows no such commit`,
   requireCommitAbsent: (file: string, sha: string) => `--require-commit ${sha}: ${file} is not in that commit`,
   requireCommitDiffers: (file: string, sha: string) =>

@@ -1,16 +1,17 @@
-// `runbook review [BASE] [HEAD]`: a pull request's runbook changes in one comment.
+// `runbook review [BASE] [HEAD] [PATH…]`: a pull request's runbook changes in one comment.
 // The base side is the merge base of BASE (default: the remote's default branch,
 // else main, else master) and HEAD (default HEAD); every runbook (a .rb or
-// .runbook file whose first statement is its `runbook` header) that changed, or
+// .runbook file whose first statement is its `runbook` header; under PATH… when
+// given) that changed, or
 // one of whose included files changed, on either side, is compiled at both
 // commits (includes from the same commit) and diffed (cli/runbook-diff.ts), with
 // the head side's check diagnostics: one markdown comment, JSON, or GitHub
 // annotations (with the markdown added to $GITHUB_STEP_SUMMARY). Exit 1 when the
 // head side has errors, else 5 when there is a risk (unless --accept-risk), else 0.
 
-import { relative } from "node:path";
+import { appendFileSync, existsSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { Runbook } from "../../language/ast.js";
-import { appendFileSync } from "node:fs";
 import { hasErrors, renderDiagnostics, type Diagnostic } from "../../language/diagnostics.js";
 import { plainSpan } from "../../language/span.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
@@ -25,6 +26,8 @@ export interface ReviewOptions {
   base?: string;
   format?: "markdown" | "json" | "github";
   acceptRisk?: boolean;
+  /** `--fail-on risk` (the default): a risk fails (exit 5); `errors`: only errors do (as --accept-risk). */
+  failOn?: "risk" | "errors";
   /** The most characters of markdown (GitHub's comment limit is 65536). */
   maxChars?: number;
 }
@@ -38,13 +41,49 @@ function defaultBase(root: string): string | undefined {
   return undefined;
 }
 
-export async function reviewCommand(baseArg: string | undefined, headArg: string | undefined, options: ReviewOptions, io: CliIO): Promise<number> {
+/**
+ * `[BASE] [HEAD] [PATH…]` (or `[BASE] [HEAD] -- PATH…`): the revisions come first,
+ * each an argument git resolves to a commit; the rest are paths (files or folders,
+ * relative to the working directory) that limit the review to the runbooks under them.
+ */
+function splitArgs(args: string[], dashIndex: number, root: string, cwd: string): { revs: string[]; paths: string[] } | { error: string } {
+  const revs: string[] = [];
+  const paths: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    const afterDash = dashIndex >= 0 && i >= dashIndex;
+    if (!afterDash && paths.length === 0 && revs.length < 2 && resolveCommit(root, arg)) {
+      revs.push(arg);
+      continue;
+    }
+    const abs = resolve(cwd, arg);
+    const rel = relative(root, abs).split("\\").join("/");
+    if (rel.startsWith("..") || isAbsolute(rel)) return { error: cliMessages.outsideRepo(arg) };
+    if (!afterDash && !existsSync(abs)) return { error: cliMessages.reviewBadArg(arg) };
+    paths.push(rel);
+  }
+  return { revs, paths };
+}
+
+const under = (repoPath: string, paths: string[]) => paths.length === 0 || paths.some((p) => p === "" || repoPath === p || repoPath.startsWith(`${p}/`));
+
+export async function reviewCommand(args: string[], dashIndex: number, options: ReviewOptions, io: CliIO): Promise<number> {
   const root = repoRoot(io.cwd);
   if (!root) {
     io.stderr.write(`runbook: ${cliMessages.reviewNotInRepo}\n`);
     return Exit.usage;
   }
-  const baseRev = baseArg ?? options.base ?? defaultBase(root);
+  const split = splitArgs(args, dashIndex, root, io.cwd);
+  if ("error" in split) {
+    io.stderr.write(`runbook: ${split.error}\n`);
+    return Exit.usage;
+  }
+  const [baseArg, headArg] = options.base !== undefined ? [options.base, split.revs[0]] : split.revs;
+  if (options.base !== undefined && split.revs.length > 1) {
+    io.stderr.write(`runbook: ${cliMessages.reviewTwoBases(options.base, split.revs[0]!)}\n`);
+    return Exit.usage;
+  }
+  const acceptRisk = options.acceptRisk === true || options.failOn === "errors";
+  const baseRev = baseArg ?? defaultBase(root);
   const headRev = headArg ?? "HEAD";
   const baseTip = baseRev === undefined ? undefined : resolveCommit(root, baseRev);
   if (!baseTip) {
@@ -65,7 +104,7 @@ export async function reviewCommand(baseArg: string | undefined, headArg: string
   const changed = new Set(changedPaths(root, base, head));
   const candidates = [...new Set([...treeFiles(root, base), ...treeFiles(root, head)])].filter((p) => RUNBOOK_FILE.test(p)).sort();
   const reviewed: ReviewedRunbook[] = [];
-  for (const repoPath of candidates) {
+  for (const repoPath of candidates.filter((p) => under(p, split.paths))) {
     const isMain = [base, head].map((commit) => MAIN_RUNBOOK.test(showAt(root, commit, repoPath) ?? ""));
     if (!isMain[0] && !isMain[1]) continue;
     const absPath = `${root}/${repoPath}`;
@@ -95,7 +134,7 @@ export async function reviewCommand(baseArg: string | undefined, headArg: string
       ...r.diagnostics,
       ...(r.changes?.risks ?? []).map(
         (risk): Diagnostic => ({
-          severity: options.acceptRisk ? "warning" : "error",
+          severity: acceptRisk ? "warning" : "error",
           code: risk.kind,
           message: riskLine(risk),
           span: { file: risk.at ? relative(root, risk.at.file).split("\\").join("/") : r.path, offset: 0, line: risk.at?.line ?? 1, column: risk.at?.column ?? 1, length: 0 },
@@ -120,7 +159,7 @@ export async function reviewCommand(baseArg: string | undefined, headArg: string
   }
   if (reviewed.some((r) => r.headErrors)) return Exit.failed;
   const risks = reviewed.reduce((n, r) => n + (r.changes?.risks.length ?? 0), 0);
-  if (risks > 0 && !options.acceptRisk) {
+  if (risks > 0 && !acceptRisk) {
     io.stderr.write(`runbook: ${cliMessages.riskExit(risks)}\n`);
     return Exit.risk;
   }

@@ -103,7 +103,30 @@ describe("runbook review", () => {
     expect(r.stdout).toContain("`main` (merge base `");
     const bad = await c.args("review", "nosuch").run();
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("runbook: review: git knows no revision `nosuch`\n");
+    expect(bad.stderr).toBe("runbook: review: nosuch is neither a revision git knows nor a path (use -- before paths that do not exist)\n");
+    const badBase = await c.args("review", "--base", "nosuch").run();
+    expect(badBase.code).toBe(2);
+    expect(badBase.stderr).toBe("runbook: review: git knows no revision `nosuch`\n");
+  });
+
+  it("PATH… limits the review to the runbooks under it; -- marks paths; --fail-on errors lets risks pass", async () => {
+    const c = pullRequest();
+    const one = await c.args("review", "main", "HEAD", "runbooks/new.rb").run();
+    expect(one.code).toBe(0); // the risky app.rb is not under it
+    expect(one.stdout).toContain("1 runbook changed, 0 risks");
+    expect(one.stdout).toContain("| `runbooks/new.rb` |");
+    const folder = await cli(join(c.dir, "runbooks")).args("review", "--base", "main", ".").run();
+    expect(folder.stdout).toContain("3 runbooks changed");
+    const gone = await c.args("review", "main", "--", "runbooks/old.rb").run();
+    expect(gone.stdout).toContain("1 runbook changed, 0 risks");
+    expect(gone.stdout).toContain("| `runbooks/old.rb` | deleted |");
+    const bad = await c.args("review", "main", "runbooks/nope.rb").run();
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("runbook: review: runbooks/nope.rb is neither a revision git knows nor a path (use -- before paths that do not exist)\n");
+    const failOnErrors = await c.args("review", "main", "--fail-on", "errors").run();
+    expect(failOnErrors.code).toBe(0);
+    expect(failOnErrors.stdout).toContain("### Risk\n\n- `runbooks/app.rb`: ⚠️ **destructive change without undo**");
+    expect((await c.args("review", "main", "--fail-on", "risk").run()).code).toBe(5);
   });
 
   it("no runbook changed: says so and exits 0", async () => {
