@@ -31,5 +31,6 @@ export const riskWords: { [K in RiskKind]: { title: string; explain: string } } 
   "protection-removed": { title: "protection removed", explain: "`--yes` answers its confirmations again" },
   "confirm-removed": { title: "confirmation removed", explain: "nobody is asked any more" },
   "destructive-without-undo": { title: "destructive change without undo", explain: "a rollback cannot revert it" },
+  "target-changed": { title: "protected target changed", explain: "the steps of a protected env run somewhere else" },
   "undo-removed": { title: "undo removed", explain: "a rollback cannot revert this step any more" },
 };

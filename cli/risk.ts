@@ -2,15 +2,16 @@
 // (so what is compared is what would run, values filled in): a protection removed,
 // a confirmation removed, a destructive command, SQL statement or sync added to a
 // step with no undo (whatever the env's protection: removing `protected` in the
-// same change must not hide it), an undo removed. docs/review.md lists them.
+// same change must not hide it), a host or database of a protected env pointing
+// elsewhere, an undo removed. docs/review.md lists them.
 
 import { destructiveSql } from "../language/check.js";
 import { assertNever } from "../language/assert.js";
-import type { Action, Plan, PlannedStep } from "../runtime/plan.js";
+import type { Action, Plan, PlannedDatabase, PlannedStep } from "../runtime/plan.js";
 import { showText } from "../runtime/plan.js";
 import { riskWords } from "./messages.js";
 
-export type RiskKind = "protection-removed" | "confirm-removed" | "destructive-without-undo" | "undo-removed";
+export type RiskKind = "protection-removed" | "confirm-removed" | "destructive-without-undo" | "target-changed" | "undo-removed";
 
 export interface Risk {
   kind: RiskKind;
@@ -29,7 +30,8 @@ export const RISK_RANK: { [K in RiskKind]: number } = {
   "protection-removed": 1,
   "confirm-removed": 2,
   "destructive-without-undo": 3,
-  "undo-removed": 4,
+  "target-changed": 4,
+  "undo-removed": 5,
 };
 
 export function riskTitle(kind: RiskKind): string {
@@ -81,6 +83,11 @@ function destructiveOf(a: Action): string[] {
   }
 }
 
+/** A database as a reviewer compares it: engine and where (a URL's password never shows: it is masked on output). */
+function databaseText(d: PlannedDatabase): string {
+  return d.engine === "sqlite" ? `sqlite ${d.path}${d.host ? ` on ${d.host}` : ""}` : `mysql ${d.url}${d.via ? ` via ${d.via}` : ""}`;
+}
+
 const runs = (s: PlannedStep | undefined): s is PlannedStep => s !== undefined && s.skip === undefined;
 const confirmsOf = (s: PlannedStep) => s.actions.flatMap((a) => (a.kind === "confirm" ? [a.question] : []));
 
@@ -101,6 +108,18 @@ export function findRisks(oldPlans: Map<string, Plan>, newPlans: Map<string, Pla
     if (old?.protected && !plan.protected) add("protection-removed", env, `env ${env}: no longer protected`);
     for (const q of old?.envConfirms ?? []) {
       if (!plan.envConfirms.includes(q)) add("confirm-removed", env, `env ${env}: confirm ${JSON.stringify(q)} removed`);
+    }
+    if (old && (old.protected || plan.protected)) {
+      // Where a protected env's steps run: a host or database that points elsewhere now.
+      const hosts = (p: Plan, n: string) => p.hosts[n]?.targets.join(", ");
+      for (const n of new Set([...Object.keys(old.hosts), ...Object.keys(plan.hosts)])) {
+        const [a, b] = [hosts(old, n), hosts(plan, n)];
+        if (a !== undefined && b !== undefined && a !== b) add("target-changed", env, `env ${env}: host ${n} ${a} → ${b}`);
+      }
+      for (const n of new Set([...Object.keys(old.databases), ...Object.keys(plan.databases)])) {
+        const [a, b] = [old.databases[n], plan.databases[n]];
+        if (a && b && databaseText(a) !== databaseText(b)) add("target-changed", env, `env ${env}: database ${n} ${databaseText(a)} → ${databaseText(b)}`);
+      }
     }
     const oldSteps = new Map((old?.steps ?? []).map((s) => [s.id, s]));
     for (const step of plan.steps) {

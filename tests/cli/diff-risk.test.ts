@@ -102,6 +102,25 @@ describe("risks in runbook diff", () => {
     expect(r.stdout).not.toContain("s3cr3t");
   });
 
+  it("a host or database of a protected env pointing elsewhere (not of an unprotected one)", async () => {
+    const base = BASE.replace('database appdb = sqlite "app.sqlite"\n', 'database appdb = sqlite "app.sqlite"\nhost web = "deploy@web1.example.org"\n');
+    const c = cli().file("app.rb", base);
+    initRepo(c.dir);
+    commitAll(c.dir, "base");
+    c.file("app.rb", bump(base).replace('sqlite "app.sqlite"', 'sqlite "other.sqlite"').replace("web1.example.org", "web9.example.org"));
+    const r = await c.args("diff", "HEAD:app.rb", "app.rb").run();
+    expect(r.code).toBe(5);
+    expect(r.stdout).toContain(
+      [
+        "Risk (2):",
+        "  ! protected target changed: env prod: host web deploy@web1.example.org → deploy@web9.example.org",
+        "  ! protected target changed: env prod: database appdb sqlite app.sqlite → sqlite other.sqlite",
+        "",
+      ].join("\n"),
+    );
+    expect(r.stdout).not.toContain("env dev: host");
+  });
+
   it("no risk: a destructive command that has an undo, one that was already there, a protection added", async () => {
     const c = change(
       (s) =>
