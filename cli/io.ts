@@ -50,6 +50,8 @@ export const Exit = {
   usage: 2,
   aborted: 3,
   locked: 4,
+  /** `diff` and `review` found a risk (docs/review.md) and --accept-risk was not given. */
+  risk: 5,
 } as const;
 
 /** A usage error (bad flag value, missing file, unknown env): printed as one line, exit 2. */

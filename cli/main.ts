@@ -96,6 +96,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--no-tui", "plain log instead of the interactive UI")
         .option("--accept-new-host-keys", "record unknown SSH host keys (changed keys are always refused)")
         .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
+        .option("--require-commit <sha>", "refuse unless the runbook and its includes are exactly those of this git commit (the reviewed one)")
+        .option("--allow-dirty", "run in a protected env even though the runbook has uncommitted changes")
         .addOption(stateOption())
         .action(async (file: string, opts) => {
           const { runCommand } = await import("./commands/run.js");
@@ -149,10 +151,28 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .description("what changed between two versions of a runbook (files or GIT_REV:PATH)")
         .argument("<old>", "old version")
         .argument("<new>", "new version")
-        .addOption(new Option("--format <format>", "output format").choices(["text", "markdown"]).default("text"))
+        .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
+        .option("--accept-risk", "exit 0 even when the change has risks (they are still listed)")
         .action(async (oldRef: string, newRef: string, opts) => {
           const { diffCommand } = await import("./commands/diff.js");
           exitCode = await diffCommand(oldRef, newRef, opts, io);
+        }),
+    review: () =>
+      program
+        .command("review")
+        .description("a pull request's runbook changes in one markdown comment: risks, steps per env, check")
+        .argument("[args...]", "[BASE] [HEAD] [PATH...]: the base branch or revision, the review starts at its merge base with HEAD (default origin/HEAD, else main, else master); the head revision (default HEAD); paths that limit the review to the runbooks under them (after -- when they could be taken for revisions)")
+        .option("--base <rev>", "the base branch or revision (the same as BASE)")
+        .addOption(new Option("--format <format>", "output format (github: annotations, and the markdown added to $GITHUB_STEP_SUMMARY)").choices(["markdown", "json", "github"]).default("markdown"))
+        .option("--accept-risk", "exit 0 even when a change has risks (they are still listed)")
+        .addOption(new Option("--fail-on <what>", "what fails the review: risk (exit 5, the default) or only errors (as --accept-risk)").choices(["risk", "errors"]).default("risk"))
+        .option("--max-chars <n>", "leave out runbook sections past this many characters of markdown (default 60000)", positiveInt)
+        .action(async (args: string[], opts) => {
+          const { reviewCommand } = await import("./commands/review.js");
+          // Where `--` stood among the arguments: what follows it is paths.
+          const dash = argv.indexOf("--");
+          const dashIndex = dash < 0 ? -1 : args.length - (argv.length - dash - 1);
+          exitCode = await reviewCommand(args, dashIndex, opts, io);
         }),
     unlock: () =>
       program

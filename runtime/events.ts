@@ -35,6 +35,8 @@ export type RunEvent =
       dryRun: boolean;
       /** Set when this run resumes an earlier one. */
       resumedFrom?: string;
+      /** The git commit the runbook's files come from, and whether any differs from it (absent outside a repository). */
+      git?: { commit: string; dirty: boolean };
       steps: { id: string; title: string; section?: string; host?: string; phase: "main" | "finally" }[];
     })
   | (Base & { type: "step-started"; stepId: string; title: string; host?: string; attempt: number; preview: string[] })

@@ -248,6 +248,7 @@ class Executor {
       protected: plan.protected,
       dryRun: this.dry,
       ...(this.o.resumedFrom ? { resumedFrom: this.o.resumedFrom } : {}),
+      ...(plan.runbook.git ? { git: plan.runbook.git } : {}),
       steps: plan.steps.map((s) => ({
         id: s.id,
         title: s.title,

@@ -147,7 +147,16 @@ export interface PlannedSecret {
 export interface Plan {
   /** Bumped when the shape changes; the journal stores plans. */
   schema: 2;
-  runbook: { name: string; version: string; file: string; description?: string; owner?: string; sourceHash: string };
+  runbook: {
+    name: string;
+    version: string;
+    file: string;
+    description?: string;
+    owner?: string;
+    sourceHash: string;
+    /** Set by `runbook run` when the runbook is in a git repository: HEAD's commit, and whether any of its source files differs from it. */
+    git?: { commit: string; dirty: boolean };
+  };
   env: string;
   protected: boolean;
   /** The env block's own confirmations, asked once before the first step. */

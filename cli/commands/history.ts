@@ -52,7 +52,7 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
     }
     const color = useColor(io);
     const now = Date.now();
-    const header = ["RUN", "RUNBOOK", "VERSION", "ENV", "STATUS", "BY", "STARTED", "DURATION"];
+    const header = ["RUN", "RUNBOOK", "VERSION", "ENV", "STATUS", "BY", "STARTED", "DURATION", "COMMIT"];
     const rows = shown.map((r) => [
       r.id,
       r.runbook,
@@ -62,6 +62,7 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
       `${r.user}@${r.machine}`,
       formatTime(r.startedAt),
       runDuration(r, now),
+      commitText(r.plan.runbook.git, true),
     ]);
     io.stdout.write(
       renderTable(header, rows, (col, text, row) => (col === 4 && color ? colorStatus(shown[row].status, text) : text)),
@@ -75,7 +76,7 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
 export function runSummary(r: RunRecord): Record<string, unknown> {
   const { plan: _plan, ...rest } = r;
   const durationMs = r.finishedAt !== undefined ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : undefined;
-  return { ...rest, ...(durationMs !== undefined && !Number.isNaN(durationMs) ? { durationMs } : {}) };
+  return { ...rest, git: r.plan.runbook.git ?? null, ...(durationMs !== undefined && !Number.isNaN(durationMs) ? { durationMs } : {}) };
 }
 
 export function statusText(r: Pick<RunRecord, "status" | "dryRun">): string {
@@ -204,4 +205,11 @@ export function renderTable(
       .join("  ")
       .trimEnd();
   return [line(header, undefined), ...rows.map((r, i) => line(r, i))].join("\n") + "\n";
+}
+
+/** The git commit a run's runbook came from, in words (show, history). */
+export function commitText(git: { commit: string; dirty: boolean } | undefined, short = false): string {
+  if (!git) return short ? "-" : "(not in a git repository)";
+  const id = short ? git.commit.slice(0, 12) : git.commit;
+  return git.dirty ? `${id}${short ? "+" : " with uncommitted changes"}` : `${id}${short ? "" : " (clean)"}`;
 }

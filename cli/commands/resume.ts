@@ -11,6 +11,7 @@ import { AmbiguousRunIdError } from "../../runtime/journal.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
 import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
+import { gitStateOf } from "../git-source.js";
 
 export interface ResumeCommandOptions extends SessionFlags {
   force?: boolean;
@@ -58,6 +59,8 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       return Exit.failed;
     }
     const plan = built.plan;
+    const git = gitStateOf(loaded.path, loaded.runbook.sources.map((s) => s.file));
+    if (git) plan.runbook.git = git; // the run-started event of the resumed run says where its files come from now
     if (plan.runbook.sourceHash !== run.sourceHash) {
       if (!opts.force) {
         io.stderr.write(

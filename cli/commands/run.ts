@@ -1,10 +1,16 @@
-// `runbook run FILE`: compile, choose the env, apply --set, plan, take the
-// journal's lock, then run the plan (cli/run-session.ts: the views, the
-// questions, Ctrl-C, the executor, the summary, all shared with `runbook resume`).
+// `runbook run FILE`: compile, choose the env, apply --set, plan, tie the run to
+// its git commit (recorded; --require-commit, --allow-dirty), take the journal's
+// lock, then run the plan (cli/run-session.ts: the views, the questions, Ctrl-C,
+// the executor, the summary, all shared with `runbook resume`).
 
 import os from "node:os";
 import { randomBytes } from "node:crypto";
-import { buildPlan, checkSets, parseSets } from "../../runtime/planner.js";
+import { dirname, relative } from "node:path";
+import type { Runbook } from "../../language/ast.js";
+import type { Plan } from "../../runtime/plan.js";
+import { buildPlan, checkSets, parseSets, sourceHash } from "../../runtime/planner.js";
+import { compileAt, gitStateOf, repoRoot, resolveCommit } from "../git-source.js";
+import { cliMessages } from "../messages.js";
 import { Exit, type CliIO } from "../io.js";
 import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
 
@@ -16,6 +22,10 @@ export interface RunCommandOptions extends SessionFlags {
   set?: string[];
   from?: string;
   only?: string[];
+  /** `--require-commit SHA`: refuse unless the runbook (with its includes) is that commit's. */
+  requireCommit?: string;
+  /** `--allow-dirty`: run in a protected env even with uncommitted changes. */
+  allowDirty?: boolean;
 }
 
 /** A short, sortable, unique run id: `20261128-120000-ab12` (UTC). */
@@ -30,6 +40,32 @@ function currentUser(env: NodeJS.ProcessEnv): string {
   } catch {
     return env.USER ?? env.LOGNAME ?? "unknown";
   }
+}
+
+/**
+ * Ties the run to git: records the commit the runbook's files come from (and
+ * whether any differs from it) in the plan; refuses (exit 1) a runbook that is not
+ * the one of `--require-commit`, and, in a protected env, one with uncommitted
+ * changes unless `--allow-dirty`. Undefined when the run may go on.
+ */
+function tieToCommit(file: string, absPath: string, rb: Runbook, plan: Plan, opts: RunCommandOptions, io: CliIO): number | undefined {
+  const state = gitStateOf(absPath, rb.sources.map((s) => s.file));
+  if (state) plan.runbook.git = state;
+  const refuse = (message: string) => {
+    io.stderr.write(`runbook: ${message}\n`);
+    return Exit.failed;
+  };
+  if (opts.requireCommit !== undefined) {
+    const root = repoRoot(dirname(absPath));
+    if (!root) return refuse(cliMessages.requireCommitNotInRepo(file));
+    const commit = resolveCommit(root, opts.requireCommit);
+    if (!commit) return refuse(cliMessages.requireCommitUnknown(opts.requireCommit));
+    const at = compileAt({ root, commit, absPath, repoPath: relative(root, absPath).split("\\").join("/") });
+    if (!at) return refuse(cliMessages.requireCommitAbsent(file, opts.requireCommit));
+    if (!at.runbook || sourceHash(at.runbook) !== plan.runbook.sourceHash) return refuse(cliMessages.requireCommitDiffers(file, opts.requireCommit));
+  }
+  if (state?.dirty && plan.protected && !opts.dryRun && !opts.allowDirty) return refuse(cliMessages.dirtyInProtected(file, plan.env));
+  return undefined;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions, io: CliIO): Promise<number> {
@@ -60,6 +96,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: CliI
     return Exit.failed;
   }
   const plan = built.plan;
+  const tied = tieToCommit(file, loaded.path, rb, plan, opts, io);
+  if (tied !== undefined) return tied;
 
   // Step ids named on the command line must exist: a typo must not silently run everything.
   const ids = plan.steps.map((s) => s.id);

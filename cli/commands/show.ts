@@ -1,13 +1,15 @@
 // `runbook show RUN_ID [--json] [--state URL]`: one run from the journal — who ran
 // what, where and when, every step of its plan with status, host, attempt, times,
 // exit status, reason and output tail, the confirmations, the rollback, the notes,
-// and how to resume it when it did not finish. RUN_ID may be a unique prefix.
+// how to resume it when it did not finish, the git commit it came from, and whether
+// the runbook's files on disk are still the ones that ran. RUN_ID may be a unique prefix.
 
+import { existsSync } from "node:fs";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, useColor, type CliIO } from "../io.js";
 import type { ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
 import type { PlannedStep } from "../../runtime/plan.js";
-import { colorStatus, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
+import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
 
 export interface ShowOptions {
   json?: boolean;
@@ -28,17 +30,35 @@ export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): 
       journal.getNotes(run.id),
     ]);
     const resume = resumeHint(run, steps, opts.state);
+    const onDisk = await sourceOnDisk(run);
     if (opts.json) {
       io.stdout.write(
-        maskUrlPasswords(`${JSON.stringify({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null }, null, 2)}\n`),
+        maskUrlPasswords(`${JSON.stringify({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null, sourceOnDisk: onDisk }, null, 2)}\n`),
       );
       return Exit.ok;
     }
     // Params are kept as given (resume needs them); a URL's password in one is not shown.
-    io.stdout.write(maskUrlPasswords(renderRun(run, steps, confirmations, rollbacks, notes, resume, useColor(io))));
+    io.stdout.write(maskUrlPasswords(renderRun(run, steps, confirmations, rollbacks, notes, resume, useColor(io), onDisk)));
     return Exit.ok;
   });
 }
+
+/** Are the runbook's files (with its includes) on disk still the ones that ran? Compared by the source hash. */
+type OnDisk = "same" | "changed" | "missing";
+
+async function sourceOnDisk(run: RunRecord): Promise<OnDisk> {
+  if (!existsSync(run.file)) return "missing";
+  // Loaded here only: the compiler is not needed for the rest of `show`.
+  const [{ compile }, { sourceHash }] = await Promise.all([import("../../language/compile.js"), import("../../runtime/planner.js")]);
+  const { runbook } = compile(run.file);
+  return runbook && sourceHash(runbook) === run.sourceHash ? "same" : "changed";
+}
+
+const ON_DISK: { [K in OnDisk]: string } = {
+  same: "the same files as the run",
+  changed: "changed since the run (the runbook or a file it includes)",
+  missing: "the runbook is not there any more",
+};
 
 interface ResumeHint {
   command: string;
@@ -64,6 +84,7 @@ function renderRun(
   notes: NoteRecord[],
   resume: ResumeHint | undefined,
   color: boolean,
+  onDisk?: OnDisk,
 ): string {
   const bold = (s: string) => (color ? `\u001b[1m${s}\u001b[0m` : s);
   const dim = (s: string) => (color ? `\u001b[2m${s}\u001b[0m` : s);
@@ -84,6 +105,8 @@ function renderRun(
   }
   field("file", run.file);
   field("source", run.sourceHash);
+  if (onDisk) field("on disk", ON_DISK[onDisk]);
+  field("commit", commitText(run.plan.runbook.git));
   const params = Object.entries(run.params);
   field("params", params.length === 0 ? "(none)" : params.map(([k, v]) => `${k}=${v}`).join(", "));
   if (run.plan.protected) field("protected", "yes");
@@ -172,3 +195,4 @@ function renderRun(
   }
   return out.join("\n") + "\n";
 }
+

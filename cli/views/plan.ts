@@ -13,7 +13,8 @@ function database(db: PlannedDatabase): string {
   return `mysql ${db.url}${extras.length ? ` (${extras.join(", ")})` : ""}`;
 }
 
-function stepLines(step: PlannedStep, prefix: string, inner: string): string[] {
+/** A planned step in words, one line each: `PREFIX id on host: title`, then each action, undo and option under `inner`. */
+export function planStepLines(step: PlannedStep, prefix: string, inner: string): string[] {
   const lines: string[] = [];
   const where = step.host ? ` on ${step.host}` : "";
   lines.push(`${prefix}${step.id}${where}: ${step.title}`);
@@ -67,7 +68,7 @@ export function renderPlanText(plan: Plan): string {
       section = label;
     }
     n++;
-    out.push(...stepLines(step, `${String(n).padStart(4)}. `, "        "));
+    out.push(...planStepLines(step, `${String(n).padStart(4)}. `, "        "));
   }
   const skipped = plan.steps.filter((s) => s.skip).length;
   out.push("", `${plan.steps.length} steps: ${plan.steps.length - skipped} to run, ${skipped} skipped in env ${plan.env}.`);
@@ -83,6 +84,13 @@ export function mdCode(s: string): string {
   const fence = "`".repeat(longest + 1);
   const pad = s.startsWith("`") || s.endsWith("`") ? " " : "";
   return `${fence}${pad}${s}${pad}${fence}`;
+}
+
+/** A fenced block that holds any text (a fence longer than any run of backticks in it). */
+export function mdFence(lang: string, lines: string[]): string[] {
+  const longest = Math.max(2, ...lines.map((l) => Math.max(0, ...[...l.matchAll(/`+/g)].map((m) => m[0].length))));
+  const fence = "`".repeat(longest + 1);
+  return [`${fence}${lang}`, ...lines, fence];
 }
 
 /**

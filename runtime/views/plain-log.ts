@@ -74,7 +74,7 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
           undefined,
           `${c("bold", dryRun ? "dry run" : "run")} ${e.runId}: ${e.runbook} ${e.version} in env ${e.env}${e.protected ? " (protected)" : ""}${
             e.resumedFrom ? ` (resumed)` : ""
-          }, ${e.steps.length} step${e.steps.length === 1 ? "" : "s"}${dryRun ? ": nothing will be changed" : ""}`,
+          }${e.git ? ` from commit ${e.git.commit.slice(0, 12)}${e.git.dirty ? " with uncommitted changes" : ""}` : ""}, ${e.steps.length} step${e.steps.length === 1 ? "" : "s"}${dryRun ? ": nothing will be changed" : ""}`,
         );
         break;
       case "step-started":

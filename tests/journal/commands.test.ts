@@ -63,7 +63,7 @@ describe("history", () => {
     const io = captureIO(tmp.dir);
     expect(await historyCommand(undefined, { state }, io)).toBe(0);
     const lines = io.out().trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^RUN\s+RUNBOOK\s+VERSION\s+ENV\s+STATUS\s+BY\s+STARTED\s+DURATION$/);
+    expect(lines[0]).toMatch(/^RUN\s+RUNBOOK\s+VERSION\s+ENV\s+STATUS\s+BY\s+STARTED\s+DURATION\s+COMMIT$/);
     expect(lines.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 5))).toEqual([
       ["cccc3333", "other", "0.1.0", "dev", "succeeded (dry run)"],
       ["bbbb2222", "release", "2.1.0", "prod", "failed"],
