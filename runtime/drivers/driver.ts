@@ -15,6 +15,18 @@ export interface ExecOptions {
   asUser?: string;
   /** Bytes to write to the command's stdin, then close it. */
   stdin?: string | Buffer;
+  /** Called once the command has started, with what finds it again (the journal keeps it for resume). */
+  onStarted?: (started: StartedCommand) => void;
+}
+
+/** What identifies a running command: locally its process group, on a host its exec id. */
+export interface StartedCommand {
+  pid?: number;
+  pgid?: number;
+  /** Locally: the boot id and the leader's start time, so a reused pid is not mistaken for it. */
+  startToken?: string;
+  /** On a host: the RUNBOOK_EXEC_ID token its shell exports. */
+  execId?: string;
 }
 
 export interface ExecResult {
@@ -51,6 +63,14 @@ export interface HostDriver {
   /** Copy a file from this host to the local machine. */
   download(remotePath: string, localPath: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Whether a command started earlier (by another runbook process, say one killed
+   * with kill -9) is still running here, found by its exec id. Drivers that cannot
+   * tell leave it out.
+   */
+  commandState?(execId: string): Promise<"running" | "gone">;
+  /** Ends such a command's process group: TERM, then KILL after a grace period; resolves when it is gone. */
+  endCommand?(execId: string): Promise<void>;
 }
 
 export type SqlValue = string | number | bigint | boolean | null | Buffer | Date;

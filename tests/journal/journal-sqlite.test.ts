@@ -4,15 +4,16 @@
 // random instants leaving a consistent, readable database, and the default
 // location.
 
-import { spawn } from "node:child_process";
-import { existsSync, openSync, readSync, closeSync, writeFileSync, writeSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { inspectSqliteJournal } from "../../runtime/drivers/journal-sqlite.js";
 import { defaultStateLocation, openJournal, resolveStateLocation } from "../../runtime/journal.js";
 import { journalContract } from "./contract.js";
-import { completeRun, makePlan, tempDir } from "./helpers.js";
+import { JournalError } from "../../runtime/journal-errors.js";
+import { completeRun, makePlan, stepEvents, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -32,9 +33,9 @@ describe("SQLite schema", () => {
     await j.close();
     const info = inspectSqliteJournal(file);
     expect(info.integrity).toEqual(["ok"]);
-    expect(info.userVersion).toBe(1);
+    expect(info.userVersion).toBe(2);
     expect(info.journalMode).toBe("wal");
-    expect(info.tables).toEqual(["confirmations", "locks", "notes", "rollbacks", "runs", "step_hosts", "steps"]);
+    expect(info.tables).toEqual(["confirmations", "locks", "notes", "rollbacks", "runs", "step_commands", "step_hosts", "steps"]);
   });
 
   it("keeps the data when opened again (no migration reruns)", async () => {
@@ -54,11 +55,11 @@ describe("SQLite schema", () => {
     const fd = openSync(file, "r+");
     const header = Buffer.alloc(4);
     readSync(fd, header, 0, 4, 60);
-    expect(header.readUInt32BE(0)).toBe(1);
+    expect(header.readUInt32BE(0)).toBe(2);
     header.writeUInt32BE(99, 0);
     writeSync(fd, header, 0, 4, 60);
     closeSync(fd);
-    await expect(openJournal(file)).rejects.toThrow(/schema version 99, newer than this runbook understands \(1\); upgrade runbook/);
+    await expect(openJournal(file)).rejects.toThrow(/schema version 99, newer than this runbook understands \(2\); upgrade runbook/);
   });
 
   it("says clearly when the file is not a journal", async () => {
@@ -71,6 +72,74 @@ describe("SQLite schema", () => {
     const file = path.join(tmp.dir, "deep", "er", "journal.db");
     await (await openJournal(file)).close();
     expect(existsSync(file)).toBe(true);
+  });
+});
+
+describe("a SQLite journal that cannot record", () => {
+  async function begun(file: string) {
+    const j = await openJournal(file);
+    const plan = makePlan({ runbook: `lost-${path.basename(file)}` });
+    const runId = `${plan.runbook.name}-r`;
+    await j.beginRun({ runId, plan, dryRun: false, params: {}, file: "demo.rb" });
+    for (const e of stepEvents(runId, "prepare")) j.record(e);
+    await j.verify();
+    return { j, runId };
+  }
+
+  it.each([
+    ["the file deleted", "file-gone", (file: string) => rmSync(file)],
+    ["its directory removed", "file-gone", (file: string) => rmSync(path.dirname(file), { recursive: true })],
+    ["another file moved over it", "file-replaced", (file: string) => {
+      writeFileSync(`${file}.other`, "");
+      renameSync(`${file}.other`, file);
+    }],
+  ] as const)("notices %s before the next step (%s), and says the run cannot be resumed from it", async (_what, code, damage) => {
+    const dir = path.join(tmp.dir, `gone-${code}-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(dir);
+    const file = path.join(dir, "journal.db");
+    const { j } = await begun(file);
+    try {
+      damage(file);
+      // Writes still succeed (into the unlinked file): only verify() can tell.
+      const err = (await j.verify().catch((e: unknown) => e)) as JournalError;
+      expect(err).toBeInstanceOf(JournalError);
+      expect(err.code).toBe(code);
+      expect(err.resumable).toBe(false);
+      expect(err.message).toContain(file);
+    } finally {
+      await j.close().catch(() => undefined);
+    }
+  });
+
+  // A full file system, as a 1 MiB tmpfs (the tests run as root, so a read-only
+  // mode alone would not stop a write). Skipped, saying so, where mount is not allowed.
+  const mountPoint = path.join(tmp.dir, "tiny");
+  mkdirSync(mountPoint, { recursive: true });
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]).status === 0;
+  if (!mounted) console.warn("\n*** SKIPPING the full-file-system journal test: cannot mount a tmpfs here ***\n");
+  afterAll(() => {
+    if (mounted) spawnSync("umount", ["-l", mountPoint]);
+  });
+
+  it.runIf(mounted)("a write that fails on a full file system fails verify() for good (write-failed)", async () => {
+    const file = path.join(mountPoint, "journal.db");
+    const { j, runId } = await begun(file);
+    try {
+      // Fill what is left of the file system, then try to record a step.
+      writeFileSync(path.join(mountPoint, "filler"), Buffer.alloc(1024 * 1024));
+    } catch {
+      /* ENOSPC: full, as wanted */
+    }
+    try {
+      for (let i = 0; i < 20; i++) for (const e of stepEvents(runId, `s${i}`, { output: ["y".repeat(60_000) + "\n"] })) j.record(e);
+      const err = (await j.verify().catch((e: unknown) => e)) as JournalError;
+      expect(err).toBeInstanceOf(JournalError);
+      expect(err.code).toBe("write-failed");
+      expect(err.message).toMatch(/could not write to the journal .*: database or disk is full/);
+      expect(err.resumable).toBe(true);
+    } finally {
+      await j.close().catch(() => undefined);
+    }
   });
 });
 
