@@ -154,6 +154,11 @@ export function stillRunningSkipReason(c: CommandWhere): string {
   return `not started again: its earlier attempt (${c.host === null ? `process group ${c.pgid ?? c.pid}` : `exec id ${c.execId} on ${c.target ?? c.host}`}) was still running, and the operator chose to go on`;
 }
 
+/** wait and end need every command checked: some could not be. */
+export function unknownCannotWaitText(choice: "wait" | "end"): string {
+  return `cannot ${choice === "wait" ? "wait for" : "end"} a command whose state cannot be checked from here; make sure it has ended, or pass --still-running go-on to go on without starting its step again`;
+}
+
 export function cannotEndText(c: CommandWhere, why: string): string {
   return `could not end ${commandName(c)}: ${why}`;
 }

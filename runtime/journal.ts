@@ -953,6 +953,8 @@ export interface CurrentRun {
   runbook: string;
   env: string;
   dryRun: boolean;
+  /** Its run-finished is written: the lock is released, nothing to check. */
+  finished?: boolean;
 }
 
 /** Whether a lock row still belongs to the current run of this process; else why not (for JournalError). */

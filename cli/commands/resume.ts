@@ -7,13 +7,17 @@
 // the same run id, with the lock taken again.
 
 import { existsSync } from "node:fs";
+import type { StillRunningChoice } from "../../runtime/journal-errors.js";
 import { AmbiguousRunIdError } from "../../runtime/journal.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
+import { settleEarlierAttempt } from "../earlier-attempt.js";
 import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
 
 export interface ResumeCommandOptions extends SessionFlags {
   force?: boolean;
+  /** A command of the earlier attempt still running: wait for it, end it, or go on without its step. */
+  stillRunning?: StillRunningChoice;
 }
 
 export async function resumeCommand(runId: string, opts: ResumeCommandOptions, io: CliIO): Promise<number> {
@@ -76,6 +80,23 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
     });
     if (locked !== undefined) return locked;
 
+    // Before anything runs: is a command of the earlier attempt still going?
+    const settled = await settleEarlierAttempt({
+      io,
+      journal,
+      plan,
+      runId: run.id,
+      ...(opts.stillRunning !== undefined ? { choice: opts.stillRunning } : {}),
+      acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+    });
+    if ("exit" in settled) {
+      io.stderr.write(`runbook: ${settled.error}\n`);
+      // Not run: the run reads interrupted again, its lock released, resumable as before.
+      journal.record({ type: "run-finished", runId: run.id, time: new Date().toISOString(), status: "interrupted", exitCode: settled.exit, durationMs: 0, error: settled.error });
+      await journal.flush().catch(() => undefined);
+      return settled.exit;
+    }
+
     const steps = await journal.getSteps(run.id);
     const status = new Map(steps.map((s) => [s.stepId, s.status]));
     const isDone = (id: string) => status.get(id) === "ok" || status.get(id) === "skipped";
@@ -106,6 +127,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       ...sessionOptions(opts),
       completed,
       interrupted,
+      stillRunning: settled.stillRunning,
       resumedFrom: run.id,
     });
   });

@@ -438,6 +438,7 @@ class MysqlJournal implements Journal {
       case "run-finish":
         await this.run(SQL.runFinish, [op.status, op.exitCode, op.error, op.at, op.runId]);
         await this.run(SQL.deleteLocksOfRun, [op.runId]);
+        if (this.current?.runId === op.runId) this.current.finished = true;
         return;
     }
   }
@@ -594,7 +595,7 @@ class MysqlJournal implements Journal {
       const current = this.current;
       let why: string | undefined;
       try {
-        if (!current || current.dryRun) await this.conn.query("SELECT 1");
+        if (!current || current.dryRun || current.finished) await this.conn.query("SELECT 1");
         else why = lockStillOurs((await this.rows<LockRow>(SQL.lock, [current.runbook, current.env]))[0], current, this.self);
       } catch (err) {
         throw new JournalError("unreachable", this.location, describeError(err));

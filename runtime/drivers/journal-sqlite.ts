@@ -377,6 +377,7 @@ class SqliteJournal implements Journal {
       case "run-finish":
         st.runFinish.run({ runId: op.runId, status: op.status, exitCode: op.exitCode, error: op.error, at: op.at });
         st.deleteLocksOfRun.run(op.runId);
+        if (this.current?.runId === op.runId) this.current.finished = true;
         return;
     }
   }
@@ -510,7 +511,7 @@ class SqliteJournal implements Journal {
     }
     if (now.ino !== this.fileId.ino || now.dev !== this.fileId.dev) throw new JournalError("file-replaced", this.location);
     const current = this.current;
-    if (!current || current.dryRun) return;
+    if (!current || current.dryRun || current.finished) return;
     let why: string | undefined;
     try {
       why = lockStillOurs(this.st.lock.get(current.runbook, current.env) as LockRow | undefined, current, this.self);

@@ -71,6 +71,33 @@ function loadSsh2(): Promise<Ssh2Module> {
   return ssh2Promise;
 }
 
+/**
+ * Shell lines that find the process of the command with this exec id (exit 3 when
+ * there is none) and leave its pid in $p: its shell by the token in its command line
+ * (pgrep -f), else any process with the token in its environment (one that exec'd).
+ */
+function findExecScript(token: string): string[] {
+  // [x]yz: the pattern does not match the command line of the shell running it.
+  const pattern = `RUNBOOK_EXEC_ID=[${token[0]}]${token.slice(1)}`;
+  // The token alone in `t`: this script's command line must not hold
+  // RUNBOOK_EXEC_ID=TOKEN itself, or pgrep would find this very shell.
+  return [
+    `t=${token}`,
+    `p=$(pgrep -o -f ${shellQuote(pattern)} 2>/dev/null)`,
+    `[ -n "$p" ] || { f=$(grep -l -a -F "RUNBOOK_EXEC_ID=$t" /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
+    `[ -n "$p" ] || exit 3`,
+  ];
+}
+
+/** Sends `sig` to the process group of the command with this exec id (exit 3: not found). */
+function signalExecScript(token: string, sig: "TERM" | "KILL"): string {
+  return [
+    ...findExecScript(token),
+    `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,
+    `kill -s ${sig} -- "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,
+  ].join("\n");
+}
+
 let tokenCounter = 0;
 const tokenPrefix = randomBytes(4).toString("hex");
 /** A token unique to one exec (its process is found by it when it must be killed). */
@@ -844,18 +871,7 @@ class SshHost implements HostDriver {
           const cmd = `${group}kill -s ${sig} ${pid}`;
           return (await this.sideExec(conn, client, `sudo -n -u ${shellQuote(sudoUser)} -- sh -c ${shellQuote(cmd)}`)) === 0;
         }
-        // [x]yz: the pattern does not match the command line of the shell running it.
-        const pattern = `RUNBOOK_EXEC_ID=[${token[0]}]${token.slice(1)}`;
-        // The token alone in `t`: this script's command line must not hold
-        // RUNBOOK_EXEC_ID=TOKEN itself, or pgrep would find this very shell.
-        const cmd = [
-          `t=${token}`,
-          `p=$(pgrep -o -f ${shellQuote(pattern)} 2>/dev/null)`,
-          `[ -n "$p" ] || { f=$(grep -l -a -F "RUNBOOK_EXEC_ID=$t" /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
-          `[ -n "$p" ] || exit 3`,
-          `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,
-          `kill -s ${sig} -- "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,
-        ].join("\n");
+        const cmd = signalExecScript(token, sig);
         return (await this.sideExec(conn, client, cmd)) === 0;
       };
       const killRemote = async () => {
@@ -905,6 +921,8 @@ class SshHost implements HostDriver {
             return;
           }
           stream = ch;
+          // Without sudo its shell exports the token, by which resume can find it later.
+          if (!sudoUser) options.onStarted?.({ execId: token });
           ch.on("data", (chunk: Buffer) => {
             if (!searching) return emitOut(chunk);
             pendingOut = pendingOut.length ? Buffer.concat([pendingOut, chunk]) : chunk;
@@ -955,6 +973,28 @@ class SshHost implements HostDriver {
       };
       open();
     });
+  }
+
+  /** A command started earlier (by another runbook process) with this exec id: still running here? */
+  async commandState(execId: string): Promise<"running" | "gone"> {
+    const r = await this.exec(findExecScript(execId).join("\n"), { timeoutMs: 30_000 });
+    if (r.exitCode === 0) return "running";
+    if (r.exitCode === 3) return "gone";
+    throw new DriverError(`cannot look for exec id ${execId} on ${this.label}: the check ended with ${r.exitCode ?? r.signal ?? "no status"}`, "exec");
+  }
+
+  /** Ends the process group of the command with this exec id: TERM, then KILL; resolves once it is gone. */
+  async endCommand(execId: string): Promise<void> {
+    for (const [sig, waitMs] of [["TERM", KILL_GRACE_MS], ["KILL", KILL_GRACE_MS * 2]] as const) {
+      await this.exec(signalExecScript(execId, sig), { timeoutMs: 30_000 });
+      for (const until = performance.now() + waitMs; performance.now() < until; ) {
+        if ((await this.commandState(execId)) === "gone") return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    if ((await this.commandState(execId)) === "running") {
+      throw new DriverError(`the command with exec id ${execId} on ${this.label} still runs after KILL`, "exec");
+    }
   }
 
   /** A short command on its own channel, outside the channel cap (used to kill); its exit code. */
