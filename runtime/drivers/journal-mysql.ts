@@ -590,6 +590,7 @@ class MysqlJournal implements Journal {
   async verify(): Promise<void> {
     this.check();
     this.drain();
+    // serial() reconnects first, which may fail too: that is an unreachable journal.
     await this.serial(async () => {
       if (this.lostWrite !== undefined) throw new JournalError("write-failed", this.location, describeError(this.lostWrite));
       const current = this.current;
@@ -601,6 +602,8 @@ class MysqlJournal implements Journal {
         throw new JournalError("unreachable", this.location, describeError(err));
       }
       if (why !== undefined) throw new JournalError("lock-lost", this.location, why);
+    }).catch((err: unknown) => {
+      throw err instanceof JournalError ? err : new JournalError("unreachable", this.location, describeError(err));
     });
   }
 

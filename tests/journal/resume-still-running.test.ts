@@ -1,0 +1,132 @@
+// kill -9 of `runbook run` leaves the running step's command going in its own
+// process group; `resume` must find it and never start the step next to it. With
+// a real runbook process (killed with SIGKILL) and a real shell: without an
+// answer the resume stops (exit 3) and names the command; --still-running end
+// ends its process group first; wait waits for it to end; go-on goes on without
+// starting that step again.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openJournal } from "../../runtime/journal.js";
+import { cli, type CliBuilder } from "../support/cli.js";
+import { alive } from "../support/process.js";
+
+const SLOW = 300_000; // a real runbook process starts through tsx: slow on a busy machine
+
+const src = `runbook "k" version "1.0.0"
+step "First" as first { run "echo first >> log.txt" }
+step "Second" as second { run "echo $$ > second.pid; echo second-start >> log.txt; echo second-running; while [ ! -f go ]; do sleep 0.05; done; echo second-done >> log.txt" }
+step "Third" as third { run "echo third >> log.txt" }
+`;
+
+const leftovers: number[] = [];
+afterEach(() => {
+  for (const pgid of leftovers.splice(0)) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+/** `runbook run k.rb` killed with SIGKILL while step second runs; its command keeps running. */
+async function killedInSecond(): Promise<{ c: CliBuilder; runId: string; pgid: number }> {
+  const c = cli().file("k.rb", src);
+  const p = c.args("run", "k.rb", "--no-tui").spawn();
+  await p.waitFor(/local \| second-running/);
+  p.kill("SIGKILL");
+  await p.exited;
+  const pgid = Number(readFileSync(join(c.dir, "second.pid"), "utf8"));
+  leftovers.push(pgid);
+  expect(alive(pgid)).toBe(true);
+  return { c, runId: /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(p.stdout())![1]!, pgid };
+}
+
+const log = (c: CliBuilder) => readFileSync(join(c.dir, "log.txt"), "utf8");
+
+async function stepsOf(c: CliBuilder, runId: string): Promise<string[]> {
+  const j = await openJournal(c.journalPath);
+  try {
+    return (await j.getSteps(runId)).map((s) => `${s.stepId}:${s.status}`);
+  } finally {
+    await j.close();
+  }
+}
+
+describe("resume after kill -9 while the step's command still runs", () => {
+  it(
+    "says so, and without an answer (no terminal, no flag) starts nothing: exit 3, resumable",
+    async () => {
+      const { c, runId, pgid } = await killedInSecond();
+      for (let i = 0; i < 2; i++) {
+        const r = await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain(`runbook: the command of step second (process group ${pgid}, started `);
+        expect(r.stderr).toMatch(/\) is still running on \S+\n/);
+        expect(r.stderr).toMatch(/nobody can choose here \(no terminal\) what to do: pass --still-running wait, end or go-on/);
+        expect(log(c)).toBe("first\nsecond-start\n");
+        expect(alive(pgid)).toBe(true);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "--still-running end: ends its process group; the step reruns only when asked to (--yes)",
+    async () => {
+      const { c, runId, pgid } = await killedInSecond();
+      const r = await cli(c.dir).args("resume", runId, "--no-tui", "--still-running", "end").run();
+      expect(r.stderr).toMatch(/ending it \(TERM to its process group, then KILL\)/);
+      expect(r.stderr).toMatch(/the command of step second \(process group \d+, .*\) is not running any more/);
+      expect(alive(pgid)).toBe(false);
+      // Ended, not finished: the step is interrupted, and without --yes nobody says to rerun it.
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/step second \('Second'\) was interrupted/);
+      expect(log(c)).toBe("first\nsecond-start\n");
+
+      writeFileSync(join(c.dir, "go"), "");
+      const again = await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();
+      expect(again.stderr).not.toMatch(/still running/);
+      expect(again.code).toBe(0);
+      expect(log(c)).toBe("first\nsecond-start\nsecond-start\nsecond-done\nthird\n");
+      expect(await stepsOf(c, runId)).toEqual(["first:ok", "second:ok", "third:ok"]);
+    },
+    SLOW,
+  );
+
+  it(
+    "--still-running wait: waits for it to end, then reruns the step (--yes) and goes on",
+    async () => {
+      const { c, runId, pgid } = await killedInSecond();
+      const resumed = cli(c.dir).args("resume", runId, "--no-tui", "--yes", "--still-running", "wait").run();
+      await new Promise((r) => setTimeout(r, 1500));
+      // Still waiting: nothing new has run.
+      expect(log(c)).toBe("first\nsecond-start\n");
+      writeFileSync(join(c.dir, "go"), "");
+      const r = await resumed;
+      expect(r.stderr).toMatch(/waiting for it to end/);
+      expect(r.code).toBe(0);
+      expect(alive(pgid)).toBe(false);
+      // The earlier attempt finished before the rerun started.
+      expect(log(c)).toBe("first\nsecond-start\nsecond-done\nsecond-start\nsecond-done\nthird\n");
+      expect(await stepsOf(c, runId)).toEqual(["first:ok", "second:ok", "third:ok"]);
+    },
+    SLOW,
+  );
+
+  it(
+    "--still-running go-on: the step is not started again (journaled skipped, saying why); the next ones run",
+    async () => {
+      const { c, runId, pgid } = await killedInSecond();
+      const r = await cli(c.dir).args("resume", runId, "--no-tui", "--yes", "--still-running", "go-on").run();
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`\\[second\\] skipped: not started again: its earlier attempt \\(process group ${pgid}\\) was still running`));
+      expect(log(c)).toBe("first\nsecond-start\nthird\n");
+      expect(alive(pgid)).toBe(true);
+      expect(await stepsOf(c, runId)).toEqual(["first:ok", "second:skipped", "third:ok"]);
+    },
+    SLOW,
+  );
+});
