@@ -159,6 +159,12 @@ export function unknownCannotWaitText(choice: "wait" | "end"): string {
   return `cannot ${choice === "wait" ? "wait for" : "end"} a command whose state cannot be checked from here; make sure it has ended, or pass --still-running go-on to go on without starting its step again`;
 }
 
+/** `unlock` refusing a gone holder whose command still runs (or cannot be checked). */
+export function unlockStillRunningText(live: { record: CommandWhere; state: CommandState; why?: string }[], runId: string): string {
+  const said = live.map((c) => commandStateText(c.record, c.state, c.why)).join("; ");
+  return `its run is gone, but ${said}; \`runbook resume ${runId}\` can wait for it or end it (or clear the lock anyway with --force)`;
+}
+
 export function cannotEndText(c: CommandWhere, why: string): string {
   return `could not end ${commandName(c)}: ${why}`;
 }

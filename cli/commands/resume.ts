@@ -90,10 +90,9 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
     });
     if ("exit" in settled) {
+      // Nothing ran. The lock stays: once this process is gone it is stale, and `unlock`
+      // still refuses it while that command runs; `resume` takes it over again.
       io.stderr.write(`runbook: ${settled.error}\n`);
-      // Not run: the run reads interrupted again, its lock released, resumable as before.
-      journal.record({ type: "run-finished", runId: run.id, time: new Date().toISOString(), status: "interrupted", exitCode: settled.exit, durationMs: 0, error: settled.error });
-      await journal.flush().catch(() => undefined);
       return settled.exit;
     }
 

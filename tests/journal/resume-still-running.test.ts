@@ -61,14 +61,23 @@ describe("resume after kill -9 while the step's command still runs", () => {
     async () => {
       const { c, runId, pgid } = await killedInSecond();
       for (let i = 0; i < 2; i++) {
-        const r = await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();
+        // Once in a process of its own (so that its lock is stale after it), once in-process.
+        const r = i === 0 ? await cli(c.dir).args("resume", runId, "--no-tui", "--yes").spawn().exited : await cli(c.dir).args("resume", runId, "--no-tui", "--yes").run();
         expect(r.code).toBe(3);
         expect(r.stderr).toContain(`runbook: the command of step second (process group ${pgid}, started `);
         expect(r.stderr).toMatch(/\) is still running on \S+\n/);
         expect(r.stderr).toMatch(/nobody can choose here \(no terminal\) what to do: pass --still-running wait, end or go-on/);
         expect(log(c)).toBe("first\nsecond-start\n");
         expect(alive(pgid)).toBe(true);
+        if (i === 1) break;
+        // Nor can the lock be cleared for a new run to start next to it.
+        const unlock = await cli(c.dir).args("unlock", "k.rb", "--env", "default").run();
+        expect(unlock.code).toBe(4);
+        expect(unlock.stderr).toMatch(new RegExp(`not clearing the lock on k in env default: its run is gone, but the command of step second \\(process group ${pgid}, .*\\) is still running .*\`runbook resume ${runId}\` can wait for it or end it`));
+        const second = await cli(c.dir).args("run", "k.rb", "--no-tui").run();
+        expect(second.code).toBe(4);
       }
+      expect(log(c)).toBe("first\nsecond-start\n");
     },
     SLOW,
   );
