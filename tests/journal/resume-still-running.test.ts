@@ -3,14 +3,16 @@
 // a real runbook process (killed with SIGKILL) and a real shell: without an
 // answer the resume stops (exit 3) and names the command; --still-running end
 // ends its process group first; wait waits for it to end; go-on goes on without
-// starting that step again.
+// starting that step again. On a host (a real sshd) the command is found by its
+// RUNBOOK_EXEC_ID and ended there.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openJournal } from "../../runtime/journal.js";
 import { cli, type CliBuilder } from "../support/cli.js";
 import { alive } from "../support/process.js";
+import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
 
 const SLOW = 300_000; // a real runbook process starts through tsx: slow on a busy machine
 
@@ -135,6 +137,58 @@ describe("resume after kill -9 while the step's command still runs", () => {
       expect(log(c)).toBe("first\nsecond-start\nthird\n");
       expect(alive(pgid)).toBe(true);
       expect(await stepsOf(c, runId)).toEqual(["first:ok", "second:skipped", "third:ok"]);
+    },
+    SLOW,
+  );
+});
+
+const sshdReason = sshdUnavailableReason();
+const sshd = requireServer("sshd", sshdReason === null, sshdReason ?? undefined);
+
+describe.skipIf(!sshd)("resume after kill -9 while the step's command still runs on a host", () => {
+  let h: SshTestHosts;
+  beforeAll(async () => {
+    h = await startSshHosts(1);
+  }, 120_000);
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it(
+    "finds it by its exec id, says so, and ends it (--still-running end) before anything runs again",
+    async () => {
+      const d = `${h.remoteDir}/k9-${Date.now()}`;
+      const remote = `runbook "kr" version "1.0.0"
+host box = "${h.hosts[0]!.target}"
+step "First" as first on box { run "mkdir -p ${d} && echo first >> ${d}/log.txt" }
+step "Second" as second on box { run "echo $$ > ${d}/second.pid; echo second-start >> ${d}/log.txt; echo second-running; while [ ! -f ${d}/go ]; do sleep 0.05; done; echo second-done >> ${d}/log.txt" }
+step "Third" as third on box { run "echo third >> ${d}/log.txt" }
+`;
+      const c = cli().file("kr.rb", remote).env({ HOME: h.home });
+      const p = c.args("run", "kr.rb", "--no-tui").spawn();
+      await p.waitFor(/box \| second-running/);
+      p.kill("SIGKILL");
+      await p.exited;
+      const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(p.stdout())![1]!;
+      const pid = Number(readFileSync(`${d}/second.pid`, "utf8"));
+      leftovers.push(pid);
+      const remoteLog = () => readFileSync(`${d}/log.txt`, "utf8");
+      // The host's command outlives the runbook process (sshd gives it no signal).
+      expect(alive(pid)).toBe(true);
+
+      const asked = await cli(c.dir).env({ HOME: h.home }).args("resume", runId, "--no-tui", "--yes").run();
+      expect(asked.code).toBe(3);
+      expect(asked.stderr).toMatch(/the command of step second \(on box, exec id [0-9a-z]+, started \S+\) is still running\n/);
+      expect(remoteLog()).toBe("first\nsecond-start\n");
+
+      const ended = await cli(c.dir).env({ HOME: h.home }).args("resume", runId, "--no-tui", "--still-running", "end").run();
+      expect(ended.stderr).toMatch(/the command of step second \(on box, exec id [0-9a-z]+, .*\) is not running any more/);
+      expect(alive(pid)).toBe(false);
+      expect(ended.code).toBe(3); // interrupted: rerun only with --yes
+      writeFileSync(`${d}/go`, "");
+      const again = await cli(c.dir).env({ HOME: h.home }).args("resume", runId, "--no-tui", "--yes").run();
+      expect(again.code).toBe(0);
+      expect(remoteLog()).toBe("first\nsecond-start\nsecond-start\nsecond-done\nthird\n");
     },
     SLOW,
   );
