@@ -88,6 +88,8 @@ export interface CommandRef {
   /** Boot id and start time (clock ticks) of the leader: a reused pid does not match. */
   startToken?: string;
   execId?: string;
+  /** On a host through sudo: the user it runs as. */
+  asUser?: string;
 }
 
 export type FailureChoice = "retry" | "skip" | "rollback" | "abort";

@@ -103,14 +103,23 @@ export interface CommandWhere {
   pid: number | null;
   pgid: number | null;
   execId: string | null;
+  /** On a host through sudo: the user it ran as (found by pgid then). */
+  asUser: string | null;
   startedAt: string;
 }
 
 export type CommandState = "running" | "gone" | "unknown";
 
+/** Where a command ran and what identifies it there, in a few words. */
+function commandWhere(c: CommandWhere): string {
+  const group = c.pgid !== null ? `process group ${c.pgid}` : `pid ${c.pid}`;
+  if (c.host === null) return group;
+  const host = c.target ?? c.host;
+  return c.execId !== null ? `on ${host}, exec id ${c.execId}` : `on ${host}, ${group} as ${c.asUser}`;
+}
+
 function commandName(c: CommandWhere): string {
-  const on = c.host === null ? (c.pgid !== null ? `process group ${c.pgid}` : `pid ${c.pid}`) : `on ${c.target ?? c.host}, exec id ${c.execId}`;
-  return `the command of step ${c.stepId} (${on}, started ${c.startedAt})`;
+  return `the command of step ${c.stepId} (${commandWhere(c)}, started ${c.startedAt})`;
 }
 
 export function commandStateText(c: CommandWhere, state: CommandState, why?: string): string {
@@ -151,7 +160,7 @@ export function stillRunningChoiceText(choice: StillRunningChoice): string {
 }
 
 export function stillRunningSkipReason(c: CommandWhere): string {
-  return `not started again: its earlier attempt (${c.host === null ? `process group ${c.pgid ?? c.pid}` : `exec id ${c.execId} on ${c.target ?? c.host}`}) was still running, and the operator chose to go on`;
+  return `not started again: its earlier attempt (${commandWhere(c)}) was still running, and the operator chose to go on`;
 }
 
 /** wait and end need every command checked: some could not be. */

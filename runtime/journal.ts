@@ -914,7 +914,7 @@ export function commandKey(ref: Pick<CommandRef, "host" | "target">): string {
 /** The row of a command-start op, in the column order of the step_commands table. */
 export function commandRow(op: Extract<WriteOp, { op: "command-start" }>, machine: string): (string | number | null)[] {
   const c = op.command;
-  return [op.runId, op.stepId, commandKey(c), c.host, c.target, machine, c.pid ?? null, c.pgid ?? null, c.startToken ?? null, c.execId ?? null, op.at];
+  return [op.runId, op.stepId, commandKey(c), c.host, c.target, machine, c.pid ?? null, c.pgid ?? null, c.startToken ?? null, c.execId ?? null, c.asUser ?? null, op.at];
 }
 
 export const COMMAND_COLUMNS = [
@@ -928,6 +928,7 @@ export const COMMAND_COLUMNS = [
   "pgid",
   "start_token",
   "exec_id",
+  "as_user",
   "started_at",
 ] as const;
 
@@ -943,6 +944,7 @@ export function commandFromRow(r: Record<string, unknown>): CommandRecord {
     pgid: num(r.pgid),
     startToken: (r.start_token as string | null) ?? null,
     execId: (r.exec_id as string | null) ?? null,
+    asUser: (r.as_user as string | null) ?? null,
     startedAt: r.started_at as string,
   };
 }

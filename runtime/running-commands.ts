@@ -7,7 +7,7 @@
 // starting its step again: a step never runs next to its earlier attempt.
 
 import { processGroupAlive, recordedGroupAlive } from "./drivers/process-identity.js";
-import type { HostDriver } from "./drivers/driver.js";
+import type { HostDriver, StartedCommand } from "./drivers/driver.js";
 import type { CommandState } from "./journal-errors.js";
 import type { CommandRecord, JournalIdentity } from "./journal.js";
 import type { Plan } from "./plan.js";
@@ -39,12 +39,12 @@ export async function checkCommand(record: CommandRecord, self: JournalIdentity,
     if (record.pgid === null) return { record, state: "unknown", why: "the journal has no process group for it" };
     return { record, state: recordedGroupAlive(record.pgid, record.startToken) ? "running" : "gone" };
   }
-  if (record.execId === null) return { record, state: "unknown", why: "it ran through sudo as another user, which has no exec id to find it by" };
+  if (record.execId === null && record.pgid === null) return { record, state: "unknown", why: "the journal has nothing to find it by" };
   if (!plan.hosts[record.host]) return { record, state: "unknown", why: `the runbook has no host ${record.host} any more` };
   try {
     const driver = await driverOf(record, plan, hosts);
     if (!driver?.commandState) return { record, state: "unknown", why: `${record.target ?? record.host} cannot be asked` };
-    return { record, state: await driver.commandState(record.execId) };
+    return { record, state: await driver.commandState(startedOf(record)) };
   } catch (e) {
     return { record, state: "unknown", why: e instanceof Error ? e.message : String(e) };
   }
@@ -75,8 +75,18 @@ export async function endCommand(check: CommandCheck, plan: Plan, hosts: HostsOf
     return;
   }
   const driver = await driverOf(r, plan, hosts);
-  if (!driver?.endCommand || r.execId === null) throw new Error(`${r.target ?? r.host} cannot end it`);
-  await driver.endCommand(r.execId);
+  if (!driver?.endCommand) throw new Error(`${r.target ?? r.host} cannot end it`);
+  await driver.endCommand(startedOf(r));
+}
+
+/** What the driver reported when the command started, back from its journal record. */
+function startedOf(r: CommandRecord): StartedCommand {
+  return {
+    ...(r.execId !== null ? { execId: r.execId } : {}),
+    ...(r.pid !== null ? { pid: r.pid } : {}),
+    ...(r.pgid !== null ? { pgid: r.pgid } : {}),
+    ...(r.asUser !== null ? { asUser: r.asUser } : {}),
+  };
 }
 
 /** Waits until none of these commands runs (checked every second); false when `signal` ended the wait first. */

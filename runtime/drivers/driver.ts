@@ -27,6 +27,8 @@ export interface StartedCommand {
   startToken?: string;
   /** On a host: the RUNBOOK_EXEC_ID token its shell exports. */
   execId?: string;
+  /** On a host, through sudo: the user it runs as (then found by pid and pgid, not by exec id). */
+  asUser?: string;
 }
 
 export interface ExecResult {
@@ -65,12 +67,12 @@ export interface HostDriver {
   close(): Promise<void>;
   /**
    * Whether a command started earlier (by another runbook process, say one killed
-   * with kill -9) is still running here, found by its exec id. Drivers that cannot
-   * tell leave it out.
+   * with kill -9) is still running here, found by what onStarted reported (its exec
+   * id, or its process group under sudo). Drivers that cannot tell leave it out.
    */
-  commandState?(execId: string): Promise<"running" | "gone">;
+  commandState?(command: StartedCommand): Promise<"running" | "gone">;
   /** Ends such a command's process group: TERM, then KILL after a grace period; resolves when it is gone. */
-  endCommand?(execId: string): Promise<void>;
+  endCommand?(command: StartedCommand): Promise<void>;
 }
 
 export type SqlValue = string | number | bigint | boolean | null | Buffer | Date;

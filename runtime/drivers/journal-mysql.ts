@@ -163,6 +163,7 @@ const MIGRATIONS: string[][] = [
       pgid        INT          NULL,
       start_token VARCHAR(191) NULL,
       exec_id     VARCHAR(64)  NULL,
+      as_user     VARCHAR(191) NULL,
       started_at  VARCHAR(40)  NOT NULL,
       seq         BIGINT       NOT NULL AUTO_INCREMENT UNIQUE,
       PRIMARY KEY (run_id, step_id, target_key)

@@ -155,6 +155,7 @@ const MIGRATIONS: string[] = [
     pgid        INTEGER,
     start_token TEXT,
     exec_id     TEXT,
+    as_user     TEXT,
     started_at  TEXT NOT NULL,
     PRIMARY KEY (run_id, step_id, target_key)
   );

@@ -28,7 +28,7 @@ import type {
   SFTPWrapper,
 } from "ssh2";
 import type SSHConfig from "ssh-config";
-import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
+import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver, type StartedCommand } from "./driver.js";
 import {
   checkHostKey,
   fingerprint,
@@ -94,7 +94,8 @@ function signalExecScript(token: string, sig: "TERM" | "KILL"): string {
   return [
     ...findExecScript(token),
     `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,
-    `kill -s ${sig} -- "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,
+    // `kill -SIG -PGID`: dash (a common /bin/sh) takes neither `--` nor `-s SIG -PGID`.
+    `kill -${sig} "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,
   ].join("\n");
 }
 
@@ -921,7 +922,8 @@ class SshHost implements HostDriver {
             return;
           }
           stream = ch;
-          // Without sudo its shell exports the token, by which resume can find it later.
+          // Without sudo its shell exports the token, by which resume can find it later
+          // (under sudo its pid and process group, once it reports them).
           if (!sudoUser) options.onStarted?.({ execId: token });
           ch.on("data", (chunk: Buffer) => {
             if (!searching) return emitOut(chunk);
@@ -931,6 +933,7 @@ class SshHost implements HostDriver {
               searching = false;
               pid = Number(m[1]);
               pgid = m[2] ? Number(m[2]) : undefined;
+              options.onStarted?.({ pid, ...(pgid !== undefined ? { pgid } : {}), asUser: sudoUser! });
               const before = pendingOut.subarray(0, m.index);
               const after = pendingOut.subarray(m.index + m[0].length);
               pendingOut = Buffer.alloc(0);
@@ -975,26 +978,39 @@ class SshHost implements HostDriver {
     });
   }
 
-  /** A command started earlier (by another runbook process) with this exec id: still running here? */
-  async commandState(execId: string): Promise<"running" | "gone"> {
-    const r = await this.exec(findExecScript(execId).join("\n"), { timeoutMs: 30_000 });
+  /**
+   * A command started earlier (by another runbook process): still running here? Found
+   * by its exec id, or, run through sudo, by its process group as that user.
+   */
+  async commandState(command: StartedCommand): Promise<"running" | "gone"> {
+    const r = await this.exec(this.commandScript(command, undefined), { timeoutMs: 30_000 });
     if (r.exitCode === 0) return "running";
     if (r.exitCode === 3) return "gone";
-    throw new DriverError(`cannot look for exec id ${execId} on ${this.label}: the check ended with ${r.exitCode ?? r.signal ?? "no status"}`, "exec");
+    throw new DriverError(`cannot look for that command on ${this.label}: the check ended with ${r.exitCode ?? r.signal ?? "no status"}`, "exec");
   }
 
-  /** Ends the process group of the command with this exec id: TERM, then KILL; resolves once it is gone. */
-  async endCommand(execId: string): Promise<void> {
+  /** Ends such a command's process group: TERM, then KILL; resolves once it is gone. */
+  async endCommand(command: StartedCommand): Promise<void> {
     for (const [sig, waitMs] of [["TERM", KILL_GRACE_MS], ["KILL", KILL_GRACE_MS * 2]] as const) {
-      await this.exec(signalExecScript(execId, sig), { timeoutMs: 30_000 });
+      await this.exec(this.commandScript(command, sig), { timeoutMs: 30_000 });
       for (const until = performance.now() + waitMs; performance.now() < until; ) {
-        if ((await this.commandState(execId)) === "gone") return;
+        if ((await this.commandState(command)) === "gone") return;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    if ((await this.commandState(execId)) === "running") {
-      throw new DriverError(`the command with exec id ${execId} on ${this.label} still runs after KILL`, "exec");
-    }
+    if ((await this.commandState(command)) === "running") throw new DriverError(`that command on ${this.label} still runs after KILL`, "exec");
+  }
+
+  /** Finds (sig undefined: exit 0 when running, 3 when gone) or signals a command started earlier. */
+  private commandScript(command: StartedCommand, sig: "TERM" | "KILL" | undefined): string {
+    if (command.execId !== undefined) return sig ? signalExecScript(command.execId, sig) : findExecScript(command.execId).join("\n");
+    const pgid = command.pgid ?? command.pid;
+    if (pgid === undefined) throw new DriverError(`nothing to find that command on ${this.label} by`, "exec");
+    // `kill -SIG -PGID`: dash (a common /bin/sh) takes neither `--` nor `-s SIG -PGID`.
+    const inner = sig ? `kill -${sig} -${pgid} 2>/dev/null || kill -s ${sig} ${pgid}` : `kill -0 -${pgid} 2>/dev/null || exit 3`;
+    if (!command.asUser) return inner;
+    // Exit 3 from inside sudo is "gone"; sudo refusing is another status, which says nothing.
+    return `sudo -n -u ${shellQuote(command.asUser)} -- sh -c ${shellQuote(inner)}`;
   }
 
   /** A short command on its own channel, outside the channel cap (used to kill); its exit code. */

@@ -6,7 +6,7 @@
 // starting that step again. On a host (a real sshd) the command is found by its
 // RUNBOOK_EXEC_ID and ended there.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openJournal } from "../../runtime/journal.js";
@@ -148,7 +148,7 @@ const sshd = requireServer("sshd", sshdReason === null, sshdReason ?? undefined)
 describe.skipIf(!sshd)("resume after kill -9 while the step's command still runs on a host", () => {
   let h: SshTestHosts;
   beforeAll(async () => {
-    h = await startSshHosts(1);
+    h = await startSshHosts(1, { sudo: true });
   }, 120_000);
   afterAll(async () => {
     await h?.stop();
@@ -189,6 +189,38 @@ step "Third" as third on box { run "echo third >> ${d}/log.txt" }
       const again = await cli(c.dir).env({ HOME: h.home }).args("resume", runId, "--no-tui", "--yes").run();
       expect(again.code).toBe(0);
       expect(remoteLog()).toBe("first\nsecond-start\nsecond-start\nsecond-done\nthird\n");
+    },
+    SLOW,
+  );
+
+  it(
+    "run through sudo (as another user): found by its process group as that user, and ended there",
+    async () => {
+      const d = `/tmp/runbook-k9-sudo-${process.pid}-${Date.now()}`;
+      const remote = `runbook "ks" version "1.0.0"
+host box = "${h.hosts[0]!.target}"
+step "Second" as second on box { run "mkdir -p ${d}; echo $$ > ${d}/second.pid; echo second-running; while [ ! -f ${d}/go ]; do sleep 0.05; done" as "nobody" }
+`;
+      const c = cli().file("ks.rb", remote).env({ HOME: h.home });
+      const p = c.args("run", "ks.rb", "--no-tui").spawn();
+      await p.waitFor(/box \| second-running/);
+      p.kill("SIGKILL");
+      await p.exited;
+      const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(p.stdout())![1]!;
+      const pid = Number(readFileSync(`${d}/second.pid`, "utf8"));
+      leftovers.push(Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[2]));
+      expect(alive(pid)).toBe(true);
+
+      const asked = await cli(c.dir).env({ HOME: h.home }).args("resume", runId, "--no-tui", "--yes").run();
+      expect(asked.code).toBe(3);
+      expect(asked.stderr).toMatch(/the command of step second \(on box, process group \d+ as nobody, started \S+\) is still running\n/);
+      const ended = await cli(c.dir).env({ HOME: h.home }).args("resume", runId, "--no-tui", "--still-running", "end").run();
+      expect(ended.stderr).toMatch(/is not running any more/);
+      expect(alive(pid)).toBe(false);
+      // Ended, not finished: interrupted, and not rerun without --yes.
+      expect(ended.code).toBe(3);
+      expect(ended.stderr).toMatch(/step second \('Second'\) was interrupted/);
+      rmSync(d, { recursive: true, force: true });
     },
     SLOW,
   );
