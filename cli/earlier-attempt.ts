@@ -16,6 +16,7 @@ import {
   stillRunningSkipReason,
   stillRunningUnanswerable,
   unknownCannotWaitText,
+  waitInterruptedText,
   type StillRunningChoice,
 } from "../runtime/journal-errors.js";
 import { assertNever } from "../runtime/assert-never.js";
@@ -69,7 +70,7 @@ export async function settleEarlierAttempt(o: EarlierAttemptOptions): Promise<Ea
         process.on("SIGTERM", onSignal);
         try {
           const ended = await waitForCommands(live, self, plan, hosts, controller.signal);
-          if (!ended) return { exit: Exit.aborted, error: "interrupted while waiting for the earlier attempt's command to end" };
+          if (!ended) return { exit: Exit.aborted, error: waitInterruptedText() };
         } finally {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);

@@ -174,6 +174,10 @@ export function unlockStillRunningText(live: { record: CommandWhere; state: Comm
   return `its run is gone, but ${said}; \`runbook resume ${runId}\` can wait for it or end it (or clear the lock anyway with --force)`;
 }
 
+export function waitInterruptedText(): string {
+  return "interrupted while waiting for the earlier attempt's command to end; nothing was run";
+}
+
 export function cannotEndText(c: CommandWhere, why: string): string {
   return `could not end ${commandName(c)}: ${why}`;
 }
