@@ -8,6 +8,7 @@
 
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PassThrough, Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openJournal } from "../../runtime/journal.js";
 import { cli, type CliBuilder } from "../support/cli.js";
@@ -103,6 +104,30 @@ describe("resume after kill -9 while the step's command still runs", () => {
       expect(again.code).toBe(0);
       expect(log(c)).toBe("first\nsecond-start\nsecond-start\nsecond-done\nthird\n");
       expect(await stepsOf(c, runId)).toEqual(["first:ok", "second:ok", "third:ok"]);
+    },
+    SLOW,
+  );
+
+  it(
+    "at a terminal it asks: `end` ends it, then the step's rerun is asked for too",
+    async () => {
+      const { c, runId, pgid } = await killedInSecond();
+      const stdin = Object.assign(new PassThrough(), { isTTY: true });
+      let err = "";
+      const stderr = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          err += chunk.toString();
+          if (chunk.toString().includes("[wait/end/go-on]")) stdin.write("end\n");
+          if (chunk.toString().includes("Run it again? [y/n]")) stdin.write("n\n");
+          cb();
+        },
+      });
+      const r = await cli(c.dir).args("resume", runId, "--no-tui").run({ stdin, stderr });
+      expect(err).toMatch(/is still running on \S+\n.*Wait for it to end, end it now, or go on without running its step again\? \[wait\/end\/go-on\]/s);
+      expect(r.code).toBe(0);
+      expect(alive(pgid)).toBe(false);
+      expect(log(c)).toBe("first\nsecond-start\nthird\n");
+      expect(await stepsOf(c, runId)).toEqual(["first:ok", "second:skipped", "third:ok"]);
     },
     SLOW,
   );
