@@ -868,7 +868,7 @@ class SshHost implements HostDriver {
       const signalRemote = async (sig: "TERM" | "KILL"): Promise<boolean> => {
         if (sudoUser) {
           if (pid === undefined) return false;
-          const group = pgid !== undefined ? `kill -s ${sig} -- -${pgid} 2>/dev/null || ` : "";
+          const group = pgid !== undefined ? `kill -${sig} -${pgid} 2>/dev/null || ` : ""; // dash takes no `--` here
           const cmd = `${group}kill -s ${sig} ${pid}`;
           return (await this.sideExec(conn, client, `sudo -n -u ${shellQuote(sudoUser)} -- sh -c ${shellQuote(cmd)}`)) === 0;
         }
