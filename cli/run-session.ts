@@ -18,7 +18,7 @@ import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
 import { describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
-import { JournalError, journalIncompleteText } from "../runtime/journal-errors.js";
+import { JournalError, JournalInUseError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
 import { SecretStore } from "../runtime/secrets.js";
@@ -89,6 +89,10 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
   try {
     journal = await openJournal(location);
   } catch (e) {
+    if (e instanceof JournalInUseError) {
+      io.stderr.write(`runbook: ${e.message}\n`);
+      return Exit.locked;
+    }
     const message = (e as Error).message;
     // The journal's own errors already name it (its password masked).
     io.stderr.write(`runbook: ${/journal/.test(message) ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
@@ -113,6 +117,10 @@ export async function takeLock(io: CliIO, file: string, take: () => Promise<void
   } catch (e) {
     if (e instanceof LockedError) {
       io.stderr.write(`runbook: ${lockedMessage(e, file)}\n`);
+      return Exit.locked;
+    }
+    if (e instanceof JournalInUseError) {
+      io.stderr.write(`runbook: ${e.message}\n`);
       return Exit.locked;
     }
     throw e;

@@ -65,6 +65,24 @@ function journalErrorText(code: JournalErrorCode, location: string, detail: stri
   }
 }
 
+/**
+ * A run refused because another runbook process still writes to a journal that was
+ * at this path and was deleted or replaced: its lock is out of sight, so it may be
+ * running this very runbook and env. `runbook run` exits 4, as for a lock.
+ */
+export class JournalInUseError extends Error {
+  constructor(
+    readonly location: string,
+    readonly pids: number[],
+  ) {
+    super(
+      `another runbook process (pid ${pids.join(", ")}) still writes to a journal that was at ${location} and was deleted or replaced; ` +
+        `its lock is gone with that file, so no run starts here until it ends (it stops before its next step)`,
+    );
+    this.name = "JournalInUseError";
+  }
+}
+
 /** Why the run's lock is not its own any more: cleared, or held by `holder`. */
 export function lockLostDetail(holder: { runId: string; user: string; machine: string; pid: number } | undefined): string {
   if (!holder) return "it was cleared (by `runbook unlock --force`?) while the run was going";

@@ -7,7 +7,8 @@
 
 import Database from "better-sqlite3";
 import { statSync } from "node:fs";
-import { JournalError } from "../journal-errors.js";
+import { JournalError, JournalInUseError } from "../journal-errors.js";
+import { processesHoldingDeleted } from "./process-identity.js";
 import {
   COMMAND_COLUMNS,
   commandFromRow,
@@ -193,6 +194,9 @@ export async function openSqliteJournal(file: string, self: JournalIdentity): Pr
     return new SqliteJournal(db, file, self, { dev, ino });
   } catch (err) {
     db?.close();
+    // A runbook still writing to the journal deleted from this path (its -wal is still here).
+    const orphans = processesHoldingDeleted(file);
+    if (orphans.length > 0) throw new JournalInUseError(file, orphans);
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(message.includes(file) ? message : `cannot open the journal ${file}: ${message}`);
   }
@@ -389,6 +393,11 @@ class SqliteJournal implements Journal {
 
   async beginRun(info: BeginRunInfo): Promise<void> {
     this.check();
+    if (!info.dryRun) {
+      // A run still writing to a journal deleted from this path holds a lock no one can see here.
+      const orphans = processesHoldingDeleted(this.location);
+      if (orphans.length > 0) throw new JournalInUseError(this.location, orphans);
+    }
     const row = newRunRow(info, this.self, nowIso());
     this.db
       .transaction(() => {

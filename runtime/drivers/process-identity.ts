@@ -3,7 +3,7 @@
 // the journal recorded is the same process only when both match. Linux only;
 // elsewhere there is no token and a live process group is taken at its pid.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 let bootId: string | undefined;
 
@@ -80,4 +80,41 @@ export function recordedGroupAlive(pgid: number, token: string | null): boolean 
 function isLeaderOf(pid: number): boolean {
   const f = statFields(pid);
   return f !== undefined && Number(f[5 - 3]) === pid;
+}
+
+/**
+ * Other processes that still have `file` open although it was deleted or replaced
+ * (their descriptor's link reads "FILE (deleted)"): a runbook still writing to a
+ * journal that is no longer at its path. Only processes whose descriptors this one
+ * may read are seen (all of them as root).
+ */
+export function processesHoldingDeleted(file: string): number[] {
+  const wanted = `${file} (deleted)`;
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return found;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${name}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${name}/fd/${fd}`) === wanted) {
+          found.push(Number(name));
+          break;
+        }
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+  return found;
 }

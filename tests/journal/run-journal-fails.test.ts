@@ -69,6 +69,31 @@ describe("a SQLite journal that stops recording during a run", () => {
     expect(r.stdout).not.toMatch(/succeeded/);
   });
 
+  it.each([
+    ["the journal file deleted (its -wal left behind)", (c: CliBuilder) => rmSync(c.journalPath), "journal.db"],
+    ["the journal's directory removed", (c: CliBuilder) => rmSync(join(c.dir, "state"), { recursive: true }), join("state", "journal.db")],
+  ] as const)(
+    "%s: a second run does not start next to the first (exit 4), which stops before step two",
+    async (_what, damage, state) => {
+      const c = cli().file("j.rb", src);
+      const journalPath = join(c.dir, state);
+      c.env({ RUNBOOK_STATE: journalPath });
+      const first = c.args("run", "j.rb", "--no-tui").spawn();
+      await until(() => existsSync(join(c.dir, "started")), 240_000);
+      damage(c);
+      const second = await cli(c.dir).env({ RUNBOOK_STATE: journalPath }).args("run", "j.rb", "--no-tui").run();
+      expect(second.stderr).toContain(`another runbook process (pid ${first.proc.pid}) still writes to a journal that was at ${journalPath} and was deleted or replaced`);
+      expect(second.code).toBe(4);
+      writeFileSync(join(c.dir, "go"), "");
+      const r = await first.exited;
+      expect(r.code).toBe(1);
+      // Gone, or replaced by the file the second run made there: either way it stops.
+      expect(r.stderr).toMatch(/the journal file .* (is gone|was replaced) .*; stopped before step two/);
+      expect(log(c)).toBe("one\n");
+    },
+    300_000,
+  );
+
   it("a run cleared from its lock by `unlock --force` elsewhere stops before step two (exit 1) and stays resumable", async () => {
     const c = cli().file("j.rb", src);
     const r = await runWith(c, async () => {
@@ -182,6 +207,12 @@ describe.runIf(mariadb)("a mysql:// journal whose connection is killed (KILL)", 
     const { admin, url } = await setup();
     const c = cli().file("j.rb", source("j-back")).env({ RUNBOOK_STATE: url });
     const r = await runWith(c, async () => {
+      // While idle: once step one's command is in the journal, nothing is being written.
+      for (let i = 0; i < 500; i++) {
+        const [row] = await admin.query("SELECT COUNT(*) AS n FROM step_commands c JOIN runs r ON r.id = c.run_id WHERE r.runbook = 'j-back' AND c.step_id = 'one' AND r.status = 'running'");
+        if (Number(row!.n) > 0) break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
       expect(await killJournalConnections(admin)).toBeGreaterThan(0);
     });
     await admin.close();
