@@ -4,7 +4,9 @@
 // steps the journal has as done (ok or skipped) are not run again; a step that
 // was running when the run stopped is shown as interrupted and rerun only when
 // the operator says so (--yes, or the prompt/UI); then the run continues under
-// the same run id, with the lock taken again.
+// the same run id, with the lock taken again. Before anything runs, commands of
+// the earlier attempt that may still be running are looked for
+// (cli/earlier-attempt.ts: wait, end, or go on without their steps).
 
 import { existsSync } from "node:fs";
 import type { StillRunningChoice } from "../../runtime/journal-errors.js";
