@@ -79,12 +79,17 @@ describe("a SQLite journal that stops recording during a run", () => {
       const journalPath = join(c.dir, state);
       c.env({ RUNBOOK_STATE: journalPath });
       const first = c.args("run", "j.rb", "--no-tui").spawn();
-      await until(() => existsSync(join(c.dir, "started")), 240_000);
-      damage(c);
-      const second = await cli(c.dir).env({ RUNBOOK_STATE: journalPath }).args("run", "j.rb", "--no-tui").run();
+      let second;
+      try {
+        await until(() => existsSync(join(c.dir, "started")), 240_000);
+        damage(c);
+        second = await cli(c.dir).env({ RUNBOOK_STATE: journalPath }).args("run", "j.rb", "--no-tui").run();
+      } finally {
+        // Whatever happened, the first run's step ends (never left running after the test).
+        writeFileSync(join(c.dir, "go"), "");
+      }
       expect(second.stderr).toContain(`another runbook process (pid ${first.proc.pid}) still writes to a journal that was at ${journalPath} and was deleted or replaced`);
       expect(second.code).toBe(4);
-      writeFileSync(join(c.dir, "go"), "");
       const r = await first.exited;
       expect(r.code).toBe(1);
       // Gone, or replaced by the file the second run made there: either way it stops.
