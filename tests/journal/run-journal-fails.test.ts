@@ -31,9 +31,12 @@ async function until(what: () => boolean, ms = 30_000): Promise<void> {
 /** Runs j.rb in-process; `damage` runs while step one is going, then step one ends. */
 async function runWith(c: CliBuilder, damage: () => void | Promise<void>, ...extra: string[]) {
   const running = c.args("run", "j.rb", "--no-tui", ...extra).run();
-  await until(() => existsSync(join(c.dir, "started")));
-  await damage();
-  writeFileSync(join(c.dir, "go"), "");
+  try {
+    await until(() => existsSync(join(c.dir, "started")));
+    await damage();
+  } finally {
+    writeFileSync(join(c.dir, "go"), "");
+  }
   return running;
 }
 
