@@ -3,7 +3,8 @@
 // the journal recorded is the same process only when both match. Linux only;
 // elsewhere there is no token and a live process group is taken at its pid.
 
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 
 let bootId: string | undefined;
 
@@ -89,7 +90,14 @@ function isLeaderOf(pid: number): boolean {
  * may read are seen (all of them as root).
  */
 export function processesHoldingDeleted(file: string): number[] {
-  const wanted = `${file} (deleted)`;
+  // The kernel names the file by its real path (symlinks in its directory resolved).
+  let real = file;
+  try {
+    real = join(realpathSync(dirname(file)), basename(file));
+  } catch {
+    /* its directory is gone too: the path as given */
+  }
+  const wanted = `${real} (deleted)`;
   const found: number[] = [];
   let entries: string[];
   try {
