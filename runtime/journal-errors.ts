@@ -93,9 +93,9 @@ export function lockLostDetail(holder: { runId: string; user: string; machine: s
 export function journalStopText(error: JournalError, before: { stepId: string; started: boolean } | undefined): string {
   const where = before
     ? before.started
-      ? `step ${before.stepId} was not started (its start could not be recorded)`
+      ? `step ${before.stepId} was not started`
       : `stopped before step ${before.stepId}`
-    : "stopped";
+    : "the steps ended, but the run is not reported as succeeded";
   const after = error.resumable
     ? "; nothing more runs unrecorded: fix the journal, then resume the run"
     : "; nothing more runs unrecorded, and this run cannot be resumed from that journal: check what its steps did before running it again";
