@@ -120,6 +120,19 @@ describe("a SQLite journal that stops recording during a run", () => {
     expect(log(c)).toBe("one\ntwo\nthree\n");
   });
 
+  it("a journal that fails during the last step: the run is not reported as succeeded (exit 1)", async () => {
+    const one = `runbook "j1" version "1.0.0"
+step "One" as one { run "echo one >> log.txt; touch started; while [ ! -f go ]; do sleep 0.05; done" }
+`;
+    const c = cli().file("j.rb", one);
+    const r = await runWith(c, async () => {
+      expect((await cli(c.dir).args("unlock", "j.rb", "--env", "default", "--force").run()).code).toBe(0);
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the run's lock in the journal .* is gone: .*; the steps ended, but the run is not reported as succeeded/);
+    expect(r.stdout).not.toMatch(/succeeded/);
+  });
+
   // A full file system: a 1 MiB tmpfs, filled by the test while step one runs.
   const tiny = join(cli().dir, "tiny");
   mkdirSync(tiny, { recursive: true });
