@@ -130,7 +130,8 @@ step "One" as one { run "echo one >> log.txt; touch started; while [ ! -f go ]; 
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the run's lock in the journal .* is gone: .*; the steps ended, but the run is not reported as succeeded/);
-    expect(r.stdout).not.toMatch(/succeeded/);
+    expect(r.stdout).toMatch(/run \S+ failed in /);
+    expect(r.stdout).not.toMatch(/run \S+ succeeded/);
   });
 
   // A full file system: a 1 MiB tmpfs, filled by the test while step one runs.
