@@ -4,7 +4,7 @@
 // random instants leaving a consistent, readable database, and the default
 // location.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ import { inspectSqliteJournal } from "../../runtime/drivers/journal-sqlite.js";
 import { defaultStateLocation, openJournal, resolveStateLocation } from "../../runtime/journal.js";
 import { journalContract } from "./contract.js";
 import { JournalError } from "../../runtime/journal-errors.js";
+import { canMountTmpfs, withTmpfs } from "../support/tmpfs.js";
 import { completeRun, makePlan, stepEvents, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
@@ -111,36 +112,32 @@ describe("a SQLite journal that cannot record", () => {
     }
   });
 
-  // A full file system, as a 1 MiB tmpfs (the tests run as root, so a read-only
-  // mode alone would not stop a write). Skipped, saying so, where mount is not allowed.
+  // A full file system, as a 1 MiB tmpfs (tests/support/tmpfs.ts).
+  const mounted = canMountTmpfs("the full-file-system journal test");
   const mountPoint = path.join(tmp.dir, "tiny");
-  mkdirSync(mountPoint, { recursive: true });
-  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]).status === 0;
-  if (!mounted) console.warn("\n*** SKIPPING the full-file-system journal test: cannot mount a tmpfs here ***\n");
-  afterAll(() => {
-    if (mounted) spawnSync("umount", ["-l", mountPoint]);
-  });
 
-  it.runIf(mounted)("a write that fails on a full file system fails verify() for good (write-failed)", async () => {
-    const file = path.join(mountPoint, "journal.db");
-    const { j, runId } = await begun(file);
-    try {
-      // Fill what is left of the file system, then try to record a step.
-      writeFileSync(path.join(mountPoint, "filler"), Buffer.alloc(1024 * 1024));
-    } catch {
-      /* ENOSPC: full, as wanted */
-    }
-    try {
-      for (let i = 0; i < 20; i++) for (const e of stepEvents(runId, `s${i}`, { output: ["y".repeat(60_000) + "\n"] })) j.record(e);
-      const err = (await j.verify().catch((e: unknown) => e)) as JournalError;
-      expect(err).toBeInstanceOf(JournalError);
-      expect(err.code).toBe("write-failed");
-      expect(err.message).toMatch(/could not write to the journal .*: database or disk is full/);
-      expect(err.resumable).toBe(true);
-    } finally {
-      await j.close().catch(() => undefined);
-    }
-  });
+  it.runIf(mounted)("a write that fails on a full file system fails verify() for good (write-failed)", () =>
+    withTmpfs(mountPoint, "1m", async () => {
+      const file = path.join(mountPoint, "journal.db");
+      const { j, runId } = await begun(file);
+      try {
+        // Fill what is left of the file system, then try to record a step.
+        writeFileSync(path.join(mountPoint, "filler"), Buffer.alloc(1024 * 1024));
+      } catch {
+        /* ENOSPC: full, as wanted */
+      }
+      try {
+        for (let i = 0; i < 20; i++) for (const e of stepEvents(runId, `s${i}`, { output: ["y".repeat(60_000) + "\n"] })) j.record(e);
+        const err = (await j.verify().catch((e: unknown) => e)) as JournalError;
+        expect(err).toBeInstanceOf(JournalError);
+        expect(err.code).toBe("write-failed");
+        expect(err.message).toMatch(/could not write to the journal .*: database or disk is full/);
+        expect(err.resumable).toBe(true);
+      } finally {
+        await j.close().catch(() => undefined);
+      }
+    }),
+  );
 });
 
 describe("SQLite under kill -9", () => {

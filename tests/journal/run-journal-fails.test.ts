@@ -7,11 +7,12 @@
 // loses nothing (a killed connection that reconnects), where it goes on.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openJournal } from "../../runtime/journal.js";
 import { cli, type CliBuilder } from "../support/cli.js";
+import { canMountTmpfs, withTmpfs } from "../support/tmpfs.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 
 /** Three steps; the first runs until the test writes `go`, after it has done its damage. */
@@ -134,43 +135,43 @@ step "One" as one { run "echo one >> log.txt; touch started; while [ ! -f go ]; 
     expect(r.stdout).not.toMatch(/run \S+ succeeded/);
   });
 
-  // A full file system: a 1 MiB tmpfs, filled by the test while step one runs.
-  const tiny = join(cli().dir, "tiny");
-  mkdirSync(tiny, { recursive: true });
-  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny]).status === 0;
-  if (!mounted) console.warn("\n*** SKIPPING the full-file-system run test: cannot mount a tmpfs here ***\n");
-  afterAll(() => {
-    if (mounted) spawnSync("umount", ["-l", tiny]);
-  });
+  // A full file system: a 1 MiB tmpfs (tests/support/tmpfs.ts), filled by the test while step one runs.
+  const mounted = canMountTmpfs("the full-file-system run test");
 
   it.runIf(mounted)("a full file system: stops before step two (exit 1); once there is room, resume runs two and three once", async () => {
-    const state = join(tiny, "journal.db");
-    const c = cli().file("j.rb", src).env({ RUNBOOK_STATE: state });
-    const filler = join(tiny, "filler");
-    const r = await runWith(c, () => {
-      try {
-        writeFileSync(filler, Buffer.alloc(1024 * 1024));
-      } catch {
-        /* ENOSPC: full, as wanted */
-      }
-    });
-    expect(r.code).toBe(1);
-    expect(log(c)).toBe("one\n");
-    expect(r.stderr).toMatch(/could not write to the journal .*journal\.db: database or disk is full/);
-    expect(r.stderr).toMatch(/nothing more runs unrecorded: fix the journal, then resume the run/);
-    const runId = runIdOf(r.stdout);
-
-    rmSync(filler);
-    const shown = await cli(c.dir).env({ RUNBOOK_STATE: state }).args("show", runId).run();
-    expect(shown.code).toBe(0);
-    // Step one's end was not recorded: resume finds its command gone and asks whether to rerun it.
-    const resumed = await cli(c.dir).env({ RUNBOOK_STATE: state }).args("resume", runId, "--no-tui", "--yes").run();
-    expect(resumed.stderr).toMatch(/the command of step one \(process group \d+, .*\) is not running any more/);
-    expect(resumed.code).toBe(0);
-    writeFileSync(join(c.dir, "go"), "");
-    expect(log(c)).toBe("one\none\ntwo\nthree\n");
+    const tiny = join(cli().dir, "tiny");
+    await withTmpfs(tiny, "1m", () => fullFileSystem(tiny));
   });
 });
+
+/** Step one fills the tmpfs at `tiny` that holds the journal; then the file system gets room again. */
+async function fullFileSystem(tiny: string): Promise<void> {
+  const state = join(tiny, "journal.db");
+  const c = cli().file("j.rb", src).env({ RUNBOOK_STATE: state });
+  const filler = join(tiny, "filler");
+  const r = await runWith(c, () => {
+    try {
+      writeFileSync(filler, Buffer.alloc(1024 * 1024));
+    } catch {
+      /* ENOSPC: full, as wanted */
+    }
+  });
+  expect(r.code).toBe(1);
+  expect(log(c)).toBe("one\n");
+  expect(r.stderr).toMatch(/could not write to the journal .*journal\.db: database or disk is full/);
+  expect(r.stderr).toMatch(/nothing more runs unrecorded: fix the journal, then resume the run/);
+  const runId = runIdOf(r.stdout);
+
+  rmSync(filler);
+  const shown = await cli(c.dir).env({ RUNBOOK_STATE: state }).args("show", runId).run();
+  expect(shown.code).toBe(0);
+  // Step one's end was not recorded: resume finds its command gone and asks whether to rerun it.
+  const resumed = await cli(c.dir).env({ RUNBOOK_STATE: state }).args("resume", runId, "--no-tui", "--yes").run();
+  expect(resumed.stderr).toMatch(/the command of step one \(process group \d+, .*\) is not running any more/);
+  expect(resumed.code).toBe(0);
+  writeFileSync(join(c.dir, "go"), "");
+  expect(log(c)).toBe("one\none\ntwo\nthree\n");
+}
 
 const mariadb = await requireMariadb();
 
