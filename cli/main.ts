@@ -111,6 +111,13 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--yes", "rerun an interrupted step and answer confirmations (not in a protected env)")
         .option("--approve <step>", "answer the confirmations of STEP in a protected env (repeatable)", collect, [])
         .option("--force", "resume even though the runbook changed since the run started")
+        .addOption(
+          new Option("--still-running <choice>", "a command of the earlier attempt still runs: wait for it, end it, or go on without rerunning its step").choices([
+            "wait",
+            "end",
+            "go-on",
+          ]),
+        )
         .addOption(new Option("--on-failure <mode>", "what to do when a step fails").choices(["stop", "rollback"]).default("stop"))
         .option("--json", "print one JSON object per event (NDJSON)")
         .option("--no-tui", "plain log instead of the interactive UI")

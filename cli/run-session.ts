@@ -19,6 +19,7 @@ import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
 import { describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import { JournalError, JournalInUseError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
 import { verdictSummary, type VerdictEvent } from "../runtime/verdict.js";
@@ -93,6 +94,10 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
   try {
     journal = await openJournal(location, { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
   } catch (e) {
+    if (e instanceof JournalInUseError) {
+      io.stderr.write(`runbook: ${e.message}\n`);
+      return Exit.locked;
+    }
     const message = maskUrlPasswords((e as Error).message);
     // The journal's own errors already name it (its password masked).
     io.stderr.write(`runbook: ${/journal/.test(message) ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
@@ -117,6 +122,10 @@ export async function takeLock(io: CliIO, file: string, take: () => Promise<void
   } catch (e) {
     if (e instanceof LockedError) {
       io.stderr.write(`runbook: ${lockedMessage(e, file)}\n`);
+      return Exit.locked;
+    }
+    if (e instanceof JournalInUseError) {
+      io.stderr.write(`runbook: ${e.message}\n`);
       return Exit.locked;
     }
     throw e;
@@ -160,6 +169,8 @@ export interface DriveOptions {
   only?: string[];
   completed?: Set<string>;
   interrupted?: Set<string>;
+  /** Resume: steps whose earlier attempt still runs (not started again), with why. */
+  stillRunning?: Map<string, string>;
   resumedFrom?: string;
   acceptNewHostKeys: boolean;
   /** How long reaching each host or database may take (preflight and every later connect). */
@@ -279,7 +290,9 @@ export async function drive(o: DriveOptions): Promise<number> {
       ...(o.only ? { only: o.only } : {}),
       ...(o.completed ? { completed: o.completed } : {}),
       ...(o.interrupted ? { interrupted: o.interrupted } : {}),
+      ...(o.stillRunning ? { stillRunning: o.stillRunning } : {}),
       ...(o.resumedFrom ? { resumedFrom: o.resumedFrom } : {}),
+      journalCheck: () => journal.verify(),
     });
   } catch (e) {
     const message = redaction.redactMessage(e instanceof Error ? e.message : String(e));
@@ -293,21 +306,48 @@ export async function drive(o: DriveOptions): Promise<number> {
     await connections.closeAll().catch(() => {});
   }
 
+  const recorded = await journalAfterRun(journal, result, redaction);
+  result = recorded.result;
   if (ui) await ui.finish({ status: result.status, exitCode: result.exitCode });
   plainFlush?.();
-  try {
-    await journal.flush();
-  } catch (e) {
-    io.stderr.write(`runbook: warning: the journal could not record everything: ${redaction.redactMessage((e as Error).message)}\n`);
-  }
+  if (recorded.problem !== undefined && !result.error?.includes(recorded.problem)) io.stderr.write(`runbook: ${recorded.problem}\n`);
 
   if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun, verdict)}\n`);
   if (result.exitCode !== 0 && result.error) {
     io.stderr.write(`runbook: ${result.error}\n`);
-    // The UI's summary has already said how to resume.
-    if (!o.dryRun && result.status !== "succeeded" && !ui) io.stderr.write(resumeLine(o.runId));
+    // The UI's summary has already said how to resume; a journal that lost the run cannot.
+    if (!o.dryRun && result.status !== "succeeded" && !ui && recorded.resumable) io.stderr.write(resumeLine(o.runId));
   }
   return result.exitCode;
+}
+
+/**
+ * After the run: the journal's last writes flushed and checked. A run is never
+ * reported a success unless the journal has it all; a journal that lost the run
+ * (its file deleted or replaced) cannot resume it.
+ */
+async function journalAfterRun(
+  journal: Journal,
+  result: ExecuteResult,
+  redaction: Redaction,
+): Promise<{ result: ExecuteResult; problem?: string; resumable: boolean }> {
+  let problem: string | undefined;
+  let resumable = true;
+  try {
+    await journal.flush();
+  } catch (e) {
+    problem = redaction.redactMessage(e instanceof Error ? e.message : String(e));
+  }
+  try {
+    await journal.verify();
+  } catch (e) {
+    if (!(e instanceof JournalError)) throw e;
+    resumable = e.resumable;
+    problem ??= redaction.redactMessage(e.message);
+  }
+  if (problem === undefined || result.exitCode !== 0) return { result, ...(problem !== undefined ? { problem } : {}), resumable };
+  const error = journalIncompleteText(problem);
+  return { result: { status: "failed", exitCode: Exit.failed, error }, problem: error, resumable };
 }
 
 const resumeLine = (runId: string) => `runbook: resume it with \`runbook resume ${runId}\`\n`;

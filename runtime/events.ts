@@ -59,6 +59,15 @@ export type RunEvent =
       durationMs: number;
       attempt: number;
     })
+  | (Base & {
+      type: "command-started";
+      stepId: string;
+      /** The label of where it runs, as in output events (a group member's target); absent locally. */
+      host?: string;
+      /** How to find it again later (resume): see CommandRef. */
+      command: CommandRef;
+    })
+  | (Base & { type: "command-ended"; stepId: string; host?: string; command: Pick<CommandRef, "host" | "target"> })
   | (Base & { type: "host-finished"; stepId: string; host: string; status: "ok" | "failed"; exitCode?: number | null; error?: string; durationMs: number })
   | (Base & { type: "rollback-started"; steps: string[] })
   | (Base & { type: "rollback-step"; stepId: string; status: "ok" | "failed"; error?: string })
@@ -105,6 +114,24 @@ export interface VerdictItem {
 }
 
 export type RunEventType = RunEvent["type"];
+
+/**
+ * A step's command as it started: where (the plan's host name and, for a group,
+ * the member's target; both null on this machine) and what identifies it there
+ * (locally its process group and the start time of its leader; on a host the
+ * RUNBOOK_EXEC_ID token its shell exports).
+ */
+export interface CommandRef {
+  host: string | null;
+  target: string | null;
+  pid?: number;
+  pgid?: number;
+  /** Boot id and start time (clock ticks) of the leader: a reused pid does not match. */
+  startToken?: string;
+  execId?: string;
+  /** On a host through sudo: the user it runs as. */
+  asUser?: string;
+}
 
 export type FailureChoice = "retry" | "skip" | "rollback" | "abort";
 export type StepChoice = "run" | "skip" | "abort";

@@ -31,7 +31,8 @@ import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
 import { lexSql, statementsWithParams, type StatementWithParams } from "../language/sql-lexer.js";
 import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
-import type { EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
+import type { CommandRef, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
+import { JournalError, journalStopText } from "./journal-errors.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
@@ -68,6 +69,17 @@ export interface ExecuteOptions {
   cwd?: string;
   /** Preflight: how long each target may take to answer (default 10 s; the connections have the same). */
   connectTimeoutMs?: number;
+  /**
+   * The journal's check (Journal.verify): awaited before each step starts, again
+   * once its start is announced, and before the run is called a success. A
+   * JournalError stops the run there: nothing more runs unrecorded.
+   */
+  journalCheck?: () => Promise<void>;
+  /**
+   * Resume: steps whose earlier attempt is still running, by the operator's choice
+   * to go on without them: each is journaled as skipped with this reason, never started.
+   */
+  stillRunning?: Map<string, string>;
 }
 
 export interface ExecuteResult {
@@ -98,6 +110,9 @@ class Interrupted extends Error {
     super("interrupted");
   }
 }
+
+/** The journal cannot record (Journal.verify failed): the run stops, whatever was going on. */
+class JournalStop extends Error {}
 
 /** The operator said no (confirm/manual/step-through), or nobody could answer: the run ends with exit 3. */
 class RunAborted extends Error {
@@ -287,6 +302,19 @@ class Executor {
     }
 
     let result: ExecuteResult = { status: "succeeded", exitCode: 0 };
+    try {
+      result = await this.steps();
+    } catch (e) {
+      if (!(e instanceof JournalStop)) throw e;
+      result = { status: "failed", exitCode: 1, error: e.message };
+    }
+    return this.finish(await this.journalVerdict(result));
+  }
+
+  /** The main steps, a rollback when asked for, and the `finally` steps: the run's result. */
+  private async steps(): Promise<ExecuteResult> {
+    const plan = this.plan;
+    let result: ExecuteResult = { status: "succeeded", exitCode: 0 };
     let rollbackAfter: PlannedStep | undefined;
     for (const step of plan.steps.filter((s) => s.phase === "main")) {
       if (this.signal.aborted) {
@@ -309,7 +337,43 @@ class Executor {
     if (this.signal.aborted) this.signal = NEVER;
     const finallyResult = await this.finallySteps();
     if (finallyResult && result.status === "succeeded") result = finallyResult;
-    return this.finish(result);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- the journal's check
+
+  /**
+   * Before a step starts (`started` false) and once its start is announced (true):
+   * when the journal cannot record, the run stops here (JournalStop), the step
+   * not run.
+   */
+  private async checkJournal(step: PlannedStep, started: boolean): Promise<void> {
+    const check = this.o.journalCheck;
+    if (!check) return;
+    try {
+      await check();
+    } catch (e) {
+      if (e instanceof JournalError) throw new JournalStop(journalStopText(e, { stepId: step.id, started }));
+      throw e;
+    }
+  }
+
+  /** A run is a success only when its journal has recorded it all. */
+  private async journalVerdict(result: ExecuteResult): Promise<ExecuteResult> {
+    const check = this.o.journalCheck;
+    if (!check || result.status !== "succeeded") return result;
+    try {
+      await check();
+      return result;
+    } catch (e) {
+      if (e instanceof JournalError) return { status: "failed", exitCode: 1, error: journalStopText(e, undefined) };
+      throw e;
+    }
+  }
+
+  /** Resume: a step whose earlier attempt still runs (the operator chose to go on) is never started. */
+  private stillRunningSkip(step: PlannedStep): string | undefined {
+    return this.o.stillRunning?.get(step.id);
   }
 
   private finish(result: ExecuteResult): ExecuteResult {
@@ -552,6 +616,8 @@ class Executor {
     };
 
     if (step.skip !== undefined) return finished({ kind: "skipped", reason: step.skip }, 0);
+    const stillRunning = this.dry ? undefined : this.stillRunningSkip(step);
+    if (stillRunning !== undefined) return finished({ kind: "skipped", reason: stillRunning }, 0);
 
     // Step-through: the operator may skip or abort before it starts.
     if (!this.dry) {
@@ -630,6 +696,7 @@ class Executor {
           return finished({ kind: "interrupted", error: `interrupted during '${step.title}'` }, attempt - 1);
         }
       }
+      await this.checkJournal(step, false);
       this.emit({
         type: "step-started",
         stepId: step.id,
@@ -638,6 +705,12 @@ class Executor {
         attempt,
         preview: step.actions.map((a) => this.redact(describeAction(a))),
       });
+      try {
+        await this.checkJournal(step, true);
+      } catch (e) {
+        finished({ kind: "failed", error: e instanceof Error ? e.message : String(e) }, attempt);
+        throw e;
+      }
       const once = new Map<string, Promise<void>>();
       const pending = members.filter((m) => !m.ok && m.skipped === undefined);
       const outcome = group ? await this.runGroup(step, pending, attempt, once, edits) : await this.runOn(step, pending[0]!.driver, pending[0]!.label, attempt, once, edits);
@@ -971,6 +1044,7 @@ class Executor {
       if (chunk) this.emit({ type: "output", stepId: step.id, ...host, stream, text: chunk });
     };
     const timeoutMs = this.remaining(ctx);
+    const watch = this.watchCommand(ctx);
     const res = await ctx.driver.exec(code, {
       values,
       onStdout: (c) => emitOut("stdout", out.push(c)),
@@ -978,7 +1052,9 @@ class Executor {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       signal: ctx.signal,
       ...(asUser ? { asUser } : {}),
+      onStarted: watch.started,
     });
+    watch.ended();
     emitOut("stdout", out.end());
     emitOut("stderr", err.end());
     if (res.aborted) throw new Interrupted();
@@ -987,6 +1063,29 @@ class Executor {
       if (res.exitCode === null) throw new StepFailure(`the command was killed by ${res.signal ?? "a signal"}`, null, res.signal);
       throw new StepFailure(`the command exited with status ${res.exitCode}`, res.exitCode, res.signal);
     }
+  }
+
+  /**
+   * A step's command in the journal: command-started with what finds it again (its
+   * process group, its exec id on a host) and command-ended once the driver saw it
+   * end. A command whose end was not seen (the runbook process died, the host was
+   * lost) stays in the journal, and resume looks for it before going on.
+   */
+  private watchCommand(ctx: BodyCtx): { started: (c: Omit<CommandRef, "host" | "target">) => void; ended: () => void } {
+    const step = ctx.step;
+    const group = step.host !== undefined && this.plan.hosts[step.host]?.group === true;
+    const where = { host: step.host ?? null, target: group ? (ctx.hostLabel ?? null) : null };
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    let announced = false;
+    return {
+      started: (c) => {
+        announced = true;
+        this.emit({ type: "command-started", stepId: step.id, ...host, command: { ...where, ...c } });
+      },
+      ended: () => {
+        if (announced) this.emit({ type: "command-ended", stepId: step.id, ...host, command: where });
+      },
+    };
   }
 
   private async edit(a: Extract<Action, { kind: "edit" }>, ctx: BodyCtx): Promise<void> {
@@ -1411,6 +1510,7 @@ class Executor {
     const undone: string[] = [];
     const notUndone: string[] = [];
     for (const s of list) {
+      await this.checkJournal(s, false);
       try {
         await this.undoStep(s, s === failed);
         this.emit({ type: "rollback-step", stepId: s.id, status: "ok" });
@@ -1513,7 +1613,7 @@ function hostOf(step: PlannedStep): { host?: string } {
 }
 
 /** Event fields that are structure, not text: never redacted (a secret equal to "ok" must not break the stream). */
-const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer", "choice", "stream", "phase", "kind", "steps", "attempt", "verdict", "counts"]);
+const STRUCTURAL = new Set(["type", "runId", "time", "stepId", "status", "answer", "choice", "stream", "phase", "kind", "steps", "attempt", "verdict", "counts", "command"]);
 
 /**
  * Event fields that carry messages (errors, reasons): a cut piece of a secret in

@@ -19,7 +19,8 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { FailureChoice, RunEvent } from "./events.js";
+import type { CommandRef, FailureChoice, RunEvent } from "./events.js";
+import { lockLostDetail, type CommandWhere } from "./journal-errors.js";
 import type { Plan } from "./plan.js";
 import { maskUrlPasswords } from "../language/url-password.js";
 
@@ -116,6 +117,15 @@ export interface NoteRecord {
   time: string;
 }
 
+/**
+ * A step's command that started and was not seen to end (its runbook process died,
+ * or lost the host): it may still be running. `resume` looks for it before going on.
+ */
+export interface CommandRecord extends CommandWhere {
+  runId: string;
+  startToken: string | null;
+}
+
 /** Who writes: the user, the machine, the process. Overridable for tests. */
 export interface JournalIdentity {
   user: string;
@@ -164,6 +174,17 @@ export interface Journal {
   record(event: RunEvent): void;
   /** Waits for queued writes, persists the output tails of steps still running, rethrows a failed write. */
   flush(): Promise<void>;
+  /**
+   * Before a step starts: waits for queued writes, then throws a JournalError
+   * (journal-errors.ts) when any write of this journal has failed (sticky: the
+   * journal misses something for good), when the SQLite file was deleted or
+   * replaced, or when the lock of the run begun or reopened here is gone.
+   */
+  verify(): Promise<void>;
+  /** Commands of a run that started and were not seen to end, oldest first. */
+  getCommands(runId: string): Promise<CommandRecord[]>;
+  /** Forgets a command found to be gone (so the next resume does not look again). */
+  forgetCommand(runId: string, stepId: string, ref: Pick<CommandRef, "host" | "target">): Promise<void>;
   /** Also accepts a unique prefix of the id; throws AmbiguousRunIdError when several runs match. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   getSteps(runId: string): Promise<StepRecord[]>;
@@ -624,6 +645,8 @@ export type WriteOp =
       at: string;
     }
   | { op: "note"; runId: string; stepId: string; text: string; at: string }
+  | { op: "command-start"; runId: string; stepId: string; command: CommandRef; at: string }
+  | { op: "command-end"; runId: string; stepId: string; command: Pick<CommandRef, "host" | "target"> }
   | { op: "run-finish"; runId: string; status: RunStatus; exitCode: number; error: string | null; at: string };
 
 /**
@@ -885,6 +908,10 @@ export class JournalRecorder {
         ];
       case "note":
         return [{ op: "note", runId: event.runId, stepId: event.stepId, text: event.text, at: event.time }];
+      case "command-started":
+        return [{ op: "command-start", runId: event.runId, stepId: event.stepId, command: event.command, at: event.time }];
+      case "command-ended":
+        return [{ op: "command-end", runId: event.runId, stepId: event.stepId, command: event.command }];
       case "run-finished": {
         const ops: WriteOp[] = this.drain(event.runId);
         ops.push({
@@ -928,6 +955,67 @@ export class JournalRecorder {
     }
     return ops;
   }
+}
+
+/** The key of a command's row: one per (run, step, where it runs). */
+export function commandKey(ref: Pick<CommandRef, "host" | "target">): string {
+  return ref.target ?? ref.host ?? "";
+}
+
+/** The row of a command-start op, in the column order of the step_commands table. */
+export function commandRow(op: Extract<WriteOp, { op: "command-start" }>, machine: string): (string | number | null)[] {
+  const c = op.command;
+  return [op.runId, op.stepId, commandKey(c), c.host, c.target, machine, c.pid ?? null, c.pgid ?? null, c.startToken ?? null, c.execId ?? null, c.asUser ?? null, op.at];
+}
+
+export const COMMAND_COLUMNS = [
+  "run_id",
+  "step_id",
+  "target_key",
+  "host",
+  "target",
+  "machine",
+  "pid",
+  "pgid",
+  "start_token",
+  "exec_id",
+  "as_user",
+  "started_at",
+] as const;
+
+export function commandFromRow(r: Record<string, unknown>): CommandRecord {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    runId: r.run_id as string,
+    stepId: r.step_id as string,
+    host: (r.host as string | null) ?? null,
+    target: (r.target as string | null) ?? null,
+    machine: r.machine as string,
+    pid: num(r.pid),
+    pgid: num(r.pgid),
+    startToken: (r.start_token as string | null) ?? null,
+    execId: (r.exec_id as string | null) ?? null,
+    asUser: (r.as_user as string | null) ?? null,
+    startedAt: r.started_at as string,
+  };
+}
+
+/** The run this journal began or reopened (verify() checks its lock). */
+export interface CurrentRun {
+  runId: string;
+  runbook: string;
+  env: string;
+  dryRun: boolean;
+  /** Its run-finished is written: the lock is released, nothing to check. */
+  finished?: boolean;
+}
+
+/** Whether a lock row still belongs to the current run of this process; else why not (for JournalError). */
+export function lockStillOurs(row: LockRow | undefined, current: CurrentRun, self: JournalIdentity): string | undefined {
+  if (!row) return lockLostDetail(undefined);
+  const holder = holderFromRow(row);
+  if (row.run_id !== current.runId || holder.machine !== self.machine || holder.pid !== self.pid) return lockLostDetail(holder);
+  return undefined;
 }
 
 /** ISO 8601 now. */

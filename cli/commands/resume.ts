@@ -4,17 +4,23 @@
 // steps the journal has as done (ok or skipped) are not run again; a step that
 // was running when the run stopped is shown as interrupted and rerun only when
 // the operator says so (--yes, or the prompt/UI); then the run continues under
-// the same run id, with the lock taken again.
+// the same run id, with the lock taken again. Before anything runs, commands of
+// the earlier attempt that may still be running are looked for
+// (cli/earlier-attempt.ts: wait, end, or go on without their steps).
 
 import { existsSync } from "node:fs";
+import type { StillRunningChoice } from "../../runtime/journal-errors.js";
 import { AmbiguousRunIdError } from "../../runtime/journal.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
+import { settleEarlierAttempt } from "../earlier-attempt.js";
 import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
 import { gitStateOf } from "../git-source.js";
 
 export interface ResumeCommandOptions extends SessionFlags {
   force?: boolean;
+  /** A command of the earlier attempt still running: wait for it, end it, or go on without its step. */
+  stillRunning?: StillRunningChoice;
 }
 
 export async function resumeCommand(runId: string, opts: ResumeCommandOptions, io: CliIO): Promise<number> {
@@ -79,6 +85,22 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
     });
     if (locked !== undefined) return locked;
 
+    // Before anything runs: is a command of the earlier attempt still going?
+    const settled = await settleEarlierAttempt({
+      io,
+      journal,
+      plan,
+      runId: run.id,
+      ...(opts.stillRunning !== undefined ? { choice: opts.stillRunning } : {}),
+      acceptNewHostKeys: opts.acceptNewHostKeys ?? false,
+    });
+    if ("exit" in settled) {
+      // Nothing ran. The lock stays: once this process is gone it is stale, and `unlock`
+      // still refuses it while that command runs; `resume` takes it over again.
+      io.stderr.write(`runbook: ${settled.error}\n`);
+      return settled.exit;
+    }
+
     const steps = await journal.getSteps(run.id);
     const status = new Map(steps.map((s) => [s.stepId, s.status]));
     const isDone = (id: string) => status.get(id) === "ok" || status.get(id) === "skipped";
@@ -109,6 +131,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       ...sessionOptions(opts),
       completed,
       interrupted,
+      stillRunning: settled.stillRunning,
       resumedFrom: run.id,
     });
   });

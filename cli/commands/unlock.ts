@@ -3,8 +3,12 @@
 // holder is refused (exit 4, naming it); a holder on another machine cannot be
 // checked from here, so clearing it needs --force. With no lock to clear, an env
 // the runbook does not have is a usage error (exit 2): `--env prdo` must not look
-// like success.
+// like success. A gone holder whose step's command still runs (its process group
+// outlived a kill -9) is refused too: a new run must not start next to it;
+// `resume` can wait for it or end it.
 
+import { unlockStillRunningText } from "../../runtime/journal-errors.js";
+import type { Journal } from "../../runtime/journal.js";
 import { Exit, UsageError, type CliIO } from "../io.js";
 import { readSource } from "../source.js";
 import { runbookNameFromFile, withJournal } from "./history.js";
@@ -34,6 +38,13 @@ export async function unlockCommand(file: string, opts: UnlockOptions, io: CliIO
   return withJournal(opts.state, io, async (journal) => {
     if (opts.env === undefined || opts.env.trim() === "") throw new UsageError("unlock needs --env NAME: locks are per runbook and env");
     const runbook = runbookNameFromFile(file, io.cwd);
+    if (!opts.force) {
+      const running = await stillRunning(journal, runbook, opts.env, io);
+      if (running !== undefined) {
+        io.stderr.write(`runbook: not clearing the lock on ${runbook} in env ${opts.env}: ${running}\n`);
+        return Exit.locked;
+      }
+    }
     const result = await journal.unlock(runbook, opts.env, { force: opts.force ?? false });
     if (!result.holder) {
       // Nothing to clear; but an env the runbook does not have is a typo to point out (exit 2), not a success.
@@ -49,4 +60,26 @@ export async function unlockCommand(file: string, opts: UnlockOptions, io: CliIO
     io.stdout.write(`Cleared the lock on ${runbook} in env ${opts.env}: ${result.reason}.\n`);
     return Exit.ok;
   });
+}
+
+/** Why a gone holder's run must keep its lock: a command of it that still runs (or cannot be checked). */
+async function stillRunning(journal: Journal, runbook: string, env: string, io: CliIO): Promise<string | undefined> {
+  const holder = await journal.getLock(runbook, env);
+  if (!holder?.stale) return undefined;
+  const records = await journal.getCommands(holder.runId);
+  if (records.length === 0) return undefined;
+  const run = await journal.getRun(holder.runId);
+  if (!run) return undefined;
+  const { currentIdentity } = await import("../../runtime/journal.js");
+  const { checkCommands } = await import("../../runtime/running-commands.js");
+  const { Connections } = await import("../../runtime/connections.js");
+  const { SecretStore } = await import("../../runtime/secrets.js");
+  const connections = new Connections(run.plan, { secrets: new SecretStore(run.plan.secrets, { env: io.env, cwd: io.cwd }), env: io.env, cwd: io.cwd });
+  try {
+    const checks = await checkCommands(records, currentIdentity(), run.plan, (name) => connections.hosts(name));
+    const live = checks.filter((c) => c.state !== "gone");
+    return live.length === 0 ? undefined : unlockStillRunningText(live, holder.runId);
+  } finally {
+    await connections.closeAll().catch(() => undefined);
+  }
 }

@@ -21,6 +21,20 @@ export interface ExecOptions {
    * (runtime/command-values.ts).
    */
   values?: readonly string[];
+  /** Called once the command has started, with what finds it again (the journal keeps it for resume). */
+  onStarted?: (started: StartedCommand) => void;
+}
+
+/** What identifies a running command: locally its process group, on a host its exec id. */
+export interface StartedCommand {
+  pid?: number;
+  pgid?: number;
+  /** Locally: the boot id and the leader's start time, so a reused pid is not mistaken for it. */
+  startToken?: string;
+  /** On a host: the RUNBOOK_EXEC_ID token its shell exports. */
+  execId?: string;
+  /** On a host, through sudo: the user it runs as (then found by pid and pgid, not by exec id). */
+  asUser?: string;
 }
 
 export interface ExecResult {
@@ -57,6 +71,14 @@ export interface HostDriver {
   /** Copy a file from this host to the local machine. */
   download(remotePath: string, localPath: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Whether a command started earlier (by another runbook process, say one killed
+   * with kill -9) is still running here, found by what onStarted reported (its exec
+   * id, or its process group under sudo). Drivers that cannot tell leave it out.
+   */
+  commandState?(command: StartedCommand): Promise<"running" | "gone">;
+  /** Ends such a command's process group: TERM, then KILL after a grace period; resolves when it is gone. */
+  endCommand?(command: StartedCommand): Promise<void>;
 }
 
 export type SqlValue = string | number | bigint | boolean | null | Buffer | Date;

@@ -6,7 +6,15 @@
 // and flush() waits for them. Loaded lazily by runtime/journal.ts.
 
 import mysql from "mysql2/promise";
+import { JournalError } from "../journal-errors.js";
 import {
+  COMMAND_COLUMNS,
+  commandFromRow,
+  commandKey,
+  commandRow,
+  lockStillOurs,
+  type CommandRecord,
+  type CurrentRun,
   AmbiguousRunIdError,
   JournalLocationError,
   JournalRecorder,
@@ -40,7 +48,7 @@ import {
   type StepRow,
   type WriteOp,
 } from "../journal.js";
-import type { RunEvent } from "../events.js";
+import type { CommandRef, RunEvent } from "../events.js";
 
 const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
@@ -140,6 +148,25 @@ const MIGRATIONS: string[][] = [
       pid       INT          NOT NULL,
       since     VARCHAR(40)  NOT NULL,
       PRIMARY KEY (runbook, env)
+    ) ${TABLE_OPTIONS}`,
+  ],
+  // 2: the commands of running steps, so that resume can look whether one still runs.
+  [
+    `CREATE TABLE IF NOT EXISTS step_commands (
+      run_id      VARCHAR(64)  NOT NULL,
+      step_id     VARCHAR(191) NOT NULL,
+      target_key  VARCHAR(191) NOT NULL,
+      host        VARCHAR(191) NULL,
+      target      VARCHAR(255) NULL,
+      machine     VARCHAR(191) NOT NULL,
+      pid         INT          NULL,
+      pgid        INT          NULL,
+      start_token VARCHAR(191) NULL,
+      exec_id     VARCHAR(64)  NULL,
+      as_user     VARCHAR(191) NULL,
+      started_at  VARCHAR(40)  NOT NULL,
+      seq         BIGINT       NOT NULL AUTO_INCREMENT UNIQUE,
+      PRIMARY KEY (run_id, step_id, target_key)
     ) ${TABLE_OPTIONS}`,
   ],
 ];
@@ -252,6 +279,9 @@ const SQL = {
   confirmations: "SELECT * FROM confirmations WHERE run_id = ? ORDER BY id",
   rollbacks: "SELECT * FROM rollbacks WHERE run_id = ? ORDER BY id",
   notes: "SELECT * FROM notes WHERE run_id = ? ORDER BY id",
+  commandStart: `REPLACE INTO step_commands (${COMMAND_COLUMNS.join(", ")}) VALUES (${COMMAND_COLUMNS.map(() => "?").join(", ")})`,
+  commandEnd: "DELETE FROM step_commands WHERE run_id = ? AND step_id = ? AND target_key = ?",
+  commands: "SELECT * FROM step_commands WHERE run_id = ? ORDER BY started_at, seq",
 };
 
 /** mysql2 and socket errors in a few words (an AggregateError from net has an empty message). */
@@ -276,6 +306,10 @@ class MysqlJournal implements Journal {
   /** Every database call goes through this chain, so writes land in event order. */
   private chain: Promise<unknown> = Promise.resolve();
   private pendingError: unknown;
+  /** The first write that failed, kept for good: verify() fails from then on. */
+  private lostWrite: unknown;
+  /** The run begun or reopened here (verify() checks its lock). */
+  private current: CurrentRun | undefined;
   private closed = false;
   /** Writes from record() not yet sent, and whether a drain is under way. */
   private pending: WriteOp[] = [];
@@ -396,9 +430,16 @@ class MysqlJournal implements Journal {
       case "note":
         await this.run(SQL.note, [op.runId, op.stepId, op.text, op.at]);
         return;
+      case "command-start":
+        await this.run(SQL.commandStart, commandRow(op, this.self.machine));
+        return;
+      case "command-end":
+        await this.run(SQL.commandEnd, [op.runId, op.stepId, commandKey(op.command)]);
+        return;
       case "run-finish":
         await this.run(SQL.runFinish, [op.status, op.exitCode, op.error, op.at, op.runId]);
         await this.run(SQL.deleteLocksOfRun, [op.runId]);
+        if (this.current?.runId === op.runId) this.current.finished = true;
         return;
     }
   }
@@ -430,6 +471,7 @@ class MysqlJournal implements Journal {
             }
             await this.run(SQL.insertRun, RUN_COLUMNS.map((c) => row[c]));
           });
+          this.current = { runId: row.id, runbook: row.runbook, env: row.env, dryRun: info.dryRun };
           return;
         } catch (err) {
           if (!isDuplicate(err)) throw err;
@@ -494,6 +536,7 @@ class MysqlJournal implements Journal {
         }
         await this.run(SQL.reopenRun, [this.self.user, this.self.machine, this.self.pid, row.id]);
         await this.run(SQL.interruptSteps, [row.id]);
+        this.current = { runId: row.id, runbook: row.runbook, env: row.env, dryRun: Boolean(Number(row.dry_run)) };
         const [updated] = await this.rows<RunRow>(SQL.runById, [row.id]);
         return runFromRow(updated, this.self);
       }),
@@ -505,7 +548,7 @@ class MysqlJournal implements Journal {
     try {
       this.pending.push(...this.recorder.events(event));
     } catch (err) {
-      this.pendingError ??= err;
+      this.lost(err);
       return;
     }
     this.drain();
@@ -529,18 +572,50 @@ class MysqlJournal implements Journal {
             if (batch.length === 1) throw err;
             // One bad write must not take the others down: apply them one by one.
             for (const op of batch) {
-              await this.applyOps([op]).catch((e: unknown) => {
-                this.pendingError ??= e;
-              });
+              await this.applyOps([op]).catch((e: unknown) => this.lost(e));
             }
           }
         }
       } finally {
         this.draining = false;
       }
+    }).catch((err: unknown) => this.lost(err));
+  }
+
+  /** A write that failed: reported by the next flush(), and by every verify() from now on. */
+  private lost(err: unknown): void {
+    this.pendingError ??= err;
+    this.lostWrite ??= err;
+  }
+
+  async verify(): Promise<void> {
+    this.check();
+    this.drain();
+    // serial() reconnects first, which may fail too: that is an unreachable journal.
+    await this.serial(async () => {
+      if (this.lostWrite !== undefined) throw new JournalError("write-failed", this.location, describeError(this.lostWrite));
+      const current = this.current;
+      let why: string | undefined;
+      try {
+        if (!current || current.dryRun || current.finished) await this.conn.query("SELECT 1");
+        else why = lockStillOurs((await this.rows<LockRow>(SQL.lock, [current.runbook, current.env]))[0], current, this.self);
+      } catch (err) {
+        throw new JournalError("unreachable", this.location, describeError(err));
+      }
+      if (why !== undefined) throw new JournalError("lock-lost", this.location, why);
     }).catch((err: unknown) => {
-      this.pendingError ??= err;
+      throw err instanceof JournalError ? err : new JournalError("unreachable", this.location, describeError(err));
     });
+  }
+
+  async getCommands(runId: string): Promise<CommandRecord[]> {
+    this.check();
+    return this.serial(async () => (await this.rows<Record<string, unknown>>(SQL.commands, [runId])).map(commandFromRow));
+  }
+
+  async forgetCommand(runId: string, stepId: string, ref: Pick<CommandRef, "host" | "target">): Promise<void> {
+    this.check();
+    await this.serial(() => this.run(SQL.commandEnd, [runId, stepId, commandKey(ref)]));
   }
 
   async flush(): Promise<void> {

@@ -6,7 +6,17 @@
 // Loaded lazily by runtime/journal.ts.
 
 import Database from "better-sqlite3";
+import { statSync } from "node:fs";
+import { JournalError, JournalInUseError } from "../journal-errors.js";
+import { processesHoldingDeleted } from "./process-identity.js";
 import {
+  COMMAND_COLUMNS,
+  commandFromRow,
+  commandKey,
+  commandRow,
+  lockStillOurs,
+  type CommandRecord,
+  type CurrentRun,
   AmbiguousRunIdError,
   JournalRecorder,
   confirmationFromRow,
@@ -38,7 +48,7 @@ import {
   type StepRow,
   type WriteOp,
 } from "../journal.js";
-import type { RunEvent } from "../events.js";
+import type { CommandRef, RunEvent } from "../events.js";
 
 /** Migration N (1-based) brings the schema from version N-1 to N. Never edit one that shipped. */
 const MIGRATIONS: string[] = [
@@ -133,6 +143,24 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (runbook, env)
   );
   `,
+  // 2: the commands of running steps, so that resume can look whether one still runs.
+  `
+  CREATE TABLE step_commands (
+    run_id      TEXT NOT NULL,
+    step_id     TEXT NOT NULL,
+    target_key  TEXT NOT NULL,
+    host        TEXT,
+    target      TEXT,
+    machine     TEXT NOT NULL,
+    pid         INTEGER,
+    pgid        INTEGER,
+    start_token TEXT,
+    exec_id     TEXT,
+    as_user     TEXT,
+    started_at  TEXT NOT NULL,
+    PRIMARY KEY (run_id, step_id, target_key)
+  );
+  `,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -162,9 +190,13 @@ export async function openSqliteJournal(file: string, self: JournalIdentity): Pr
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     migrate(db, file);
-    return new SqliteJournal(db, file, self);
+    const { dev, ino } = statSync(file);
+    return new SqliteJournal(db, file, self, { dev, ino });
   } catch (err) {
     db?.close();
+    // A runbook still writing to the journal deleted from this path (its -wal is still here).
+    const orphans = processesHoldingDeleted(file);
+    if (orphans.length > 0) throw new JournalInUseError(file, orphans);
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(message.includes(file) ? message : `cannot open the journal ${file}: ${message}`);
   }
@@ -197,6 +229,10 @@ class SqliteJournal implements Journal {
   readonly kind = "sqlite" as const;
   private readonly recorder = new JournalRecorder();
   private pendingError: unknown;
+  /** The first write that failed, kept for good: verify() fails from then on. */
+  private lostWrite: unknown;
+  /** The run begun or reopened here (verify() checks its lock). */
+  private current: CurrentRun | undefined;
   private closed = false;
   private readonly st;
   private readonly applyOps: (ops: WriteOp[]) => void;
@@ -205,6 +241,8 @@ class SqliteJournal implements Journal {
     private readonly db: Db,
     readonly location: string,
     private readonly self: JournalIdentity,
+    /** The file as opened: verify() notices it deleted or replaced. */
+    private readonly fileId: { dev: number; ino: number },
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.st = {
@@ -264,6 +302,9 @@ class SqliteJournal implements Journal {
       confirmations: p(`SELECT * FROM confirmations WHERE run_id = ? ORDER BY id`),
       rollbacks: p(`SELECT * FROM rollbacks WHERE run_id = ? ORDER BY id`),
       notes: p(`SELECT * FROM notes WHERE run_id = ? ORDER BY id`),
+      commandStart: p(`INSERT OR REPLACE INTO step_commands (${COMMAND_COLUMNS.join(", ")}) VALUES (${COMMAND_COLUMNS.map(() => "?").join(", ")})`),
+      commandEnd: p(`DELETE FROM step_commands WHERE run_id = ? AND step_id = ? AND target_key = ?`),
+      commands: p(`SELECT * FROM step_commands WHERE run_id = ? ORDER BY started_at, rowid`),
     };
     this.applyOps = db.transaction((ops: WriteOp[]) => {
       for (const op of ops) this.apply(op);
@@ -332,9 +373,16 @@ class SqliteJournal implements Journal {
       case "note":
         st.note.run({ runId: op.runId, stepId: op.stepId, text: op.text, at: op.at });
         return;
+      case "command-start":
+        st.commandStart.run(...commandRow(op, this.self.machine));
+        return;
+      case "command-end":
+        st.commandEnd.run(op.runId, op.stepId, commandKey(op.command));
+        return;
       case "run-finish":
         st.runFinish.run({ runId: op.runId, status: op.status, exitCode: op.exitCode, error: op.error, at: op.at });
         st.deleteLocksOfRun.run(op.runId);
+        if (this.current?.runId === op.runId) this.current.finished = true;
         return;
     }
   }
@@ -345,6 +393,11 @@ class SqliteJournal implements Journal {
 
   async beginRun(info: BeginRunInfo): Promise<void> {
     this.check();
+    if (!info.dryRun) {
+      // A run still writing to a journal deleted from this path holds a lock no one can see here.
+      const orphans = processesHoldingDeleted(this.location);
+      if (orphans.length > 0) throw new JournalInUseError(this.location, orphans);
+    }
     const row = newRunRow(info, this.self, nowIso());
     this.db
       .transaction(() => {
@@ -380,6 +433,7 @@ class SqliteJournal implements Journal {
         }
       })
       .immediate();
+    this.current = { runId: row.id, runbook: row.runbook, env: row.env, dryRun: info.dryRun };
   }
 
   async reopenRun(runId: string): Promise<RunRecord> {
@@ -419,6 +473,7 @@ class SqliteJournal implements Journal {
         }
         this.st.reopenRun.run({ id: row.id, user_name: this.self.user, machine: this.self.machine, pid: this.self.pid });
         this.st.interruptSteps.run(row.id);
+        this.current = { runId: row.id, runbook: row.runbook, env: row.env, dryRun: Boolean(row.dry_run) };
         return runFromRow(this.st.runById.get(row.id) as RunRow, this.self);
       })
       .immediate();
@@ -434,6 +489,7 @@ class SqliteJournal implements Journal {
       else this.applyOps(ops);
     } catch (err) {
       this.pendingError ??= err;
+      this.lostWrite ??= err;
     }
   }
 
@@ -444,11 +500,45 @@ class SqliteJournal implements Journal {
         if (ops.length > 0) this.applyOps(ops);
       } catch (err) {
         this.pendingError ??= err;
+        this.lostWrite ??= err;
       }
     }
     const err = this.pendingError;
     this.pendingError = undefined;
     if (err !== undefined) throw new Error(`could not write to the journal ${this.location}: ${(err as Error).message ?? err}`);
+  }
+
+  async verify(): Promise<void> {
+    this.check();
+    if (this.lostWrite !== undefined) throw new JournalError("write-failed", this.location, errorText(this.lostWrite));
+    let now: { dev: number; ino: number };
+    try {
+      now = statSync(this.location);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") throw new JournalError("file-gone", this.location);
+      throw new JournalError("unreachable", this.location, errorText(err));
+    }
+    if (now.ino !== this.fileId.ino || now.dev !== this.fileId.dev) throw new JournalError("file-replaced", this.location);
+    const current = this.current;
+    if (!current || current.dryRun || current.finished) return;
+    let why: string | undefined;
+    try {
+      why = lockStillOurs(this.st.lock.get(current.runbook, current.env) as LockRow | undefined, current, this.self);
+    } catch (err) {
+      throw new JournalError("unreachable", this.location, errorText(err));
+    }
+    if (why !== undefined) throw new JournalError("lock-lost", this.location, why);
+  }
+
+  async getCommands(runId: string): Promise<CommandRecord[]> {
+    this.check();
+    return (this.st.commands.all(runId) as Record<string, unknown>[]).map(commandFromRow);
+  }
+
+  async forgetCommand(runId: string, stepId: string, ref: Pick<CommandRef, "host" | "target">): Promise<void> {
+    this.check();
+    this.st.commandEnd.run(runId, stepId, commandKey(ref));
   }
 
   private resolveId(idOrPrefix: string): string | undefined {
@@ -546,6 +636,10 @@ class SqliteJournal implements Journal {
     this.db.close();
     if (error !== undefined) throw error;
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Ops that are one SQL statement (rollback and run-finish are two). */

@@ -13,6 +13,7 @@ import { promises as fs } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { encodeValues, valueEnv, valuePrelude } from "../command-values.js";
+import { processStartToken } from "./process-identity.js";
 import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
 
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
@@ -93,6 +94,11 @@ export class LocalDriver implements HostDriver {
         return;
       }
       this.running.add(child);
+      if (child.pid !== undefined && options.onStarted) {
+        // Detached: the command leads a process group of its own, whose id is its pid.
+        const startToken = processStartToken(child.pid);
+        options.onStarted({ pid: child.pid, pgid: child.pid, ...(startToken !== undefined ? { startToken } : {}) });
+      }
 
       let timedOut = false;
       let aborted = false;

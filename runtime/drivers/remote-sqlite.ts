@@ -60,6 +60,9 @@ function numberParams(sql: string, count: number, first: number, add: () => void
   return out + sql.slice(from);
 }
 
+/** The exit status of the copy command when the database is not there (any more). */
+const GONE_EXIT = 66;
+
 export function openRemoteSqlite(
   host: HostDriver,
   remotePath: string,
@@ -138,10 +141,12 @@ class RemoteSqliteDriver implements DatabaseDriver {
         const remoteCopy = `${tempDir}/runbook-${randomBytes(8).toString("hex")}.sqlite`;
         try {
           // umask 077: the copy of a production database is nobody else's to read.
+          // Checked again in the same command: sqlite3 would create a file deleted since checkExists().
           const r = await this.run(
-            `umask 077 && sqlite3 -batch -bail ${shellQuote(this.path)}`,
+            `test -e ${shellQuote(this.path)} || exit ${GONE_EXIT}; umask 077 && sqlite3 -batch -bail ${shellQuote(this.path)}`,
             `.timeout ${this.options.busyTimeoutMs ?? 10_000}\n.backup '${remoteCopy}'\n`,
           );
+          if (r.code === GONE_EXIT) throw new DriverError(`SQLite database ${this.where} does not exist`, "not-found");
           if (r.code !== 0) {
             throw new DriverError(`${this.label}: cannot copy ${this.where}: ${oneLine(r.stderr || r.stdout) || `sqlite3 exited with ${r.code}`}`, "copy");
           }

@@ -65,11 +65,18 @@ function open(path: string, options: SqliteOptions, mustExist: boolean): Databas
   return new SqliteDriver(db, label);
 }
 
-/** A database file that does not exist yet: reads fail as for a missing file, the first write creates it. */
+/**
+ * A database file that does not exist yet: reads fail as for a missing file, the
+ * first write creates it. A transaction begun while the file is missing creates
+ * nothing by itself (export, a sync source: reads only): its reads fail, and its
+ * first write, if any, creates the file and begins the transaction there.
+ */
 class NotYetCreated implements DatabaseDriver {
   readonly engine = "sqlite" as const;
   readonly label: string;
   private created?: DatabaseDriver;
+  /** A transaction begun before the file existed; `finish` once a write has begun it for real. */
+  private deferred: { finish?: (error: unknown) => Promise<void> } | undefined;
 
   constructor(
     private readonly path: string,
@@ -95,11 +102,36 @@ class NotYetCreated implements DatabaseDriver {
   probe(sql: string, params: SqlValue[]): Promise<Row[]> {
     return Promise.resolve().then(() => this.forRead().probe(sql, params));
   }
-  execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
-    return Promise.resolve().then(() => this.forWrite().execute(sql, params));
-  }
   runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }> {
     return Promise.resolve().then(() => this.forWrite().runStatements(statements));
+  }
+  execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
+    return Promise.resolve().then(async () => {
+      const db = this.forWrite();
+      if (this.deferred && !this.deferred.finish) await this.beginDeferred(db);
+      return db.execute(sql, params);
+    });
+  }
+
+  /** Begins the deferred transaction on the database a write just created; it ends when that transaction's fn does. */
+  private beginDeferred(db: DatabaseDriver): Promise<void> {
+    const d = this.deferred!;
+    return new Promise<void>((begun) => {
+      let settle: (error: unknown) => void = () => undefined;
+      const done = db.transaction(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            settle = (error) => (error === undefined ? resolve() : reject(error));
+            begun();
+          }),
+      );
+      d.finish = async (error) => {
+        settle(error);
+        await done.catch((e: unknown) => {
+          if (error === undefined) throw e;
+        });
+      };
+    });
   }
   tables(): Promise<string[]> {
     return Promise.resolve().then(() => this.forRead().tables());
@@ -108,7 +140,22 @@ class NotYetCreated implements DatabaseDriver {
     return Promise.resolve().then(() => this.forRead().columns(table));
   }
   transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return Promise.resolve().then(() => this.forWrite().transaction(fn));
+    return Promise.resolve().then(async () => {
+      if (this.created || existsSync(this.path)) return this.forWrite().transaction(fn);
+      if (this.deferred) return fn(); // nested in a deferred one: part of it
+      const d: { finish?: (error: unknown) => Promise<void> } = {};
+      this.deferred = d;
+      try {
+        const result = await fn();
+        await d.finish?.(undefined);
+        return result;
+      } catch (e) {
+        await d.finish?.(e);
+        throw e;
+      } finally {
+        this.deferred = undefined;
+      }
+    });
   }
   async close(): Promise<void> {
     await this.created?.close();

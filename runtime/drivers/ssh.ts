@@ -29,7 +29,7 @@ import type {
   SFTPWrapper,
 } from "ssh2";
 import type SSHConfig from "ssh-config";
-import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
+import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver, type StartedCommand } from "./driver.js";
 import {
   checkHostKey,
   fingerprint,
@@ -70,6 +70,34 @@ let ssh2Promise: Promise<Ssh2Module> | undefined;
 function loadSsh2(): Promise<Ssh2Module> {
   ssh2Promise ??= import("ssh2").then((m) => ((m as { default?: Ssh2Module }).default ?? m) as Ssh2Module);
   return ssh2Promise;
+}
+
+/**
+ * Shell lines that find the process of the command with this exec id (exit 3 when
+ * there is none) and leave its pid in $p: its shell by the token in its command line
+ * (pgrep -f), else any process with the token in its environment (one that exec'd).
+ */
+function findExecScript(token: string): string[] {
+  // [x]yz: the pattern does not match the command line of the shell running it.
+  const pattern = `RUNBOOK_EXEC_ID=[${token[0]}]${token.slice(1)}`;
+  // The token alone in `t`: this script's command line must not hold
+  // RUNBOOK_EXEC_ID=TOKEN itself, or pgrep would find this very shell.
+  return [
+    `t=${token}`,
+    `p=$(pgrep -o -f ${shellQuote(pattern)} 2>/dev/null)`,
+    `[ -n "$p" ] || { f=$(grep -l -a -F "RUNBOOK_EXEC_ID=$t" /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
+    `[ -n "$p" ] || exit 3`,
+  ];
+}
+
+/** Sends `sig` to the process group of the command with this exec id (exit 3: not found). */
+function signalExecScript(token: string, sig: "TERM" | "KILL"): string {
+  return [
+    ...findExecScript(token),
+    `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,
+    // `kill -SIG -PGID`: dash (a common /bin/sh) takes neither `--` nor `-s SIG -PGID`.
+    `kill -${sig} "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,
+  ].join("\n");
 }
 
 let tokenCounter = 0;
@@ -852,22 +880,11 @@ class SshHost implements HostDriver {
       const signalRemote = async (sig: "TERM" | "KILL"): Promise<boolean> => {
         if (sudoUser) {
           if (pid === undefined) return false;
-          const group = pgid !== undefined ? `kill -s ${sig} -- -${pgid} 2>/dev/null || ` : "";
+          const group = pgid !== undefined ? `kill -${sig} -${pgid} 2>/dev/null || ` : ""; // dash takes no `--` here
           const cmd = `${group}kill -s ${sig} ${pid}`;
           return (await this.sideExec(conn, client, `sudo -n -u ${shellQuote(sudoUser)} -- sh -c ${shellQuote(cmd)}`)) === 0;
         }
-        // [x]yz: the pattern does not match the command line of the shell running it.
-        const pattern = `RUNBOOK_EXEC_ID=[${token[0]}]${token.slice(1)}`;
-        // The token alone in `t`: this script's command line must not hold
-        // RUNBOOK_EXEC_ID=TOKEN itself, or pgrep would find this very shell.
-        const cmd = [
-          `t=${token}`,
-          `p=$(pgrep -o -f ${shellQuote(pattern)} 2>/dev/null)`,
-          `[ -n "$p" ] || { f=$(grep -l -a -F "RUNBOOK_EXEC_ID=$t" /proc/[0-9]*/environ 2>/dev/null | head -n 1); p=\${f#/proc/}; p=\${p%/environ}; }`,
-          `[ -n "$p" ] || exit 3`,
-          `pg=; { read -r _ _ _ _ pg _ < /proc/$p/stat; } 2>/dev/null`,
-          `kill -s ${sig} -- "-\${pg:-$p}" 2>/dev/null || kill -s ${sig} "$p"`,
-        ].join("\n");
+        const cmd = signalExecScript(token, sig);
         return (await this.sideExec(conn, client, cmd)) === 0;
       };
       const killRemote = async () => {
@@ -917,6 +934,9 @@ class SshHost implements HostDriver {
             return;
           }
           stream = ch;
+          // Without sudo its shell exports the token, by which resume can find it later
+          // (under sudo its pid and process group, once it reports them).
+          if (!sudoUser) options.onStarted?.({ execId: token });
           ch.on("data", (chunk: Buffer) => {
             if (!searching) return emitOut(chunk);
             pendingOut = pendingOut.length ? Buffer.concat([pendingOut, chunk]) : chunk;
@@ -925,6 +945,7 @@ class SshHost implements HostDriver {
               searching = false;
               pid = Number(m[1]);
               pgid = m[2] ? Number(m[2]) : undefined;
+              options.onStarted?.({ pid, ...(pgid !== undefined ? { pgid } : {}), asUser: sudoUser! });
               const before = pendingOut.subarray(0, m.index);
               const after = pendingOut.subarray(m.index + m[0].length);
               pendingOut = Buffer.alloc(0);
@@ -967,6 +988,41 @@ class SshHost implements HostDriver {
       };
       open();
     });
+  }
+
+  /**
+   * A command started earlier (by another runbook process): still running here? Found
+   * by its exec id, or, run through sudo, by its process group as that user.
+   */
+  async commandState(command: StartedCommand): Promise<"running" | "gone"> {
+    const r = await this.exec(this.commandScript(command, undefined), { timeoutMs: 30_000 });
+    if (r.exitCode === 0) return "running";
+    if (r.exitCode === 3) return "gone";
+    throw new DriverError(`cannot look for that command on ${this.label}: the check ended with ${r.exitCode ?? r.signal ?? "no status"}`, "exec");
+  }
+
+  /** Ends such a command's process group: TERM, then KILL; resolves once it is gone. */
+  async endCommand(command: StartedCommand): Promise<void> {
+    for (const [sig, waitMs] of [["TERM", KILL_GRACE_MS], ["KILL", KILL_GRACE_MS * 2]] as const) {
+      await this.exec(this.commandScript(command, sig), { timeoutMs: 30_000 });
+      for (const until = performance.now() + waitMs; performance.now() < until; ) {
+        if ((await this.commandState(command)) === "gone") return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    if ((await this.commandState(command)) === "running") throw new DriverError(`that command on ${this.label} still runs after KILL`, "exec");
+  }
+
+  /** Finds (sig undefined: exit 0 when running, 3 when gone) or signals a command started earlier. */
+  private commandScript(command: StartedCommand, sig: "TERM" | "KILL" | undefined): string {
+    if (command.execId !== undefined) return sig ? signalExecScript(command.execId, sig) : findExecScript(command.execId).join("\n");
+    const pgid = command.pgid ?? command.pid;
+    if (pgid === undefined) throw new DriverError(`nothing to find that command on ${this.label} by`, "exec");
+    // `kill -SIG -PGID`: dash (a common /bin/sh) takes neither `--` nor `-s SIG -PGID`.
+    const inner = sig ? `kill -${sig} -${pgid} 2>/dev/null || kill -s ${sig} ${pgid}` : `kill -0 -${pgid} 2>/dev/null || exit 3`;
+    if (!command.asUser) return inner;
+    // Exit 3 from inside sudo is "gone"; sudo refusing is another status, which says nothing.
+    return `sudo -n -u ${shellQuote(command.asUser)} -- sh -c ${shellQuote(inner)}`;
   }
 
   /** A short command on its own channel, outside the channel cap (used to kill); its exit code. */

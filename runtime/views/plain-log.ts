@@ -176,6 +176,9 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
         write(e.time, undefined, `${dryRun ? "dry run" : "run"} ${e.runId} ${status} in ${ms(e.durationMs)} (exit ${e.exitCode})${e.error ? `: ${e.error}` : ""}`);
         break;
       }
+      case "command-started":
+      case "command-ended":
+        break; // for the journal (what resume looks for): the action line already showed the command
       default:
         assertNever(e, "event");
     }

@@ -61,7 +61,7 @@ describe("reads", () => {
 
     const backups = host.commands.filter((c) => c.stdin?.includes(".backup"));
     expect(backups).toHaveLength(3); // a fresh copy for each read outside a transaction
-    expect(backups[0]!.command).toMatch(/^umask 077 && sqlite3 -batch -bail /);
+    expect(backups[0]!.command).toMatch(/^test -e \S+ \|\| exit 66; umask 077 && sqlite3 -batch -bail /);
     expect(host.downloads.every((d) => d.startsWith(remoteTemp))).toBe(true); // never the live file
     expect(readdirSync(remoteTemp)).toEqual([]); // the copies on the host are removed
   });

@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import os from "node:os";
+import { JournalError } from "../../runtime/journal-errors.js";
 import { AmbiguousRunIdError, LockedError, TAIL_MAX_CHARS, TAIL_MAX_LINES, type Journal, type JournalIdentity } from "../../runtime/journal.js";
 import { completeRun, deadPid, makePlan, makeStep, runFinished, stepEvents, tick } from "./helpers.js";
 
@@ -430,6 +431,88 @@ export function journalContract(open: OpenStore, options: { bulkSteps: number })
       await expect(
         b.beginRun({ runId: `${plan.runbook.name}-b`, plan, dryRun: false, params: {}, file: "demo.rb", resumedFrom: `${plan.runbook.name}-a` }),
       ).rejects.toBeInstanceOf(LockedError);
+    });
+  });
+
+  describe("verify (before each step)", () => {
+    it("passes while the run holds its lock and every write landed", async () => {
+      const j = await openJ();
+      const plan = makePlan({ runbook: fresh() });
+      const runId = `${plan.runbook.name}-r`;
+      await j.verify(); // no run yet: only that the journal answers
+      await j.beginRun({ runId, plan, dryRun: false, params: {}, file: "demo.rb" });
+      for (const e of stepEvents(runId, "prepare")) j.record(e);
+      await j.verify();
+      // The writes are in before verify() returns: another connection sees them.
+      const other = await openJ();
+      expect((await other.getSteps(runId)).map((s) => s.status)).toEqual(["ok"]);
+    });
+
+    it("fails for good once a write failed, even after flush() reported it", async () => {
+      const j = await openJ();
+      const plan = makePlan({ runbook: fresh() });
+      const runId = `${plan.runbook.name}-r`;
+      await j.beginRun({ runId, plan, dryRun: false, params: {}, file: "demo.rb" });
+      const bad = { type: "confirm", runId, time: tick(), answer: "yes", by: "x" } as unknown as Parameters<Journal["record"]>[0];
+      j.record(bad);
+      const first = (await j.verify().catch((e: unknown) => e)) as JournalError;
+      expect(first).toBeInstanceOf(JournalError);
+      expect(first.code).toBe("write-failed");
+      expect(first.resumable).toBe(true);
+      expect(first.message).toMatch(/^could not write to the journal /);
+      await expect(j.flush()).rejects.toThrow(/could not write to the journal/);
+      await expect(j.verify()).rejects.toMatchObject({ code: "write-failed" });
+    });
+
+    it("notices a lost lock: cleared by a forced unlock, or taken by another run", async () => {
+      const j = await openJ();
+      const other = await openJ({ machine: "elsewhere-1" });
+      const plan = makePlan({ runbook: fresh(), env: "prod" });
+      const runId = `${plan.runbook.name}-r`;
+      await j.beginRun({ runId, plan, dryRun: false, params: {}, file: "demo.rb" });
+      expect((await other.unlock(plan.runbook.name, "prod", { force: true })).cleared).toBe(true);
+      const cleared = (await j.verify().catch((e: unknown) => e)) as JournalError;
+      expect(cleared).toMatchObject({ code: "lock-lost" });
+      expect(cleared.message).toMatch(/lock .* is gone: it was cleared/);
+      await other.beginRun({ runId: `${plan.runbook.name}-other`, plan, dryRun: false, params: {}, file: "demo.rb" });
+      await expect(j.verify()).rejects.toThrow(new RegExp(`run ${plan.runbook.name}-other by \\S+@elsewhere-1 .* holds it now`));
+    });
+
+    it("a dry run has no lock to lose", async () => {
+      const j = await openJ();
+      const plan = makePlan({ runbook: fresh() });
+      await j.beginRun({ runId: `${plan.runbook.name}-dry`, plan, dryRun: true, params: {}, file: "demo.rb" });
+      await j.verify();
+    });
+  });
+
+  describe("commands of running steps", () => {
+    it("keeps a started command until it ends; forgetCommand drops one found gone", async () => {
+      const j = await openJ();
+      const plan = makePlan({ runbook: fresh() });
+      const runId = `${plan.runbook.name}-r`;
+      await j.beginRun({ runId, plan, dryRun: false, params: {}, file: "demo.rb" });
+      j.record({ type: "step-started", runId, time: tick(), stepId: "prepare", title: "prepare", attempt: 1, preview: [] });
+      const local = { host: null, target: null, pid: 4242, pgid: 4242, startToken: "boot-1:12345" };
+      j.record({ type: "command-started", runId, time: tick(), stepId: "prepare", command: local });
+      j.record({ type: "command-ended", runId, time: tick(), stepId: "prepare", command: { host: null, target: null } });
+      j.record({ type: "step-started", runId, time: tick(), stepId: "deploy", title: "deploy", host: "web", attempt: 1, preview: [] });
+      j.record({ type: "command-started", runId, time: tick(), stepId: "deploy", host: "app@w1:22", command: { host: "web", target: "app@w1:22", execId: "abc123" } });
+      j.record({ type: "command-started", runId, time: tick(), stepId: "deploy", host: "app@w2:22", command: { host: "web", target: "app@w2:22", execId: "abc124" } });
+      j.record({ type: "step-started", runId, time: tick(), stepId: "verify", title: "verify", attempt: 1, preview: [] });
+      j.record({ type: "command-started", runId, time: tick(), stepId: "verify", command: local });
+      await j.flush();
+
+      const other = await openJ();
+      const found = await other.getCommands(runId);
+      expect(found.map((c) => [c.stepId, c.host, c.target, c.pid, c.pgid, c.startToken, c.execId])).toEqual([
+        ["deploy", "web", "app@w1:22", null, null, null, "abc123"],
+        ["deploy", "web", "app@w2:22", null, null, null, "abc124"],
+        ["verify", null, null, 4242, 4242, "boot-1:12345", null],
+      ]);
+      expect(found[2]).toMatchObject({ runId, machine: os.hostname() });
+      await other.forgetCommand(runId, "deploy", { host: "web", target: "app@w1:22" });
+      expect((await j.getCommands(runId)).map((c) => c.execId ?? c.pgid)).toEqual(["abc124", 4242]);
     });
   });
 

@@ -5,14 +5,16 @@
 // location.
 
 import { spawn } from "node:child_process";
-import { existsSync, openSync, readSync, closeSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { inspectSqliteJournal } from "../../runtime/drivers/journal-sqlite.js";
 import { defaultStateLocation, openJournal, resolveStateLocation } from "../../runtime/journal.js";
 import { journalContract } from "./contract.js";
-import { completeRun, makePlan, tempDir } from "./helpers.js";
+import { JournalError } from "../../runtime/journal-errors.js";
+import { canMountTmpfs, withTmpfs } from "../support/tmpfs.js";
+import { completeRun, makePlan, stepEvents, tempDir } from "./helpers.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -32,9 +34,9 @@ describe("SQLite schema", () => {
     await j.close();
     const info = inspectSqliteJournal(file);
     expect(info.integrity).toEqual(["ok"]);
-    expect(info.userVersion).toBe(1);
+    expect(info.userVersion).toBe(2);
     expect(info.journalMode).toBe("wal");
-    expect(info.tables).toEqual(["confirmations", "locks", "notes", "rollbacks", "runs", "step_hosts", "steps"]);
+    expect(info.tables).toEqual(["confirmations", "locks", "notes", "rollbacks", "runs", "step_commands", "step_hosts", "steps"]);
   });
 
   it("keeps the data when opened again (no migration reruns)", async () => {
@@ -54,11 +56,11 @@ describe("SQLite schema", () => {
     const fd = openSync(file, "r+");
     const header = Buffer.alloc(4);
     readSync(fd, header, 0, 4, 60);
-    expect(header.readUInt32BE(0)).toBe(1);
+    expect(header.readUInt32BE(0)).toBe(2);
     header.writeUInt32BE(99, 0);
     writeSync(fd, header, 0, 4, 60);
     closeSync(fd);
-    await expect(openJournal(file)).rejects.toThrow(/schema version 99, newer than this runbook understands \(1\); upgrade runbook/);
+    await expect(openJournal(file)).rejects.toThrow(/schema version 99, newer than this runbook understands \(2\); upgrade runbook/);
   });
 
   it("says clearly when the file is not a journal", async () => {
@@ -72,6 +74,70 @@ describe("SQLite schema", () => {
     await (await openJournal(file)).close();
     expect(existsSync(file)).toBe(true);
   });
+});
+
+describe("a SQLite journal that cannot record", () => {
+  async function begun(file: string) {
+    const j = await openJournal(file);
+    const plan = makePlan({ runbook: `lost-${path.basename(file)}` });
+    const runId = `${plan.runbook.name}-r`;
+    await j.beginRun({ runId, plan, dryRun: false, params: {}, file: "demo.rb" });
+    for (const e of stepEvents(runId, "prepare")) j.record(e);
+    await j.verify();
+    return { j, runId };
+  }
+
+  it.each([
+    ["the file deleted", "file-gone", (file: string) => rmSync(file)],
+    ["its directory removed", "file-gone", (file: string) => rmSync(path.dirname(file), { recursive: true })],
+    ["another file moved over it", "file-replaced", (file: string) => {
+      writeFileSync(`${file}.other`, "");
+      renameSync(`${file}.other`, file);
+    }],
+  ] as const)("notices %s before the next step (%s), and says the run cannot be resumed from it", async (_what, code, damage) => {
+    const dir = path.join(tmp.dir, `gone-${code}-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(dir);
+    const file = path.join(dir, "journal.db");
+    const { j } = await begun(file);
+    try {
+      damage(file);
+      // Writes still succeed (into the unlinked file): only verify() can tell.
+      const err = (await j.verify().catch((e: unknown) => e)) as JournalError;
+      expect(err).toBeInstanceOf(JournalError);
+      expect(err.code).toBe(code);
+      expect(err.resumable).toBe(false);
+      expect(err.message).toContain(file);
+    } finally {
+      await j.close().catch(() => undefined);
+    }
+  });
+
+  // A full file system, as a 1 MiB tmpfs (tests/support/tmpfs.ts).
+  const mounted = canMountTmpfs("the full-file-system journal test");
+  const mountPoint = path.join(tmp.dir, "tiny");
+
+  it.runIf(mounted)("a write that fails on a full file system fails verify() for good (write-failed)", () =>
+    withTmpfs(mountPoint, "1m", async () => {
+      const file = path.join(mountPoint, "journal.db");
+      const { j, runId } = await begun(file);
+      try {
+        // Fill what is left of the file system, then try to record a step.
+        writeFileSync(path.join(mountPoint, "filler"), Buffer.alloc(1024 * 1024));
+      } catch {
+        /* ENOSPC: full, as wanted */
+      }
+      try {
+        for (let i = 0; i < 20; i++) for (const e of stepEvents(runId, `s${i}`, { output: ["y".repeat(60_000) + "\n"] })) j.record(e);
+        const err = (await j.verify().catch((e: unknown) => e)) as JournalError;
+        expect(err).toBeInstanceOf(JournalError);
+        expect(err.code).toBe("write-failed");
+        expect(err.message).toMatch(/could not write to the journal .*: database or disk is full/);
+        expect(err.resumable).toBe(true);
+      } finally {
+        await j.close().catch(() => undefined);
+      }
+    }),
+  );
 });
 
 describe("SQLite under kill -9", () => {

@@ -187,5 +187,14 @@ describe.skipIf(!sshdEnabled)("ssh exec", () => {
       expect(r.timedOut).toBe(true);
       expect(await sleeping(host, a)).toBe(false);
     });
+
+    it("a timeout under sudo kills its whole process group, background children included", async () => {
+      const a = marker();
+      const b = marker();
+      const r = await collect(host, `sleep ${a} & sleep ${b}; wait`, { asUser: SUDO_TARGET_USER, timeoutMs: 1000 });
+      expect(r.timedOut).toBe(true);
+      expect(await sleeping(host, a)).toBe(false);
+      expect(await sleeping(host, b)).toBe(false);
+    });
   });
 });
