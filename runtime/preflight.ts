@@ -424,7 +424,7 @@ async function probeDatabase(name: string, t: PreflightTarget, ctx: ProbeContext
       await stat(path);
     } catch {
       const by = writer();
-      return by ? { status: "deferred", reason: words.writtenBy(db.path, by) } : { status: "failed", reason: words.sqliteMissing(db.path, "") };
+      return by ? { status: "deferred", reason: words.writtenBy(db.path, by) } : { status: "failed", reason: words.sqliteMissing(path, "") };
     }
   }
   const driver: DatabaseDriver = await o.connections.database(name);

@@ -435,13 +435,13 @@ describe("Ctrl-C during the preflight", () => {
 
 describe("preflight of SQLite files", () => {
   it.each([
-    { name: "a file that is only read and does not exist fails", steps: `step "Read" as read when query app "SELECT 1" == 1 { note "x" }`, status: "failed", reason: "SQLite database data/app.db does not exist", code: 1 },
+    { name: "a file that is only read and does not exist fails", steps: `step "Read" as read when query app "SELECT 1" == 1 { note "x" }`, status: "failed", reason: "SQLite database CWD/data/app.db does not exist", code: 1 },
     { name: "a file a step of the run writes is checked when needed", steps: `step "Write" as write { sql app "CREATE TABLE t (x INTEGER)" }`, status: "deferred", reason: "data/app.db does not exist yet: unknown until step write runs", code: 0 },
   ])("$name", async ({ steps, status, reason, code }) => {
     const cwd = tempDir();
     const plan = planFrom(`runbook "p" version "1.0.0"\ndatabase app = sqlite "data/app.db"\n${steps}\n`);
     const r = await run(plan, { cwd, env: { PATH: process.env.PATH, HOME: cwd }, dryRun: true });
-    expect(targetsOf(r)).toEqual([expect.objectContaining({ kind: "database", name: "app", status, reason })]);
+    expect(targetsOf(r)).toEqual([expect.objectContaining({ kind: "database", name: "app", status, reason: reason.replace("CWD", cwd) })]);
     expect(r.exitCode).toBe(code);
     expect(existsSync(join(cwd, "data/app.db"))).toBe(false);
   });
