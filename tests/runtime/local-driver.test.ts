@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
 import { alive } from "../support/process.js";
 import { requireServer } from "../support/sshd.js";
+import { requireSudo } from "../support/sudo.js";
 
 const dir = mkdtempSync(join(tmpdir(), "runbook-local-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -137,7 +138,8 @@ describe("LocalDriver.exec", () => {
     expect(calls[0]!.options.detached).toBe(true);
   });
 
-  it.runIf(process.getuid?.() === 0)("asUser runs as that user (real sudo, as root)", async () => {
+  const sudo = requireSudo("sudo (local commands as another user)");
+  it.runIf(sudo)("asUser runs as that user (real sudo, as root)", async () => {
     let out = "";
     const r = await driver.exec("id -un", { asUser: "nobody", onStdout: (c) => (out += c) });
     expect(r.exitCode).toBe(0);
