@@ -54,7 +54,7 @@ const vocabulary: TokenType[] = [...T.allTokens];
  * The rules' `{ LABEL }` options, made once: an object literal in a rule body is made anew at
  * every call, and the rules run hundreds of thousands of times on a large runbook.
  */
-const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
+const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
 /** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
@@ -280,7 +280,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.AnyString, L.ref);
   });
 
-  /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` */
+  /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` / `host NAME = local` (to-ast checks the word) */
   public hostDecl = this.RULE("hostDecl", () => {
     this.CONSUME(Kw.host);
     this.CONSUME(T.Identifier, L.name);
@@ -288,6 +288,7 @@ export class RunbookParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.AnyString, L.target) },
       { ALT: () => this.SUBRULE(this.list, L.group) },
+      { ALT: () => this.CONSUME2(T.Identifier, L.local) },
     ]);
   });
 

@@ -25,6 +25,7 @@ import type {
 import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import { messages } from "../language/messages.js";
+import { assertNever } from "../language/assert.js";
 import { piecesOf, placeShellValues, placeSqlValues } from "../language/value-placement.js";
 import { showText, type Action, type BoundPart, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
 
@@ -174,9 +175,9 @@ class PlanBuilder {
       }
       case "succeeds":
       case "output":
-        return { kind: v.kind, command: this.text(v.command, "shell"), host: v.on?.name ?? host };
+        return { kind: v.kind, command: this.text(v.command, "shell"), host: v.on ? this.remote(v.on.name) : host };
       case "exists":
-        return { kind: "exists", path: this.text(v.path, "none"), host: v.on?.name ?? host };
+        return { kind: "exists", path: this.text(v.path, "none"), host: v.on ? this.remote(v.on.name) : host };
       case "query":
         return { kind: "query", db: v.db.name, sql: this.text(v.sql, this.sqlQuoting(v.db.name)) };
       case "string": {
@@ -225,7 +226,7 @@ class PlanBuilder {
           out.push({ kind: "manual", text: this.plain(s.text), span });
           break;
         case "run":
-          out.push({ kind: "run", command: this.text(s.command, "shell"), ...(s.as ? { as: s.as.name } : {}), span });
+          out.push({ kind: "run", command: this.text(s.command, "shell"), ...(s.as ? { as: "kind" in s.as ? this.plain(s.as) : s.as.name } : {}), span });
           break;
         case "edit":
           out.push({
@@ -299,7 +300,7 @@ class PlanBuilder {
   }
 
   step(s: Step, section: string | undefined, phase: "main" | "finally"): PlannedStep {
-    const host = s.on?.name;
+    const host = this.remote(s.on?.name);
     const guards: PlanGuard[] = [];
     let skip: string | undefined;
     for (const [kind, cond] of [
@@ -333,22 +334,40 @@ class PlanBuilder {
     return planned;
   }
 
-  host(d: HostDecl): PlannedHost {
-    if (d.value.kind === "list") {
-      return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
+  /** The host a step, probe or database on `name` reaches: none (this machine) for a `local` host. */
+  remote(name: string | undefined): string | undefined {
+    if (name === undefined) return undefined;
+    const d = this.scope.decls.get(name);
+    return d?.kind === "host" && d.value.kind === "local" ? undefined : name;
+  }
+
+  /** The plan of a host, or undefined for `local` (this machine is not reached, so nothing to plan). */
+  host(d: HostDecl): PlannedHost | undefined {
+    switch (d.value.kind) {
+      case "local":
+        return undefined;
+      case "list":
+        return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
+      case "string":
+        return { name: d.name.name, targets: [this.plain(d.value)], group: false };
+      default:
+        return assertNever(d.value);
     }
-    return { name: d.name.name, targets: [this.plain(d.value)], group: false };
   }
 
   database(d: DatabaseDecl): PlannedDatabase {
     const v = d.value;
-    if (v.engine === "sqlite") return { name: d.name.name, engine: "sqlite", path: this.plain(v.path), ...(v.on ? { host: v.on.name } : {}) };
+    if (v.engine === "sqlite") {
+      const on = this.remote(v.on?.name);
+      return { name: d.name.name, engine: "sqlite", path: this.plain(v.path), ...(on ? { host: on } : {}) };
+    }
+    const via = this.remote(v.via?.name);
     return {
       name: d.name.name,
       engine: "mysql",
       url: this.plain(v.url),
       ...(v.password ? { passwordSecret: v.password.name } : {}),
-      ...(v.via ? { via: v.via.name } : {}),
+      ...(via ? { via } : {}),
     };
   }
 
@@ -367,7 +386,10 @@ class PlanBuilder {
     const databases: Record<string, PlannedDatabase> = {};
     const secrets: Plan["secrets"] = [];
     for (const d of this.scope.decls.values()) {
-      if (d.kind === "host") hosts[d.name.name] = this.host(d);
+      if (d.kind === "host") {
+        const h = this.host(d);
+        if (h) hosts[d.name.name] = h;
+      }
       else if (d.kind === "database") databases[d.name.name] = this.database(d);
       else if (d.kind === "secret") secrets.push({ name: d.name.name, source: d.source, ref: this.plain(d.ref) });
     }
@@ -387,11 +409,13 @@ class PlanBuilder {
           foreignDatabases[key] = { ...db, env: a.fromEnv };
           if (db.engine === "sqlite" && db.host) {
             const hostDecl = other.scope.decls.get(db.host);
-            if (hostDecl?.kind === "host") hosts[`${a.fromEnv}.${db.host}`] = { ...other.host(hostDecl), name: `${a.fromEnv}.${db.host}` };
+            const h = hostDecl?.kind === "host" ? other.host(hostDecl) : undefined;
+            if (h) hosts[`${a.fromEnv}.${db.host}`] = { ...h, name: `${a.fromEnv}.${db.host}` };
           }
           if (db.engine === "mysql" && db.via) {
             const hostDecl = other.scope.decls.get(db.via);
-            if (hostDecl?.kind === "host") hosts[`${a.fromEnv}.${db.via}`] = { ...other.host(hostDecl), name: `${a.fromEnv}.${db.via}` };
+            const h = hostDecl?.kind === "host" ? other.host(hostDecl) : undefined;
+            if (h) hosts[`${a.fromEnv}.${db.via}`] = { ...h, name: `${a.fromEnv}.${db.via}` };
           }
           if (db.engine === "mysql" && db.passwordSecret && !secrets.some((s) => s.name === db.passwordSecret)) {
             const sd = other.scope.decls.get(db.passwordSecret);
