@@ -122,7 +122,6 @@ export const messages = {
   badHostTarget: (target: string) => `${q(target)} is not a host target: write \`user@address\` or \`user@address:port\``,
   emptyGroup: "a host group needs at least one member",
   badHostValue: (word: string) => `${q(word)} is not a host: write \`"user@address"\`, a list of them, or \`local\` (this machine)`,
-  userNotKnown: (user: string) => `the user of \`run … as\` is ${q(user)}, known only while running`,
   notAString: (what: string) => `${what} must be a string`,
   badMysqlUrl: (url: string) => `${q(url)} is not a MySQL URL: write \`mysql://user@host[:port]/database\``,
   mysqlUrlPassword: (maskedUrl: string) =>

@@ -423,7 +423,9 @@ async function probeDatabase(name: string, t: PreflightTarget, ctx: ProbeContext
     try {
       await stat(path);
     } catch {
-      const by = writer();
+      // Like any local file: a local step before its first use may make it.
+      const first = [...t.usedBy].sort((a, b) => (ctx.stepIndex.get(a) ?? 0) - (ctx.stepIndex.get(b) ?? 0))[0];
+      const by = writer() ?? (first !== undefined ? localWriterBefore(plan, first, path, ctx) : undefined);
       return by ? { status: "deferred", reason: words.writtenBy(db.path, by) } : { status: "failed", reason: words.sqliteMissing(db.path, "") };
     }
   }
