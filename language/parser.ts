@@ -280,7 +280,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.AnyString, L.ref);
   });
 
-  /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` / `host NAME = local` (to-ast checks the word) */
+  /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` / `host NAME = local` (a name, not a keyword: only here is it a word of the language) */
   public hostDecl = this.RULE("hostDecl", () => {
     this.CONSUME(Kw.host);
     this.CONSUME(T.Identifier, L.name);
@@ -288,7 +288,7 @@ export class RunbookParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.AnyString, L.target) },
       { ALT: () => this.SUBRULE(this.list, L.group) },
-      { ALT: () => this.CONSUME2(T.Identifier, L.local) },
+      { GATE: () => this.LA(1).image === "local", ALT: () => this.CONSUME2(T.Identifier, L.local) },
     ]);
   });
 
@@ -1192,6 +1192,10 @@ function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): D
   if (!atEof && actual.tokenType === T.Equals && afterValue && !expected.includes(T.Equals)) {
     notes.push(messages.compareNote());
     return diag(messages.unexpected("`=`"), tokenSpan(src, actual));
+  }
+  // `host NAME = …`: a string, a list, or the one word a host can be.
+  if (rule === "hostDecl" && expected.includes(T.Identifier)) {
+    return diag(messages.badHostValue(describeActual(actual)), atEof ? at(true) : tokenSpan(src, actual));
   }
   const what = describeExpected(expected);
   if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());

@@ -356,10 +356,8 @@ class Builder {
     const target = first(n.children["target"]);
     const local = first(n.children["local"]);
     let value: HostDecl["value"];
-    if (local) {
-      if (local.image !== "local") this.error("syntax", messages.badHostValue(local.image), this.tokSpan(local));
-      value = { kind: "local", span: this.tokSpan(local) };
-    } else value = group ? this.list(group) : this.str(target, this.cover(kw, name));
+    if (local) value = { kind: "local", span: this.tokSpan(local) };
+    else value = group ? this.list(group) : this.str(target, this.cover(kw, name));
     return { kind: "host", name, value, span: this.cover(kw, name, value) };
   }
 

@@ -1,6 +1,6 @@
 import { spawn, type SpawnOptions } from "node:child_process";
 import { chmodSync, chownSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
@@ -136,6 +136,21 @@ describe("LocalDriver.exec", () => {
     expect(calls[0]!.file).toBe("sudo");
     expect(calls[0]!.args).toEqual(["-n", "-u", "deploy", "--", "/bin/sh", "-c", "id -un"]);
     expect(calls[0]!.options.detached).toBe(true);
+  });
+
+  it("asUser naming the user runbook runs as runs the command directly, values in its environment (spawn injected)", async () => {
+    const calls: { file: string; args: readonly string[]; options: SpawnOptions }[] = [];
+    const d = new LocalDriver({
+      spawn: (file, args, options) => {
+        calls.push({ file, args, options });
+        return spawn("/bin/sh", ["-c", "exit 0"], options);
+      },
+    });
+    await d.exec('echo "${__rb_1}"', { asUser: userInfo().username, values: ["v"] });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.file).toBe("/bin/sh");
+    expect(calls[0]!.args).toEqual(["-c", 'echo "${__rb_1}"']);
+    expect(calls[0]!.options.env?.__rb_1).toBe("v");
   });
 
   const sudo = requireSudo("sudo (local commands as another user)");
