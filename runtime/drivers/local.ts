@@ -18,7 +18,7 @@ import { DriverError, type ExecOptions, type ExecResult, type FileStat, type Hos
 
 let cachedUser: string | null | undefined;
 /** The name of the user this process runs as (null when the system cannot say). */
-function localUser(): string | null {
+export function localUser(): string | null {
   if (cachedUser === undefined) {
     try {
       cachedUser = userInfo().username;

@@ -12,6 +12,7 @@ import { compileSource } from "../../language/compile.js";
 import { format } from "../../language/format.js";
 import type { Plan } from "../../runtime/plan.js";
 import { buildPlan } from "../../runtime/planner.js";
+import { preflightTargets } from "../../runtime/preflight.js";
 import { cli } from "../support/cli.js";
 import { planFrom } from "../runtime/helpers.js";
 
@@ -102,6 +103,15 @@ describe("the planner", () => {
   });
 });
 
+describe("the preflight of a local host", () => {
+  it("reaches no host for it, and asks sudo only for a user other than the one running", () => {
+    const me = userInfo().username;
+    const other = me === "nobody" ? "root" : "nobody";
+    const p = planFrom(`${HEADER}host here = local\nstep "A" as a on here {\n  run "id" as "${me}"\n  run "id" as "${other}"\n}\n`);
+    expect(preflightTargets(p, p.steps, "/work").map((t) => [t.kind, t.name])).toEqual([["sudo", `${other} on this machine`]]);
+  });
+});
+
 describe("runs on a local host", () => {
   it("a real run: every step here, no host reached, `as` the user runbook runs as needs no sudo", async () => {
     const me = userInfo().username;
@@ -109,7 +119,7 @@ describe("runs on a local host", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(readFileSync(join(r.dir, "who"), "utf8")).toBe(`${me}\n`);
-    expect(r.stdout).not.toMatch(/preflight: host/);
+    expect(r.stdout).not.toMatch(/preflight: (host|sudo)/);
     expect(r.stdout).not.toContain("203.0.113.9");
     expect(r.stdout).toContain(`(as ${me})`);
   });
