@@ -1194,7 +1194,7 @@ function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): D
     return diag(messages.unexpected("`=`"), tokenSpan(src, actual));
   }
   // `host NAME = …`: a string, a list, or the one word a host can be.
-  if (rule === "hostDecl" && expected.includes(T.Identifier)) {
+  if (rule === "hostDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
     return diag(messages.badHostValue(describeActual(actual)), atEof ? at(true) : tokenSpan(src, actual));
   }
   const what = describeExpected(expected);
