@@ -341,11 +341,11 @@ class PlanBuilder {
     return d?.kind === "host" && d.value.kind === "local" ? undefined : name;
   }
 
-  /** The plan of a host, or undefined for `local` (this machine is not reached, so nothing to plan). */
-  host(d: HostDecl): PlannedHost | undefined {
+  /** The plan of a host (`local`: this machine, shown in plans, never reached). */
+  host(d: HostDecl): PlannedHost {
     switch (d.value.kind) {
       case "local":
-        return undefined;
+        return { name: d.name.name, targets: [], group: false, local: true };
       case "list":
         return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
       case "string":
@@ -386,10 +386,7 @@ class PlanBuilder {
     const databases: Record<string, PlannedDatabase> = {};
     const secrets: Plan["secrets"] = [];
     for (const d of this.scope.decls.values()) {
-      if (d.kind === "host") {
-        const h = this.host(d);
-        if (h) hosts[d.name.name] = h;
-      }
+      if (d.kind === "host") hosts[d.name.name] = this.host(d);
       else if (d.kind === "database") databases[d.name.name] = this.database(d);
       else if (d.kind === "secret") secrets.push({ name: d.name.name, source: d.source, ref: this.plain(d.ref) });
     }
@@ -409,13 +406,11 @@ class PlanBuilder {
           foreignDatabases[key] = { ...db, env: a.fromEnv };
           if (db.engine === "sqlite" && db.host) {
             const hostDecl = other.scope.decls.get(db.host);
-            const h = hostDecl?.kind === "host" ? other.host(hostDecl) : undefined;
-            if (h) hosts[`${a.fromEnv}.${db.host}`] = { ...h, name: `${a.fromEnv}.${db.host}` };
+            if (hostDecl?.kind === "host") hosts[`${a.fromEnv}.${db.host}`] = { ...other.host(hostDecl), name: `${a.fromEnv}.${db.host}` };
           }
           if (db.engine === "mysql" && db.via) {
             const hostDecl = other.scope.decls.get(db.via);
-            const h = hostDecl?.kind === "host" ? other.host(hostDecl) : undefined;
-            if (h) hosts[`${a.fromEnv}.${db.via}`] = { ...h, name: `${a.fromEnv}.${db.via}` };
+            if (hostDecl?.kind === "host") hosts[`${a.fromEnv}.${db.via}`] = { ...other.host(hostDecl), name: `${a.fromEnv}.${db.via}` };
           }
           if (db.engine === "mysql" && db.passwordSecret && !secrets.some((s) => s.name === db.passwordSecret)) {
             const sd = other.scope.decls.get(db.passwordSecret);

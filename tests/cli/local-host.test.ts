@@ -80,7 +80,7 @@ describe("the planner", () => {
     expect(step.actions[0]).toMatchObject({ kind: "require", cond: { value: { kind: "succeeds" } } });
     expect((step.actions[0] as { cond: { value: { host?: string } } }).cond.value.host).toBeUndefined();
     expect(step.actions[1]).toMatchObject({ kind: "run", as: "${run.user}" });
-    expect(here.hosts).toEqual({});
+    expect(here.hosts).toEqual({ portal: { name: "portal", targets: [], group: false, local: true } });
     expect(here.databases.appdb).toEqual({ name: "appdb", engine: "sqlite", path: "app.sqlite" });
     expect(here.databases.remote).toEqual({ name: "remote", engine: "mysql", url: "mysql://u@127.0.0.1:3306/d" });
 
@@ -88,11 +88,21 @@ describe("the planner", () => {
     const far = there.steps.find((s) => s.id === "on_portal")!;
     expect(far.host).toBe("portal");
     expect(far.actions[1]).toMatchObject({ kind: "run", as: "root" });
-    expect(Object.keys(there.hosts)).toEqual(["portal"]);
+    expect(there.hosts).toEqual({ portal: { name: "portal", targets: ["ops@203.0.113.9"], group: false } });
     expect(there.databases.appdb).toMatchObject({ host: "portal" });
     expect(there.databases.remote).toMatchObject({ via: "portal" });
     // Another env's database on its local host is a local file, and no host is planned for it.
     expect(there.foreignDatabases["here.appdb"]).toEqual({ name: "appdb", engine: "sqlite", path: "app.sqlite", env: "here" });
+  });
+
+  it("`runbook plan` shows the local host as this machine, and its steps as local ones", async () => {
+    const r = await cli().file("w.rb", WORLD).args("plan", "w.rb", "--env", "here").run();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Hosts:\n  portal = local (this machine)\n");
+    expect(r.stdout).toMatch(/ 1\. on_portal: On portal\n/);
+    const there = await cli().file("w.rb", WORLD).args("plan", "w.rb", "--env", "there").run();
+    expect(there.stdout).toContain("Hosts:\n  portal = ops@203.0.113.9\n");
+    expect(there.stdout).toMatch(/ 1\. on_portal on portal: On portal\n/);
   });
 
   it("fills in the user of `as` from the run's values", () => {
