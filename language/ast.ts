@@ -161,11 +161,16 @@ export interface SecretDecl extends Node {
   ref: StringLit;
 }
 
+/** `host NAME = local`: the machine running the runbook, as if the steps on it had no `on`. */
+export interface LocalHost extends Node {
+  kind: "local";
+}
+
 export interface HostDecl extends Node {
   kind: "host";
   name: Ident;
-  /** One target, or a group (a list of targets). */
-  value: StringLit | ListLit;
+  /** One target, a group (a list of targets), or the local machine. */
+  value: StringLit | ListLit | LocalHost;
 }
 
 export interface SqliteDb extends Node {
@@ -226,7 +231,8 @@ export interface ManualStmt extends Node {
 export interface RunStmt extends Node {
   kind: "run";
   command: StringLit;
-  as?: Ident;
+  /** The user: a name as written, or a string with `${…}` (a value, e.g. per env). */
+  as?: Ident | StringLit;
 }
 
 export interface Replace extends Node {

@@ -120,6 +120,7 @@ const shown = (what: string): Place => {
   return p;
 };
 const PATH = text("a path");
+const USER = text("the user of `run … as`");
 const CONDITION = text("a condition");
 /** A string or name compared in a condition: a secret is filled in when it is evaluated, never shown. */
 const CONDITION_TEXT: Place = { secrets: true, what: "a condition" };
@@ -408,6 +409,7 @@ class Checker {
         this.string(d.ref, place);
         return;
       case "host": {
+        if (d.value.kind === "local") return;
         if (d.value.kind === "string") this.hostTarget(d.value, place);
         else {
           if (d.value.items.length === 0) this.error("bad-value", d.value.span, messages.emptyGroup);
@@ -833,6 +835,7 @@ class Checker {
       case "run":
         this.string(s.command, COMMAND);
         this.shellValues(s.command);
+        if (s.as && "kind" in s.as) this.string(s.as, USER);
         return;
       case "edit":
         this.string(s.path, PATH);

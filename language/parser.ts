@@ -54,7 +54,7 @@ const vocabulary: TokenType[] = [...T.allTokens];
  * The rules' `{ LABEL }` options, made once: an object literal in a rule body is made anew at
  * every call, and the rules run hundreds of thousands of times on a large runbook.
  */
-const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
+const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
 /** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
@@ -280,7 +280,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.AnyString, L.ref);
   });
 
-  /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` */
+  /** `host NAME = "user@addr"` / `host NAME = ["…", "…"]` / `host NAME = local` (a name, not a keyword: only here is it a word of the language) */
   public hostDecl = this.RULE("hostDecl", () => {
     this.CONSUME(Kw.host);
     this.CONSUME(T.Identifier, L.name);
@@ -288,6 +288,7 @@ export class RunbookParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.AnyString, L.target) },
       { ALT: () => this.SUBRULE(this.list, L.group) },
+      { GATE: () => this.LA(1).image === "local", ALT: () => this.CONSUME2(T.Identifier, L.local) },
     ]);
   });
 
@@ -1191,6 +1192,10 @@ function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): D
   if (!atEof && actual.tokenType === T.Equals && afterValue && !expected.includes(T.Equals)) {
     notes.push(messages.compareNote());
     return diag(messages.unexpected("`=`"), tokenSpan(src, actual));
+  }
+  // `host NAME = …`: a string, a list, or the one word a host can be.
+  if (rule === "hostDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
+    return diag(messages.badHostValue(describeActual(actual)), atEof ? at(true) : tokenSpan(src, actual));
   }
   const what = describeExpected(expected);
   if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());

@@ -16,6 +16,7 @@ import {
   type DurationLit,
   type EnvBlock,
   type FileAst,
+  type HostDecl,
   type FinallyBlock,
   type Header,
   type Ident,
@@ -353,7 +354,10 @@ class Builder {
     const name = this.name(n, this.cover(kw));
     const group = firstNode(n.children["group"]);
     const target = first(n.children["target"]);
-    const value: StringLit | ListLit = group ? this.list(group) : this.str(target, this.cover(kw, name));
+    const local = first(n.children["local"]);
+    let value: HostDecl["value"];
+    if (local) value = { kind: "local", span: this.tokSpan(local) };
+    else value = group ? this.list(group) : this.str(target, this.cover(kw, name));
     return { kind: "host", name, value, span: this.cover(kw, name, value) };
   }
 
@@ -500,8 +504,7 @@ class Builder {
       else {
         const u = this.str(user);
         const text = literalText(u);
-        if (text === undefined) this.error("syntax", messages.noInterpolationIn("the user of `run … as`"), u.span);
-        s.as = { name: text ?? "", span: u.span };
+        s.as = text === undefined ? u : { name: text, span: u.span };
       }
     }
     return s;

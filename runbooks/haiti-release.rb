@@ -1,7 +1,9 @@
 # The Haiti portal release (Sahana, wiki:ReleaseManagement): code goes from the
 # Haiti branch to Dev, then UAT, then Prod. Each instance is a web2py
 # application; Prod runs on SQLite, Dev and UAT on MySQL on the shared
-# logistics VM.
+# logistics VM. The steps are in lib/haiti-release.rb (shared with
+# haiti-sandbox.rb, the same release on a local copy of this world); this file
+# says where the real instances are.
 #
 #   runbook run runbooks/haiti-release.rb --env dev --dry-run
 #   runbook run runbooks/haiti-release.rb --env prod --approve env
@@ -19,6 +21,11 @@ var appdir              = "${web2py}/applications/${app}"
 var site                = "/etc/apache2/sites-enabled/prod"
 var url                 = "http://haiti.sahanapy.org/"
 var draft               = "careful"
+var crontab             = "/etc/crontab"
+var crontab_user        = "root"
+var python              = "python"
+var bzr                 = "bzr"
+var backups             = "backups"
 host portal             = "haiti@haiti.sahanapy.org"
 secret test_db_password = env "HAITITEST_DB_PASSWORD"
 secret dev_db_password  = env "HAITIDEV_DB_PASSWORD"
@@ -49,88 +56,4 @@ env prod {
   confirm "Sign-off for this release has come from the release group"
 }
 
-section "Prepare" {
-  step "Inform testers" when env == "uat" {
-    manual "Tell the testers in the group that UAT is about to change to ${revision}"
-  }
-
-  step "Sync data from prod" when env != "prod" {
-    sync appdb from prod.appdb
-  }
-
-  step "Review the data migration plan" {
-    confirm "Is the ${draft} data migration plan for ${env} written and reviewed?"
-  }
-
-  step "Check the instance" on portal {
-    require exists "${appdir}/models/00_db.py" else "the ${app} application is not where the runbook expects it"
-    require exists "${site}" else "the Apache site for ${env} is not enabled"
-    require output "grep -c '^migrate = False' ${appdir}/models/00_db.py" == "1" else "models/00_db.py must say migrate = False before a release"
-  }
-
-  step "Check production settings" on portal when env == "prod" {
-    require succeeds "grep -q 'registration_requires_verification = True' ${appdir}/models/00_settings.py"
-    require succeeds "grep -q 'registration_requires_approval = True' ${appdir}/models/00_settings.py"
-  }
-}
-
-section "Backup" {
-  step "Disable system crontab" on portal {
-    run "cp /etc/crontab /etc/crontab.before-release" as root
-    run "sed -i -e '/web2py/ s/^/#release-off# /' /etc/crontab" as root
-    undo {
-      run "sed -i -e 's/^#release-off# //' /etc/crontab" as root
-    }
-  }
-
-  step "Maintenance mode on" on portal {
-    require exists "${home}/maintenance.on"
-    run "cd ${home} && ./maintenance.on"
-    undo "cd ${home} && ./maintenance.off"
-  }
-
-  step "Export database" {
-    export appdb to "backups/${env}-${run.id}.csv" format web2py
-  }
-}
-
-section "Deploy and migrate" {
-  step "Pull the Haiti branch" on portal {
-    run "cd ${appdir} && bzr revno > ${home}/revno.before-release"
-    run "cd ${appdir} && bzr pull --overwrite -r ${revision} ${branch}"
-    undo "cd ${appdir} && bzr revert -r $(cat ${home}/revno.before-release)"
-  }
-
-  step "Migrate the database" on portal {
-    edit "${appdir}/models/00_db.py" {
-      replace "migrate = False" with "migrate = True"
-    }
-    run "cd ${web2py} && python web2py.py -S ${app} -M -N < /dev/null"
-    undo {
-      import appdb from "backups/${env}-${run.id}.csv"
-    }
-    timeout 30m
-  }
-
-  step "Freeze the schema again" on portal {
-    edit "${appdir}/models/00_db.py" {
-      replace "migrate = True" with "migrate = False"
-    }
-  }
-}
-
-finally {
-  step "Maintenance mode off" on portal {
-    run "cd ${home} && ./maintenance.off"
-  }
-
-  step "Re-enable system crontab" on portal {
-    require exists "/etc/crontab.before-release"
-    run "sed -i -e 's/^#release-off# //' /etc/crontab" as root
-  }
-
-  step "Check the site answers" on portal {
-    wait until succeeds "curl -fsS -o /dev/null ${url}" every 5s timeout 2m
-    note "${env} is on ${revision} and answering at ${url}"
-  }
-}
+include "lib/haiti-release.rb"

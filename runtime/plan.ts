@@ -128,9 +128,11 @@ export interface PlannedStep {
 
 export interface PlannedHost {
   name: string;
-  /** `user@address[:port]` or an ssh-config alias; several for a group. */
+  /** `user@address[:port]` or an ssh-config alias; several for a group; none for `local`. */
   targets: string[];
   group: boolean;
+  /** `host NAME = local`: this machine. No step, probe or database of the plan names it (the planner makes them local), so nothing connects to it. */
+  local?: true;
 }
 
 export type PlannedDatabase =

@@ -25,6 +25,7 @@ import type {
 import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import { messages } from "../language/messages.js";
+import { assertNever } from "../language/assert.js";
 import { piecesOf, placeShellValues, placeSqlValues } from "../language/value-placement.js";
 import { showText, type Action, type BoundPart, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
 
@@ -174,9 +175,9 @@ class PlanBuilder {
       }
       case "succeeds":
       case "output":
-        return { kind: v.kind, command: this.text(v.command, "shell"), host: v.on?.name ?? host };
+        return { kind: v.kind, command: this.text(v.command, "shell"), host: v.on ? this.remote(v.on.name) : host };
       case "exists":
-        return { kind: "exists", path: this.text(v.path, "none"), host: v.on?.name ?? host };
+        return { kind: "exists", path: this.text(v.path, "none"), host: v.on ? this.remote(v.on.name) : host };
       case "query":
         return { kind: "query", db: v.db.name, sql: this.text(v.sql, this.sqlQuoting(v.db.name)) };
       case "string": {
@@ -225,7 +226,7 @@ class PlanBuilder {
           out.push({ kind: "manual", text: this.plain(s.text), span });
           break;
         case "run":
-          out.push({ kind: "run", command: this.text(s.command, "shell"), ...(s.as ? { as: s.as.name } : {}), span });
+          out.push({ kind: "run", command: this.text(s.command, "shell"), ...(s.as ? { as: "kind" in s.as ? this.plain(s.as) : s.as.name } : {}), span });
           break;
         case "edit":
           out.push({
@@ -306,7 +307,7 @@ class PlanBuilder {
   }
 
   step(s: Step, section: string | undefined, phase: "main" | "finally"): PlannedStep {
-    const host = s.on?.name;
+    const host = this.remote(s.on?.name);
     const guards: PlanGuard[] = [];
     let skip: string | undefined;
     for (const [kind, cond] of [
@@ -340,22 +341,40 @@ class PlanBuilder {
     return planned;
   }
 
+  /** The host a step, probe or database on `name` reaches: none (this machine) for a `local` host. */
+  remote(name: string | undefined): string | undefined {
+    if (name === undefined) return undefined;
+    const d = this.scope.decls.get(name);
+    return d?.kind === "host" && d.value.kind === "local" ? undefined : name;
+  }
+
+  /** The plan of a host (`local`: this machine, shown in plans, never reached). */
   host(d: HostDecl): PlannedHost {
-    if (d.value.kind === "list") {
-      return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
+    switch (d.value.kind) {
+      case "local":
+        return { name: d.name.name, targets: [], group: false, local: true };
+      case "list":
+        return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
+      case "string":
+        return { name: d.name.name, targets: [this.plain(d.value)], group: false };
+      default:
+        return assertNever(d.value);
     }
-    return { name: d.name.name, targets: [this.plain(d.value)], group: false };
   }
 
   database(d: DatabaseDecl): PlannedDatabase {
     const v = d.value;
-    if (v.engine === "sqlite") return { name: d.name.name, engine: "sqlite", path: this.plain(v.path), ...(v.on ? { host: v.on.name } : {}) };
+    if (v.engine === "sqlite") {
+      const on = this.remote(v.on?.name);
+      return { name: d.name.name, engine: "sqlite", path: this.plain(v.path), ...(on ? { host: on } : {}) };
+    }
+    const via = this.remote(v.via?.name);
     return {
       name: d.name.name,
       engine: "mysql",
       url: this.plain(v.url),
       ...(v.password ? { passwordSecret: v.password.name } : {}),
-      ...(v.via ? { via: v.via.name } : {}),
+      ...(via ? { via } : {}),
     };
   }
 

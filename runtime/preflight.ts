@@ -17,6 +17,7 @@ import { resolve } from "node:path";
 import { assertNever } from "../language/assert.js";
 import type { ConnectionProvider } from "./connections.js";
 import { DriverError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
+import { localUser } from "./drivers/local.js";
 import type { PreflightKind, PreflightStatus, PreflightTargetInfo } from "./events.js";
 import type { Action, Plan, PlanCond, PlannedDatabase, PlannedStep, PlanOperand } from "./plan.js";
 import { secretsUsed, type SecretStore } from "./secrets.js";
@@ -154,6 +155,7 @@ export function preflightTargets(plan: Plan, steps: readonly PlannedStep[], cwd:
       .map((m) => add({ id: m.id, kind: "host", name: m.name, needs: [], probe: { kind: "host", host, member: m.member } }, stepId).id);
   const addSudo = (host: string | undefined, user: string, stepId: string) => {
     if (host === undefined) {
+      if (user === localUser()) return; // runs as this user: no sudo (drivers/local.ts)
       add({ id: `sudo:@local:${user}`, kind: "sudo", name: words.sudoName(user, words.thisMachine), needs: [], probe: { kind: "sudo", host, member: 0, user } }, stepId);
       return;
     }
@@ -423,7 +425,9 @@ async function probeDatabase(name: string, t: PreflightTarget, ctx: ProbeContext
     try {
       await stat(path);
     } catch {
-      const by = writer();
+      // Like any local file: a local step before its first use may make it.
+      const first = [...t.usedBy].sort((a, b) => (ctx.stepIndex.get(a) ?? 0) - (ctx.stepIndex.get(b) ?? 0))[0];
+      const by = writer() ?? (first !== undefined ? localWriterBefore(plan, first, path, ctx) : undefined);
       return by ? { status: "deferred", reason: words.writtenBy(db.path, by) } : { status: "failed", reason: words.sqliteMissing(path, "") };
     }
   }

@@ -5,7 +5,7 @@
 
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { describeAction, describeCond, describeOptions } from "../../runtime/describe.js";
-import type { Plan, PlannedDatabase, PlannedStep } from "../../runtime/plan.js";
+import type { Plan, PlannedDatabase, PlannedHost, PlannedStep } from "../../runtime/plan.js";
 
 function database(db: PlannedDatabase): string {
   if (db.engine === "sqlite") return `sqlite ${db.path}${db.host ? ` on ${db.host}` : ""}`;
@@ -44,7 +44,7 @@ export function renderPlanText(plan: Plan): string {
   const hosts = Object.values(plan.hosts);
   if (hosts.length) {
     out.push("Hosts:");
-    for (const h of hosts) out.push(`  ${h.name} = ${h.group ? `[${h.targets.join(", ")}]` : h.targets[0]}`);
+    for (const h of hosts) out.push(`  ${h.name} = ${hostText(h)}`);
   }
   const dbs = Object.values(plan.databases);
   if (dbs.length) {
@@ -128,7 +128,7 @@ export function renderPlanMarkdown(plans: Plan[]): string {
     const names = [...new Set(plans.flatMap((p) => Object.keys(p.values)))];
     const differing = names.filter((n) => new Set(plans.map((p) => p.values[n])).size > 1);
     const hostNames = [...new Set(plans.flatMap((p) => Object.keys(p.hosts)))].filter(
-      (n) => new Set(plans.map((p) => p.hosts[n]?.targets.join(", "))).size > 1,
+      (n) => new Set(plans.map((p) => (p.hosts[n] ? hostText(p.hosts[n]!, ", ") : ""))).size > 1,
     );
     const dbNames = [...new Set(plans.flatMap((p) => Object.keys(p.databases)))].filter(
       (n) => new Set(plans.map((p) => (p.databases[n] ? database(p.databases[n]!) : ""))).size > 1,
@@ -138,7 +138,7 @@ export function renderPlanMarkdown(plans: Plan[]): string {
       out.push(`| name | ${plans.map((p) => p.env).join(" | ")} |`);
       out.push(`|---|${plans.map(() => "---").join("|")}|`);
       for (const n of differing) out.push(`| \`${n}\` | ${plans.map((p) => mdCode(mdEscape(p.values[n] ?? ""))).join(" | ")} |`);
-      for (const n of hostNames) out.push(`| host \`${n}\` | ${plans.map((p) => mdCode(mdEscape(p.hosts[n]?.targets.join(", ") ?? ""))).join(" | ")} |`);
+      for (const n of hostNames) out.push(`| host \`${n}\` | ${plans.map((p) => mdCode(mdEscape(p.hosts[n] ? hostText(p.hosts[n]!, ", ") : ""))).join(" | ")} |`);
       for (const n of dbNames) out.push(`| database \`${n}\` | ${plans.map((p) => mdCode(mdEscape(p.databases[n] ? database(p.databases[n]!) : ""))).join(" | ")} |`);
     }
     out.push("");
@@ -175,4 +175,11 @@ export function renderPlanMarkdown(plans: Plan[]): string {
 
 export function renderPlanJson(plans: Plan[], all: boolean): string {
   return maskUrlPasswords(`${JSON.stringify(all ? plans : plans[0], null, 2)}\n`);
+}
+
+/** A host as a plan shows it: its target, a group's list (in brackets, or joined by `join`), or `local (this machine)`. */
+function hostText(h: PlannedHost, join?: string): string {
+  if (h.local) return "local (this machine)";
+  if (join !== undefined) return h.targets.join(join);
+  return h.group ? `[${h.targets.join(", ")}]` : h.targets[0]!;
 }

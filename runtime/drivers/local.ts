@@ -10,11 +10,25 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
+import { userInfo } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { encodeValues, valueEnv, valuePrelude } from "../command-values.js";
 import { processStartToken } from "./process-identity.js";
 import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
+
+let cachedUser: string | null | undefined;
+/** The name of the user this process runs as (null when the system cannot say). */
+export function localUser(): string | null {
+  if (cachedUser === undefined) {
+    try {
+      cachedUser = userInfo().username;
+    } catch {
+      cachedUser = null;
+    }
+  }
+  return cachedUser;
+}
 
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
@@ -61,6 +75,8 @@ export class LocalDriver implements HostDriver {
     if (options.signal?.aborted) {
       return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0 });
     }
+    // `as` the user runbook already runs as needs no sudo (as on a host: ssh.ts).
+    const asUser = options.asUser !== undefined && options.asUser !== localUser() ? options.asUser : undefined;
     // Values reach the command apart from its text (command-values.ts): through the
     // environment, or, under sudo (which resets it), through stdin.
     const values = options.values ?? [];
@@ -68,15 +84,15 @@ export class LocalDriver implements HostDriver {
     let stdin = options.stdin;
     let env = this.env;
     try {
-      if (values.length > 0 && options.asUser) {
+      if (values.length > 0 && asUser) {
         script = `${valuePrelude(values.length)}\n${command}`;
         stdin = Buffer.concat([encodeValues(values), Buffer.from(options.stdin ?? "")]);
       } else if (values.length > 0) env = { ...this.env, ...valueEnv(values) };
     } catch (e) {
       return Promise.reject(e);
     }
-    const [file, args] = options.asUser
-      ? ["sudo", ["-n", "-u", options.asUser, "--", this.shell, "-c", script]]
+    const [file, args] = asUser
+      ? ["sudo", ["-n", "-u", asUser, "--", this.shell, "-c", script]]
       : [this.shell, ["-c", script]];
     const hasStdin = stdin !== undefined;
 

@@ -33,7 +33,7 @@ function planOf(src: string, env: string, sets: Record<string, string> = {}): Pl
   return r.plan;
 }
 
-const runbooks = ["haiti-release", "cert-rotation", "orders-db-failover"];
+const runbooks = ["haiti-release", "haiti-sandbox", "cert-rotation", "orders-db-failover"];
 const cases = runbooks.flatMap((name) => {
   const file = join("runbooks", `${name}.rb`);
   const { runbook } = compile(join(root, file));

@@ -19,6 +19,7 @@ import { showText, type Plan } from "../../runtime/plan.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
+import { requireSudo } from "../support/sudo.js";
 import { planFrom, runPlan } from "../runtime/helpers.js";
 import { newSqlite } from "../db/fixtures.js";
 
@@ -200,11 +201,12 @@ describe("the places no reference is sound are check errors, with the fix", () =
 });
 
 describe("commands: the value is what the program sees, and never code", () => {
+  const localSudo = requireSudo("sudo (local commands as another user)");
   it("a local shell", async () => {
     counts["local shell"] = await shellTable("", undefined, { PATH: process.env.PATH, HOME: dir });
   });
 
-  it.runIf(process.getuid?.() === 0 && existsSync("/usr/bin/sudo"))("a local shell as another user (sudo: the values come on stdin)", async () => {
+  it.runIf(localSudo)("a local shell as another user (sudo: the values come on stdin)", async () => {
     counts["local shell as nobody"] = await shellTable("", undefined, { PATH: process.env.PATH, HOME: dir }, "nobody");
   });
 
@@ -215,7 +217,7 @@ describe("commands: the value is what the program sees, and never code", () => {
     expect(r.output.trim()).toBe(String(SECRET.length));
   });
 
-  it.runIf(process.getuid?.() === 0 && existsSync("/usr/bin/sudo"))("nor under sudo", async () => {
+  it.runIf(localSudo)("nor under sudo", async () => {
     const r = await scanPsWhile("", "", { PATH: process.env.PATH, HOME: dir }, " as nobody");
     expect(r.seen).toEqual([]);
     expect(r.output.trim()).toBe(String(SECRET.length));

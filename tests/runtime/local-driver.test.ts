@@ -1,11 +1,12 @@
 import { spawn, type SpawnOptions } from "node:child_process";
 import { chmodSync, chownSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
 import { alive } from "../support/process.js";
 import { requireServer } from "../support/sshd.js";
+import { requireSudo } from "../support/sudo.js";
 
 const dir = mkdtempSync(join(tmpdir(), "runbook-local-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -137,7 +138,23 @@ describe("LocalDriver.exec", () => {
     expect(calls[0]!.options.detached).toBe(true);
   });
 
-  it.runIf(process.getuid?.() === 0)("asUser runs as that user (real sudo, as root)", async () => {
+  it("asUser naming the user runbook runs as runs the command directly, values in its environment (spawn injected)", async () => {
+    const calls: { file: string; args: readonly string[]; options: SpawnOptions }[] = [];
+    const d = new LocalDriver({
+      spawn: (file, args, options) => {
+        calls.push({ file, args, options });
+        return spawn("/bin/sh", ["-c", "exit 0"], options);
+      },
+    });
+    await d.exec('echo "${__rb_1}"', { asUser: userInfo().username, values: ["v"] });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.file).toBe("/bin/sh");
+    expect(calls[0]!.args).toEqual(["-c", 'echo "${__rb_1}"']);
+    expect(calls[0]!.options.env?.__rb_1).toBe("v");
+  });
+
+  const sudo = requireSudo("sudo (local commands as another user)");
+  it.runIf(sudo)("asUser runs as that user (real sudo, as root)", async () => {
     let out = "";
     const r = await driver.exec("id -un", { asUser: "nobody", onStdout: (c) => (out += c) });
     expect(r.exitCode).toBe(0);

@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DriverError, type HostDriver } from "../../runtime/drivers/driver.js";
 import { SshPool } from "../../runtime/drivers/ssh.js";
 import { startSshHosts, SUDO_TARGET_USER, type SshTestHosts } from "../support/sshd.js";
+import { requireSudo } from "../support/sudo.js";
 import { collect, marker, sleeping, sshdEnabled } from "./helpers.js";
+
+/** The sudo tests need sudo and visudo (the harness installs a sudoers drop-in). */
+const sudo = sshdEnabled && requireSudo("sudo (commands as another user over SSH)");
 
 describe.skipIf(!sshdEnabled)("ssh exec", () => {
   let h: SshTestHosts;
@@ -13,7 +17,7 @@ describe.skipIf(!sshdEnabled)("ssh exec", () => {
   let host: HostDriver;
 
   beforeAll(async () => {
-    h = await startSshHosts(1, { sudo: true });
+    h = await startSshHosts(1, { sudo });
     pool = new SshPool({ homeDir: h.home });
     host = pool.host("rbhost0");
   });
@@ -160,16 +164,16 @@ describe.skipIf(!sshdEnabled)("ssh exec", () => {
     expect(results.map((r) => r.out)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}\n`));
   });
 
-  describe("as another user (sudo -n)", () => {
+  it("as the login user itself needs no sudo", async () => {
+    const r = await collect(host, "id -un", { asUser: "runbooktest" });
+    expect(r.out).toBe("runbooktest\n");
+  });
+
+  describe.runIf(sudo)("as another user (sudo -n)", () => {
     it("runs the command as that user", async () => {
       expect(h.sudo).toBe(true);
       const r = await collect(host, "id -un; echo to-stderr >&2; exit 5", { asUser: SUDO_TARGET_USER });
       expect(r).toMatchObject({ exitCode: 5, out: `${SUDO_TARGET_USER}\n`, err: "to-stderr\n" });
-    });
-
-    it("as the login user itself needs no sudo", async () => {
-      const r = await collect(host, "id -un", { asUser: "runbooktest" });
-      expect(r.out).toBe("runbooktest\n");
     });
 
     it("says so clearly when sudo wants a password", async () => {
