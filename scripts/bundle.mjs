@@ -58,7 +58,7 @@ export async function bundle({ entry = join(ROOT, "dist/cli/main.js"), outdir = 
     target: "node20",
     external,
     logLevel: "warning",
-    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess, bundledShellParser, charIndexOnDemand],
+    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess, bundledShellParser, versionFromScriptPlace, charIndexOnDemand],
   });
   const code = built.outputFiles[0].text;
   await sameAsLatin1(code);
@@ -126,6 +126,21 @@ const bundledShellParser = {
     b.onLoad({ filter: /[\\/]language[\\/]shell-parser\.(js|ts)$/ }, () => ({
       contents: `export const loadShellParser = () => require("mvdan-sh");`,
       loader: "js",
+    }));
+  },
+};
+
+/**
+ * cli/version.ts finds package.json from import.meta.url, which a CommonJS bundle has
+ * not: in check-fmt.cjs it is the script's own URL (from __filename, worked out only
+ * when the version is asked for). tests/cli/fast-path.test.ts compares `--version` there.
+ */
+const versionFromScriptPlace = {
+  name: "version-from-script-place",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]cli[\\/]version\.(js|ts)$/ }, async (args) => ({
+      contents: (await readFile(args.path, "utf8")).replaceAll("import.meta.url", 'require("node:url").pathToFileURL(__filename).href'),
+      loader: args.path.endsWith(".ts") ? "ts" : "js",
     }));
   },
 };
