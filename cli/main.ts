@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { durationMs } from "../language/strings.js";
 import { maskUrlPasswords } from "../language/url-password.js";
 import { Exit, processIO, UsageError, type CliIO } from "./io.js";
-import { versionText } from "./version.js";
+import { packageVersion, versionText } from "./version.js";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -33,7 +33,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     // As commander's .version(), but package.json is read only when the version is asked for.
     .option("-V, --version", "output the version number")
     .on("option:version", () => {
-      const text = versionText();
+      const text = versionText(packageVersion());
       io.stdout.write(`${text}\n`);
       throw new CommanderError(0, "commander.version", text);
     })

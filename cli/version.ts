@@ -27,6 +27,9 @@ export function packageVersion(file: string = fileURLToPath(import.meta.url)): s
 }
 
 /** The line `runbook --version` prints (without the newline). */
-export function versionText(version: string | undefined = packageVersion(), node = process): string {
+export function versionText(
+  version: string | undefined,
+  node: Pick<NodeJS.Process, "version" | "platform" | "arch"> = process,
+): string {
   return `${PACKAGE_NAME} ${version ?? "(version unknown: no package.json)"} on Node.js ${node.version} (${node.platform}-${node.arch})`;
 }

@@ -10,8 +10,9 @@
 // better-sqlite3 installs through its own install script: prebuild-install, given the
 // binary of this checkout's node_modules as a local prebuild when it loads on this Node
 // (no download), else node-gyp builds it (with this Node's headers when they sit beside it).
-// When npm cannot install offline (its cache lacks a package's metadata: .ci/run fills
-// it), the install tests are skipped with the reason, and fail under CI=true.
+// When npm cannot install offline (its cache lacks the full metadata of a package, which
+// the project's own `npm install` does not fetch: .ci/npm-cache does), the install tests
+// are skipped with the reason, and fail under CI=true.
 
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -148,9 +149,11 @@ beforeAll(() => {
   );
   installOutput = `${install.stdout}${install.stderr}`;
   if (install.code !== 0) {
-    const why = installOutput.split("\n").find((l) => OFFLINE_MISS.test(l));
-    if (why === undefined || CI) throw new Error(`npm install -g of the packed tarball failed:\n${installOutput}`);
-    notInstalled = `npm cannot install the tarball offline here (${why.replace(/^npm error\s*/, "").trim()}); running .ci/run's "npm's cache" step once with network fills the cache`;
+    const lines = installOutput.split("\n").filter((l) => OFFLINE_MISS.test(l));
+    if (lines.length === 0 || CI) throw new Error(`npm install -g of the packed tarball failed:\n${installOutput}`);
+    const why = (lines.find((l) => l.includes("request to")) ?? lines[0]!).replace(/^npm error\s*/, "").trim();
+    notInstalled = `npm cannot install the tarball offline here (${why}); \`bash .ci/npm-cache\` run once with network fills npm's cache`;
+    console.warn(`SKIPPED the installed-package tests of tests/cli/package.test.ts: ${notInstalled}`);
   }
 }, 900_000);
 
@@ -160,9 +163,7 @@ afterAll(() => {
 
 /** Skips a test that needs the installed package when npm could not install it offline (outside CI: under CI=true the install failed the suite). */
 function needInstall(ctx: { skip(note?: string): never }): void {
-  if (notInstalled === undefined) return;
-  console.warn(`SKIPPED tests/cli/package.test.ts: ${notInstalled}`);
-  ctx.skip(notInstalled);
+  if (notInstalled !== undefined) ctx.skip(notInstalled);
 }
 
 describe("the tarball npm pack makes", () => {
