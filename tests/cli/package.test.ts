@@ -129,7 +129,8 @@ beforeAll(() => {
   try {
     const pack = sh("npm", ["pack", "--json", "--pack-destination", base], { cwd: checkout });
     if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.stdout}${pack.stderr}`);
-    packed = (JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as (typeof packed)[])[0]!;
+    const json = pack.stdout.search(/^\[\s*$/m); // after any output of the build
+    packed = (JSON.parse(pack.stdout.slice(json)) as (typeof packed)[])[0]!;
   } finally {
     rmSync(checkout, { recursive: true, force: true }); // nothing of the source tree is left around the install
   }
