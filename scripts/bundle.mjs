@@ -9,7 +9,8 @@
 // on runbooks/haiti-release.rb, so that the functions they compile lazily are in
 // it too. bin/runbook.js runs `check` and `fmt` from that script with the cache.
 // The cache is only good for the Node (V8) that made it: `npm run build` (which
-// `npm install` runs) makes it again.
+// `npm install` in a clone and `npm pack` run) makes it again; an installed package
+// keeps the one it was packed with, which bin/runbook.js uses only on that Node.
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
