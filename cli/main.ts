@@ -6,8 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { durationMs } from "../language/strings.js";
 import { maskUrlPasswords } from "../language/url-password.js";
 import { Exit, processIO, UsageError, type CliIO } from "./io.js";
-
-const VERSION = "0.1.0";
+import { packageVersion, versionText } from "./version.js";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -31,7 +30,13 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   const program = new Command("runbook");
   program
     .description("Run release and maintenance procedures written as runbooks, right every time.")
-    .version(VERSION, "-V, --version")
+    // As commander's .version(), but package.json is read only when the version is asked for.
+    .option("-V, --version", "output the version number")
+    .on("option:version", () => {
+      const text = versionText(packageVersion());
+      io.stdout.write(`${text}\n`);
+      throw new CommanderError(0, "commander.version", text);
+    })
     .exitOverride()
     .showHelpAfterError("(run `runbook --help` for usage)")
     .configureOutput({

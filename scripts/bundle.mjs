@@ -9,7 +9,8 @@
 // on runbooks/haiti-release.rb, so that the functions they compile lazily are in
 // it too. bin/runbook.js runs `check` and `fmt` from that script with the cache.
 // The cache is only good for the Node (V8) that made it: `npm run build` (which
-// `npm install` runs) makes it again.
+// `npm install` in a clone and `npm pack` run) makes it again; an installed package
+// keeps the one it was packed with, which bin/runbook.js uses only on that Node.
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -58,7 +59,7 @@ export async function bundle({ entry = join(ROOT, "dist/cli/main.js"), outdir = 
     target: "node20",
     external,
     logLevel: "warning",
-    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess, bundledShellParser, charIndexOnDemand],
+    plugins: [onlyCommands(FAST_COMMANDS), lazyChildProcess, bundledShellParser, versionFromScriptPlace, charIndexOnDemand],
   });
   const code = built.outputFiles[0].text;
   await sameAsLatin1(code);
@@ -126,6 +127,21 @@ const bundledShellParser = {
     b.onLoad({ filter: /[\\/]language[\\/]shell-parser\.(js|ts)$/ }, () => ({
       contents: `export const loadShellParser = () => require("mvdan-sh");`,
       loader: "js",
+    }));
+  },
+};
+
+/**
+ * cli/version.ts finds package.json from import.meta.url, which a CommonJS bundle has
+ * not: in check-fmt.cjs it is the script's own URL (from __filename, worked out only
+ * when the version is asked for). tests/cli/fast-path.test.ts compares `--version` there.
+ */
+const versionFromScriptPlace = {
+  name: "version-from-script-place",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]cli[\\/]version\.(js|ts)$/ }, async (args) => ({
+      contents: (await readFile(args.path, "utf8")).replaceAll("import.meta.url", 'require("node:url").pathToFileURL(__filename).href'),
+      loader: args.path.endsWith(".ts") ? "ts" : "js",
     }));
   },
 };

@@ -99,7 +99,7 @@ beforeAll(() => {
   fast = join(base, "fast");
   mkdirSync(join(fast, "bin"), { recursive: true });
   for (const f of ["runbook.js", "package.json"]) cpSync(join(ROOT, "bin", f), join(fast, "bin", f));
-  writeFileSync(join(fast, "package.json"), JSON.stringify({ type: "module" }));
+  writeFileSync(join(fast, "package.json"), JSON.stringify({ name: "runbook", version: "9.8.7", type: "module" })); // what --version reads
   symlinkSync(join(ROOT, "node_modules"), join(fast, "node_modules")); // for what other commands load lazily (ink, …)
   const built = spawnSync(process.execPath, ["scripts/bundle.mjs", "cli/main.ts", join(fast, "dist/bundle")], { cwd: ROOT, encoding: "utf8" });
   if (built.status !== 0) throw new Error(`scripts/bundle.mjs failed:\n${built.stdout}${built.stderr}`);
@@ -156,6 +156,12 @@ describe("check and fmt from the code cache say and exit as from the ES modules"
       .filter((code) => code.includes("function charCodeToOptimizedIndex("));
     expect(lexers.length).toBe(2); // check-fmt.cjs and a chunk of main.js
     for (const code of lexers) expect(code).not.toContain("new Array(65536)");
+  });
+
+  it("--version names the package's version, read from its package.json by the script (cli/version.ts)", () => {
+    const r = runbook(fast, ["check", "--version"]);
+    expect(r.path).toBe("code cache");
+    expect(r.stdout).toBe(`runbook 9.8.7 on Node.js ${process.version} (${process.platform}-${process.arch})\n`);
   });
 
   it("the file fmt rewrote is the canonical form", () => {
