@@ -13,7 +13,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileSource } from "../../language/compile.js";
-import { placeShellValues, type Piece } from "../../language/value-placement.js";
+import { statementsWithParams } from "../../language/sql-lexer.js";
+import { placeShellValues, placeSqlValues, type Piece } from "../../language/value-placement.js";
 import { LocalDriver } from "../../runtime/drivers/local.js";
 import { showText, type Plan } from "../../runtime/plan.js";
 import { buildPlan } from "../../runtime/planner.js";
@@ -281,6 +282,43 @@ describe("SQL: the value is what the database stores, and never SQL", () => {
         },
       };
     });
+  });
+
+  it("a property: values in generated SQL, in every sound place, change only what the SQL says", async () => {
+    const file = join(dir, "property.sqlite");
+    const db = await newSqlite(file, "CREATE TABLE t (name TEXT, n INT); CREATE TABLE canary (x INT); INSERT INTO canary VALUES (1)");
+    // Updates and deletes touch only the seed row (n = 1) and only if a value were its name; inserts store values as they are.
+    const templates: Piece[][] = [
+      [{ text: "UPDATE t SET n = n + 100 WHERE n = 1 AND name = " }, { value: true }],
+      [{ text: "DELETE FROM t WHERE n = 1 AND (name = " }, { value: true }, { text: " OR name = " }, { value: true }, { text: ")" }],
+      [{ text: "INSERT INTO t (name, n) VALUES (" }, { value: true }, { text: ", 7)" }],
+      [{ text: "INSERT INTO t (name, n) SELECT " }, { value: true }, { text: " || " }, { value: true }, { text: ", 7 -- it's done\n" }],
+      [{ text: "/* a 'comment' */ UPDATE t SET n = n + 100 WHERE n = 1 AND name IN (" }, { value: true }, { text: ", " }, { value: true }, { text: ")" }],
+    ];
+    const hostile = fc.oneof(
+      fc.string({ unit: fc.constantFrom("'", '"', "`", ";", "-", "*", "/", "#", "\\", "\n", " ", "a", "(", ")", "=", "1", "O", "R") }),
+      fc.constantFrom(...PAYLOADS),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...templates), fc.array(hostile, { minLength: 2, maxLength: 2 })), { minLength: 1, maxLength: 4 }), async (steps) => {
+        await db.execute("DELETE FROM t; INSERT INTO t VALUES ('seed', 1)");
+        let inserted = 0;
+        for (const [pieces, vals] of steps) {
+          const placed = placeSqlValues(pieces, "sqlite");
+          expect(placed.ok).toBe(true);
+          if (!placed.ok) return;
+          const values = vals.slice(0, placed.placed.refs.length);
+          const statements = statementsWithParams(placed.placed.text, values, "sqlite");
+          await db.runStatements(statements.map((st) => ({ sql: st.text, params: st.params })));
+          if (placed.placed.text.includes("INSERT")) inserted++;
+        }
+        // The seed row is untouched (no value equals "seed"), the canary stands, and the rows inserted are exactly the values.
+        expect(await db.query("SELECT n FROM t WHERE name = 'seed'")).toEqual([{ n: 1 }]);
+        expect(await db.query("SELECT count(*) AS c FROM canary")).toEqual([{ c: 1 }]);
+        expect(await db.query("SELECT count(*) AS c FROM t WHERE n = 7")).toEqual([{ c: inserted }]);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("an SQLite [name] with a quote in it does not make a later value raw", async () => {
