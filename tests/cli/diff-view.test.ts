@@ -14,24 +14,27 @@ import { golden } from "../support/golden.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const HAITI = readFileSync(join(here, "../../runbooks/haiti-release.rb"), "utf8");
+/** The release's steps, which haiti-release.rb includes: the change is in both files. */
+const LIB = readFileSync(join(here, "../../runbooks/lib/haiti-release.rb"), "utf8");
 
-function haitiChanged(): string {
-  let s = HAITI.replace('version "1.1.0"', 'version "1.2.0"');
-  s = s.replace('  var url        = "http://logistics.sahanapy.org/test/"', '  var url        = "http://logistics.sahanapy.org/uat/"');
-  s = s.replace("bzr pull --overwrite -r ${revision} ${branch}", "bzr pull --quiet --overwrite -r ${revision} ${branch}");
-  s = s.replace(
+function haitiChanged(): { main: string; lib: string } {
+  let main = HAITI.replace('version "1.1.0"', 'version "1.2.0"');
+  main = main.replace('  var url        = "http://logistics.sahanapy.org/test/"', '  var url        = "http://logistics.sahanapy.org/uat/"');
+  let lib = LIB.replace("${bzr} pull --overwrite -r ${revision} ${branch}", "${bzr} pull --quiet --overwrite -r ${revision} ${branch}");
+  lib = lib.replace(
     '  step "Export database" {',
     '  step "Clear the cache" on portal {\n    run "rm -rf ${appdir}/cache/*"\n    undo "true"\n  }\n\n  step "Export database" {',
   );
-  if (s === HAITI) throw new Error("the change did not apply");
-  return s;
+  if (main === HAITI || lib === LIB) throw new Error("the change did not apply");
+  return { main, lib };
 }
 
 function repo() {
-  const c = cli().file("runbooks/haiti-release.rb", HAITI);
+  const c = cli().file("runbooks/haiti-release.rb", HAITI).file("runbooks/lib/haiti-release.rb", LIB);
   initRepo(c.dir);
   commitAll(c.dir, "1.1.0");
-  return c.file("runbooks/haiti-release.rb", haitiChanged());
+  const changed = haitiChanged();
+  return c.file("runbooks/haiti-release.rb", changed.main).file("runbooks/lib/haiti-release.rb", changed.lib);
 }
 
 describe("runbook diff: blocks and what runs per env", () => {
@@ -58,7 +61,7 @@ describe("runbook diff: blocks and what runs per env", () => {
     const at = r.stdout.indexOf("~ changed step pull-the-haiti-branch");
     expect(at).toBeGreaterThan(0);
     const block = r.stdout.slice(at, r.stdout.indexOf("\n~ ", at + 1) === -1 ? undefined : r.stdout.indexOf("\n~ ", at + 1));
-    expect(block).toContain('    -  run "cd ${appdir} && bzr pull --overwrite -r ${revision} ${branch}"\n    +  run "cd ${appdir} && bzr pull --quiet --overwrite -r ${revision} ${branch}"');
+    expect(block).toContain('    -  run "cd ${appdir} && ${bzr} pull --overwrite -r ${revision} ${branch}"\n    +  run "cd ${appdir} && ${bzr} pull --quiet --overwrite -r ${revision} ${branch}"');
     expect(block).toContain("  as it would run in env dev:\n");
     expect(block).toContain("    -  $ cd /home/haiti-dev/web2py/applications/dev && bzr pull --overwrite -r r547 lp:sahana-haiti\n");
     expect(block).toContain("    +  $ cd /home/haiti/web2py/applications/prod && bzr pull --quiet --overwrite -r r547 lp:sahana-haiti\n");

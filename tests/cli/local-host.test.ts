@@ -157,6 +157,6 @@ step "Read" as read { require query made "SELECT count(*) FROM t" == 1 }
     const without = make.replace(`step "Seed" as seed { sql seed "CREATE TABLE t (a); INSERT INTO t VALUES (1)" }\nstep "Copy" as copy { run "cp seed.sqlite made.sqlite" }\n`, "");
     const failed = await cli().file("m.rb", without).args("run", "m.rb", "--no-tui").run();
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(/preflight: database made failed: SQLite database made\.sqlite does not exist/);
+    expect(failed.stdout).toMatch(/preflight: database made failed: SQLite database \/\S*\/made\.sqlite does not exist/);
   });
 });
