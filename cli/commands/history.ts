@@ -4,6 +4,7 @@
 // helpers `show` and `unlock` share: opening the journal a command names, reading
 // a runbook's name cheaply, and formatting times and durations.
 
+import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Exit, UsageError, useColor, type CliIO } from "../io.js";
@@ -40,7 +41,7 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
     const shown = more ? runs.slice(0, limit) : runs;
 
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify(shown.map(runSummary), null, 2)}\n`);
+      io.stdout.write(`${toTerminalJson(shown.map(runSummary), 2)}\n`);
       return Exit.ok;
     }
     if (shown.length === 0) {
@@ -51,7 +52,8 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
     const color = useColor(io);
     const now = Date.now();
     const header = ["RUN", "RUNBOOK", "VERSION", "ENV", "STATUS", "BY", "STARTED", "DURATION"];
-    const rows = shown.map((r) => [
+    // Control characters in the journal's text are shown escaped.
+    const rows = escapeControlsIn(shown).map((r) => [
       r.id,
       r.runbook,
       r.version,

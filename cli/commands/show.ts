@@ -2,10 +2,13 @@
 // what, where and when, every step of its plan with status, host, attempt, times,
 // exit status, reason and output tail, the confirmations, the rollback, the notes,
 // and how to resume it when it did not finish. RUN_ID may be a unique prefix.
+// Control characters in what the journal holds are shown escaped (escape-controls.ts);
+// `--json` keeps the raw text, JSON-escaped.
 
 import { Exit, useColor, type CliIO } from "../io.js";
 import type { ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
 import type { PlannedStep } from "../../runtime/plan.js";
+import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { colorStatus, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
 
 export interface ShowOptions {
@@ -29,11 +32,12 @@ export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): 
     const resume = resumeHint(run, steps, opts.state);
     if (opts.json) {
       io.stdout.write(
-        `${JSON.stringify({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null }, null, 2)}\n`,
+        `${toTerminalJson({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null }, 2)}\n`,
       );
       return Exit.ok;
     }
-    io.stdout.write(renderRun(run, steps, confirmations, rollbacks, notes, resume, useColor(io)));
+    const shown = escapeControlsIn({ run, steps, confirmations, rollbacks, notes });
+    io.stdout.write(renderRun(shown.run, shown.steps, shown.confirmations, shown.rollbacks, shown.notes, resume, useColor(io)));
     return Exit.ok;
   });
 }
