@@ -35,6 +35,8 @@
 //   destructive-sql       DROP, TRUNCATE, or DELETE/UPDATE without WHERE in a `sql`
 //                         statement with no `confirm` before it in the same step
 //   secret-exposed        a secret in text that is only shown: it shows as `***`
+//   raw-input             `${raw x}` in a command or SQL where x can come from outside the
+//                         runbook: a param (`--set`), a secret, or a var made from one
 //
 // Where secrets may go: `${secret}` is allowed in commands (`run`, `undo`,
 // `succeeds`, `output`), SQL (`sql`, `query`) and `edit` replacements; these are
@@ -581,6 +583,25 @@ class Checker {
 
   private string(s: StringLit, place: Place): void {
     for (const p of s.parts) if (p.kind === "interp") this.name(p.path, undefined, p.span, place);
+    if (place === COMMAND || place === SQL) this.rawInputs(s, place);
+  }
+
+  // ---------------------------------------------------------------- raw values from outside
+
+  /** Names whose value can come from outside the runbook (see `outsideNames`), worked out once. */
+  private outside?: Map<string, OutsideSource>;
+
+  /** `${raw x}` in a command or SQL, where x can come from outside: a `raw-input` warning. */
+  private rawInputs(s: StringLit, place: Place): void {
+    for (const p of s.parts) {
+      if (p.kind !== "interp" || !p.raw) continue;
+      this.outside ??= outsideNames(this.rb);
+      // `${x}`, or `${otherenv.x}`: the name is the last part.
+      const name = p.path.length === 1 ? p.path[0]! : p.path.length === 2 && this.envs.has(p.path[0]!) ? p.path[1]! : undefined;
+      const why = name === undefined ? undefined : this.outside.get(name);
+      if (why === undefined) continue;
+      this.warn("raw-input", p.span, messages.rawInput(p.path.join("."), why, place.what), [messages.rawInputHint]);
+    }
   }
 
   private literal(l: Literal, place: Place): void {
@@ -1103,4 +1124,57 @@ class Checker {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- values from outside
+
+/** Why a name's value can come from outside the runbook: it is a param or a secret, or a var made from one. */
+export type OutsideSource = { kind: "param" } | { kind: "secret" } | { kind: "var"; from: string };
+
+/**
+ * The params and secrets (in any env), and the vars whose value interpolates one of them
+ * in any env, directly or through other vars. A walk from the params and secrets along
+ * "is interpolated by" edges: linear in the declarations, with no recursion.
+ */
+export function outsideNames(rb: Runbook): Map<string, OutsideSource> {
+  const envNames = new Set(rb.envs.map((e) => e.name.name));
+  const decls = [...rb.decls, ...rb.envs.flatMap((e) => e.overrides)];
+  const out = new Map<string, OutsideSource>();
+  /** name → the vars whose value interpolates it. */
+  const usedBy = new Map<string, string[]>();
+  const queue: string[] = [];
+  for (const d of decls) {
+    const name = d.name.name;
+    if (d.kind === "param" || d.kind === "secret") {
+      if (!out.has(name)) {
+        out.set(name, d.kind === "param" ? { kind: "param" } : { kind: "secret" });
+        queue.push(name);
+      }
+      continue;
+    }
+    if (d.kind !== "var") continue;
+    const items: Literal[] = [d.value];
+    while (items.length > 0) {
+      const l = items.pop()!;
+      if (l.kind === "list") items.push(...l.items);
+      if (l.kind !== "string") continue;
+      for (const p of l.parts) {
+        if (p.kind !== "interp") continue;
+        const from = p.path.length === 1 ? p.path[0]! : p.path.length === 2 && envNames.has(p.path[0]!) ? p.path[1]! : undefined;
+        if (from === undefined) continue;
+        const users = usedBy.get(from);
+        if (users) users.push(name);
+        else usedBy.set(from, [name]);
+      }
+    }
+  }
+  while (queue.length > 0) {
+    const from = queue.pop()!;
+    for (const user of usedBy.get(from) ?? []) {
+      if (out.has(user)) continue;
+      out.set(user, { kind: "var", from });
+      queue.push(user);
+    }
+  }
+  return out;
 }

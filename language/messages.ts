@@ -2,6 +2,8 @@
 // and checker build messages only through these functions, so wording stays
 // consistent and golden files change in one place.
 
+import type { OutsideSource } from "./check.js";
+
 const q = (s: string) => `\`${s}\``;
 
 export const messages = {
@@ -115,6 +117,11 @@ export const messages = {
   missingUndoHint: 'add `undo "command"` or `undo { … }` so that a rollback can revert it',
   destructiveSql: (what: string) => `destructive SQL (${what}) without a \`confirm\` before it in this step`,
   destructiveSqlHint: 'add `confirm "…"` before the `sql` statement',
+  rawInput: (shown: string, why: OutsideSource, where: string) =>
+    `\`\${raw ${shown}}\` inserts ${
+      why.kind === "param" ? `param ${q(shown)}, which \`--set\` can change,` : why.kind === "secret" ? `secret ${q(shown)}` : `var ${q(shown)}, made from ${q(why.from)},`
+    } into ${where} unquoted: a value from outside the runbook can become ${where === "SQL" ? "SQL" : "shell syntax"}`,
+  rawInputHint: "drop `raw` to insert it quoted, as one value; keep `raw` only for text written in the runbook itself",
   queryNotReadOnly: (keyword: string) => `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
   // env selection and --set (scope.ts)
   unknownEnvRequested: (name: string, names: string[]) =>
