@@ -27,6 +27,7 @@
 //   query-not-read-only   a `query` probe whose SQL writes (probes are read-only)
 //   sync-into-protected   a `sync` in a step that can run in a protected env
 //   sync-from-self        `sync X from E.X` in a step that can run in env E
+//   value-too-large       a param's or var's value would be over 1 MB once interpolated (scope.ts)
 // warnings
 //   parallel-without-group `parallel N` on a step whose host is not a group in any env
 //   missing-undo          a mutating step (run, upload, sql, import, sync; an edit
@@ -78,7 +79,7 @@ import type {
 import { allSteps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
+import { envScope, evalStatic, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
 
 type Kind = Decl["kind"];
@@ -308,6 +309,7 @@ class Checker {
     for (const e of rb.envs) for (const d of e.overrides) this.declValue(d);
     for (const e of rb.envs) for (const c of e.confirms) this.string(c.question, shown("a confirmation"));
     this.cycles();
+    this.valueSizes();
     for (const b of this.envs.values()) if (b.protected) this.protectedEnvs.push(b.name.name);
     for (const item of rb.items) if (item.kind === "section") this.string(item.title, shown("a section title"));
     const ids = new Map<string, Step>();
@@ -586,6 +588,26 @@ class Checker {
     if (place === COMMAND || place === SQL) this.rawInputs(s, place);
   }
 
+  // ---------------------------------------------------------------- value sizes
+
+  /** Envs in which a value would be over MAX_VALUE_LENGTH (their values are never built). */
+  private readonly oversized = new Set<string>();
+
+  /** A value over MAX_VALUE_LENGTH in some env: a `value-too-large` error at its declaration, once per declaration. */
+  private valueSizes(): void {
+    const reported = new Set<Decl>();
+    for (const env of this.runnable) {
+      const big = oversizedValue(this.rb, env);
+      if (!big) continue;
+      this.oversized.add(env);
+      if (reported.has(big.decl)) continue;
+      reported.add(big.decl);
+      this.error("value-too-large", big.decl.name.span, messages.valueTooLarge(big.decl.kind, big.decl.name.name, big.length, env, MAX_VALUE_LENGTH, false), [
+        messages.valueTooLargeNote(),
+      ]);
+    }
+  }
+
   // ---------------------------------------------------------------- raw values from outside
 
   /** Names whose value can come from outside the runbook (see `outsideNames`), worked out once. */
@@ -727,7 +749,7 @@ class Checker {
     let c = this.envContexts.get(env);
     if (!c) {
       const scope = this.scopeOf(env);
-      const all = resolveValues(this.rb, env);
+      const all = this.oversized.has(env) ? new Map<string, string>() : resolveValues(this.rb, env);
       const values = new Map<string, string>();
       const memo = new Map<string, boolean>();
       for (const [name, v] of all) if (this.fixed(env, name, env, memo, new Set())) values.set(name, v);

@@ -42,6 +42,8 @@ export const messages = {
   unknownEscape: (esc: string) => `unknown escape ${q(esc)} is kept as written`,
   unknownEscapeNote: () => "the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash",
   noInterpolationIn: (what: string) => `${what} cannot contain \`\${…}\``,
+  nestedTooDeep: (max: number) => `nested more than ${max} levels deep (\`(\`, \`[\` and \`not\` each open a level)`,
+  nestedTooDeepNote: () => "write the condition flatter: `not (a or b)` is `not a and not b`, and a chain of `and`/`or` needs no parentheses",
   nestedTooDeeply: () => "the file is nested too deeply to read (hundreds of levels of `(` or `not`)",
   internal: (message: string) => `internal error: ${message}`,
   cannotRead: (file: string) => `cannot read ${q(file)}`,
@@ -67,6 +69,9 @@ export const messages = {
     `${q(`${env}.${name}`)} is a ${kind}: only another env's params and vars can be read`,
   noMembers: (name: string, kind: string, member: string) => `${q(name)} is a ${kind} and has no member ${q(member)}`,
   tooManyParts: (path: string) => `${q(path)} has too many parts: write \`name\` or \`env.name\``,
+  valueTooLarge: (kind: string, name: string, length: number, env: string, max: number, fromSet: boolean) =>
+    `${kind} ${q(name)} would be ${length.toLocaleString("en-US")} characters long in env ${q(env)}${fromSet ? " (its value from --set)" : ""}: the limit for a value is ${max.toLocaleString("en-US")} (1 MB)`,
+  valueTooLargeNote: () => "each `${…}` copies the whole value it names: a value that interpolates others several times, through a chain of vars, grows fast",
   noValue: (name: string) => `${q(name)} has no value: its value refers back to itself`,
   wrongKind: (name: string, actual: string, expected: string) => `${q(name)} is a ${actual}, not a ${expected}`,
   notAValue: (name: string, kind: string, where: string) => `${q(name)} is a ${kind} and can't be used in ${where}`,

@@ -212,12 +212,17 @@ class ValueResolver {
   }
 }
 
-/** Resolve every param and var of env to text (their values interpolate others: no cycles), with `sets` (--set NAME=VALUE) overriding params. `builtins` gives `env` and `run.*` (e.g. { "run.id": "…" }); `${prod.home}` reads another env's value. */
+/**
+ * Resolve every param and var of env to text (their values interpolate others: no cycles), with `sets` (--set NAME=VALUE) overriding params. `builtins` gives `env` and `run.*` (e.g. { "run.id": "…" }); `${prod.home}` reads another env's value.
+ * A value longer than MAX_VALUE_LENGTH throws a ValueTooLargeError, found from the lengths before any text is made.
+ */
 export function resolveValues(
   rb: Runbook,
   env: string,
   options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
 ): Map<string, string> {
+  const big = oversizedValue(rb, env, options);
+  if (big) throw new ValueTooLargeError(big, env);
   const r = new ValueResolver(rb, env, options?.sets ?? {}, options?.builtins ?? {});
   const out = new Map<string, string>();
   for (const [name, decl] of r.scope(env).decls) {
@@ -225,6 +230,195 @@ export function resolveValues(
     out.set(name, r.value(env, name) ?? "");
   }
   return out;
+}
+
+// ---------------------------------------------------------------- value sizes
+
+/**
+ * The longest a param's or var's value may be, in characters (1 MB). Each `${…}` copies
+ * a whole value in, so a few vars that interpolate others twice make a value of gigabytes
+ * (28 self-doubling vars: 512 MB), which would take seconds to build and then fail.
+ */
+export const MAX_VALUE_LENGTH = 1024 * 1024;
+
+/** A value over MAX_VALUE_LENGTH: the declaration in force, and how long its value would be. */
+export interface OversizedValue {
+  decl: Decl;
+  length: number;
+  /** The value came from `--set`. */
+  fromSet: boolean;
+}
+
+export class ValueTooLargeError extends Error {
+  constructor(
+    readonly value: OversizedValue,
+    readonly env: string,
+  ) {
+    const s = value.decl.name.span;
+    super(`${s.file}:${s.line}:${s.column}: ${messages.valueTooLarge(value.decl.kind, value.decl.name.name, value.length, env, MAX_VALUE_LENGTH, value.fromSet)}`);
+  }
+}
+
+/** A piece of a value: so many characters, or the value of a param or var (with its length when it has none). */
+type LengthPiece = number | { env: string; name: string; fallback: number };
+
+/**
+ * How long every param and var of `env` would be once resolved (what resolveValues makes,
+ * character for character), worked out from lengths alone: no text is built, and a walk
+ * with its own stack follows chains of vars of any length. Lengths of the other envs'
+ * values read through `${prod.x}` are included, keyed `env\u0000name`.
+ */
+export function valueLengths(
+  rb: Runbook,
+  env: string,
+  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+): { lengths: Map<string, number>; refs: Map<string, string[]> } {
+  const sets = options?.sets ?? {};
+  const builtins = options?.builtins ?? {};
+  const envSet = new Set(envNames(rb));
+  const scopes = new Map<string, EnvScope>();
+  const scopeOf = (e: string) => {
+    let sc = scopes.get(e);
+    if (!sc) scopes.set(e, (sc = envScope(rb, e)));
+    return sc;
+  };
+  const key = (e: string, name: string) => `${e}\u0000${name}`;
+  const lengths = new Map<string, number>();
+  const refs = new Map<string, string[]>();
+  const active = new Set<string>();
+
+  /** The value's declaration, or undefined when `${…}` of it stays as written. */
+  const declOf = (e: string, name: string) => {
+    const d = scopeOf(e).decls.get(name);
+    return d && (d.kind === "param" || d.kind === "var") ? d : undefined;
+  };
+  const pieces = (e: string, l: Literal, out: LengthPiece[]): LengthPiece[] => {
+    switch (l.kind) {
+      case "string":
+        for (const p of l.parts) {
+          if (p.kind === "text") {
+            out.push(p.value.length);
+            continue;
+          }
+          const fallback = interpSource(p).length;
+          const path = p.path;
+          if (path.length === 1 && path[0] === "env") out.push(e.length);
+          else if (path.length === 1) out.push(declOf(e, path[0]!) ? { env: e, name: path[0]!, fallback } : fallback);
+          else if (path.length === 2 && path[0] === "run") {
+            const k = `${path[0]}.${path[1]}`;
+            out.push(Object.prototype.hasOwnProperty.call(builtins, k) ? builtins[k]!.length : fallback);
+          } else if (path.length === 2 && envSet.has(path[0]!)) out.push(declOf(path[0]!, path[1]!) ? { env: path[0]!, name: path[1]!, fallback } : fallback);
+          else out.push(fallback);
+        }
+        return out;
+      case "number":
+        out.push((l.text ?? String(l.value)).length);
+        return out;
+      case "duration":
+        out.push(l.text.length);
+        return out;
+      case "bool":
+        out.push(l.value ? 4 : 5);
+        return out;
+      case "list":
+        l.items.forEach((item, i) => {
+          if (i > 0) out.push(1);
+          pieces(e, item, out); // lists nest at most MAX_NESTING deep (parser.ts)
+        });
+        return out;
+    }
+  };
+
+  interface Frame {
+    key: string;
+    pieces: LengthPiece[];
+    i: number;
+    total: number;
+  }
+  const start = (e: string, name: string): Frame | number => {
+    const d = declOf(e, name)!;
+    if (e === env && d.kind === "param" && Object.prototype.hasOwnProperty.call(sets, name)) return sets[name]!.length;
+    return { key: key(e, name), pieces: pieces(e, d.value, []), i: 0, total: 0 };
+  };
+  for (const [name] of scopeOf(env).decls) {
+    if (!declOf(env, name) || lengths.has(key(env, name))) continue;
+    const first = start(env, name);
+    if (typeof first === "number") {
+      lengths.set(key(env, name), first);
+      continue;
+    }
+    const stack: Frame[] = [first];
+    active.add(first.key);
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      let pushed = false;
+      while (f.i < f.pieces.length) {
+        const p = f.pieces[f.i]!;
+        if (typeof p === "number") {
+          f.total += p;
+          f.i++;
+          continue;
+        }
+        const k = key(p.env, p.name);
+        const known = lengths.get(k);
+        if (known !== undefined) {
+          f.total += known;
+          (refs.get(f.key) ?? refs.set(f.key, []).get(f.key)!).push(k);
+          f.i++;
+          continue;
+        }
+        if (active.has(k)) {
+          // a cycle: resolveValues leaves the reference as written
+          f.total += p.fallback;
+          f.i++;
+          continue;
+        }
+        const next = start(p.env, p.name);
+        if (typeof next === "number") {
+          lengths.set(k, next);
+          continue; // counted on the next turn
+        }
+        active.add(next.key);
+        stack.push(next);
+        pushed = true;
+        break;
+      }
+      if (pushed) continue;
+      stack.pop();
+      active.delete(f.key);
+      lengths.set(f.key, f.total);
+    }
+  }
+  return { lengths, refs };
+}
+
+/**
+ * The first param or var of `env` (in the order their lengths are worked out, what a
+ * value interpolates before it) whose value would be longer than MAX_VALUE_LENGTH while
+ * none of the values it interpolates is: where a value becomes too large. Undefined when every value is within the limit.
+ */
+export function oversizedValue(
+  rb: Runbook,
+  env: string,
+  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+): OversizedValue | undefined {
+  const { lengths, refs } = valueLengths(rb, env, options);
+  let first: string | undefined;
+  let root: string | undefined;
+  for (const [k, n] of lengths) {
+    if (n <= MAX_VALUE_LENGTH) continue;
+    first ??= k;
+    if (!(refs.get(k) ?? []).some((r) => lengths.get(r)! > MAX_VALUE_LENGTH)) {
+      root = k;
+      break;
+    }
+  }
+  const k = root ?? first;
+  if (k === undefined) return undefined;
+  const [e, name] = k.split("\u0000") as [string, string];
+  const decl = envScope(rb, e).decls.get(name)!;
+  const sets = options?.sets ?? {};
+  return { decl, length: lengths.get(k)!, fromSet: e === env && decl.kind === "param" && Object.prototype.hasOwnProperty.call(sets, name) };
 }
 
 /** Problems with `--set NAME=VALUE` options: names that are not declared params. One message each. */

@@ -25,13 +25,47 @@ export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, grou
 /** Category of every string token (parser.ts consumes `AnyString`; the image tells which kind). */
 export const AnyString = createToken({ name: "AnyString", pattern: Lexer.NA, label: "a string" });
 
+/**
+ * Where the one-line string starting at `offset` (a `"`) ends: after its closing quote
+ * (`closed`), or where it stops without one — at a line end or the end of the text, or
+ * after a backslash with nothing to escape there. The regular expressions this replaces,
+ * /"(?:[^"\\\n\r]|\\.)*"/ and /"(?:[^"\\\n\r]|\\.)*\\?/, overflowed V8's backtracking stack
+ * on a string of a few MB ("Maximum call stack size exceeded"); this loop has no limit.
+ * tests/language/lexer.test.ts compares the two on generated strings.
+ */
+export function scanString(text: string, offset: number): { end: number; closed: boolean } {
+  const n = text.length;
+  let i = offset + 1;
+  for (;;) {
+    if (i >= n) return { end: i, closed: false };
+    const c = text.charCodeAt(i);
+    if (c === 34) return { end: i + 1, closed: true };
+    if (c === 10 || c === 13) return { end: i, closed: false };
+    if (c === 92) {
+      const next = i + 1 < n ? text.charCodeAt(i + 1) : -1;
+      // `\.`: a backslash escapes any character but a line terminator
+      if (next === -1 || next === 10 || next === 13 || next === 0x2028 || next === 0x2029) return { end: i + 1, closed: false };
+      i += 2;
+    } else i++;
+  }
+}
+
+/** The custom matchers of StringLiteral (`closed`) and UnterminatedString. */
+function stringMatch(text: string, offset: number, closed: boolean): [string] | null {
+  // (Chevrotain's own checks call it without an offset, on any text.)
+  offset |= 0;
+  if (text.charCodeAt(offset) !== 34) return null;
+  const r = scanString(text, offset);
+  return r.closed === closed ? [text.slice(offset, r.end)] : null;
+}
+
 // `"""…"""` before `"…"`. A string never spans a line unless it is triple-quoted.
 export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: { exec: (text: string, offset: number) => stringMatch(text, offset, true) }, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 // Unterminated strings (to the end of the file / line): still strings for the parser, so one missing
 // quote is one diagnostic ("unterminated string", reported by parser.ts), not a cascade.
 export const UnterminatedTripleString = createToken({ name: "UnterminatedTripleString", pattern: /"""[\s\S]*/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: { exec: (text: string, offset: number) => stringMatch(text, offset, false) }, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 
 // Durations before numbers: `500ms 30s 10m 2h`, also compound `1h30m`.
 export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d))+(?![A-Za-z0-9_])/, line_breaks: false, start_chars_hint: DIGITS });

@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import { createToken, Lexer, type IToken } from "chevrotain";
-import { fullLexerTokens, LEXER_CONFIG, lex as lexText, lexAll, lexerTokenTypes } from "../../language/tokens.js";
+import fc from "fast-check";
+import { fullLexerTokens, LEXER_CONFIG, lex as lexText, lexAll, lexerTokenTypes, scanString } from "../../language/tokens.js";
 import { fixtureFiles } from "./parse-helpers.js";
 
 const lex = (text: string) => {
@@ -103,5 +104,35 @@ describe("lexer", () => {
     expect(kinds(fast)).toEqual(kinds(full));
     expect(fast.groups.ws).toBeUndefined();
     expect(fast.groups.comments?.map((t) => t.image)).toEqual(full.groups.comments?.map((t) => t.image));
+  });
+
+  // The one-line strings are matched by a loop (scanString), not by regular expressions that
+  // overflow V8's backtracking stack on a string of a few MB: the same matches as those.
+  it("matches one-line strings as the regular expressions did", () => {
+    const closedRe = /"(?:[^"\\\n\r]|\\.)*"/y;
+    const openRe = /"(?:[^"\\\n\r]|\\.)*\\?/y;
+    const piece = fc.constantFrom('"', "\\", "\n", "\r", "a", " ", "\u2028", "\u2029", "é", "\ud83d\ude00", "$", "{");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = `"${pieces.join("")}`;
+        closedRe.lastIndex = 0;
+        openRe.lastIndex = 0;
+        const closed = closedRe.exec(text);
+        const r = scanString(text, 0);
+        if (closed) expect(r).toEqual({ end: closed[0].length, closed: true });
+        else expect(r).toEqual({ end: openRe.exec(text)![0].length, closed: false });
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    ["a 9 MB string", `"${"x".repeat(9_000_000)}"`, "StringLiteral", 9_000_002],
+    ["a 9 MB string of escapes", `"${"\\n".repeat(4_500_000)}"`, "StringLiteral", 9_000_002],
+    ["a 9 MB unterminated string", `"${"x".repeat(9_000_000)}`, "UnterminatedString", 9_000_001],
+  ])("lexes %s as one token", (_name, text, kind, length) => {
+    const r = lexText(text);
+    expect(r.errors).toEqual([]);
+    expect(r.tokens.map((t) => [t.tokenType.name, t.image.length])).toEqual([[kind, length]]);
   });
 });
