@@ -11,6 +11,7 @@ import { allSteps, type Decl, type Runbook, type Step } from "../../language/ast
 import { compile } from "../../language/compile.js";
 import { hasErrors } from "../../language/diagnostics.js";
 import type { Span } from "../../language/span.js";
+import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { Exit, type CliIO } from "../io.js";
 import { printDiagnostics } from "../source.js";
 
@@ -167,6 +168,9 @@ export async function diffCommand(oldRef: string, newRef: string, options: DiffO
     compiled.push(result.runbook);
   }
   const changes = diffRunbooks(compiled[0]!, compiled[1]!);
-  io.stdout.write(options.format === "markdown" ? renderMarkdown(changes, oldRef, newRef) : renderText(changes, oldRef, newRef));
+  const out = options.format === "markdown" ? renderMarkdown(changes, oldRef, newRef) : renderText(changes, oldRef, newRef);
+  // A runbook's strings may hold control characters: shown escaped, never sent to the terminal
+  // as they are (the CR of a CRLF line end is dropped, as in the run log).
+  io.stdout.write(escapeControls(out.replaceAll("\r\n", "\n")));
   return Exit.ok;
 }
