@@ -752,42 +752,73 @@ class Checker {
       const all = this.oversized.has(env) ? new Map<string, string>() : resolveValues(this.rb, env);
       const values = new Map<string, string>();
       const memo = new Map<string, boolean>();
-      for (const [name, v] of all) if (this.fixed(env, name, env, memo, new Set())) values.set(name, v);
+      for (const [name, v] of all) if (this.fixed(env, name, env, memo)) values.set(name, v);
       c = { scope, values };
       this.envContexts.set(env, c);
     }
     return c;
   }
 
-  /** Whether the value of `name` in `env` is fixed by the source when running in `mainEnv`. */
-  private fixed(env: string, name: string, mainEnv: string, memo: Map<string, boolean>, visiting: Set<string>): boolean {
-    const key = `${env}\u0000${name}`;
-    const known = memo.get(key);
-    if (known !== undefined) return known;
-    if (visiting.has(key)) return false;
-    const decl = this.scopeOf(env).decls.get(name);
-    if (!decl || (decl.kind !== "param" && decl.kind !== "var") || (decl.kind === "param" && env === mainEnv)) {
-      memo.set(key, false);
-      return false;
-    }
-    visiting.add(key);
-    const literal = (l: Literal): boolean => {
-      if (l.kind === "list") return l.items.every(literal);
-      if (l.kind !== "string") return true;
-      for (const p of l.parts) {
-        if (p.kind !== "interp") continue;
-        const path = p.path;
-        if (path.length === 1 && path[0] === "env") continue;
-        if (path.length === 1 && this.fixed(env, path[0]!, mainEnv, memo, visiting)) continue;
-        if (path.length === 2 && this.envs.has(path[0]!) && this.fixed(path[0]!, path[1]!, mainEnv, memo, visiting)) continue;
-        return false;
+  /**
+   * Whether the value of `name` in `env` is fixed by the source when running in `mainEnv`:
+   * a var (or another env's param) whose `${…}` are all `env` or fixed values. Depth first
+   * with a stack of its own (a chain of vars may be of any length); a cycle is not fixed.
+   */
+  private fixed(env: string, name: string, mainEnv: string, memo: Map<string, boolean>): boolean {
+    const rootKey = `${env}\u0000${name}`;
+    /** The values a value takes in, or false when something in it is not fixed. */
+    const depsOf = (e: string, n: string): string[] | false => {
+      const decl = this.scopeOf(e).decls.get(n);
+      if (!decl || (decl.kind !== "param" && decl.kind !== "var") || (decl.kind === "param" && e === mainEnv)) return false;
+      const deps: string[] = [];
+      const items: Literal[] = [decl.value];
+      while (items.length > 0) {
+        const l = items.pop()!;
+        if (l.kind === "list") items.push(...l.items);
+        if (l.kind !== "string") continue;
+        for (const p of l.parts) {
+          if (p.kind !== "interp") continue;
+          const path = p.path;
+          if (path.length === 1 && path[0] === "env") continue;
+          if (path.length === 1) deps.push(`${e}\u0000${path[0]}`);
+          else if (path.length === 2 && this.envs.has(path[0]!)) deps.push(`${path[0]}\u0000${path[1]}`);
+          else return false;
+        }
       }
-      return true;
+      return deps;
     };
-    const result = literal(decl.value);
-    visiting.delete(key);
-    memo.set(key, result);
-    return result;
+    const visiting = new Set<string>();
+    const stack: { key: string; deps: string[]; i: number }[] = [];
+    const enter = (key: string): void => {
+      const [e, n] = key.split("\u0000") as [string, string];
+      const deps = depsOf(e, n);
+      if (deps === false) memo.set(key, false);
+      else {
+        visiting.add(key);
+        stack.push({ key, deps, i: 0 });
+      }
+    };
+    if (!memo.has(rootKey)) enter(rootKey);
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      let result: boolean | undefined;
+      while (result === undefined && f.i < f.deps.length) {
+        const d = f.deps[f.i]!;
+        const known = memo.get(d);
+        if (known === true) f.i++;
+        else if (known === false || visiting.has(d)) result = false;
+        else {
+          enter(d);
+          break;
+        }
+      }
+      if (stack[stack.length - 1] !== f) continue; // went deeper
+      if (result === undefined && f.i < f.deps.length) continue; // a dependency just turned out false: look again
+      stack.pop();
+      visiting.delete(f.key);
+      memo.set(f.key, result ?? true);
+    }
+    return memo.get(rootKey)!;
   }
 
   private scopeOf(env: string): EnvScope {

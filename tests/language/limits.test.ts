@@ -1,6 +1,7 @@
 // The front end's limits, none of them a stack overflow: a chain of 10,000 `and`s or
 // `or`s is read, checked and planned (to-ast.ts keeps its tree shallow); a 9 MB
-// one-line string is lexed (tokens.ts scans strings with a loop); nesting past
+// one-line string is lexed (tokens.ts scans strings with a loop); a chain of 100,000
+// vars is resolved and checked (scope.ts and check.ts walk it with their own stack); nesting past
 // MAX_NESTING (`(`, `[`, `not`) is a syntax error at the token that goes too deep; a
 // value over MAX_VALUE_LENGTH is a `value-too-large` error naming the var, found from
 // lengths (scope.ts valueLengths, compared here with the values resolveValues makes).
@@ -105,6 +106,40 @@ describe("nesting", () => {
     const src = `${HEAD}${filler}\nparam l = ${"[".repeat(MAX_NESTING + 1)}"x"${"]".repeat(MAX_NESTING + 1)}\n`;
     const e = errors(src);
     expect(e.map((d) => [d.code, d.span.line, d.span.column])).toEqual([["syntax", 4 + 3 * 2000, 11 + MAX_NESTING]]);
+  });
+});
+
+describe("long chains of vars", () => {
+  // Declared last-first, so working out the first value goes down the whole chain.
+  const chain = (n: number, first: string) =>
+    `${HEAD}var v0 = ${first}\n${Array.from({ length: n }, (_, i) => `var v${n - i} = "\${v${n - i - 1}}"`).join("\n")}\n`;
+
+  it.each([
+    ['"a"', 'v100000 == "a"', false],
+    ['"a"', 'v100000 == "b"', true],
+  ])("100,000 vars from v0 = %s: checked, and `when %s` decided from the source", (first, cond, skipped) => {
+    const src = `${chain(100_000, first)}step "s" when ${cond} {\n  run "echo \${v100000}"\n}\n`;
+    const r = compileSource(src, "r.rb");
+    expect(r.diagnostics).toEqual([]);
+    const plan = buildPlan(r.runbook!, { env: "dev" });
+    if (!("plan" in plan)) throw new Error(plan.error);
+    expect(plan.plan.steps[0]!.skip !== undefined).toBe(skipped);
+    expect(plan.plan.values["v100000"]).toBe("a");
+  });
+
+  it("a chain made of a param is decided when the step runs (--set can change it)", () => {
+    const src = `${chain(100_000, '"a"').replace('var v0 = "a"', 'param v0 = "a"')}step "s" when v100000 == "b" {\n  run "echo"\n}\n`;
+    const r = compileSource(src, "r.rb");
+    expect(r.diagnostics).toEqual([]);
+    const plan = buildPlan(r.runbook!, { env: "dev", sets: { v0: "b" } });
+    if (!("plan" in plan)) throw new Error(plan.error);
+    expect(plan.plan.steps[0]!.skip).toBeUndefined();
+    expect(plan.plan.values["v100000"]).toBe("b");
+  });
+
+  it("a cycle of 100,000 vars is an interpolation-cycle error", () => {
+    const e = errors(`${chain(100_000, '"${v100000}"')}step "s" {\n  run "echo"\n}\n`);
+    expect(e.map((d) => d.code)).toEqual(["interpolation-cycle"]);
   });
 });
 
