@@ -26,12 +26,19 @@ export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, grou
 export const AnyString = createToken({ name: "AnyString", pattern: Lexer.NA, label: "a string" });
 
 /**
+ * One-line strings are matched by these regular expressions (unrolled, so quick and
+ * unambiguous). V8 runs them with a backtracking stack that a string of millions of
+ * escapes overflows ("Maximum call stack size exceeded"); a text whose lexing overflows is
+ * lexed again by a lexer that matches strings with `scanString`, a loop with no limit
+ * (`loopLexer`). tests/language/lexer.test.ts checks that both lex alike.
+ */
+const STRING = /"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*"/;
+const UNTERMINATED_STRING = /"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*\\?/;
+
+/**
  * Where the one-line string starting at `offset` (a `"`) ends: after its closing quote
- * (`closed`), or where it stops without one — at a line end or the end of the text, or
- * after a backslash with nothing to escape there. The regular expressions this replaces,
- * /"(?:[^"\\\n\r]|\\.)*"/ and /"(?:[^"\\\n\r]|\\.)*\\?/, overflowed V8's backtracking stack
- * on a string of a few MB ("Maximum call stack size exceeded"); this loop has no limit.
- * tests/language/lexer.test.ts compares the two on generated strings.
+ * (`closed`), or where it stops without one (at a line end or the end of the text, or after
+ * a backslash with nothing to escape there): what STRING and UNTERMINATED_STRING match.
  */
 export function scanString(text: string, offset: number): { end: number; closed: boolean } {
   const n = text.length;
@@ -50,32 +57,22 @@ export function scanString(text: string, offset: number): { end: number; closed:
   }
 }
 
-/**
- * A string without a backslash: most of them, matched by a regular expression that is as
- * quick as the old one and has no alternation to backtrack into (a 9 MB string is fine).
- */
-const PLAIN_STRING = /"[^"\\\n\r]*"/y;
-
-/** The custom matchers of StringLiteral (`closed`) and UnterminatedString. */
+/** The loop lexer's matchers of StringLiteral (`closed`) and UnterminatedString. */
 function stringMatch(text: string, offset: number, closed: boolean): [string] | null {
   // (Chevrotain's own checks call it without an offset, on any text.)
   offset |= 0;
   if (text.charCodeAt(offset) !== 34) return null;
-  if (closed) {
-    PLAIN_STRING.lastIndex = offset;
-    if (PLAIN_STRING.test(text)) return [text.slice(offset, PLAIN_STRING.lastIndex)];
-  }
   const r = scanString(text, offset);
   return r.closed === closed ? [text.slice(offset, r.end)] : null;
 }
 
 // `"""…"""` before `"…"`. A string never spans a line unless it is triple-quoted.
 export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: { exec: (text: string, offset: number) => stringMatch(text, offset, true) }, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: STRING, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 // Unterminated strings (to the end of the file / line): still strings for the parser, so one missing
 // quote is one diagnostic ("unterminated string", reported by parser.ts), not a cascade.
 export const UnterminatedTripleString = createToken({ name: "UnterminatedTripleString", pattern: /"""[\s\S]*/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: { exec: (text: string, offset: number) => stringMatch(text, offset, false) }, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: UNTERMINATED_STRING, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 
 // Durations before numbers: `500ms 30s 10m 2h`, also compound `1h30m`.
 export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d))+(?![A-Za-z0-9_])/, line_breaks: false, start_chars_hint: DIGITS });
@@ -191,15 +188,51 @@ function retypeKeywords(result: ILexingResult): ILexingResult {
   return result;
 }
 
+/**
+ * A lexer of `tokens` whose one-line strings are matched by `scanString` instead of STRING
+ * and UNTERMINATED_STRING (the same token types: Chevrotain reads the patterns when it
+ * builds a lexer, so they are swapped for that moment only).
+ */
+function loopLexer(tokens: TokenType[], config: ConstructorParameters<typeof Lexer>[1]): Lexer {
+  const patterns = [StringLiteral.PATTERN, UnterminatedString.PATTERN] as const;
+  StringLiteral.PATTERN = { exec: (text: string, offset: number) => stringMatch(text, offset, true) };
+  UnterminatedString.PATTERN = { exec: (text: string, offset: number) => stringMatch(text, offset, false) };
+  try {
+    return new Lexer(tokens, config);
+  } finally {
+    [StringLiteral.PATTERN, UnterminatedString.PATTERN] = patterns;
+  }
+}
+
+let loopRunbookLexer: Lexer | undefined;
+let loopFullLexer: Lexer | undefined;
+
+/** `quick`'s tokens, or `loop`'s when a string overflows the regular expressions (see STRING). */
+function tokenize(quick: Lexer, loop: () => Lexer, text: string): ILexingResult {
+  try {
+    return quick.tokenize(text);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return loop().tokenize(text);
+  }
+}
+
+const loopRunbook = () => (loopRunbookLexer ??= loopLexer(lexerTokens, LEXER_CONFIG));
+
 /** The tokens of a text for the parser, with comments in `groups.comments`. */
 export function lex(text: string): ILexingResult {
-  return retypeKeywords(RunbookLexer.tokenize(text));
+  return retypeKeywords(tokenize(RunbookLexer, loopRunbook, text));
+}
+
+/** `lex` by the lexer that matches strings with a loop (what `lex` falls back on): tests compare the two. */
+export function lexWithLoops(text: string): ILexingResult {
+  return retypeKeywords(loopRunbook().tokenize(text));
 }
 
 /** `lex`, keeping whitespace too (`groups.ws`): all images joined give back the text. */
 export function lexAll(text: string): ILexingResult {
   fullLexer ??= new Lexer(fullLexerTokens(), FULL_LEXER_CONFIG);
-  return retypeKeywords(fullLexer.tokenize(text));
+  return retypeKeywords(tokenize(fullLexer, () => (loopFullLexer ??= loopLexer(fullLexerTokens(), FULL_LEXER_CONFIG)), text));
 }
 
 export function isKeyword(word: string): word is Keyword {

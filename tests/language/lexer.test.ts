@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { createToken, Lexer, type IToken } from "chevrotain";
 import fc from "fast-check";
-import { fullLexerTokens, LEXER_CONFIG, lex as lexText, lexAll, lexerTokenTypes, scanString } from "../../language/tokens.js";
+import { fullLexerTokens, LEXER_CONFIG, lex as lexText, lexAll, lexerTokenTypes, lexWithLoops, scanString } from "../../language/tokens.js";
 import { fixtureFiles } from "./parse-helpers.js";
 
 const lex = (text: string) => {
@@ -106,9 +106,10 @@ describe("lexer", () => {
     expect(fast.groups.comments?.map((t) => t.image)).toEqual(full.groups.comments?.map((t) => t.image));
   });
 
-  // The one-line strings are matched by a loop (scanString), not by regular expressions that
-  // overflow V8's backtracking stack on a string of a few MB: the same matches as those.
-  it("matches one-line strings as the regular expressions did", () => {
+  // One-line strings are matched by regular expressions, and by a loop (scanString) when a
+  // string overflows V8's backtracking stack: the loop matches what the regular expressions
+  // (today's and the ones before them) match, and both lexers give the same tokens.
+  it("matches one-line strings as the regular expressions do, by the loop too", () => {
     const closedRe = /"(?:[^"\\\n\r]|\\.)*"/y;
     const openRe = /"(?:[^"\\\n\r]|\\.)*\\?/y;
     const piece = fc.constantFrom('"', "\\", "\n", "\r", "a", " ", "\u2028", "\u2029", "é", "\ud83d\ude00", "$", "{");
@@ -121,7 +122,8 @@ describe("lexer", () => {
         const r = scanString(text, 0);
         const expected = closed ? { end: closed[0].length, closed: true } : { end: openRe.exec(text)![0].length, closed: false };
         expect(r).toEqual(expected);
-        // and the lexer (whose StringLiteral takes a quicker way without backslashes) agrees
+        const kinds = (r: ReturnType<typeof lexText>) => [r.tokens.map((t) => [t.tokenType.name, t.image, t.startOffset]), r.errors.map((e) => e.offset)];
+        expect(kinds(lexWithLoops(text))).toEqual(kinds(lexText(text)));
         if (text.startsWith('"""')) return; // a triple-quoted string
         const tok = lexText(text).tokens[0]!;
         expect([tok.tokenType.name, tok.image.length]).toEqual([expected.closed ? "StringLiteral" : "UnterminatedString", expected.end]);
@@ -134,9 +136,15 @@ describe("lexer", () => {
     ["a 9 MB string", `"${"x".repeat(9_000_000)}"`, "StringLiteral", 9_000_002],
     ["a 9 MB string of escapes", `"${"\\n".repeat(4_500_000)}"`, "StringLiteral", 9_000_002],
     ["a 9 MB unterminated string", `"${"x".repeat(9_000_000)}`, "UnterminatedString", 9_000_001],
+    ["a 9 MB unterminated string of escapes", `"${"\\n".repeat(4_500_000)}`, "UnterminatedString", 9_000_001],
   ])("lexes %s as one token", (_name, text, kind, length) => {
     const r = lexText(text);
     expect(r.errors).toEqual([]);
     expect(r.tokens.map((t) => [t.tokenType.name, t.image.length])).toEqual([[kind, length]]);
+  });
+
+  it.each(fixtureFiles())("the lexer that matches strings with a loop gives the same tokens: %s", (_file, text) => {
+    const kinds = (r: ReturnType<typeof lexText>) => r.tokens.map((t) => [t.tokenType.name, t.image, t.startOffset]);
+    expect(kinds(lexWithLoops(text))).toEqual(kinds(lexText(text)));
   });
 });
