@@ -57,6 +57,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .argument("<file...>", "runbook files")
         .option("--env <name>", "also plan each file for this env")
         .addOption(new Option("--format <format>", "diagnostics format").choices(["text", "json", "github"]).default("text"))
+        .option("--strict", "treat warnings as errors (exit 1)")
         .action(async (files: string[], opts) => {
           const { checkCommand } = await import("./commands/check.js");
           exitCode = await checkCommand(files, opts, io);

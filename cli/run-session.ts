@@ -24,6 +24,7 @@ import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
 import { verdictSummary, type VerdictEvent } from "../runtime/verdict.js";
 import { SecretStore } from "../runtime/secrets.js";
+import { escapeControls } from "../runtime/views/escape-controls.js";
 import { createNdjson } from "../runtime/views/ndjson.js";
 import { createOutputSink } from "../runtime/views/output-sink.js";
 import { createPlainLog } from "../runtime/views/plain-log.js";
@@ -314,7 +315,7 @@ export async function drive(o: DriveOptions): Promise<number> {
 
   if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun, verdict)}\n`);
   if (result.exitCode !== 0 && result.error) {
-    io.stderr.write(`runbook: ${result.error}\n`);
+    io.stderr.write(`runbook: ${escapeControls(result.error)}\n`);
     // The UI's summary has already said how to resume; a journal that lost the run cannot.
     if (!o.dryRun && result.status !== "succeeded" && !ui && recorded.resumable) io.stderr.write(resumeLine(o.runId));
   }

@@ -27,6 +27,7 @@
 //   query-not-read-only   a `query` probe whose SQL writes (probes are read-only)
 //   sync-into-protected   a `sync` in a step that can run in a protected env
 //   sync-from-self        `sync X from E.X` in a step that can run in env E
+//   value-too-large       a param's or var's value would be over 1 MB once interpolated (scope.ts)
 // warnings
 //   parallel-without-group `parallel N` on a step whose host is not a group in any env
 //   missing-undo          a mutating step (run, upload, sql, import, sync; an edit
@@ -35,6 +36,8 @@
 //   destructive-sql       DROP, TRUNCATE, or DELETE/UPDATE without WHERE in a `sql`
 //                         statement with no `confirm` before it in the same step
 //   secret-exposed        a secret in text that is only shown: it shows as `***`
+//   raw-input             `${raw x}` in a command or SQL where x can come from outside the
+//                         runbook: a param (`--set`), a secret, or a var made from one
 //
 // Where secrets may go: `${secret}` is allowed in commands (`run`, `undo`,
 // `succeeds`, `output`), SQL (`sql`, `query`) and `edit` replacements; these are
@@ -79,7 +82,7 @@ import { messages } from "./messages.js";
 import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
 import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
 import { piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
-import { envScope, evalStatic, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
+import { envScope, evalStatic, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
 
 type Kind = Decl["kind"];
@@ -270,6 +273,7 @@ class Checker {
     for (const e of rb.envs) for (const d of e.overrides) this.declValue(d);
     for (const e of rb.envs) for (const c of e.confirms) this.string(c.question, shown("a confirmation"));
     this.cycles();
+    this.valueSizes();
     for (const b of this.envs.values()) if (b.protected) this.protectedEnvs.push(b.name.name);
     for (const item of rb.items) if (item.kind === "section") this.string(item.title, shown("a section title"));
     const ids = new Map<string, Step>();
@@ -547,6 +551,45 @@ class Checker {
 
   private string(s: StringLit, place: Place): void {
     for (const p of s.parts) if (p.kind === "interp") this.name(p.path, undefined, p.span, place);
+    if (place === COMMAND || place === SQL) this.rawInputs(s, place);
+  }
+
+  // ---------------------------------------------------------------- value sizes
+
+  /** Envs in which a value would be over MAX_VALUE_LENGTH (their values are never built). */
+  private readonly oversized = new Set<string>();
+
+  /** A value over MAX_VALUE_LENGTH in some env: a `value-too-large` error at its declaration, once per declaration. */
+  private valueSizes(): void {
+    const reported = new Set<Decl>();
+    for (const env of this.runnable) {
+      const big = oversizedValue(this.rb, env);
+      if (!big) continue;
+      this.oversized.add(env);
+      if (reported.has(big.decl)) continue;
+      reported.add(big.decl);
+      this.error("value-too-large", big.decl.name.span, messages.valueTooLarge(big.decl.kind, big.decl.name.name, big.length, env, MAX_VALUE_LENGTH, false), [
+        messages.valueTooLargeNote(),
+      ]);
+    }
+  }
+
+  // ---------------------------------------------------------------- raw values from outside
+
+  /** Names whose value can come from outside the runbook (see `outsideNames`), worked out once. */
+  private outside?: Map<string, OutsideSource>;
+
+  /** `${raw x}` in a command or SQL, where x can come from outside: a `raw-input` warning. */
+  private rawInputs(s: StringLit, place: Place): void {
+    for (const p of s.parts) {
+      if (p.kind !== "interp" || !p.raw) continue;
+      this.outside ??= outsideNames(this.rb);
+      // `${x}`, or `${otherenv.x}`: the name is the last part.
+      const name = p.path.length === 1 ? p.path[0]! : p.path.length === 2 && this.envs.has(p.path[0]!) ? p.path[1]! : undefined;
+      const why = name === undefined ? undefined : this.outside.get(name);
+      if (why === undefined) continue;
+      this.warn("raw-input", p.span, messages.rawInput(p.path.join("."), why, place.what), [messages.rawInputHint]);
+    }
   }
 
   private literal(l: Literal, place: Place): void {
@@ -672,45 +715,76 @@ class Checker {
     let c = this.envContexts.get(env);
     if (!c) {
       const scope = this.scopeOf(env);
-      const all = resolveValues(this.rb, env);
+      const all = this.oversized.has(env) ? new Map<string, string>() : resolveValues(this.rb, env);
       const values = new Map<string, string>();
       const memo = new Map<string, boolean>();
-      for (const [name, v] of all) if (this.fixed(env, name, env, memo, new Set())) values.set(name, v);
+      for (const [name, v] of all) if (this.fixed(env, name, env, memo)) values.set(name, v);
       c = { scope, values };
       this.envContexts.set(env, c);
     }
     return c;
   }
 
-  /** Whether the value of `name` in `env` is fixed by the source when running in `mainEnv`. */
-  private fixed(env: string, name: string, mainEnv: string, memo: Map<string, boolean>, visiting: Set<string>): boolean {
-    const key = `${env}\u0000${name}`;
-    const known = memo.get(key);
-    if (known !== undefined) return known;
-    if (visiting.has(key)) return false;
-    const decl = this.scopeOf(env).decls.get(name);
-    if (!decl || (decl.kind !== "param" && decl.kind !== "var") || (decl.kind === "param" && env === mainEnv)) {
-      memo.set(key, false);
-      return false;
-    }
-    visiting.add(key);
-    const literal = (l: Literal): boolean => {
-      if (l.kind === "list") return l.items.every(literal);
-      if (l.kind !== "string") return true;
-      for (const p of l.parts) {
-        if (p.kind !== "interp") continue;
-        const path = p.path;
-        if (path.length === 1 && path[0] === "env") continue;
-        if (path.length === 1 && this.fixed(env, path[0]!, mainEnv, memo, visiting)) continue;
-        if (path.length === 2 && this.envs.has(path[0]!) && this.fixed(path[0]!, path[1]!, mainEnv, memo, visiting)) continue;
-        return false;
+  /**
+   * Whether the value of `name` in `env` is fixed by the source when running in `mainEnv`:
+   * a var (or another env's param) whose `${…}` are all `env` or fixed values. Depth first
+   * with a stack of its own (a chain of vars may be of any length); a cycle is not fixed.
+   */
+  private fixed(env: string, name: string, mainEnv: string, memo: Map<string, boolean>): boolean {
+    const rootKey = `${env}\u0000${name}`;
+    /** The values a value takes in, or false when something in it is not fixed. */
+    const depsOf = (e: string, n: string): string[] | false => {
+      const decl = this.scopeOf(e).decls.get(n);
+      if (!decl || (decl.kind !== "param" && decl.kind !== "var") || (decl.kind === "param" && e === mainEnv)) return false;
+      const deps: string[] = [];
+      const items: Literal[] = [decl.value];
+      while (items.length > 0) {
+        const l = items.pop()!;
+        if (l.kind === "list") items.push(...l.items);
+        if (l.kind !== "string") continue;
+        for (const p of l.parts) {
+          if (p.kind !== "interp") continue;
+          const path = p.path;
+          if (path.length === 1 && path[0] === "env") continue;
+          if (path.length === 1) deps.push(`${e}\u0000${path[0]}`);
+          else if (path.length === 2 && this.envs.has(path[0]!)) deps.push(`${path[0]}\u0000${path[1]}`);
+          else return false;
+        }
       }
-      return true;
+      return deps;
     };
-    const result = literal(decl.value);
-    visiting.delete(key);
-    memo.set(key, result);
-    return result;
+    const visiting = new Set<string>();
+    const stack: { key: string; deps: string[]; i: number }[] = [];
+    const enter = (key: string): void => {
+      const [e, n] = key.split("\u0000") as [string, string];
+      const deps = depsOf(e, n);
+      if (deps === false) memo.set(key, false);
+      else {
+        visiting.add(key);
+        stack.push({ key, deps, i: 0 });
+      }
+    };
+    if (!memo.has(rootKey)) enter(rootKey);
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      let result: boolean | undefined;
+      while (result === undefined && f.i < f.deps.length) {
+        const d = f.deps[f.i]!;
+        const known = memo.get(d);
+        if (known === true) f.i++;
+        else if (known === false || visiting.has(d)) result = false;
+        else {
+          enter(d);
+          break;
+        }
+      }
+      if (stack[stack.length - 1] !== f) continue; // went deeper
+      if (result === undefined && f.i < f.deps.length) continue; // a dependency just turned out false: look again
+      stack.pop();
+      visiting.delete(f.key);
+      memo.set(f.key, result ?? true);
+    }
+    return memo.get(rootKey)!;
   }
 
   private scopeOf(env: string): EnvScope {
@@ -1128,4 +1202,57 @@ class Checker {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- values from outside
+
+/** Why a name's value can come from outside the runbook: it is a param or a secret, or a var made from one. */
+export type OutsideSource = { kind: "param" } | { kind: "secret" } | { kind: "var"; from: string };
+
+/**
+ * The params and secrets (in any env), and the vars whose value interpolates one of them
+ * in any env, directly or through other vars. A walk from the params and secrets along
+ * "is interpolated by" edges: linear in the declarations, with no recursion.
+ */
+export function outsideNames(rb: Runbook): Map<string, OutsideSource> {
+  const envNames = new Set(rb.envs.map((e) => e.name.name));
+  const decls = [...rb.decls, ...rb.envs.flatMap((e) => e.overrides)];
+  const out = new Map<string, OutsideSource>();
+  /** name → the vars whose value interpolates it. */
+  const usedBy = new Map<string, string[]>();
+  const queue: string[] = [];
+  for (const d of decls) {
+    const name = d.name.name;
+    if (d.kind === "param" || d.kind === "secret") {
+      if (!out.has(name)) {
+        out.set(name, d.kind === "param" ? { kind: "param" } : { kind: "secret" });
+        queue.push(name);
+      }
+      continue;
+    }
+    if (d.kind !== "var") continue;
+    const items: Literal[] = [d.value];
+    while (items.length > 0) {
+      const l = items.pop()!;
+      if (l.kind === "list") items.push(...l.items);
+      if (l.kind !== "string") continue;
+      for (const p of l.parts) {
+        if (p.kind !== "interp") continue;
+        const from = p.path.length === 1 ? p.path[0]! : p.path.length === 2 && envNames.has(p.path[0]!) ? p.path[1]! : undefined;
+        if (from === undefined) continue;
+        const users = usedBy.get(from);
+        if (users) users.push(name);
+        else usedBy.set(from, [name]);
+      }
+    }
+  }
+  while (queue.length > 0) {
+    const from = queue.pop()!;
+    for (const user of usedBy.get(from) ?? []) {
+      if (out.has(user)) continue;
+      out.set(user, { kind: "var", from });
+      queue.push(user);
+    }
+  }
+  return out;
 }

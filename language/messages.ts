@@ -3,6 +3,7 @@
 // consistent and golden files change in one place.
 
 import type { PlacementProblem } from "./value-placement.js";
+import type { OutsideSource } from "./check.js";
 
 const q = (s: string) => `\`${s}\``;
 
@@ -60,6 +61,8 @@ export const messages = {
   unknownEscape: (esc: string) => `unknown escape ${q(esc)} is kept as written`,
   unknownEscapeNote: () => "the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash",
   noInterpolationIn: (what: string) => `${what} cannot contain \`\${…}\``,
+  nestedTooDeep: (max: number) => `nested more than ${max} levels deep (\`(\`, \`[\` and \`not\` each open a level)`,
+  nestedTooDeepNote: () => "write the condition flatter: `not (a or b)` is `not a and not b`, and a chain of `and`/`or` needs no parentheses",
   nestedTooDeeply: () => "the file is nested too deeply to read (hundreds of levels of `(` or `not`)",
   internal: (message: string) => `internal error: ${message}`,
   cannotRead: (file: string) => `cannot read ${q(file)}`,
@@ -85,6 +88,9 @@ export const messages = {
     `${q(`${env}.${name}`)} is a ${kind}: only another env's params and vars can be read`,
   noMembers: (name: string, kind: string, member: string) => `${q(name)} is a ${kind} and has no member ${q(member)}`,
   tooManyParts: (path: string) => `${q(path)} has too many parts: write \`name\` or \`env.name\``,
+  valueTooLarge: (kind: string, name: string, length: number, env: string, max: number, fromSet: boolean) =>
+    `${kind} ${q(name)} would be ${length.toLocaleString("en-US")} characters long in env ${q(env)}${fromSet ? " (its value from --set)" : ""}: the limit for a value is ${max.toLocaleString("en-US")} (1 MB)`,
+  valueTooLargeNote: () => "each `${…}` copies the whole value it names: a value that interpolates others several times, through a chain of vars, grows fast",
   noValue: (name: string) => `${q(name)} has no value: its value refers back to itself`,
   wrongKind: (name: string, actual: string, expected: string) => `${q(name)} is a ${actual}, not a ${expected}`,
   notAValue: (name: string, kind: string, where: string) => `${q(name)} is a ${kind} and can't be used in ${where}`,
@@ -145,6 +151,11 @@ export const messages = {
   implicitCommit: (word: string, count: number) =>
     `MySQL commits \`${word}\` at once: if a later statement of these ${count} fails, it and every statement before it stay applied`,
   implicitCommitHint: "put the DDL in an `sql` of its own (a step of its own, with an `undo`), so a failure leaves nothing half done",
+  rawInput: (shown: string, why: OutsideSource, where: string) =>
+    `\`\${raw ${shown}}\` inserts ${
+      why.kind === "param" ? `param ${q(shown)}, which \`--set\` can change,` : why.kind === "secret" ? `secret ${q(shown)}` : `var ${q(shown)}, made from ${q(why.from)},`
+    } into ${where} unquoted: a value from outside the runbook can become ${where === "SQL" ? "SQL" : "shell syntax"}`,
+  rawInputHint: "drop `raw` to insert it quoted, as one value; keep `raw` only for text written in the runbook itself",
   queryNotReadOnly: (keyword: string) => `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
   // env selection and --set (scope.ts)
   unknownEnvRequested: (name: string, names: string[]) =>

@@ -870,6 +870,12 @@ export function parseSource(file: string, text: string, options: ParseOptions = 
     }
   }
 
+  const deep = tooDeep(tokens);
+  if (deep) {
+    diagnostics.push({ severity: "error", code: "syntax", message: messages.nestedTooDeep(MAX_NESTING), span: tokenSpan(src, deep), notes: [messages.nestedTooDeepNote()] });
+    return { cst: undefined, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
+  }
+
   let parser = getParser();
   const before = diagnostics.length;
   let cst = runParser(parser, lexed.tokens, onItem, src, diagnostics);
@@ -953,6 +959,7 @@ function parseInPieces(text: string, src: SourceText, onItem: (item: CstNode) =>
     }
     const last = tokens[tokens.length - 1];
     if (end < text.length && (last?.tokenType !== T.RBrace || last.startOffset !== end - 1)) return undefined;
+    if (tooDeep(tokens)) return undefined;
     const problems: Diagnostic[] = [];
     const cst = runParser(parser, tokens, onItem, src, problems);
     parser.input = [];
@@ -971,6 +978,39 @@ function parseInPieces(text: string, src: SourceText, onItem: (item: CstNode) =>
   if (eof) children["EOF"] = eof;
   errorInfos = [];
   return { cst: { name: "file", children }, diagnostics: [], tokens: [], comments: [] };
+}
+
+/**
+ * How deep conditions and lists may nest: `(` and `[` each open a level, and so does each
+ * `not` until its operand (`not not (a)` is 3 deep). The parser and everything that walks
+ * conditions and values recurse once per level; past this a file is refused, at the token
+ * that goes too deep, instead of running out of stack. (Chains of `and`/`or` are not nesting:
+ * to-ast.ts keeps their trees shallow.)
+ */
+export const MAX_NESTING = 100;
+
+/** The first token nested deeper than MAX_NESTING, if any: one pass, no recursion. */
+export function tooDeep(tokens: readonly IToken[]): IToken | undefined {
+  /** The `not`s before each open `(` or `[`. */
+  const nots: number[] = [];
+  let outer = 0; // levels of the open brackets and the `not`s before them
+  let pending = 0; // `not`s since the last operand started
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    const tt = tok.tokenType;
+    if (tt === Kw.not) pending++;
+    else if (tt === T.LParen || tt === T.LBracket) {
+      outer += pending + 1;
+      nots.push(pending);
+      pending = 0;
+    } else {
+      if ((tt === T.RParen || tt === T.RBracket) && nots.length > 0) outer -= nots.pop()! + 1;
+      pending = 0;
+      continue;
+    }
+    if (outer + pending > MAX_NESTING) return tok;
+  }
+  return undefined;
 }
 
 function bracesBalance(tokens: IToken[]): boolean {

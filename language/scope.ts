@@ -122,29 +122,19 @@ export function interpSource(part: InterpPart): string {
   return `\${${part.raw ? "raw " : ""}${part.path.join(".")}}`;
 }
 
-/** The text of a literal in a given interpolation (list items joined by spaces). */
-function literalWith(l: Literal, str: (s: StringLit) => string): string {
-  switch (l.kind) {
-    case "string":
-      return str(l);
-    case "number":
-      return l.text ?? String(l.value);
-    case "duration":
-      return l.text;
-    case "bool":
-      return l.value ? "true" : "false";
-    case "list":
-      return l.items.map((i) => literalWith(i, str)).join(" ");
-  }
-}
+/** A piece of a value: text as it is, or the value of a param or var (`source`, as written, when it has none). */
+type ValuePiece = string | { env: string; name: string; source: string };
 
 /**
- * Lazily computes param/var values across envs with memoisation and a guard
- * against cycles (a reference met again while being computed stays as written).
+ * Works out param/var values across envs with memoisation and a guard against cycles (a
+ * reference met again while being computed stays as written), depth first with a stack
+ * of its own, so a chain of vars of any length is fine. What it makes of each value is
+ * up to `fold`: the text (resolveValues), or only its length (valueLengths), from the
+ * same walk, so the two always agree.
  */
-class ValueResolver {
+class ValueWalk<T> {
   private readonly scopes = new Map<string, EnvScope>();
-  private readonly cache = new Map<string, string>();
+  private readonly done = new Map<string, T>();
   private readonly active = new Set<string>();
   private readonly envSet: Set<string>;
 
@@ -153,6 +143,9 @@ class ValueResolver {
     readonly mainEnv: string,
     readonly sets: Record<string, string>,
     readonly builtins: Record<string, string>,
+    private readonly fold: { of: (text: string) => T; join: (a: T, b: T) => T; empty: T },
+    /** Called when a value takes in another value (keys `env\u0000name`). */
+    private readonly onRef?: (from: string, to: string) => void,
   ) {
     this.envSet = new Set(envNames(rb));
   }
@@ -166,65 +159,214 @@ class ValueResolver {
     return s;
   }
 
-  /** The value of param/var `name` in `env`; undefined when it is not one or is being computed (a cycle). */
-  value(env: string, name: string): string | undefined {
-    const decl = this.scope(env).decls.get(name);
-    if (!decl || (decl.kind !== "param" && decl.kind !== "var")) return undefined;
-    if (env === this.mainEnv && decl.kind === "param" && Object.prototype.hasOwnProperty.call(this.sets, name)) {
-      return this.sets[name];
-    }
-    const key = `${env}\u0000${name}`;
-    const cached = this.cache.get(key);
-    if (cached !== undefined) return cached;
-    if (this.active.has(key)) return undefined;
-    this.active.add(key);
-    const v = literalWith(decl.value, (s) => this.text(env, s));
-    this.active.delete(key);
-    this.cache.set(key, v);
-    return v;
+  /** Every value worked out so far, keyed `env\u0000name`, in the order they were finished. */
+  get values(): ReadonlyMap<string, T> {
+    return this.done;
   }
 
-  text(env: string, s: StringLit): string {
-    let out = "";
-    for (const p of s.parts) {
-      if (p.kind === "text") out += p.value;
-      else {
-        const r = this.interp(env, p);
-        out += r ?? interpSource(p);
+  private isValue(env: string, name: string): boolean {
+    const d = this.scope(env).decls.get(name);
+    return d !== undefined && (d.kind === "param" || d.kind === "var");
+  }
+
+  /** The value of param/var `name` in `env`; undefined when it is not one. */
+  value(env: string, name: string): T | undefined {
+    if (!this.isValue(env, name)) return undefined;
+    const rootKey = `${env}\u0000${name}`;
+    const known = this.done.get(rootKey);
+    if (known !== undefined) return known;
+    interface Frame {
+      key: string;
+      pieces: ValuePiece[];
+      i: number;
+      acc: T;
+    }
+    const begin = (e: string, n: string, key: string): Frame | undefined => {
+      const decl = this.scope(e).decls.get(n)!;
+      if (e === this.mainEnv && decl.kind === "param" && Object.prototype.hasOwnProperty.call(this.sets, n)) {
+        this.done.set(key, this.fold.of(this.sets[n]!));
+        return undefined;
       }
+      this.active.add(key);
+      return { key, pieces: this.pieces(e, (decl as Extract<Decl, { kind: "param" | "var" }>).value, []), i: 0, acc: this.fold.empty };
+    };
+    const first = begin(env, name, rootKey);
+    if (!first) return this.done.get(rootKey);
+    const stack: Frame[] = [first];
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      let deeper: Frame | undefined;
+      while (f.i < f.pieces.length && !deeper) {
+        const p = f.pieces[f.i]!;
+        if (typeof p === "string") {
+          f.acc = this.fold.join(f.acc, this.fold.of(p));
+          f.i++;
+          continue;
+        }
+        const key = `${p.env}\u0000${p.name}`;
+        const v = this.done.get(key);
+        if (v !== undefined) {
+          f.acc = this.fold.join(f.acc, v);
+          this.onRef?.(f.key, key);
+          f.i++;
+        } else if (this.active.has(key)) {
+          // a cycle: the reference stays as written
+          f.acc = this.fold.join(f.acc, this.fold.of(p.source));
+          f.i++;
+        } else deeper = begin(p.env, p.name, key); // undefined: a --set value, done now; taken on the next turn
+      }
+      if (deeper) {
+        stack.push(deeper);
+        continue;
+      }
+      stack.pop();
+      this.active.delete(f.key);
+      this.done.set(f.key, f.acc);
     }
-    return out;
+    return this.done.get(rootKey);
   }
 
-  /** The text of `${…}` in env, or undefined when it has none. */
-  private interp(env: string, p: InterpPart): string | undefined {
+  /** A literal as pieces: list items joined by single spaces, `${…}` of a param or var left to resolve. */
+  private pieces(env: string, l: Literal, out: ValuePiece[]): ValuePiece[] {
+    switch (l.kind) {
+      case "string":
+        for (const p of l.parts) out.push(p.kind === "text" ? p.value : this.interp(env, p));
+        return out;
+      case "number":
+        out.push(l.text ?? String(l.value));
+        return out;
+      case "duration":
+        out.push(l.text);
+        return out;
+      case "bool":
+        out.push(l.value ? "true" : "false");
+        return out;
+      case "list":
+        for (let i = 0; i < l.items.length; i++) {
+          if (i > 0) out.push(" ");
+          this.pieces(env, l.items[i]!, out); // lists nest at most MAX_NESTING deep (parser.ts)
+        }
+        return out;
+    }
+  }
+
+  /** What `${…}` in env stands for: text, or a param or var to resolve. */
+  private interp(env: string, p: InterpPart): ValuePiece {
     const path = p.path;
+    const source = interpSource(p);
     if (path.length === 1) {
       if (path[0] === "env") return env;
-      return this.value(env, path[0]!);
+      return this.isValue(env, path[0]!) ? { env, name: path[0]!, source } : source;
     }
     if (path.length === 2) {
       const key = `${path[0]}.${path[1]}`;
-      if (path[0] === "run") return Object.prototype.hasOwnProperty.call(this.builtins, key) ? this.builtins[key] : undefined;
-      if (this.envSet.has(path[0]!)) return this.value(path[0]!, path[1]!);
+      if (path[0] === "run") return Object.prototype.hasOwnProperty.call(this.builtins, key) ? this.builtins[key]! : source;
+      if (this.envSet.has(path[0]!) && this.isValue(path[0]!, path[1]!)) return { env: path[0]!, name: path[1]!, source };
     }
-    return undefined;
+    return source;
   }
 }
 
-/** Resolve every param and var of env to text (their values interpolate others: no cycles), with `sets` (--set NAME=VALUE) overriding params. `builtins` gives `env` and `run.*` (e.g. { "run.id": "…" }); `${prod.home}` reads another env's value. */
+const TEXT = { of: (s: string) => s, join: (a: string, b: string) => a + b, empty: "" };
+const LENGTH = { of: (s: string) => s.length, join: (a: number, b: number) => a + b, empty: 0 };
+
+/**
+ * Resolve every param and var of env to text (their values interpolate others: no cycles), with `sets` (--set NAME=VALUE) overriding params. `builtins` gives `env` and `run.*` (e.g. { "run.id": "…" }); `${prod.home}` reads another env's value.
+ * A value longer than MAX_VALUE_LENGTH throws a ValueTooLargeError, found from the lengths before any text is made.
+ */
 export function resolveValues(
   rb: Runbook,
   env: string,
   options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
 ): Map<string, string> {
-  const r = new ValueResolver(rb, env, options?.sets ?? {}, options?.builtins ?? {});
+  const big = oversizedValue(rb, env, options);
+  if (big) throw new ValueTooLargeError(big, env);
+  const r = new ValueWalk(rb, env, options?.sets ?? {}, options?.builtins ?? {}, TEXT);
   const out = new Map<string, string>();
   for (const [name, decl] of r.scope(env).decls) {
     if (decl.kind !== "param" && decl.kind !== "var") continue;
     out.set(name, r.value(env, name) ?? "");
   }
   return out;
+}
+
+// ---------------------------------------------------------------- value sizes
+
+/**
+ * The longest a param's or var's value may be, in characters (1 MB). Each `${…}` copies
+ * a whole value in, so a few vars that interpolate others twice make a value of gigabytes
+ * (28 self-doubling vars: 512 MB), which would take seconds to build and then fail.
+ */
+export const MAX_VALUE_LENGTH = 1024 * 1024;
+
+/** A value over MAX_VALUE_LENGTH: the declaration in force, and how long its value would be. */
+export interface OversizedValue {
+  decl: Decl;
+  length: number;
+  /** The value came from `--set`. */
+  fromSet: boolean;
+}
+
+export class ValueTooLargeError extends Error {
+  constructor(
+    readonly value: OversizedValue,
+    readonly env: string,
+  ) {
+    const s = value.decl.name.span;
+    super(`${s.file}:${s.line}:${s.column}: ${messages.valueTooLarge(value.decl.kind, value.decl.name.name, value.length, env, MAX_VALUE_LENGTH, value.fromSet)}`);
+  }
+}
+
+/**
+ * How long every param and var of `env` would be once resolved (what resolveValues makes,
+ * character for character: the same walk, adding lengths where it joins text), so no
+ * text is built. Lengths of the other envs' values read through `${prod.x}` are
+ * included; keys are `env\u0000name`, in the order they were worked out (what a value
+ * takes in before it). `refs`: the values each value takes in.
+ */
+export function valueLengths(
+  rb: Runbook,
+  env: string,
+  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+): { lengths: ReadonlyMap<string, number>; refs: Map<string, string[]> } {
+  const refs = new Map<string, string[]>();
+  const onRef = (from: string, to: string) => {
+    const list = refs.get(from);
+    if (list) list.push(to);
+    else refs.set(from, [to]);
+  };
+  const walk = new ValueWalk(rb, env, options?.sets ?? {}, options?.builtins ?? {}, LENGTH, onRef);
+  for (const [name, decl] of walk.scope(env).decls) if (decl.kind === "param" || decl.kind === "var") walk.value(env, name);
+  return { lengths: walk.values, refs };
+}
+
+/**
+ * The first param or var of `env` (in the order their lengths are worked out, what a
+ * value interpolates before it) whose value would be longer than MAX_VALUE_LENGTH while
+ * none of the values it interpolates is: where a value becomes too large. Undefined when every value is within the limit.
+ */
+export function oversizedValue(
+  rb: Runbook,
+  env: string,
+  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+): OversizedValue | undefined {
+  const { lengths, refs } = valueLengths(rb, env, options);
+  let first: string | undefined;
+  let root: string | undefined;
+  for (const [k, n] of lengths) {
+    if (n <= MAX_VALUE_LENGTH) continue;
+    first ??= k;
+    if (!(refs.get(k) ?? []).some((r) => lengths.get(r)! > MAX_VALUE_LENGTH)) {
+      root = k;
+      break;
+    }
+  }
+  const k = root ?? first;
+  if (k === undefined) return undefined;
+  const [e, name] = k.split("\u0000") as [string, string];
+  const decl = envScope(rb, e).decls.get(name)!;
+  const sets = options?.sets ?? {};
+  return { decl, length: lengths.get(k)!, fromSet: e === env && decl.kind === "param" && Object.prototype.hasOwnProperty.call(sets, name) };
 }
 
 /** Problems with `--set NAME=VALUE` options: names that are not declared params. One message each. */

@@ -61,6 +61,8 @@ type Spanned = IToken | { span: Span } | Span | undefined;
 
 const isToken = (x: CstElement): x is IToken => (x as IToken).image !== undefined;
 const NO_NODES: CstNode[] = [];
+/** The longest run of one operator nested to the left (`chain`). */
+const CHAIN_RUN = 16;
 const real = (t: IToken | undefined): t is IToken => !!t && !t.isInsertedInRecovery && !Number.isNaN(t.startOffset);
 
 // Reading a CST node's children: `first(n.children["title"])`. The key is written at each
@@ -649,17 +651,36 @@ class Builder {
       return { kind: "value", value: this.missing(s), span: s };
     }
     const logic = (n.children["logic"] ?? []) as IToken[];
-    const join = (kind: "and" | "or", left: Cond, right: Cond): Cond => ({ kind, left, right, span: this.cover(left, right) });
-    let or: Cond | undefined;
-    let and = this.unaryCond(ops[0]!);
+    // The operands of each `and` run, then the runs joined by `or`.
+    const ors: Cond[] = [];
+    let ands: Cond[] = [this.unaryCond(ops[0]!)];
     for (let i = 1; i < ops.length; i++) {
       const right = this.unaryCond(ops[i]!);
       if (logic[i - 1]?.image === "or") {
-        or = or ? join("or", or, and) : and;
-        and = right;
-      } else and = join("and", and, right);
+        ors.push(this.chain("and", ands));
+        ands = [right];
+      } else ands.push(right);
     }
-    return or ? join("or", or, and) : and;
+    ors.push(this.chain("and", ands));
+    return this.chain("or", ors);
+  }
+
+  /**
+   * Operands joined by one operator: nested to the left (`a and b and c` is
+   * `(a and b) and c`) up to CHAIN_RUN of them, a longer run halved first, so that a
+   * chain of 10,000 terms is a tree about 20 deep, not 10,000 (everything that walks
+   * conditions recurses). The value and the order of evaluation are the same either way.
+   */
+  private chain(kind: "and" | "or", items: Cond[], from = 0, to = items.length): Cond {
+    if (to - from > CHAIN_RUN) {
+      const mid = from + Math.ceil((to - from) / 2);
+      const left = this.chain(kind, items, from, mid);
+      const right = this.chain(kind, items, mid, to);
+      return { kind, left, right, span: this.cover(left, right) };
+    }
+    let c = items[from]!;
+    for (let i = from + 1; i < to; i++) c = { kind, left: c, right: items[i]!, span: this.cover(c, items[i]!) };
+    return c;
   }
 
   private unaryCond(n: CstNode): Cond {

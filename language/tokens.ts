@@ -25,13 +25,54 @@ export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, grou
 /** Category of every string token (parser.ts consumes `AnyString`; the image tells which kind). */
 export const AnyString = createToken({ name: "AnyString", pattern: Lexer.NA, label: "a string" });
 
+/**
+ * One-line strings are matched by these regular expressions (unrolled, so quick and
+ * unambiguous). V8 runs them with a backtracking stack that a string of millions of
+ * escapes overflows ("Maximum call stack size exceeded"); a text whose lexing overflows is
+ * lexed again by a lexer that matches strings with `scanString`, a loop with no limit
+ * (`loopLexer`). tests/language/lexer.test.ts checks that both lex alike.
+ */
+const STRING = /"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*"/;
+const UNTERMINATED_STRING = /"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*\\?/;
+
+/**
+ * Where the one-line string starting at `offset` (a `"`) ends: after its closing quote
+ * (`closed`), or where it stops without one (at a line end or the end of the text, or after
+ * a backslash with nothing to escape there): what STRING and UNTERMINATED_STRING match.
+ */
+export function scanString(text: string, offset: number): { end: number; closed: boolean } {
+  const n = text.length;
+  let i = offset + 1;
+  for (;;) {
+    if (i >= n) return { end: i, closed: false };
+    const c = text.charCodeAt(i);
+    if (c === 34) return { end: i + 1, closed: true };
+    if (c === 10 || c === 13) return { end: i, closed: false };
+    if (c === 92) {
+      const next = i + 1 < n ? text.charCodeAt(i + 1) : -1;
+      // `\.`: a backslash escapes any character but a line terminator
+      if (next === -1 || next === 10 || next === 13 || next === 0x2028 || next === 0x2029) return { end: i + 1, closed: false };
+      i += 2;
+    } else i++;
+  }
+}
+
+/** The loop lexer's matchers of StringLiteral (`closed`) and UnterminatedString. */
+function stringMatch(text: string, offset: number, closed: boolean): [string] | null {
+  // (Chevrotain's own checks call it without an offset, on any text.)
+  offset |= 0;
+  if (text.charCodeAt(offset) !== 34) return null;
+  const r = scanString(text, offset);
+  return r.closed === closed ? [text.slice(offset, r.end)] : null;
+}
+
 // `"""…"""` before `"…"`. A string never spans a line unless it is triple-quoted.
 export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: STRING, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 // Unterminated strings (to the end of the file / line): still strings for the parser, so one missing
 // quote is one diagnostic ("unterminated string", reported by parser.ts), not a cascade.
 export const UnterminatedTripleString = createToken({ name: "UnterminatedTripleString", pattern: /"""[\s\S]*/, line_breaks: true, categories: [AnyString], start_chars_hint: QUOTE });
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: UNTERMINATED_STRING, categories: [AnyString], line_breaks: false, start_chars_hint: QUOTE });
 
 // Durations before numbers: `500ms 30s 10m 2h`, also compound `1h30m`.
 export const Duration = createToken({ name: "Duration", pattern: /(?:\d+(?:ms|s|m|h|d))+(?![A-Za-z0-9_])/, line_breaks: false, start_chars_hint: DIGITS });
@@ -147,15 +188,51 @@ function retypeKeywords(result: ILexingResult): ILexingResult {
   return result;
 }
 
+/**
+ * A lexer of `tokens` whose one-line strings are matched by `scanString` instead of STRING
+ * and UNTERMINATED_STRING (the same token types: Chevrotain reads the patterns when it
+ * builds a lexer, so they are swapped for that moment only).
+ */
+function loopLexer(tokens: TokenType[], config: ConstructorParameters<typeof Lexer>[1]): Lexer {
+  const patterns = [StringLiteral.PATTERN, UnterminatedString.PATTERN] as const;
+  StringLiteral.PATTERN = { exec: (text: string, offset: number) => stringMatch(text, offset, true) };
+  UnterminatedString.PATTERN = { exec: (text: string, offset: number) => stringMatch(text, offset, false) };
+  try {
+    return new Lexer(tokens, config);
+  } finally {
+    [StringLiteral.PATTERN, UnterminatedString.PATTERN] = patterns;
+  }
+}
+
+let loopRunbookLexer: Lexer | undefined;
+let loopFullLexer: Lexer | undefined;
+
+/** `quick`'s tokens, or `loop`'s when a string overflows the regular expressions (see STRING). */
+function tokenize(quick: Lexer, loop: () => Lexer, text: string): ILexingResult {
+  try {
+    return quick.tokenize(text);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return loop().tokenize(text);
+  }
+}
+
+const loopRunbook = () => (loopRunbookLexer ??= loopLexer(lexerTokens, LEXER_CONFIG));
+
 /** The tokens of a text for the parser, with comments in `groups.comments`. */
 export function lex(text: string): ILexingResult {
-  return retypeKeywords(RunbookLexer.tokenize(text));
+  return retypeKeywords(tokenize(RunbookLexer, loopRunbook, text));
+}
+
+/** `lex` by the lexer that matches strings with a loop (what `lex` falls back on): tests compare the two. */
+export function lexWithLoops(text: string): ILexingResult {
+  return retypeKeywords(loopRunbook().tokenize(text));
 }
 
 /** `lex`, keeping whitespace too (`groups.ws`): all images joined give back the text. */
 export function lexAll(text: string): ILexingResult {
   fullLexer ??= new Lexer(fullLexerTokens(), FULL_LEXER_CONFIG);
-  return retypeKeywords(fullLexer.tokenize(text));
+  return retypeKeywords(tokenize(fullLexer, () => (loopFullLexer ??= loopLexer(fullLexerTokens(), FULL_LEXER_CONFIG)), text));
 }
 
 export function isKeyword(word: string): word is Keyword {

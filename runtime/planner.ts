@@ -22,7 +22,7 @@ import type {
   StringLit,
   Value,
 } from "../language/ast.js";
-import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, type EnvScope } from "../language/scope.js";
+import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, ValueTooLargeError, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import { messages } from "../language/messages.js";
 import { assertNever } from "../language/assert.js";
@@ -486,7 +486,7 @@ export function buildPlan(rb: Runbook, options: PlanOptions): PlanResult {
   try {
     return { plan: new PlanBuilder(rb, options).build() };
   } catch (err) {
-    if (err instanceof PlanError) return { error: err.message };
+    if (err instanceof PlanError || err instanceof ValueTooLargeError) return { error: err.message };
     throw err;
   }
 }

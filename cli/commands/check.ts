@@ -1,6 +1,7 @@
 // `runbook check FILE...`: parse and check, report every diagnostic in one pass.
 // Text diagnostics go to stderr (like a compiler); json and github go to stdout
 // for tools to read. Exit 1 when any file has errors, 2 for an unknown env.
+// `--strict` makes every warning an error (reported as one, exit 1).
 
 import { compile } from "../../language/compile.js";
 import { renderDiagnostics, summarize, hasErrors, type Diagnostic, type DiagnosticFormat } from "../../language/diagnostics.js";
@@ -11,6 +12,8 @@ import { readSource } from "../source.js";
 export interface CheckOptions {
   env?: string;
   format?: DiagnosticFormat;
+  /** Warnings are errors. */
+  strict?: boolean;
 }
 
 export async function checkCommand(files: string[], options: CheckOptions, io: CliIO): Promise<number> {
@@ -27,8 +30,9 @@ export async function checkCommand(files: string[], options: CheckOptions, io: C
     }
     const result = compile(file, source.text);
     for (const [f, t] of result.sources) sources.set(f, t);
-    all.push(...result.diagnostics);
-    if (hasErrors(result.diagnostics) && exit === Exit.ok) exit = Exit.failed;
+    const diagnostics = options.strict ? result.diagnostics.map(strictly) : result.diagnostics;
+    all.push(...diagnostics);
+    if (hasErrors(diagnostics) && exit === Exit.ok) exit = Exit.failed;
     if (result.runbook && options.env) {
       const selected = selectEnv(result.runbook, options.env);
       if ("error" in selected) {
@@ -47,4 +51,9 @@ export async function checkCommand(files: string[], options: CheckOptions, io: C
     if (out) io.stdout.write(`${out}\n`);
   }
   return exit;
+}
+
+/** A warning as an error (`--strict`); an error as it is. */
+function strictly(d: Diagnostic): Diagnostic {
+  return d.severity === "warning" ? { ...d, severity: "error" } : d;
 }

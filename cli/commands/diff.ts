@@ -13,6 +13,7 @@ import { compile, type CompileResult } from "../../language/compile.js";
 import { hasErrors } from "../../language/diagnostics.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { compileAt, parseRevRef } from "../git-source.js";
+import { escapeControls, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { Exit, type CliIO } from "../io.js";
 import { cliMessages } from "../messages.js";
 import { diffRunbooks, type RunbookChanges } from "../runbook-diff.js";
@@ -74,9 +75,13 @@ export async function diffCommand(oldRef: string, newRef: string, options: DiffO
   const changes = changesBetween(oldRef, newRef, io);
   if (typeof changes === "number") return changes;
   const format = options.format ?? "text";
-  if (format === "json") io.stdout.write(maskUrlPasswords(`${JSON.stringify({ old: oldRef, new: newRef, ...changes }, null, 2)}\n`));
-  else if (format === "markdown") io.stdout.write(renderDiffMarkdown(changes, oldRef, newRef));
-  else io.stdout.write(renderDiffText(changes, oldRef, newRef));
+  // A runbook's strings may hold control characters: shown escaped, never sent to the
+  // terminal as they are (the CR of a CRLF line end is dropped, as in the run log); JSON
+  // keeps the raw text, JSON-escaped.
+  const shown = (out: string) => escapeControls(out.replaceAll("\r\n", "\n"));
+  if (format === "json") io.stdout.write(maskUrlPasswords(`${toTerminalJson({ old: oldRef, new: newRef, ...changes }, 2)}\n`));
+  else if (format === "markdown") io.stdout.write(shown(renderDiffMarkdown(changes, oldRef, newRef)));
+  else io.stdout.write(shown(renderDiffText(changes, oldRef, newRef)));
   if (changes.risks.length > 0 && !options.acceptRisk) {
     io.stderr.write(`runbook: ${cliMessages.riskExit(changes.risks.length)}\n`);
     return Exit.risk;

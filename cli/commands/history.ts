@@ -4,6 +4,7 @@
 // helpers `show` and `unlock` share: opening the journal a command names, reading
 // a runbook's name cheaply, and formatting times and durations.
 
+import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { maskUrlPasswords } from "../../language/url-password.js";
@@ -42,7 +43,7 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
 
     if (opts.json) {
       // Params are kept as given (resume needs them); a URL's password in one is not shown.
-      io.stdout.write(maskUrlPasswords(`${JSON.stringify(shown.map(runSummary), null, 2)}\n`));
+      io.stdout.write(maskUrlPasswords(`${toTerminalJson(shown.map(runSummary), 2)}\n`));
       return Exit.ok;
     }
     if (shown.length === 0) {
@@ -53,7 +54,8 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
     const color = useColor(io);
     const now = Date.now();
     const header = ["RUN", "RUNBOOK", "VERSION", "ENV", "STATUS", "BY", "STARTED", "DURATION", "COMMIT"];
-    const rows = shown.map((r) => [
+    // Control characters in the journal's text are shown escaped.
+    const rows = escapeControlsIn(shown).map((r) => [
       r.id,
       r.runbook,
       r.version,

@@ -3,12 +3,15 @@
 // exit status, reason and output tail, the confirmations, the rollback, the notes,
 // how to resume it when it did not finish, the git commit it came from, and whether
 // the runbook's files on disk are still the ones that ran. RUN_ID may be a unique prefix.
+// Control characters in what the journal holds are shown escaped (escape-controls.ts);
+// `--json` keeps the raw text, JSON-escaped.
 
 import { existsSync } from "node:fs";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, useColor, type CliIO } from "../io.js";
 import type { ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
 import type { PlannedStep } from "../../runtime/plan.js";
+import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
 
 export interface ShowOptions {
@@ -33,12 +36,13 @@ export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): 
     const onDisk = await sourceOnDisk(run);
     if (opts.json) {
       io.stdout.write(
-        maskUrlPasswords(`${JSON.stringify({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null, sourceOnDisk: onDisk }, null, 2)}\n`),
+        maskUrlPasswords(`${toTerminalJson({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null, sourceOnDisk: onDisk }, 2)}\n`),
       );
       return Exit.ok;
     }
     // Params are kept as given (resume needs them); a URL's password in one is not shown.
-    io.stdout.write(maskUrlPasswords(renderRun(run, steps, confirmations, rollbacks, notes, resume, useColor(io), onDisk)));
+    const shown = escapeControlsIn({ run, steps, confirmations, rollbacks, notes });
+    io.stdout.write(maskUrlPasswords(renderRun(shown.run, shown.steps, shown.confirmations, shown.rollbacks, shown.notes, resume, useColor(io), onDisk)));
     return Exit.ok;
   });
 }

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import { Box, Text, useInput, useStdout, type Key } from "ink";
 import type { UiStore } from "./store.js";
+import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { Header } from "./Header.js";
 import { StepList, stepRows } from "./StepList.js";
 import { StepDetail } from "./StepDetail.js";
@@ -56,7 +57,7 @@ export function App({ store, color, fallbackSize }: AppProps) {
     return (
       <Box flexDirection="column" width={columns}>
         <Text wrap="truncate-end">{`Terminal too small (${columns}x${rows}); need ${MIN_COLUMNS}x${MIN_ROWS + 1}.`}</Text>
-        <Text wrap="truncate-end">{store.dialog ? `Waiting: ${store.dialog.kind}` : (store.running?.title ?? "")}</Text>
+        <Text wrap="truncate-end">{store.dialog ? `Waiting: ${store.dialog.kind}` : escapeControls(store.running?.title ?? "")}</Text>
       </Box>
     );
   }

@@ -3,10 +3,13 @@
 // `color` is on, so NO_COLOR is decided in one place), which keeps each frame to a
 // handful of Ink nodes however much is on screen. Every pane of the UI builds
 // `Line[]` (see preview.ts), so the layout arithmetic stays in plain functions.
+// Control characters in the text (values, titles, errors) are shown escaped
+// (escape-controls.ts) before the width is measured.
 
 import { Box, Text } from "ink";
 import type { Line, Seg } from "./preview.js";
 import { charWidth, displayWidth } from "./format.js";
+import { escapeControls } from "../../runtime/views/escape-controls.js";
 
 const FG: Record<string, number> = {
   black: 30,
@@ -21,15 +24,14 @@ const FG: Record<string, number> = {
   grey: 90,
 };
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/g;
-
 /** Cut a line's segments to `width` columns, ending in … when cut. */
 export function fit(line: Line, width: number): Line {
   const out: Seg[] = [];
   let left = width;
   for (let i = 0; i < line.length && left > 0; i++) {
-    const s = line[i]!;
+    let s = line[i]!;
+    const shown = escapeControls(s.text);
+    if (shown !== s.text) s = { ...s, text: shown };
     const w = displayWidth(s.text);
     if (w <= left) {
       out.push(s);
@@ -58,7 +60,7 @@ export function lineText(line: Line): string {
 export function styleLine(line: Line, color: boolean): string {
   let out = "";
   for (const s of line) {
-    const text = s.text.replace(CONTROL, "");
+    const text = escapeControls(s.text);
     if (text === "") continue;
     const codes: number[] = [];
     if (s.bold) codes.push(1);

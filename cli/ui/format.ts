@@ -2,6 +2,7 @@
 // status glyphs, and making a step's raw output safe to draw in one terminal row.
 
 import type { PreflightStatus, StepStatus } from "../../runtime/events.js";
+import { escapeControls } from "../../runtime/views/escape-controls.js";
 
 /** 320ms, 12.3s, 2m05s, 1h02m. */
 export function formatDuration(ms: number): string {
@@ -80,16 +81,11 @@ export function preflightCounts(counts: Record<PreflightStatus, number>): string
     .join(", ");
 }
 
-// CSI … final byte, OSC … BEL/ST, other two-byte escapes.
-// eslint-disable-next-line no-control-regex
-const ESCAPES = /\u001B(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001B]*(?:\u0007|\u001B\\)?|[@-Z\\-_])|\u009B[0-?]*[ -/]*[@-~]/g;
-// eslint-disable-next-line no-control-regex
-const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
-
 /**
- * One line of a step's output made safe for one terminal row: escape sequences
- * and control characters removed, a carriage return keeps what was drawn last
- * (progress bars), tabs expanded. Very long lines are cut before the work.
+ * One line of a step's output made safe for one terminal row: a carriage return
+ * keeps what was drawn last (progress bars), tabs expanded, every other control
+ * character (escape sequences included) shown escaped (`\e]0;title\a`:
+ * escape-controls.ts). Very long lines are cut before the work.
  */
 export function sanitizeLine(line: string, max = 1000): string {
   // A line rewritten with \r (a progress bar) shows its last version, taken before
@@ -100,13 +96,12 @@ export function sanitizeLine(line: string, max = 1000): string {
     line = line.slice(line.lastIndexOf("\r", end - 1) + 1, end);
   }
   if (line.length > max * 4) line = line.slice(0, max * 4);
-  if (line.includes("\u001B") || line.includes("\u009B")) line = line.replace(ESCAPES, "");
   if (line.includes("\t")) {
     let out = "";
     for (const ch of line) out += ch === "\t" ? " ".repeat(8 - (out.length % 8)) : ch;
     line = out;
   }
-  line = line.replace(CONTROLS, "");
+  line = escapeControls(line);
   return line.length > max ? line.slice(0, max) : line;
 }
 

@@ -5,10 +5,15 @@
 // oldest chunks that are no longer needed.
 //
 // Lines the UI adds itself (an action started, a guard's result, a host finished)
-// are stored inline, marked with INFO at the start of the line.
+// are stored inline, marked with INFO at the start of the line (the step's own
+// INFO characters are stored escaped, as every view shows control characters).
+
+import { escapeControl } from "../../runtime/views/escape-controls.js";
 
 /** Marks a line the UI wrote (not the step's own output). */
 export const INFO = "\u001F";
+
+const INFO_SHOWN = escapeControl(INFO.charCodeAt(0));
 
 export interface OutputLine {
   text: string;
@@ -71,7 +76,7 @@ export class OutputBuffer {
   /** Append the step's own output (any chunking; partial lines join up). */
   append(text: string): void {
     if (text.length === 0) return;
-    if (text.includes(INFO)) text = text.replaceAll(INFO, "");
+    if (text.includes(INFO)) text = text.replaceAll(INFO, INFO_SHOWN);
     this.totalChars += text.length;
     if (text.length > this.maxChars) {
       text = flatten(text.slice(text.length - this.maxChars));

@@ -1,8 +1,10 @@
 // The plain summary `finish` prints on the normal screen after the UI closes:
 // every step with its status and duration, the run id, and how to resume a run
-// that did not finish. Plain text (ANSI colour only when the caller says so).
+// that did not finish. Plain text (ANSI colour only when the caller says so);
+// control characters in titles, reasons and errors shown escaped.
 
 import type { RunStatus, StepStatus } from "../../runtime/events.js";
+import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
 import { PREFLIGHT_ID, type UiStore } from "./store.js";
 import { formatDuration, GLYPH, STATUS_WORD } from "./format.js";
@@ -15,7 +17,7 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   const p = store.plan;
   const out: string[] = [];
   out.push(
-    bold(`${p.runbook.name} ${p.runbook.version}`) +
+    bold(escapeControls(`${p.runbook.name} ${p.runbook.version}`)) +
       ` · env ${p.env}${p.protected ? " (protected)" : ""} · run ${store.runId}${store.dryRun ? " · DRY RUN" : ""}`,
   );
   const views = store.order.map((id) => store.steps.get(id)!);
@@ -25,17 +27,17 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   for (const v of views) {
     const group = v.phase === "finally" ? "finally" : (v.section ?? "");
     if (group !== section && v.id !== PREFLIGHT_ID) {
-      if (group !== "" || section !== null) out.push(`  ${group === "" ? "(no section)" : group}`);
+      if (group !== "" || section !== null) out.push(`  ${group === "" ? "(no section)" : escapeControls(group)}`);
       section = group;
     }
     const status: StepStatus = v.rollback === "ok" ? "rolled-back" : v.status;
     const glyph = status === "running" ? "…" : GLYPH[status];
-    const title = v.title + (v.host ? ` (on ${v.host})` : "");
+    const title = escapeControls(v.title + (v.host ? ` (on ${v.host})` : ""));
     const detail = [
       v.durationMs !== undefined && status !== "pending" ? formatDuration(v.durationMs) : "",
-      v.reason ?? "",
+      escapeControls(v.reason ?? ""),
       v.exitCode !== undefined && v.exitCode !== null && v.status === "failed" ? `exit ${v.exitCode}` : "",
-      v.rollback === "failed" ? `rollback failed${v.rollbackError ? `: ${v.rollbackError}` : ""}` : "",
+      v.rollback === "failed" ? `rollback failed${v.rollbackError ? `: ${escapeControls(v.rollbackError)}` : ""}` : "",
     ].filter(Boolean);
     const id = v.id === PREFLIGHT_ID ? "preflight" : v.id;
     out.push(
@@ -48,7 +50,7 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   const runColor = result.status === "succeeded" ? 32 : 31;
   const outcome = store.verdict ? `: ${VERDICT_WORD[store.verdict.verdict]}` : ` ${word}`;
   out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId}${outcome} in ${elapsed} (exit ${result.exitCode}).`));
-  if (store.finished?.error) out.push(`  ${store.finished.error}`);
+  if (store.finished?.error) out.push(`  ${escapeControls(store.finished.error)}`);
   if (result.status !== "succeeded" && !store.dryRun) out.push(`Resume with: runbook resume ${store.runId}`);
   return out.join("\n") + "\n";
 }

@@ -1,11 +1,14 @@
 // Views of a Plan, one per output format of `runbook plan`: text for a terminal,
 // markdown for a pull request (one section per env, a table of which steps run
 // where and the values that differ), JSON for tools. A Plan is pure data; these
-// only read it. A URL's password never shows (maskUrlPasswords).
+// only read it. A URL's password never shows (maskUrlPasswords). Control characters in
+// its text (values, titles, commands) are shown escaped (escape-controls.ts); JSON keeps
+// the raw text, JSON-escaped.
 
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { describeAction, describeCond, describeOptions } from "../../runtime/describe.js";
 import type { Plan, PlannedDatabase, PlannedHost, PlannedStep } from "../../runtime/plan.js";
+import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 
 function database(db: PlannedDatabase): string {
   if (db.engine === "sqlite") return `sqlite ${db.path}${db.host ? ` on ${db.host}` : ""}`;
@@ -30,16 +33,18 @@ export function planStepLines(step: PlannedStep, prefix: string, inner: string):
   return lines;
 }
 
-export function renderPlanText(plan: Plan): string {
+export function renderPlanText(raw: Plan): string {
+  const plan = escapeControlsIn(raw);
   const out: string[] = [];
   out.push(`Plan for ${plan.runbook.name} ${plan.runbook.version}, env ${plan.env}${plan.protected ? " (protected)" : ""}`);
   if (plan.runbook.description) out.push(plan.runbook.description);
   out.push("");
-  const values = Object.entries(plan.values);
+  // Quoted values are JSON strings of the raw text (their controls JSON-escaped).
+  const values = Object.entries(raw.values);
   if (values.length) {
     out.push("Values:");
     const w = Math.max(...values.map(([k]) => k.length));
-    for (const [k, v] of values) out.push(`  ${k.padEnd(w)} = ${JSON.stringify(v)}${plan.overridden.includes(k) ? "   (overridden)" : ""}`);
+    for (const [k, v] of values) out.push(`  ${k.padEnd(w)} = ${toTerminalJson(v)}${plan.overridden.includes(k) ? "   (overridden)" : ""}`);
   }
   const hosts = Object.values(plan.hosts);
   if (hosts.length) {
@@ -53,11 +58,11 @@ export function renderPlanText(plan: Plan): string {
   }
   if (plan.secrets.length) {
     out.push("Secrets (read when the run needs them):");
-    for (const s of plan.secrets) out.push(`  ${s.name} from ${s.source} ${JSON.stringify(s.ref)}`);
+    for (const s of raw.secrets) out.push(`  ${escapeControlsIn(s.name)} from ${s.source} ${toTerminalJson(s.ref)}`);
   }
   if (plan.envConfirms.length) {
     out.push("Before the first step:");
-    for (const c of plan.envConfirms) out.push(`  confirm ${JSON.stringify(c)}`);
+    for (const c of raw.envConfirms) out.push(`  confirm ${toTerminalJson(c)}`);
   }
   let section: string | undefined | null = null;
   let n = 0;
@@ -107,7 +112,8 @@ function mdActionItem(indent: string, label: string, text: string): string {
 }
 
 /** Markdown for one or more envs: a table of steps × envs, the values that differ, then one section per env. */
-export function renderPlanMarkdown(plans: Plan[]): string {
+export function renderPlanMarkdown(raw: Plan[]): string {
+  const plans = escapeControlsIn(raw);
   const first = plans[0]!;
   const out: string[] = [];
   out.push(`# ${first.runbook.name} ${first.runbook.version}`, "");
@@ -174,7 +180,7 @@ export function renderPlanMarkdown(plans: Plan[]): string {
 }
 
 export function renderPlanJson(plans: Plan[], all: boolean): string {
-  return maskUrlPasswords(`${JSON.stringify(all ? plans : plans[0], null, 2)}\n`);
+  return maskUrlPasswords(`${toTerminalJson(all ? plans : plans[0], 2)}\n`);
 }
 
 /** A host as a plan shows it: its target, a group's list (in brackets, or joined by `join`), or `local (this machine)`. */

@@ -4,11 +4,13 @@
 // stderr so they never mix into stdout (the plain log or NDJSON). Each question
 // opens its own readline and closes it after the answer, so between questions
 // the terminal is left alone and Ctrl-C reaches the run as a signal. Flags still
-// answer first: wrap it with withFlags().
+// answer first: wrap it with withFlags(). Control characters in the questions'
+// text are shown escaped (escape-controls.ts).
 
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { FailureChoice, Interaction, StepChoice } from "../events.js";
+import { escapeControls } from "../views/escape-controls.js";
 
 export interface PromptStreams {
   input: Readable & { isTTY?: boolean };
@@ -62,11 +64,11 @@ export function promptInteraction(streams: PromptStreams): Interaction {
     },
     async confirm(question, ctx) {
       const where = ctx.step ? `[${ctx.step.id}] ` : `[env ${ctx.plan.env}] `;
-      const a = await yn(`${where}${question} [y/n] `);
+      const a = await yn(`${where}${escapeControls(question)} [y/n] `);
       return a === undefined ? "unanswerable" : a === "y";
     },
     async manual(text, ctx) {
-      streams.output.write(`[${ctx.step.id}] manual step: ${text}\n`);
+      streams.output.write(`[${ctx.step.id}] manual step: ${escapeControls(text)}\n`);
       const a = await choose(streams, `[${ctx.step.id}] done, or abort the run? [d/a] `, { d: "done", done: "done", a: "abort", abort: "abort" } as Record<
         string,
         "done" | "abort"
@@ -74,7 +76,7 @@ export function promptInteraction(streams: PromptStreams): Interaction {
       return a ?? "unanswerable";
     },
     async onFailure(error, ctx) {
-      streams.output.write(`[${ctx.step.id}] failed: ${error}\n`);
+      streams.output.write(`[${ctx.step.id}] failed: ${escapeControls(error)}\n`);
       const a = await choose<FailureChoice>(streams, `[${ctx.step.id}] [r]etry, [s]kip, roll[b]ack or [a]bort? `, {
         r: "retry",
         retry: "retry",
@@ -88,7 +90,7 @@ export function promptInteraction(streams: PromptStreams): Interaction {
       return a ?? "unanswerable";
     },
     async rerunInterrupted(ctx) {
-      const a = await yn(`[${ctx.step.id}] '${ctx.step.title}' was interrupted when the run stopped. Run it again? [y/n] `);
+      const a = await yn(`[${ctx.step.id}] '${escapeControls(ctx.step.title)}' was interrupted when the run stopped. Run it again? [y/n] `);
       return a === undefined ? "unanswerable" : a === "y";
     },
   };

@@ -6,11 +6,13 @@
 // million lines costs as many writes as chunks it prints, not a million); text
 // is written while its event is handled, so it is out before any question that
 // follows it is asked. A subscriber only: it reads RunEvents (already redacted)
-// and writes text, to a stream or an OutputSink (output-sink.ts).
+// and writes text, to a stream or an OutputSink (output-sink.ts). Control
+// characters in output and in values are shown escaped (escape-controls.ts).
 
 import { assertNever } from "../../language/assert.js";
 import type { PreflightStatus, RunEvent, RunEventListener } from "../events.js";
 import { verdictLines } from "../verdict.js";
+import { escapeControls, hasControls } from "./escape-controls.js";
 
 /** Where the log goes: a Writable, or an OutputSink over one. */
 export interface TextOut {
@@ -46,11 +48,17 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
   };
   const outputPrefix = (time: string, stepId: string, host: string | undefined, stream: "stdout" | "stderr") =>
     `${c("dim", time)} ${c("cyan", `[${stepId}]`)} ${c("blue", host ?? "local")} ${stream === "stderr" ? c("yellow", "!") : c("dim", "|")} `;
-  /** Whole lines of output (text ends with a newline), each with the prefix and without one trailing \r: one string. */
+  /**
+   * Whole lines of output (text ends with a newline), each with the prefix and without one
+   * trailing \r, control characters escaped: one string.
+   */
   const outputLines = (prefix: string, text: string) => {
     let s = "";
+    // Text with no control character at all (the usual case) needs no escaping, line by line.
+    const clean = !hasControls(text);
     for (let from = 0, nl = text.indexOf("\n"); nl >= 0; from = nl + 1, nl = text.indexOf("\n", from)) {
-      s += `${prefix}${text.slice(from, nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl)}\n`;
+      const line = text.slice(from, nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
+      s += `${prefix}${clean ? line : escapeControls(line)}\n`;
     }
     return s;
   };
@@ -65,7 +73,9 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
     }
   };
 
-  const listener = (e: RunEvent): void => {
+  const listener = (event: RunEvent): void => {
+    // Output is escaped line by line (outputLines); every other event's text here.
+    const e = event.type === "output" ? event : escapeEvent(event);
     switch (e.type) {
       case "run-started":
         dryRun = e.dryRun;
@@ -192,6 +202,17 @@ const PREFLIGHT_WORD: { [S in PreflightStatus]: [Colour, string] } = {
   "not-checked": ["magenta", "not checked"],
   deferred: ["yellow", "checked when needed"],
 };
+
+/** An event with control characters escaped in its text fields (itself when there are none). */
+function escapeEvent(e: RunEvent): RunEvent {
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(e)) {
+    if (typeof v !== "string" || !hasControls(v)) continue;
+    (copy ??= { ...e })[k] = escapeControls(v);
+  }
+  if (e.type === "rollback-started" && e.steps.some(hasControls)) (copy ??= { ...e }).steps = e.steps.map(escapeControls);
+  return (copy as RunEvent | undefined) ?? e;
+}
 
 function colourDiff(diff: string, c: (name: Colour, s: string) => string): string {
   return diff

@@ -307,3 +307,46 @@ describe("helpers", () => {
     expect(formatDuration(ms)).toBe(text);
   });
 });
+
+describe("control characters in what the journal holds", () => {
+  const own = tempDir("runbook-controls-");
+  const ownState = path.join(own.dir, "journal.db");
+  // eslint-disable-next-line no-control-regex
+  const RAW_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
+
+  beforeAll(async () => {
+    const j = await openJournal(ownState);
+    const plan = makePlan({ runbook: "release", version: "1.0.0", env: "dev", steps: [makeStep("build", { title: "build \u001b]0;owned\u0007" })] });
+    await j.beginRun({ runId: "dddd4444", plan, dryRun: false, params: { branch: "x\u001b[2J" }, file: "release.rb" });
+    for (const e of stepEvents("dddd4444", "build", { status: "failed", output: ["title \u001b]0;pwned\u0007\n", "clear \u001b[2J\u009b31m\n"], reason: "bad \u0007" })) j.record(e);
+    j.record(runFinished("dddd4444", "failed", "step build failed \u001b[H"));
+    await j.flush();
+    await j.close();
+  });
+  afterAll(() => own.cleanup());
+
+  it("show prints them escaped: output, titles, params, reasons, errors", async () => {
+    const io = captureIO(own.dir);
+    expect(await showCommand("dddd4444", { state: ownState }, io)).toBe(0);
+    const out = io.out();
+    expect(out).toContain("        title \\e]0;pwned\\a\n");
+    expect(out).toContain("        clear \\e[2J\\x9b31m\n");
+    expect(out).toContain("branch=x\\e[2J");
+    expect(out).toContain("reason: bad \\a");
+    expect(out).toContain("step build failed \\e[H");
+    expect(out).not.toMatch(RAW_CONTROL);
+  });
+
+  it("show --json and history --json keep the raw text, JSON-escaped", async () => {
+    const io = captureIO(own.dir);
+    expect(await showCommand("dddd4444", { state: ownState, json: true }, io)).toBe(0);
+    const shown = JSON.parse(io.out()) as { steps: { outputTail: string }[]; run: { params: Record<string, string> } };
+    expect(shown.steps[0]!.outputTail).toBe("title \u001b]0;pwned\u0007\nclear \u001b[2J\u009b31m\n");
+    expect(shown.run.params).toEqual({ branch: "x\u001b[2J" });
+    expect(io.out().replaceAll("\n", "")).not.toMatch(RAW_CONTROL);
+    const h = captureIO(own.dir);
+    expect(await historyCommand(undefined, { state: ownState, json: true }, h)).toBe(0);
+    expect(h.out().replaceAll("\n", "")).not.toMatch(RAW_CONTROL);
+    expect((JSON.parse(h.out()) as { error: string }[])[0]!.error).toBe("step build failed \u001b[H");
+  });
+});

@@ -165,7 +165,8 @@ describe("compile: results", () => {
   });
   it("reports absurdly deep nesting as a syntax error, not a crash", () => {
     const r = compileSource(`${HEAD}step "a" when ${"(".repeat(5000)}x${")".repeat(5000)} { }\n`, "m.rb");
-    expect(r.diagnostics).toMatchObject([{ code: "syntax", message: expect.stringContaining("nested too deeply") }]);
+    // at the `(` that goes past MAX_NESTING, not at the top of the file
+    expect(r.diagnostics).toMatchObject([{ code: "syntax", message: expect.stringContaining("nested more than 100 levels deep"), span: { column: 115 } }]);
   });
   it.each(["", "\u0000", "}}}}", "step", '"', '"""', "${", "runbook", "# only a comment"])("never throws: %j", (src) => {
     expect(() => compileSource(src)).not.toThrow();

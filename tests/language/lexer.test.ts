@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import { createToken, Lexer, type IToken } from "chevrotain";
-import { fullLexerTokens, LEXER_CONFIG, lex as lexText, lexAll, lexerTokenTypes } from "../../language/tokens.js";
+import fc from "fast-check";
+import { fullLexerTokens, LEXER_CONFIG, lex as lexText, lexAll, lexerTokenTypes, lexWithLoops, scanString } from "../../language/tokens.js";
 import { fixtureFiles } from "./parse-helpers.js";
 
 const lex = (text: string) => {
@@ -103,5 +104,47 @@ describe("lexer", () => {
     expect(kinds(fast)).toEqual(kinds(full));
     expect(fast.groups.ws).toBeUndefined();
     expect(fast.groups.comments?.map((t) => t.image)).toEqual(full.groups.comments?.map((t) => t.image));
+  });
+
+  // One-line strings are matched by regular expressions, and by a loop (scanString) when a
+  // string overflows V8's backtracking stack: the loop matches what the regular expressions
+  // (today's and the ones before them) match, and both lexers give the same tokens.
+  it("matches one-line strings as the regular expressions do, by the loop too", () => {
+    const closedRe = /"(?:[^"\\\n\r]|\\.)*"/y;
+    const openRe = /"(?:[^"\\\n\r]|\\.)*\\?/y;
+    const piece = fc.constantFrom('"', "\\", "\n", "\r", "a", " ", "\u2028", "\u2029", "é", "\ud83d\ude00", "$", "{");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = `"${pieces.join("")}`;
+        closedRe.lastIndex = 0;
+        openRe.lastIndex = 0;
+        const closed = closedRe.exec(text);
+        const r = scanString(text, 0);
+        const expected = closed ? { end: closed[0].length, closed: true } : { end: openRe.exec(text)![0].length, closed: false };
+        expect(r).toEqual(expected);
+        const kinds = (r: ReturnType<typeof lexText>) => [r.tokens.map((t) => [t.tokenType.name, t.image, t.startOffset]), r.errors.map((e) => e.offset)];
+        expect(kinds(lexWithLoops(text))).toEqual(kinds(lexText(text)));
+        if (text.startsWith('"""')) return; // a triple-quoted string
+        const tok = lexText(text).tokens[0]!;
+        expect([tok.tokenType.name, tok.image.length]).toEqual([expected.closed ? "StringLiteral" : "UnterminatedString", expected.end]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    ["a 9 MB string", `"${"x".repeat(9_000_000)}"`, "StringLiteral", 9_000_002],
+    ["a 9 MB string of escapes", `"${"\\n".repeat(4_500_000)}"`, "StringLiteral", 9_000_002],
+    ["a 9 MB unterminated string", `"${"x".repeat(9_000_000)}`, "UnterminatedString", 9_000_001],
+    ["a 9 MB unterminated string of escapes", `"${"\\n".repeat(4_500_000)}`, "UnterminatedString", 9_000_001],
+  ])("lexes %s as one token", (_name, text, kind, length) => {
+    const r = lexText(text);
+    expect(r.errors).toEqual([]);
+    expect(r.tokens.map((t) => [t.tokenType.name, t.image.length])).toEqual([[kind, length]]);
+  });
+
+  it.each(fixtureFiles())("the lexer that matches strings with a loop gives the same tokens: %s", (_file, text) => {
+    const kinds = (r: ReturnType<typeof lexText>) => r.tokens.map((t) => [t.tokenType.name, t.image, t.startOffset]);
+    expect(kinds(lexWithLoops(text))).toEqual(kinds(lexText(text)));
   });
 });

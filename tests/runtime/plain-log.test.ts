@@ -14,6 +14,7 @@ import type { RunEvent } from "../../runtime/events.js";
 import { createNdjson } from "../../runtime/views/ndjson.js";
 import { blockingWrites, createOutputSink } from "../../runtime/views/output-sink.js";
 import { createPlainLog } from "../../runtime/views/plain-log.js";
+import { escapeControlsPlain } from "../../runtime/views/escape-controls.js";
 
 type Output = Extract<RunEvent, { type: "output" }>;
 
@@ -37,13 +38,14 @@ const out = (stepId: string, text: string, o: { host?: string; stream?: "stdout"
 /**
  * The rules the log follows for output, one line at a time: a line is shown when
  * its newline arrives, with the time of the event that completed it; a partial
- * line stays held (per step, host and stream) until flush.
+ * line stays held (per step, host and stream) until flush; control characters
+ * are escaped (the plain way, one character at a time).
  */
 function lineByLine(events: Output[]): string {
   const partial = new Map<string, { e: Output; text: string; time: string }>();
   let s = "";
   const line = (e: Output, time: string, l: string) =>
-    (s += `${time} [${e.stepId}] ${e.host ?? "local"} ${e.stream === "stderr" ? "!" : "|"} ${l.replace(/\r$/, "")}\n`);
+    (s += `${time} [${e.stepId}] ${e.host ?? "local"} ${e.stream === "stderr" ? "!" : "|"} ${escapeControlsPlain(l.replace(/\r$/, ""))}\n`);
   for (const e of events) {
     const key = `${e.stepId}/${e.host ?? ""}/${e.stream}`;
     const p = partial.get(key) ?? { e, text: "", time: e.time };
@@ -105,7 +107,7 @@ describe("the plain log", () => {
   });
 
   it("keeps the bytes and order of the line-by-line rules, however the output is cut into chunks", () => {
-    const piece = fc.constantFrom("a", "bc", "\n", "\r\n", "\r", " x ", "\r\r\n", "\n\n");
+    const piece = fc.constantFrom("a", "bc", "\n", "\r\n", "\r", " x ", "\r\r\n", "\n\n", "\u001b]0;t\u0007", "\u001b[2J", "\u009b", "\t");
     const event = fc.record({
       step: fc.constantFrom("s1", "s2"),
       host: fc.constantFrom(undefined, "web1", "web2"),
@@ -130,6 +132,24 @@ describe("the plain log", () => {
     );
   });
 
+  it("shows control characters of output and of values escaped, never as they are", () => {
+    const r = recorder();
+    const log = createPlainLog(r, { color: true });
+    log({ type: "step-started", runId: "r", time: T, stepId: "s", title: "deploy \u001b]0;owned\u0007", attempt: 1, preview: [] });
+    log(out("s", "title \u001b]0;pwned\u0007 clear \u001b[2J\u001b[H ok\r\nover\rwrite\n"));
+    log({ type: "note", runId: "r", time: T, stepId: "s", text: "branch \u009b31m" });
+    log({ type: "step-finished", runId: "r", time: T, stepId: "s", status: "failed", reason: "exited \u0007", durationMs: 9, attempt: 1 });
+    const text = r.text();
+    expect(text).toContain("deploy \\e]0;owned\\a");
+    expect(text).toContain("title \\e]0;pwned\\a clear \\e[2J\\e[H ok\n");
+    expect(text).toContain("over\\rwrite\n");
+    expect(text).toContain("note: branch \\x9b31m");
+    expect(text).toContain("exited \\a");
+    // The only escape sequences left are the log's own colours.
+    // eslint-disable-next-line no-control-regex
+    expect(text.replace(/\u001b\[[0-9;]*m/g, "")).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it("colours each line's prefix when asked", () => {
     const r = recorder();
     createPlainLog(r, { color: true })(out("s", "a\nb\n", { stream: "stderr" }));
@@ -139,6 +159,15 @@ describe("the plain log", () => {
 });
 
 describe("NDJSON", () => {
+  it("carries the raw text, JSON-escaped: no control character reaches a terminal showing it", () => {
+    const r = recorder();
+    const raw = "\u001b]0;pwned\u0007\u001b[2J\u009b31m\u007f\r\n";
+    createNdjson(r)(out("s", raw));
+    expect((JSON.parse(r.text()) as { text: string }).text).toBe(raw);
+    // eslint-disable-next-line no-control-regex
+    expect(r.text().replace(/\n$/, "")).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
   it("is one write per event, one JSON object per line", () => {
     const r = recorder();
     const view = createNdjson(r);

@@ -126,6 +126,19 @@ describe("running with output", () => {
     expect(done).toContain("✔ Deploy");
   });
 
+  it("shows control characters of output and of titles escaped; none reaches the terminal", async () => {
+    const plan = makePlan([step("build", { title: "Build \u001b]0;owned\u0007", actions: [run(["make"])] })]);
+    const ui = mount(plan, { rows: 30 });
+    ui.bus.emit(ev({ type: "step-started", stepId: "build", title: "Build \u001b]0;owned\u0007", attempt: 1, preview: [] }));
+    ui.bus.emit(ev({ type: "output", stepId: "build", stream: "stdout", text: "title \u001b]0;pwned\u0007 clear \u001b[2J\u009b2J info\u001f end\n" }));
+    const f = await ui.frame("end");
+    expect(f).toContain("title \\e]0;pwned\\a clear \\e[2J\\x9b2J info\\x1f end");
+    expect(f).toContain("Build \\e]0;owned\\a");
+    // What Ink drew holds only its own colour codes (the harness's frames keep them).
+    // eslint-disable-next-line no-control-regex
+    expect(f.replace(/\u001b\[[0-9;]*m/g, "")).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it("PgUp/PgDn scroll the output; End goes back to the newest line", async () => {
     const plan = threeSteps();
     const ui = mount(plan, { rows: 30 });

@@ -79,11 +79,12 @@ describe("OutputBuffer", () => {
 
 describe("text helpers", () => {
   it.each([
-    ["\u001B[31mred\u001B[0m plain", "red plain"],
+    ["\u001B[31mred\u001B[0m plain", "\\e[31mred\\e[0m plain"],
     ["progress 10%\rprogress 50%\rprogress 100%", "progress 100%"],
     ["a\tb", "a       b"],
-    ["bell\u0007 and \u0000nul", "bell and nul"],
-    ["\u001B]0;title\u0007text", "text"],
+    ["bell\u0007 and \u0000nul", "bell\\a and \\0nul"],
+    ["\u001B]0;title\u0007text", "\\e]0;title\\atext"],
+    ["\u001B[2J\u009B2J\u007F", "\\e[2J\\x9b2J\\x7f"],
   ])("sanitizeLine(%j)", (input, expected) => {
     expect(sanitizeLine(input)).toBe(expected);
   });
@@ -125,7 +126,9 @@ describe("text helpers", () => {
     const line = [{ text: "ok", color: "green", bold: true }, { text: " plain" }];
     expect(styleLine(line, true)).toBe("\u001B[1;32mok\u001B[0m plain");
     expect(styleLine(line, false)).toBe("\u001B[1mok\u001B[0m plain");
-    expect(styleLine([{ text: "evil\u001B[2Jtext" }], false)).toBe("evil[2Jtext");
+    expect(styleLine([{ text: "evil\u001B[2Jtext" }], false)).toBe("evil\\e[2Jtext");
+    // Cut to the width as shown: the escaped text counts, not the raw.
+    expect(lineText(fit([{ text: "\u001B]0;title\u0007" }], 8))).toBe("\\e]0;ti…");
   });
 });
 
