@@ -68,7 +68,7 @@ export async function exportTables(
   format: DataFormat,
 ): Promise<DataResult> {
   return db.transaction(async () => {
-    const names = await resolveTables(db, tables);
+    const names = await parentsFirst(db, await resolveTables(db, tables));
     const multi = format === "web2py" || names.length !== 1;
     const out = await AtomicFile.create(path);
     try {
@@ -148,6 +148,45 @@ async function resolveTables(db: DatabaseDriver, wanted: string[] | undefined): 
   return [...new Set(names)];
 }
 
+/** Per engine: the tables a table's foreign keys reference (`?` is the table). */
+const PARENTS_SQL: { [E in DatabaseDriver["engine"]]: string } = {
+  sqlite: 'SELECT DISTINCT "table" AS parent FROM pragma_foreign_key_list(?)',
+  mysql:
+    "SELECT DISTINCT REFERENCED_TABLE_NAME AS parent FROM information_schema.KEY_COLUMN_USAGE " +
+    "WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL",
+};
+
+/**
+ * The tables, parents first: a table comes after every table its foreign keys
+ * reference (among those exported), so web2py's `import_from_csv_file(…,
+ * restore=True)`, which inserts table by table with its foreign keys on, can
+ * read the file. Otherwise the given order stays (the database's order, or the
+ * order named). A table referencing itself is its own business; in a cycle the
+ * first in the given order comes first.
+ */
+export async function parentsFirst(db: DatabaseDriver, names: readonly string[]): Promise<string[]> {
+  const parents = new Map<string, Set<string>>();
+  for (const name of names) {
+    const rows = await db.query(PARENTS_SQL[db.engine], [name]);
+    const set = new Set<string>();
+    for (const r of rows) {
+      const p = findName(names, String(r.parent));
+      if (p !== undefined && p !== name) set.add(p);
+    }
+    parents.set(name, set);
+  }
+  const out: string[] = [];
+  const placed = new Set<string>();
+  while (out.length < names.length) {
+    const ready = names.find((n) => !placed.has(n) && [...parents.get(n)!].every((p) => placed.has(p)));
+    // A cycle: the first one left breaks it.
+    const next = ready ?? names.find((n) => !placed.has(n))!;
+    out.push(next);
+    placed.add(next);
+  }
+  return out;
+}
+
 function findName(names: readonly string[], wanted: string): string | undefined {
   if (names.includes(wanted)) return wanted;
   const lower = wanted.toLowerCase();
@@ -214,11 +253,13 @@ const NON_TEXT_TYPE =
 /** One value as the text web2py's exporter writes for it. */
 export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">): string {
   if (typeof value === "string") return value;
+  const scale = column === undefined ? undefined : decimalScale(column.type);
   if (typeof value === "number") {
+    if (scale !== undefined && Number.isFinite(value)) return pyFixed(value, scale);
     const real = column !== undefined && REAL_TYPE.test(column.type);
     return Number.isInteger(value) && !real ? String(value) : pyFloatRepr(value);
   }
-  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "bigint") return scale ? `${value.toString()}.${"0".repeat(scale)}` : value.toString();
   if (typeof value === "boolean") return value ? "True" : "False";
   if (Buffer.isBuffer(value)) {
     // web2py keeps a blob as its base64 text (MySQL hands it back as bytes):
@@ -231,6 +272,36 @@ export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">): st
   }
   if (value === null) return "";
   return String(value);
+}
+
+const DECIMAL_TYPE = /^\s*(?:decimal|numeric|dec|fixed)\s*\(\s*\d+\s*,\s*(\d+)\s*\)/i;
+
+/** The declared scale of a DECIMAL(p,s) / NUMERIC(p,s) column (web2py's `decimal(p,s)`), else undefined. */
+export function decimalScale(type: string): number | undefined {
+  const m = DECIMAL_TYPE.exec(type);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A number with `scale` digits after the point, as Python's
+ * `"{0:.{s}f}".format(value)` writes it (pydal reads an SQLite decimal so, and
+ * MySQL hands DECIMAL back as such text): correctly rounded from the double's
+ * exact value, ties to even (JavaScript's toFixed rounds ties away from zero).
+ */
+export function pyFixed(value: number, scale: number): string {
+  const digits = Math.min(scale, 100);
+  let text = value.toFixed(digits);
+  if (Math.abs(value) < 1e21 && digits + 60 <= 100) {
+    // The exact value, far enough to see a tie: `5` then zeros after the last kept digit.
+    const exact = Math.abs(value).toFixed(digits + 60);
+    const cut = exact.length - 60;
+    if (/^50*$/.test(exact.slice(cut))) {
+      const kept = exact.slice(0, cut).replace(/\.$/, "");
+      const last = Number(kept[kept.length - 1]);
+      if (last % 2 === 0) text = (value < 0 ? "-" : "") + kept; // ties to even: keep, not round up
+    }
+  }
+  return Object.is(value, -0) ? `-${text}` : text;
 }
 
 /** Bytes that are canonical base64 text (A–Z a–z 0–9 + /, `=` padding). */
@@ -605,6 +676,20 @@ function findColumn(columns: ColumnInfo[], name: string): ColumnInfo | undefined
   return columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
 }
 
+const CHAR1_TYPE = /^\s*char\s*\(\s*1\s*\)/i;
+
+/**
+ * web2py keeps a `boolean` field as CHAR(1) 'T' / 'F', and its exporter writes
+ * True / False: into a CHAR(1) column those (and a driver's booleans) become
+ * 'T' / 'F', so `db.t.flag == True` matches the row again.
+ */
+export function web2pyBoolean(v: SqlValue, type: string): SqlValue {
+  if (!CHAR1_TYPE.test(type)) return v;
+  if (v === "True" || v === true) return "T";
+  if (v === "False" || v === false) return "F";
+  return v;
+}
+
 /** Deletes a table's rows, then inserts rows in batched multi-row INSERTs. */
 class TableLoader {
   private batch: string[] = [];
@@ -630,9 +715,10 @@ class TableLoader {
       "(" +
       values
         .map((v, i) => {
+          const type = this.columns[i]!.type;
           // web2py stores no '' in numeric or date columns: there it means NULL.
-          if (v === "" && NON_TEXT_TYPE.test(this.columns[i]!.type)) return "NULL";
-          return sqlLiteral(v, this.db.engine);
+          if (v === "" && NON_TEXT_TYPE.test(type)) return "NULL";
+          return sqlLiteral(web2pyBoolean(v, type), this.db.engine);
         })
         .join(", ") +
       ")";

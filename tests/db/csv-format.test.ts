@@ -120,7 +120,8 @@ describe("cellText (values as web2py's exporter writes them)", () => {
     ["text", undefined, "text"],
     [42, { type: "INTEGER" }, "42"],
     [42, { type: "DOUBLE" }, "42.0"],
-    [2.5, { type: "NUMERIC(10,2)" }, "2.5"],
+    [2.5, { type: "NUMERIC(10,2)" }, "2.50"], // its declared scale, as web2py writes it
+    [2.5, { type: "NUMERIC" }, "2.5"],
     [1e-7, { type: "int(11)" }, "1e-07"],
     [3, { type: "double" }, "3.0"],
     [9007199254740993n, { type: "BIGINT" }, "9007199254740993"],
