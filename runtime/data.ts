@@ -29,6 +29,9 @@ import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver
 import { DriverError } from "./drivers/driver.js";
 import { commitsImplicitly, lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
 import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
+import { decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
+
+export { decimalScale, pyFixed };
 
 export type DataFormat = "csv" | "web2py";
 
@@ -272,36 +275,6 @@ export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">): st
   }
   if (value === null) return "";
   return String(value);
-}
-
-const DECIMAL_TYPE = /^\s*(?:decimal|numeric|dec|fixed)\s*\(\s*\d+\s*,\s*(\d+)\s*\)/i;
-
-/** The declared scale of a DECIMAL(p,s) / NUMERIC(p,s) column (web2py's `decimal(p,s)`), else undefined. */
-export function decimalScale(type: string): number | undefined {
-  const m = DECIMAL_TYPE.exec(type);
-  return m ? Number(m[1]) : undefined;
-}
-
-/**
- * A number with `scale` digits after the point, as Python's
- * `"{0:.{s}f}".format(value)` writes it (pydal reads an SQLite decimal so, and
- * MySQL hands DECIMAL back as such text): correctly rounded from the double's
- * exact value, ties to even (JavaScript's toFixed rounds ties away from zero).
- */
-export function pyFixed(value: number, scale: number): string {
-  const digits = Math.min(scale, 100);
-  let text = value.toFixed(digits);
-  if (Math.abs(value) < 1e21 && digits + 60 <= 100) {
-    // The exact value, far enough to see a tie: `5` then zeros after the last kept digit.
-    const exact = Math.abs(value).toFixed(digits + 60);
-    const cut = exact.length - 60;
-    if (/^50*$/.test(exact.slice(cut))) {
-      const kept = exact.slice(0, cut).replace(/\.$/, "");
-      const last = Number(kept[kept.length - 1]);
-      if (last % 2 === 0) text = (value < 0 ? "-" : "") + kept; // ties to even: keep, not round up
-    }
-  }
-  return Object.is(value, -0) ? `-${text}` : text;
 }
 
 /** Bytes that are canonical base64 text (A–Z a–z 0–9 + /, `=` padding). */
@@ -553,7 +526,7 @@ export async function importFile(
         if (!col) throw new DriverError(`${where(s.line)}: table ${table} of ${db.label} has no column named ${field}`, "no-column");
         return col;
       });
-      loader = new TableLoader(db, table, fileColumns);
+      loader = new TableLoader(db, table, fileColumns, columns, `the file ${path}`);
       await loader.clear();
     };
 
@@ -690,41 +663,52 @@ export function web2pyBoolean(v: SqlValue, type: string): SqlValue {
   return v;
 }
 
-/** Deletes a table's rows, then inserts rows in batched multi-row INSERTs. */
+/** Where a verification that failed can look for the first row that differs: the source's rows, in key order. */
+export type SourceRows = () => AsyncIterable<Row[]>;
+
+/**
+ * Deletes a table's rows, then inserts rows in batched multi-row INSERTs; then,
+ * still in the transaction, reads the table back and checks it holds the rows
+ * sent: their number and checksum (data-verify.ts). A difference is an error
+ * (which rolls the transaction back) saying where.
+ */
 class TableLoader {
   private batch: string[] = [];
   private batchBytes = 0;
-  private count = 0;
   private readonly prefix: string;
+  private readonly sent: TableDigest;
 
   constructor(
     private readonly db: DatabaseDriver,
     readonly table: string,
     private readonly columns: ColumnInfo[],
+    /** Every column of the table: the read back pages on its key when the loaded columns hold all of it. */
+    private readonly tableColumns: ColumnInfo[],
+    /** What was read from: "the file x.csv", "prod.appdb". */
+    private readonly source: string,
   ) {
     const q = (n: string) => quoteIdent(n, db.engine);
     this.prefix = `INSERT INTO ${q(table)} (${columns.map((c) => q(c.name)).join(", ")}) VALUES\n`;
+    this.sent = new TableDigest(verifyColumns(columns, db.engine));
   }
 
   async clear(): Promise<void> {
     await this.db.execute(`DELETE FROM ${quoteIdent(this.table, this.db.engine)}`);
   }
 
+  /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */
+  private stored(v: SqlValue, i: number): SqlValue {
+    const type = this.columns[i]!.type;
+    if (v === "" && NON_TEXT_TYPE.test(type)) return null;
+    return web2pyBoolean(v, type);
+  }
+
   async add(values: SqlValue[]): Promise<void> {
-    const tuple =
-      "(" +
-      values
-        .map((v, i) => {
-          const type = this.columns[i]!.type;
-          // web2py stores no '' in numeric or date columns: there it means NULL.
-          if (v === "" && NON_TEXT_TYPE.test(type)) return "NULL";
-          return sqlLiteral(web2pyBoolean(v, type), this.db.engine);
-        })
-        .join(", ") +
-      ")";
+    const row = values.map((v, i) => this.stored(v, i));
+    this.sent.add(row);
+    const tuple = "(" + row.map((v) => sqlLiteral(v, this.db.engine)).join(", ") + ")";
     this.batch.push(tuple);
     this.batchBytes += tuple.length;
-    this.count++;
     if (this.batch.length >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
   }
 
@@ -736,11 +720,96 @@ class TableLoader {
     await this.db.execute(sql);
   }
 
-  /** Sends what is left; the number of rows inserted. */
-  async finish(): Promise<number> {
-    await this.flush();
-    return this.count;
+  /** The loaded columns, paged on the table's key when they hold all of it. */
+  private readColumns(): ColumnInfo[] {
+    const keys = this.tableColumns.filter((c) => c.primaryKey);
+    const whole = keys.length > 0 && keys.every((k) => this.columns.some((c) => c.name === k.name));
+    return this.columns.map((c) => ({ ...c, primaryKey: whole && c.primaryKey }));
   }
+
+  /**
+   * Sends what is left, then checks the table holds what was sent; the number of
+   * rows it holds. `sourceRows` (a sync's source) lets a difference name its row.
+   */
+  async finish(sourceRows?: SourceRows): Promise<number> {
+    await this.flush();
+    const held = new TableDigest(this.sent.columns);
+    const read = this.readColumns();
+    if (read.length === 0) {
+      // A table given without columns (web2py writes none for an empty table): its rows are counted.
+      const [row] = await this.db.query(`SELECT count(*) AS n FROM ${quoteIdent(this.table, this.db.engine)}`);
+      for (let n = Number(row?.n ?? 0); n > 0; n--) held.add([]);
+    } else {
+      for await (const page of readPages(this.db, this.table, read)) {
+        for (const r of page) held.add(read.map((c) => r[c.name]));
+      }
+    }
+    if (!held.same(this.sent)) {
+      const where = sourceRows ? await this.firstDifference(sourceRows, read) : undefined;
+      throw new DriverError(
+        verifyFailed({ db: this.db.label, table: this.table, source: this.source, held, sent: this.sent, where }),
+        "verify",
+      );
+    }
+    if (this.db.engine === "sqlite") await this.assertCount(held.rows);
+    return held.rows;
+  }
+
+  /**
+   * The count once more, as a statement that fails when it differs: where the
+   * writes go to SQLite on another host as one script, this holds that script's
+   * COMMIT back unless the host's table has the rows the local copy was checked on.
+   */
+  private async assertCount(rows: number): Promise<void> {
+    const check = `runbook_verify_${randomBytes(4).toString("hex")}`;
+    const label = `${this.table} holds ${rows} rows`;
+    await this.db.execute(
+      `CREATE TEMP TABLE ${check} (ok INTEGER CONSTRAINT ${quoteIdent(label, "sqlite")} CHECK (ok));\n` +
+        `INSERT INTO ${check} SELECT count(*) = ${rows} FROM ${quoteIdent(this.table, "sqlite")};\n` +
+        `DROP TABLE ${check}`,
+    );
+  }
+
+  /** The first row, in key order, whose values differ between the source and the table. */
+  private async firstDifference(sourceRows: SourceRows, read: ColumnInfo[]): Promise<RowDifference | undefined> {
+    if (!read.some((c) => c.primaryKey)) return undefined;
+    const digest = this.sent;
+    const keyOf = (values: readonly SqlValue[]) =>
+      read.flatMap((c, i) => (c.primaryKey ? [`${c.name}=${cellText(values[i] ?? null, c)}`] : [])).join(", ");
+    const source = sourceRows()[Symbol.asyncIterator]();
+    const target = readPages(this.db, this.table, read)[Symbol.asyncIterator]();
+    let a: SqlValue[][] = [];
+    let b: SqlValue[][] = [];
+    for (;;) {
+      if (a.length === 0) {
+        const n = await source.next();
+        a = n.done ? [] : n.value.map((r) => this.columns.map((c, i) => this.stored(r[c.name] ?? null, i)));
+      }
+      if (b.length === 0) {
+        const n = await target.next();
+        b = n.done ? [] : n.value.map((r) => read.map((c) => r[c.name] ?? null));
+      }
+      const x = a.shift();
+      const y = b.shift();
+      if (x === undefined && y === undefined) return undefined;
+      if (x === undefined) return { key: keyOf(y!), what: "is not in the source" };
+      if (y === undefined) return { key: keyOf(x), what: "is missing" };
+      if (digest.rowText(x) === digest.rowText(y)) continue;
+      if (keyOf(x) !== keyOf(y)) return { key: keyOf(x), what: "is missing" };
+      const i = digest.columns.findIndex((_, k) => canonicalDiffers(digest, x, y, k));
+      const col = read[i]!;
+      return { key: keyOf(x), what: `column ${col.name} is ${shownValue(y[i]!, col)} where it was sent as ${shownValue(x[i]!, col)}` };
+    }
+  }
+}
+
+function canonicalDiffers(digest: TableDigest, x: readonly SqlValue[], y: readonly SqlValue[], k: number): boolean {
+  const one = new TableDigest([digest.columns[k]!]);
+  return one.rowText([x[k]!]) !== one.rowText([y[k]!]);
+}
+
+function shownValue(v: SqlValue, col: ColumnInfo): string {
+  return v === null ? "NULL" : JSON.stringify(cellText(v, col).slice(0, 80));
 }
 
 /**
@@ -810,7 +879,7 @@ export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, table
         for (const s of srcTables) if (findName(dstTables, s) === undefined) skipped.push(s);
       }
 
-      const plans: { src: string; dst: string; shared: { dst: ColumnInfo; src: ColumnInfo }[]; read: ColumnInfo[] }[] = [];
+      const plans: { src: string; dst: string; shared: { dst: ColumnInfo; src: ColumnInfo }[]; read: ColumnInfo[]; dstColumns: ColumnInfo[] }[] = [];
       for (const p of pairs) {
         const srcColumns = await src.columns(p.src);
         const dstColumns = await dst.columns(p.dst);
@@ -824,17 +893,23 @@ export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, table
         const keys = srcColumns.filter((c) => c.primaryKey);
         const pageable = keys.length > 0 && keys.every((k) => shared.some((x) => x.src.name === k.name));
         const read = shared.map((x) => ({ ...x.src, primaryKey: pageable && x.src.primaryKey }));
-        plans.push({ ...p, shared, read });
+        plans.push({ ...p, shared, read, dstColumns });
       }
 
       const counts: TableCount[] = [];
       for (const p of plans) {
-        const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst));
+        const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst), p.dstColumns, src.label);
         await loader.clear();
         for await (const page of readPages(src, p.src, p.read)) {
           for (const row of page) await loader.add(p.shared.map((x) => row[x.src.name] ?? null));
         }
-        counts.push({ name: p.dst, rows: await loader.finish() });
+        // A difference is looked for row by row in the source, read again under dst's names.
+        const sourceRows = async function* (): AsyncGenerator<Row[]> {
+          for await (const page of readPages(src, p.src, p.read)) {
+            yield page.map((row) => Object.fromEntries(p.shared.map((x) => [x.dst.name, row[x.src.name] ?? null])));
+          }
+        };
+        counts.push({ name: p.dst, rows: await loader.finish(sourceRows) });
       }
       return { tables: counts, skipped };
     }),
