@@ -24,11 +24,28 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
+import { createHash, randomBytes } from "node:crypto";
 import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver.js";
 import { DriverError } from "./drivers/driver.js";
 import { commitsImplicitly, lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
 import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
+import { assertNever } from "../language/assert.js";
+import {
+  backupWords,
+  decodeBlob,
+  encodeBlob,
+  encodingFor,
+  readManifest,
+  MANIFEST_FORMAT,
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  SIDECAR_SUFFIX,
+  tableFileName,
+  type Manifest,
+  type ManifestColumn,
+  type ManifestTable,
+} from "./data-manifest.js";
 import { decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 
 export { decimalScale, pyFixed };
@@ -59,54 +76,150 @@ const WEB2PY_NULL = "<NULL>";
 // ---------------------------------------------------------------------------
 // Export
 
+export interface ExportOptions {
+  /** The run's id, recorded in a csv backup's manifest. */
+  runId?: string;
+}
+
 /**
  * Writes the tables (all of them when `tables` is undefined) to `path`, read in
- * one transaction so the file is one consistent snapshot. The file appears
- * whole or not at all: it is written beside `path` and renamed.
+ * one transaction so the backup is one consistent snapshot, parents first. It
+ * appears whole or not at all: written beside `path` and renamed.
+ * - web2py: the one file of web2py's export_to_csv_file.
+ * - csv: one table, a plain CSV file at `path` and its manifest beside it
+ *   (`path.manifest.json`); several, a folder at `path` with one CSV file per
+ *   table and `manifest.json` (data-manifest.ts). Lossless either way.
  */
 export async function exportTables(
   db: DatabaseDriver,
   tables: string[] | undefined,
   path: string,
   format: DataFormat,
+  options: ExportOptions = {},
 ): Promise<DataResult> {
   return db.transaction(async () => {
     const names = await parentsFirst(db, await resolveTables(db, tables));
-    const multi = format === "web2py" || names.length !== 1;
+    for (const name of names) {
+      if (/[\r\n]/.test(name)) throw new DriverError(`${db.label}: cannot export table ${JSON.stringify(name)}: its name has a line break`);
+    }
+    switch (format) {
+      case "web2py":
+        return exportWeb2py(db, names, path);
+      case "csv":
+        return exportCsv(db, names, path, options);
+      default:
+        return assertNever(format, "format");
+    }
+  });
+}
+
+async function exportWeb2py(db: DatabaseDriver, names: string[], path: string): Promise<DataResult> {
+  const out = await AtomicFile.create(path);
+  try {
+    const counts: TableCount[] = [];
+    for (const name of names) {
+      const columns = await db.columns(name);
+      await out.write(`TABLE ${name}\r\n`);
+      await out.write(csvRow(columns.map((c) => `${name}.${c.name}`)));
+      let rows = 0;
+      for await (const page of readPages(db, name, columns)) {
+        let text = "";
+        for (const row of page) {
+          text += csvRow(
+            columns.map((c) => {
+              const v = row[c.name];
+              return v === null || v === undefined ? WEB2PY_NULL : cellText(v, c);
+            }),
+          );
+        }
+        await out.write(text);
+        rows += page.length;
+      }
+      await out.write("\r\n\r\n");
+      counts.push({ name, rows });
+    }
+    await out.write("END");
+    await out.commit();
+    return { tables: counts };
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}
+
+async function exportCsv(db: DatabaseDriver, names: string[], path: string, options: ExportOptions): Promise<DataResult> {
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    engine: db.engine,
+    database: db.label,
+    ...(options.runId !== undefined ? { runId: options.runId } : {}),
+    time: new Date().toISOString(),
+    tables: [],
+  };
+  const json = () => JSON.stringify(manifest, null, 2) + "\n";
+  if (names.length === 1) {
+    // One table: the plain file, then its manifest beside it (a new file with an old
+    // manifest is refused by import, never taken for what it is not).
     const out = await AtomicFile.create(path);
     try {
-      const counts: TableCount[] = [];
-      for (const name of names) {
-        if (/[\r\n]/.test(name)) throw new DriverError(`${db.label}: cannot export table ${JSON.stringify(name)}: its name has a line break`);
-        const columns = await db.columns(name);
-        if (multi) await out.write(`TABLE ${name}\r\n`);
-        await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), !multi));
-        let rows = 0;
-        for await (const page of readPages(db, name, columns)) {
-          let text = "";
-          for (const row of page) {
-            text += csvRow(
-              columns.map((c) => {
-                const v = row[c.name];
-                return v === null || v === undefined ? (multi ? WEB2PY_NULL : NULL_FIELD) : cellText(v, c);
-              }),
-              !multi,
-            );
-          }
-          await out.write(text);
-          rows += page.length;
-        }
-        if (multi) await out.write("\r\n\r\n");
-        counts.push({ name, rows });
-      }
-      if (multi) await out.write("END");
-      await out.commit();
-      return { tables: counts };
+      manifest.tables.push(await writeCsvTable(db, names[0]!, out, basename(path)));
     } catch (e) {
       await out.abort();
       throw e;
     }
-  });
+    const side = await AtomicFile.create(path + SIDECAR_SUFFIX);
+    await side.write(json());
+    await side.commit();
+  } else {
+    const folder = await AtomicFolder.create(path);
+    try {
+      const taken = new Set<string>([MANIFEST_NAME]);
+      for (const name of names) {
+        const file = tableFileName(name, taken);
+        const out = await AtomicFile.create(join(folder.temp, file));
+        try {
+          manifest.tables.push(await writeCsvTable(db, name, out, file));
+        } catch (e) {
+          await out.abort();
+          throw e;
+        }
+      }
+      const m = await AtomicFile.create(join(folder.temp, MANIFEST_NAME));
+      await m.write(json());
+      await m.commit();
+      await folder.commit();
+    } catch (e) {
+      await folder.abort();
+      throw e;
+    }
+  }
+  return { tables: manifest.tables.map((t) => ({ name: t.name, rows: t.rows })) };
+}
+
+/** One table as a lossless RFC 4180 file: NULL an empty unquoted field, '' written `""`, blobs in base64, numbers exact. */
+async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, file: string): Promise<ManifestTable> {
+  const info = await db.columns(name);
+  const columns: ManifestColumn[] = info.map((c) => ({ name: c.name, type: c.type, encoding: encodingFor(c.type, db.engine) }));
+  await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), true));
+  let rows = 0;
+  for await (const page of readPages(db, name, info)) {
+    let text = "";
+    for (const row of page) text += csvRow(columns.map((c) => losslessCell(row[c.name], c, db.label, name)), true);
+    await out.write(text);
+    rows += page.length;
+  }
+  await out.commit();
+  return { name, file, rows, bytes: out.bytes, sha256: out.sha256(), columns };
+}
+
+function losslessCell(v: SqlValue | undefined, c: ManifestColumn, label: string, table: string): Cell {
+  if (v === null || v === undefined) return NULL_FIELD;
+  if (c.encoding !== "text") return encodeBlob(Buffer.isBuffer(v) ? v : cellText(v, { type: c.type }, true), c.encoding);
+  if (Buffer.isBuffer(v)) {
+    throw new DriverError(`${label}: cannot export ${table}.${c.name} losslessly: it holds bytes in a ${c.type || "typeless"} column (only blob columns are written in base64)`, "format");
+  }
+  return cellText(v, { type: c.type }, true);
 }
 
 /** The page of rows of a table, in primary-key order (keyset paging on a one-column key). */
@@ -201,9 +314,11 @@ function listNames(names: string[]): string {
   return names.length === 1 ? `named ${names[0]}` : `named ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
 }
 
-/** A file written beside its final path and renamed into place on commit. */
+/** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 class AtomicFile {
   private buffer = "";
+  private readonly hash = createHash("sha256");
+  bytes = 0;
   private constructor(
     private readonly handle: FileHandle,
     private readonly temp: string,
@@ -223,9 +338,16 @@ class AtomicFile {
 
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const text = this.buffer;
+    const data = Buffer.from(this.buffer, "utf8");
     this.buffer = "";
-    await this.handle.write(text, null, "utf8");
+    this.hash.update(data);
+    this.bytes += data.length;
+    await this.handle.write(data);
+  }
+
+  /** After commit: the sha256 of what was written, in hex. */
+  sha256(): string {
+    return this.hash.copy().digest("hex");
   }
 
   async commit(): Promise<void> {
@@ -238,6 +360,38 @@ class AtomicFile {
   async abort(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await rm(this.temp, { force: true });
+  }
+}
+
+/** A folder written beside its final path and renamed into place on commit (a folder there before is replaced whole). */
+class AtomicFolder {
+  private constructor(
+    readonly temp: string,
+    private readonly path: string,
+  ) {}
+
+  static async create(path: string): Promise<AtomicFolder> {
+    await mkdir(dirname(path), { recursive: true });
+    const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+    await mkdir(temp, { mode: 0o700 });
+    return new AtomicFolder(temp, path);
+  }
+
+  async commit(): Promise<void> {
+    const old = `${this.temp}.old`;
+    let moved = false;
+    try {
+      await rename(this.path, old);
+      moved = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    await rename(this.temp, this.path);
+    if (moved) await rm(old, { recursive: true, force: true });
+  }
+
+  async abort(): Promise<void> {
+    await rm(this.temp, { recursive: true, force: true });
   }
 }
 
@@ -254,9 +408,10 @@ const NON_TEXT_TYPE =
   /^\s*(tinyint|smallint|mediumint|int|integer|bigint|real|float|double|decimal|dec|numeric|bit|bool|boolean|date|datetime|timestamp|time|year)\b/i;
 
 /** One value as the text web2py's exporter writes for it. */
-export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">): string {
+export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">, exact = false): string {
   if (typeof value === "string") return value;
-  const scale = column === undefined ? undefined : decimalScale(column.type);
+  // web2py writes a decimal with its scale; `exact` (the lossless csv) writes the number as it is.
+  const scale = column === undefined || exact ? undefined : decimalScale(column.type);
   if (typeof value === "number") {
     if (scale !== undefined && Number.isFinite(value)) return pyFixed(value, scale);
     const real = column !== undefined && REAL_TYPE.test(column.type);
@@ -488,16 +643,38 @@ export async function importFile(
   path: string,
   options: { tables?: string[] } = {},
 ): Promise<DataResult> {
-  const wanted = options.tables?.map((t) => t.toLowerCase());
-  const where = (line: number) => `${path}, line ${line}`;
   // Before touching the database (a remote one would be copied first).
+  let directory: boolean;
   try {
-    if ((await stat(path)).isDirectory()) throw new DriverError(`${path} is a directory, not a data file`, "format");
+    directory = (await stat(path)).isDirectory();
   } catch (e) {
-    if (e instanceof DriverError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new DriverError(code === "ENOENT" ? `${path} does not exist` : `cannot read ${path}: ${(e as Error).message}`, "not-found");
   }
+  // A csv backup: its manifest (in the folder, or beside a one-table file) is checked first.
+  if (directory) {
+    const manifest = join(path, MANIFEST_NAME);
+    if (!(await exists(manifest))) throw new DriverError(`${path} is a directory without a ${MANIFEST_NAME}, not a backup`, "format");
+    return importBackup(db, manifest, path, options);
+  }
+  if (basename(path) === MANIFEST_NAME || path.endsWith(SIDECAR_SUFFIX)) return importBackup(db, path, path, options);
+  if (await exists(path + SIDECAR_SUFFIX)) return importBackup(db, path + SIDECAR_SUFFIX, path, options);
+  return importText(db, path, options);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A web2py file, or a one-table CSV without a manifest. */
+async function importText(db: DatabaseDriver, path: string, options: { tables?: string[] }): Promise<DataResult> {
+  const wanted = options.tables?.map((t) => t.toLowerCase());
+  const where = (line: number) => `${path}, line ${line}`;
 
   return withLoadSettings(db, async () => {
     const dbTables = await db.tables();
@@ -607,6 +784,7 @@ export async function importFile(
     };
 
     const reader = new CsvReader();
+    let tail: CsvRecord[] = [];
     const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
     try {
       let first = true;
@@ -615,7 +793,10 @@ export async function importFile(
         first = false;
         for (const r of reader.push(chunk)) await onRecord(r);
       }
-      for (const r of reader.end()) await onRecord(r);
+      tail = reader.end();
+      // Without a manifest, a cut-short one-table CSV shows only in its end: a record without its line end.
+      if (tail.length > 0 && layout === "single") throw new DriverError(backupWords.noManifestCutShort(path), "format");
+      for (const r of tail) await onRecord(r);
     } catch (e) {
       if (e instanceof DriverError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
@@ -624,6 +805,7 @@ export async function importFile(
     }
 
     if (layout === undefined) throw new DriverError(`${path} is empty`, "format");
+    if (layout === "single" && tail.length > 0) throw new DriverError(backupWords.noManifestCutShort(path), "format");
     if (layout === "single") await endTable();
     else if (state !== "done") throw new DriverError(`${path} ends before its END line: the file is cut short`, "format");
 
@@ -633,6 +815,110 @@ export async function importFile(
     }
     return { tables: counts };
   });
+}
+
+/**
+ * A csv backup: every file is checked against the manifest (sha256, row count,
+ * header, whole records) before the database is touched; then each table (or
+ * each of `options.tables`) is replaced in one transaction, as for any import.
+ */
+async function importBackup(db: DatabaseDriver, manifestPath: string, shown: string, options: { tables?: string[] }): Promise<DataResult> {
+  const manifest = await readManifest(manifestPath);
+  const dir = dirname(manifestPath);
+  let tables = manifest.tables;
+  if (options.tables) {
+    const missing = options.tables.filter((w) => !tables.some((t) => t.name.toLowerCase() === w.toLowerCase()));
+    if (missing.length > 0) throw new DriverError(`${shown} has no table ${listNames(missing)}`, "no-table");
+    tables = tables.filter((t) => options.tables!.some((w) => w.toLowerCase() === t.name.toLowerCase()));
+  }
+  const problems: string[] = [];
+  for (const t of tables) problems.push(...(await checkBackupFile(join(dir, t.file), t)));
+  if (problems.length > 0) throw new DriverError(backupWords.damaged(shown, problems), "damaged");
+
+  return withLoadSettings(db, async () => {
+    const dbTables = await db.tables();
+    const counts: TableCount[] = [];
+    for (const t of tables) {
+      const table = findName(dbTables, t.name);
+      if (table === undefined) throw new DriverError(`${shown}: ${db.label} has no table named ${t.name}`, "no-table");
+      const columns = await db.columns(table);
+      const fileColumns = t.columns.map((c) => {
+        const col = findColumn(columns, c.name);
+        if (!col) throw new DriverError(`${shown}: table ${table} of ${db.label} has no column named ${c.name}`, "no-column");
+        return col;
+      });
+      const loader = new TableLoader(db, table, fileColumns, columns, `the file ${t.file}`, false);
+      await loader.clear();
+      await readCsvFile(join(dir, t.file), async (r, n) => {
+        if (n === 0) return; // the header, checked already
+        await loader.add(
+          r.fields.map((f, i) => {
+            if (f === "" && !r.quoted[i]) return null;
+            const c = t.columns[i]!;
+            if (c.encoding === "text") return f;
+            const v = decodeBlob(f, c.encoding);
+            if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
+            return v;
+          }),
+        );
+      });
+      counts.push({ name: table, rows: await loader.finish() });
+    }
+    return { tables: counts };
+  });
+}
+
+/** Streams a UTF-8 CSV file's records (n counts them from 0), with the raw bytes to `onBytes`; the records left without a line end. */
+async function readCsvFile(
+  path: string,
+  onRecord: (r: CsvRecord, n: number) => Promise<void> | void,
+  onBytes?: (chunk: Buffer) => void,
+): Promise<CsvRecord[]> {
+  const reader = new CsvReader();
+  const decoder = new StringDecoder("utf8");
+  let n = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    onBytes?.(chunk);
+    for (const r of reader.push(decoder.write(chunk))) await onRecord(r, n++);
+  }
+  const rest = reader.push(decoder.end());
+  for (const r of rest) await onRecord(r, n++);
+  return reader.end();
+}
+
+/** What is wrong with one file of a backup, against its manifest entry (nothing: []). */
+async function checkBackupFile(path: string, t: ManifestTable): Promise<string[]> {
+  const problems: string[] = [];
+  const hash = createHash("sha256");
+  const header = t.columns.map((c) => `${t.name}.${c.name}`);
+  let records = 0;
+  let badRecord: string | undefined;
+  let tail: CsvRecord[];
+  try {
+    tail = await readCsvFile(
+      path,
+      (r, n) => {
+        records++;
+        if (n === 0) {
+          if (r.fields.length !== header.length || r.fields.some((f, i) => f !== header[i])) {
+            badRecord ??= backupWords.headerDiffers(t.file, header.join(","));
+          }
+        } else if (r.fields.length !== header.length) {
+          badRecord ??= backupWords.badRecord(t.file, r.line, r.fields.length, header.length);
+        }
+      },
+      (chunk) => hash.update(chunk),
+    );
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return [code === "ENOENT" ? backupWords.missingFile(t.file) : backupWords.unreadable(t.file, e instanceof Error ? e.message : String(e))];
+  }
+  if (hash.digest("hex") !== t.sha256) problems.push(backupWords.hashDiffers(t.file));
+  if (tail.length > 0) problems.push(backupWords.cutShort(t.file));
+  const rows = Math.max(0, records - 1) + tail.length;
+  if (rows !== t.rows) problems.push(backupWords.rowsDiffer(t.file, rows, t.rows));
+  if (badRecord !== undefined) problems.push(badRecord);
+  return problems;
 }
 
 /** The table a one-table CSV holds: the one whose name prefixes every header field. */
@@ -686,6 +972,8 @@ class TableLoader {
     private readonly tableColumns: ColumnInfo[],
     /** What was read from: "the file x.csv", "prod.appdb". */
     private readonly source: string,
+    /** web2py's conventions ('' is NULL in a numeric or date column, True/False into CHAR(1) is T/F); off for a lossless backup. */
+    private readonly web2py = true,
   ) {
     const q = (n: string) => quoteIdent(n, db.engine);
     this.prefix = `INSERT INTO ${q(table)} (${columns.map((c) => q(c.name)).join(", ")}) VALUES\n`;
@@ -698,6 +986,7 @@ class TableLoader {
 
   /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */
   private stored(v: SqlValue, i: number): SqlValue {
+    if (!this.web2py) return v;
     const type = this.columns[i]!.type;
     if (v === "" && NON_TEXT_TYPE.test(type)) return null;
     return web2pyBoolean(v, type);

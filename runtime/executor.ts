@@ -1199,7 +1199,7 @@ class Executor {
       const db = await this.db(a.db);
       const to = resolvePath(this.cwd, a.to);
       emitAction(describeAction(a));
-      const r = await data.exportTables(db, a.tables, to, a.format);
+      const r = await data.exportTables(db, a.tables, to, a.format, { runId: this.o.runId });
       progress(`exported ${tableCounts(r.tables)} to ${a.to}`);
       return;
     }
