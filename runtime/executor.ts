@@ -116,6 +116,8 @@ interface Val {
   list?: string[];
   /** For succeeds/exists: the boolean itself. */
   bool?: boolean;
+  /** For a `query` that found no row, or a NULL: not a text at all (its text is ""), see compareVal. */
+  absent?: "no-row" | "null";
 }
 
 /** The outcome of evaluating a condition. */
@@ -1319,6 +1321,7 @@ class Executor {
         const v = await this.operand(c.value, step, driver, r);
         if (v === "unknown") return v;
         if (v.bool !== undefined) return v.bool;
+        if (v.absent !== undefined) return false;
         if (v.list) return v.list.length > 0;
         return truthy(v.text);
       }
@@ -1346,8 +1349,10 @@ class Executor {
       const db = await this.db(o.db);
       const rows = await db.probe(sql.code, sql.values);
       const first = rows[0];
-      const v = first ? Object.values(first)[0] : undefined;
-      return { text: v === null || v === undefined ? "" : Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v) };
+      if (first === undefined) return { text: "", absent: "no-row" };
+      const v = Object.values(first)[0];
+      if (v === null || v === undefined) return { text: "", absent: "null" };
+      return { text: Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v) };
     }
     const hostName = o.host;
     r.targets.add(DryRunState.hostKey(hostName));
@@ -1586,7 +1591,32 @@ function literalVal(v: PlanValue): Val {
   return { text: String(v) };
 }
 
+/**
+ * A comparison. A `query` that found no row or a NULL is no text and no number:
+ * it equals only the same absence (`==` with anything else is false, `!=` true),
+ * has no order (`< <= > >=` are false) and holds nothing (`contains`, `matches`,
+ * `in` are false). So `query … == ""` holds for an empty string alone, and
+ * `query "select max(n) …" < 5` does not hold for a NULL.
+ */
 function compare(op: Extract<PlanCond, { kind: "compare" }>["op"], l: Val, r: Val): boolean {
+  if (l.absent !== undefined || r.absent !== undefined) {
+    switch (op) {
+      case "==":
+        return l.absent === r.absent;
+      case "!=":
+        return l.absent !== r.absent;
+      case "<":
+      case "<=":
+      case ">":
+      case ">=":
+      case "contains":
+      case "matches":
+      case "in":
+        return false;
+      default:
+        return assertNever(op, "comparison");
+    }
+  }
   const result = compareOperands(op, l, r);
   if (result === "probe") throw new StepFailure(`not a regular expression: ${r.text}`);
   return result;
