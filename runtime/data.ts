@@ -46,6 +46,7 @@ import {
   type ManifestColumn,
   type ManifestTable,
 } from "./data-manifest.js";
+import { ProgressMeter, type ProgressListener } from "./data-progress.js";
 import { decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 
 export { decimalScale, pyFixed };
@@ -79,6 +80,13 @@ const WEB2PY_NULL = "<NULL>";
 export interface ExportOptions {
   /** The run's id, recorded in a csv backup's manifest. */
   runId?: string;
+  onProgress?: ProgressListener;
+}
+
+/** Rows in a table (for progress: the snapshot's count). */
+async function countRows(db: DatabaseDriver, table: string): Promise<number> {
+  const [row] = await db.query(`SELECT count(*) AS n FROM ${quoteIdent(table, db.engine)}`);
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -102,23 +110,25 @@ export async function exportTables(
     for (const name of names) {
       if (/[\r\n]/.test(name)) throw new DriverError(`${db.label}: cannot export table ${JSON.stringify(name)}: its name has a line break`);
     }
+    const meter = new ProgressMeter("export", options.onProgress, names.length);
     switch (format) {
       case "web2py":
-        return exportWeb2py(db, names, path);
+        return exportWeb2py(db, names, path, meter);
       case "csv":
-        return exportCsv(db, names, path, options);
+        return exportCsv(db, names, path, options, meter);
       default:
         return assertNever(format, "format");
     }
   });
 }
 
-async function exportWeb2py(db: DatabaseDriver, names: string[], path: string): Promise<DataResult> {
+async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, meter: ProgressMeter): Promise<DataResult> {
   const out = await AtomicFile.create(path);
   try {
     const counts: TableCount[] = [];
     for (const name of names) {
       const columns = await db.columns(name);
+      meter.startTable(name, await countRows(db, name));
       await out.write(`TABLE ${name}\r\n`);
       await out.write(csvRow(columns.map((c) => `${name}.${c.name}`)));
       let rows = 0;
@@ -134,7 +144,9 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string): 
         }
         await out.write(text);
         rows += page.length;
+        meter.add(page.length);
       }
+      meter.endTable();
       await out.write("\r\n\r\n");
       counts.push({ name, rows });
     }
@@ -147,7 +159,7 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string): 
   }
 }
 
-async function exportCsv(db: DatabaseDriver, names: string[], path: string, options: ExportOptions): Promise<DataResult> {
+async function exportCsv(db: DatabaseDriver, names: string[], path: string, options: ExportOptions, meter: ProgressMeter): Promise<DataResult> {
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -163,7 +175,7 @@ async function exportCsv(db: DatabaseDriver, names: string[], path: string, opti
     // manifest is refused by import, never taken for what it is not).
     const out = await AtomicFile.create(path);
     try {
-      manifest.tables.push(await writeCsvTable(db, names[0]!, out, basename(path)));
+      manifest.tables.push(await writeCsvTable(db, names[0]!, out, basename(path), meter));
     } catch (e) {
       await out.abort();
       throw e;
@@ -179,7 +191,7 @@ async function exportCsv(db: DatabaseDriver, names: string[], path: string, opti
         const file = tableFileName(name, taken);
         const out = await AtomicFile.create(join(folder.temp, file));
         try {
-          manifest.tables.push(await writeCsvTable(db, name, out, file));
+          manifest.tables.push(await writeCsvTable(db, name, out, file, meter));
         } catch (e) {
           await out.abort();
           throw e;
@@ -198,8 +210,9 @@ async function exportCsv(db: DatabaseDriver, names: string[], path: string, opti
 }
 
 /** One table as a lossless RFC 4180 file: NULL an empty unquoted field, '' written `""`, blobs in base64, numbers exact. */
-async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, file: string): Promise<ManifestTable> {
+async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, file: string, meter: ProgressMeter): Promise<ManifestTable> {
   const info = await db.columns(name);
+  meter.startTable(name, await countRows(db, name));
   const columns: ManifestColumn[] = info.map((c) => ({ name: c.name, type: c.type, encoding: encodingFor(c.type, db.engine) }));
   await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), true));
   let rows = 0;
@@ -208,7 +221,9 @@ async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, 
     for (const row of page) text += csvRow(columns.map((c) => losslessCell(row[c.name], c, db.label, name)), true);
     await out.write(text);
     rows += page.length;
+    meter.add(page.length);
   }
+  meter.endTable();
   await out.commit();
   return { name, file, rows, bytes: out.bytes, sha256: out.sha256(), columns };
 }
@@ -638,11 +653,13 @@ interface Section {
  * deleted, then the file's rows inserted. Foreign-key checks are off meanwhile
  * (MySQL FOREIGN_KEY_CHECKS=0, SQLite foreign_keys=OFF), so tables load in any order.
  */
-export async function importFile(
-  db: DatabaseDriver,
-  path: string,
-  options: { tables?: string[] } = {},
-): Promise<DataResult> {
+export interface ImportOptions {
+  /** Only these tables of the file. */
+  tables?: string[];
+  onProgress?: ProgressListener;
+}
+
+export async function importFile(db: DatabaseDriver, path: string, options: ImportOptions = {}): Promise<DataResult> {
   // Before touching the database (a remote one would be copied first).
   let directory: boolean;
   try {
@@ -672,7 +689,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** A web2py file, or a one-table CSV without a manifest. */
-async function importText(db: DatabaseDriver, path: string, options: { tables?: string[] }): Promise<DataResult> {
+async function importText(db: DatabaseDriver, path: string, options: ImportOptions): Promise<DataResult> {
+  const meter = new ProgressMeter("import", options.onProgress);
   const wanted = options.tables?.map((t) => t.toLowerCase());
   const where = (line: number) => `${path}, line ${line}`;
 
@@ -705,10 +723,14 @@ async function importText(db: DatabaseDriver, path: string, options: { tables?: 
       });
       loader = new TableLoader(db, table, fileColumns, columns, `the file ${path}`);
       await loader.clear();
+      meter.startTable(table);
     };
 
     const endTable = async (): Promise<void> => {
-      if (section && loader) counts.push({ name: loader.table, rows: await loader.finish() });
+      if (section && loader) {
+        counts.push({ name: loader.table, rows: await loader.finish() });
+        meter.endTable();
+      }
       section = undefined;
       loader = undefined;
     };
@@ -738,6 +760,7 @@ async function importText(db: DatabaseDriver, path: string, options: { tables?: 
           throw new DriverError(`${where(r.line)}: ${r.fields.length} fields where the header has ${section!.header.length}`, "format");
         }
         await loader?.add(r.fields.map((f, i) => (f === "" && !r.quoted[i] ? null : f)));
+        if (loader) meter.add(1);
         return;
       }
       switch (state) {
@@ -779,6 +802,7 @@ async function importText(db: DatabaseDriver, path: string, options: { tables?: 
             throw new DriverError(`${where(r.line)}: ${r.fields.length} fields where the header has ${section!.header.length}`, "format");
           }
           await loader?.add(r.fields.map((f) => (f === WEB2PY_NULL ? null : f)));
+          if (loader) meter.add(1);
           return;
       }
     };
@@ -822,7 +846,7 @@ async function importText(db: DatabaseDriver, path: string, options: { tables?: 
  * header, whole records) before the database is touched; then each table (or
  * each of `options.tables`) is replaced in one transaction, as for any import.
  */
-async function importBackup(db: DatabaseDriver, manifestPath: string, shown: string, options: { tables?: string[] }): Promise<DataResult> {
+async function importBackup(db: DatabaseDriver, manifestPath: string, shown: string, options: ImportOptions): Promise<DataResult> {
   const manifest = await readManifest(manifestPath);
   const dir = dirname(manifestPath);
   let tables = manifest.tables;
@@ -835,6 +859,7 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
   for (const t of tables) problems.push(...(await checkBackupFile(join(dir, t.file), t)));
   if (problems.length > 0) throw new DriverError(backupWords.damaged(shown, problems), "damaged");
 
+  const meter = new ProgressMeter("import", options.onProgress, tables.length);
   return withLoadSettings(db, async () => {
     const dbTables = await db.tables();
     const counts: TableCount[] = [];
@@ -849,6 +874,7 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
       });
       const loader = new TableLoader(db, table, fileColumns, columns, `the file ${t.file}`, false);
       await loader.clear();
+      meter.startTable(table, t.rows);
       await readCsvFile(join(dir, t.file), async (r, n) => {
         if (n === 0) return; // the header, checked already
         await loader.add(
@@ -861,8 +887,10 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
             return v;
           }),
         );
+        meter.add(1);
       });
       counts.push({ name: table, rows: await loader.finish() });
+      meter.endTable();
     }
     return { tables: counts };
   });
@@ -1139,7 +1167,12 @@ async function withLoadSettings<T>(db: DatabaseDriver, fn: () => Promise<T>): Pr
  * are deleted and src's inserted, all in one transaction on dst and one
  * consistent read of src. Columns are those the two tables share, in dst's order.
  */
-export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, tables?: string[]): Promise<SyncResult> {
+export async function syncTables(
+  src: DatabaseDriver,
+  dst: DatabaseDriver,
+  tables?: string[],
+  options: { onProgress?: ProgressListener } = {},
+): Promise<SyncResult> {
   // Everything, the reading of both schemas included, happens inside the two
   // transactions: one snapshot of src, and of dst (one download each when a
   // side is SQLite on another host).
@@ -1186,11 +1219,14 @@ export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, table
       }
 
       const counts: TableCount[] = [];
+      const meter = new ProgressMeter("sync", options.onProgress, plans.length);
       for (const p of plans) {
         const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst), p.dstColumns, src.label);
         await loader.clear();
+        meter.startTable(p.dst, await countRows(src, p.src));
         for await (const page of readPages(src, p.src, p.read)) {
           for (const row of page) await loader.add(p.shared.map((x) => row[x.src.name] ?? null));
+          meter.add(page.length);
         }
         // A difference is looked for row by row in the source, read again under dst's names.
         const sourceRows = async function* (): AsyncGenerator<Row[]> {
@@ -1199,6 +1235,7 @@ export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, table
           }
         };
         counts.push({ name: p.dst, rows: await loader.finish(sourceRows) });
+        meter.endTable();
       }
       return { tables: counts, skipped };
     }),

@@ -31,7 +31,7 @@ import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
 import { lexSql, statementsWithParams, type StatementWithParams } from "../language/sql-lexer.js";
 import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
-import type { EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
+import type { DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
@@ -1191,6 +1191,7 @@ class Executor {
     const { step } = ctx;
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     const emitAction = (description: string) => this.emit({ type: "action", stepId: step.id, ...host, kind: a.kind, description });
+    const onProgress = (p: DataProgress) => this.emit({ type: "progress", stepId: step.id, ...host, ...p });
     const progress = (message: string) => this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: message.endsWith("\n") ? message : `${message}\n` });
     if (a.kind === "export") {
       if (this.dry) {
@@ -1201,7 +1202,7 @@ class Executor {
       const db = await this.db(a.db);
       const to = resolvePath(this.cwd, a.to);
       emitAction(describeAction(a));
-      const r = await data.exportTables(db, a.tables, to, a.format, { runId: this.o.runId });
+      const r = await data.exportTables(db, a.tables, to, a.format, { runId: this.o.runId, onProgress });
       progress(`exported ${tableCounts(r.tables)} to ${a.to}`);
       return;
     }
@@ -1221,7 +1222,7 @@ class Executor {
       }
       emitAction(describeAction(a));
       const db = await this.db(a.db);
-      const r = await data.importFile(db, from);
+      const r = await data.importFile(db, from, { onProgress });
       progress(`imported ${tableCounts(r.tables)} into ${a.db}`);
       return;
     }
@@ -1235,7 +1236,7 @@ class Executor {
     const source = await this.db(`${a.fromEnv}.${a.fromDb}`);
     const target = await this.db(a.db);
     emitAction(describeAction(a));
-    const r = await data.syncTables(source, target, a.tables);
+    const r = await data.syncTables(source, target, a.tables, { onProgress });
     progress(`copied ${tableCounts(r.tables)} from ${a.fromEnv}.${a.fromDb}${r.skipped.length ? ` (left alone, not in both: ${r.skipped.join(", ")})` : ""}`);
   }
 
