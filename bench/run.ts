@@ -10,6 +10,7 @@ const all: Record<string, () => Promise<void>> = {
   local: async () => (await import("./local.js")).benchLocal(),
   ssh: async () => (await import("./ssh.js")).benchSsh(),
   ui: async () => (await import("./ui.js")).benchUi(),
+  db: async () => (await import("./db.js")).benchDb(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -987,10 +987,18 @@ export type SourceRows = () => AsyncIterable<Row[]>;
  * (which rolls the transaction back) saying where.
  */
 class TableLoader {
+  /** Literal mode: the rows' tuples. */
   private batch: string[] = [];
+  /** Bound mode: the rows' values, in order. */
+  private params: SqlValue[] = [];
+  private batchRows = 0;
   private batchBytes = 0;
   private readonly prefix: string;
   private readonly sent: TableDigest;
+  /** Rows per INSERT with bound values; 0 where the database cannot bind in a transaction (literals then). */
+  private readonly boundRows: number;
+  /** `(?, ?, …)` for one row. */
+  private readonly placeholders: string;
 
   constructor(
     private readonly db: DatabaseDriver,
@@ -1006,6 +1014,8 @@ class TableLoader {
     const q = (n: string) => quoteIdent(n, db.engine);
     this.prefix = `INSERT INTO ${q(table)} (${columns.map((c) => q(c.name)).join(", ")}) VALUES\n`;
     this.sent = new TableDigest(verifyColumns(columns, db.engine));
+    this.boundRows = columns.length === 0 ? 0 : Math.min(INSERT_ROWS, Math.floor(db.maxParams / columns.length));
+    this.placeholders = `(${columns.map(() => "?").join(", ")})`;
   }
 
   async clear(): Promise<void> {
@@ -1014,6 +1024,7 @@ class TableLoader {
 
   /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */
   private stored(v: SqlValue, i: number): SqlValue {
+    if (typeof v === "number" && (Number.isNaN(v) || Object.is(v, -0))) return Number.isNaN(v) ? null : 0; // as the literals had it
     if (!this.web2py) return v;
     const type = this.columns[i]!.type;
     if (v === "" && NON_TEXT_TYPE.test(type)) return null;
@@ -1023,17 +1034,35 @@ class TableLoader {
   async add(values: SqlValue[]): Promise<void> {
     const row = values.map((v, i) => this.stored(v, i));
     this.sent.add(row);
+    this.batchRows++;
+    if (this.boundRows > 0) {
+      // Bound parameters: values travel apart from the statement, never as SQL text.
+      for (const v of row) {
+        this.params.push(v);
+        this.batchBytes += typeof v === "string" ? v.length : Buffer.isBuffer(v) ? v.length : 8;
+      }
+      if (this.batchRows >= this.boundRows || this.batchBytes >= INSERT_BYTES) await this.flush();
+      return;
+    }
     const tuple = "(" + row.map((v) => sqlLiteral(v, this.db.engine)).join(", ") + ")";
     this.batch.push(tuple);
     this.batchBytes += tuple.length;
-    if (this.batch.length >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
+    if (this.batchRows >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (this.batch.length === 0) return;
+    if (this.batchRows === 0) return;
+    const rows = this.batchRows;
+    this.batchRows = 0;
+    this.batchBytes = 0;
+    if (this.boundRows > 0) {
+      const params = this.params;
+      this.params = [];
+      await this.db.execute(this.prefix + Array.from({ length: rows }, () => this.placeholders).join(",\n"), params);
+      return;
+    }
     const sql = this.prefix + this.batch.join(",\n");
     this.batch = [];
-    this.batchBytes = 0;
     await this.db.execute(sql);
   }
 

@@ -80,6 +80,8 @@ interface Snapshot {
 
 class RemoteSqliteDriver implements DatabaseDriver {
   readonly engine = "sqlite" as const;
+  /** A transaction's writes are queued into one script: without parameters (import and sync send literals). */
+  readonly maxParams = 0;
   private hasSqlite3: boolean | undefined;
   private depth = 0;
   /** The copy that serves reads during a transaction (a promise, so concurrent reads share it). */

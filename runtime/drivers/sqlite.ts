@@ -26,6 +26,9 @@ export interface SqliteOptions {
   createOnWrite?: boolean;
 }
 
+/** SQLITE_MAX_VARIABLE_NUMBER of the SQLite better-sqlite3 12 is built with (3.32 and later: 32766). */
+const SQLITE_MAX_PARAMS = 32766;
+
 type DatabaseConstructor = typeof BetterSqlite3;
 let databaseClass: DatabaseConstructor | undefined;
 function loadBetterSqlite3(): DatabaseConstructor {
@@ -68,6 +71,7 @@ function open(path: string, options: SqliteOptions, mustExist: boolean): Databas
 /** A database file that does not exist yet: reads fail as for a missing file, the first write creates it. */
 class NotYetCreated implements DatabaseDriver {
   readonly engine = "sqlite" as const;
+  readonly maxParams = SQLITE_MAX_PARAMS;
   readonly label: string;
   private created?: DatabaseDriver;
 
@@ -154,6 +158,7 @@ function fromSqlite(v: unknown): SqlValue {
 
 class SqliteDriver implements DatabaseDriver {
   readonly engine = "sqlite" as const;
+  readonly maxParams = SQLITE_MAX_PARAMS;
   private depth = 0;
   private closed = false;
 
