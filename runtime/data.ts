@@ -83,6 +83,13 @@ export interface ExportOptions {
   onProgress?: ProgressListener;
 }
 
+/** An export writes every row its snapshot counts, or nothing. */
+function checkExported(db: DatabaseDriver, table: string, rows: number, total: number): void {
+  if (rows !== total) {
+    throw new DriverError(`${db.label}: table ${table} has ${total} rows but ${rows} were read (a primary key holding NULL cannot be paged on); nothing was written`, "verify");
+  }
+}
+
 /** Rows in a table (for progress: the snapshot's count). */
 async function countRows(db: DatabaseDriver, table: string): Promise<number> {
   const [row] = await db.query(`SELECT count(*) AS n FROM ${quoteIdent(table, db.engine)}`);
@@ -128,7 +135,8 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, m
     const counts: TableCount[] = [];
     for (const name of names) {
       const columns = await db.columns(name);
-      meter.startTable(name, await countRows(db, name));
+      const total = await countRows(db, name);
+      meter.startTable(name, total);
       await out.write(`TABLE ${name}\r\n`);
       await out.write(csvRow(columns.map((c) => `${name}.${c.name}`)));
       let rows = 0;
@@ -146,6 +154,7 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, m
         rows += page.length;
         meter.add(page.length);
       }
+      checkExported(db, name, rows, total);
       meter.endTable();
       await out.write("\r\n\r\n");
       counts.push({ name, rows });
@@ -212,7 +221,8 @@ async function exportCsv(db: DatabaseDriver, names: string[], path: string, opti
 /** One table as a lossless RFC 4180 file: NULL an empty unquoted field, '' written `""`, blobs in base64, numbers exact. */
 async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, file: string, meter: ProgressMeter): Promise<ManifestTable> {
   const info = await db.columns(name);
-  meter.startTable(name, await countRows(db, name));
+  const total = await countRows(db, name);
+  meter.startTable(name, total);
   const columns: ManifestColumn[] = info.map((c) => ({ name: c.name, type: c.type, encoding: encodingFor(c.type, db.engine) }));
   await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), true));
   let rows = 0;
@@ -223,6 +233,7 @@ async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, 
     rows += page.length;
     meter.add(page.length);
   }
+  checkExported(db, name, rows, total);
   meter.endTable();
   await out.commit();
   return { name, file, rows, bytes: out.bytes, sha256: out.sha256(), columns };
@@ -237,31 +248,50 @@ function losslessCell(v: SqlValue | undefined, c: ManifestColumn, label: string,
   return cellText(v, { type: c.type }, true);
 }
 
-/** The page of rows of a table, in primary-key order (keyset paging on a one-column key). */
+/**
+ * The rows of a table page by page, in primary-key order: keyset paging on the
+ * key, one column or several (`WHERE a > x OR (a = x AND b > y)`: no OFFSET, so
+ * each page costs the same); a SQLite table without a key pages on its rowid.
+ * Memory stays one page. Only a MySQL table without a primary key (or one whose
+ * key is not all read) is read in one query.
+ */
 async function* readPages(db: DatabaseDriver, table: string, columns: ColumnInfo[]): AsyncGenerator<Row[]> {
   const q = (n: string) => quoteIdent(n, db.engine);
-  const select = `SELECT ${columns.map((c) => q(c.name)).join(", ")} FROM ${q(table)}`;
-  const keys = columns.filter((c) => c.primaryKey);
+  const list = columns.map((c) => q(c.name)).join(", ");
+  const keys = columns.filter((c) => c.primaryKey).map((c) => c.name);
   if (keys.length === 0) {
-    yield await db.query(select);
+    const shadowed = columns.some((c) => ["rowid", "oid", "_rowid_"].includes(c.name.toLowerCase()));
+    if (db.engine === "sqlite" && !shadowed) {
+      // Every SQLite table without a primary key has a rowid (WITHOUT ROWID needs a key).
+      yield* keyset(db, `SELECT ${list ? `${list}, ` : ""}_rowid_ AS ${q(ROWID)} FROM ${q(table)}`, [ROWID], ["_rowid_"]);
+      return;
+    }
+    yield await db.query(`SELECT ${list} FROM ${q(table)}`);
     return;
   }
-  const order = ` ORDER BY ${keys.map((k) => q(k.name)).join(", ")}`;
-  if (keys.length === 1) {
-    const key = keys[0]!.name;
-    let last: SqlValue | undefined;
-    for (;;) {
-      const where = last === undefined ? "" : ` WHERE ${q(key)} > ${sqlLiteral(last, db.engine)}`;
-      const page = await db.query(`${select}${where}${order} LIMIT ${PAGE_ROWS}`);
-      if (page.length > 0) yield page;
-      if (page.length < PAGE_ROWS) return;
-      last = page[page.length - 1]![key];
+  yield* keyset(db, `SELECT ${list} FROM ${q(table)}`, keys, keys.map(q));
+}
+
+/** The name a SQLite rowid is read under when it pages a table without a key. */
+const ROWID = "__runbook_rowid";
+
+/** Pages of `select` in the order of `keys` (the names in its rows; `exprs` as SQL), each after the last page's last key. */
+async function* keyset(db: DatabaseDriver, select: string, keys: string[], exprs: string[]): AsyncGenerator<Row[]> {
+  const order = ` ORDER BY ${exprs.join(", ")}`;
+  let last: SqlValue[] | undefined;
+  for (;;) {
+    let where = "";
+    if (last !== undefined) {
+      // (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …: the rows after the last one, in key order.
+      const lit = (i: number) => sqlLiteral(last![i]!, db.engine);
+      const ors = exprs.map((e, i) => [...exprs.slice(0, i).map((p, j) => `${p} = ${lit(j)}`), `${e} > ${lit(i)}`].join(" AND "));
+      where = ` WHERE ${ors.map((o) => `(${o})`).join(" OR ")}`;
     }
-  }
-  for (let offset = 0; ; offset += PAGE_ROWS) {
-    const page = await db.query(`${select}${order} LIMIT ${PAGE_ROWS} OFFSET ${offset}`);
+    const page = await db.query(`${select}${where}${order} LIMIT ${PAGE_ROWS}`);
     if (page.length > 0) yield page;
     if (page.length < PAGE_ROWS) return;
+    const end = page[page.length - 1]!;
+    last = keys.map((k) => end[k] ?? null);
   }
 }
 
