@@ -208,3 +208,12 @@ export function verifyFailed(f: { db: string; table: string; source: string; hel
   const where = f.where ? `; the first that differs: ${f.where.key} ${f.where.what}` : "";
   return `${f.db}: table ${f.table} does not hold what was written: ${what}${where}; everything was rolled back`;
 }
+
+/** A MySQL column of a 3-byte charset refused a 4-byte character (an emoji, say). */
+export function charsetRefused(f: { db: string; table: string; column: string; char: string; row: string }): string {
+  const cp = `U+${f.char.codePointAt(0)!.toString(16).toUpperCase()}`;
+  return (
+    `${f.db}: column ${f.table}.${f.column} is CHARACTER SET utf8 (at most 3 bytes a character), which cannot hold ${f.char} (${cp}, 4 bytes: an emoji or another character beyond the BMP)` +
+    `${f.row ? ` in the row ${f.row}` : ""}; convert it (ALTER TABLE ${f.table} CONVERT TO CHARACTER SET utf8mb4) or change the value; everything was rolled back`
+  );
+}

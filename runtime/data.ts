@@ -47,7 +47,7 @@ import {
   type ManifestTable,
 } from "./data-manifest.js";
 import { ProgressMeter, type ProgressListener } from "./data-progress.js";
-import { decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
+import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 
 export { decimalScale, pyFixed };
 
@@ -1023,6 +1023,8 @@ class TableLoader {
   private params: SqlValue[] = [];
   private batchRows = 0;
   private batchBytes = 0;
+  /** The batch's rows as sent, to say which value a database refused. */
+  private batchValues: SqlValue[][] = [];
   private readonly prefix: string;
   private readonly sent: TableDigest;
   /** Rows per INSERT with bound values; 0 where the database cannot bind in a transaction (literals then). */
@@ -1065,6 +1067,7 @@ class TableLoader {
     const row = values.map((v, i) => this.stored(v, i));
     this.sent.add(row);
     this.batchRows++;
+    this.batchValues.push(row);
     if (this.boundRows > 0) {
       // Bound parameters: values travel apart from the statement, never as SQL text.
       for (const v of row) {
@@ -1083,17 +1086,53 @@ class TableLoader {
   private async flush(): Promise<void> {
     if (this.batchRows === 0) return;
     const rows = this.batchRows;
+    const values = this.batchValues;
     this.batchRows = 0;
     this.batchBytes = 0;
-    if (this.boundRows > 0) {
-      const params = this.params;
-      this.params = [];
-      await this.db.execute(this.prefix + Array.from({ length: rows }, () => this.placeholders).join(",\n"), params);
-      return;
+    this.batchValues = [];
+    try {
+      if (this.boundRows > 0) {
+        const params = this.params;
+        this.params = [];
+        await this.db.execute(this.prefix + Array.from({ length: rows }, () => this.placeholders).join(",\n"), params);
+        return;
+      }
+      const sql = this.prefix + this.batch.join(",\n");
+      this.batch = [];
+      await this.db.execute(sql);
+    } catch (e) {
+      throw (await this.explainCharset(e, values)) ?? e;
     }
-    const sql = this.prefix + this.batch.join(",\n");
-    this.batch = [];
-    await this.db.execute(sql);
+  }
+
+  /**
+   * MySQL refusing a character (ER_TRUNCATED_WRONG_VALUE_FOR_FIELD) in a column of a
+   * 3-byte charset (web2py creates its tables `CHARACTER SET utf8`): which column,
+   * which row, which character, and what to do. undefined when it is not that.
+   */
+  private async explainCharset(e: unknown, rows: SqlValue[][]): Promise<DriverError | undefined> {
+    if (!(e instanceof DriverError) || e.code !== "ER_TRUNCATED_WRONG_VALUE_FOR_FIELD" || this.db.engine !== "mysql") return undefined;
+    let narrow: Set<string>;
+    try {
+      const cs = await this.db.query(
+        "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CHARACTER_SET_NAME IN ('utf8', 'utf8mb3')",
+        [this.table],
+      );
+      narrow = new Set(cs.map((r) => String(r.name)));
+    } catch {
+      return undefined;
+    }
+    const wide = /[\u{10000}-\u{10FFFF}]/u;
+    for (const row of rows) {
+      for (const [i, c] of this.columns.entries()) {
+        const v = row[i];
+        const m = typeof v === "string" && narrow.has(c.name) ? wide.exec(v) : null;
+        if (!m) continue;
+        const key = this.columns.flatMap((k, j) => (k.primaryKey ? [`${k.name}=${cellText(row[j] ?? null, k)}`] : [])).join(", ");
+        return new DriverError(charsetRefused({ db: this.db.label, table: this.table, column: c.name, char: m[0], row: key }), "charset");
+      }
+    }
+    return undefined;
   }
 
   /** The loaded columns, paged on the table's key when they hold all of it. */

@@ -197,6 +197,17 @@ describe.runIf(run)("verified sync into MariaDB", () => {
     expect((await syncTables(src, my)).tables.map((t) => [t.name, t.rows])).toEqual([["dog", 3], ["empty_one", 0], ["person", 7]]);
   });
 
+  it("an emoji a CHARACTER SET utf8 column refuses (strict mode): the message says which column, row and character, and what to do", async () => {
+    await my.execute("CREATE TABLE memo (id INT NOT NULL, body VARCHAR(64), PRIMARY KEY (id)) ENGINE=InnoDB CHARACTER SET utf8");
+    const src = await newSqlite(join(tmp.dir, "memo.sqlite"), "CREATE TABLE memo (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO memo VALUES (1, 'plain'), (2, 'dog 🐕')");
+    open.push(src);
+    await expect(syncTables(src, my, ["memo"])).rejects.toThrow(
+      "column memo.body is CHARACTER SET utf8 (at most 3 bytes a character), which cannot hold 🐕 (U+1F415, 4 bytes: an emoji or another character beyond the BMP) in the row id=2; " +
+        "convert it (ALTER TABLE memo CONVERT TO CHARACTER SET utf8mb4) or change the value; everything was rolled back",
+    );
+    expect(await my.query("SELECT count(*) AS n FROM memo")).toEqual([{ n: 0 }]);
+  });
+
   it("an emoji a CHARACTER SET utf8 column turns into '?' (no strict mode) is caught and rolled back", async () => {
     await my.execute("CREATE TABLE note (id INT AUTO_INCREMENT NOT NULL, body VARCHAR(64), PRIMARY KEY (id)) ENGINE=InnoDB CHARACTER SET utf8");
     const src = await newSqlite(join(tmp.dir, "notes.sqlite"), "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (1, 'plain'), (2, 'dog 🐕')");
