@@ -122,3 +122,30 @@ export async function benchDb(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Peak RSS of sync, export and import (SQLite, csv backup), each in a fresh process, at 100k and 1M rows. */
+export async function benchDbMemory(): Promise<void> {
+  const { spawnSync } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const sizes = (process.env.RUNBOOK_BENCH_MEMORY_ROWS ?? "100000,1000000").split(",").map(Number);
+  const child = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/db-rss.ts", ...args], { cwd: root, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`db-rss ${args[0]} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as { maxRssMb: number; seconds: number };
+  };
+  const baseline = child("make", mkdtempSync(join(tmpdir(), "runbook-rss-")), "1");
+  console.log(`  baseline (a process that loads the data module and makes a 1-row database): ${baseline.maxRssMb} MB`);
+  for (const n of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), "runbook-rss-"));
+    try {
+      child("make", dir, String(n));
+      for (const op of ["sync", "export", "import"]) {
+        const r = child(op, dir);
+        console.log(`  ${op} ${n.toLocaleString("en-US")} rows (SQLite, csv backup): peak RSS ${r.maxRssMb} MB in ${r.seconds.toFixed(1)} s`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -11,6 +11,7 @@ const all: Record<string, () => Promise<void>> = {
   ssh: async () => (await import("./ssh.js")).benchSsh(),
   ui: async () => (await import("./ui.js")).benchUi(),
   db: async () => (await import("./db.js")).benchDb(),
+  "db-memory": async () => (await import("./db.js")).benchDbMemory(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
