@@ -497,6 +497,12 @@ export function pyFloatRepr(n: number): string {
   if (Number.isNaN(n)) return "nan";
   if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf";
   if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  // Where both write plain digits (1e-4 <= |n| < 1e16) JavaScript's shortest form is Python's, but for the ".0".
+  const abs = Math.abs(n);
+  if (abs >= 1e-4 && abs < 1e16) {
+    const s = String(n);
+    return s.includes(".") ? s : `${s}.0`;
+  }
   const [mantissa, expText] = n.toExponential().split("e") as [string, string];
   const exp = Number(expText);
   const sign = mantissa.startsWith("-") ? "-" : "";
