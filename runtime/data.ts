@@ -911,21 +911,29 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
       const loader = new TableLoader(db, table, fileColumns, columns, `the file ${t.file}`, false);
       await loader.clear();
       meter.startTable(table, t.rows);
+      const decode = (r: CsvRecord): SqlValue[] =>
+        r.fields.map((f, i) => {
+          if (f === "" && !r.quoted[i]) return null;
+          const c = t.columns[i]!;
+          if (c.encoding === "text") return f;
+          const v = decodeBlob(f, c.encoding);
+          if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
+          return v;
+        });
       await readCsvFile(join(dir, t.file), async (r, n) => {
         if (n === 0) return; // the header, checked already
-        await loader.add(
-          r.fields.map((f, i) => {
-            if (f === "" && !r.quoted[i]) return null;
-            const c = t.columns[i]!;
-            if (c.encoding === "text") return f;
-            const v = decodeBlob(f, c.encoding);
-            if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
-            return v;
-          }),
-        );
+        await loader.add(decode(r));
         meter.add(1);
       });
-      counts.push({ name: table, rows: await loader.finish() });
+      // A difference is looked for row by row in the file (written in key order), read again (a failure's cost only).
+      const fileRows = async function* (): AsyncGenerator<Row[]> {
+        const rows: Row[] = [];
+        await readCsvFile(join(dir, t.file), (r, n) => {
+          if (n > 0) rows.push(Object.fromEntries(decode(r).map((v, i) => [fileColumns[i]!.name, v])));
+        });
+        yield rows;
+      };
+      counts.push({ name: table, rows: await loader.finish(fileRows) });
       meter.endTable();
     }
     return { tables: counts };

@@ -106,6 +106,19 @@ describe("verified import and sync on local SQLite", () => {
     expect(await snapshot(dst)).toEqual(before);
   });
 
+  it("a trigger that changes a value: the import of a csv backup rolls back, naming the row and the column", async () => {
+    const src = await sqlite("src.sqlite", true);
+    const path = join(tmp.dir, "backup");
+    await exportTables(src, undefined, path, "csv");
+    const dst = await sqlite("dst.sqlite", false);
+    await dst.execute(UPPER_TRIGGER);
+    await expect(importFile(dst, path)).rejects.toThrow(
+      `table person does not hold what was written: its 7 rows differ from those written from the file person.csv`,
+    );
+    await expect(importFile(dst, path)).rejects.toThrow(`the first that differs: id=3 column name is "ZOë 日本 🐕" where it was sent as "Zoë 日本 🐕"`);
+    expect(await snapshot(dst)).toEqual([[], [], []]);
+  });
+
   it("a trigger that changes a value: the sync rolls back, naming the row and the column", async () => {
     const src = await sqlite("src.sqlite", true);
     const dst = await sqlite("dst.sqlite", false);
