@@ -10,6 +10,8 @@ const all: Record<string, () => Promise<void>> = {
   local: async () => (await import("./local.js")).benchLocal(),
   ssh: async () => (await import("./ssh.js")).benchSsh(),
   ui: async () => (await import("./ui.js")).benchUi(),
+  db: async () => (await import("./db.js")).benchDb(),
+  "db-memory": async () => (await import("./db.js")).benchDbMemory(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

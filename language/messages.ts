@@ -163,6 +163,9 @@ export const messages = {
       ? `unknown env ${q(name)}: the envs are ${names.join(", ")}`
       : `unknown env ${q(name)}: this runbook has no env blocks, its one env is \`default\``,
   noEnvChosen: (names: string[]) => `this runbook has several envs (${names.join(", ")}): choose one with --env`,
-  setUnknown: (name: string) => `--set ${name}: no param ${q(name)} is declared`,
-  setNotParam: (name: string, kind: string) => `--set ${name}: ${q(name)} is a ${kind}, and only params can be set`,
+  /** `key` as given (NAME or ENV.NAME), `name` the param's name. */
+  setUnknown: (key: string, name = key) => `--set ${key}: no param ${q(name)} is declared`,
+  setNotParam: (key: string, kind: string, name = key) => `--set ${key}: ${q(name)} is a ${kind}, and only params can be set`,
+  setUnknownEnv: (key: string, env: string, envs: string[]) =>
+    `--set ${key}: no env ${q(env)}${envs.length ? ` (the envs are ${envs.join(", ")})` : ""}`,
 };

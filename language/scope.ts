@@ -146,6 +146,8 @@ class ValueWalk<T> {
     private readonly fold: { of: (text: string) => T; join: (a: T, b: T) => T; empty: T },
     /** Called when a value takes in another value (keys `env\u0000name`). */
     private readonly onRef?: (from: string, to: string) => void,
+    /** mainEnv is not the run's env either (another env's values). */
+    readonly otherEnvs = false,
   ) {
     this.envSet = new Set(envNames(rb));
   }
@@ -183,9 +185,14 @@ class ValueWalk<T> {
     }
     const begin = (e: string, n: string, key: string): Frame | undefined => {
       const decl = this.scope(e).decls.get(n)!;
-      if (e === this.mainEnv && decl.kind === "param" && Object.prototype.hasOwnProperty.call(this.sets, n)) {
-        this.done.set(key, this.fold.of(this.sets[n]!));
-        return undefined;
+      if (decl.kind === "param") {
+        // A plain --set reaches another env only where it keeps the top-level value.
+        const plain = !(this.otherEnvs || e !== this.mainEnv) || this.rb.decls.includes(decl);
+        const set = setValue(this.sets, e, n, plain);
+        if (set !== undefined) {
+          this.done.set(key, this.fold.of(set));
+          return undefined;
+        }
       }
       this.active.add(key);
       return { key, pieces: this.pieces(e, (decl as Extract<Decl, { kind: "param" | "var" }>).value, []), i: 0, acc: this.fold.empty };
@@ -277,11 +284,16 @@ const LENGTH = { of: (s: string) => s.length, join: (a: number, b: number) => a 
 export function resolveValues(
   rb: Runbook,
   env: string,
-  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+  options?: {
+    sets?: Record<string, string>;
+    builtins?: Record<string, string>;
+    /** env is not the run's env (another env's values): a plain --set reaches only its top-level params (setValue). */
+    otherEnv?: boolean;
+  },
 ): Map<string, string> {
   const big = oversizedValue(rb, env, options);
   if (big) throw new ValueTooLargeError(big, env);
-  const r = new ValueWalk(rb, env, options?.sets ?? {}, options?.builtins ?? {}, TEXT);
+  const r = new ValueWalk(rb, env, options?.sets ?? {}, options?.builtins ?? {}, TEXT, undefined, options?.otherEnv ?? false);
   const out = new Map<string, string>();
   for (const [name, decl] of r.scope(env).decls) {
     if (decl.kind !== "param" && decl.kind !== "var") continue;
@@ -327,7 +339,7 @@ export class ValueTooLargeError extends Error {
 export function valueLengths(
   rb: Runbook,
   env: string,
-  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+  options?: { sets?: Record<string, string>; builtins?: Record<string, string>; otherEnv?: boolean },
 ): { lengths: ReadonlyMap<string, number>; refs: Map<string, string[]> } {
   const refs = new Map<string, string[]>();
   const onRef = (from: string, to: string) => {
@@ -335,7 +347,7 @@ export function valueLengths(
     if (list) list.push(to);
     else refs.set(from, [to]);
   };
-  const walk = new ValueWalk(rb, env, options?.sets ?? {}, options?.builtins ?? {}, LENGTH, onRef);
+  const walk = new ValueWalk(rb, env, options?.sets ?? {}, options?.builtins ?? {}, LENGTH, onRef, options?.otherEnv ?? false);
   for (const [name, decl] of walk.scope(env).decls) if (decl.kind === "param" || decl.kind === "var") walk.value(env, name);
   return { lengths: walk.values, refs };
 }
@@ -348,7 +360,7 @@ export function valueLengths(
 export function oversizedValue(
   rb: Runbook,
   env: string,
-  options?: { sets?: Record<string, string>; builtins?: Record<string, string> },
+  options?: { sets?: Record<string, string>; builtins?: Record<string, string>; otherEnv?: boolean },
 ): OversizedValue | undefined {
   const { lengths, refs } = valueLengths(rb, env, options);
   let first: string | undefined;
@@ -370,13 +382,39 @@ export function oversizedValue(
 }
 
 /** Problems with `--set NAME=VALUE` options: names that are not declared params. One message each. */
+
+/**
+ * The value `--set` gives param `name` in `env`. `--set ENV.NAME=VALUE` sets it in
+ * that env, which may be another env the run reads (`${prod.home}`, `sync … from
+ * prod.appdb`). `--set NAME=VALUE` sets it in the run's env, and in another env
+ * where that env keeps the top-level value (`plain`): an env that gives the param a
+ * value of its own keeps it (`--set dbfile=…` on a dev run must not turn prod's
+ * database into dev's). ENV.NAME wins over NAME.
+ */
+export function setValue(sets: Record<string, string> | undefined, env: string, name: string, plain = true): string | undefined {
+  if (!sets) return undefined;
+  const own = `${env}.${name}`;
+  if (Object.prototype.hasOwnProperty.call(sets, own)) return sets[own];
+  if (plain && Object.prototype.hasOwnProperty.call(sets, name)) return sets[name];
+  return undefined;
+}
+
+/** Problems with `--set NAME=VALUE` / `--set ENV.NAME=VALUE` options: names that are not declared params. One message each. */
 export function checkSets(rb: Runbook, sets: Record<string, string>, env?: string): string[] {
   const scope = envScope(rb, env ?? runnableEnvs(rb)[0]!);
+  const envs = envNames(rb);
   const errors: string[] = [];
-  for (const name of Object.keys(sets)) {
-    const d = scope.decls.get(name);
-    if (!d) errors.push(messages.setUnknown(name));
-    else if (d.kind !== "param") errors.push(messages.setNotParam(name, d.kind));
+  for (const key of Object.keys(sets)) {
+    const dot = key.indexOf(".");
+    const inEnv = dot > 0 ? key.slice(0, dot) : undefined;
+    if (inEnv !== undefined && !envs.includes(inEnv)) {
+      errors.push(messages.setUnknownEnv(key, inEnv, envs));
+      continue;
+    }
+    const name = inEnv === undefined ? key : key.slice(dot + 1);
+    const d = (inEnv === undefined ? scope : envScope(rb, inEnv)).decls.get(name);
+    if (!d) errors.push(messages.setUnknown(key, name));
+    else if (d.kind !== "param") errors.push(messages.setNotParam(key, d.kind, name));
   }
   return errors;
 }
@@ -384,16 +422,16 @@ export function checkSets(rb: Runbook, sets: Record<string, string>, env?: strin
 /** Other envs' values, cached per runbook, env and builtins. */
 const otherEnvValues = new WeakMap<Runbook, Map<string, Map<string, string>>>();
 
-function valuesOf(rb: Runbook, env: string, builtins: Record<string, string> | undefined): Map<string, string> {
+function valuesOf(rb: Runbook, env: string, builtins: Record<string, string> | undefined, sets?: Record<string, string>): Map<string, string> {
   let byKey = otherEnvValues.get(rb);
   if (!byKey) {
     byKey = new Map();
     otherEnvValues.set(rb, byKey);
   }
-  const key = `${env}\u0000${JSON.stringify(builtins ?? {})}`;
+  const key = `${env}\u0000${JSON.stringify(builtins ?? {})}\u0000${JSON.stringify(sets ?? {})}`;
   let v = byKey.get(key);
   if (!v) {
-    v = resolveValues(rb, env, { builtins: builtins ?? {} });
+    v = resolveValues(rb, env, { builtins: builtins ?? {}, sets, otherEnv: true });
     byKey.set(key, v);
   }
   return v;
@@ -405,6 +443,8 @@ export function resolveInterp(
   values: Map<string, string>,
   rb: Runbook,
   builtins?: Record<string, string>,
+  /** `--set` of the run: they reach other envs' values too (setValue). */
+  sets?: Record<string, string>,
 ): Resolved {
   const path = part.path;
   const shown = path.join(".");
@@ -450,7 +490,7 @@ export function resolveInterp(
       const decl = other.decls.get(b);
       if (!decl) return { kind: "unknown", reason: messages.unknownEnvMember(a, b) };
       if (decl.kind !== "param" && decl.kind !== "var") return { kind: "unknown", reason: messages.otherEnvKind(a, b, decl.kind) };
-      const v = valuesOf(rb, a, builtins).get(b);
+      const v = valuesOf(rb, a, builtins, sets).get(b);
       return v === undefined ? { kind: "unknown", reason: messages.noValue(shown) } : { kind: "text", value: v };
     }
     if (scope.decls.has(a)) return { kind: "unknown", reason: messages.noMembers(a, scope.decls.get(a)!.kind, b) };
@@ -554,6 +594,8 @@ export interface StaticContext {
   rb?: Runbook;
   /** `run.*` values, when known. */
   builtins?: Record<string, string>;
+  /** `--set` of the run, for other envs' values. */
+  sets?: Record<string, string>;
 }
 
 /** Static truth of a condition in env: true/false when the source alone decides it (env comparisons, param/var values), "probe" when it depends on a probe (succeeds/output/exists/query) or on run-time values. */
@@ -563,7 +605,7 @@ export function evalStatic(
   values: Map<string, string>,
   context?: StaticContext,
 ): boolean | "probe" {
-  return new StaticEvaluator(scope, values, context?.rb ?? scopeRunbook.get(scope), context?.builtins).cond(cond);
+  return new StaticEvaluator(scope, values, context?.rb ?? scopeRunbook.get(scope), context?.builtins, context?.sets).cond(cond);
 }
 
 /** Three-valued evaluation of a condition; `undefined` operands are not known statically. */
@@ -573,6 +615,7 @@ class StaticEvaluator {
     readonly values: Map<string, string>,
     readonly rb: Runbook | undefined,
     readonly builtins: Record<string, string> | undefined,
+    readonly sets?: Record<string, string>,
   ) {}
 
   cond(c: Cond): boolean | "probe" {
@@ -617,7 +660,7 @@ class StaticEvaluator {
   }
 
   private resolve(p: InterpPart): Resolved {
-    if (this.rb) return resolveInterp(p, this.scope, this.values, this.rb, this.builtins);
+    if (this.rb) return resolveInterp(p, this.scope, this.values, this.rb, this.builtins, this.sets);
     if (p.path.length === 1) {
       if (p.path[0] === "env") return { kind: "text", value: this.scope.env };
       const v = this.values.get(p.path[0]!);
@@ -682,7 +725,7 @@ class StaticEvaluator {
       const scope = same ? this.scope : envScope(this.rb, a);
       const decl = scope.decls.get(b);
       if (decl && (decl.kind === "param" || decl.kind === "var") && decl.value.kind === "list") {
-        const other = same ? this : new StaticEvaluator(scope, valuesOf(this.rb, a, this.builtins), this.rb, this.builtins);
+        const other = same ? this : new StaticEvaluator(scope, valuesOf(this.rb, a, this.builtins, this.sets), this.rb, this.builtins, this.sets);
         return other.listOperand(decl.value, r.value);
       }
     }

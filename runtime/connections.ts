@@ -120,7 +120,9 @@ export class Connections implements ConnectionProvider {
         return openRemoteSqlite(host!, db.path, name, { onNote: this.options.onNote });
       }
       const { openSqlite } = await import("./drivers/sqlite.js");
-      return openSqlite(resolve(this.cwd, db.path), { label: name, readonly: this.options.readOnly ?? false, createOnWrite: true });
+      // Reads never create: another env's database is only read (a sync's source), so
+      // a missing file is an error naming its path, at once, and none is made there.
+      return openSqlite(resolve(this.cwd, db.path), { label: name, readonly: this.options.readOnly ?? false, createOnWrite: !foreign });
     }
     const password = db.passwordSecret ? this.options.secrets.get(db.passwordSecret) : undefined;
     let stream: (() => Promise<Duplex>) | undefined;

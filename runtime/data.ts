@@ -24,11 +24,32 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
+import { createHash, randomBytes } from "node:crypto";
 import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver.js";
 import { DriverError } from "./drivers/driver.js";
 import { commitsImplicitly, lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
 import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
+import { assertNever } from "../language/assert.js";
+import {
+  backupWords,
+  decodeBlob,
+  encodeBlob,
+  encodingFor,
+  readManifest,
+  MANIFEST_FORMAT,
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  SIDECAR_SUFFIX,
+  tableFileName,
+  type Manifest,
+  type ManifestColumn,
+  type ManifestTable,
+} from "./data-manifest.js";
+import { ProgressMeter, type ProgressListener } from "./data-progress.js";
+import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
+
+export { decimalScale, pyFixed };
 
 export type DataFormat = "csv" | "web2py";
 
@@ -56,81 +77,221 @@ const WEB2PY_NULL = "<NULL>";
 // ---------------------------------------------------------------------------
 // Export
 
+export interface ExportOptions {
+  /** The run's id, recorded in a csv backup's manifest. */
+  runId?: string;
+  onProgress?: ProgressListener;
+}
+
+/** An export writes every row its snapshot counts, or nothing. */
+function checkExported(db: DatabaseDriver, table: string, rows: number, total: number): void {
+  if (rows !== total) {
+    throw new DriverError(`${db.label}: table ${table} has ${total} rows but ${rows} were read (a primary key holding NULL cannot be paged on); nothing was written`, "verify");
+  }
+}
+
+/** Rows in a table (for progress: the snapshot's count). */
+async function countRows(db: DatabaseDriver, table: string): Promise<number> {
+  const [row] = await db.query(`SELECT count(*) AS n FROM ${quoteIdent(table, db.engine)}`);
+  return Number(row?.n ?? 0);
+}
+
 /**
  * Writes the tables (all of them when `tables` is undefined) to `path`, read in
- * one transaction so the file is one consistent snapshot. The file appears
- * whole or not at all: it is written beside `path` and renamed.
+ * one transaction so the backup is one consistent snapshot, parents first. It
+ * appears whole or not at all: written beside `path` and renamed.
+ * - web2py: the one file of web2py's export_to_csv_file.
+ * - csv: one table, a plain CSV file at `path` and its manifest beside it
+ *   (`path.manifest.json`); several, a folder at `path` with one CSV file per
+ *   table and `manifest.json` (data-manifest.ts). Lossless either way.
  */
 export async function exportTables(
   db: DatabaseDriver,
   tables: string[] | undefined,
   path: string,
   format: DataFormat,
+  options: ExportOptions = {},
 ): Promise<DataResult> {
   return db.transaction(async () => {
-    const names = await resolveTables(db, tables);
-    const multi = format === "web2py" || names.length !== 1;
-    const out = await AtomicFile.create(path);
-    try {
-      const counts: TableCount[] = [];
-      for (const name of names) {
-        if (/[\r\n]/.test(name)) throw new DriverError(`${db.label}: cannot export table ${JSON.stringify(name)}: its name has a line break`);
-        const columns = await db.columns(name);
-        if (multi) await out.write(`TABLE ${name}\r\n`);
-        await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), !multi));
-        let rows = 0;
-        for await (const page of readPages(db, name, columns)) {
-          let text = "";
-          for (const row of page) {
-            text += csvRow(
-              columns.map((c) => {
-                const v = row[c.name];
-                return v === null || v === undefined ? (multi ? WEB2PY_NULL : NULL_FIELD) : cellText(v, c);
-              }),
-              !multi,
-            );
-          }
-          await out.write(text);
-          rows += page.length;
-        }
-        if (multi) await out.write("\r\n\r\n");
-        counts.push({ name, rows });
-      }
-      if (multi) await out.write("END");
-      await out.commit();
-      return { tables: counts };
-    } catch (e) {
-      await out.abort();
-      throw e;
+    const names = await parentsFirst(db, await resolveTables(db, tables));
+    for (const name of names) {
+      if (/[\r\n]/.test(name)) throw new DriverError(`${db.label}: cannot export table ${JSON.stringify(name)}: its name has a line break`);
+    }
+    const meter = new ProgressMeter("export", options.onProgress, names.length);
+    switch (format) {
+      case "web2py":
+        return exportWeb2py(db, names, path, meter);
+      case "csv":
+        return exportCsv(db, names, path, options, meter);
+      default:
+        return assertNever(format, "format");
     }
   });
 }
 
-/** The page of rows of a table, in primary-key order (keyset paging on a one-column key). */
-async function* readPages(db: DatabaseDriver, table: string, columns: ColumnInfo[]): AsyncGenerator<Row[]> {
-  const q = (n: string) => quoteIdent(n, db.engine);
-  const select = `SELECT ${columns.map((c) => q(c.name)).join(", ")} FROM ${q(table)}`;
-  const keys = columns.filter((c) => c.primaryKey);
-  if (keys.length === 0) {
-    yield await db.query(select);
-    return;
+async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, meter: ProgressMeter): Promise<DataResult> {
+  const out = await AtomicFile.create(path);
+  try {
+    const counts: TableCount[] = [];
+    for (const name of names) {
+      const columns = await db.columns(name);
+      const total = await countRows(db, name);
+      meter.startTable(name, total);
+      await out.write(`TABLE ${name}\r\n`);
+      await out.write(csvRow(columns.map((c) => `${name}.${c.name}`)));
+      let rows = 0;
+      for await (const page of readPages(db, name, columns)) {
+        let text = "";
+        for (const row of page) {
+          text += csvRow(
+            columns.map((c) => {
+              const v = row[c.name];
+              return v === null || v === undefined ? WEB2PY_NULL : cellText(v, c);
+            }),
+          );
+        }
+        await out.write(text);
+        rows += page.length;
+        meter.add(page.length);
+      }
+      checkExported(db, name, rows, total);
+      meter.endTable();
+      await out.write("\r\n\r\n");
+      counts.push({ name, rows });
+    }
+    await out.write("END");
+    await out.commit();
+    return { tables: counts };
+  } catch (e) {
+    await out.abort();
+    throw e;
   }
-  const order = ` ORDER BY ${keys.map((k) => q(k.name)).join(", ")}`;
-  if (keys.length === 1) {
-    const key = keys[0]!.name;
-    let last: SqlValue | undefined;
-    for (;;) {
-      const where = last === undefined ? "" : ` WHERE ${q(key)} > ${sqlLiteral(last, db.engine)}`;
-      const page = await db.query(`${select}${where}${order} LIMIT ${PAGE_ROWS}`);
-      if (page.length > 0) yield page;
-      if (page.length < PAGE_ROWS) return;
-      last = page[page.length - 1]![key];
+}
+
+async function exportCsv(db: DatabaseDriver, names: string[], path: string, options: ExportOptions, meter: ProgressMeter): Promise<DataResult> {
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    engine: db.engine,
+    database: db.label,
+    ...(options.runId !== undefined ? { runId: options.runId } : {}),
+    time: new Date().toISOString(),
+    tables: [],
+  };
+  const json = () => JSON.stringify(manifest, null, 2) + "\n";
+  if (names.length === 1) {
+    // One table: the plain file, then its manifest beside it (a new file with an old
+    // manifest is refused by import, never taken for what it is not).
+    const out = await AtomicFile.create(path);
+    try {
+      manifest.tables.push(await writeCsvTable(db, names[0]!, out, basename(path), meter));
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
+    const side = await AtomicFile.create(path + SIDECAR_SUFFIX);
+    await side.write(json());
+    await side.commit();
+  } else {
+    const folder = await AtomicFolder.create(path);
+    try {
+      const taken = new Set<string>([MANIFEST_NAME]);
+      for (const name of names) {
+        const file = tableFileName(name, taken);
+        const out = await AtomicFile.create(join(folder.temp, file));
+        try {
+          manifest.tables.push(await writeCsvTable(db, name, out, file, meter));
+        } catch (e) {
+          await out.abort();
+          throw e;
+        }
+      }
+      const m = await AtomicFile.create(join(folder.temp, MANIFEST_NAME));
+      await m.write(json());
+      await m.commit();
+      await folder.commit();
+    } catch (e) {
+      await folder.abort();
+      throw e;
     }
   }
-  for (let offset = 0; ; offset += PAGE_ROWS) {
-    const page = await db.query(`${select}${order} LIMIT ${PAGE_ROWS} OFFSET ${offset}`);
+  return { tables: manifest.tables.map((t) => ({ name: t.name, rows: t.rows })) };
+}
+
+/** One table as a lossless RFC 4180 file: NULL an empty unquoted field, '' written `""`, blobs in base64, numbers exact. */
+async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, file: string, meter: ProgressMeter): Promise<ManifestTable> {
+  const info = await db.columns(name);
+  const total = await countRows(db, name);
+  meter.startTable(name, total);
+  const columns: ManifestColumn[] = info.map((c) => ({ name: c.name, type: c.type, encoding: encodingFor(c.type, db.engine) }));
+  await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), true));
+  let rows = 0;
+  for await (const page of readPages(db, name, info)) {
+    let text = "";
+    for (const row of page) text += csvRow(columns.map((c) => losslessCell(row[c.name], c, db.label, name)), true);
+    await out.write(text);
+    rows += page.length;
+    meter.add(page.length);
+  }
+  checkExported(db, name, rows, total);
+  meter.endTable();
+  await out.commit();
+  return { name, file, rows, bytes: out.bytes, sha256: out.sha256(), columns };
+}
+
+function losslessCell(v: SqlValue | undefined, c: ManifestColumn, label: string, table: string): Cell {
+  if (v === null || v === undefined) return NULL_FIELD;
+  if (c.encoding !== "text") return encodeBlob(Buffer.isBuffer(v) ? v : cellText(v, { type: c.type }, true), c.encoding);
+  if (Buffer.isBuffer(v)) {
+    throw new DriverError(`${label}: cannot export ${table}.${c.name} losslessly: it holds bytes in a ${c.type || "typeless"} column (only blob columns are written in base64)`, "format");
+  }
+  return cellText(v, { type: c.type }, true);
+}
+
+/**
+ * The rows of a table page by page, in primary-key order: keyset paging on the
+ * key, one column or several (`WHERE a > x OR (a = x AND b > y)`: no OFFSET, so
+ * each page costs the same); a SQLite table without a key pages on its rowid.
+ * Memory stays one page. Only a MySQL table without a primary key (or one whose
+ * key is not all read) is read in one query.
+ */
+async function* readPages(db: DatabaseDriver, table: string, columns: ColumnInfo[]): AsyncGenerator<Row[]> {
+  const q = (n: string) => quoteIdent(n, db.engine);
+  const list = columns.map((c) => q(c.name)).join(", ");
+  const keys = columns.filter((c) => c.primaryKey).map((c) => c.name);
+  if (keys.length === 0) {
+    const shadowed = columns.some((c) => ["rowid", "oid", "_rowid_"].includes(c.name.toLowerCase()));
+    if (db.engine === "sqlite" && !shadowed) {
+      // Every SQLite table without a primary key has a rowid (WITHOUT ROWID needs a key).
+      yield* keyset(db, `SELECT ${list ? `${list}, ` : ""}_rowid_ AS ${q(ROWID)} FROM ${q(table)}`, [ROWID], ["_rowid_"]);
+      return;
+    }
+    yield await db.query(`SELECT ${list} FROM ${q(table)}`);
+    return;
+  }
+  yield* keyset(db, `SELECT ${list} FROM ${q(table)}`, keys, keys.map(q));
+}
+
+/** The name a SQLite rowid is read under when it pages a table without a key. */
+const ROWID = "__runbook_rowid";
+
+/** Pages of `select` in the order of `keys` (the names in its rows; `exprs` as SQL), each after the last page's last key. */
+async function* keyset(db: DatabaseDriver, select: string, keys: string[], exprs: string[]): AsyncGenerator<Row[]> {
+  const order = ` ORDER BY ${exprs.join(", ")}`;
+  let last: SqlValue[] | undefined;
+  for (;;) {
+    let where = "";
+    if (last !== undefined) {
+      // (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …: the rows after the last one, in key order.
+      const lit = (i: number) => sqlLiteral(last![i]!, db.engine);
+      const ors = exprs.map((e, i) => [...exprs.slice(0, i).map((p, j) => `${p} = ${lit(j)}`), `${e} > ${lit(i)}`].join(" AND "));
+      where = ` WHERE ${ors.map((o) => `(${o})`).join(" OR ")}`;
+    }
+    const page = await db.query(`${select}${where}${order} LIMIT ${PAGE_ROWS}`);
     if (page.length > 0) yield page;
     if (page.length < PAGE_ROWS) return;
+    const end = page[page.length - 1]!;
+    last = keys.map((k) => end[k] ?? null);
   }
 }
 
@@ -148,6 +309,45 @@ async function resolveTables(db: DatabaseDriver, wanted: string[] | undefined): 
   return [...new Set(names)];
 }
 
+/** Per engine: the tables a table's foreign keys reference (`?` is the table). */
+const PARENTS_SQL: { [E in DatabaseDriver["engine"]]: string } = {
+  sqlite: 'SELECT DISTINCT "table" AS parent FROM pragma_foreign_key_list(?)',
+  mysql:
+    "SELECT DISTINCT REFERENCED_TABLE_NAME AS parent FROM information_schema.KEY_COLUMN_USAGE " +
+    "WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL",
+};
+
+/**
+ * The tables, parents first: a table comes after every table its foreign keys
+ * reference (among those exported), so web2py's `import_from_csv_file(…,
+ * restore=True)`, which inserts table by table with its foreign keys on, can
+ * read the file. Otherwise the given order stays (the database's order, or the
+ * order named). A table referencing itself is its own business; in a cycle the
+ * first in the given order comes first.
+ */
+export async function parentsFirst(db: DatabaseDriver, names: readonly string[]): Promise<string[]> {
+  const parents = new Map<string, Set<string>>();
+  for (const name of names) {
+    const rows = await db.query(PARENTS_SQL[db.engine], [name]);
+    const set = new Set<string>();
+    for (const r of rows) {
+      const p = findName(names, String(r.parent));
+      if (p !== undefined && p !== name) set.add(p);
+    }
+    parents.set(name, set);
+  }
+  const out: string[] = [];
+  const placed = new Set<string>();
+  while (out.length < names.length) {
+    const ready = names.find((n) => !placed.has(n) && [...parents.get(n)!].every((p) => placed.has(p)));
+    // A cycle: the first one left breaks it.
+    const next = ready ?? names.find((n) => !placed.has(n))!;
+    out.push(next);
+    placed.add(next);
+  }
+  return out;
+}
+
 function findName(names: readonly string[], wanted: string): string | undefined {
   if (names.includes(wanted)) return wanted;
   const lower = wanted.toLowerCase();
@@ -159,9 +359,11 @@ function listNames(names: string[]): string {
   return names.length === 1 ? `named ${names[0]}` : `named ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
 }
 
-/** A file written beside its final path and renamed into place on commit. */
+/** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 class AtomicFile {
   private buffer = "";
+  private readonly hash = createHash("sha256");
+  bytes = 0;
   private constructor(
     private readonly handle: FileHandle,
     private readonly temp: string,
@@ -181,9 +383,16 @@ class AtomicFile {
 
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const text = this.buffer;
+    const data = Buffer.from(this.buffer, "utf8");
     this.buffer = "";
-    await this.handle.write(text, null, "utf8");
+    this.hash.update(data);
+    this.bytes += data.length;
+    await this.handle.write(data);
+  }
+
+  /** After commit: the sha256 of what was written, in hex. */
+  sha256(): string {
+    return this.hash.copy().digest("hex");
   }
 
   async commit(): Promise<void> {
@@ -196,6 +405,38 @@ class AtomicFile {
   async abort(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await rm(this.temp, { force: true });
+  }
+}
+
+/** A folder written beside its final path and renamed into place on commit (a folder there before is replaced whole). */
+class AtomicFolder {
+  private constructor(
+    readonly temp: string,
+    private readonly path: string,
+  ) {}
+
+  static async create(path: string): Promise<AtomicFolder> {
+    await mkdir(dirname(path), { recursive: true });
+    const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+    await mkdir(temp, { mode: 0o700 });
+    return new AtomicFolder(temp, path);
+  }
+
+  async commit(): Promise<void> {
+    const old = `${this.temp}.old`;
+    let moved = false;
+    try {
+      await rename(this.path, old);
+      moved = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    await rename(this.temp, this.path);
+    if (moved) await rm(old, { recursive: true, force: true });
+  }
+
+  async abort(): Promise<void> {
+    await rm(this.temp, { recursive: true, force: true });
   }
 }
 
@@ -212,13 +453,16 @@ const NON_TEXT_TYPE =
   /^\s*(tinyint|smallint|mediumint|int|integer|bigint|real|float|double|decimal|dec|numeric|bit|bool|boolean|date|datetime|timestamp|time|year)\b/i;
 
 /** One value as the text web2py's exporter writes for it. */
-export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">): string {
+export function cellText(value: SqlValue, column?: Pick<ColumnInfo, "type">, exact = false): string {
   if (typeof value === "string") return value;
+  // web2py writes a decimal with its scale; `exact` (the lossless csv) writes the number as it is.
+  const scale = column === undefined || exact ? undefined : decimalScale(column.type);
   if (typeof value === "number") {
+    if (scale !== undefined && Number.isFinite(value)) return pyFixed(value, scale);
     const real = column !== undefined && REAL_TYPE.test(column.type);
     return Number.isInteger(value) && !real ? String(value) : pyFloatRepr(value);
   }
-  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "bigint") return scale ? `${value.toString()}.${"0".repeat(scale)}` : value.toString();
   if (typeof value === "boolean") return value ? "True" : "False";
   if (Buffer.isBuffer(value)) {
     // web2py keeps a blob as its base64 text (MySQL hands it back as bytes):
@@ -253,6 +497,12 @@ export function pyFloatRepr(n: number): string {
   if (Number.isNaN(n)) return "nan";
   if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf";
   if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  // Where both write plain digits (1e-4 <= |n| < 1e16) JavaScript's shortest form is Python's, but for the ".0".
+  const abs = Math.abs(n);
+  if (abs >= 1e-4 && abs < 1e16) {
+    const s = String(n);
+    return s.includes(".") ? s : `${s}.0`;
+  }
   const [mantissa, expText] = n.toExponential().split("e") as [string, string];
   const exp = Number(expText);
   const sign = mantissa.startsWith("-") ? "-" : "";
@@ -439,21 +689,46 @@ interface Section {
  * deleted, then the file's rows inserted. Foreign-key checks are off meanwhile
  * (MySQL FOREIGN_KEY_CHECKS=0, SQLite foreign_keys=OFF), so tables load in any order.
  */
-export async function importFile(
-  db: DatabaseDriver,
-  path: string,
-  options: { tables?: string[] } = {},
-): Promise<DataResult> {
-  const wanted = options.tables?.map((t) => t.toLowerCase());
-  const where = (line: number) => `${path}, line ${line}`;
+export interface ImportOptions {
+  /** Only these tables of the file. */
+  tables?: string[];
+  onProgress?: ProgressListener;
+}
+
+export async function importFile(db: DatabaseDriver, path: string, options: ImportOptions = {}): Promise<DataResult> {
   // Before touching the database (a remote one would be copied first).
+  let directory: boolean;
   try {
-    if ((await stat(path)).isDirectory()) throw new DriverError(`${path} is a directory, not a data file`, "format");
+    directory = (await stat(path)).isDirectory();
   } catch (e) {
-    if (e instanceof DriverError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new DriverError(code === "ENOENT" ? `${path} does not exist` : `cannot read ${path}: ${(e as Error).message}`, "not-found");
   }
+  // A csv backup: its manifest (in the folder, or beside a one-table file) is checked first.
+  if (directory) {
+    const manifest = join(path, MANIFEST_NAME);
+    if (!(await exists(manifest))) throw new DriverError(`${path} is a directory without a ${MANIFEST_NAME}, not a backup`, "format");
+    return importBackup(db, manifest, path, options);
+  }
+  if (basename(path) === MANIFEST_NAME || path.endsWith(SIDECAR_SUFFIX)) return importBackup(db, path, path, options);
+  if (await exists(path + SIDECAR_SUFFIX)) return importBackup(db, path + SIDECAR_SUFFIX, path, options);
+  return importText(db, path, options);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A web2py file, or a one-table CSV without a manifest. */
+async function importText(db: DatabaseDriver, path: string, options: ImportOptions): Promise<DataResult> {
+  const meter = new ProgressMeter("import", options.onProgress);
+  const wanted = options.tables?.map((t) => t.toLowerCase());
+  const where = (line: number) => `${path}, line ${line}`;
 
   return withLoadSettings(db, async () => {
     const dbTables = await db.tables();
@@ -482,12 +757,16 @@ export async function importFile(
         if (!col) throw new DriverError(`${where(s.line)}: table ${table} of ${db.label} has no column named ${field}`, "no-column");
         return col;
       });
-      loader = new TableLoader(db, table, fileColumns);
+      loader = new TableLoader(db, table, fileColumns, columns, `the file ${path}`);
       await loader.clear();
+      meter.startTable(table);
     };
 
     const endTable = async (): Promise<void> => {
-      if (section && loader) counts.push({ name: loader.table, rows: await loader.finish() });
+      if (section && loader) {
+        counts.push({ name: loader.table, rows: await loader.finish() });
+        meter.endTable();
+      }
       section = undefined;
       loader = undefined;
     };
@@ -517,6 +796,7 @@ export async function importFile(
           throw new DriverError(`${where(r.line)}: ${r.fields.length} fields where the header has ${section!.header.length}`, "format");
         }
         await loader?.add(r.fields.map((f, i) => (f === "" && !r.quoted[i] ? null : f)));
+        if (loader) meter.add(1);
         return;
       }
       switch (state) {
@@ -558,11 +838,13 @@ export async function importFile(
             throw new DriverError(`${where(r.line)}: ${r.fields.length} fields where the header has ${section!.header.length}`, "format");
           }
           await loader?.add(r.fields.map((f) => (f === WEB2PY_NULL ? null : f)));
+          if (loader) meter.add(1);
           return;
       }
     };
 
     const reader = new CsvReader();
+    let tail: CsvRecord[] = [];
     const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
     try {
       let first = true;
@@ -571,7 +853,10 @@ export async function importFile(
         first = false;
         for (const r of reader.push(chunk)) await onRecord(r);
       }
-      for (const r of reader.end()) await onRecord(r);
+      tail = reader.end();
+      // Without a manifest, a cut-short one-table CSV shows only in its end: a record without its line end.
+      if (tail.length > 0 && layout === "single") throw new DriverError(backupWords.noManifestCutShort(path), "format");
+      for (const r of tail) await onRecord(r);
     } catch (e) {
       if (e instanceof DriverError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
@@ -580,6 +865,7 @@ export async function importFile(
     }
 
     if (layout === undefined) throw new DriverError(`${path} is empty`, "format");
+    if (layout === "single" && tail.length > 0) throw new DriverError(backupWords.noManifestCutShort(path), "format");
     if (layout === "single") await endTable();
     else if (state !== "done") throw new DriverError(`${path} ends before its END line: the file is cut short`, "format");
 
@@ -589,6 +875,122 @@ export async function importFile(
     }
     return { tables: counts };
   });
+}
+
+/**
+ * A csv backup: every file is checked against the manifest (sha256, row count,
+ * header, whole records) before the database is touched; then each table (or
+ * each of `options.tables`) is replaced in one transaction, as for any import.
+ */
+async function importBackup(db: DatabaseDriver, manifestPath: string, shown: string, options: ImportOptions): Promise<DataResult> {
+  const manifest = await readManifest(manifestPath);
+  const dir = dirname(manifestPath);
+  let tables = manifest.tables;
+  if (options.tables) {
+    const missing = options.tables.filter((w) => !tables.some((t) => t.name.toLowerCase() === w.toLowerCase()));
+    if (missing.length > 0) throw new DriverError(`${shown} has no table ${listNames(missing)}`, "no-table");
+    tables = tables.filter((t) => options.tables!.some((w) => w.toLowerCase() === t.name.toLowerCase()));
+  }
+  const problems: string[] = [];
+  for (const t of tables) problems.push(...(await checkBackupFile(join(dir, t.file), t)));
+  if (problems.length > 0) throw new DriverError(backupWords.damaged(shown, problems), "damaged");
+
+  const meter = new ProgressMeter("import", options.onProgress, tables.length);
+  return withLoadSettings(db, async () => {
+    const dbTables = await db.tables();
+    const counts: TableCount[] = [];
+    for (const t of tables) {
+      const table = findName(dbTables, t.name);
+      if (table === undefined) throw new DriverError(`${shown}: ${db.label} has no table named ${t.name}`, "no-table");
+      const columns = await db.columns(table);
+      const fileColumns = t.columns.map((c) => {
+        const col = findColumn(columns, c.name);
+        if (!col) throw new DriverError(`${shown}: table ${table} of ${db.label} has no column named ${c.name}`, "no-column");
+        return col;
+      });
+      const loader = new TableLoader(db, table, fileColumns, columns, `the file ${t.file}`, false);
+      await loader.clear();
+      meter.startTable(table, t.rows);
+      const decode = (r: CsvRecord): SqlValue[] =>
+        r.fields.map((f, i) => {
+          if (f === "" && !r.quoted[i]) return null;
+          const c = t.columns[i]!;
+          if (c.encoding === "text") return f;
+          const v = decodeBlob(f, c.encoding);
+          if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
+          return v;
+        });
+      await readCsvFile(join(dir, t.file), async (r, n) => {
+        if (n === 0) return; // the header, checked already
+        await loader.add(decode(r));
+        meter.add(1);
+      });
+      // A difference is looked for row by row in the file (written in key order), read again (a failure's cost only).
+      const fileRows = async function* (): AsyncGenerator<Row[]> {
+        const rows: Row[] = [];
+        await readCsvFile(join(dir, t.file), (r, n) => {
+          if (n > 0) rows.push(Object.fromEntries(decode(r).map((v, i) => [fileColumns[i]!.name, v])));
+        });
+        yield rows;
+      };
+      counts.push({ name: table, rows: await loader.finish(fileRows) });
+      meter.endTable();
+    }
+    return { tables: counts };
+  });
+}
+
+/** Streams a UTF-8 CSV file's records (n counts them from 0), with the raw bytes to `onBytes`; the records left without a line end. */
+async function readCsvFile(
+  path: string,
+  onRecord: (r: CsvRecord, n: number) => Promise<void> | void,
+  onBytes?: (chunk: Buffer) => void,
+): Promise<CsvRecord[]> {
+  const reader = new CsvReader();
+  const decoder = new StringDecoder("utf8");
+  let n = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    onBytes?.(chunk);
+    for (const r of reader.push(decoder.write(chunk))) await onRecord(r, n++);
+  }
+  const rest = reader.push(decoder.end());
+  for (const r of rest) await onRecord(r, n++);
+  return reader.end();
+}
+
+/** What is wrong with one file of a backup, against its manifest entry (nothing: []). */
+async function checkBackupFile(path: string, t: ManifestTable): Promise<string[]> {
+  const problems: string[] = [];
+  const hash = createHash("sha256");
+  const header = t.columns.map((c) => `${t.name}.${c.name}`);
+  let records = 0;
+  let badRecord: string | undefined;
+  let tail: CsvRecord[];
+  try {
+    tail = await readCsvFile(
+      path,
+      (r, n) => {
+        records++;
+        if (n === 0) {
+          if (r.fields.length !== header.length || r.fields.some((f, i) => f !== header[i])) {
+            badRecord ??= backupWords.headerDiffers(t.file, header.join(","));
+          }
+        } else if (r.fields.length !== header.length) {
+          badRecord ??= backupWords.badRecord(t.file, r.line, r.fields.length, header.length);
+        }
+      },
+      (chunk) => hash.update(chunk),
+    );
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return [code === "ENOENT" ? backupWords.missingFile(t.file) : backupWords.unreadable(t.file, e instanceof Error ? e.message : String(e))];
+  }
+  if (hash.digest("hex") !== t.sha256) problems.push(backupWords.hashDiffers(t.file));
+  if (tail.length > 0) problems.push(backupWords.cutShort(t.file));
+  const rows = Math.max(0, records - 1) + tail.length;
+  if (rows !== t.rows) problems.push(backupWords.rowsDiffer(t.file, rows, t.rows));
+  if (badRecord !== undefined) problems.push(badRecord);
+  return problems;
 }
 
 /** The table a one-table CSV holds: the one whose name prefixes every header field. */
@@ -605,56 +1007,238 @@ function findColumn(columns: ColumnInfo[], name: string): ColumnInfo | undefined
   return columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
 }
 
-/** Deletes a table's rows, then inserts rows in batched multi-row INSERTs. */
+const CHAR1_TYPE = /^\s*char\s*\(\s*1\s*\)/i;
+
+/**
+ * web2py keeps a `boolean` field as CHAR(1) 'T' / 'F', and its exporter writes
+ * True / False: into a CHAR(1) column those (and a driver's booleans) become
+ * 'T' / 'F', so `db.t.flag == True` matches the row again.
+ */
+export function web2pyBoolean(v: SqlValue, type: string): SqlValue {
+  if (!CHAR1_TYPE.test(type)) return v;
+  if (v === "True" || v === true) return "T";
+  if (v === "False" || v === false) return "F";
+  return v;
+}
+
+/** Where a verification that failed can look for the first row that differs: the source's rows, in key order. */
+export type SourceRows = () => AsyncIterable<Row[]>;
+
+/**
+ * Deletes a table's rows, then inserts rows in batched multi-row INSERTs; then,
+ * still in the transaction, reads the table back and checks it holds the rows
+ * sent: their number and checksum (data-verify.ts). A difference is an error
+ * (which rolls the transaction back) saying where.
+ */
 class TableLoader {
+  /** Literal mode: the rows' tuples. */
   private batch: string[] = [];
+  /** Bound mode: the rows' values, in order. */
+  private params: SqlValue[] = [];
+  private batchRows = 0;
   private batchBytes = 0;
-  private count = 0;
+  /** The batch's rows as sent, to say which value a database refused. */
+  private batchValues: SqlValue[][] = [];
   private readonly prefix: string;
+  private readonly sent: TableDigest;
+  /** Rows per INSERT with bound values; 0 where the database cannot bind in a transaction (literals then). */
+  private readonly boundRows: number;
+  /** `(?, ?, …)` for one row. */
+  private readonly placeholders: string;
 
   constructor(
     private readonly db: DatabaseDriver,
     readonly table: string,
     private readonly columns: ColumnInfo[],
+    /** Every column of the table: the read back pages on its key when the loaded columns hold all of it. */
+    private readonly tableColumns: ColumnInfo[],
+    /** What was read from: "the file x.csv", "prod.appdb". */
+    private readonly source: string,
+    /** web2py's conventions ('' is NULL in a numeric or date column, True/False into CHAR(1) is T/F); off for a lossless backup. */
+    private readonly web2py = true,
   ) {
     const q = (n: string) => quoteIdent(n, db.engine);
     this.prefix = `INSERT INTO ${q(table)} (${columns.map((c) => q(c.name)).join(", ")}) VALUES\n`;
+    this.sent = new TableDigest(verifyColumns(columns, db.engine));
+    this.boundRows = columns.length === 0 ? 0 : Math.min(INSERT_ROWS, Math.floor(db.maxParams / columns.length));
+    this.placeholders = `(${columns.map(() => "?").join(", ")})`;
   }
 
   async clear(): Promise<void> {
     await this.db.execute(`DELETE FROM ${quoteIdent(this.table, this.db.engine)}`);
   }
 
+  /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */
+  private stored(v: SqlValue, i: number): SqlValue {
+    if (typeof v === "number" && (Number.isNaN(v) || Object.is(v, -0))) return Number.isNaN(v) ? null : 0; // as the literals had it
+    if (!this.web2py) return v;
+    const type = this.columns[i]!.type;
+    if (v === "" && NON_TEXT_TYPE.test(type)) return null;
+    return web2pyBoolean(v, type);
+  }
+
   async add(values: SqlValue[]): Promise<void> {
-    const tuple =
-      "(" +
-      values
-        .map((v, i) => {
-          // web2py stores no '' in numeric or date columns: there it means NULL.
-          if (v === "" && NON_TEXT_TYPE.test(this.columns[i]!.type)) return "NULL";
-          return sqlLiteral(v, this.db.engine);
-        })
-        .join(", ") +
-      ")";
+    const row = values.map((v, i) => this.stored(v, i));
+    this.sent.add(row);
+    this.batchRows++;
+    this.batchValues.push(row);
+    if (this.boundRows > 0) {
+      // Bound parameters: values travel apart from the statement, never as SQL text.
+      for (const v of row) {
+        this.params.push(v);
+        this.batchBytes += typeof v === "string" ? v.length : Buffer.isBuffer(v) ? v.length : 8;
+      }
+      if (this.batchRows >= this.boundRows || this.batchBytes >= INSERT_BYTES) await this.flush();
+      return;
+    }
+    const tuple = "(" + row.map((v) => sqlLiteral(v, this.db.engine)).join(", ") + ")";
     this.batch.push(tuple);
     this.batchBytes += tuple.length;
-    this.count++;
-    if (this.batch.length >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
+    if (this.batchRows >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (this.batch.length === 0) return;
-    const sql = this.prefix + this.batch.join(",\n");
-    this.batch = [];
+    if (this.batchRows === 0) return;
+    const rows = this.batchRows;
+    const values = this.batchValues;
+    this.batchRows = 0;
     this.batchBytes = 0;
-    await this.db.execute(sql);
+    this.batchValues = [];
+    try {
+      if (this.boundRows > 0) {
+        const params = this.params;
+        this.params = [];
+        await this.db.execute(this.prefix + Array.from({ length: rows }, () => this.placeholders).join(",\n"), params);
+        return;
+      }
+      const sql = this.prefix + this.batch.join(",\n");
+      this.batch = [];
+      await this.db.execute(sql);
+    } catch (e) {
+      throw (await this.explainCharset(e, values)) ?? e;
+    }
   }
 
-  /** Sends what is left; the number of rows inserted. */
-  async finish(): Promise<number> {
-    await this.flush();
-    return this.count;
+  /**
+   * MySQL refusing a character (ER_TRUNCATED_WRONG_VALUE_FOR_FIELD) in a column of a
+   * 3-byte charset (web2py creates its tables `CHARACTER SET utf8`): which column,
+   * which row, which character, and what to do. undefined when it is not that.
+   */
+  private async explainCharset(e: unknown, rows: SqlValue[][]): Promise<DriverError | undefined> {
+    if (!(e instanceof DriverError) || e.code !== "ER_TRUNCATED_WRONG_VALUE_FOR_FIELD" || this.db.engine !== "mysql") return undefined;
+    let narrow: Set<string>;
+    try {
+      const cs = await this.db.query(
+        "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CHARACTER_SET_NAME IN ('utf8', 'utf8mb3')",
+        [this.table],
+      );
+      narrow = new Set(cs.map((r) => String(r.name)));
+    } catch {
+      return undefined;
+    }
+    const wide = /[\u{10000}-\u{10FFFF}]/u;
+    for (const row of rows) {
+      for (const [i, c] of this.columns.entries()) {
+        const v = row[i];
+        const m = typeof v === "string" && narrow.has(c.name) ? wide.exec(v) : null;
+        if (!m) continue;
+        const key = this.columns.flatMap((k, j) => (k.primaryKey ? [`${k.name}=${cellText(row[j] ?? null, k)}`] : [])).join(", ");
+        return new DriverError(charsetRefused({ db: this.db.label, table: this.table, column: c.name, char: m[0], row: key }), "charset");
+      }
+    }
+    return undefined;
   }
+
+  /** The loaded columns, paged on the table's key when they hold all of it. */
+  private readColumns(): ColumnInfo[] {
+    const keys = this.tableColumns.filter((c) => c.primaryKey);
+    const whole = keys.length > 0 && keys.every((k) => this.columns.some((c) => c.name === k.name));
+    return this.columns.map((c) => ({ ...c, primaryKey: whole && c.primaryKey }));
+  }
+
+  /**
+   * Sends what is left, then checks the table holds what was sent; the number of
+   * rows it holds. `sourceRows` (a sync's source) lets a difference name its row.
+   */
+  async finish(sourceRows?: SourceRows): Promise<number> {
+    await this.flush();
+    const held = new TableDigest(this.sent.columns);
+    const read = this.readColumns();
+    if (read.length === 0) {
+      // A table given without columns (web2py writes none for an empty table): its rows are counted.
+      const [row] = await this.db.query(`SELECT count(*) AS n FROM ${quoteIdent(this.table, this.db.engine)}`);
+      for (let n = Number(row?.n ?? 0); n > 0; n--) held.add([]);
+    } else {
+      for await (const page of readPages(this.db, this.table, read)) {
+        for (const r of page) held.add(read.map((c) => r[c.name]));
+      }
+    }
+    if (!held.same(this.sent)) {
+      const where = sourceRows ? await this.firstDifference(sourceRows, read) : undefined;
+      throw new DriverError(
+        verifyFailed({ db: this.db.label, table: this.table, source: this.source, held, sent: this.sent, where }),
+        "verify",
+      );
+    }
+    if (this.db.engine === "sqlite") await this.assertCount(held.rows);
+    return held.rows;
+  }
+
+  /**
+   * The count once more, as a statement that fails when it differs: where the
+   * writes go to SQLite on another host as one script, this holds that script's
+   * COMMIT back unless the host's table has the rows the local copy was checked on.
+   */
+  private async assertCount(rows: number): Promise<void> {
+    const check = `runbook_verify_${randomBytes(4).toString("hex")}`;
+    const label = `${this.table} holds ${rows} rows`;
+    await this.db.execute(
+      `CREATE TEMP TABLE ${check} (ok INTEGER CONSTRAINT ${quoteIdent(label, "sqlite")} CHECK (ok));\n` +
+        `INSERT INTO ${check} SELECT count(*) = ${rows} FROM ${quoteIdent(this.table, "sqlite")};\n` +
+        `DROP TABLE ${check}`,
+    );
+  }
+
+  /** The first row, in key order, whose values differ between the source and the table. */
+  private async firstDifference(sourceRows: SourceRows, read: ColumnInfo[]): Promise<RowDifference | undefined> {
+    if (!read.some((c) => c.primaryKey)) return undefined;
+    const digest = this.sent;
+    const keyOf = (values: readonly SqlValue[]) =>
+      read.flatMap((c, i) => (c.primaryKey ? [`${c.name}=${cellText(values[i] ?? null, c)}`] : [])).join(", ");
+    const source = sourceRows()[Symbol.asyncIterator]();
+    const target = readPages(this.db, this.table, read)[Symbol.asyncIterator]();
+    let a: SqlValue[][] = [];
+    let b: SqlValue[][] = [];
+    for (;;) {
+      if (a.length === 0) {
+        const n = await source.next();
+        a = n.done ? [] : n.value.map((r) => this.columns.map((c, i) => this.stored(r[c.name] ?? null, i)));
+      }
+      if (b.length === 0) {
+        const n = await target.next();
+        b = n.done ? [] : n.value.map((r) => read.map((c) => r[c.name] ?? null));
+      }
+      const x = a.shift();
+      const y = b.shift();
+      if (x === undefined && y === undefined) return undefined;
+      if (x === undefined) return { key: keyOf(y!), what: "is not in the source" };
+      if (y === undefined) return { key: keyOf(x), what: "is missing" };
+      if (digest.rowText(x) === digest.rowText(y)) continue;
+      if (keyOf(x) !== keyOf(y)) return { key: keyOf(x), what: "is missing" };
+      const i = digest.columns.findIndex((_, k) => canonicalDiffers(digest, x, y, k));
+      const col = read[i]!;
+      return { key: keyOf(x), what: `column ${col.name} is ${shownValue(y[i]!, col)} where it was sent as ${shownValue(x[i]!, col)}` };
+    }
+  }
+}
+
+function canonicalDiffers(digest: TableDigest, x: readonly SqlValue[], y: readonly SqlValue[], k: number): boolean {
+  const one = new TableDigest([digest.columns[k]!]);
+  return one.rowText([x[k]!]) !== one.rowText([y[k]!]);
+}
+
+function shownValue(v: SqlValue, col: ColumnInfo): string {
+  return v === null ? "NULL" : JSON.stringify(cellText(v, col).slice(0, 80));
 }
 
 /**
@@ -695,7 +1279,12 @@ async function withLoadSettings<T>(db: DatabaseDriver, fn: () => Promise<T>): Pr
  * are deleted and src's inserted, all in one transaction on dst and one
  * consistent read of src. Columns are those the two tables share, in dst's order.
  */
-export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, tables?: string[]): Promise<SyncResult> {
+export async function syncTables(
+  src: DatabaseDriver,
+  dst: DatabaseDriver,
+  tables?: string[],
+  options: { onProgress?: ProgressListener } = {},
+): Promise<SyncResult> {
   // Everything, the reading of both schemas included, happens inside the two
   // transactions: one snapshot of src, and of dst (one download each when a
   // side is SQLite on another host).
@@ -724,7 +1313,7 @@ export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, table
         for (const s of srcTables) if (findName(dstTables, s) === undefined) skipped.push(s);
       }
 
-      const plans: { src: string; dst: string; shared: { dst: ColumnInfo; src: ColumnInfo }[]; read: ColumnInfo[] }[] = [];
+      const plans: { src: string; dst: string; shared: { dst: ColumnInfo; src: ColumnInfo }[]; read: ColumnInfo[]; dstColumns: ColumnInfo[] }[] = [];
       for (const p of pairs) {
         const srcColumns = await src.columns(p.src);
         const dstColumns = await dst.columns(p.dst);
@@ -738,17 +1327,27 @@ export async function syncTables(src: DatabaseDriver, dst: DatabaseDriver, table
         const keys = srcColumns.filter((c) => c.primaryKey);
         const pageable = keys.length > 0 && keys.every((k) => shared.some((x) => x.src.name === k.name));
         const read = shared.map((x) => ({ ...x.src, primaryKey: pageable && x.src.primaryKey }));
-        plans.push({ ...p, shared, read });
+        plans.push({ ...p, shared, read, dstColumns });
       }
 
       const counts: TableCount[] = [];
+      const meter = new ProgressMeter("sync", options.onProgress, plans.length);
       for (const p of plans) {
-        const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst));
+        const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst), p.dstColumns, src.label);
         await loader.clear();
+        meter.startTable(p.dst, await countRows(src, p.src));
         for await (const page of readPages(src, p.src, p.read)) {
           for (const row of page) await loader.add(p.shared.map((x) => row[x.src.name] ?? null));
+          meter.add(page.length);
         }
-        counts.push({ name: p.dst, rows: await loader.finish() });
+        // A difference is looked for row by row in the source, read again under dst's names.
+        const sourceRows = async function* (): AsyncGenerator<Row[]> {
+          for await (const page of readPages(src, p.src, p.read)) {
+            yield page.map((row) => Object.fromEntries(p.shared.map((x) => [x.dst.name, row[x.src.name] ?? null])));
+          }
+        };
+        counts.push({ name: p.dst, rows: await loader.finish(sourceRows) });
+        meter.endTable();
       }
       return { tables: counts, skipped };
     }),

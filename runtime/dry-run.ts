@@ -66,6 +66,10 @@ export class DryRunHost implements HostDriver {
 export class DryRunDatabase implements DatabaseDriver {
   constructor(private readonly inner: DatabaseDriver) {}
 
+  get maxParams(): number {
+    return this.inner.maxParams;
+  }
+
   get engine(): "sqlite" | "mysql" {
     return this.inner.engine;
   }

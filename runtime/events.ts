@@ -8,6 +8,26 @@
 
 import type { Plan, PlannedStep } from "./plan.js";
 
+/** Which data command a progress event is about. */
+export type DataProgressKind = "export" | "import" | "sync";
+
+/** How far a data command is: the table it is on, its rows done (and of how many, when known), the rate. */
+export interface DataProgress {
+  kind: DataProgressKind;
+  table: string;
+  /** Rows of this table done so far. */
+  rows: number;
+  /** Rows the table has (export, sync: counted in the snapshot; import of a csv backup: its manifest), when known. */
+  total?: number;
+  /** Rows per second over this table so far. */
+  rate: number;
+  /** Tables finished before this one, and how many there are in all (when known). */
+  tablesDone: number;
+  tables?: number;
+  /** This table is finished (rows is its last count). */
+  done: boolean;
+}
+
 export type StepStatus =
   | "pending"
   | "running"
@@ -46,6 +66,8 @@ export type RunEvent =
   | (Base & { type: "confirm"; stepId?: string; question: string; answer: "yes" | "no" | "unanswered"; by: string; dryRun?: boolean })
   | (Base & { type: "manual"; stepId: string; text: string; answer: "done" | "abort" | "unanswered"; by: string })
   | (Base & { type: "note"; stepId: string; text: string })
+  // A data step's progress (export, import, sync: data.ts), at most a few times a second.
+  | (Base & { type: "progress"; stepId: string; host?: string } & DataProgress)
   | (Base & { type: "diff"; stepId: string; host?: string; path: string; diff: string })
   | (Base & {
       type: "step-finished";

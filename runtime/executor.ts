@@ -31,7 +31,7 @@ import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
 import { lexSql, statementsWithParams, type StatementWithParams } from "../language/sql-lexer.js";
 import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
-import type { CommandRef, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
+import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { JournalError, journalStopText } from "./journal-errors.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
@@ -131,6 +131,8 @@ interface Val {
   list?: string[];
   /** For succeeds/exists: the boolean itself. */
   bool?: boolean;
+  /** For a `query` that found no row, or a NULL: not a text at all (its text is ""), see compareVal. */
+  absent?: "no-row" | "null";
 }
 
 /** The outcome of evaluating a condition. */
@@ -1289,6 +1291,7 @@ class Executor {
     const { step } = ctx;
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     const emitAction = (description: string) => this.emit({ type: "action", stepId: step.id, ...host, kind: a.kind, description });
+    const onProgress = (p: DataProgress) => this.emit({ type: "progress", stepId: step.id, ...host, ...p });
     const progress = (message: string) => this.emit({ type: "output", stepId: step.id, ...host, stream: "stdout", text: message.endsWith("\n") ? message : `${message}\n` });
     if (a.kind === "export") {
       if (this.dry) {
@@ -1299,7 +1302,7 @@ class Executor {
       const db = await this.db(a.db);
       const to = resolvePath(this.cwd, a.to);
       emitAction(describeAction(a));
-      const r = await data.exportTables(db, a.tables, to, a.format);
+      const r = await data.exportTables(db, a.tables, to, a.format, { runId: this.o.runId, onProgress });
       progress(`exported ${tableCounts(r.tables)} to ${a.to}`);
       return;
     }
@@ -1319,7 +1322,7 @@ class Executor {
       }
       emitAction(describeAction(a));
       const db = await this.db(a.db);
-      const r = await data.importFile(db, from);
+      const r = await data.importFile(db, from, { onProgress });
       progress(`imported ${tableCounts(r.tables)} into ${a.db}`);
       return;
     }
@@ -1333,7 +1336,7 @@ class Executor {
     const source = await this.db(`${a.fromEnv}.${a.fromDb}`);
     const target = await this.db(a.db);
     emitAction(describeAction(a));
-    const r = await data.syncTables(source, target, a.tables);
+    const r = await data.syncTables(source, target, a.tables, { onProgress });
     progress(`copied ${tableCounts(r.tables)} from ${a.fromEnv}.${a.fromDb}${r.skipped.length ? ` (left alone, not in both: ${r.skipped.join(", ")})` : ""}`);
   }
 
@@ -1419,6 +1422,7 @@ class Executor {
         const v = await this.operand(c.value, step, driver, r);
         if (v === "unknown") return v;
         if (v.bool !== undefined) return v.bool;
+        if (v.absent !== undefined) return false;
         if (v.list) return v.list.length > 0;
         return truthy(v.text);
       }
@@ -1446,8 +1450,10 @@ class Executor {
       const db = await this.db(o.db);
       const rows = await db.probe(sql.code, sql.values);
       const first = rows[0];
-      const v = first ? Object.values(first)[0] : undefined;
-      return { text: v === null || v === undefined ? "" : Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v) };
+      if (first === undefined) return { text: "", absent: "no-row" };
+      const v = Object.values(first)[0];
+      if (v === null || v === undefined) return { text: "", absent: "null" };
+      return { text: Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v) };
     }
     const hostName = o.host;
     r.targets.add(DryRunState.hostKey(hostName));
@@ -1687,7 +1693,32 @@ function literalVal(v: PlanValue): Val {
   return { text: String(v) };
 }
 
+/**
+ * A comparison. A `query` that found no row or a NULL is no text and no number:
+ * it equals only the same absence (`==` with anything else is false, `!=` true),
+ * has no order (`< <= > >=` are false) and holds nothing (`contains`, `matches`,
+ * `in` are false). So `query … == ""` holds for an empty string alone, and
+ * `query "select max(n) …" < 5` does not hold for a NULL.
+ */
 function compare(op: Extract<PlanCond, { kind: "compare" }>["op"], l: Val, r: Val): boolean {
+  if (l.absent !== undefined || r.absent !== undefined) {
+    switch (op) {
+      case "==":
+        return l.absent === r.absent;
+      case "!=":
+        return l.absent !== r.absent;
+      case "<":
+      case "<=":
+      case ">":
+      case ">=":
+      case "contains":
+      case "matches":
+      case "in":
+        return false;
+      default:
+        return assertNever(op, "comparison");
+    }
+  }
   const result = compareOperands(op, l, r);
   if (result === "probe") throw new StepFailure(`not a regular expression: ${r.text}`);
   return result;

@@ -22,7 +22,7 @@ import type {
   StringLit,
   Value,
 } from "../language/ast.js";
-import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, ValueTooLargeError, type EnvScope } from "../language/scope.js";
+import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, setValue, ValueTooLargeError, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import { messages } from "../language/messages.js";
 import { assertNever } from "../language/assert.js";
@@ -37,6 +37,8 @@ export interface PlanOptions {
   runId?: string;
   /** Extra builtins (`run.user`, `run.started`…). */
   builtins?: Record<string, string>;
+  /** `env` is another env than the run's (a sync's source): a plain --set reaches only its top-level params. */
+  otherEnv?: boolean;
 }
 
 export type PlanResult = { plan: Plan } | { error: string };
@@ -68,7 +70,7 @@ class PlanBuilder {
   ) {
     this.builtins = { env: options.env, "run.id": options.runId ?? "<run.id>", ...options.builtins };
     this.scope = envScope(rb, options.env);
-    this.values = resolveValues(rb, options.env, { sets: options.sets, builtins: this.builtins });
+    this.values = resolveValues(rb, options.env, { sets: options.sets, builtins: this.builtins, otherEnv: options.otherEnv });
     for (const d of this.scope.decls.values()) if (d.kind === "database") this.dbEngine.set(d.name.name, d.value.engine);
   }
 
@@ -134,7 +136,7 @@ class PlanBuilder {
   }
 
   private resolve(part: InterpPart): { kind: "text"; value: string } | { kind: "secret"; name: string } {
-    const r = resolveInterp(part, this.scope, this.values, this.rb, this.builtins);
+    const r = resolveInterp(part, this.scope, this.values, this.rb, this.builtins, this.options.sets);
     if (r.kind === "text" || r.kind === "secret") return r;
     if (r.kind === "host" || r.kind === "database") return { kind: "text", value: r.name };
     throw new PlanError(`${part.span.file}:${part.span.line}:${part.span.column}: cannot resolve \`\${${part.path.join(".")}}\`: ${r.reason}`);
@@ -316,7 +318,7 @@ class PlanBuilder {
     ] as const) {
       if (!cond) continue;
       const source = sourceText(this.rb, cond.span);
-      const value = evalStatic(cond, this.scope, this.values);
+      const value = evalStatic(cond, this.scope, this.values, { sets: this.options.sets });
       guards.push({ kind, source, static: value, cond: this.cond(cond, host) });
       if (skip === undefined && value !== "probe" && value === (kind === "unless")) {
         skip = `${kind} ${source} is ${value} in env ${this.options.env}`;
@@ -405,7 +407,8 @@ class PlanBuilder {
         if (a.kind !== "sync") continue;
         const key = `${a.fromEnv}.${a.fromDb}`;
         if (foreignDatabases[key]) continue;
-        const other = new PlanBuilder(rb, { ...this.options, env: a.fromEnv, sets: {} });
+        // The run's --set reach the source env's values too (setValue).
+        const other = new PlanBuilder(rb, { ...this.options, env: a.fromEnv, otherEnv: true });
         const decl = other.scope.decls.get(a.fromDb);
         if (decl?.kind === "database") {
           const db = other.database(decl);
@@ -434,7 +437,7 @@ class PlanBuilder {
       if (decl.kind !== "param" && decl.kind !== "var") continue;
       const v = this.values.get(name);
       if (v !== undefined) values[name] = v;
-      if (topLevel.get(name) !== decl || this.options.sets?.[name] !== undefined) overridden.push(name);
+      if (topLevel.get(name) !== decl || (decl.kind === "param" && setValue(this.options.sets, this.options.env, name, !this.options.otherEnv || topLevel.get(name) === decl) !== undefined)) overridden.push(name);
     }
 
     const header = rb.header;

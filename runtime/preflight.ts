@@ -28,7 +28,7 @@ export type Probe =
   | { kind: "sudo"; host: string | undefined; member: number; user: string }
   | { kind: "database"; db: string }
   | { kind: "secret"; secret: string }
-  | { kind: "file"; path: string };
+  | { kind: "file"; path: string; /** A folder will do (an `import` of a csv backup folder). */ folderOk?: boolean };
 
 export interface PreflightTarget extends PreflightTargetInfo {
   probe: Probe;
@@ -163,9 +163,9 @@ export function preflightTargets(plan: Plan, steps: readonly PlannedStep[], cwd:
       add({ id: `sudo:${m.id}:${user}`, kind: "sudo", name: words.sudoName(user, m.name), needs: [m.id], probe: { kind: "sudo", host, member: m.member, user } }, stepId);
     }
   };
-  const addFile = (path: string, stepId: string) => {
+  const addFile = (path: string, stepId: string, folderOk = false) => {
     const abs = resolve(cwd, path);
-    add({ id: `file:${abs}`, kind: "file", name: path, needs: [], probe: { kind: "file", path: abs } }, stepId);
+    add({ id: `file:${abs}`, kind: "file", name: path, needs: [], probe: { kind: "file", path: abs, ...(folderOk ? { folderOk } : {}) } }, stepId);
   };
   const dbs = new Map<string, string[]>();
   const addDb = (db: string, stepId: string) => {
@@ -220,7 +220,7 @@ export function preflightTargets(plan: Plan, steps: readonly PlannedStep[], cwd:
         addFile(a.from, step.id);
         return;
       case "import":
-        addFile(a.from, step.id);
+        addFile(a.from, step.id, true);
         addDb(a.db, step.id);
         return;
       case "sql":
@@ -394,7 +394,7 @@ async function probe(t: PreflightTarget, ctx: ProbeContext): Promise<Outcome> {
         const by = localWriterBefore(plan, t.usedBy[0]!, p.path, ctx);
         return by ? { status: "deferred", reason: words.writtenBy(t.name, by) } : { status: "failed", reason: words.fileMissing(t.name) };
       }
-      if (!st.isFile()) return { status: "failed", reason: words.fileNotRegular(t.name) };
+      if (!st.isFile() && !(p.folderOk && st.isDirectory())) return { status: "failed", reason: words.fileNotRegular(t.name) };
       try {
         await access(p.path, constants.R_OK);
       } catch (e) {

@@ -7,6 +7,8 @@ import { stepPreview, type Line } from "./preview.js";
 import { PREFLIGHT_ABOUT, sanitizeLine, STATUS_COLOR, STATUS_WORD } from "./format.js";
 import { glyph, stepDuration } from "./StepList.js";
 import { Lines } from "./Lines.js";
+import type { DataProgress } from "../../runtime/events.js";
+import { progressLine } from "../../runtime/views/plain-log.js";
 
 function sizeText(chars: number): string {
   if (chars < 1024) return `${chars} B`;
@@ -26,6 +28,14 @@ export function statusLine(v: StepView): Line {
   return parts;
 }
 
+/** A data step's progress: a bar when the total is known, then the words of the plain log. */
+export function progressBar(p: DataProgress, width = 24): Line {
+  const words: Line = [{ text: progressLine(p), dim: p.done }];
+  if (!p.total) return words;
+  const filled = Math.min(width, Math.floor((width * p.rows) / p.total));
+  return [{ text: "█".repeat(filled), color: "green" }, { text: "░".repeat(width - filled), dim: true }, { text: " " }, ...words];
+}
+
 export function outputLines(v: StepView, count: number, offset: number, width: number): Line[] {
   return v.output.tail(count, offset).map((l) =>
     l.info ? [{ text: sanitizeLine(l.text, width), color: "blue", dim: true }] : [{ text: sanitizeLine(l.text, width) || " " }],
@@ -41,6 +51,7 @@ export function detailLines(store: UiStore, width: number, height: number): { li
     [{ text: `${glyph(v)} `, color: STATUS_COLOR[v.status] }, { text: v.title, bold: true }, { text: `  ${where}`, dim: true }],
     statusLine(v),
   ];
+  if (v.progress && v.status === "running") head.push(progressBar(v.progress));
   const preview: Line[] = v.planned
     ? stepPreview(v.planned, v.diffs)
     : v.id === PREFLIGHT_ID

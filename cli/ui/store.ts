@@ -9,6 +9,7 @@
 // question becomes a Dialog, and `handleKey` turns the operator's keys into answers.
 
 import type {
+  DataProgress,
   FailureChoice,
   Interaction,
   RunEvent,
@@ -44,6 +45,8 @@ export interface StepView {
   rollbackError?: string;
   /** Partial lines per host, for host groups whose members' output interleaves. */
   partials?: Map<string, string>;
+  /** The last progress of an export, import or sync step (until it starts again). */
+  progress?: DataProgress;
 }
 
 export type Dialog =
@@ -305,6 +308,7 @@ export class UiStore {
         if (e.attempt > 1 || v.attempt >= 1) v.output.appendInfo(`── attempt ${e.attempt} ──`);
         v.status = "running";
         v.attempt = e.attempt;
+        v.progress = undefined;
         v.startedAt = Date.now();
         v.durationMs = undefined;
         v.reason = undefined;
@@ -323,6 +327,11 @@ export class UiStore {
       case "action":
         this.info(e.stepId, `▸ ${e.host ? `[${e.host}] ` : ""}${e.description}`);
         return;
+      case "progress": {
+        const { kind, table, rows, total, rate, tablesDone, tables, done } = e;
+        this.view(e.stepId).progress = { kind, table, rows, total, rate, tablesDone, tables, done };
+        return;
+      }
       case "guard":
         this.info(e.stepId, `guard ${e.source}: ${e.result === "unknown" ? "unknown" : e.result ? "true" : "false"}${e.reason ? ` (${e.reason})` : ""}`);
         return;

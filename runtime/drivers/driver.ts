@@ -96,6 +96,12 @@ export interface ColumnInfo {
 export interface DatabaseDriver {
   readonly engine: "sqlite" | "mysql";
   readonly label: string;
+  /**
+   * The most `?` one statement given to execute() may bind, inside transaction() too
+   * (import and sync send their rows so); 0 where a transaction's statements cannot
+   * have parameters (SQLite on a host queues them into one script).
+   */
+  readonly maxParams: number;
   /** Rows of a read-only statement that runbook wrote itself. */
   query(sql: string, params?: SqlValue[]): Promise<Row[]>;
   /**

@@ -163,6 +163,8 @@ function isHeader(x: unknown): x is ResultSetHeader {
 
 class MysqlDriver implements DatabaseDriver {
   readonly engine = "mysql" as const;
+  /** The protocol counts a prepared statement's parameters in 16 bits. */
+  readonly maxParams = 65535;
   private depth = 0;
   private closed = false;
   private lost: string | undefined;

@@ -14,8 +14,12 @@
 // fail with a clear message when it is missing. Inside transaction(), writes
 // are queued and sent as one `BEGIN IMMEDIATE … COMMIT` script when fn
 // returns (sqlite3 -bail: the first error ends the script, and the open
-// transaction dies with the process); until then their affectedRows are
-// unknown and reported as 0, and reads in the same transaction do not see them.
+// transaction dies with the process). Each is also run on the transaction's
+// local copy as it is queued, so reads in the transaction see the transaction's
+// writes (as they would on the database itself: `import` and `sync` read a table
+// back to verify it before the script is sent), a statement the database refuses
+// fails at once, and affectedRows are those on the copy. The copy runs with
+// foreign keys off, as the host's sqlite3 does.
 
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -79,6 +83,8 @@ interface Snapshot {
 
 class RemoteSqliteDriver implements DatabaseDriver {
   readonly engine = "sqlite" as const;
+  /** A transaction's writes are queued into one script: without parameters (import and sync send literals). */
+  readonly maxParams = 0;
   private hasSqlite3: boolean | undefined;
   private depth = 0;
   /** The copy that serves reads during a transaction (a promise, so concurrent reads share it). */
@@ -172,6 +178,22 @@ class RemoteSqliteDriver implements DatabaseDriver {
     }
   }
 
+  /** The transaction's copy: fetched once, with the writes queued so far applied to it. */
+  private transactionCopy(): Promise<Snapshot> {
+    this.snapshot ??= (async () => {
+      const s = await this.fetchCopy();
+      try {
+        await s.db.execute("PRAGMA foreign_keys = OFF");
+        for (const sql of this.pending) await s.db.execute(sql);
+      } catch (e) {
+        await this.dropSnapshot(s);
+        throw e;
+      }
+      return s;
+    })();
+    return this.snapshot;
+  }
+
   private async dropSnapshot(s: Snapshot | undefined): Promise<void> {
     if (!s) return;
     await s.db.close().catch(() => undefined);
@@ -181,10 +203,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
   /** Runs fn against the transaction's copy, or against a fresh copy of its own. */
   private async read<T>(fn: (db: DatabaseDriver) => Promise<T>): Promise<T> {
     this.checkOpen();
-    if (this.depth > 0) {
-      this.snapshot ??= this.fetchCopy();
-      return fn((await this.snapshot).db);
-    }
+    if (this.depth > 0) return fn((await this.transactionCopy()).db);
     const s = await this.fetchCopy();
     try {
       return await fn(s.db);
@@ -217,8 +236,10 @@ class RemoteSqliteDriver implements DatabaseDriver {
       return { affectedRows: (await this.runStatements([{ sql, params }])).affectedRows[0] ?? 0 };
     }
     if (this.depth > 0) {
+      const copy = await this.transactionCopy();
+      const r = await copy.db.execute(sql);
       this.pending.push(sql);
-      return { affectedRows: 0 };
+      return r;
     }
     return this.runScript(sql, false);
   }
@@ -290,8 +311,12 @@ class RemoteSqliteDriver implements DatabaseDriver {
       if (outer && this.pending.length > 0) await this.runScript(this.pending.join("\n;\n"), true);
       return result;
     } catch (e) {
-      // A failed inner transaction takes back only its own writes.
-      this.pending.length = queued;
+      // A failed inner transaction takes back only its own writes (the copy holds
+      // them too: it is fetched again, with the writes that stay, when next read).
+      if (this.pending.length > queued) {
+        this.pending.length = queued;
+        await this.releaseSnapshot();
+      }
       throw e;
     } finally {
       this.depth--;

@@ -26,6 +26,9 @@ export interface SqliteOptions {
   createOnWrite?: boolean;
 }
 
+/** SQLITE_MAX_VARIABLE_NUMBER of the SQLite better-sqlite3 12 is built with (3.32 and later: 32766). */
+const SQLITE_MAX_PARAMS = 32766;
+
 type DatabaseConstructor = typeof BetterSqlite3;
 let databaseClass: DatabaseConstructor | undefined;
 function loadBetterSqlite3(): DatabaseConstructor {
@@ -73,6 +76,7 @@ function open(path: string, options: SqliteOptions, mustExist: boolean): Databas
  */
 class NotYetCreated implements DatabaseDriver {
   readonly engine = "sqlite" as const;
+  readonly maxParams = SQLITE_MAX_PARAMS;
   readonly label: string;
   private created?: DatabaseDriver;
   /** A transaction begun before the file existed; `finish` once a write has begun it for real. */
@@ -201,6 +205,7 @@ function fromSqlite(v: unknown): SqlValue {
 
 class SqliteDriver implements DatabaseDriver {
   readonly engine = "sqlite" as const;
+  readonly maxParams = SQLITE_MAX_PARAMS;
   private depth = 0;
   private closed = false;
 

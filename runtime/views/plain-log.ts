@@ -10,7 +10,7 @@
 // characters in output and in values are shown escaped (escape-controls.ts).
 
 import { assertNever } from "../../language/assert.js";
-import type { PreflightStatus, RunEvent, RunEventListener } from "../events.js";
+import type { DataProgress, PreflightStatus, RunEvent, RunEventListener } from "../events.js";
 import { verdictLines } from "../verdict.js";
 import { escapeControls, hasControls } from "./escape-controls.js";
 
@@ -40,6 +40,8 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
   /** Partial output lines, by step, host and stream. */
   const partial = new Map<string, { time: string; stepId: string; host?: string; stream: "stdout" | "stderr"; text: string }>();
   let dryRun = false;
+  /** When each step's last progress line was written (or its first progress came). */
+  const lastProgress = new Map<string, number>();
 
   const write = (time: string, stepId: string | undefined, text: string) => {
     const prefix = `${c("dim", time)}${stepId !== undefined ? ` ${c("cyan", `[${stepId}]`)}` : ""}`;
@@ -125,6 +127,17 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
       case "note":
         write(e.time, e.stepId, `note: ${e.text}`);
         break;
+      case "progress": {
+        // One line every few seconds per step (NDJSON carries every event); a step's end says the totals.
+        const at = Date.parse(e.time);
+        const last = lastProgress.get(e.stepId);
+        if (last === undefined) lastProgress.set(e.stepId, at); // the first: the clock starts
+        else if (at - last >= PROGRESS_EVERY_MS) {
+          lastProgress.set(e.stepId, at);
+          write(e.time, e.stepId, progressLine(e));
+        }
+        break;
+      }
       case "diff":
         write(e.time, e.stepId, `${e.host ? `${c("blue", e.host)} ` : ""}${dryRun ? "would edit" : "edited"} ${e.path}:\n${colourDiff(e.diff.replace(/\n$/, ""), c)}`);
         break;
@@ -194,6 +207,18 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
     }
   };
   return Object.assign(listener, { flush: () => flushWhere(() => true) });
+}
+
+/** The plain log writes a data step's progress at most this often. */
+export const PROGRESS_EVERY_MS = 5000;
+
+/** "sync person: 120,000 of 1,000,000 rows (12%), 85,000 rows/s, table 2 of 3" */
+export function progressLine(p: DataProgress): string {
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const of = p.total !== undefined ? ` of ${n(p.total)}` : "";
+  const pct = p.total ? ` (${Math.floor((100 * p.rows) / p.total)}%)` : "";
+  const tables = p.tables !== undefined ? `, table ${p.tablesDone + 1} of ${p.tables}` : "";
+  return `${p.kind} ${p.table}: ${n(p.rows)}${of} rows${pct}, ${n(p.rate)} rows/s${tables}`;
 }
 
 const PREFLIGHT_WORD: { [S in PreflightStatus]: [Colour, string] } = {

@@ -110,6 +110,13 @@ describe("pyFloatRepr (Python repr of a float)", () => {
     [Number.POSITIVE_INFINITY, "inf"],
     [Number.NEGATIVE_INFINITY, "-inf"],
     [Number.NaN, "nan"],
+    // the edges of the plain-digits fast path (checked against Python 3's repr)
+    [1e-4, "0.0001"],
+    [9.999999999999999e-5, "9.999999999999999e-05"],
+    [1e16, "1e+16"],
+    [9999999999999998, "9999999999999998.0"],
+    [123456789012345.6, "123456789012345.6"],
+    [-0.014474274527144632, "-0.014474274527144632"],
   ])("%s → %s", (n, expected) => {
     expect(pyFloatRepr(n)).toBe(expected);
   });
@@ -120,7 +127,8 @@ describe("cellText (values as web2py's exporter writes them)", () => {
     ["text", undefined, "text"],
     [42, { type: "INTEGER" }, "42"],
     [42, { type: "DOUBLE" }, "42.0"],
-    [2.5, { type: "NUMERIC(10,2)" }, "2.5"],
+    [2.5, { type: "NUMERIC(10,2)" }, "2.50"], // its declared scale, as web2py writes it
+    [2.5, { type: "NUMERIC" }, "2.5"],
     [1e-7, { type: "int(11)" }, "1e-07"],
     [3, { type: "double" }, "3.0"],
     [9007199254740993n, { type: "BIGINT" }, "9007199254740993"],

@@ -142,7 +142,8 @@ describe("writes", () => {
     const sent = () => host.commands.filter((c) => c.stdin?.includes("dog")).length;
 
     await db.transaction(async () => {
-      expect(await db.execute("DELETE FROM dog WHERE id = 1")).toEqual({ affectedRows: 0 }); // not known yet
+      expect(await db.execute("DELETE FROM dog WHERE id = 1")).toEqual({ affectedRows: 1 }); // counted on the transaction's copy
+      expect((await db.query("SELECT id FROM dog ORDER BY id")).map((r) => r.id)).toEqual([2, 3]); // which reads see
       await db.execute("INSERT INTO dog (id, name) VALUES (20, 'twenty')");
       expect(sent()).toBe(0);
     });

@@ -150,11 +150,22 @@ describe("resolveValues", () => {
     expect(values.get("label")).toBe("dev-r-42");
   });
 
-  it("does not apply --set to other envs' values", () => {
-    const rb = runbook({ decls: [param("p", "declared"), vr("other", "${prod.p}")], envs: [env("dev"), env("prod")] });
-    const values = resolveValues(rb, "dev", { sets: { p: "set" } });
+  it("applies --set NAME to another env's value where that env keeps the top-level one, and --set ENV.NAME to that env", () => {
+    const rb = runbook({
+      decls: [param("p", "declared"), param("own", "top"), vr("other", "${prod.p}"), vr("otherOwn", "${prod.own}"), vr("derived", "${prod.path}"), vr("path", "/data/${p}")],
+      envs: [env("dev"), env("prod", { overrides: [param("own", "prod's")] })],
+    });
+    const values = resolveValues(rb, "dev", { sets: { p: "set", own: "mine" } });
     expect(values.get("p")).toBe("set");
-    expect(values.get("other")).toBe("declared");
+    expect(values.get("other")).toBe("set");
+    expect(values.get("derived")).toBe("/data/set"); // through another of prod's values
+    expect(values.get("own")).toBe("mine");
+    expect(values.get("otherOwn")).toBe("prod's"); // prod gives it a value of its own: a dev run's --set does not reach it
+    const aimed = resolveValues(rb, "dev", { sets: { "prod.own": "aimed", "prod.p": "only prod" } });
+    expect(aimed.get("otherOwn")).toBe("aimed");
+    expect(aimed.get("other")).toBe("only prod");
+    expect(aimed.get("p")).toBe("declared"); // prod.p is prod's alone
+    expect(resolveValues(rb, "dev", { sets: { p: "plain", "prod.p": "aimed" } }).get("other")).toBe("aimed"); // ENV.NAME wins
   });
 
   it("terminates on cycles, leaving the reference as written", () => {
@@ -337,6 +348,10 @@ describe("checkSets", () => {
     [{ branch: "x" }, []],
     [{ nope: "x" }, ["--set nope: no param `nope` is declared"]],
     [{ home: "x" }, ["--set home: `home` is a var, and only params can be set"]],
+    [{ "prod.branch": "x" }, []],
+    [{ "prod.nope": "x" }, ["--set prod.nope: no param `nope` is declared"]],
+    [{ "prod.home": "x" }, ["--set prod.home: `home` is a var, and only params can be set"]],
+    [{ "qa.branch": "x" }, ["--set qa.branch: no env `qa` (the envs are dev, uat, prod)"]],
   ])("%j", (sets, expected) => {
     expect(checkSets(haiti(), sets)).toEqual(expected);
   });

@@ -1,0 +1,151 @@
+// `npm run bench -- db`: the data path on generated rows (NULLs, unicode with
+// emoji, commas, quotes, CR/LF, backslashes; RUNBOOK_BENCH_ROWS, default 100k,
+// six columns). Each figure beside its baseline measured in the same run, the two
+// taking turns, best of 3:
+// - sync SQLite → SQLite and SQLite → MariaDB with bound parameters, against the
+//   same sync sending SQL literals (what import and sync sent before);
+// - export to a csv backup from MariaDB, against `mariadb --batch --quick … > file`;
+// - LOAD DATA LOCAL INFILE of the same rows (the mariadb client), beside the sync
+//   into MariaDB, for the issue's goal.
+// Figures include verification (each table read back before commit).
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DatabaseDriver } from "../runtime/drivers/driver.js";
+import { openSqlite } from "../runtime/drivers/sqlite.js";
+import { exportTables, syncTables } from "../runtime/data.js";
+import { createTestDatabase, mariadbAvailable, MARIADB_HOST, MARIADB_PORT } from "../tests/support/mariadb.js";
+
+const ROWS = Number(process.env.RUNBOOK_BENCH_ROWS ?? 100_000);
+
+/** The same driver, made to send literals (as a database that cannot bind in a transaction). */
+function literals(db: DatabaseDriver): DatabaseDriver {
+  return new Proxy(db, { get: (t, p) => (p === "maxParams" ? 0 : typeof (t as never)[p] === "function" ? (t as never as Record<string, (...a: unknown[]) => unknown>)[p as string]!.bind(t) : (t as never)[p]) });
+}
+
+function value(i: number, col: number): string | null {
+  if ((i + col) % 11 === 0) return null;
+  const kinds = [`plain ${i}`, `emoji 🐕 ${i}`, `a, "quoted" ${i}`, `line\r\nbreak ${i}`, `back\\slash ${i}`, ""];
+  return kinds[(i * 7 + col) % kinds.length]!;
+}
+
+async function best(label: string, runs: number, fns: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
+  const times: Record<string, number> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const [name, fn] of Object.entries(fns)) {
+      const t = performance.now();
+      await fn();
+      const ms = performance.now() - t;
+      times[name] = Math.min(times[name] ?? Infinity, ms);
+    }
+  }
+  void label;
+  return times;
+}
+
+function show(what: string, t: number, baseName: string, base: number): void {
+  console.log(`  ${what}: ${(t / 1000).toFixed(2)} s; ${baseName}: ${(base / 1000).toFixed(2)} s; ratio ${(t / base).toFixed(2)}x`);
+}
+
+export async function benchDb(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "runbook-bench-db-"));
+  try {
+    const schema = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c TEXT, n INTEGER, r REAL)";
+    const src = openSqlite(join(dir, "src.sqlite"), { createOnWrite: true });
+    await src.execute(schema);
+    await src.transaction(async () => {
+      for (let i = 1; i <= ROWS; i += 500) {
+        const params: unknown[] = [];
+        const rows: string[] = [];
+        for (let j = i; j < Math.min(i + 500, ROWS + 1); j++) {
+          rows.push("(?, ?, ?, ?, ?, ?)");
+          params.push(j, value(j, 1), value(j, 2), value(j, 3), j % 13 === 0 ? null : j * 3, j % 17 === 0 ? null : j / 7);
+        }
+        await src.execute(`INSERT INTO t VALUES ${rows.join(", ")}`, params as never);
+      }
+    });
+    console.log(`  ${ROWS} rows × 6 columns (NULLs, emoji, commas, quotes, CR/LF, backslashes); best of 3, taking turns`);
+
+    const dst = openSqlite(join(dir, "dst.sqlite"), { createOnWrite: true });
+    await dst.execute(schema);
+    const s = await best("sqlite", 3, {
+      bound: async () => void (await syncTables(src, dst)),
+      literal: async () => void (await syncTables(src, literals(dst))),
+    });
+    show("sync SQLite → SQLite, bound parameters", s.bound!, "SQL literals", s.literal!);
+    await dst.close();
+
+    if (!(await mariadbAvailable())) {
+      console.log(`  MariaDB on ${MARIADB_HOST}:${MARIADB_PORT} not reachable: its figures are left out`);
+      return;
+    }
+    const test = await createTestDatabase("runbook_bench");
+    try {
+      const my = await test.open();
+      await my.execute("CREATE TABLE t (id INT NOT NULL, a LONGTEXT, b LONGTEXT, c LONGTEXT, n BIGINT, r DOUBLE, PRIMARY KEY (id)) CHARACTER SET utf8mb4");
+      // LOAD DATA's file: what it round-trips (OPTIONALLY ENCLOSED BY '"' ESCAPED BY '', NULL as a bare NULL).
+      const rows = await src.query("SELECT * FROM t ORDER BY id");
+      const field = (v: unknown) => (v === null ? "NULL" : typeof v === "string" ? `"${v.replace(/"/g, '""')}"` : String(v));
+      writeFileSync(join(dir, "t.csv"), rows.map((r) => Object.values(r).map(field).join(",") + "\n").join(""));
+      const client = ["-h", MARIADB_HOST, "-P", String(MARIADB_PORT), "-u", "root", test.name];
+      const loadData = async () => {
+        execFileSync("mariadb", [
+          "--local-infile=1",
+          ...client,
+          "-e",
+          `SET FOREIGN_KEY_CHECKS=0; START TRANSACTION; DELETE FROM t; LOAD DATA LOCAL INFILE '${join(dir, "t.csv")}' INTO TABLE t CHARACTER SET utf8mb4 ` +
+            `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\\n'; COMMIT`,
+        ]);
+      };
+      const m = await best("mariadb", 3, {
+        bound: async () => void (await syncTables(src, my)),
+        literal: async () => void (await syncTables(src, literals(my))),
+        loadData,
+      });
+      show("sync SQLite → MariaDB, bound parameters", m.bound!, "SQL literals", m.literal!);
+      show("sync SQLite → MariaDB, bound parameters", m.bound!, "LOAD DATA LOCAL INFILE (mariadb client)", m.loadData!);
+
+      const e = await best("export", 3, {
+        csv: async () => void (await exportTables(my, ["t"], join(dir, "out.csv"), "csv")),
+        client: async () => {
+          execFileSync("sh", ["-c", `mariadb --batch --quick ${client.join(" ")} -e 'SELECT * FROM t' > ${join(dir, "client.tsv")}`]);
+        },
+      });
+      show("export MariaDB → csv backup", e.csv!, "mariadb --batch --quick > file", e.client!);
+    } finally {
+      await test.drop();
+    }
+    await src.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS of sync, export and import (SQLite, csv backup), each in a fresh process, at 100k and 1M rows. */
+export async function benchDbMemory(): Promise<void> {
+  const { spawnSync } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const sizes = (process.env.RUNBOOK_BENCH_MEMORY_ROWS ?? "100000,1000000").split(",").map(Number);
+  const child = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/db-rss.ts", ...args], { cwd: root, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`db-rss ${args[0]} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as { maxRssMb: number; seconds: number };
+  };
+  const baseline = child("make", mkdtempSync(join(tmpdir(), "runbook-rss-")), "1");
+  console.log(`  baseline (a process that loads the data module and makes a 1-row database): ${baseline.maxRssMb} MB`);
+  for (const n of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), "runbook-rss-"));
+    try {
+      child("make", dir, String(n));
+      for (const op of ["sync", "export", "import"]) {
+        const r = child(op, dir);
+        console.log(`  ${op} ${n.toLocaleString("en-US")} rows (SQLite, csv backup): peak RSS ${r.maxRssMb} MB in ${r.seconds.toFixed(1)} s`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}

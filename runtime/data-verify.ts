@@ -1,0 +1,219 @@
+// Verification of what `import` and `sync` wrote: per table, the number of rows
+// and a checksum of their values, computed the same way over what was sent and
+// over what the destination holds afterwards (read back in the same transaction,
+// before commit). Values are compared in one canonical text per column type of
+// the destination (so 12.3 and "12.30" in a DECIMAL(10,2), or text and the same
+// bytes in a blob, are one value), and the checksum is a sum of row hashes, so
+// the order rows arrive in does not matter. It catches what the database did to
+// the rows (a trigger that changes a value, a column that rounds or truncates,
+// characters a charset cannot hold): anything but the rows that were sent.
+
+import type { ColumnInfo, DatabaseDriver, SqlValue } from "./drivers/driver.js";
+import { formatDateTime } from "./sql-quote.js";
+import { assertNever } from "../language/assert.js";
+
+/** How a column's values are compared. */
+export type ValueClass = "integer" | "decimal" | "real" | "float32" | "datetime" | "json" | "padded-char" | "text";
+
+const INTEGER = /^\s*(?:tinyint|smallint|mediumint|int|integer|bigint|year)\b/i;
+const DECIMAL = /^\s*(?:decimal|numeric|dec|fixed)\s*\(\s*\d+\s*,\s*(\d+)\s*\)/i;
+const REAL = /^\s*(?:real|double|float|numeric|decimal|dec)\b/i;
+const DATETIME = /^\s*(?:date|datetime|timestamp|time)\b/i;
+const NUMBER = /^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
+
+/** The class of a destination column (its engine decides a few: MySQL's FLOAT is single precision, its CHAR drops trailing spaces). */
+export function valueClass(type: string, engine: DatabaseDriver["engine"]): ValueClass {
+  if (INTEGER.test(type)) return "integer";
+  if (DECIMAL.test(type)) return "decimal";
+  if (engine === "mysql" && /^\s*float\b/i.test(type) && !/,/.test(type)) return "float32";
+  if (REAL.test(type)) return "real";
+  if (DATETIME.test(type)) return "datetime";
+  if (/^\s*json\b/i.test(type)) return "json";
+  if (engine === "mysql" && /^\s*char\b/i.test(type)) return "padded-char";
+  return "text";
+}
+
+/** A column as verify needs it: its class, and a decimal's scale. */
+export interface VerifyColumn {
+  name: string;
+  cls: ValueClass;
+  scale: number;
+}
+
+export function verifyColumns(columns: readonly ColumnInfo[], engine: DatabaseDriver["engine"]): VerifyColumn[] {
+  return columns.map((c) => ({ name: c.name, cls: valueClass(c.type, engine), scale: decimalScale(c.type) ?? 0 }));
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Bytes as text where they are UTF-8 (the same as a string holding them), else marked hex. */
+function bytesText(b: Buffer): string {
+  try {
+    return utf8.decode(b);
+  } catch {
+    return `\u0000x${b.toString("hex")}`;
+  }
+}
+
+/** A decimal string rounded to `scale` digits, half away from zero (as MySQL stores it). */
+function roundDecimal(text: string, scale: number): string {
+  const m = /^\s*([-+]?)(\d*)(?:\.(\d*))?\s*$/.exec(text);
+  if (!m) return text;
+  const sign = m[1] === "-" ? "-" : "";
+  const int = (m[2] || "0").replace(/^0+(?=\d)/, "");
+  const frac = m[3] ?? "";
+  let digits = BigInt(int + frac.slice(0, scale).padEnd(scale, "0"));
+  if ((frac[scale] ?? "0") >= "5") digits += 1n;
+  let s = digits.toString().padStart(scale + 1, "0");
+  if (scale > 0) s = `${s.slice(0, -scale)}.${s.slice(-scale)}`;
+  return /^[0.]*$/.test(s) ? s : sign + s;
+}
+
+/** The declared scale of a DECIMAL(p,s) / NUMERIC(p,s) column (web2py's `decimal(p,s)`), else undefined. */
+export function decimalScale(type: string): number | undefined {
+  const m = DECIMAL.exec(type);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A number with `scale` digits after the point, as Python's
+ * `"{0:.{s}f}".format(value)` writes it (pydal reads an SQLite decimal so, and
+ * MySQL hands DECIMAL back as such text): correctly rounded from the double's
+ * exact value, ties to even (JavaScript's toFixed rounds ties away from zero).
+ */
+export function pyFixed(value: number, scale: number): string {
+  const digits = Math.min(scale, 100);
+  let text = value.toFixed(digits);
+  if (Math.abs(value) < 1e21 && digits + 60 <= 100) {
+    // The exact value, far enough to see a tie: `5` then zeros after the last kept digit.
+    const exact = Math.abs(value).toFixed(digits + 60);
+    const cut = exact.length - 60;
+    if (/^50*$/.test(exact.slice(cut))) {
+      const kept = exact.slice(0, cut).replace(/\.$/, "");
+      const last = Number(kept[kept.length - 1]);
+      if (last % 2 === 0) text = (value < 0 ? "-" : "") + kept; // ties to even: keep, not round up
+    }
+  }
+  return Object.is(value, -0) ? `-${text}` : text;
+}
+
+/** One value in the canonical text of its column's class; NULL is undefined. */
+export function canonical(v: SqlValue | undefined, col: VerifyColumn): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === "number" && Number.isNaN(v)) return undefined; // sent as NULL
+  if (typeof v === "boolean") v = v ? 1 : 0;
+  if (v instanceof Date) v = formatDateTime(v);
+  if (Buffer.isBuffer(v)) v = bytesText(v);
+  switch (col.cls) {
+    case "integer":
+      if (typeof v === "bigint") return v.toString();
+      if (typeof v === "number") return Number.isInteger(v) ? BigInt(v).toString() : String(v);
+      if (/^\s*[-+]?\d+\s*$/.test(v)) return BigInt(v.trim()).toString();
+      if (NUMBER.test(v) && Number.isInteger(Number(v))) return BigInt(Number(v)).toString();
+      return v;
+    case "decimal":
+      if (typeof v === "bigint") return roundDecimal(v.toString(), col.scale);
+      if (typeof v === "number") return Number.isFinite(v) ? pyFixed(v, col.scale) : String(v);
+      if (NUMBER.test(v) && !/[eE]/.test(v)) return roundDecimal(v, col.scale);
+      if (NUMBER.test(v)) return pyFixed(Number(v), col.scale);
+      return v;
+    case "real":
+      if (typeof v === "bigint") return Number(v).toString();
+      if (typeof v === "number") return Object.is(v, -0) ? "0" : String(v);
+      return NUMBER.test(v) ? String(Number(v) + 0) : v;
+    case "float32":
+      if (typeof v === "string" && !NUMBER.test(v)) return v;
+      return String(Math.fround(Number(v)) + 0);
+    case "datetime":
+      return typeof v === "string" ? v.replace(/^(\d{4}-\d\d-\d\d)T/, "$1 ") : String(v);
+    case "json":
+      if (typeof v !== "string") return String(v);
+      try {
+        return JSON.stringify(JSON.parse(v));
+      } catch {
+        return v;
+      }
+    case "padded-char":
+      return (typeof v === "string" ? v : String(v)).replace(/ +$/, "");
+    case "text":
+      return typeof v === "string" ? v : String(v);
+    default:
+      return assertNever(col.cls, "value class");
+  }
+}
+
+/** 53 bits of a string (cyrb53: fast, well mixed; not meant to resist forgery), as two 32-bit halves. */
+function hash(text: string): [number, number] {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return [h1 >>> 0, h2 >>> 0];
+}
+
+/** Row count and an order-independent checksum of rows (the sum of their hashes, mod 2^32 per half). */
+export class TableDigest {
+  rows = 0;
+  private a = 0;
+  private b = 0;
+
+  constructor(readonly columns: readonly VerifyColumn[]) {}
+
+  /** The row's canonical text: its values in column order, NULL apart from every text. */
+  rowText(values: readonly (SqlValue | undefined)[]): string {
+    let text = "";
+    for (let i = 0; i < this.columns.length; i++) {
+      const c = canonical(values[i], this.columns[i]!);
+      text += c === undefined ? "\u0001N" : `\u0002${c.length}:${c}`;
+    }
+    return text;
+  }
+
+  add(values: readonly (SqlValue | undefined)[]): void {
+    const [h1, h2] = hash(this.rowText(values));
+    this.a = (this.a + h1) >>> 0;
+    this.b = (this.b + h2) >>> 0;
+    this.rows++;
+  }
+
+  get checksum(): string {
+    return this.a.toString(16).padStart(8, "0") + this.b.toString(16).padStart(8, "0");
+  }
+
+  same(other: TableDigest): boolean {
+    return this.rows === other.rows && this.a === other.a && this.b === other.b;
+  }
+}
+
+/** The first row that differs, by its key. */
+export interface RowDifference {
+  /** "id=3" */
+  key: string;
+  /** "is missing", "column name is \"X\" where it was sent as \"Y\"" */
+  what: string;
+}
+
+/** The message of a failed verification (the transaction is rolled back with it). */
+export function verifyFailed(f: { db: string; table: string; source: string; held: TableDigest; sent: TableDigest; where?: RowDifference }): string {
+  const rows = (n: number) => `${n} row${n === 1 ? "" : "s"}`;
+  const what =
+    f.held.rows !== f.sent.rows
+      ? `it holds ${rows(f.held.rows)} where ${rows(f.sent.rows)} were written from ${f.source}`
+      : `its ${rows(f.held.rows)} differ from those written from ${f.source} (checksum ${f.held.checksum}, sent ${f.sent.checksum})`;
+  const where = f.where ? `; the first that differs: ${f.where.key} ${f.where.what}` : "";
+  return `${f.db}: table ${f.table} does not hold what was written: ${what}${where}; everything was rolled back`;
+}
+
+/** A MySQL column of a 3-byte charset refused a 4-byte character (an emoji, say). */
+export function charsetRefused(f: { db: string; table: string; column: string; char: string; row: string }): string {
+  const cp = `U+${f.char.codePointAt(0)!.toString(16).toUpperCase()}`;
+  return (
+    `${f.db}: column ${f.table}.${f.column} is CHARACTER SET utf8 (at most 3 bytes a character), which cannot hold ${f.char} (${cp}, 4 bytes: an emoji or another character beyond the BMP)` +
+    `${f.row ? ` in the row ${f.row}` : ""}; convert it (ALTER TABLE ${f.table} CONVERT TO CHARACTER SET utf8mb4) or change the value; everything was rolled back`
+  );
+}
