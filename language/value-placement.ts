@@ -113,9 +113,11 @@ export function placeShellValues(pieces: readonly Piece[]): Placement {
 // sends the command to the parser. tests/language/value-placement.test.ts compares
 // both ways on generated commands.
 
-const SIMPLE_CHAR = /[A-Za-z0-9_./:,@%+=^~*?\- \t\n&|;><]/;
-/** Words after which the parser has more to say about a value (code, arithmetic, names). */
-const NOT_SIMPLE_WORDS = new Set(["eval", "let", "declare", "typeset", "local", "export", "readonly", "trap", "alias", "case", "function", "select"]);
+/** Characters a simple command may hold outside '…' (by code, below 128): letters, digits, `_./:,@%+=^~*?-`, space, tab, newline, `&|;><`. */
+const SIMPLE = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:,@%+=^~*?- \t\n&|;><") SIMPLE[c.charCodeAt(0)] = 1;
+/** A word after which the parser has more to say about a value (code, arithmetic, names). */
+const NOT_SIMPLE_WORD = /(?:^|[\s&|;<>()])(?:eval|let|declare|typeset|local|export|readonly|trap|alias|case|function|select)(?=$|[\s&|;<>()])/;
 
 /** The placement of a simple command (every value a word), or undefined when the parser must decide. */
 export function placeSimpleShellValues(pieces: readonly Piece[]): Placement | undefined {
@@ -130,26 +132,29 @@ export function placeSimpleShellValues(pieces: readonly Piece[]): Placement | un
       continue;
     }
     const t = "text" in p ? p.text : p.raw;
-    if ("text" in p && RESERVED.test(t)) return undefined;
     for (let i = 0; i < t.length; i++) {
-      const c = t[i]!;
-      if (c === "'") {
+      const c = t.charCodeAt(i);
+      if (c < 128 && SIMPLE[c] === 1) {
+        if (c === 60 /* < */ && t.charCodeAt(i + 1) === 60) return undefined; // a here-document
+        continue;
+      }
+      if (c === 39 /* ' */) {
         const close = t.indexOf("'", i + 1);
-        if (close < 0 || t.slice(i, close).includes("\n")) return undefined;
+        if (close < 0 || t.lastIndexOf("\n", close) > i) return undefined;
         i = close;
-      } else if (c === "$") {
-        if (t[i + 1] !== "(" || t[i + 2] === "(") return undefined;
+      } else if (c === 36 /* $ */) {
+        if (t.charCodeAt(i + 1) !== 40 /* ( */ || t.charCodeAt(i + 2) === 40) return undefined;
         depth++;
         i++;
-      } else if (c === ")") {
+      } else if (c === 41 /* ) */) {
         if (--depth < 0) return undefined;
-      } else if (c === "<" && t[i + 1] === "<") return undefined;
-      else if (!SIMPLE_CHAR.test(c)) return undefined;
+      } else return undefined;
     }
+    // A word is never split between pieces: a value between them is quoted, not a separator.
+    if (NOT_SIMPLE_WORD.test(t) || ("text" in p && RESERVED.test(t))) return undefined;
     text += t;
   }
   if (depth !== 0) return undefined;
-  for (const w of text.split(/[\s&|;<>()]+/)) if (NOT_SIMPLE_WORDS.has(w)) return undefined;
   return { ok: true, placed: { refs, contexts: refs.map(() => "word" as const), text } };
 }
 

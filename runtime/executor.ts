@@ -866,7 +866,7 @@ class Executor {
         try {
           await this.action(a, ctx);
         } catch (e) {
-          this.notePartial(step, hostLabel, changing, ran, e instanceof StepFailure ? e.remains : []);
+          this.notePartial(step, hostLabel, changing, ran, e instanceof StepFailure ? e.remains : [], a);
           throw e;
         }
         if (CHANGES[a.kind]) ran.push(a);
@@ -886,13 +886,17 @@ class Executor {
    * action itself left. Kept for the rollback summary, which must not say "rolled
    * back" while any of it stays.
    */
-  private notePartial(step: PlannedStep, hostLabel: string | undefined, changing: Action[], ran: Action[], remains: string[]): void {
+  private notePartial(step: PlannedStep, hostLabel: string | undefined, changing: Action[], ran: Action[], remains: string[], failing: Action): void {
     if (this.dry) return;
     const kept = ran.filter((a) => a.kind !== "edit");
-    if (kept.length === 0 && remains.length === 0) return;
+    // A command (or a copy) that failed may have changed things before it failed: nothing here can tell what.
+    const unknown = UNKNOWN_WHEN_FAILED[failing.kind]
+      ? `action ${changing.indexOf(failing) + 1} of ${changing.length} (${oneLine(describeAction(failing))}) failed: what it changed before failing is not known`
+      : "";
+    if (kept.length === 0 && remains.length === 0 && !unknown) return;
     const where = hostLabel !== undefined ? `on ${hostLabel}: ` : "";
     const ranText = kept.length > 0 ? `${kept.length === 1 ? "action" : "actions"} ${kept.map((a) => changing.indexOf(a) + 1).join(", ")} of ${changing.length} ran (${kept.map((a) => oneLine(describeAction(a))).join("; ")})` : "";
-    this.partial.set(step.id, [...(this.partial.get(step.id) ?? []), `${where}${[ranText, ...remains].filter((x) => x).join("; ")}`]);
+    this.partial.set(step.id, [...(this.partial.get(step.id) ?? []), `${where}${[ranText, ...remains, unknown].filter((x) => x).join("; ")}`]);
   }
 
   private errorText(e: unknown, step: PlannedStep, hostLabel: string | undefined): string {
@@ -1602,6 +1606,27 @@ const CHANGES: { [K in Action["kind"]]: boolean } = {
   export: false,
   import: true,
   sync: true,
+  wait: false,
+  note: false,
+};
+
+/**
+ * Whether a failed action of this kind may have changed something no one can name: a
+ * command, or a copy, ends where it ends. (A failed sql, import or sync is rolled back
+ * by its transaction, and says what stays; a failed edit wrote nothing.)
+ */
+const UNKNOWN_WHEN_FAILED: { [K in Action["kind"]]: boolean } = {
+  require: false,
+  confirm: false,
+  manual: false,
+  run: true,
+  edit: false,
+  upload: true,
+  download: true,
+  sql: false,
+  export: false,
+  import: false,
+  sync: false,
   wait: false,
   note: false,
 };

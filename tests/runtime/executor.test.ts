@@ -261,12 +261,24 @@ step "Third" as third {
   undo "echo undo-one"
 }
 step "Second" as second {
-  run "exit 3"
+  require 1 == 2
+  run "echo two"
 }
 `);
     const r = await runPlan(plan, { cwd, onFailure: "rollback" });
     expect(r.error).toMatch(/; rolled back$/);
     expect(r.events.filter((e) => e.type === "note").map((e) => (e as { text: string }).text)).toEqual(["rollback complete: undone: first"]);
+  });
+
+  it("a command that failed part-way is never called undone: what it changed is not known", async () => {
+    const cwd = tempDir();
+    const plan = planFrom(`${header}step "First" as first {\n  run "echo one"\n  undo "echo undo-one"\n}\nstep "Second" as second {\n  run "touch half-done && exit 3"\n}\n`);
+    const r = await runPlan(plan, { cwd, onFailure: "rollback" });
+    const summary = r.events.filter((e) => e.type === "note").map((e) => (e as { text: string }).text).pop();
+    expect(summary).toBe(
+      "rollback incomplete: undone: first; not undone: second (failed part-way: action 1 of 1 ($ touch half-done && exit 3) failed: what it changed before failing is not known)",
+    );
+    expect(r.error).toMatch(/; rollback incomplete: not undone: second/);
   });
 });
 
