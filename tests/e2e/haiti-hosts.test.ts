@@ -11,6 +11,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readF
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { openSqlite } from "../../runtime/drivers/sqlite.js";
@@ -93,9 +94,11 @@ function layOut(env: Env): void {
   sh(bzr!, ["branch", "-q", "-r", "1", branch(), appdir(env)]);
   mkdirSync(join(appdir(env), "databases"));
   cpSync(join(SANDBOX, "web2py.py"), join(home(env), "web2py/web2py.py"));
-  // Each maintenance script also keeps a log, so the test can count its runs.
+  // Each maintenance script also keeps a log, so the test can count its runs;
+  // with a file HOLD there, maintenance.on waits for a file GO (the kill drill).
   for (const which of ["on", "off"]) {
-    const script = readFileSync(join(SANDBOX, `maintenance.${which}`), "utf8").replace(/\necho "maintenance mode (on|off)"\n$/, `\necho "maintenance mode $1"\necho $1 >> maintenance.log\n`);
+    const hold = which === "on" ? 'if [ -f HOLD ]; then echo "maintenance: holding"; while [ ! -f GO ]; do sleep 0.05; done; fi\n' : "";
+    const script = readFileSync(join(SANDBOX, `maintenance.${which}`), "utf8").replace(/\necho "maintenance mode (on|off)"\n$/, `\n${hold}echo "maintenance mode $1"\necho $1 >> maintenance.log\n`);
     writeFileSync(join(home(env), `maintenance.${which}`), script, { mode: 0o755 });
   }
   writeFileSync(join(home(env), "www/index.html"), `<h1>Sahana Haiti: ${app}</h1>\n`);
@@ -179,6 +182,16 @@ const columns = (env: Env, table: string) => withDb(env, async (db) => (await db
 const orgs = (env: Env) => withDb(env, async (db) => (await db.query("SELECT name FROM org_organisation ORDER BY id")).map((r) => r.name));
 const revno = (env: Env) => sh(bzr!, ["revno"], appdir(env)).trim();
 const maintenanceLog = (env: Env) => (existsSync(join(home(env), "maintenance.log")) ? readFileSync(join(home(env), "maintenance.log"), "utf8") : "");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The command lines of the processes under host i's sshd (its sessions' commands). */
+const hostCommands = (i: number) =>
+  h.sessions(i).flatMap((pid) => {
+    try {
+      return [readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ")];
+    } catch {
+      return [];
+    }
+  });
 const runIdOf = (r: { stdout: string }) => /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r.stdout)?.[1];
 
 /** An export restores: loaded into a fresh SQLite database with the release's tables, it gives back the rows. */
@@ -307,5 +320,61 @@ describe.runIf(sshd && hasBzr && tools && mariadb)("the Haiti release on three h
     expect(r.stdout).toMatch(/Tell the testers in the group that UAT is about to change to revision 2/);
     await expectReleased("uat", r);
     expect(await counts("uat")).toEqual(await counts("prod"));
+  }, SLOW);
+
+  it("releases Prod (protected: approvals by flag); killed with kill -9 during its export, resume finishes it with nothing done twice", async () => {
+    const original = readFileSync(join(SANDBOX, "crontab"), "utf8");
+    const approvals = ["--approve", "env", "--approve", "review-the-data-migration-plan"];
+    writeFileSync(join(home("prod"), "HOLD"), "");
+    const p = release("prod", ...approvals).spawn();
+    await p.waitFor(/maintenance: holding/);
+    // The export cannot finish while the test holds Prod's database: sqlite3's
+    // .backup on the host waits for the lock (its busy timeout is 10 s).
+    const lock = new Database(prodDb());
+    let killed = false;
+    try {
+      lock.exec("BEGIN EXCLUSIVE");
+      writeFileSync(join(home("prod"), "GO"), "");
+      while (!hostCommands(INSTANCES.prod.host).some((c) => /(^|[ /])sqlite3 /.test(c))) {
+        if (p.proc.exitCode !== null) break;
+        await sleep(20);
+      }
+      if (p.proc.exitCode === null) {
+        expect(p.stdout()).toMatch(/\[export-database\]/);
+        p.kill("SIGKILL");
+        killed = true;
+      }
+      await p.exited;
+    } finally {
+      lock.exec("ROLLBACK");
+      lock.close();
+    }
+    expect(killed).toBe(true);
+    const runId = runIdOf({ stdout: p.stdout() })!;
+    expect(runId).toBeDefined();
+    // Killed half-way: maintenance on, crontab off, nothing pulled yet.
+    expect(maintenanceLog("prod")).toBe("on\n");
+    expect(readFileSync(crontab("prod"), "utf8")).toMatch(/^#release-off# /m);
+    expect(revno("prod")).toBe("1");
+    rmSync(join(home("prod"), "HOLD"));
+    rmSync(join(home("prod"), "GO"));
+
+    const r = await cli(work).env({ HOME: h.home }).args("resume", runId, "--no-tui", "--yes", ...approvals, "--still-running", "wait").run();
+    // The interrupted export runs again (it had not finished), and only what followed it.
+    expect(r.stderr).toContain(`step export-database ('Export database') was interrupted: it was running when run ${runId} stopped`);
+    expect(r.stdout).toMatch(/\[export-database\] local \| exported 3 tables, 6 rows/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`run ${runId} succeeded`);
+    // Nothing done twice: the crontab's copy is the original (a second "Disable
+    // system crontab" would have copied the disabled one), maintenance on once.
+    expect(readFileSync(`${crontab("prod")}.before-release`, "utf8")).toBe(original);
+    expect(maintenanceLog("prod")).toBe("on\noff\n");
+    expect(r.stdout).not.toMatch(/\[(disable-system-crontab|maintenance-mode-on|check-the-instance)\]/);
+    expect((r.stdout.match(/migrated: added column org_organisation\.website/g) ?? []).length).toBe(1);
+    await expectRestored("prod");
+    expect(revno("prod")).toBe("2");
+    expect(await columns("prod", "org_organisation")).toEqual(["id", "name", "acronym", "type", "website"]);
+    expect(await restoredCounts(join(work, "backups", `prod-${runId}.csv`))).toEqual(await counts("prod"));
+    expect(await orgs("prod")).toEqual(ORGS);
   }, SLOW);
 });
