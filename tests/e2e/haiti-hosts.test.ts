@@ -179,6 +179,9 @@ async function withDb<T>(env: Env, fn: (db: DatabaseDriver) => Promise<T>): Prom
 const TABLES = ["org_organisation", "pr_person", "rms_req"];
 const counts = (env: Env) => withDb(env, async (db) => Object.fromEntries(await Promise.all(TABLES.map(async (t) => [t, Number((await db.query(`SELECT COUNT(*) AS n FROM ${t}`))[0]!.n)] as const))));
 const columns = (env: Env, table: string) => withDb(env, async (db) => (await db.columns(table)).map((c) => c.name));
+// The rows themselves (the columns every revision has that read back alike from SQLite and MariaDB).
+const CONTENT = "SELECT 'org' AS t, id, name AS a, acronym AS b, type AS c FROM org_organisation UNION ALL SELECT 'person', id, first_name, last_name, email FROM pr_person UNION ALL SELECT 'req', id, message, location, NULL FROM rms_req";
+const content = (env: Env) => withDb(env, async (db) => (await db.query(CONTENT)).map((r) => [r.t, r.id, r.a, r.b, r.c].map((v) => (v === null ? null : String(v))).join("|")).sort());
 const orgs = (env: Env) => withDb(env, async (db) => (await db.query("SELECT name FROM org_organisation ORDER BY id")).map((r) => r.name));
 const revno = (env: Env) => sh(bzr!, ["revno"], appdir(env)).trim();
 const maintenanceLog = (env: Env) => (existsSync(join(home(env), "maintenance.log")) ? readFileSync(join(home(env), "maintenance.log"), "utf8") : "");
@@ -278,6 +281,16 @@ describe.runIf(sshd && hasBzr && tools && mariadb)("the Haiti release on three h
     expect(r.code).toBe(0);
   });
 
+  it("the production runbook's revision is one brz takes (a revno; brz refuses r2 as it would r547)", async () => {
+    const revision = /^param revision\s*=\s*"([^"]*)"/m.exec(readFileSync(join(ROOT, "runbooks/haiti-release.rb"), "utf8"))?.[1];
+    expect(revision).toMatch(/^\d+$/);
+    const probe = mkdtempSync(join(work, "brz-"));
+    sh(bzr!, ["branch", "-q", "-r", "1", branch(), join(probe, "tree")]);
+    expect(() => sh(bzr!, ["pull", "-q", "--overwrite", "-r", "r2", branch()], join(probe, "tree"))).toThrow(/Requested revision: 'r2' does not exist/);
+    sh(bzr!, ["pull", "-q", "--overwrite", "-r", "2", branch()], join(probe, "tree"));
+    expect(sh(bzr!, ["revno"], join(probe, "tree")).trim()).toBe("2");
+  });
+
   it("releases Dev: synced from Prod, crontab off and on as root, maintenance, brz pull, migrated, frozen", async () => {
     expect(await orgs("dev")).toEqual(["dev organisation"]);
     const r = await release("dev", "--yes").run();
@@ -285,6 +298,8 @@ describe.runIf(sshd && hasBzr && tools && mariadb)("the Haiti release on three h
     expect(r.stdout).toMatch(/migrated: added column org_organisation\.website/);
     expect(await orgs("dev")).toEqual(ORGS);
     expect(await counts("dev")).toEqual(await counts("prod"));
+    expect(await content("dev")).toEqual(await content("prod"));
+    expect((await content("dev")).length).toBe(6);
     expect(maintenanceLog("dev")).toBe("on\noff\n");
     // Prod untouched.
     expect(await columns("prod", "org_organisation")).toEqual(["id", "name", "acronym", "type"]);
@@ -308,6 +323,7 @@ describe.runIf(sshd && hasBzr && tools && mariadb)("the Haiti release on three h
     // The data as exported: Prod's, synced in before the export.
     expect(await orgs("uat")).toEqual(ORGS);
     expect(await counts("uat")).toEqual(await counts("prod"));
+    expect(await content("uat")).toEqual(await content("prod"));
     expect(maintenanceLog("uat")).toBe("on\noff\noff\n");
     // What the failed command did to the schema stays (web2py never drops a
     // column; r540's models ignore them), and the summary does not claim it undone.
@@ -320,6 +336,7 @@ describe.runIf(sshd && hasBzr && tools && mariadb)("the Haiti release on three h
     expect(r.stdout).toMatch(/Tell the testers in the group that UAT is about to change to revision 2/);
     await expectReleased("uat", r);
     expect(await counts("uat")).toEqual(await counts("prod"));
+    expect(await content("uat")).toEqual(await content("prod"));
   }, SLOW);
 
   it("releases Prod (protected: approvals by flag); killed with kill -9 during its export, resume finishes it with nothing done twice", async () => {
