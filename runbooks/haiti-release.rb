@@ -13,7 +13,7 @@ owner "release-group"
 default env dev
 
 param branch            = "lp:sahana-haiti"
-param revision          = "r547"
+param revision          = "547" # a bzr revno: `-r 547` (bzr and brz take no "r547")
 var home                = "/home/haiti"
 var app                 = "prod"
 var web2py              = "${home}/web2py"

@@ -19,7 +19,7 @@ default env dev
 
 param sandbox      = "/tmp/runbook-sandbox-${run.user}"
 param branch       = "${sandbox}/branch"
-param revision     = "r547"
+param revision     = "547"
 var files          = "runbooks/sandbox"
 var home           = "${sandbox}/home/haiti"
 var app            = "prod"

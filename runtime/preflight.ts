@@ -484,6 +484,12 @@ function localWriterBefore(plan: Plan, stepId: string, path: string, ctx: ProbeC
     if (s.host === undefined && s.mutating) local = s.id;
     for (const a of s.actions) if ((a.kind === "download" || a.kind === "export") && resolve(ctx.o.cwd, a.to) === path) exact = s.id;
   }
+  // A step's undo runs only after its actions: it may read what they wrote
+  // (`export … to F` with `undo { import … from F }`).
+  const self = plan.steps[end];
+  const writes = (a: Action) => (a.kind === "download" || a.kind === "export") && resolve(ctx.o.cwd, a.to) === path;
+  const reads = (a: Action) => (a.kind === "import" || a.kind === "upload") && resolve(ctx.o.cwd, a.from) === path;
+  if (exact === undefined && self && self.skip === undefined && self.undo.some(reads) && self.actions.some(writes)) exact = self.id;
   return exact ?? local;
 }
 

@@ -7,7 +7,7 @@
 
 section "Prepare" {
   step "Inform testers" when env == "uat" {
-    manual "Tell the testers in the group that UAT is about to change to ${revision}"
+    manual "Tell the testers in the group that UAT is about to change to revision ${revision}"
   }
 
   step "Sync data from prod" when env != "prod" {
@@ -45,8 +45,13 @@ section "Backup" {
     undo "cd ${home} && ./maintenance.off"
   }
 
+  # Its undo puts the data back as exported: a rollback after a migration that
+  # failed part-way (the failed step's own undo never runs) restores it too.
   step "Export database" {
     export appdb to "${backups}/${env}-${run.id}.csv" format web2py
+    undo {
+      import appdb from "${backups}/${env}-${run.id}.csv"
+    }
   }
 }
 
@@ -54,7 +59,9 @@ section "Deploy and migrate" {
   step "Pull the Haiti branch" on portal {
     run "cd ${appdir} && ${bzr} revno > ${home}/revno.before-release"
     run "cd ${appdir} && ${bzr} pull --overwrite -r ${revision} ${branch}"
-    undo "cd ${appdir} && ${bzr} revert -r $(cat ${home}/revno.before-release)"
+    # Back to the revision it was on, branch and tree: `revert -r` would change
+    # only the files, and the branch would still say the new revision.
+    undo "cd ${appdir} && ${bzr} pull --overwrite -r $(cat ${home}/revno.before-release) ${branch}"
   }
 
   step "Migrate the database" on portal {
@@ -62,6 +69,8 @@ section "Deploy and migrate" {
       replace "migrate = False" with "migrate = True"
     }
     run "cd ${web2py} && ${python} web2py.py -S ${app} -M -N < /dev/null"
+    # The data as exported (a later step failed; the export's own undo does it
+    # again, which changes nothing more).
     undo {
       import appdb from "${backups}/${env}-${run.id}.csv"
     }
@@ -87,6 +96,6 @@ finally {
 
   step "Check the site answers" on portal {
     wait until succeeds "curl -fsS -o /dev/null ${url}" every 5s timeout 2m
-    note "${env} is on ${revision} and answering at ${url}"
+    note "${env} is on revision ${revision} and answering at ${url}"
   }
 }

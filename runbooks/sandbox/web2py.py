@@ -3,7 +3,9 @@
 
 `python3 web2py.py -S APP -M -N [-R SCRIPT]` runs the models of
 applications/APP/models/*.py in name order, as web2py does, with a small DAL:
-`DAL('sqlite://FILE', migrate=...)` opens applications/APP/databases/FILE, and
+`DAL('sqlite://FILE', migrate=...)` opens applications/APP/databases/FILE
+(`DAL('mysql://USER[:PASSWORD]@HOST[:PORT]/DB', ...)` a MySQL or MariaDB
+database, through the `mysql` command-line client), and
 `db.define_table(NAME, Field(...), ..., migrate=...)` migrates the table when
 migrate is true: it creates a missing table and adds the missing columns
 (ALTER TABLE ... ADD COLUMN), as web2py's DAL does; with migrate false it
@@ -12,8 +14,10 @@ until its end (`< /dev/null` ends it at once).
 """
 import os
 import sqlite3
+import subprocess
 import sys
 import types
+from urllib.parse import unquote, urlsplit
 
 TYPES = {
     "string": "CHAR({length})",
@@ -33,35 +37,72 @@ class Field:
         self.length = length
         self.default = default
 
-    def sql(self):
-        column = TYPES.get(self.type, "CHAR({length})").format(length=self.length)
+    def sql(self, types=None, quote='"'):
+        column = (types or TYPES).get(self.type, "CHAR({length})").format(length=self.length)
         if self.default is not None:
             column += " DEFAULT " + (str(self.default) if isinstance(self.default, (int, float)) else "'" + str(self.default).replace("'", "''") + "'")
-        return '"%s" %s' % (self.name, column)
+        return '%s%s%s %s' % (quote, self.name, quote, column)
+
+
+MYSQL_TYPES = dict(TYPES, string="VARCHAR({length})", datetime="DATETIME")
+
+
+class MysqlConnection:
+    """Just what the DAL below needs of a connection, through the mysql client."""
+
+    def __init__(self, uri):
+        u = urlsplit(uri)
+        self.args = ["mysql", "--batch", "--skip-column-names", "-h", u.hostname or "localhost", "-P", str(u.port or 3306), "-u", unquote(u.username or "root")]
+        self.env = dict(os.environ)
+        if u.password:
+            self.env["MYSQL_PWD"] = unquote(u.password)
+        self.args.append(u.path.lstrip("/"))
+
+    def execute(self, sql):
+        out = subprocess.run(self.args + ["-e", sql], env=self.env, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit("web2py.py (sandbox): %s" % out.stderr.strip())
+        return [line.split("\t") for line in out.stdout.splitlines()]
+
+    def columns(self, table):
+        return [row[0] for row in self.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '%s' ORDER BY ordinal_position" % table)]
+
+    def commit(self):
+        pass
 
 
 class DAL:
     def __init__(self, uri, migrate=True, folder=None, **_ignored):
-        if not uri.startswith("sqlite://"):
-            sys.exit("web2py.py (sandbox): only sqlite:// databases, not %s" % uri)
-        self.path = os.path.join(folder or DATABASES, uri[len("sqlite://"):])
         self.migrate = migrate
-        self.conn = sqlite3.connect(self.path)
         self.tables = []
+        if uri.startswith("mysql://"):
+            self.conn = MysqlConnection(uri)
+            self.mysql = True
+            return
+        if not uri.startswith("sqlite://"):
+            sys.exit("web2py.py (sandbox): only sqlite:// and mysql:// databases, not %s" % uri)
+        self.path = os.path.join(folder or DATABASES, uri[len("sqlite://"):])
+        self.conn = sqlite3.connect(self.path)
+        self.mysql = False
 
     def define_table(self, name, *fields, migrate=None, **_ignored):
         self.tables.append(name)
         if not (self.migrate if migrate is None else migrate):
             return
-        have = [row[1] for row in self.conn.execute('PRAGMA table_info("%s")' % name)]
+        if self.mysql:
+            have = self.conn.columns(name)
+            q, types, key = "`", MYSQL_TYPES, "`id` INT AUTO_INCREMENT PRIMARY KEY"
+        else:
+            have = [row[1] for row in self.conn.execute('PRAGMA table_info("%s")' % name)]
+            q, types, key = '"', TYPES, '"id" INTEGER PRIMARY KEY AUTOINCREMENT'
         if not have:
-            columns = ['"id" INTEGER PRIMARY KEY AUTOINCREMENT'] + [f.sql() for f in fields]
-            self.conn.execute('CREATE TABLE "%s"(%s)' % (name, ", ".join(columns)))
+            columns = [key] + [f.sql(types, q) for f in fields]
+            self.conn.execute('CREATE TABLE %s%s%s(%s)' % (q, name, q, ", ".join(columns)))
             print("migrated: created table %s" % name)
             return
         for f in fields:
             if f.name not in have:
-                self.conn.execute('ALTER TABLE "%s" ADD COLUMN %s' % (name, f.sql()))
+                self.conn.execute('ALTER TABLE %s%s%s ADD COLUMN %s' % (q, name, q, f.sql(types, q)))
                 print("migrated: added column %s.%s" % (name, f.name))
 
     def commit(self):

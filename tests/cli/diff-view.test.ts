@@ -63,8 +63,8 @@ describe("runbook diff: blocks and what runs per env", () => {
     const block = r.stdout.slice(at, r.stdout.indexOf("\n~ ", at + 1) === -1 ? undefined : r.stdout.indexOf("\n~ ", at + 1));
     expect(block).toContain('    -  run "cd ${appdir} && ${bzr} pull --overwrite -r ${revision} ${branch}"\n    +  run "cd ${appdir} && ${bzr} pull --quiet --overwrite -r ${revision} ${branch}"');
     expect(block).toContain("  as it would run in env dev:\n");
-    expect(block).toContain("    -  $ cd /home/haiti-dev/web2py/applications/dev && bzr pull --overwrite -r r547 lp:sahana-haiti\n");
-    expect(block).toContain("    +  $ cd /home/haiti/web2py/applications/prod && bzr pull --quiet --overwrite -r r547 lp:sahana-haiti\n");
+    expect(block).toContain("    -  $ cd /home/haiti-dev/web2py/applications/dev && bzr pull --overwrite -r 547 lp:sahana-haiti\n");
+    expect(block).toContain("    +  $ cd /home/haiti/web2py/applications/prod && bzr pull --quiet --overwrite -r 547 lp:sahana-haiti\n");
     // A value changed in one env only changes that env's resolved step.
     const site = r.stdout.slice(r.stdout.indexOf("~ changed step check-the-site-answers"));
     expect(site).toMatch(/^~ changed step check-the-site-answers\n {2}as it would run in env uat:\n/);

@@ -81,6 +81,8 @@ export interface StartOptions {
   hostKeyTypes?: HostKeyType[];
   /** Install a sudoers drop-in letting runbooktest run commands as `nobody` without a password (removed by stop()). */
   sudo?: boolean;
+  /** With `sudo`: the user runbooktest may become instead of `nobody` (e.g. root, for `as root`). */
+  sudoAs?: string;
 }
 
 /** Why the harness cannot run here, or null when it can. */
@@ -414,7 +416,7 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
   if (options.sudo) {
     const candidate = `/etc/sudoers.d/runbooktest-harness-${process.pid}-${randomBytes(4).toString("hex")}`;
     const staged = join(root, "sudoers");
-    await writeFile(staged, `${TEST_USER} ALL=(${SUDO_TARGET_USER}) NOPASSWD: ALL\n`, { mode: 0o440 });
+    await writeFile(staged, `${TEST_USER} ALL=(${options.sudoAs ?? SUDO_TARGET_USER}) NOPASSWD: ALL\n`, { mode: 0o440 });
     await run("visudo", ["-c", "-q", "-f", staged]);
     await writeFile(candidate, await readFile(staged), { mode: 0o440 });
     liveSudoers.add(candidate);
