@@ -225,11 +225,12 @@ step "Read" as read { export app to "out.csv" }
     const plan = planFrom(`runbook "p" version "1.0.0"
 host box = "${h.hosts[0]!.target}"
 step "First" as first on box { run "touch ${marker}" }
-step "Root" as root on box { run "id -un" as root }
+step "Daemon" as daemon on box { run "id -un" as daemon }
 `);
+    // daemon: a user no sudoers drop-in of the tests grants (they grant nobody, and root for the three-host test).
     const r = await run(plan, { cwd, env });
     expect(r.exitCode).toBe(1);
-    expect(r.error).toMatch(/^sudo root on box: sudo on box needs a password for runbooktest to run commands as root.*; nothing was run$/);
+    expect(r.error).toMatch(/^sudo daemon on box: sudo on box needs a password for runbooktest to run commands as daemon.*; nothing was run$/);
     expect(existsSync(marker)).toBe(false);
   });
 });

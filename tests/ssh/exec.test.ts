@@ -177,11 +177,12 @@ describe.skipIf(!sshdEnabled)("ssh exec", () => {
     });
 
     it("says so clearly when sudo wants a password", async () => {
-      const err = await host.exec("id -un", { asUser: "root" }).catch((e: unknown) => e);
+      // daemon: a user no sudoers drop-in of the tests grants (they grant nobody, and root for the three-host test).
+      const err = await host.exec("id -un", { asUser: "daemon" }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DriverError);
       expect((err as DriverError).code).toBe("sudo-password");
       expect((err as DriverError).message).toBe(
-        'sudo on rbhost0 needs a password for runbooktest to run commands as root; allow NOPASSWD for runbooktest in sudoers, or run the step as runbooktest (without "as root")',
+        'sudo on rbhost0 needs a password for runbooktest to run commands as daemon; allow NOPASSWD for runbooktest in sudoers, or run the step as runbooktest (without "as daemon")',
       );
     });
 
