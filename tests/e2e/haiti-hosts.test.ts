@@ -314,8 +314,9 @@ describe.runIf(sshd && hasBzr && tools && mariadb)("the Haiti release on three h
     expect(r.stdout + r.stderr).toMatch(/broken model/);
     const summary = /rollback (complete|incomplete): [^\n]*/.exec(r.stdout)?.[0];
     expect(summary).toBeDefined();
-    expect(summary).toBe(
-      "rollback incomplete: undone: pull-the-haiti-branch, export-database, maintenance-mode-on, disable-system-crontab; nothing to undo: sync-data-from-prod (it has no undo: what it changed stays)",
+    // The failed migration command may have changed the schema (it did: the columns stay): never called undone.
+    expect(summary).toMatch(
+      /^rollback incomplete: undone: pull-the-haiti-branch, export-database, maintenance-mode-on, disable-system-crontab; not undone: migrate-the-database \(failed part-way: on portal: action 2 of 2 \(\$ cd [^()]*\) failed: what it changed before failing is not known\); nothing to undo: sync-data-from-prod \(it has no undo: what it changed stays\)$/,
     );
     await expectRestored("uat");
     expect(revno("uat")).toBe("1");
@@ -328,7 +329,7 @@ describe.runIf(sshd && hasBzr && tools && mariadb)("the Haiti release on three h
     // What the failed command did to the schema stays (web2py never drops a
     // column; r540's models ignore them), and the summary does not claim it undone.
     expect(await columns("uat", "org_organisation")).toEqual(["id", "name", "acronym", "type", "website"]);
-    expect(summary).not.toMatch(/undone: [^;]*migrate-the-database/);
+    expect(summary).not.toMatch(/(: |; )undone: [^;]*migrate-the-database/);
   }, SLOW);
 
   it("releases UAT after the drill (the testers told: manual answered by --yes)", async () => {
