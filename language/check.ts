@@ -81,7 +81,7 @@ import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.j
 import { messages } from "./messages.js";
 import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
 import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
-import { piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
+import { isSimpleShell, piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
 import { envScope, evalStatic, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
 
@@ -1085,7 +1085,7 @@ class Checker {
 
   /** A command's values must each stand where a shell variable reference is sound (value-placement.ts). */
   private shellValues(s: StringLit): void {
-    if (!s.parts.some((p) => p.kind === "interp" && !p.raw)) return;
+    if (!s.parts.some((p) => p.kind === "interp" && !p.raw) || isSimpleShell(s)) return;
     this.placement(s, placeShellValues(piecesOf(s)));
   }
 

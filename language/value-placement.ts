@@ -119,6 +119,34 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_
 /** A word after which the parser has more to say about a value (code, arithmetic, names). */
 const NOT_SIMPLE_WORD = /(?:^|[\s&|;<>()])(?:eval|let|declare|typeset|local|export|readonly|trap|alias|case|function|select)(?=$|[\s&|;<>()])/;
 
+/**
+ * Reads one piece of literal text of a command for the fast path: the `$( … )` depth
+ * after it, or -1 when the command is not simple (the parser must decide).
+ */
+function scanSimple(t: string, depth: number, own: boolean): number {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 128 && SIMPLE[c] === 1) {
+      if (c === 60 /* < */ && t.charCodeAt(i + 1) === 60) return -1; // a here-document
+      continue;
+    }
+    if (c === 39 /* ' */) {
+      const close = t.indexOf("'", i + 1);
+      if (close < 0 || t.lastIndexOf("\n", close) > i) return -1;
+      i = close;
+    } else if (c === 36 /* $ */) {
+      if (t.charCodeAt(i + 1) !== 40 /* ( */ || t.charCodeAt(i + 2) === 40) return -1;
+      depth++;
+      i++;
+    } else if (c === 41 /* ) */) {
+      if (--depth < 0) return -1;
+    } else return -1;
+  }
+  // A word is never split between pieces: a value between them is quoted, not a separator.
+  if (NOT_SIMPLE_WORD.test(t) || (own && RESERVED.test(t))) return -1;
+  return depth;
+}
+
 /** The placement of a simple command (every value a word), or undefined when the parser must decide. */
 export function placeSimpleShellValues(pieces: readonly Piece[]): Placement | undefined {
   let text = "";
@@ -132,30 +160,27 @@ export function placeSimpleShellValues(pieces: readonly Piece[]): Placement | un
       continue;
     }
     const t = "text" in p ? p.text : p.raw;
-    for (let i = 0; i < t.length; i++) {
-      const c = t.charCodeAt(i);
-      if (c < 128 && SIMPLE[c] === 1) {
-        if (c === 60 /* < */ && t.charCodeAt(i + 1) === 60) return undefined; // a here-document
-        continue;
-      }
-      if (c === 39 /* ' */) {
-        const close = t.indexOf("'", i + 1);
-        if (close < 0 || t.lastIndexOf("\n", close) > i) return undefined;
-        i = close;
-      } else if (c === 36 /* $ */) {
-        if (t.charCodeAt(i + 1) !== 40 /* ( */ || t.charCodeAt(i + 2) === 40) return undefined;
-        depth++;
-        i++;
-      } else if (c === 41 /* ) */) {
-        if (--depth < 0) return undefined;
-      } else return undefined;
-    }
-    // A word is never split between pieces: a value between them is quoted, not a separator.
-    if (NOT_SIMPLE_WORD.test(t) || ("text" in p && RESERVED.test(t))) return undefined;
+    depth = scanSimple(t, depth, "text" in p);
+    if (depth < 0) return undefined;
     text += t;
   }
   if (depth !== 0) return undefined;
   return { ok: true, placed: { refs, contexts: refs.map(() => "word" as const), text } };
+}
+
+/**
+ * For the checker, with nothing made: whether the fast path places every value of a
+ * command as a word (true), or the parser must be asked. Reads a raw part as the checker
+ * reads it (a plain word), as piecesOf does.
+ */
+export function isSimpleShell(s: StringLit): boolean {
+  let depth = 0;
+  for (const p of s.parts) {
+    if (p.kind === "interp") continue;
+    depth = scanSimple(p.value, depth, true);
+    if (depth < 0) return false;
+  }
+  return depth === 0;
 }
 
 /** The placement by mvdan/sh's parser: the plain way, for any command. */

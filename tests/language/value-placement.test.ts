@@ -6,7 +6,8 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { placeShellValuesByParser, placeSimpleShellValues, type Piece } from "../../language/value-placement.js";
+import type { StringLit } from "../../language/ast.js";
+import { isSimpleShell, placeShellValuesByParser, placeSimpleShellValues, type Piece } from "../../language/value-placement.js";
 
 const text = (t: string): Piece => ({ text: t });
 const value: Piece = { value: true };
@@ -22,6 +23,9 @@ describe("the fast path of shell placement", () => {
     fc.assert(
       fc.property(fc.array(piece, { minLength: 1, maxLength: 8 }), (pieces) => {
         const fast = placeSimpleShellValues(pieces);
+        // The checker's allocation-free form decides the same.
+        const lit = { kind: "string", parts: pieces.map((p) => ("text" in p ? { kind: "text", value: p.text } : { kind: "interp", path: ["v"], raw: false })) } as unknown as StringLit;
+        expect(isSimpleShell(lit)).toBe(fast !== undefined);
         if (!fast) return;
         const plain = placeShellValuesByParser(pieces);
         if (plain.ok) {
