@@ -8,11 +8,11 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { compileSource } from "../../language/compile.js";
 import type { DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
-import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
+import { requireServer, sshdUnavailableReason, useSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { planFrom, runPlan } from "../runtime/helpers.js";
 import { newSqlite } from "./fixtures.js";
 
@@ -107,12 +107,10 @@ step "Add phone" as add {
   });
 
   describe.skipIf(!sshd)("SQLite on a host", () => {
+    const hosts = useSshHosts(1);
     let h: SshTestHosts;
-    beforeAll(async () => {
-      h = await startSshHosts(1);
-    }, 120_000);
-    afterAll(async () => {
-      await h?.stop();
+    beforeEach(() => {
+      h = hosts();
     });
 
     it("the host's sqlite3 runs the statements in one transaction", async () => {

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { compileSource } from "../../language/compile.js";
 import { statementsWithParams } from "../../language/sql-lexer.js";
 import { placeShellValues, placeSqlValues, type Piece } from "../../language/value-placement.js";
@@ -19,7 +19,7 @@ import { LocalDriver } from "../../runtime/drivers/local.js";
 import { showText, type Plan } from "../../runtime/plan.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
-import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
+import { requireServer, sshdUnavailableReason, useSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { requireSudo } from "../support/sudo.js";
 import { planFrom, runPlan } from "../runtime/helpers.js";
 import { newSqlite } from "../db/fixtures.js";
@@ -373,12 +373,10 @@ const sshReason = sshdUnavailableReason();
 const sshd = requireServer("sshd", sshReason === null, sshReason ?? undefined);
 
 describe.skipIf(!sshd)("on a host over SSH", () => {
+  const hosts = useSshHosts(1);
   let h: SshTestHosts;
-  beforeAll(async () => {
-    h = await startSshHosts(1);
-  }, 120_000);
-  afterAll(async () => {
-    await h?.stop();
+  beforeEach(() => {
+    h = hosts();
   });
 
   it("a shell on the host (the values come on stdin)", async () => {

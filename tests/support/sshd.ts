@@ -15,6 +15,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 
 const run = promisify(execFile);
 
@@ -485,5 +486,23 @@ export async function startSshHosts(n: number, options: StartOptions = {}): Prom
       await rm(root, { recursive: true, force: true });
       liveRoots.delete(root);
     },
+  };
+}
+
+/**
+ * For a describe block: starts `n` hosts before its tests and stops them after; the
+ * getter returns them (call it inside a test). Gate the block with sshdAvailable/requireServer.
+ */
+export function useSshHosts(n: number, options: StartOptions = {}): () => SshTestHosts {
+  let hosts: SshTestHosts | undefined;
+  beforeAll(async () => {
+    hosts = await startSshHosts(n, options);
+  }, 120_000);
+  afterAll(async () => {
+    await hosts?.stop();
+  });
+  return () => {
+    if (!hosts) throw new Error("the test hosts are not started (useSshHosts is called inside a describe block)");
+    return hosts;
   };
 }
