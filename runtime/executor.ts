@@ -755,10 +755,15 @@ class Executor {
   /** Runs the step's guards; the reason to skip, or undefined to run. */
   private async guards(step: PlannedStep, driver: HostDriver, hostLabel: string | undefined): Promise<string | undefined> {
     for (const g of step.guards) {
-      if (g.static !== "probe") continue; // decided by the planner (step.skip when it said no)
+      const resolved = this.redact(describeCond(g.cond));
+      if (g.static !== "probe") {
+        // Decided by the planner (step.skip when it said no): it held, and is shown as held.
+        this.emit({ type: "guard", stepId: step.id, source: g.source, kind: g.kind, resolved, result: g.static, reason: "known from the runbook" });
+        continue;
+      }
       const want = g.kind === "when";
       const r = await this.evalCondFor(g.cond, step, driver, hostLabel, want);
-      this.emit({ type: "guard", stepId: step.id, source: g.source, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
+      this.emit({ type: "guard", stepId: step.id, source: g.source, kind: g.kind, resolved, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
       this.tallyCond(step, `${g.kind} ${g.source}`, r);
       if (r.value === "unknown") continue; // dry run: shown as unknown, walked as if it held
       if (r.value !== want) return `${g.kind} ${g.source} is ${r.value}${hostLabel && this.plan.hosts[step.host ?? ""]?.group ? ` on ${hostLabel}` : ""}`;
@@ -851,8 +856,9 @@ class Executor {
         if (a.kind !== "require") continue;
         const r = await this.evalCondFor(a.cond, step, driver, hostLabel, true);
         if (r.value !== false) this.tallyCond(step, `require ${a.source}`, r);
+        // Shown with its values filled in and its outcome, held or not.
+        this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, resolved: `require ${this.redact(describeCond(a.cond))}`, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
         if (r.value === "unknown") {
-          this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, result: "unknown", ...(r.reason ? { reason: r.reason } : {}) });
           unknownNote = r.reason;
           continue;
         }

@@ -8,6 +8,8 @@ import type { Line } from "./preview.js";
 import { outputLines } from "./StepDetail.js";
 import { glyph } from "./StepList.js";
 import { Lines } from "./Lines.js";
+import { verdictLines } from "../../runtime/verdict.js";
+import { assertNever } from "../../language/assert.js";
 
 export interface Panel {
   lines: Line[];
@@ -101,6 +103,20 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
         };
         break;
       }
+      case "finished": {
+        const v = store.verdict;
+        const ok = v ? v.verdict === "would-run" : store.finished?.status === "succeeded";
+        const [first, ...rest] = v ? verdictLines(v) : [`${store.finished?.status ?? "finished"}`];
+        panel = {
+          border: ok ? "green" : "red",
+          lines: [
+            [{ text: store.dryRun ? "Dry run finished: " : "Run finished: ", bold: true, color: ok ? "green" : "red" }, { text: first ?? "" }],
+            ...rest.map((l): Line => [{ text: l, color: ok ? undefined : "red" }]),
+            [key("↑↓"), txt(" read what each step would do   "), key("q"), txt("/"), key("Enter"), txt(" leave (the report is printed)")],
+          ],
+        };
+        break;
+      }
       case "rerun":
         panel = {
           border: "magenta",
@@ -111,6 +127,8 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
           ],
         };
         break;
+      default:
+        assertNever(d, "dialog");
     }
   } else if (store.rollback && !store.finished) {
     const steps = store.rollback.steps.map((id) => store.steps.get(id)).filter((v) => v !== undefined);

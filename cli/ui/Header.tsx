@@ -28,7 +28,7 @@ function state(store: UiStore): Seg {
   }
   const d = store.dialog;
   if (d) {
-    const what = { step: "waiting for you to start the next step", confirm: "waiting for your confirmation", manual: "waiting for a manual step", failure: "a step failed: your choice", rerun: "an interrupted step: rerun it?" }[d.kind];
+    const what = { step: "waiting for you to start the next step", confirm: "waiting for your confirmation", manual: "waiting for a manual step", failure: "a step failed: your choice", rerun: "an interrupted step: rerun it?", finished: "" }[d.kind];
     return { text: what, color: d.kind === "failure" ? "red" : "yellow", bold: true };
   }
   const r = store.running;

@@ -171,6 +171,9 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
     },
     async finish(result) {
       if (closed) return;
+      // A dry run's screen stays until the operator leaves: what it would do is there to read.
+      if (dryRun) await store.waitToLeave();
+      if (closed) return;
       closed = true;
       unsubscribe();
       store.close();

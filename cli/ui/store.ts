@@ -21,6 +21,8 @@ import type { Plan, PlannedStep } from "../../runtime/plan.js";
 import type { VerdictEvent } from "../../runtime/verdict.js";
 import { formatDuration, PREFLIGHT_GLYPH, PREFLIGHT_TITLE, PREFLIGHT_WORD, preflightCounts } from "./format.js";
 import { OutputBuffer } from "./output-buffer.js";
+import { guardLineOutcomeFirst } from "../../runtime/views/step-lines.js";
+import { assertNever } from "../../language/assert.js";
 
 export interface StepView {
   id: string;
@@ -51,7 +53,9 @@ export type Dialog =
   | { kind: "confirm"; stepId?: string; question: string; protected: boolean; typed: string; error?: string }
   | { kind: "manual"; stepId: string; text: string }
   | { kind: "failure"; stepId: string; error: string }
-  | { kind: "rerun"; stepId: string };
+  | { kind: "rerun"; stepId: string }
+  /** The run is over and the screen stays until the operator leaves (a dry run: its report is there to read). */
+  | { kind: "finished"; stepId?: undefined };
 
 interface Pending {
   dialog: Dialog;
@@ -234,6 +238,16 @@ export class UiStore {
     }
   }
 
+  /**
+   * The run is over: keep the screen until the operator leaves (q, Enter or Esc), so
+   * what a dry run would do can be read step by step. At once when no one can press a key.
+   */
+  waitToLeave(): Promise<void> {
+    if (!this.canAnswer || this.broken || this.closed) return Promise.resolve();
+    this.follow = false;
+    return this.ask<void>({ kind: "finished" });
+  }
+
   /** Stop timers; answer what is still asked (as an abort) so no one waits forever. */
   close(): void {
     this.closed = true;
@@ -324,7 +338,7 @@ export class UiStore {
         this.info(e.stepId, `▸ ${e.host ? `[${e.host}] ` : ""}${e.description}`);
         return;
       case "guard":
-        this.info(e.stepId, `guard ${e.source}: ${e.result === "unknown" ? "unknown" : e.result ? "true" : "false"}${e.reason ? ` (${e.reason})` : ""}`);
+        this.info(e.stepId, `guard ${guardLineOutcomeFirst(e)}`);
         return;
       case "confirm":
         if (e.stepId !== undefined) this.info(e.stepId, `? ${e.question} → ${e.answer}${e.by ? ` (${e.by})` : ""}${e.dryRun ? " [dry run]" : ""}`);
@@ -673,6 +687,12 @@ export class UiStore {
         else if (input === "q") this.quitting = true;
         else return false;
         return true;
+      case "finished":
+        if (input === "q" || key.return || key.escape) this.answer(undefined);
+        else return false;
+        return true;
+      default:
+        return assertNever(d, "dialog");
     }
   }
 
@@ -762,5 +782,9 @@ function abortAnswer(d: Dialog): unknown {
       return "abort";
     case "rerun":
       return false;
+    case "finished":
+      return undefined;
+    default:
+      return assertNever(d, "dialog");
   }
 }

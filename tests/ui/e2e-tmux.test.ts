@@ -212,6 +212,40 @@ if (!HAVE_TMUX) {
       rmSync(dir, { recursive: true, force: true });
     });
 
+    it("a dry run shows what each step would do and stays until the operator leaves; `show` has the same lines", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-dry" version "1.0.0"\nvar appdir = "${dir}/app"\nstep "Prepare" {\n  confirm "Is the window open?"\n  run "mkdir -p \${appdir}\\necho made-\${appdir}"\n}\nstep "Deploy" when exists "\${appdir}/../rb.rb" {\n  run "echo deploying to \${appdir}"\n}\n`,
+      );
+      const s = session("dry", dir, `node ${q(BIN)} run rb.rb --dry-run --state ${q(db)}`, { HOME: dir });
+      let f = await s.waitFor("Dry run finished");
+      expect(s.alternateScreen()).toBe(true);
+      expect(f).toContain("verdict: would run");
+      // The screen stays: the operator reads each step.
+      s.keys("Up");
+      f = await s.waitFor(/\[true, runs\] when exists/);
+      expect(f).toContain(`echo deploying to ${dir}/app`);
+      expect(f).not.toContain("${appdir}/../rb.rb");
+      s.keys("Up");
+      f = await s.waitFor("Is the window open?");
+      expect(f).toContain(`mkdir -p ${dir}/app`);
+      expect(f).toMatch(/^.*│\s+echo made-/m); // the command's second line, as a line of its own
+      expect(existsSync(join(dir, "app"))).toBe(false);
+      s.keys("q");
+      f = await s.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=0");
+      expect(s.alternateScreen()).toBe(false);
+      expect(f).toMatch(/Dry run \S+: would run/);
+      const runId = /Dry run (\S+): would run/.exec(f)![1]!;
+      const shown = execFileSync("node", [BIN, "show", runId, "--state", db], { cwd: dir, encoding: "utf8", env: { ...process.env, HOME: dir } });
+      expect(shown).toContain(`would run: $ mkdir -p ${dir}/app`);
+      expect(shown).toContain(`when exists "${dir}/app/../rb.rb": true, runs`);
+      expect(shown).toContain("Is the window open?");
+      expect(existsSync(join(dir, "app"))).toBe(false);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
     it("the terminal closing (SIGHUP) stops the running step and runs finally; nothing waits for an answer", async (ctx) => {
       const { dir, db } = newRunDir(ctx);
       writeFileSync(
