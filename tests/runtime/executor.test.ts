@@ -625,7 +625,7 @@ step "Fails" as fails {
     // the first require needs the probe: shown unevaluated; the second is false from the source alone (shown too, resolved)
     expect(r.events.filter((e) => e.type === "guard" && e.stepId === "fails")).toMatchObject([
       { result: "unknown" },
-      { result: false, resolved: 'require mode == "slow"' },
+      { result: false, resolved: 'require "fast" == "slow"' },
     ]);
     expect(existsSync(join(cwd, "probed"))).toBe(false);
   });
