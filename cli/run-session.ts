@@ -32,6 +32,7 @@ import { stateLocation } from "./commands/history.js";
 import { Exit, UsageError, useColor, type CliIO } from "./io.js";
 import { printDiagnostics, readSource, shownPath } from "./source.js";
 import type { UiHandle } from "./ui/run-ui.js";
+import type { EarlierStep } from "./ui/store.js";
 
 /** The flags `run` and `resume` both take. */
 export interface SessionFlags {
@@ -173,17 +174,19 @@ export interface DriveOptions {
   /** Resume: steps whose earlier attempt still runs (not started again), with why. */
   stillRunning?: Map<string, string>;
   resumedFrom?: string;
+  /** Resume: how the earlier run left its steps (the UI shows them so until they run again). */
+  earlier?: ReadonlyMap<string, EarlierStep>;
   acceptNewHostKeys: boolean;
   /** How long reaching each host or database may take (preflight and every later connect). */
   connectTimeoutMs?: number;
 }
 
 /** Loads the Ink UI when it is there; undefined (plain log instead) when it cannot start. */
-async function startUi(io: CliIO, plan: Plan, bus: EventBus, dryRun: boolean, runId: string): Promise<UiHandle | undefined> {
+async function startUi(io: CliIO, plan: Plan, bus: EventBus, dryRun: boolean, runId: string, earlier?: ReadonlyMap<string, EarlierStep>): Promise<UiHandle | undefined> {
   try {
     // A literal path, so the bundler can split the UI (and ink, react) into a chunk loaded only here.
     const mod = await import("./ui/run-ui.js");
-    return await mod.startUi({ io, plan, bus, dryRun, runId });
+    return await mod.startUi({ io, plan, bus, dryRun, runId, ...(earlier ? { earlier } : {}) });
   } catch (e) {
     io.stderr.write(`runbook: the interactive UI could not start (${(e as Error).message}); using the plain log\n`);
     return undefined;
@@ -200,11 +203,23 @@ export async function drive(o: DriveOptions): Promise<number> {
 
   // The journal first: it must have every event even when a view fails.
   bus.subscribe((e) => journal.record(e));
+  // A step's output reaches the journal at most TAIL_FLUSH_MS after it is printed,
+  // not only when the step ends: a crash (kill -9) loses at most that much.
+  let tailTimer: NodeJS.Timeout | undefined;
+  bus.subscribe((e) => {
+    if (e.type !== "output" || tailTimer) return;
+    tailTimer = setTimeout(() => {
+      tailTimer = undefined;
+      // A failed write is kept by the journal and reported by its next check (verify).
+      journal.flush().catch(() => {});
+    }, TAIL_FLUSH_MS);
+    tailTimer.unref?.();
+  });
 
   // A view.
   const interactive = Boolean(io.stdout.isTTY && io.stdin.isTTY);
   let ui: UiHandle | undefined;
-  if (o.tui && interactive && !o.json) ui = await startUi(io, plan, bus, o.dryRun, o.runId);
+  if (o.tui && interactive && !o.json) ui = await startUi(io, plan, bus, o.dryRun, o.runId, o.earlier);
   // Without the UI, NDJSON or the plain log (and then its summary line) go to stdout through one sink.
   const sink = ui
     ? undefined
@@ -307,6 +322,7 @@ export async function drive(o: DriveOptions): Promise<number> {
     await connections.closeAll().catch(() => {});
   }
 
+  if (tailTimer) clearTimeout(tailTimer);
   const recorded = await journalAfterRun(journal, result, redaction);
   result = recorded.result;
   if (ui) await ui.finish({ status: result.status, exitCode: result.exitCode });
@@ -350,6 +366,9 @@ async function journalAfterRun(
   const error = journalIncompleteText(problem);
   return { result: { status: "failed", exitCode: Exit.failed, error }, problem: error, resumable };
 }
+
+/** The most a step's output waits before it is written to the journal. */
+export const TAIL_FLUSH_MS = 250;
 
 const resumeLine = (runId: string) => `runbook: resume it with \`runbook resume ${runId}\`\n`;
 

@@ -67,7 +67,10 @@ export type RunEvent =
       reason?: string;
       exitCode?: number | null;
       signal?: string | null;
+      /** From its start to its end, leaving out the time its questions waited for the operator. */
       durationMs: number;
+      /** Time its confirmations and manual steps waited for the operator (absent when none). */
+      waitedMs?: number;
       attempt: number;
     })
   | (Base & {

@@ -232,7 +232,19 @@ class Executor {
   }
 
   /** An Interaction call that gives up when the run is interrupted. */
+  /** Time spent waiting for answers so far (a step's time leaves it out and reports it apart). */
+  private waitedMs = 0;
+
   private async ask<T>(p: Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    try {
+      return await this.askNow(p);
+    } finally {
+      this.waitedMs += Date.now() - t0;
+    }
+  }
+
+  private askNow<T>(p: Promise<T>): Promise<T> {
     const signal = this.signal;
     if (signal.aborted) throw new Interrupted();
     return new Promise<T>((resolve, reject) => {
@@ -595,8 +607,16 @@ class Executor {
 
   private async runStep(step: PlannedStep, firstAttempt: number): Promise<StepOutcome> {
     this.state.order.push(step.id);
-    const t0 = Date.now();
+    // A step's time runs from its start (once the questions before it are answered)
+    // to its end; the operator's answers inside it are left out and told apart.
+    let t0 = Date.now();
+    let waitedAtStart = this.waitedMs;
+    const started = () => {
+      t0 = Date.now();
+      waitedAtStart = this.waitedMs;
+    };
     const finished = (outcome: StepOutcome, attempt: number): StepOutcome => {
+      const waited = this.waitedMs - waitedAtStart;
       const status =
         outcome.kind === "ok" ? "ok" : outcome.kind === "skipped" ? "skipped" : outcome.kind === "interrupted" ? "interrupted" : "failed";
       const reason =
@@ -609,7 +629,8 @@ class Executor {
         ...(reason !== undefined ? { reason } : {}),
         ...(outcome.kind === "failed" && outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
         ...(outcome.kind === "failed" && outcome.signal !== undefined ? { signal: outcome.signal } : {}),
-        durationMs: Date.now() - t0,
+        durationMs: Math.max(0, Date.now() - t0 - waited),
+        ...(waited > 0 ? { waitedMs: waited } : {}),
         attempt,
       });
       return outcome;
@@ -619,21 +640,10 @@ class Executor {
     const stillRunning = this.dry ? undefined : this.stillRunningSkip(step);
     if (stillRunning !== undefined) return finished({ kind: "skipped", reason: stillRunning }, 0);
 
-    // Step-through: the operator may skip or abort before it starts.
-    if (!this.dry) {
-      let choice;
-      try {
-        choice = await this.ask(this.o.interaction.beforeStep(this.ctx(step)));
-      } catch (e) {
-        if (e instanceof Interrupted) return finished({ kind: "interrupted", error: `interrupted before '${step.title}'` }, 0);
-        throw e;
-      }
-      if (choice === "skip") return finished({ kind: "skipped", reason: "skipped by the operator" }, 0);
-      if (choice === "abort") return finished({ kind: "aborted", error: `aborted by the operator before '${step.title}'`, unanswerable: false }, 0);
-    }
-
-    // Resume: a step that was running when the run stopped reruns only if the operator says so.
-    if (this.o.interrupted?.has(step.id) && !this.dry) {
+    // Resume: a step that was running when the run stopped reruns only if the operator
+    // says so; that is asked first (its answer is also the go-ahead to start it).
+    const wasInterrupted = this.o.interrupted?.has(step.id) === true && !this.dry;
+    if (wasInterrupted) {
       this.emit({ type: "note", stepId: step.id, text: `'${step.title}' was interrupted: it was running when the run stopped, and may have done part of its work` });
       const ask = this.o.interaction.rerunInterrupted;
       let answer: boolean | "unanswerable" = "unanswerable";
@@ -653,6 +663,21 @@ class Executor {
       }
       if (!answer) return finished({ kind: "skipped", reason: "interrupted earlier; the operator chose not to rerun it" }, 0);
     }
+
+    // Step-through: the operator may skip or abort before it starts.
+    if (!this.dry && !wasInterrupted) {
+      let choice;
+      try {
+        choice = await this.ask(this.o.interaction.beforeStep(this.ctx(step)));
+      } catch (e) {
+        if (e instanceof Interrupted) return finished({ kind: "interrupted", error: `interrupted before '${step.title}'` }, 0);
+        throw e;
+      }
+      if (choice === "skip") return finished({ kind: "skipped", reason: "skipped by the operator" }, 0);
+      // Never started: not recorded as finished (nor failed); the run says it was aborted.
+      if (choice === "abort") return { kind: "aborted", error: `aborted by the operator before '${step.title}'`, unanswerable: false };
+    }
+    started();
 
     let drivers: HostDriver[];
     try {

@@ -8,6 +8,7 @@
 // the earlier attempt that may still be running are looked for
 // (cli/earlier-attempt.ts: wait, end, or go on without their steps).
 
+import type { EarlierStep } from "../ui/store.js";
 import { existsSync } from "node:fs";
 import type { StillRunningChoice } from "../../runtime/journal-errors.js";
 import { AmbiguousRunIdError } from "../../runtime/journal.js";
@@ -118,6 +119,13 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
         io.stderr.write(`runbook: step ${s.id} ('${s.title}') was interrupted: it was running when run ${run.id} stopped\n`);
       }
     }
+    // What the UI shows of them until they run again: done with their times, interrupted marked.
+    const earlier = new Map<string, EarlierStep>();
+    for (const r of steps) {
+      const took = r.startedAt && r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : undefined;
+      if (completed.has(r.stepId)) earlier.set(r.stepId, { status: r.status as "ok" | "skipped", ...(took !== undefined && took >= 0 ? { durationMs: took } : {}), ...(r.reason ? { reason: r.reason } : {}) });
+      else if (interrupted.has(r.stepId)) earlier.set(r.stepId, { status: "interrupted", reason: `it was running when run ${run.id} stopped` });
+    }
     const next = plan.steps.find((s) => !completed.has(s.id) && s.phase === "main") ?? plan.steps.find((s) => !completed.has(s.id));
     io.stderr.write(next ? `runbook: resuming run ${run.id} at step ${next.id}\n` : `runbook: every step of run ${run.id} is done\n`);
 
@@ -131,6 +139,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       ...sessionOptions(opts),
       completed,
       interrupted,
+      earlier,
       stillRunning: settled.stillRunning,
       resumedFrom: run.id,
     });

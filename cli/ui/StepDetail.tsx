@@ -4,7 +4,7 @@
 
 import { PREFLIGHT_ID, type StepView, type UiStore } from "./store.js";
 import { stepPreview, type Line } from "./preview.js";
-import { PREFLIGHT_ABOUT, sanitizeLine, STATUS_COLOR, STATUS_WORD } from "./format.js";
+import { PREFLIGHT_ABOUT, sanitizeLine, STATUS_COLOR, STATUS_WORD, waitText } from "./format.js";
 import { glyph, stepDuration } from "./StepList.js";
 import { Lines } from "./Lines.js";
 
@@ -20,6 +20,9 @@ export function statusLine(v: StepView): Line {
   if (v.attempt > 1) parts.push({ text: ` · attempt ${v.attempt}` });
   const d = stepDuration(v);
   if (d) parts.push({ text: ` · ${d}` });
+  const w = waitText(v.waitedMs);
+  if (w) parts.push({ text: ` · ${w}`, dim: true });
+  if (v.earlier) parts.push({ text: ` · in the earlier run`, dim: true });
   const detail = [v.reason, v.exitCode !== undefined && v.exitCode !== null && (v.exitCode !== 0 || v.status !== "ok") ? `exit ${v.exitCode}` : undefined, v.signal ? `signal ${v.signal}` : undefined].filter(Boolean);
   if (v.status !== "running" && detail.length) parts.push({ text: `: ${detail.join(", ")}`, color: v.status === "failed" ? "red" : undefined });
   if (v.rollback) parts.push({ text: ` · rollback ${v.rollback}${v.rollbackError ? `: ${v.rollbackError}` : ""}`, color: v.rollback === "failed" ? "red" : "blue" });

@@ -14,6 +14,30 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** What a step's time depends on (a StepView is one). */
+export interface TimedStep {
+  status: StepStatus;
+  startedAt?: number;
+  durationMs?: number;
+  /** Only notes (or nothing) to do: it takes no time worth showing. */
+  noteOnly?: boolean;
+}
+
+/**
+ * A step's time, from its start to its end (the operator's answers left out): the
+ * running clock while it runs; nothing for a step not run, skipped or with only notes.
+ */
+export function stepTime(v: TimedStep, now = Date.now()): string {
+  if (v.status === "running") return v.startedAt !== undefined && !v.noteOnly ? formatDuration(now - v.startedAt) : "";
+  if (v.status === "pending" || v.status === "skipped" || v.noteOnly || v.durationMs === undefined) return "";
+  return formatDuration(v.durationMs);
+}
+
+/** "waited 20.2s for you": the time a step's questions waited, shown apart from its own. */
+export function waitText(waitedMs: number | undefined): string {
+  return waitedMs !== undefined && waitedMs >= 1000 ? `waited ${formatDuration(waitedMs)} for you` : "";
+}
+
 /** 00:42, 12:03, 1:02:03: a running clock. */
 export function formatClock(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

@@ -19,7 +19,7 @@ import type {
 } from "../../runtime/events.js";
 import type { Plan, PlannedStep } from "../../runtime/plan.js";
 import type { VerdictEvent } from "../../runtime/verdict.js";
-import { formatDuration, PREFLIGHT_GLYPH, PREFLIGHT_TITLE, PREFLIGHT_WORD, preflightCounts } from "./format.js";
+import { formatDuration, PREFLIGHT_GLYPH, PREFLIGHT_TITLE, PREFLIGHT_WORD, preflightCounts, stepTime, waitText } from "./format.js";
 import { OutputBuffer } from "./output-buffer.js";
 import { guardLineOutcomeFirst } from "../../runtime/views/step-lines.js";
 import { assertNever } from "../../language/assert.js";
@@ -36,6 +36,12 @@ export interface StepView {
   /** Date.now() when the current attempt started. */
   startedAt?: number;
   durationMs?: number;
+  /** Time its questions waited for the operator (not in durationMs). */
+  waitedMs?: number;
+  /** Only notes (or nothing) to do: no time is shown. */
+  noteOnly?: boolean;
+  /** Done (or interrupted) in the run this one resumes: what that run recorded. */
+  earlier?: boolean;
   reason?: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -79,6 +85,13 @@ export interface KeyInfo {
   meta?: boolean;
 }
 
+/** A step as the run being resumed left it (journal), shown until it runs again. */
+export interface EarlierStep {
+  status: Exclude<StepStatus, "pending" | "running">;
+  durationMs?: number;
+  reason?: string;
+}
+
 export interface StoreOptions {
   plan: Plan;
   runId: string;
@@ -93,6 +106,8 @@ export interface StoreOptions {
   onInterrupt?: () => void;
   /** Whether anyone can press keys (stdin is a terminal); if not, questions are "unanswerable". */
   canAnswer?: boolean;
+  /** `resume`: the steps the earlier run finished or left interrupted, by id. */
+  earlier?: ReadonlyMap<string, EarlierStep>;
 }
 
 /** The preflight's view among the steps (a space: no step id has one). */
@@ -160,6 +175,7 @@ export class UiStore {
   /** The UI itself failed: no one can answer any more, and the run must not go on unattended. */
   private broken = false;
   readonly interaction: Interaction;
+  private readonly earlier: ReadonlyMap<string, EarlierStep>;
 
   constructor(options: StoreOptions) {
     this.plan = options.plan;
@@ -170,6 +186,7 @@ export class UiStore {
     this.maxLines = options.maxLines ?? 2000;
     this.onInterrupt = options.onInterrupt ?? (() => {});
     this.canAnswer = options.canAnswer ?? true;
+    this.earlier = options.earlier ?? new Map();
     this.setSteps(this.plan.steps.map((s) => ({ id: s.id, title: s.title, section: s.section, host: s.host, phase: s.phase })));
     this.selectedId = this.order[0];
     this.interaction = this.makeInteraction();
@@ -321,6 +338,8 @@ export class UiStore {
         v.attempt = e.attempt;
         v.startedAt = Date.now();
         v.durationMs = undefined;
+        v.waitedMs = undefined;
+        v.earlier = undefined;
         v.reason = undefined;
         v.exitCode = undefined;
         v.signal = undefined;
@@ -360,6 +379,8 @@ export class UiStore {
         this.flushPartials(v);
         v.status = e.status;
         v.durationMs = e.durationMs;
+        v.waitedMs = e.waitedMs;
+        v.earlier = undefined;
         v.reason = e.reason;
         v.exitCode = e.exitCode;
         v.signal = e.signal;
@@ -373,7 +394,7 @@ export class UiStore {
           e.signal ? `signal ${e.signal}` : undefined,
         ].filter(Boolean);
         if (e.status !== "skipped" || !v.output.empty)
-          this.info(e.stepId, `${e.status} in ${formatDuration(e.durationMs)}${detail.length ? `: ${detail.join(", ")}` : ""}`);
+          this.info(e.stepId, `${e.status}${stepTime(v) ? ` in ${stepTime(v)}` : ""}${waitText(e.waitedMs) ? ` (${waitText(e.waitedMs)})` : ""}${detail.length ? `: ${detail.join(", ")}` : ""}`);
         if (this.runningId === e.stepId) this.runningId = undefined;
         this.autoSelect();
         return;
@@ -449,7 +470,10 @@ export class UiStore {
       if (old) {
         Object.assign(old, { title: s.title, section: s.section, host: s.host, phase: s.phase });
       } else {
-        this.steps.set(s.id, this.newView(s, planned.get(s.id)));
+        const v = this.newView(s, planned.get(s.id));
+        const was = this.earlier.get(s.id);
+        if (was) Object.assign(v, { status: was.status, durationMs: was.durationMs, reason: was.reason, earlier: true });
+        this.steps.set(s.id, v);
       }
       this.order.push(s.id);
     }
@@ -463,6 +487,7 @@ export class UiStore {
       host: s.host,
       phase: s.phase,
       planned,
+      noteOnly: planned !== undefined && planned.actions.length > 0 && planned.actions.every((a) => a.kind === "note"),
       status: "pending",
       attempt: 0,
       output: new OutputBuffer(this.maxLines),

@@ -7,7 +7,7 @@ import type { RunStatus, StepStatus } from "../../runtime/events.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
 import { PREFLIGHT_ID, type UiStore } from "./store.js";
-import { formatDuration, GLYPH, STATUS_WORD } from "./format.js";
+import { formatDuration, GLYPH, STATUS_WORD, stepTime, waitText } from "./format.js";
 
 const ANSI: Partial<Record<StepStatus, number>> = { ok: 32, failed: 31, skipped: 33, interrupted: 35, "rolled-back": 34, pending: 90 };
 
@@ -34,7 +34,9 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
     const glyph = status === "running" ? "…" : GLYPH[status];
     const title = escapeControls(v.title + (v.host ? ` (on ${v.host})` : ""));
     const detail = [
-      v.durationMs !== undefined && status !== "pending" ? formatDuration(v.durationMs) : "",
+      stepTime(v),
+      waitText(v.waitedMs),
+      v.earlier ? "(earlier run)" : "",
       escapeControls(v.reason ?? ""),
       v.exitCode !== undefined && v.exitCode !== null && v.status === "failed" ? `exit ${v.exitCode}` : "",
       v.rollback === "failed" ? `rollback failed${v.rollbackError ? `: ${escapeControls(v.rollbackError)}` : ""}` : "",
