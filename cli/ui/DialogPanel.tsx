@@ -8,6 +8,7 @@ import type { Line } from "./preview.js";
 import { outputLines } from "./StepDetail.js";
 import { glyph } from "./StepList.js";
 import { Lines } from "./Lines.js";
+import { wrapText } from "./format.js";
 import { verdictLines } from "../../runtime/verdict.js";
 import { assertNever } from "../../language/assert.js";
 
@@ -88,7 +89,8 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
       case "failure": {
         const v = store.steps.get(d.stepId);
         const keys: Line = [key("r"), txt(" retry   "), key("s"), txt(" skip   "), key("b"), txt(" roll back   "), key("a"), txt(" abort")];
-        const errorLines = textLines(d.error, "red").slice(0, 3);
+        // The whole reason, wrapped: its end ("still did not hold after 20s") is what matters.
+        const errorLines = wrapText(d.error, width - 2).map((l): Line => [{ text: "  " + l, color: "red" }]);
         const fixed = 2 + errorLines.length;
         const outRoom = Math.max(0, Math.min(8, maxLines - fixed - 1));
         const out = v && outRoom > 0 ? outputLines(v, outRoom, 0, width).filter((l) => l.length > 0) : [];

@@ -181,6 +181,54 @@ export function truncate(s: string, width: number): string {
   return out + "…";
 }
 
+/**
+ * Text wrapped to `width` columns: at spaces where it can, else mid-word; its own
+ * line breaks kept; nothing dropped (a failure's reason is read whole).
+ * Control characters are shown escaped first, as Lines draws them.
+ */
+export function wrapText(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const out: string[] = [];
+  for (const para of escapeControls(text.replace(/\n+$/, "")).split("\n")) {
+    let line = "";
+    let lineW = 0;
+    for (const word of para.split(/(?<= )/)) {
+      let rest = word;
+      for (;;) {
+        const rw = displayWidth(rest);
+        if (lineW + rw <= w || (lineW + displayWidth(rest.trimEnd()) <= w)) {
+          line += rest;
+          lineW += rw;
+          break;
+        }
+        if (lineW > 0 && rw <= w) {
+          out.push(line.trimEnd());
+          line = "";
+          lineW = 0;
+          continue;
+        }
+        // A word longer than the line: cut it.
+        let cut = "";
+        let cw = 0;
+        for (const ch of rest) {
+          const c = charWidth(ch.codePointAt(0)!);
+          if (lineW + cw + c > w) break;
+          cut += ch;
+          cw += c;
+        }
+        if (cut === "" && lineW === 0) cut = Array.from(rest)[0]!;
+        out.push((line + cut).trimEnd());
+        line = "";
+        lineW = 0;
+        rest = rest.slice(cut.length);
+        if (rest === "") break;
+      }
+    }
+    out.push(line.trimEnd());
+  }
+  return out;
+}
+
 export function pad(s: string, width: number): string {
   const n = displayWidth(s);
   return n >= width ? s : s + " ".repeat(width - n);

@@ -396,7 +396,9 @@ export class UiStore {
         if (e.status !== "skipped" || !v.output.empty)
           this.info(e.stepId, `${e.status}${stepTime(v) ? ` in ${stepTime(v)}` : ""}${waitText(e.waitedMs) ? ` (${waitText(e.waitedMs)})` : ""}${detail.length ? `: ${detail.join(", ")}` : ""}`);
         if (this.runningId === e.stepId) this.runningId = undefined;
-        this.autoSelect();
+        // A failure is what the operator must read: the detail pane shows the failed step.
+        if (e.status === "failed") this.showStep(e.stepId);
+        else this.autoSelect();
         return;
       }
       case "host-finished":
@@ -537,6 +539,16 @@ export class UiStore {
     }
   }
 
+  /** Select a step and follow what needs attention from there (a failure, a question about it). */
+  private showStep(id: string): void {
+    if (id !== this.selectedId) {
+      this.scroll = 0;
+      this.planScroll = 0;
+    }
+    this.selectedId = id;
+    this.follow = true;
+  }
+
   private autoSelect(): void {
     if (!this.follow) return;
     const a = this.activeStepId();
@@ -553,6 +565,7 @@ export class UiStore {
     if (this.closed) return Promise.resolve(abortAnswer(dialog) as T);
     return new Promise<T>((resolve) => {
       this.queue.push({ dialog, resolve: resolve as (v: unknown) => void });
+      if (dialog.kind === "failure" && this.queue.length === 1) this.showStep(dialog.stepId);
       this.autoSelect();
       this.flush();
     });
