@@ -43,6 +43,35 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
         [key("y"), txt(" yes, abort   "), key("n"), txt(" no, go back")],
       ],
     };
+  } else if (store.confirmingKey === "abort" && store.dialog) {
+    const d = store.dialog;
+    const what =
+      d.kind === "failure"
+        ? `the run stops with ${stepTitle(d.stepId)} failed; nothing is rolled back`
+        : d.stepId !== undefined
+          ? `the run stops before ${stepTitle(d.stepId)}`
+          : "the run stops here";
+    panel = {
+      border: "yellow",
+      lines: [
+        [{ text: "Abort? ", bold: true, color: "yellow" }, txt(`${what}; its finally steps still run.`)],
+        [key("y"), txt(" yes, abort   "), key("n"), txt(" no, go back")],
+      ],
+    };
+  } else if (store.confirmingKey === "rollback" && store.dialog?.kind === "failure") {
+    const plan = store.rollbackPlan(store.dialog.stepId);
+    const lines: Line[] = [
+      [{ text: "Roll back? ", bold: true, color: "blue" }, txt(plan.length ? "these undos run, in this order; then the finally steps:" : "no step done so far has an undo: nothing would be undone; then the finally steps run.")],
+    ];
+    let n = 0;
+    for (const { step, undo } of plan) {
+      for (const u of undo) {
+        n++;
+        lines.push([{ text: `  ${n}. `, dim: true }, { text: step.title, bold: true }, { text: ` (${step.id}${step.host ? ` on ${step.host}` : ""}): `, dim: true }, { text: u }]);
+      }
+    }
+    lines.push([key("y"), txt(" yes, roll back   "), key("n"), txt(" no, go back")]);
+    panel = { border: "blue", lines };
   } else if (store.dialog) {
     const d = store.dialog;
     switch (d.kind) {

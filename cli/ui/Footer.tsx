@@ -14,6 +14,8 @@ export function footerKeys(store: UiStore): [string, string][] {
   if (store.dialog?.kind === "finished") return [["q/Enter", "leave (the report is printed)"], ...nav];
   if (store.finished) return [...nav];
   if (store.quitting) return [["y", "abort the run"], ["n", "go back"]];
+  if (store.confirmingKey === "abort") return [["y", "abort the run"], ["n", "go back"]];
+  if (store.confirmingKey === "rollback") return [["y", "run these undos"], ["n", "go back"], ...nav];
   const d = store.dialog;
   const tail: [string, string][] = [...nav, ["q", "quit"]];
   if (!d) return [...nav, ["q", "quit"], ["Ctrl-C", "interrupt"]];

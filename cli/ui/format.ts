@@ -78,6 +78,9 @@ export const STATUS_WORD: Record<StepStatus, string> = {
   "rolled-back": "rolled back",
 };
 
+/** The header while `a` or `b` waits for its y/n. */
+export const CONFIRM_KEY_WORD: Record<"abort" | "rollback", string> = { abort: "abort?", rollback: "roll back?" };
+
 export const PREFLIGHT_ABOUT = "every host, sudo user, database, secret and file the run can touch, reached once before the first step";
 
 /** The preflight's row in the step list: a first phase, before any step. */

@@ -23,6 +23,7 @@ import { formatDuration, PREFLIGHT_GLYPH, PREFLIGHT_TITLE, PREFLIGHT_WORD, prefl
 import { OutputBuffer } from "./output-buffer.js";
 import { guardLineOutcomeFirst } from "../../runtime/views/step-lines.js";
 import { assertNever } from "../../language/assert.js";
+import { describeAction } from "../../runtime/describe.js";
 
 export interface StepView {
   id: string;
@@ -146,6 +147,10 @@ export class UiStore {
   interruptedRun = false;
   /** The y/n "quit?" dialog is open. */
   quitting = false;
+  /** `a` or `b` was pressed: its y/n confirmation is open (nothing is done until y). */
+  confirmingKey?: "abort" | "rollback";
+  /** Steps finished ok in this run, in the order they finished (what a rollback undoes, newest first). */
+  private doneOrder: string[] = [];
   /** A short message for the operator (e.g. a mistyped env name). */
   flash?: string;
   /** The step the operator chose to retry: the executor's next beforeStep for it runs it at once. */
@@ -397,6 +402,8 @@ export class UiStore {
           this.info(e.stepId, `${e.status}${stepTime(v) ? ` in ${stepTime(v)}` : ""}${waitText(e.waitedMs) ? ` (${waitText(e.waitedMs)})` : ""}${detail.length ? `: ${detail.join(", ")}` : ""}`);
         if (this.runningId === e.stepId) this.runningId = undefined;
         // A failure is what the operator must read: the detail pane shows the failed step.
+        this.doneOrder = this.doneOrder.filter((id) => id !== e.stepId);
+        if (e.status === "ok") this.doneOrder.push(e.stepId);
         if (e.status === "failed") this.showStep(e.stepId);
         else this.autoSelect();
         return;
@@ -559,6 +566,25 @@ export class UiStore {
     }
   }
 
+  /**
+   * What `b` would undo, in the order it would: the failed step first when it made
+   * edits (they are restored), then the steps done in this run, newest first, that
+   * have an undo or edits (the executor's rollback, runtime/executor.ts).
+   */
+  rollbackPlan(failedId: string): { step: StepView; undo: string[] }[] {
+    const out: { step: StepView; undo: string[] }[] = [];
+    const edits = (v: StepView) => (v.planned?.actions ?? []).filter((a) => a.kind === "edit").map((a) => `restore ${(a as { path: string }).path}`);
+    const failed = this.steps.get(failedId);
+    if (failed && failed.diffs.length > 0) out.push({ step: failed, undo: failed.diffs.map((d) => `restore ${d.path}${d.host ? ` on ${d.host}` : ""}`) });
+    for (const id of [...this.doneOrder].reverse()) {
+      const v = this.steps.get(id);
+      if (!v?.planned) continue;
+      const undo = [...v.planned.undo.map((a) => describeAction(a).split("\n")[0]!), ...edits(v)];
+      if (undo.length > 0) out.push({ step: v, undo });
+    }
+    return out;
+  }
+
   // ---- questions ----
 
   private ask<T>(dialog: Dialog): Promise<T> {
@@ -575,6 +601,7 @@ export class UiStore {
     const p = this.queue.shift();
     if (!p) return;
     this.quitting = false;
+    this.confirmingKey = undefined;
     this.flash = undefined;
     p.resolve(value);
     this.autoSelect();
@@ -641,6 +668,7 @@ export class UiStore {
     this.continuous = false;
     this.interruptedRun = true;
     this.quitting = false;
+    this.confirmingKey = undefined;
     while (this.queue.length > 0) this.answer(abortAnswer(this.queue[0]!.dialog));
     this.flash = "Interrupted: stopping the running step; the finally steps still run (Ctrl-C again exits at once).";
     this.flush();
@@ -678,6 +706,13 @@ export class UiStore {
       else return false;
       return true;
     }
+    if (this.confirmingKey !== undefined) {
+      // `a` / `b` act only once confirmed: a stray key press never aborts or rolls back.
+      if (input === "y" || input === "Y") this.answer(this.confirmingKey === "abort" ? abortAnswer(this.dialog!) : "rollback");
+      else if (input === "n" || input === "N" || key.escape) this.confirmingKey = undefined;
+      else return false;
+      return true;
+    }
     if (this.navigate(input, key)) return true;
     const d = this.dialog;
     if (!d) {
@@ -691,7 +726,7 @@ export class UiStore {
         else if (input === "c") {
           this.continuous = true;
           this.answer("run");
-        } else if (input === "a") this.answer("abort");
+        } else if (input === "a") this.confirmingKey = "abort";
         else if (input === "q") this.quitting = true;
         else return false;
         return true;
@@ -704,7 +739,7 @@ export class UiStore {
         return true;
       case "manual":
         if (input === "d") this.answer("done");
-        else if (input === "a") this.answer("abort");
+        else if (input === "a") this.confirmingKey = "abort";
         else if (input === "q") this.quitting = true;
         else return false;
         return true;
@@ -714,8 +749,8 @@ export class UiStore {
           this.answer("retry");
         }
         else if (input === "s") this.answer("skip");
-        else if (input === "b") this.answer("rollback");
-        else if (input === "a") this.answer("abort");
+        else if (input === "b") this.confirmingKey = "rollback";
+        else if (input === "a") this.confirmingKey = "abort";
         else if (input === "q") this.quitting = true;
         else return false;
         return true;

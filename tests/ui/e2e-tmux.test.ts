@@ -246,6 +246,45 @@ if (!HAVE_TMUX) {
       rmSync(dir, { recursive: true, force: true });
     });
 
+    it("a and b ask first; b lists its undos in order, and runs them only after y", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-keys" version "1.0.0"\nstep "Make a" as make_a {\n  run "touch a"\n  undo "rm a; echo undid-a >> undo.log"\n}\nstep "Make b" as make_b {\n  run "touch b"\n  undo "rm b; echo undid-b >> undo.log"\n}\nstep "Break" as brk { run "exit 3" }\nfinally {\n  step "Tidy" { run "echo tidy > tidy.txt" }\n}\n`,
+      );
+      const s = session("keys", dir, `node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
+      await s.waitFor("Next step: Make a");
+      // a at "Next step" asks; n goes back, nothing happened.
+      s.keys("a");
+      let f = await s.waitFor("Abort?");
+      expect(f).toMatch(/y yes, abort\s+n no, go back/);
+      s.keys("n");
+      f = await s.waitFor(/Next step: Make a[\s\S]*Enter run it/);
+      expect(f).not.toContain("Abort?");
+      s.keys("c");
+      f = await s.waitFor("Step failed: Break");
+      s.keys("b");
+      f = await s.waitFor("Roll back?");
+      expect(f).toMatch(/1\. Make b \(make_b\): \$ rm b; echo undid-b >> undo\.log/);
+      expect(f).toMatch(/2\. Make a \(make_a\): \$ rm a; echo undid-a >> undo\.log/);
+      expect(existsSync(join(dir, "undo.log"))).toBe(false);
+      s.keys("n");
+      f = await s.waitFor(/Step failed: Break[\s\S]*r retry/);
+      expect(f).not.toContain("Roll back?");
+      expect(existsSync(join(dir, "undo.log"))).toBe(false);
+      s.keys("b");
+      await s.waitFor("Roll back?");
+      s.keys("y");
+      // The undos ran (in that order); then the finally step, asked about as every step.
+      await s.waitFor("Next step: Tidy");
+      expect(readFileSync(join(dir, "undo.log"), "utf8")).toBe("undid-b\nundid-a\n");
+      s.keys("Enter");
+      f = await s.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=1");
+      expect(readFileSync(join(dir, "tidy.txt"), "utf8")).toBe("tidy\n");
+      rmSync(dir, { recursive: true, force: true });
+    });
+
     it("the terminal closing (SIGHUP) stops the running step and runs finally; nothing waits for an answer", async (ctx) => {
       const { dir, db } = newRunDir(ctx);
       writeFileSync(

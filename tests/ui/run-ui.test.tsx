@@ -177,6 +177,8 @@ describe("runbook run with the UI", () => {
     t.stdin.write(KEY.enter);
     await until(() => t.recent().includes("Step failed: Bad"), "the failure");
     t.stdin.write("a");
+    await until(() => t.recent().includes("Abort?"), "the abort confirmation");
+    t.stdin.write("y");
     const r = await done;
     expect(r.code).toBe(1);
     const out = t.output();
