@@ -78,6 +78,12 @@ export const STATUS_WORD: Record<StepStatus, string> = {
   "rolled-back": "rolled back",
 };
 
+/** `runbook resume ID` with the --state it needs (the one the run was given), quoted for a shell. */
+export function resumeCommand(runId: string, state?: string): string {
+  const q = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  return `runbook resume ${runId}${state !== undefined ? ` --state ${q(state)}` : ""}`;
+}
+
 /** The header while `a` or `b` waits for its y/n. */
 export const CONFIRM_KEY_WORD: Record<"abort" | "rollback", string> = { abort: "abort?", rollback: "roll back?" };
 

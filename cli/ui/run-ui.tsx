@@ -30,6 +30,8 @@ export interface UiOptions {
   stepThrough?: boolean;
   /** `resume`: how the earlier run left its steps. */
   earlier?: ReadonlyMap<string, EarlierStep>;
+  /** The --state the run was given. */
+  state?: string;
 }
 
 export interface UiHandle {
@@ -77,7 +79,7 @@ async function loadUiModules(io: CliIO) {
 }
 
 export async function startUi(options: UiOptions): Promise<UiHandle> {
-  const { io, plan, bus, dryRun, runId, stepThrough = true, earlier } = options;
+  const { io, plan, bus, dryRun, runId, stepThrough = true, earlier, state } = options;
   const color = useColor(io);
   const [React, { render }, { App }, { UiStore }, { formatSummary }] = await loadUiModules(io);
   const store = new UiStore({
@@ -86,6 +88,7 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
     dryRun,
     stepThrough,
     ...(earlier ? { earlier } : {}),
+    ...(state !== undefined ? { state } : {}),
     // Ink reads the keyboard in raw mode, so Ctrl-C no longer raises SIGINT: raise
     // it, and the run command's handler does what it does in plain mode.
     onInterrupt: () => process.kill(process.pid, "SIGINT"),
@@ -190,7 +193,7 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
       leaveScreen();
       process.off("exit", leaveScreen);
       process.off("SIGINT", onSigint);
-      io.stdout.write(formatSummary(store, result, color));
+      io.stdout.write(formatSummary(store, result, color, (io.stdout as { columns?: number }).columns || 80));
     },
   };
 }

@@ -109,6 +109,8 @@ export interface StoreOptions {
   canAnswer?: boolean;
   /** `resume`: the steps the earlier run finished or left interrupted, by id. */
   earlier?: ReadonlyMap<string, EarlierStep>;
+  /** The --state the run was given (the resume command the summary offers names it). */
+  state?: string;
 }
 
 /** The preflight's view among the steps (a space: no step id has one). */
@@ -149,6 +151,10 @@ export class UiStore {
   quitting = false;
   /** `a` or `b` was pressed: its y/n confirmation is open (nothing is done until y). */
   confirmingKey?: "abort" | "rollback";
+  /** A step has started in this run (a run that started none has nothing to resume). */
+  anyStarted = false;
+  /** The --state the run was given. */
+  state?: string;
   /** Steps finished ok in this run, in the order they finished (what a rollback undoes, newest first). */
   private doneOrder: string[] = [];
   /** A short message for the operator (e.g. a mistyped env name). */
@@ -192,6 +198,7 @@ export class UiStore {
     this.onInterrupt = options.onInterrupt ?? (() => {});
     this.canAnswer = options.canAnswer ?? true;
     this.earlier = options.earlier ?? new Map();
+    this.state = options.state;
     this.setSteps(this.plan.steps.map((s) => ({ id: s.id, title: s.title, section: s.section, host: s.host, phase: s.phase })));
     this.selectedId = this.order[0];
     this.interaction = this.makeInteraction();
@@ -330,12 +337,14 @@ export class UiStore {
       case "run-started": {
         this.dryRun = e.dryRun;
         this.resumedFrom = e.resumedFrom;
+        if (e.resumedFrom !== undefined) this.anyStarted = true; // the run it resumes did
         this.startedAt = Date.now();
         this.setSteps(e.steps);
         if (this.selectedId === undefined || !this.steps.has(this.selectedId)) this.selectedId = this.order[0];
         return;
       }
       case "step-started": {
+        this.anyStarted = true;
         const v = this.view(e.stepId, e.title);
         if (this.runningId && this.runningId !== e.stepId) this.flushPartials(this.steps.get(this.runningId));
         if (e.attempt > 1 || v.attempt >= 1) v.output.appendInfo(`── attempt ${e.attempt} ──`);
@@ -771,6 +780,12 @@ export class UiStore {
 
   /** A protected env: the operator types its name and presses Enter; Esc answers no. */
   private typeEnvName(d: Extract<Dialog, { kind: "confirm" }>, input: string, key: KeyInfo): boolean {
+    // A paste arrives as one chunk ("prod\r"): what comes before the line end is typed, then Enter.
+    const eol = input.search(/[\r\n]/);
+    if (!key.return && eol > 0) {
+      this.typeEnvName(d, input.slice(0, eol), {});
+      return this.typeEnvName(d, "\r", { return: true });
+    }
     if (key.return) {
       if (d.typed === this.plan.env) this.answer(true);
       else {

@@ -144,6 +144,7 @@ describe("summary", () => {
 
   function finishedStore(status: "succeeded" | "failed") {
     const store = new UiStore({ plan, runId: "01HRUN", dryRun: false });
+    store.handle(ev({ type: "step-started", stepId: "backup", title: "Backup", attempt: 1, preview: [] }));
     store.handle(ev({ type: "step-finished", stepId: "backup", status: "ok", durationMs: 1234, attempt: 1 }));
     store.handle(ev({ type: "step-finished", stepId: "tell-testers", status: "skipped", reason: "skipped by the operator", durationMs: 0, attempt: 0 }));
     if (status === "failed") {
