@@ -326,8 +326,10 @@ if (!HAVE_TMUX) {
       expect(f).toContain("RUNBOOK-EXIT=3");
       expect(s.alternateScreen()).toBe(false);
       expect(f).toContain("runbook: interrupted again: exiting now");
-      const runId = /runbook resume (\S+)`/.exec(f)?.[1];
+      // With the --state it was given (issue 16).
+      const runId = /runbook resume (\S+) --state (\S+)`/.exec(f)?.[1];
       expect(runId).toBeDefined();
+      expect(f.replace(/\n/g, "")).toContain(`--state ${db}\``);
       const history = execFileSync("node", [BIN, "history", "--json", "--state", db], { cwd: dir, encoding: "utf8", env: { ...process.env, HOME: dir } });
       expect((JSON.parse(history) as { id: string }[]).map((r) => r.id)).toEqual([runId]);
       rmSync(dir, { recursive: true, force: true });

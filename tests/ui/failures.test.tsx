@@ -55,6 +55,8 @@ describe("a failure", () => {
     expect(text.split(whole).length - 1).toBeGreaterThanOrEqual(2);
     expect(ui.store.selectedId).toBe("check");
     ui.press("a");
+    await ui.frame("Abort?");
+    ui.press("y");
     await ex.done;
   });
 });

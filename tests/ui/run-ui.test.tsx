@@ -100,7 +100,10 @@ describe("startUi", () => {
 
   it("restores the terminal from the exit hook when the process ends while the UI is up", async () => {
     const t = fakeTerminal();
-    const ui = await startUi({ io: t.io, plan, bus: new EventBus(), dryRun: false, runId: "R1" });
+    const bus = new EventBus();
+    const ui = await startUi({ io: t.io, plan, bus, dryRun: false, runId: "R1" });
+    // A step started (a run that started none has nothing to resume).
+    bus.emit({ type: "step-started", runId: "R1", time: new Date().toISOString(), stepId: plan.steps[0]!.id, title: plan.steps[0]!.title, attempt: 1, preview: [] });
     const hook = process
       .listeners("exit")
       .filter((l) => l.name === "restoreTerminalOnExit")
