@@ -49,6 +49,16 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       return Exit.ok;
     }
 
+    // A newer run of the same runbook and env that succeeded: resuming this one would
+    // finish an older release over it. Said before anything runs (a warning; it still may).
+    const newer = (await journal.listRuns({ runbook: run.runbook, env: run.env, limit: 100 })).find(
+      (r) => r.id !== run.id && !r.dryRun && r.status === "succeeded" && Date.parse(r.startedAt) > Date.parse(run.startedAt),
+    );
+    if (newer)
+      io.stderr.write(
+        `runbook: warning: run ${newer.id} of ${run.runbook} in env ${run.env} started after run ${run.id} and succeeded (${newer.startedAt}); resuming ${run.id} runs its remaining steps after that newer run\n`,
+      );
+
     if (!existsSync(run.file)) {
       io.stderr.write(`runbook: ${run.file}, the runbook of run ${run.id}, is not there any more\n`);
       return Exit.usage;
