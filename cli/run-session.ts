@@ -32,6 +32,8 @@ import { stateLocation } from "./commands/history.js";
 import { Exit, UsageError, useColor, type CliIO } from "./io.js";
 import { printDiagnostics, readSource, shownPath } from "./source.js";
 import type { UiHandle } from "./ui/run-ui.js";
+import type { EarlierStep } from "./ui/store.js";
+import { resumeCommand } from "./ui/format.js";
 
 /** The flags `run` and `resume` both take. */
 export interface SessionFlags {
@@ -50,8 +52,9 @@ export interface SessionFlags {
 }
 
 /** What those flags tell drive(). */
-export function sessionOptions(opts: SessionFlags): Pick<DriveOptions, "flags" | "onFailure" | "json" | "tui" | "acceptNewHostKeys" | "connectTimeoutMs"> {
+export function sessionOptions(opts: SessionFlags): Pick<DriveOptions, "flags" | "onFailure" | "json" | "tui" | "acceptNewHostKeys" | "connectTimeoutMs" | "state"> {
   return {
+    ...(opts.state !== undefined ? { state: opts.state } : {}),
     flags: { yes: opts.yes ?? false, approve: opts.approve ?? [] },
     onFailure: opts.onFailure ?? "stop",
     json: opts.json ?? false,
@@ -173,17 +176,21 @@ export interface DriveOptions {
   /** Resume: steps whose earlier attempt still runs (not started again), with why. */
   stillRunning?: Map<string, string>;
   resumedFrom?: string;
+  /** --state as given: the resume command offered names it. */
+  state?: string;
+  /** Resume: how the earlier run left its steps (the UI shows them so until they run again). */
+  earlier?: ReadonlyMap<string, EarlierStep>;
   acceptNewHostKeys: boolean;
   /** How long reaching each host or database may take (preflight and every later connect). */
   connectTimeoutMs?: number;
 }
 
 /** Loads the Ink UI when it is there; undefined (plain log instead) when it cannot start. */
-async function startUi(io: CliIO, plan: Plan, bus: EventBus, dryRun: boolean, runId: string): Promise<UiHandle | undefined> {
+async function startUi(io: CliIO, plan: Plan, bus: EventBus, dryRun: boolean, runId: string, o: Pick<DriveOptions, "earlier" | "state">): Promise<UiHandle | undefined> {
   try {
     // A literal path, so the bundler can split the UI (and ink, react) into a chunk loaded only here.
     const mod = await import("./ui/run-ui.js");
-    return await mod.startUi({ io, plan, bus, dryRun, runId });
+    return await mod.startUi({ io, plan, bus, dryRun, runId, ...(o.earlier ? { earlier: o.earlier } : {}), ...(o.state !== undefined ? { state: o.state } : {}) });
   } catch (e) {
     io.stderr.write(`runbook: the interactive UI could not start (${(e as Error).message}); using the plain log\n`);
     return undefined;
@@ -200,11 +207,23 @@ export async function drive(o: DriveOptions): Promise<number> {
 
   // The journal first: it must have every event even when a view fails.
   bus.subscribe((e) => journal.record(e));
+  // A step's output reaches the journal at most TAIL_FLUSH_MS after it is printed,
+  // not only when the step ends: a crash (kill -9) loses at most that much.
+  let tailTimer: NodeJS.Timeout | undefined;
+  bus.subscribe((e) => {
+    if (e.type !== "output" || tailTimer) return;
+    tailTimer = setTimeout(() => {
+      tailTimer = undefined;
+      // A failed write is kept by the journal and reported by its next check (verify).
+      journal.flush().catch(() => {});
+    }, TAIL_FLUSH_MS);
+    tailTimer.unref?.();
+  });
 
   // A view.
   const interactive = Boolean(io.stdout.isTTY && io.stdin.isTTY);
   let ui: UiHandle | undefined;
-  if (o.tui && interactive && !o.json) ui = await startUi(io, plan, bus, o.dryRun, o.runId);
+  if (o.tui && interactive && !o.json) ui = await startUi(io, plan, bus, o.dryRun, o.runId, o);
   // Without the UI, NDJSON or the plain log (and then its summary line) go to stdout through one sink.
   const sink = ui
     ? undefined
@@ -219,6 +238,11 @@ export async function drive(o: DriveOptions): Promise<number> {
     bus.subscribe(safe(log, io));
   }
   const counts = countSteps(bus);
+  // A run that started no step (preflight failed, a confirmation refused) has nothing to resume.
+  let anyStarted = o.resumedFrom !== undefined;
+  bus.subscribe((e) => {
+    if (e.type === "step-started") anyStarted = true;
+  });
   let verdict: VerdictEvent | undefined;
   bus.subscribe((e) => {
     if (e.type === "dry-run-verdict") verdict = e;
@@ -255,7 +279,7 @@ export async function drive(o: DriveOptions): Promise<number> {
     // The UI gives the terminal back first: written on its alternate screen, the message would vanish with it.
     ui?.leave();
     io.stderr.write("\nrunbook: interrupted again: exiting now\n");
-    if (!o.dryRun) io.stderr.write(resumeLine(o.runId));
+    if (!o.dryRun && anyStarted) io.stderr.write(resumeLine(o.runId, o.state));
     void connections.closeAll();
     const exit = () => process.exit(Exit.aborted);
     setTimeout(exit, 1000).unref();
@@ -307,6 +331,7 @@ export async function drive(o: DriveOptions): Promise<number> {
     await connections.closeAll().catch(() => {});
   }
 
+  if (tailTimer) clearTimeout(tailTimer);
   const recorded = await journalAfterRun(journal, result, redaction);
   result = recorded.result;
   if (ui) await ui.finish({ status: result.status, exitCode: result.exitCode });
@@ -317,7 +342,7 @@ export async function drive(o: DriveOptions): Promise<number> {
   if (result.exitCode !== 0 && result.error) {
     io.stderr.write(`runbook: ${escapeControls(result.error)}\n`);
     // The UI's summary has already said how to resume; a journal that lost the run cannot.
-    if (!o.dryRun && result.status !== "succeeded" && !ui && recorded.resumable) io.stderr.write(resumeLine(o.runId));
+    if (!o.dryRun && result.status !== "succeeded" && !ui && recorded.resumable && anyStarted) io.stderr.write(resumeLine(o.runId, o.state));
   }
   return result.exitCode;
 }
@@ -351,7 +376,10 @@ async function journalAfterRun(
   return { result: { status: "failed", exitCode: Exit.failed, error }, problem: error, resumable };
 }
 
-const resumeLine = (runId: string) => `runbook: resume it with \`runbook resume ${runId}\`\n`;
+/** The most a step's output waits before it is written to the journal. */
+export const TAIL_FLUSH_MS = 250;
+
+const resumeLine = (runId: string, state?: string) => `runbook: resume it with \`${resumeCommand(runId, state)}\`\n`;
 
 /** A subscriber that never breaks the run: a failing view is reported once and dropped. */
 function safe(listener: (e: RunEvent) => void, io: CliIO): (e: RunEvent) => void {

@@ -62,7 +62,18 @@ export type RunEvent =
   | (Base & { type: "step-started"; stepId: string; title: string; host?: string; attempt: number; preview: string[] })
   | (Base & { type: "output"; stepId: string; host?: string; stream: "stdout" | "stderr"; text: string })
   | (Base & { type: "action"; stepId: string; host?: string; kind: string; description: string })
-  | (Base & { type: "guard"; stepId: string; source: string; result: boolean | "unknown"; reason?: string })
+  | (Base & {
+      type: "guard";
+      stepId: string;
+      /** The condition as written (`when`/`unless` not included). */
+      source: string;
+      result: boolean | "unknown";
+      reason?: string;
+      /** `when` or `unless` (absent for a `require`). */
+      kind?: "when" | "unless";
+      /** The condition with its values filled in, as `plan` shows it (secrets masked). */
+      resolved?: string;
+    })
   | (Base & { type: "confirm"; stepId?: string; question: string; answer: "yes" | "no" | "unanswered"; by: string; dryRun?: boolean })
   | (Base & { type: "manual"; stepId: string; text: string; answer: "done" | "abort" | "unanswered"; by: string })
   | (Base & { type: "note"; stepId: string; text: string })
@@ -78,7 +89,10 @@ export type RunEvent =
       reason?: string;
       exitCode?: number | null;
       signal?: string | null;
+      /** From its start to its end, leaving out the time its questions waited for the operator. */
       durationMs: number;
+      /** Time its confirmations and manual steps waited for the operator (absent when none). */
+      waitedMs?: number;
       attempt: number;
     })
   | (Base & {

@@ -234,7 +234,19 @@ class Executor {
   }
 
   /** An Interaction call that gives up when the run is interrupted. */
+  /** Time spent waiting for answers so far (a step's time leaves it out and reports it apart). */
+  private waitedMs = 0;
+
   private async ask<T>(p: Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    try {
+      return await this.askNow(p);
+    } finally {
+      this.waitedMs += Date.now() - t0;
+    }
+  }
+
+  private askNow<T>(p: Promise<T>): Promise<T> {
     const signal = this.signal;
     if (signal.aborted) throw new Interrupted();
     return new Promise<T>((resolve, reject) => {
@@ -597,8 +609,16 @@ class Executor {
 
   private async runStep(step: PlannedStep, firstAttempt: number): Promise<StepOutcome> {
     this.state.order.push(step.id);
-    const t0 = Date.now();
+    // A step's time runs from its start (once the questions before it are answered)
+    // to its end; the operator's answers inside it are left out and told apart.
+    let t0 = Date.now();
+    let waitedAtStart = this.waitedMs;
+    const started = () => {
+      t0 = Date.now();
+      waitedAtStart = this.waitedMs;
+    };
     const finished = (outcome: StepOutcome, attempt: number): StepOutcome => {
+      const waited = this.waitedMs - waitedAtStart;
       const status =
         outcome.kind === "ok" ? "ok" : outcome.kind === "skipped" ? "skipped" : outcome.kind === "interrupted" ? "interrupted" : "failed";
       const reason =
@@ -611,7 +631,8 @@ class Executor {
         ...(reason !== undefined ? { reason } : {}),
         ...(outcome.kind === "failed" && outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
         ...(outcome.kind === "failed" && outcome.signal !== undefined ? { signal: outcome.signal } : {}),
-        durationMs: Date.now() - t0,
+        durationMs: Math.max(0, Date.now() - t0 - waited),
+        ...(waited > 0 ? { waitedMs: waited } : {}),
         attempt,
       });
       return outcome;
@@ -621,21 +642,10 @@ class Executor {
     const stillRunning = this.dry ? undefined : this.stillRunningSkip(step);
     if (stillRunning !== undefined) return finished({ kind: "skipped", reason: stillRunning }, 0);
 
-    // Step-through: the operator may skip or abort before it starts.
-    if (!this.dry) {
-      let choice;
-      try {
-        choice = await this.ask(this.o.interaction.beforeStep(this.ctx(step)));
-      } catch (e) {
-        if (e instanceof Interrupted) return finished({ kind: "interrupted", error: `interrupted before '${step.title}'` }, 0);
-        throw e;
-      }
-      if (choice === "skip") return finished({ kind: "skipped", reason: "skipped by the operator" }, 0);
-      if (choice === "abort") return finished({ kind: "aborted", error: `aborted by the operator before '${step.title}'`, unanswerable: false }, 0);
-    }
-
-    // Resume: a step that was running when the run stopped reruns only if the operator says so.
-    if (this.o.interrupted?.has(step.id) && !this.dry) {
+    // Resume: a step that was running when the run stopped reruns only if the operator
+    // says so; that is asked first (its answer is also the go-ahead to start it).
+    const wasInterrupted = this.o.interrupted?.has(step.id) === true && !this.dry;
+    if (wasInterrupted) {
       this.emit({ type: "note", stepId: step.id, text: `'${step.title}' was interrupted: it was running when the run stopped, and may have done part of its work` });
       const ask = this.o.interaction.rerunInterrupted;
       let answer: boolean | "unanswerable" = "unanswerable";
@@ -655,6 +665,21 @@ class Executor {
       }
       if (!answer) return finished({ kind: "skipped", reason: "interrupted earlier; the operator chose not to rerun it" }, 0);
     }
+
+    // Step-through: the operator may skip or abort before it starts.
+    if (!this.dry && !wasInterrupted) {
+      let choice;
+      try {
+        choice = await this.ask(this.o.interaction.beforeStep(this.ctx(step)));
+      } catch (e) {
+        if (e instanceof Interrupted) return finished({ kind: "interrupted", error: `interrupted before '${step.title}'` }, 0);
+        throw e;
+      }
+      if (choice === "skip") return finished({ kind: "skipped", reason: "skipped by the operator" }, 0);
+      // Never started: not recorded as finished (nor failed); the run says it was aborted.
+      if (choice === "abort") return { kind: "aborted", error: `aborted by the operator before '${step.title}'`, unanswerable: false };
+    }
+    started();
 
     let drivers: HostDriver[];
     try {
@@ -757,10 +782,15 @@ class Executor {
   /** Runs the step's guards; the reason to skip, or undefined to run. */
   private async guards(step: PlannedStep, driver: HostDriver, hostLabel: string | undefined): Promise<string | undefined> {
     for (const g of step.guards) {
-      if (g.static !== "probe") continue; // decided by the planner (step.skip when it said no)
+      const resolved = this.redact(describeCond(g.cond));
+      if (g.static !== "probe") {
+        // Decided by the planner (step.skip when it said no): it held, and is shown as held.
+        this.emit({ type: "guard", stepId: step.id, source: g.source, kind: g.kind, resolved, result: g.static, reason: "known from the runbook" });
+        continue;
+      }
       const want = g.kind === "when";
       const r = await this.evalCondFor(g.cond, step, driver, hostLabel, want);
-      this.emit({ type: "guard", stepId: step.id, source: g.source, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
+      this.emit({ type: "guard", stepId: step.id, source: g.source, kind: g.kind, resolved, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
       this.tallyCond(step, `${g.kind} ${g.source}`, r);
       if (r.value === "unknown") continue; // dry run: shown as unknown, walked as if it held
       if (r.value !== want) return `${g.kind} ${g.source} is ${r.value}${hostLabel && this.plan.hosts[step.host ?? ""]?.group ? ` on ${hostLabel}` : ""}`;
@@ -853,8 +883,9 @@ class Executor {
         if (a.kind !== "require") continue;
         const r = await this.evalCondFor(a.cond, step, driver, hostLabel, true);
         if (r.value !== false) this.tallyCond(step, `require ${a.source}`, r);
+        // Shown with its values filled in and its outcome, held or not.
+        this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, resolved: `require ${this.redact(describeCond(a.cond))}`, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
         if (r.value === "unknown") {
-          this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, result: "unknown", ...(r.reason ? { reason: r.reason } : {}) });
           unknownNote = r.reason;
           continue;
         }

@@ -23,6 +23,7 @@ import type { CommandRef, FailureChoice, RunEvent } from "./events.js";
 import { lockLostDetail, type CommandWhere } from "./journal-errors.js";
 import type { Plan } from "./plan.js";
 import { maskUrlPasswords } from "../language/url-password.js";
+import { dryRunJournalText } from "./views/step-lines.js";
 
 export type RunStatus = import("./events.js").RunStatus;
 
@@ -749,6 +750,8 @@ interface OpenStep {
  */
 export class JournalRecorder {
   private readonly open = new Map<string, OpenStep>();
+  /** Dry runs being recorded: what they would do is kept in their steps' output. */
+  private readonly dryRuns = new Set<string>();
 
   private key(runId: string, stepId: string): string {
     return `${runId}\u0000${stepId}`;
@@ -913,6 +916,7 @@ export class JournalRecorder {
       case "command-ended":
         return [{ op: "command-end", runId: event.runId, stepId: event.stepId, command: event.command }];
       case "run-finished": {
+        this.dryRuns.delete(event.runId);
         const ops: WriteOp[] = this.drain(event.runId);
         ops.push({
           op: "run-finish",
@@ -924,8 +928,27 @@ export class JournalRecorder {
         });
         return ops;
       }
+      case "run-started":
+        // beginRun wrote the row; a dry run's would-do lines go in its steps' output.
+        if (event.dryRun) this.dryRuns.add(event.runId);
+        return [];
+      case "action":
+      case "guard":
+      case "diff": {
+        // A real run's output says what it did; a dry run's would be empty without these.
+        if (!this.dryRuns.has(event.runId)) return [];
+        const text = dryRunJournalText(event);
+        if (text === undefined) return [];
+        const s = this.openStep(event.runId, event.stepId, null);
+        let t = s.tails.get(NO_HOST);
+        if (!t) {
+          t = new OutputTail();
+          s.tails.set(NO_HOST, t);
+        }
+        t.push(text);
+        return [];
+      }
       default:
-        // run-started (beginRun wrote the row), action, guard, diff: not journaled.
         return [];
     }
   }

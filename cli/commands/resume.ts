@@ -8,6 +8,7 @@
 // the earlier attempt that may still be running are looked for
 // (cli/earlier-attempt.ts: wait, end, or go on without their steps).
 
+import type { EarlierStep } from "../ui/store.js";
 import { existsSync } from "node:fs";
 import type { StillRunningChoice } from "../../runtime/journal-errors.js";
 import { AmbiguousRunIdError } from "../../runtime/journal.js";
@@ -47,6 +48,16 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       io.stderr.write(`runbook: run ${run.id} already succeeded; there is nothing to resume\n`);
       return Exit.ok;
     }
+
+    // A newer run of the same runbook and env that succeeded: resuming this one would
+    // finish an older release over it. Said before anything runs (a warning; it still may).
+    const newer = (await journal.listRuns({ runbook: run.runbook, env: run.env, limit: 100 })).find(
+      (r) => r.id !== run.id && !r.dryRun && r.status === "succeeded" && Date.parse(r.startedAt) > Date.parse(run.startedAt),
+    );
+    if (newer)
+      io.stderr.write(
+        `runbook: warning: run ${newer.id} of ${run.runbook} in env ${run.env} started after run ${run.id} and succeeded (${newer.startedAt}); resuming ${run.id} runs its remaining steps after that newer run\n`,
+      );
 
     if (!existsSync(run.file)) {
       io.stderr.write(`runbook: ${run.file}, the runbook of run ${run.id}, is not there any more\n`);
@@ -118,6 +129,13 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
         io.stderr.write(`runbook: step ${s.id} ('${s.title}') was interrupted: it was running when run ${run.id} stopped\n`);
       }
     }
+    // What the UI shows of them until they run again: done with their times, interrupted marked.
+    const earlier = new Map<string, EarlierStep>();
+    for (const r of steps) {
+      const took = r.startedAt && r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : undefined;
+      if (completed.has(r.stepId)) earlier.set(r.stepId, { status: r.status as "ok" | "skipped", ...(took !== undefined && took >= 0 ? { durationMs: took } : {}), ...(r.reason ? { reason: r.reason } : {}) });
+      else if (interrupted.has(r.stepId)) earlier.set(r.stepId, { status: "interrupted", reason: `it was running when run ${run.id} stopped` });
+    }
     const next = plan.steps.find((s) => !completed.has(s.id) && s.phase === "main") ?? plan.steps.find((s) => !completed.has(s.id));
     io.stderr.write(next ? `runbook: resuming run ${run.id} at step ${next.id}\n` : `runbook: every step of run ${run.id} is done\n`);
 
@@ -131,6 +149,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       ...sessionOptions(opts),
       completed,
       interrupted,
+      earlier,
       stillRunning: settled.stillRunning,
       resumedFrom: run.id,
     });

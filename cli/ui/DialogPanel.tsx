@@ -8,6 +8,9 @@ import type { Line } from "./preview.js";
 import { outputLines } from "./StepDetail.js";
 import { glyph } from "./StepList.js";
 import { Lines } from "./Lines.js";
+import { wrapText } from "./format.js";
+import { verdictLines } from "../../runtime/verdict.js";
+import { assertNever } from "../../language/assert.js";
 
 export interface Panel {
   lines: Line[];
@@ -40,6 +43,35 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
         [key("y"), txt(" yes, abort   "), key("n"), txt(" no, go back")],
       ],
     };
+  } else if (store.confirmingKey === "abort" && store.dialog) {
+    const d = store.dialog;
+    const what =
+      d.kind === "failure"
+        ? `the run stops with ${stepTitle(d.stepId)} failed; nothing is rolled back`
+        : d.stepId !== undefined
+          ? `the run stops before ${stepTitle(d.stepId)}`
+          : "the run stops here";
+    panel = {
+      border: "yellow",
+      lines: [
+        [{ text: "Abort? ", bold: true, color: "yellow" }, txt(`${what}; its finally steps still run.`)],
+        [key("y"), txt(" yes, abort   "), key("n"), txt(" no, go back")],
+      ],
+    };
+  } else if (store.confirmingKey === "rollback" && store.dialog?.kind === "failure") {
+    const plan = store.rollbackPlan(store.dialog.stepId);
+    const lines: Line[] = [
+      [{ text: "Roll back? ", bold: true, color: "blue" }, txt(plan.length ? "these undos run, in this order; then the finally steps:" : "no step done so far has an undo: nothing would be undone; then the finally steps run.")],
+    ];
+    let n = 0;
+    for (const { step, undo } of plan) {
+      for (const u of undo) {
+        n++;
+        lines.push([{ text: `  ${n}. `, dim: true }, { text: step.title, bold: true }, { text: ` (${step.id}${step.host ? ` on ${step.host}` : ""}): `, dim: true }, { text: u }]);
+      }
+    }
+    lines.push([key("y"), txt(" yes, roll back   "), key("n"), txt(" no, go back")]);
+    panel = { border: "blue", lines };
   } else if (store.dialog) {
     const d = store.dialog;
     switch (d.kind) {
@@ -86,7 +118,8 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
       case "failure": {
         const v = store.steps.get(d.stepId);
         const keys: Line = [key("r"), txt(" retry   "), key("s"), txt(" skip   "), key("b"), txt(" roll back   "), key("a"), txt(" abort")];
-        const errorLines = textLines(d.error, "red").slice(0, 3);
+        // The whole reason, wrapped: its end ("still did not hold after 20s") is what matters.
+        const errorLines = wrapText(d.error, width - 2).map((l): Line => [{ text: "  " + l, color: "red" }]);
         const fixed = 2 + errorLines.length;
         const outRoom = Math.max(0, Math.min(8, maxLines - fixed - 1));
         const out = v && outRoom > 0 ? outputLines(v, outRoom, 0, width).filter((l) => l.length > 0) : [];
@@ -101,6 +134,20 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
         };
         break;
       }
+      case "finished": {
+        const v = store.verdict;
+        const ok = v ? v.verdict === "would-run" : store.finished?.status === "succeeded";
+        const [first, ...rest] = v ? verdictLines(v) : [`${store.finished?.status ?? "finished"}`];
+        panel = {
+          border: ok ? "green" : "red",
+          lines: [
+            [{ text: store.dryRun ? "Dry run finished: " : "Run finished: ", bold: true, color: ok ? "green" : "red" }, { text: first ?? "" }],
+            ...rest.map((l): Line => [{ text: l, color: ok ? undefined : "red" }]),
+            [key("↑↓"), txt(" read what each step would do   "), key("q"), txt("/"), key("Enter"), txt(" leave (the report is printed)")],
+          ],
+        };
+        break;
+      }
       case "rerun":
         panel = {
           border: "magenta",
@@ -111,6 +158,8 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
           ],
         };
         break;
+      default:
+        assertNever(d, "dialog");
     }
   } else if (store.rollback && !store.finished) {
     const steps = store.rollback.steps.map((id) => store.steps.get(id)).filter((v) => v !== undefined);

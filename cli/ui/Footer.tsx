@@ -3,6 +3,7 @@
 import type { UiStore } from "./store.js";
 import type { Line } from "./preview.js";
 import { Lines } from "./Lines.js";
+import { assertNever } from "../../language/assert.js";
 
 export function footerKeys(store: UiStore): [string, string][] {
   const nav: [string, string][] = [
@@ -10,8 +11,11 @@ export function footerKeys(store: UiStore): [string, string][] {
     ["PgUp/PgDn", "scroll"],
   ];
   if (!store.follow) nav.push(["f", "follow"]);
+  if (store.dialog?.kind === "finished") return [["q/Enter", "leave (the report is printed)"], ...nav];
   if (store.finished) return [...nav];
   if (store.quitting) return [["y", "abort the run"], ["n", "go back"]];
+  if (store.confirmingKey === "abort") return [["y", "abort the run"], ["n", "go back"]];
+  if (store.confirmingKey === "rollback") return [["y", "run these undos"], ["n", "go back"], ...nav];
   const d = store.dialog;
   const tail: [string, string][] = [...nav, ["q", "quit"]];
   if (!d) return [...nav, ["q", "quit"], ["Ctrl-C", "interrupt"]];
@@ -27,6 +31,8 @@ export function footerKeys(store: UiStore): [string, string][] {
       return [["r", "retry"], ["s", "skip"], ["b", "roll back"], ["a", "abort"], ...tail];
     case "rerun":
       return [["y", "rerun"], ["n", "leave it"], ...tail];
+    default:
+      return assertNever(d, "dialog");
   }
 }
 

@@ -4,7 +4,7 @@
 
 import type { Line, Seg } from "./preview.js";
 import type { UiStore } from "./store.js";
-import { formatClock } from "./format.js";
+import { CONFIRM_KEY_WORD, formatClock } from "./format.js";
 import { VERDICT_WORD } from "../../runtime/verdict.js";
 import { Lines } from "./Lines.js";
 
@@ -20,6 +20,7 @@ function state(store: UiStore): Seg {
     return { text: `finished: ${store.finished.status} (exit ${store.finished.exitCode})`, color: ok ? "green" : "red", bold: true };
   }
   if (store.quitting) return { text: "quit?", color: "yellow", bold: true };
+  if (store.confirmingKey) return { text: CONFIRM_KEY_WORD[store.confirmingKey], color: "yellow", bold: true };
   if (store.flash) return { text: store.flash, color: "yellow" };
   if (store.rollback) {
     const n = store.rollback.steps.length;
@@ -28,7 +29,7 @@ function state(store: UiStore): Seg {
   }
   const d = store.dialog;
   if (d) {
-    const what = { step: "waiting for you to start the next step", confirm: "waiting for your confirmation", manual: "waiting for a manual step", failure: "a step failed: your choice", rerun: "an interrupted step: rerun it?" }[d.kind];
+    const what = { step: "waiting for you to start the next step", confirm: "waiting for your confirmation", manual: "waiting for a manual step", failure: "a step failed: your choice", rerun: "an interrupted step: rerun it?", finished: "" }[d.kind];
     return { text: what, color: d.kind === "failure" ? "red" : "yellow", bold: true };
   }
   const r = store.running;

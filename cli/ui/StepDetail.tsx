@@ -4,7 +4,8 @@
 
 import { PREFLIGHT_ID, type StepView, type UiStore } from "./store.js";
 import { stepPreview, type Line } from "./preview.js";
-import { PREFLIGHT_ABOUT, sanitizeLine, STATUS_COLOR, STATUS_WORD } from "./format.js";
+import { displayWidth, PREFLIGHT_ABOUT, sanitizeLine, STATUS_COLOR, STATUS_WORD, waitText, wrapText } from "./format.js";
+import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { glyph, stepDuration } from "./StepList.js";
 import { Lines } from "./Lines.js";
 import type { DataProgress } from "../../runtime/events.js";
@@ -16,12 +17,37 @@ function sizeText(chars: number): string {
   return `${(chars / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/**
+ * The status line, and when it does not fit in `width`, the rest of it (the
+ * reason, the rollback's error) wrapped below it in full: a failure's reason
+ * is read whole, never cut.
+ */
+export function statusLines(v: StepView, width: number): Line[] {
+  const line = statusLine(v);
+  const text = line.map((p) => p.text).join("");
+  if (displayWidth(escapeControls(text)) <= width) return [line];
+  const out: Line[] = [];
+  let first: Line = [];
+  for (const seg of line) {
+    // The head (word, attempt, times) stays on the first line; the long parts wrap below.
+    if (seg.text.startsWith(": ") || seg.text.startsWith(" · rollback")) {
+      const body = seg.text.startsWith(": ") ? seg.text.slice(2) : seg.text.slice(3);
+      for (const l of wrapText(body, Math.max(10, width - 2))) out.push([{ text: `  ${l}`, color: seg.color }]);
+    } else first.push(seg);
+  }
+  if (displayWidth(first.map((p) => p.text).join("")) > width) first = [{ text: wrapText(first.map((p) => p.text).join(""), width)[0] ?? "" }];
+  return [first, ...out];
+}
+
 export function statusLine(v: StepView): Line {
   const color = STATUS_COLOR[v.status];
   const parts: Line = [{ text: STATUS_WORD[v.status], color, bold: true }];
   if (v.attempt > 1) parts.push({ text: ` · attempt ${v.attempt}` });
   const d = stepDuration(v);
   if (d) parts.push({ text: ` · ${d}` });
+  const w = waitText(v.waitedMs);
+  if (w) parts.push({ text: ` · ${w}`, dim: true });
+  if (v.earlier) parts.push({ text: ` · in the earlier run`, dim: true });
   const detail = [v.reason, v.exitCode !== undefined && v.exitCode !== null && (v.exitCode !== 0 || v.status !== "ok") ? `exit ${v.exitCode}` : undefined, v.signal ? `signal ${v.signal}` : undefined].filter(Boolean);
   if (v.status !== "running" && detail.length) parts.push({ text: `: ${detail.join(", ")}`, color: v.status === "failed" ? "red" : undefined });
   if (v.rollback) parts.push({ text: ` · rollback ${v.rollback}${v.rollbackError ? `: ${v.rollbackError}` : ""}`, color: v.rollback === "failed" ? "red" : "blue" });
@@ -49,7 +75,7 @@ export function detailLines(store: UiStore, width: number, height: number): { li
   const where = [v.id === PREFLIGHT_ID ? "preflight" : v.id, v.host ? `on ${v.host}` : undefined, v.phase === "finally" ? "finally" : v.section].filter(Boolean).join(" · ");
   const head: Line[] = [
     [{ text: `${glyph(v)} `, color: STATUS_COLOR[v.status] }, { text: v.title, bold: true }, { text: `  ${where}`, dim: true }],
-    statusLine(v),
+    ...statusLines(v, width),
   ];
   if (v.progress && v.status === "running") head.push(progressBar(v.progress));
   const preview: Line[] = v.planned

@@ -3,7 +3,7 @@
 
 import { PREFLIGHT_ID, type StepView, type UiStore } from "./store.js";
 import type { Line } from "./preview.js";
-import { displayWidth, formatDuration, GLYPH, SPINNER, STATUS_COLOR, pad, truncate } from "./format.js";
+import { displayWidth, GLYPH, SPINNER, STATUS_COLOR, pad, stepTime, truncate } from "./format.js";
 import { Lines } from "./Lines.js";
 
 export function glyph(v: StepView, now = Date.now()): string {
@@ -14,9 +14,7 @@ export function glyph(v: StepView, now = Date.now()): string {
 }
 
 export function stepDuration(v: StepView, now = Date.now()): string {
-  if (v.status === "running" && v.startedAt !== undefined) return formatDuration(now - v.startedAt);
-  if (v.durationMs !== undefined && v.status !== "pending") return formatDuration(v.durationMs);
-  return "";
+  return stepTime(v, now);
 }
 
 /** All rows (section headers and steps) and the row of the selected step. */

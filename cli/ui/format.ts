@@ -14,6 +14,30 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** What a step's time depends on (a StepView is one). */
+export interface TimedStep {
+  status: StepStatus;
+  startedAt?: number;
+  durationMs?: number;
+  /** Only notes (or nothing) to do: it takes no time worth showing. */
+  noteOnly?: boolean;
+}
+
+/**
+ * A step's time, from its start to its end (the operator's answers left out): the
+ * running clock while it runs; nothing for a step not run, skipped or with only notes.
+ */
+export function stepTime(v: TimedStep, now = Date.now()): string {
+  if (v.status === "running") return v.startedAt !== undefined && !v.noteOnly ? formatDuration(now - v.startedAt) : "";
+  if (v.status === "pending" || v.status === "skipped" || v.noteOnly || v.durationMs === undefined) return "";
+  return formatDuration(v.durationMs);
+}
+
+/** "waited 20.2s for you": the time a step's questions waited, shown apart from its own. */
+export function waitText(waitedMs: number | undefined): string {
+  return waitedMs !== undefined && waitedMs >= 1000 ? `waited ${formatDuration(waitedMs)} for you` : "";
+}
+
 /** 00:42, 12:03, 1:02:03: a running clock. */
 export function formatClock(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -53,6 +77,15 @@ export const STATUS_WORD: Record<StepStatus, string> = {
   interrupted: "interrupted",
   "rolled-back": "rolled back",
 };
+
+/** `runbook resume ID` with the --state it needs (the one the run was given), quoted for a shell. */
+export function resumeCommand(runId: string, state?: string): string {
+  const q = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  return `runbook resume ${runId}${state !== undefined ? ` --state ${q(state)}` : ""}`;
+}
+
+/** The header while `a` or `b` waits for its y/n. */
+export const CONFIRM_KEY_WORD: Record<"abort" | "rollback", string> = { abort: "abort?", rollback: "roll back?" };
 
 export const PREFLIGHT_ABOUT = "every host, sudo user, database, secret and file the run can touch, reached once before the first step";
 
@@ -155,6 +188,54 @@ export function truncate(s: string, width: number): string {
     w += cw;
   }
   return out + "…";
+}
+
+/**
+ * Text wrapped to `width` columns: at spaces where it can, else mid-word; its own
+ * line breaks kept; nothing dropped (a failure's reason is read whole).
+ * Control characters are shown escaped first, as Lines draws them.
+ */
+export function wrapText(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const out: string[] = [];
+  for (const para of escapeControls(text.replace(/\n+$/, "")).split("\n")) {
+    let line = "";
+    let lineW = 0;
+    for (const word of para.split(/(?<= )/)) {
+      let rest = word;
+      for (;;) {
+        const rw = displayWidth(rest);
+        if (lineW + rw <= w || (lineW + displayWidth(rest.trimEnd()) <= w)) {
+          line += rest;
+          lineW += rw;
+          break;
+        }
+        if (lineW > 0 && rw <= w) {
+          out.push(line.trimEnd());
+          line = "";
+          lineW = 0;
+          continue;
+        }
+        // A word longer than the line: cut it.
+        let cut = "";
+        let cw = 0;
+        for (const ch of rest) {
+          const c = charWidth(ch.codePointAt(0)!);
+          if (lineW + cw + c > w) break;
+          cut += ch;
+          cw += c;
+        }
+        if (cut === "" && lineW === 0) cut = Array.from(rest)[0]!;
+        out.push((line + cut).trimEnd());
+        line = "";
+        lineW = 0;
+        rest = rest.slice(cut.length);
+        if (rest === "") break;
+      }
+    }
+    out.push(line.trimEnd());
+  }
+  return out;
 }
 
 export function pad(s: string, width: number): string {

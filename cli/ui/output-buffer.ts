@@ -87,10 +87,12 @@ export class OutputBuffer {
     this.push(text, n);
   }
 
-  /** Append a whole line of the UI's own (shown differently from output). */
+  /** Append a line (or lines) of the UI's own (shown differently from output). */
   appendInfo(line: string): void {
     const last = this.chunks.length > this.head ? this.chunks[this.chunks.length - 1] : undefined;
-    const text = (last !== undefined && !last.endsWith("\n") ? "\n" : "") + INFO + line.replaceAll("\n", " ") + "\n";
+    // A multi-line text (a command, SQL) stays as many lines, each marked.
+    if (line.includes(INFO)) line = line.replaceAll(INFO, INFO_SHOWN);
+    const text = (last !== undefined && !last.endsWith("\n") ? "\n" : "") + INFO + line.replace(/\n+$/, "").replaceAll("\n", "\n" + INFO) + "\n";
     this.push(text, countNewlines(text));
   }
 

@@ -73,7 +73,8 @@ export function stepPreview(step: PlannedStep, diffs: { path: string; diff: stri
   if (step.skip) out.push([seg(`skipped in this env: ${step.skip}`, { color: "yellow" })]);
   for (const g of step.guards) {
     const known = g.static === "probe" ? "checked when the step runs" : `${g.static}`;
-    out.push([seg(`${g.kind} `, { bold: true }), seg(g.source || describeCond(g.cond)), seg(`   (${known})`, { dim: true })]);
+    // With its values filled in, as `plan` shows it (the source has `${name}`s).
+    out.push([seg(`${g.kind} `, { bold: true }), seg(describeCond(g.cond) || g.source), seg(`   (${known})`, { dim: true })]);
   }
   for (const a of step.actions) out.push(...actionLines(a, diffs));
   const edits = new Set(step.actions.filter((a) => a.kind === "edit").map((a) => (a as { path: string }).path));

@@ -13,6 +13,7 @@
 import type { EventBus, Interaction, RunStatus } from "../../runtime/events.js";
 import type { Plan } from "../../runtime/plan.js";
 import { useColor, type CliIO } from "../io.js";
+import type { EarlierStep } from "./store.js";
 
 /** Switch to the alternate screen (saving the cursor) and home the cursor. */
 export const ENTER_ALT_SCREEN = "\u001B[?1049h\u001B[H";
@@ -27,6 +28,10 @@ export interface UiOptions {
   runId: string;
   /** Stop before each step and wait for the operator (default true). */
   stepThrough?: boolean;
+  /** `resume`: how the earlier run left its steps. */
+  earlier?: ReadonlyMap<string, EarlierStep>;
+  /** The --state the run was given. */
+  state?: string;
 }
 
 export interface UiHandle {
@@ -74,7 +79,7 @@ async function loadUiModules(io: CliIO) {
 }
 
 export async function startUi(options: UiOptions): Promise<UiHandle> {
-  const { io, plan, bus, dryRun, runId, stepThrough = true } = options;
+  const { io, plan, bus, dryRun, runId, stepThrough = true, earlier, state } = options;
   const color = useColor(io);
   const [React, { render }, { App }, { UiStore }, { formatSummary }] = await loadUiModules(io);
   const store = new UiStore({
@@ -82,6 +87,8 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
     runId,
     dryRun,
     stepThrough,
+    ...(earlier ? { earlier } : {}),
+    ...(state !== undefined ? { state } : {}),
     // Ink reads the keyboard in raw mode, so Ctrl-C no longer raises SIGINT: raise
     // it, and the run command's handler does what it does in plain mode.
     onInterrupt: () => process.kill(process.pid, "SIGINT"),
@@ -171,6 +178,9 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
     },
     async finish(result) {
       if (closed) return;
+      // A dry run's screen stays until the operator leaves: what it would do is there to read.
+      if (dryRun) await store.waitToLeave();
+      if (closed) return;
       closed = true;
       unsubscribe();
       store.close();
@@ -183,7 +193,7 @@ export async function startUi(options: UiOptions): Promise<UiHandle> {
       leaveScreen();
       process.off("exit", leaveScreen);
       process.off("SIGINT", onSigint);
-      io.stdout.write(formatSummary(store, result, color));
+      io.stdout.write(formatSummary(store, result, color, (io.stdout as { columns?: number }).columns || 80));
     },
   };
 }

@@ -20,8 +20,11 @@ import type {
 } from "../../runtime/events.js";
 import type { Plan, PlannedStep } from "../../runtime/plan.js";
 import type { VerdictEvent } from "../../runtime/verdict.js";
-import { formatDuration, PREFLIGHT_GLYPH, PREFLIGHT_TITLE, PREFLIGHT_WORD, preflightCounts } from "./format.js";
+import { formatDuration, PREFLIGHT_GLYPH, PREFLIGHT_TITLE, PREFLIGHT_WORD, preflightCounts, stepTime, waitText } from "./format.js";
 import { OutputBuffer } from "./output-buffer.js";
+import { guardLineOutcomeFirst } from "../../runtime/views/step-lines.js";
+import { assertNever } from "../../language/assert.js";
+import { describeAction } from "../../runtime/describe.js";
 
 export interface StepView {
   id: string;
@@ -35,6 +38,12 @@ export interface StepView {
   /** Date.now() when the current attempt started. */
   startedAt?: number;
   durationMs?: number;
+  /** Time its questions waited for the operator (not in durationMs). */
+  waitedMs?: number;
+  /** Only notes (or nothing) to do: no time is shown. */
+  noteOnly?: boolean;
+  /** Done (or interrupted) in the run this one resumes: what that run recorded. */
+  earlier?: boolean;
   reason?: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -54,7 +63,9 @@ export type Dialog =
   | { kind: "confirm"; stepId?: string; question: string; protected: boolean; typed: string; error?: string }
   | { kind: "manual"; stepId: string; text: string }
   | { kind: "failure"; stepId: string; error: string }
-  | { kind: "rerun"; stepId: string };
+  | { kind: "rerun"; stepId: string }
+  /** The run is over and the screen stays until the operator leaves (a dry run: its report is there to read). */
+  | { kind: "finished"; stepId?: undefined };
 
 interface Pending {
   dialog: Dialog;
@@ -78,6 +89,13 @@ export interface KeyInfo {
   meta?: boolean;
 }
 
+/** A step as the run being resumed left it (journal), shown until it runs again. */
+export interface EarlierStep {
+  status: Exclude<StepStatus, "pending" | "running">;
+  durationMs?: number;
+  reason?: string;
+}
+
 export interface StoreOptions {
   plan: Plan;
   runId: string;
@@ -92,6 +110,10 @@ export interface StoreOptions {
   onInterrupt?: () => void;
   /** Whether anyone can press keys (stdin is a terminal); if not, questions are "unanswerable". */
   canAnswer?: boolean;
+  /** `resume`: the steps the earlier run finished or left interrupted, by id. */
+  earlier?: ReadonlyMap<string, EarlierStep>;
+  /** The --state the run was given (the resume command the summary offers names it). */
+  state?: string;
 }
 
 /** The preflight's view among the steps (a space: no step id has one). */
@@ -130,6 +152,14 @@ export class UiStore {
   interruptedRun = false;
   /** The y/n "quit?" dialog is open. */
   quitting = false;
+  /** `a` or `b` was pressed: its y/n confirmation is open (nothing is done until y). */
+  confirmingKey?: "abort" | "rollback";
+  /** A step has started in this run (a run that started none has nothing to resume). */
+  anyStarted = false;
+  /** The --state the run was given. */
+  state?: string;
+  /** Steps finished ok in this run, in the order they finished (what a rollback undoes, newest first). */
+  private doneOrder: string[] = [];
   /** A short message for the operator (e.g. a mistyped env name). */
   flash?: string;
   /** The step the operator chose to retry: the executor's next beforeStep for it runs it at once. */
@@ -159,6 +189,7 @@ export class UiStore {
   /** The UI itself failed: no one can answer any more, and the run must not go on unattended. */
   private broken = false;
   readonly interaction: Interaction;
+  private readonly earlier: ReadonlyMap<string, EarlierStep>;
 
   constructor(options: StoreOptions) {
     this.plan = options.plan;
@@ -169,6 +200,8 @@ export class UiStore {
     this.maxLines = options.maxLines ?? 2000;
     this.onInterrupt = options.onInterrupt ?? (() => {});
     this.canAnswer = options.canAnswer ?? true;
+    this.earlier = options.earlier ?? new Map();
+    this.state = options.state;
     this.setSteps(this.plan.steps.map((s) => ({ id: s.id, title: s.title, section: s.section, host: s.host, phase: s.phase })));
     this.selectedId = this.order[0];
     this.interaction = this.makeInteraction();
@@ -237,6 +270,16 @@ export class UiStore {
     }
   }
 
+  /**
+   * The run is over: keep the screen until the operator leaves (q, Enter or Esc), so
+   * what a dry run would do can be read step by step. At once when no one can press a key.
+   */
+  waitToLeave(): Promise<void> {
+    if (!this.canAnswer || this.broken || this.closed) return Promise.resolve();
+    this.follow = false;
+    return this.ask<void>({ kind: "finished" });
+  }
+
   /** Stop timers; answer what is still asked (as an abort) so no one waits forever. */
   close(): void {
     this.closed = true;
@@ -297,12 +340,14 @@ export class UiStore {
       case "run-started": {
         this.dryRun = e.dryRun;
         this.resumedFrom = e.resumedFrom;
+        if (e.resumedFrom !== undefined) this.anyStarted = true; // the run it resumes did
         this.startedAt = Date.now();
         this.setSteps(e.steps);
         if (this.selectedId === undefined || !this.steps.has(this.selectedId)) this.selectedId = this.order[0];
         return;
       }
       case "step-started": {
+        this.anyStarted = true;
         const v = this.view(e.stepId, e.title);
         if (this.runningId && this.runningId !== e.stepId) this.flushPartials(this.steps.get(this.runningId));
         if (e.attempt > 1 || v.attempt >= 1) v.output.appendInfo(`── attempt ${e.attempt} ──`);
@@ -311,6 +356,8 @@ export class UiStore {
         v.progress = undefined;
         v.startedAt = Date.now();
         v.durationMs = undefined;
+        v.waitedMs = undefined;
+        v.earlier = undefined;
         v.reason = undefined;
         v.exitCode = undefined;
         v.signal = undefined;
@@ -333,7 +380,7 @@ export class UiStore {
         return;
       }
       case "guard":
-        this.info(e.stepId, `guard ${e.source}: ${e.result === "unknown" ? "unknown" : e.result ? "true" : "false"}${e.reason ? ` (${e.reason})` : ""}`);
+        this.info(e.stepId, `guard ${guardLineOutcomeFirst(e)}`);
         return;
       case "confirm":
         if (e.stepId !== undefined) this.info(e.stepId, `? ${e.question} → ${e.answer}${e.by ? ` (${e.by})` : ""}${e.dryRun ? " [dry run]" : ""}`);
@@ -355,6 +402,8 @@ export class UiStore {
         this.flushPartials(v);
         v.status = e.status;
         v.durationMs = e.durationMs;
+        v.waitedMs = e.waitedMs;
+        v.earlier = undefined;
         v.reason = e.reason;
         v.exitCode = e.exitCode;
         v.signal = e.signal;
@@ -368,9 +417,13 @@ export class UiStore {
           e.signal ? `signal ${e.signal}` : undefined,
         ].filter(Boolean);
         if (e.status !== "skipped" || !v.output.empty)
-          this.info(e.stepId, `${e.status} in ${formatDuration(e.durationMs)}${detail.length ? `: ${detail.join(", ")}` : ""}`);
+          this.info(e.stepId, `${e.status}${stepTime(v) ? ` in ${stepTime(v)}` : ""}${waitText(e.waitedMs) ? ` (${waitText(e.waitedMs)})` : ""}${detail.length ? `: ${detail.join(", ")}` : ""}`);
         if (this.runningId === e.stepId) this.runningId = undefined;
-        this.autoSelect();
+        // A failure is what the operator must read: the detail pane shows the failed step.
+        this.doneOrder = this.doneOrder.filter((id) => id !== e.stepId);
+        if (e.status === "ok") this.doneOrder.push(e.stepId);
+        if (e.status === "failed") this.showStep(e.stepId);
+        else this.autoSelect();
         return;
       }
       case "host-finished":
@@ -444,7 +497,10 @@ export class UiStore {
       if (old) {
         Object.assign(old, { title: s.title, section: s.section, host: s.host, phase: s.phase });
       } else {
-        this.steps.set(s.id, this.newView(s, planned.get(s.id)));
+        const v = this.newView(s, planned.get(s.id));
+        const was = this.earlier.get(s.id);
+        if (was) Object.assign(v, { status: was.status, durationMs: was.durationMs, reason: was.reason, earlier: true });
+        this.steps.set(s.id, v);
       }
       this.order.push(s.id);
     }
@@ -458,6 +514,7 @@ export class UiStore {
       host: s.host,
       phase: s.phase,
       planned,
+      noteOnly: planned !== undefined && planned.actions.length > 0 && planned.actions.every((a) => a.kind === "note"),
       status: "pending",
       attempt: 0,
       output: new OutputBuffer(this.maxLines),
@@ -507,6 +564,16 @@ export class UiStore {
     }
   }
 
+  /** Select a step and follow what needs attention from there (a failure, a question about it). */
+  private showStep(id: string): void {
+    if (id !== this.selectedId) {
+      this.scroll = 0;
+      this.planScroll = 0;
+    }
+    this.selectedId = id;
+    this.follow = true;
+  }
+
   private autoSelect(): void {
     if (!this.follow) return;
     const a = this.activeStepId();
@@ -517,12 +584,32 @@ export class UiStore {
     }
   }
 
+  /**
+   * What `b` would undo, in the order it would: the failed step first when it made
+   * edits (they are restored), then the steps done in this run, newest first, that
+   * have an undo or edits (the executor's rollback, runtime/executor.ts).
+   */
+  rollbackPlan(failedId: string): { step: StepView; undo: string[] }[] {
+    const out: { step: StepView; undo: string[] }[] = [];
+    const edits = (v: StepView) => (v.planned?.actions ?? []).filter((a) => a.kind === "edit").map((a) => `restore ${(a as { path: string }).path}`);
+    const failed = this.steps.get(failedId);
+    if (failed && failed.diffs.length > 0) out.push({ step: failed, undo: failed.diffs.map((d) => `restore ${d.path}${d.host ? ` on ${d.host}` : ""}`) });
+    for (const id of [...this.doneOrder].reverse()) {
+      const v = this.steps.get(id);
+      if (!v?.planned) continue;
+      const undo = [...v.planned.undo.map((a) => describeAction(a).split("\n")[0]!), ...edits(v)];
+      if (undo.length > 0) out.push({ step: v, undo });
+    }
+    return out;
+  }
+
   // ---- questions ----
 
   private ask<T>(dialog: Dialog): Promise<T> {
     if (this.closed) return Promise.resolve(abortAnswer(dialog) as T);
     return new Promise<T>((resolve) => {
       this.queue.push({ dialog, resolve: resolve as (v: unknown) => void });
+      if (dialog.kind === "failure" && this.queue.length === 1) this.showStep(dialog.stepId);
       this.autoSelect();
       this.flush();
     });
@@ -532,6 +619,7 @@ export class UiStore {
     const p = this.queue.shift();
     if (!p) return;
     this.quitting = false;
+    this.confirmingKey = undefined;
     this.flash = undefined;
     p.resolve(value);
     this.autoSelect();
@@ -598,6 +686,7 @@ export class UiStore {
     this.continuous = false;
     this.interruptedRun = true;
     this.quitting = false;
+    this.confirmingKey = undefined;
     while (this.queue.length > 0) this.answer(abortAnswer(this.queue[0]!.dialog));
     this.flash = "Interrupted: stopping the running step; the finally steps still run (Ctrl-C again exits at once).";
     this.flush();
@@ -635,6 +724,13 @@ export class UiStore {
       else return false;
       return true;
     }
+    if (this.confirmingKey !== undefined) {
+      // `a` / `b` act only once confirmed: a stray key press never aborts or rolls back.
+      if (input === "y" || input === "Y") this.answer(this.confirmingKey === "abort" ? abortAnswer(this.dialog!) : "rollback");
+      else if (input === "n" || input === "N" || key.escape) this.confirmingKey = undefined;
+      else return false;
+      return true;
+    }
     if (this.navigate(input, key)) return true;
     const d = this.dialog;
     if (!d) {
@@ -648,7 +744,7 @@ export class UiStore {
         else if (input === "c") {
           this.continuous = true;
           this.answer("run");
-        } else if (input === "a") this.answer("abort");
+        } else if (input === "a") this.confirmingKey = "abort";
         else if (input === "q") this.quitting = true;
         else return false;
         return true;
@@ -661,7 +757,7 @@ export class UiStore {
         return true;
       case "manual":
         if (input === "d") this.answer("done");
-        else if (input === "a") this.answer("abort");
+        else if (input === "a") this.confirmingKey = "abort";
         else if (input === "q") this.quitting = true;
         else return false;
         return true;
@@ -671,8 +767,8 @@ export class UiStore {
           this.answer("retry");
         }
         else if (input === "s") this.answer("skip");
-        else if (input === "b") this.answer("rollback");
-        else if (input === "a") this.answer("abort");
+        else if (input === "b") this.confirmingKey = "rollback";
+        else if (input === "a") this.confirmingKey = "abort";
         else if (input === "q") this.quitting = true;
         else return false;
         return true;
@@ -682,11 +778,23 @@ export class UiStore {
         else if (input === "q") this.quitting = true;
         else return false;
         return true;
+      case "finished":
+        if (input === "q" || key.return || key.escape) this.answer(undefined);
+        else return false;
+        return true;
+      default:
+        return assertNever(d, "dialog");
     }
   }
 
   /** A protected env: the operator types its name and presses Enter; Esc answers no. */
   private typeEnvName(d: Extract<Dialog, { kind: "confirm" }>, input: string, key: KeyInfo): boolean {
+    // A paste arrives as one chunk ("prod\r"): what comes before the line end is typed, then Enter.
+    const eol = input.search(/[\r\n]/);
+    if (!key.return && eol > 0) {
+      this.typeEnvName(d, input.slice(0, eol), {});
+      return this.typeEnvName(d, "\r", { return: true });
+    }
     if (key.return) {
       if (d.typed === this.plan.env) this.answer(true);
       else {
@@ -771,5 +879,9 @@ function abortAnswer(d: Dialog): unknown {
       return "abort";
     case "rerun":
       return false;
+    case "finished":
+      return undefined;
+    default:
+      return assertNever(d, "dialog");
   }
 }

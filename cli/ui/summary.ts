@@ -7,11 +7,11 @@ import type { RunStatus, StepStatus } from "../../runtime/events.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
 import { PREFLIGHT_ID, type UiStore } from "./store.js";
-import { formatDuration, GLYPH, STATUS_WORD } from "./format.js";
+import { displayWidth, formatDuration, GLYPH, pad, resumeCommand, STATUS_WORD, stepTime, truncate, waitText } from "./format.js";
 
 const ANSI: Partial<Record<StepStatus, number>> = { ok: 32, failed: 31, skipped: 33, interrupted: 35, "rolled-back": 34, pending: 90 };
 
-export function formatSummary(store: UiStore, result: { status: RunStatus; exitCode: number }, color: boolean): string {
+export function formatSummary(store: UiStore, result: { status: RunStatus; exitCode: number }, color: boolean, columns = 80): string {
   const paint = (code: number | undefined, s: string) => (color && code ? `\u001B[${code}m${s}\u001B[39m` : s);
   const bold = (s: string) => (color ? `\u001B[1m${s}\u001B[22m` : s);
   const p = store.plan;
@@ -21,8 +21,12 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
       ` · env ${p.env}${p.protected ? " (protected)" : ""} · run ${store.runId}${store.dryRun ? " · DRY RUN" : ""}`,
   );
   const views = store.order.map((id) => store.steps.get(id)!);
-  const idWidth = Math.min(32, Math.max(0, ...views.map((v) => v.id.length)));
-  const titleWidth = Math.min(44, Math.max(0, ...views.map((v) => v.title.length + (v.host ? v.host.length + 5 : 0))));
+  // Columns that line up (display widths, the " (on HOST)" counted whole) and fit
+  // the terminal: ids and titles are cut with … rather than wrapping the row.
+  const shownTitle = (v: (typeof views)[number]) => escapeControls(v.title + (v.host ? ` (on ${v.host})` : ""));
+  const idWidth = Math.min(columns < 100 ? 20 : 32, Math.max(0, ...views.map((v) => displayWidth(escapeControls(v.id === PREFLIGHT_ID ? "preflight" : v.id)))));
+  const fixed = 4 + 2 + idWidth + 2 + 2 + 11 + 8; // indent, glyph, id, gaps, status, a time
+  const titleWidth = Math.max(12, Math.min(44, columns - fixed, Math.max(0, ...views.map((v) => displayWidth(shownTitle(v))))));
   let section: string | null = null;
   for (const v of views) {
     const group = v.phase === "finally" ? "finally" : (v.section ?? "");
@@ -32,16 +36,18 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
     }
     const status: StepStatus = v.rollback === "ok" ? "rolled-back" : v.status;
     const glyph = status === "running" ? "…" : GLYPH[status];
-    const title = escapeControls(v.title + (v.host ? ` (on ${v.host})` : ""));
+    const title = shownTitle(v);
     const detail = [
-      v.durationMs !== undefined && status !== "pending" ? formatDuration(v.durationMs) : "",
+      stepTime(v),
+      waitText(v.waitedMs),
+      v.earlier ? "(earlier run)" : "",
       escapeControls(v.reason ?? ""),
       v.exitCode !== undefined && v.exitCode !== null && v.status === "failed" ? `exit ${v.exitCode}` : "",
       v.rollback === "failed" ? `rollback failed${v.rollbackError ? `: ${escapeControls(v.rollbackError)}` : ""}` : "",
     ].filter(Boolean);
     const id = v.id === PREFLIGHT_ID ? "preflight" : v.id;
     out.push(
-      `    ${paint(ANSI[status], glyph)} ${id.padEnd(idWidth)}  ${title.padEnd(titleWidth)}  ${paint(ANSI[status], STATUS_WORD[status].padEnd(11))}${detail.length ? " " + detail.join("  ") : ""}`.trimEnd(),
+      `    ${paint(ANSI[status], glyph)} ${pad(truncate(escapeControls(id), idWidth), idWidth)}  ${pad(truncate(title, titleWidth), titleWidth)}  ${paint(ANSI[status], STATUS_WORD[status].padEnd(11))}${detail.length ? " " + detail.join("  ") : ""}`.trimEnd(),
     );
   }
   if (store.verdict) out.push(...verdictLines(store.verdict));
@@ -51,6 +57,7 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   const outcome = store.verdict ? `: ${VERDICT_WORD[store.verdict.verdict]}` : ` ${word}`;
   out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId}${outcome} in ${elapsed} (exit ${result.exitCode}).`));
   if (store.finished?.error) out.push(`  ${escapeControls(store.finished.error)}`);
-  if (result.status !== "succeeded" && !store.dryRun) out.push(`Resume with: runbook resume ${store.runId}`);
+  // Only a run that started a step has anything to resume.
+  if (result.status !== "succeeded" && !store.dryRun && store.anyStarted) out.push(`Resume with: ${resumeCommand(store.runId, store.state)}`);
   return out.join("\n") + "\n";
 }

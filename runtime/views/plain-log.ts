@@ -13,6 +13,7 @@ import { assertNever } from "../../language/assert.js";
 import type { DataProgress, PreflightStatus, RunEvent, RunEventListener } from "../events.js";
 import { verdictLines } from "../verdict.js";
 import { escapeControls, hasControls } from "./escape-controls.js";
+import { guardCondition, guardHolds, guardOutcome } from "./step-lines.js";
 
 /** Where the log goes: a Writable, or an OutputSink over one. */
 export interface TextOut {
@@ -109,13 +110,11 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
         partial.set(key, p);
         break;
       }
-      case "guard":
-        write(
-          e.time,
-          e.stepId,
-          `${e.source}: ${e.result === true ? c("green", "true") : e.result === false ? c("yellow", "false") : c("magenta", "unknown")}${e.reason ? ` (${e.reason})` : ""}`,
-        );
+      case "guard": {
+        const holds = guardHolds(e);
+        write(e.time, e.stepId, `${guardCondition(e)}: ${c(holds === "unknown" ? "magenta" : holds ? "green" : "yellow", guardOutcome(e))}${e.reason ? ` (${e.reason})` : ""}`);
         break;
+      }
       case "confirm":
         if (e.dryRun) write(e.time, e.stepId, `${c("magenta", "would ask")}: ${e.question}`);
         else write(e.time, e.stepId, `confirm: ${e.question} → ${e.answer === "yes" ? c("green", "yes") : c("red", e.answer)} (${e.by})`);

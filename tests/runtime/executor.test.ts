@@ -634,8 +634,11 @@ step "Fails" as fails {
     const r = await runPlan(plan, { cwd, dryRun: true, probe: false });
     expect(r.steps.runs).toBe("ok");
     expect(r.finished.fails).toMatchObject({ status: "failed", reason: "needs slow mode" });
-    // the first require needs the probe: shown unevaluated; the second is false from the source alone
-    expect(r.events.filter((e) => e.type === "guard" && e.stepId === "fails")).toMatchObject([{ result: "unknown" }]);
+    // the first require needs the probe: shown unevaluated; the second is false from the source alone (shown too, resolved)
+    expect(r.events.filter((e) => e.type === "guard" && e.stepId === "fails")).toMatchObject([
+      { result: "unknown" },
+      { result: false, resolved: 'require "fast" == "slow"' },
+    ]);
     expect(existsSync(join(cwd, "probed"))).toBe(false);
   });
 

@@ -522,6 +522,24 @@ step "C" as c { run "echo c >> log.txt" }
     expect(again.stderr).toMatch(/already succeeded/);
   });
 
+  it("warns when a newer run of the same runbook and env has succeeded since (issue 16)", async () => {
+    const src = `runbook "r" version "1.0.0"
+step "A" as a { run "echo a >> log.txt" }
+step "B" as b { run "[ -f fixed ]" }
+`;
+    const c = cli().file("r.rb", src);
+    const r1 = await c.args("run", "r.rb", "--no-tui").run();
+    expect(r1.code).toBe(1);
+    const old = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r1.stdout)![1]!;
+    // Before any newer run: no warning.
+    writeFileSync(join(c.dir, "fixed"), "");
+    const r2 = await cli(c.dir).args("run", "r.rb", "--no-tui").run();
+    expect(r2.code).toBe(0);
+    const newer = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r2.stdout)![1]!;
+    const resumed = await cli(c.dir).args("resume", old, "--no-tui").run();
+    expect(resumed.stderr).toContain(`runbook: warning: run ${newer} of r in env default started after run ${old} and succeeded`);
+  });
+
   it("an unknown run id is a usage error", async () => {
     const r = await cli().args("resume", "nope", "--no-tui").run();
     expect(r.code).toBe(2);

@@ -54,7 +54,7 @@ describe("step preview (step-through)", () => {
   it.each([
     ["Enter", KEY.enter, "run"],
     ["s", "s", "skip"],
-    ["a", "a", "abort"],
+    ["a then y", "a", "abort"],
     ["c", "c", "run"],
   ])("%s answers beforeStep with %s", async (_name, key, expected) => {
     const plan = threeSteps();
@@ -62,6 +62,11 @@ describe("step preview (step-through)", () => {
     const answer = track(ui.store.interaction.beforeStep({ plan, step: plan.steps[0]!, index: 0 }));
     await ui.frame("Next step: Build");
     ui.press(key);
+    // `a` asks first (issue 16): y confirms.
+    if (key === "a") {
+      await ui.frame("Abort?");
+      ui.press("y");
+    }
     await vi.waitFor(() => expect(answer.value).toBe(expected));
     await ui.frame((f) => !f.includes("Next step"));
   });
@@ -274,6 +279,10 @@ describe("manual steps", () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(answer.settled).toBe(false);
     ui.press(key);
+    if (key === "a") {
+      await ui.frame("Abort?");
+      ui.press("y");
+    }
     await vi.waitFor(() => expect(answer.value).toBe(expected));
   });
 });
@@ -328,6 +337,11 @@ describe("failures", () => {
     const ex = fakeExecutor(plan, ui.bus, ui.store.interaction, { migrate: { failures: Infinity } });
     await ui.frame("Step failed");
     ui.press(key);
+    // `a` and `b` ask first (issue 16): y confirms.
+    if (key !== "s") {
+      await ui.frame(key === "a" ? "Abort?" : "Roll back?");
+      ui.press("y");
+    }
     expect((await ex.done).status).toBe(status);
   });
 
@@ -343,6 +357,8 @@ describe("failures", () => {
     });
     await ui.frame("Step failed");
     ui.press("b");
+    await ui.frame("Roll back?");
+    ui.press("y");
     let f = await ui.frame("Rolling back");
     expect(f).toContain("ROLLING BACK 0/2");
     expect(f).toMatch(/Stop\s+undoing…/);

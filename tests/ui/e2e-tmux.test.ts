@@ -212,6 +212,79 @@ if (!HAVE_TMUX) {
       rmSync(dir, { recursive: true, force: true });
     });
 
+    it("a dry run shows what each step would do and stays until the operator leaves; `show` has the same lines", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-dry" version "1.0.0"\nvar appdir = "${dir}/app"\nstep "Prepare" {\n  confirm "Is the window open?"\n  run "mkdir -p \${appdir}\\necho made-\${appdir}"\n}\nstep "Deploy" when exists "\${appdir}/../rb.rb" {\n  run "echo deploying to \${appdir}"\n}\n`,
+      );
+      const s = session("dry", dir, `node ${q(BIN)} run rb.rb --dry-run --state ${q(db)}`, { HOME: dir });
+      let f = await s.waitFor("Dry run finished");
+      expect(s.alternateScreen()).toBe(true);
+      expect(f).toContain("verdict: would run");
+      // The screen stays: the operator reads each step.
+      s.keys("Up");
+      f = await s.waitFor(/\[true, runs\] when exists/);
+      expect(f).toContain(`echo deploying to ${dir}/app`);
+      expect(f).not.toContain("${appdir}/../rb.rb");
+      s.keys("Up");
+      f = await s.waitFor("Is the window open?");
+      expect(f).toContain(`mkdir -p ${dir}/app`);
+      expect(f).toMatch(/^.*│\s+echo made-/m); // the command's second line, as a line of its own
+      expect(existsSync(join(dir, "app"))).toBe(false);
+      s.keys("q");
+      f = await s.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=0");
+      expect(s.alternateScreen()).toBe(false);
+      expect(f).toMatch(/Dry run \S+: would run/);
+      const runId = /Dry run (\S+): would run/.exec(f)![1]!;
+      const shown = execFileSync("node", [BIN, "show", runId, "--state", db], { cwd: dir, encoding: "utf8", env: { ...process.env, HOME: dir } });
+      expect(shown).toContain(`would run: $ mkdir -p ${dir}/app`);
+      expect(shown).toContain(`when exists "${dir}/app/../rb.rb": true, runs`);
+      expect(shown).toContain("Is the window open?");
+      expect(existsSync(join(dir, "app"))).toBe(false);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("a and b ask first; b lists its undos in order, and runs them only after y", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-keys" version "1.0.0"\nstep "Make a" as make_a {\n  run "touch a"\n  undo "rm a; echo undid-a >> undo.log"\n}\nstep "Make b" as make_b {\n  run "touch b"\n  undo "rm b; echo undid-b >> undo.log"\n}\nstep "Break" as brk { run "exit 3" }\nfinally {\n  step "Tidy" { run "echo tidy > tidy.txt" }\n}\n`,
+      );
+      const s = session("keys", dir, `node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
+      await s.waitFor("Next step: Make a");
+      // a at "Next step" asks; n goes back, nothing happened.
+      s.keys("a");
+      let f = await s.waitFor("Abort?");
+      expect(f).toMatch(/y yes, abort\s+n no, go back/);
+      s.keys("n");
+      f = await s.waitFor(/Next step: Make a[\s\S]*Enter run it/);
+      expect(f).not.toContain("Abort?");
+      s.keys("c");
+      f = await s.waitFor("Step failed: Break");
+      s.keys("b");
+      f = await s.waitFor("Roll back?");
+      expect(f).toMatch(/1\. Make b \(make_b\): \$ rm b; echo undid-b >> undo\.log/);
+      expect(f).toMatch(/2\. Make a \(make_a\): \$ rm a; echo undid-a >> undo\.log/);
+      expect(existsSync(join(dir, "undo.log"))).toBe(false);
+      s.keys("n");
+      f = await s.waitFor(/Step failed: Break[\s\S]*r retry/);
+      expect(f).not.toContain("Roll back?");
+      expect(existsSync(join(dir, "undo.log"))).toBe(false);
+      s.keys("b");
+      await s.waitFor("Roll back?");
+      s.keys("y");
+      // The undos ran (in that order); then the finally step, asked about as every step.
+      await s.waitFor("Next step: Tidy");
+      expect(readFileSync(join(dir, "undo.log"), "utf8")).toBe("undid-b\nundid-a\n");
+      s.keys("Enter");
+      f = await s.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=1");
+      expect(readFileSync(join(dir, "tidy.txt"), "utf8")).toBe("tidy\n");
+      rmSync(dir, { recursive: true, force: true });
+    });
+
     it("the terminal closing (SIGHUP) stops the running step and runs finally; nothing waits for an answer", async (ctx) => {
       const { dir, db } = newRunDir(ctx);
       writeFileSync(
@@ -253,8 +326,10 @@ if (!HAVE_TMUX) {
       expect(f).toContain("RUNBOOK-EXIT=3");
       expect(s.alternateScreen()).toBe(false);
       expect(f).toContain("runbook: interrupted again: exiting now");
-      const runId = /runbook resume (\S+)`/.exec(f)?.[1];
+      // With the --state it was given (issue 16).
+      const runId = /runbook resume (\S+) --state (\S+)`/.exec(f)?.[1];
       expect(runId).toBeDefined();
+      expect(f.replace(/\n/g, "")).toContain(`--state ${db}\``);
       const history = execFileSync("node", [BIN, "history", "--json", "--state", db], { cwd: dir, encoding: "utf8", env: { ...process.env, HOME: dir } });
       expect((JSON.parse(history) as { id: string }[]).map((r) => r.id)).toEqual([runId]);
       rmSync(dir, { recursive: true, force: true });

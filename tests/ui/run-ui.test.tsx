@@ -100,7 +100,10 @@ describe("startUi", () => {
 
   it("restores the terminal from the exit hook when the process ends while the UI is up", async () => {
     const t = fakeTerminal();
-    const ui = await startUi({ io: t.io, plan, bus: new EventBus(), dryRun: false, runId: "R1" });
+    const bus = new EventBus();
+    const ui = await startUi({ io: t.io, plan, bus, dryRun: false, runId: "R1" });
+    // A step started (a run that started none has nothing to resume).
+    bus.emit({ type: "step-started", runId: "R1", time: new Date().toISOString(), stepId: plan.steps[0]!.id, title: plan.steps[0]!.title, attempt: 1, preview: [] });
     const hook = process
       .listeners("exit")
       .filter((l) => l.name === "restoreTerminalOnExit")
@@ -177,6 +180,8 @@ describe("runbook run with the UI", () => {
     t.stdin.write(KEY.enter);
     await until(() => t.recent().includes("Step failed: Bad"), "the failure");
     t.stdin.write("a");
+    await until(() => t.recent().includes("Abort?"), "the abort confirmation");
+    t.stdin.write("y");
     const r = await done;
     expect(r.code).toBe(1);
     const out = t.output();

@@ -141,8 +141,11 @@ export function fakeExecutor(plan: Plan, bus: EventBus, interaction: Interaction
         if (c === "retry") continue;
         if (c === "skip") return "ok";
         if (c === "abort") return "abort";
-        // roll back: undo completed steps in reverse
-        const undo = [...completed].reverse();
+        // roll back: like the executor, the completed steps with an undo (or edits), newest first
+        const undo = [...completed].reverse().filter((id) => {
+          const st = plan.steps.find((x) => x.id === id)!;
+          return st.undo.length > 0 || st.actions.some((a) => a.kind === "edit");
+        });
         emit({ type: "rollback-started", steps: undo });
         for (const id of undo) {
           const hold = behaviours[`undo:${id}`]?.hold;

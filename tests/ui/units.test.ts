@@ -144,6 +144,7 @@ describe("summary", () => {
 
   function finishedStore(status: "succeeded" | "failed") {
     const store = new UiStore({ plan, runId: "01HRUN", dryRun: false });
+    store.handle(ev({ type: "step-started", stepId: "backup", title: "Backup", attempt: 1, preview: [] }));
     store.handle(ev({ type: "step-finished", stepId: "backup", status: "ok", durationMs: 1234, attempt: 1 }));
     store.handle(ev({ type: "step-finished", stepId: "tell-testers", status: "skipped", reason: "skipped by the operator", durationMs: 0, attempt: 0 }));
     if (status === "failed") {
@@ -161,7 +162,8 @@ describe("summary", () => {
   it("lists every step with status and duration, and how to resume a run that did not finish", () => {
     const text = formatSummary(finishedStore("failed"), { status: "failed", exitCode: 1 }, false);
     expect(text).toMatch(/✔ backup\s+Backup\s+ok\s+1\.2s/);
-    expect(text).toMatch(/↷ tell-testers\s+Tell testers\s+skipped\s+0ms\s+skipped by the operator/);
+    // A skipped step shows no time.
+    expect(text).toMatch(/↷ tell-testers\s+Tell testers\s+skipped\s+skipped by the operator/);
     expect(text).toMatch(/✘ deploy\s+Deploy \(on web\)\s+failed\s+400ms\s+command exited with 2\s+exit 2/);
     expect(text).toMatch(/○ migrate\s+Migrate\s+not run/);
     expect(text).toMatch(/finally\n\s+✔ cleanup/);

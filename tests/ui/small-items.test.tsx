@@ -1,0 +1,82 @@
+// The smaller items of issue 16: a pasted env name with its Enter answers the
+// protected confirmation; the resume command is offered only for a run that
+// started a step, and names the --state it was given; the summary's columns line
+// up and fit 80 columns.
+
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup } from "ink-testing-library";
+import type { RunEvent } from "../../runtime/events.js";
+import { UiStore } from "../../cli/ui/store.js";
+import { formatSummary } from "../../cli/ui/summary.js";
+import { displayWidth, resumeCommand } from "../../cli/ui/format.js";
+import { confirm, makePlan, run, step, track } from "./support.js";
+import { mount } from "./harness.js";
+
+afterEach(() => cleanup());
+vi.setConfig({ testTimeout: 120_000 });
+
+const ev = (e: Record<string, unknown>) => ({ runId: "run-1", time: new Date().toISOString(), ...e }) as RunEvent;
+
+describe("a pasted confirmation", () => {
+  it.each([["prod\r"], ["prod\n"]])("%j in one chunk answers yes", async (chunk) => {
+    const plan = makePlan([step("release", { actions: [confirm("Ship it?")] })], { env: "prod", protected: true });
+    const ui = mount(plan);
+    const answer = track(ui.store.interaction.confirm("Ship it?", { plan, step: plan.steps[0] }));
+    await ui.frame("Confirm in protected env");
+    ui.press(chunk);
+    await vi.waitFor(() => expect(answer.value).toBe(true));
+  });
+
+  it("a wrong name pasted with Enter is refused, not typed on", async () => {
+    const plan = makePlan([step("release", { actions: [confirm("Ship it?")] })], { env: "prod", protected: true });
+    const ui = mount(plan);
+    const answer = track(ui.store.interaction.confirm("Ship it?", { plan, step: plan.steps[0] }));
+    await ui.frame("Confirm in protected env");
+    ui.press("uat\r");
+    await ui.frame('"uat" is not "prod"');
+    expect(answer.settled).toBe(false);
+    ui.press("prod\r");
+    await vi.waitFor(() => expect(answer.value).toBe(true));
+  });
+});
+
+describe("the resume command offered", () => {
+  const plan = makePlan([step("deploy", { actions: [run(["x"])] })]);
+  it("names the --state the run was given, quoted for a shell", () => {
+    expect(resumeCommand("r1")).toBe("runbook resume r1");
+    expect(resumeCommand("r1", "/var/lib/runbook/j.db")).toBe("runbook resume r1 --state /var/lib/runbook/j.db");
+    expect(resumeCommand("r1", "/tmp/my journal.db")).toBe("runbook resume r1 --state '/tmp/my journal.db'");
+    const store = new UiStore({ plan, runId: "r1", dryRun: false, state: "/tmp/j.db" });
+    store.handle(ev({ type: "step-started", stepId: "deploy", title: "Deploy", attempt: 1, preview: [] }));
+    store.handle(ev({ type: "step-finished", stepId: "deploy", status: "failed", reason: "boom", durationMs: 5, attempt: 1 }));
+    expect(formatSummary(store, { status: "failed", exitCode: 1 }, false)).toContain("Resume with: runbook resume r1 --state /tmp/j.db");
+  });
+
+  it("is not offered for a run that never started a step", () => {
+    const store = new UiStore({ plan, runId: "r1", dryRun: false });
+    store.handle(ev({ type: "run-finished", status: "failed", exitCode: 1, durationMs: 5, error: "preflight failed" }));
+    expect(formatSummary(store, { status: "failed", exitCode: 1 }, false)).not.toContain("Resume with");
+  });
+});
+
+describe("the summary's columns", () => {
+  it("line up (a host counted whole) and fit 80 columns", () => {
+    const plan = makePlan([
+      step("backup-the-production-database-before-anything", { title: "Back up the production database before anything else happens to it", host: "web" }),
+      step("tell", { title: "Tell testers" }),
+      step("deploy", { title: "Deploy", host: "web" }),
+    ]);
+    const store = new UiStore({ plan, runId: "r1", dryRun: false });
+    for (const id of ["backup-the-production-database-before-anything", "tell", "deploy"])
+      store.handle(ev({ type: "step-finished", stepId: id, status: "ok", durationMs: 1200, attempt: 1 }));
+    const text = formatSummary(store, { status: "succeeded", exitCode: 0 }, false, 80);
+    const rows = text.split("\n").filter((l) => l.startsWith("    ✔"));
+    expect(rows).toHaveLength(3);
+    for (const r of rows) expect(displayWidth(r)).toBeLessThanOrEqual(80);
+    // The status column starts at the same place in every row.
+    const at = rows.map((r) => r.indexOf(" ok "));
+    expect(new Set(at).size).toBe(1);
+    expect(text).toContain("Deploy (on web)");
+    expect(text).toMatch(/Back up the production .*…/);
+  });
+});
