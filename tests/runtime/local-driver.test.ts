@@ -4,7 +4,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
-import { alive } from "../support/process.js";
+import { goneWithin } from "../support/process.js";
 import { requireServer } from "../support/sshd.js";
 import { requireSudo } from "../support/sudo.js";
 
@@ -83,7 +83,7 @@ describe("LocalDriver.exec", () => {
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBeNull();
     const pid = Number(await waitForFile(pidFile));
-    expect(alive(pid)).toBe(false);
+    expect(await goneWithin(pid)).toBe(true);
   });
 
   it("a grandchild that ignores TERM gets KILL after the grace period", async () => {
@@ -91,7 +91,7 @@ describe("LocalDriver.exec", () => {
     const r = await driver.exec(`trap '' TERM; sh -c 'trap "" TERM; while :; do sleep 0.1; done' & echo $! > ${pidFile}; wait`, { timeoutMs: 300 });
     expect(r.timedOut).toBe(true);
     const pid = Number(await waitForFile(pidFile));
-    expect(alive(pid)).toBe(false);
+    expect(await goneWithin(pid)).toBe(true);
   });
 
   it("aborting ends the command the same way", async () => {
@@ -103,7 +103,7 @@ describe("LocalDriver.exec", () => {
     const r = await p;
     expect(r.aborted).toBe(true);
     expect(r.timedOut).toBe(false);
-    expect(alive(pid)).toBe(false);
+    expect(await goneWithin(pid)).toBe(true);
   });
 
   it("an already aborted signal runs nothing", async () => {

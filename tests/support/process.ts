@@ -16,3 +16,17 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Whether the process is gone within `ms`: a signal sent to a group takes a moment to
+ * land on a loaded machine. A process that was not signalled (a `sleep 30`) is still
+ * there at the end and fails the test.
+ */
+export async function goneWithin(pid: number, ms = 5000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
