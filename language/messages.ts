@@ -5,7 +5,8 @@
 import type { PlacementProblem } from "./value-placement.js";
 import type { OutsideSource } from "./check.js";
 
-const q = (s: string) => `\`${s}\``;
+/** Code in a message: in backquotes, or in single quotes when it holds a backquote itself (never ``` ``` ```). */
+const q = (s: string) => (s.includes("`") ? `'${s}'` : `\`${s}\``);
 
 /** Why a value cannot stand at a place, and how to write it instead. */
 const PLACEMENT: { [K in PlacementProblem]: { why: string; fix: string } } = {

@@ -58,3 +58,19 @@ export function encodeValues(values: readonly string[]): Buffer {
   });
   return Buffer.from(out.join(""), "latin1");
 }
+
+/**
+ * Linux takes at most 128 KiB in one argument (MAX_ARG_STRLEN), and a command is one
+ * argument of `sh -c` here and of the login shell on a host: past that the kernel says
+ * only E2BIG (locally) or the host's shell exits 1. Said before anything starts.
+ */
+export const MAX_COMMAND_BYTES = 128 * 1024;
+
+export function checkCommandLength(command: string): void {
+  const bytes = Buffer.byteLength(command);
+  if (bytes < MAX_COMMAND_BYTES) return;
+  throw new DriverError(
+    `the command is ${Math.ceil(bytes / 1024)} KiB, more than the ${MAX_COMMAND_BYTES / 1024} KiB one command line may hold; put it in a script file (upload it, then run the script)`,
+    "command-too-long",
+  );
+}

@@ -13,7 +13,7 @@ import { promises as fs } from "node:fs";
 import { userInfo } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { encodeValues, valueEnv, valuePrelude } from "../command-values.js";
+import { checkCommandLength, encodeValues, valueEnv, valuePrelude } from "../command-values.js";
 import { processStartToken } from "./process-identity.js";
 import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
 
@@ -84,6 +84,7 @@ export class LocalDriver implements HostDriver {
     let stdin = options.stdin;
     let env = this.env;
     try {
+      checkCommandLength(command);
       if (values.length > 0 && asUser) {
         script = `${valuePrelude(values.length)}\n${command}`;
         stdin = Buffer.concat([encodeValues(values), Buffer.from(options.stdin ?? "")]);

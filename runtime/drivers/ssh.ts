@@ -10,7 +10,7 @@
 // DriverError "connection-lost"; the next call reconnects. ssh2 is loaded
 // lazily, on the first connection.
 
-import { encodeValues, valuePrelude } from "../command-values.js";
+import { checkCommandLength, encodeValues, valuePrelude } from "../command-values.js";
 import { shellQuote } from "../quote.js";
 import { appendFile, chmod as localChmod, mkdir, readFile, rename, stat as localStat, unlink, writeFile as writeLocalFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -770,6 +770,7 @@ class SshHost implements HostDriver {
     const user = conn.resolved.user;
     const sudoUser = options.asUser && options.asUser !== user ? options.asUser : undefined;
     const token = nextToken();
+    checkCommandLength(command);
     const values = options.values ?? [];
     const valueBytes = values.length > 0 ? encodeValues(values) : undefined;
     const wrapped = this.wrap(command, token, sudoUser, values.length);

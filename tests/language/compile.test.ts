@@ -197,3 +197,12 @@ describe("rendering: --format github", () => {
     );
   });
 });
+
+describe("compile: message wording", () => {
+  it("a backquote in a message is quoted so it reads as one character, never as ``` ``` ```", () => {
+    const r = compileSource('runbook "t" version "1.0.0"\nstep "S" {\n  run `echo`\n}\n', "/virtual/bt.rb");
+    const messages = r.diagnostics.map((d) => d.message);
+    expect(messages).toContain("unexpected character '`'");
+    expect(messages.join("\n")).not.toContain("```");
+  });
+});

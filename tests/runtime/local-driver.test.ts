@@ -106,7 +106,17 @@ describe("LocalDriver.exec", () => {
     expect(await goneWithin(pid)).toBe(true);
   });
 
-  it("an already aborted signal runs nothing", async () => {
+  it("a command over 128 KiB is refused before it starts, saying why (not spawn E2BIG)", async () => {
+    const err = await driver.exec(`echo ${"x".repeat(140 * 1024)} > /dev/null`).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "command-too-long" });
+    expect((err as Error).message).toMatch(/^the command is 141 KiB, more than the 128 KiB one command line may hold; put it in a script file/);
+    let out = "";
+    const ok = await driver.exec(`echo ${"x".repeat(120 * 1024)} | wc -c`, { onStdout: (c) => (out += c) });
+    expect(ok.exitCode).toBe(0);
+    expect(out.trim()).toBe(String(120 * 1024 + 1));
+  });
+
+    it("an already aborted signal runs nothing", async () => {
     const ac = new AbortController();
     ac.abort();
     const r = await driver.exec(`touch ${join(dir, "never")}`, { signal: ac.signal });

@@ -37,7 +37,16 @@ describe.skipIf(!sshdEnabled)("ssh exec", () => {
     expect(r).toMatchObject({ exitCode, signal: null, timedOut: false, aborted: false, out, err });
   });
 
-  it("a command ended by a signal reports the signal", async () => {
+  it("a command over 128 KiB is refused before it is sent, saying why (not a bare exit 1)", async () => {
+    const err = await host.exec(`echo ${"x".repeat(140 * 1024)} > /dev/null`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriverError);
+    expect((err as DriverError).code).toBe("command-too-long");
+    expect((err as DriverError).message).toMatch(/^the command is 141 KiB, more than the 128 KiB one command line may hold; put it in a script file/);
+    // Just under the limit, it runs.
+    expect((await collect(host, `echo ${"x".repeat(120 * 1024)} | wc -c`)).out).toBe(`${120 * 1024 + 1}\n`);
+  });
+
+    it("a command ended by a signal reports the signal", async () => {
     const r = await collect(host, "kill -s KILL $$");
     expect(r.exitCode).toBeNull();
     expect(r.signal).toBe("SIGKILL");
