@@ -409,6 +409,19 @@ export interface Runbook extends Node {
 }
 
 /** Evaluates a string's parts to plain text when every part is literal text; else undefined. */
+/** Every `${…}` of a literal, list items included (a stack of its own: lists may nest deep). */
+export function literalInterps(value: Literal): InterpPart[] {
+  const out: InterpPart[] = [];
+  const items: Literal[] = [value];
+  while (items.length > 0) {
+    const l = items.pop()!;
+    if (l.kind === "list") items.push(...l.items);
+    if (l.kind !== "string") continue;
+    for (const p of l.parts) if (p.kind === "interp") out.push(p);
+  }
+  return out;
+}
+
 export function literalText(s: StringLit): string | undefined {
   let out = "";
   for (const p of s.parts) {

@@ -76,7 +76,7 @@ import type {
   TextPart,
   Value,
 } from "./ast.js";
-import { allSteps, literalText } from "./ast.js";
+import { allSteps, literalInterps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
@@ -737,19 +737,11 @@ class Checker {
       const decl = this.scopeOf(e).decls.get(n);
       if (!decl || (decl.kind !== "param" && decl.kind !== "var") || (decl.kind === "param" && e === mainEnv)) return false;
       const deps: string[] = [];
-      const items: Literal[] = [decl.value];
-      while (items.length > 0) {
-        const l = items.pop()!;
-        if (l.kind === "list") items.push(...l.items);
-        if (l.kind !== "string") continue;
-        for (const p of l.parts) {
-          if (p.kind !== "interp") continue;
-          const path = p.path;
-          if (path.length === 1 && path[0] === "env") continue;
-          if (path.length === 1) deps.push(`${e}\u0000${path[0]}`);
-          else if (path.length === 2 && this.envs.has(path[0]!)) deps.push(`${path[0]}\u0000${path[1]}`);
-          else return false;
-        }
+      for (const { path } of literalInterps(decl.value)) {
+        if (path.length === 1 && path[0] === "env") continue;
+        if (path.length === 1) deps.push(`${e}\u0000${path[0]}`);
+        else if (path.length === 2 && this.envs.has(path[0]!)) deps.push(`${path[0]}\u0000${path[1]}`);
+        else return false;
       }
       return deps;
     };
@@ -1231,19 +1223,12 @@ export function outsideNames(rb: Runbook): Map<string, OutsideSource> {
       continue;
     }
     if (d.kind !== "var") continue;
-    const items: Literal[] = [d.value];
-    while (items.length > 0) {
-      const l = items.pop()!;
-      if (l.kind === "list") items.push(...l.items);
-      if (l.kind !== "string") continue;
-      for (const p of l.parts) {
-        if (p.kind !== "interp") continue;
-        const from = p.path.length === 1 ? p.path[0]! : p.path.length === 2 && envNames.has(p.path[0]!) ? p.path[1]! : undefined;
-        if (from === undefined) continue;
-        const users = usedBy.get(from);
-        if (users) users.push(name);
-        else usedBy.set(from, [name]);
-      }
+    for (const { path } of literalInterps(d.value)) {
+      const from = path.length === 1 ? path[0]! : path.length === 2 && envNames.has(path[0]!) ? path[1]! : undefined;
+      if (from === undefined) continue;
+      const users = usedBy.get(from);
+      if (users) users.push(name);
+      else usedBy.set(from, [name]);
     }
   }
   while (queue.length > 0) {

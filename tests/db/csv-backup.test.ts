@@ -13,7 +13,7 @@ import type { DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { exportTables, importFile } from "../../runtime/data.js";
 import type { Manifest } from "../../runtime/data-manifest.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
-import { allRows, loadFixture, newSqlite, tempDir, TABLES } from "./fixtures.js";
+import { allRows, loadFixture, newSqlite, TABLES, useTempFiles } from "./fixtures.js";
 import { planFrom, runPlan } from "../runtime/helpers.js";
 
 const SQLITE_KINDS = "CREATE TABLE kinds (id INTEGER PRIMARY KEY, s TEXT, d NUMERIC(10,2), r REAL, dt TIMESTAMP, b BLOB)";
@@ -28,15 +28,8 @@ const KINDS: unknown[][] = [
   [5, "NULL", "99999999.99", -1.7976931348623157e308, null, Buffer.from("plain text bytes")],
 ];
 
-let tmp: ReturnType<typeof tempDir>;
-const open: DatabaseDriver[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.close();
-  tmp.cleanup();
-});
+const tmp = useTempFiles();
+const open = tmp.open;
 
 async function sqlite(name: string, sql: string): Promise<DatabaseDriver> {
   const db = await newSqlite(join(tmp.dir, name), sql);

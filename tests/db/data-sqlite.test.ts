@@ -9,19 +9,7 @@ import { join } from "node:path";
 import { DriverError, type DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
-import {
-  allRows,
-  DOG_COLUMNS,
-  DOG_ROWS,
-  insertRows,
-  loadFixture,
-  newSqlite,
-  PERSON_COLUMNS,
-  PERSON_ROWS,
-  SQLITE_SCHEMA,
-  tempDir,
-  TABLES,
-} from "./fixtures.js";
+import { allRows, DOG_COLUMNS, DOG_ROWS, insertRows, loadFixture, newSqlite, PERSON_COLUMNS, PERSON_ROWS, SQLITE_SCHEMA, TABLES, useTempFiles } from "./fixtures.js";
 
 const GOLDEN = join(import.meta.dirname, "golden");
 
@@ -34,15 +22,8 @@ function golden(name: string, actual: Buffer): void {
   expect(actual.equals(expected)).toBe(true);
 }
 
-let tmp: ReturnType<typeof tempDir>;
-const open: DatabaseDriver[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.close();
-  tmp.cleanup();
-});
+const tmp = useTempFiles();
+const open = tmp.open;
 
 async function db(name: string, sql = ""): Promise<DatabaseDriver> {
   const d = await newSqlite(join(tmp.dir, name), sql);

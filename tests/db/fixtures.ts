@@ -4,6 +4,7 @@
 // the BMP, backslashes, an injection attempt, floats Python writes in exponent
 // form, NULLs, binary and web2py-style (base64 text) blobs.
 
+import { afterEach, beforeEach } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,6 +54,28 @@ export function tempDir(prefix = "runbook-db-test-"): { dir: string; cleanup: ()
 }
 
 /** A new SQLite file at `path` (an empty file is an empty database) with `sql` run in it. */
+/**
+ * For a test file: a fresh temp folder for each test (`dir`) and the databases a test
+ * opened (push them on `open`), closed and removed after it.
+ */
+export function useTempFiles(): { readonly dir: string; open: DatabaseDriver[] } {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  const open: DatabaseDriver[] = [];
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    for (const db of open.splice(0)) await db.close();
+    tmp?.cleanup();
+  });
+  return {
+    open,
+    get dir() {
+      return tmp!.dir;
+    },
+  };
+}
+
 export async function newSqlite(path: string, sql = ""): Promise<DatabaseDriver> {
   writeFileSync(path, "");
   const db = openSqlite(path);

@@ -14,17 +14,10 @@ import { openRemoteSqlite } from "../../runtime/drivers/remote-sqlite.js";
 import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { cli } from "../support/cli.js";
 import { fakeHost } from "./fake-host.js";
-import { loadFixture, newSqlite, tempDir } from "./fixtures.js";
+import { loadFixture, newSqlite, useTempFiles } from "./fixtures.js";
 
-let tmp: ReturnType<typeof tempDir>;
-const open: DatabaseDriver[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.close();
-  tmp.cleanup();
-});
+const tmp = useTempFiles();
+const open = tmp.open;
 
 function missingLocal(name = "typo.sqlite"): { db: DatabaseDriver; path: string } {
   const path = join(tmp.dir, name);

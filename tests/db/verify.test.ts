@@ -13,21 +13,14 @@ import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
 import { canonical, TableDigest, valueClass, verifyColumns } from "../../runtime/data-verify.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
-import { allRows, loadFixture, MYSQL_SCHEMA, newSqlite, SQLITE_SCHEMA, tempDir, TABLES } from "./fixtures.js";
+import { allRows, loadFixture, MYSQL_SCHEMA, newSqlite, SQLITE_SCHEMA, TABLES, useTempFiles } from "./fixtures.js";
 import { fakeHost } from "./fake-host.js";
 
 const UPPER_TRIGGER = "CREATE TRIGGER shout AFTER INSERT ON person FOR EACH ROW BEGIN UPDATE person SET name = upper(name) WHERE id = NEW.id AND NEW.id = 3; END";
 const EXTRA_TRIGGER = "CREATE TRIGGER extra AFTER INSERT ON dog FOR EACH ROW WHEN NEW.id = 1 BEGIN INSERT INTO dog (id, name) VALUES (99, 'extra'); END";
 
-let tmp: ReturnType<typeof tempDir>;
-const open: DatabaseDriver[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.close();
-  tmp.cleanup();
-});
+const tmp = useTempFiles();
+const open = tmp.open;
 
 async function sqlite(name: string, fixture: boolean): Promise<DatabaseDriver> {
   const db = await newSqlite(join(tmp.dir, name), fixture ? "" : SQLITE_SCHEMA);

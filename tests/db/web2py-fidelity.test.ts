@@ -14,7 +14,7 @@ import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { openRemoteSqlite } from "../../runtime/drivers/remote-sqlite.js";
 import { cellText, exportTables, importFile, parentsFirst, pyFixed, syncTables, web2pyBoolean } from "../../runtime/data.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
-import { newSqlite, tempDir } from "./fixtures.js";
+import { newSqlite, useTempFiles } from "./fixtures.js";
 import { fakeHost } from "./fake-host.js";
 
 const GOLDEN = join(import.meta.dirname, "golden");
@@ -43,15 +43,8 @@ const THING_ROWS = [
   { id: 4, zone: 1, name: "Table, big", active: "T", tags: "||", sizes: "||" },
 ];
 
-let tmp: ReturnType<typeof tempDir>;
-const open: DatabaseDriver[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.close();
-  tmp.cleanup();
-});
+const tmp = useTempFiles();
+const open = tmp.open;
 
 async function sqliteApp(name = "app.sqlite"): Promise<DatabaseDriver> {
   const db = await newSqlite(join(tmp.dir, name), SQLITE_APP);
