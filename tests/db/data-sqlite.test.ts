@@ -9,17 +9,13 @@ import { join } from "node:path";
 import { DriverError, type DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
+import { golden as goldenFile } from "../support/golden.js";
 import { allRows, DOG_COLUMNS, DOG_ROWS, insertRows, loadFixture, newSqlite, PERSON_COLUMNS, PERSON_ROWS, SQLITE_SCHEMA, TABLES, useTempFiles } from "./fixtures.js";
 
 const GOLDEN = join(import.meta.dirname, "golden");
 
 function golden(name: string, actual: Buffer): void {
-  const path = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(path, actual);
-  const expected = readFileSync(path);
-  // Compared as text first for a readable diff, then byte for byte.
-  expect(actual.toString("utf8")).toBe(expected.toString("utf8"));
-  expect(actual.equals(expected)).toBe(true);
+  goldenFile(join(GOLDEN, name), actual);
 }
 
 const tmp = useTempFiles();

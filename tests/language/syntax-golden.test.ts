@@ -3,17 +3,17 @@
 // with UPDATE_GOLDEN=1 (then review the diff). Files under golden/syntax/lib/ are only
 // included by the others.
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile } from "../../language/compile.js";
 import { renderDiagnostics } from "../../language/diagnostics.js";
+import { golden } from "../support/golden.js";
 import { GOLDEN_SYNTAX } from "./parse-helpers.js";
 
 const cases = readdirSync(GOLDEN_SYNTAX)
   .filter((f) => f.endsWith(".rb"))
   .sort();
-const update = process.env.UPDATE_GOLDEN === "1";
 
 describe("syntax error golden files", () => {
   it("has the required cases", () => {
@@ -38,9 +38,8 @@ describe("syntax error golden files", () => {
     const r = compile(name, undefined, { readFile: (p) => readFileSync(join(GOLDEN_SYNTAX, p), "utf8"), check: false });
     const out = renderDiagnostics(r.diagnostics, "text", { sources: r.sources });
     const expectedFile = join(GOLDEN_SYNTAX, name.replace(/\.rb$/, ".expected"));
-    if (update || !existsSync(expectedFile)) writeFileSync(expectedFile, out);
     expect(r.diagnostics.length).toBeGreaterThan(0);
     expect(r.runbook).toBeUndefined();
-    expect(out).toBe(readFileSync(expectedFile, "utf8"));
+    golden(expectedFile, out);
   });
 });

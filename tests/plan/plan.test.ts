@@ -2,7 +2,6 @@
 // every env, markdown for --env all, quoting of interpolated values, and secrets
 // that never appear in a plan.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -11,18 +10,13 @@ import { envNames } from "../../language/scope.js";
 import { buildPlan, parseSets } from "../../runtime/planner.js";
 import { showText, type Plan } from "../../runtime/plan.js";
 import { renderPlanMarkdown, renderPlanText } from "../../cli/views/plan.js";
+import { golden as goldenFile } from "../support/golden.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
-const update = process.env.UPDATE_GOLDEN === "1";
 
 function golden(name: string, actual: string): void {
-  const path = join(here, "golden", name);
-  if (update || !existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, actual);
-  }
-  expect(actual).toBe(readFileSync(path, "utf8"));
+  goldenFile(join(here, "golden", name), actual);
 }
 
 function planOf(src: string, env: string, sets: Record<string, string> = {}): Plan {
