@@ -205,7 +205,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .description("a language server for editors (LSP over stdio)")
         .option("--stdio", "talk over stdin and stdout (the only way; accepted for editors that pass it)")
         .action(async () => {
-          const { runLsp } = await import("./lsp/command.js");
+          const { runLsp } = await import("./commands/lsp.js");
           exitCode = await runLsp(io);
         }),
     completion: () =>

@@ -3,7 +3,7 @@
 
 import type { CliIO } from "../io.js";
 import { Exit } from "../io.js";
-import { startServer } from "./server.js";
+import { startServer } from "../lsp/server.js";
 
 export function runLsp(io: CliIO): Promise<number> {
   return new Promise((resolve) => {
