@@ -183,21 +183,24 @@ export class SymbolIndex {
     return this.occurrences.filter((o) => o.key === key);
   }
 
+  /** Every param's and var's value in env (computed once per env). */
+  private values(env: string): Map<string, string> {
+    const all = (this.valuesByEnv ??= new Map());
+    let map = all.get(env);
+    if (!map) {
+      try {
+        map = resolveValues(this.runbook, env, { otherEnv: true });
+      } catch {
+        map = new Map(); // a value too large to show
+      }
+      all.set(env, map);
+    }
+    return map;
+  }
+
   /** Each env's value of param or var `name` (secrets are never read). */
   valuesOf(name: string): { env: string; value: string }[] {
-    const values = (this.valuesByEnv ??= new Map());
-    return runnableEnvs(this.runbook).map((env) => {
-      let map = values.get(env);
-      if (!map) {
-        try {
-          map = resolveValues(this.runbook, env, { otherEnv: true });
-        } catch {
-          map = new Map();
-        }
-        values.set(env, map);
-      }
-      return { env, value: map.get(name) ?? "" };
-    });
+    return runnableEnvs(this.runbook).map((env) => ({ env, value: this.values(env).get(name) ?? "" }));
   }
 
   /** The declaration of `name` in force in each env. */
@@ -209,8 +212,7 @@ export class SymbolIndex {
   shown(lit: Literal, env: string): string {
     switch (lit.kind) {
       case "string": {
-        this.valuesOf("");
-        const values = this.valuesByEnv!.get(env) ?? new Map<string, string>();
+        const values = this.values(env);
         return lit.parts
           .map((p) => (p.kind === "text" ? p.value : p.path.length === 1 && p.path[0] === "env" ? env : p.path.length === 1 ? (values.get(p.path[0]!) ?? interpSource(p)) : interpSource(p)))
           .join("");

@@ -10,6 +10,8 @@ export const lspMessages = {
   hoverTitle: (kind: SymbolKind, name: string) => `**${kind}** ${code(name)}`,
   /** One env's value of a name, a line of the hover. */
   envValue: (env: string, value: string) => `- ${code(env)}: ${value === "" ? "(empty)" : code(value)}`,
+  /** One env's line of a hover, with text already marked up. */
+  envLine: (env: string, text: string) => `- ${code(env)}: ${text}`,
   /** A secret's line: never its value. */
   envSecret: (env: string) => `- ${code(env)}: secret`,
   envMissing: (env: string) => `- ${code(env)}: (not declared)`,

@@ -334,8 +334,8 @@ function declValueLine(index: SymbolIndex, env: string, decl: Decl): string {
       return m.envValue(env, decl.value.kind === "local" ? m.local : index.shown(decl.value, env));
     case "database":
       return decl.value.engine === "sqlite"
-        ? `- \`${env}\`: ${m.sqlite(index.shown(decl.value.path, env), decl.value.on?.name)}`
-        : `- \`${env}\`: ${m.mysql(maskUrlPasswords(index.shown(decl.value.url, env)), decl.value.via?.name)}`;
+        ? m.envLine(env, m.sqlite(index.shown(decl.value.path, env), decl.value.on?.name))
+        : m.envLine(env, m.mysql(maskUrlPasswords(index.shown(decl.value.url, env)), decl.value.via?.name));
     default:
       return assertNever(decl);
   }

@@ -29,6 +29,7 @@ env uat {
 env prod {
   protected
   var home = "/home/haiti-prod"
+  host portal = "app@\${home}.example.org"
 }
 
 section "Deploy" {
@@ -129,7 +130,7 @@ describe("runbook lsp over stdio", () => {
     expect(def).toEqual([{ uri: mainUri, range: { start: positionOf(MAIN, "var home", 0, 4), end: positionOf(MAIN, "var home", 0, 8) } }]);
 
     const refs = await client.request<Location[]>("textDocument/references", { textDocument: { uri: mainUri }, position: positionOf(MAIN, "var home", 0, 5), context: { includeDeclaration: false } });
-    expect(refs.map((r) => r.uri).sort()).toEqual([libUri, mainUri, mainUri, mainUri, mainUri, mainUri].sort());
+    expect(refs.map((r) => r.uri).sort()).toEqual([libUri, ...Array(6).fill(mainUri)].sort());
     expect(refs).toContainEqual({ uri: libUri, range: { start: positionOf(LIB, "${home}", 0, 2), end: positionOf(LIB, "${home}", 0, 6) } });
 
     const host = await client.request<Location[]>("textDocument/definition", { textDocument: { uri: mainUri }, position: positionOf(MAIN, "on portal", 0, 4) });
@@ -145,6 +146,10 @@ describe("runbook lsp over stdio", () => {
     expect(hover.contents.value).toContain("`uat`: `/home/haiti-uat/web2py`");
     expect(hover.contents.value).toContain("`prod`: `/home/haiti-prod/web2py`");
 
+    const host = await client.request<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri: mainUri }, position: positionOf(MAIN, "on portal", 0, 4) });
+    expect(host.contents.value).toContain("`dev`: `app@portal.example.org`");
+    expect(host.contents.value).toContain("`prod`: `app@/home/haiti-prod.example.org`");
+
     const secret = await client.request<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri: mainUri }, position: positionOf(MAIN, "${token}", 0, 3) });
     expect(secret.contents.value).toContain("`prod`: secret");
     expect(secret.contents.value).toContain("LSP_TOKEN");
@@ -158,6 +163,7 @@ describe("runbook lsp over stdio", () => {
     const lib2 = applyEdits(LIB, edit.changes[libUri]!);
     expect(main2).not.toMatch(/var home|\$\{home\}/);
     expect(main2.match(/var root/g)).toHaveLength(4);
+    expect(main2).toContain('host portal = "app@${root}.example.org"');
     expect(lib2).toContain("${root}");
     const recompiled = compile(mainPath, main2, { readFile: (p) => (p === libPath ? lib2 : readFileSync(p, "utf8")) });
     expect(recompiled.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
