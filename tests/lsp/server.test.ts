@@ -136,6 +136,12 @@ describe("runbook lsp over stdio", () => {
     const host = await client.request<Location[]>("textDocument/definition", { textDocument: { uri: mainUri }, position: positionOf(MAIN, "on portal", 0, 4) });
     expect(host).toEqual([{ uri: mainUri, range: { start: positionOf(MAIN, "host portal", 0, 5), end: positionOf(MAIN, "host portal", 0, 11) } }]);
 
+    // From the include itself, open beside the runbook that includes it: no missing-header, and its names lead back.
+    await client.open(libUri, LIB, 1);
+    expect((await client.diagnostics(libUri, 1)).diagnostics).toEqual([]);
+    const fromLib = await client.request<Location[]>("textDocument/definition", { textDocument: { uri: libUri }, position: positionOf(LIB, "${home}", 0, 3) });
+    expect(fromLib).toEqual(def);
+
     const inc = await client.request<Location>("textDocument/definition", { textDocument: { uri: mainUri }, position: positionOf(MAIN, "lib.rb", 0, 1) });
     expect(inc.uri).toBe(libUri);
   });
