@@ -8,7 +8,16 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
+import type { RunEventType } from "../../runtime/events.js";
 import { cli } from "../support/cli.js";
+
+/** Every event type (a new one is a type error here until it is listed, then a test failure until it has a schema). */
+const EVENT_TYPES: { [K in RunEventType]: true } = {
+  "run-started": true, "step-started": true, output: true, action: true, guard: true, confirm: true, manual: true, note: true,
+  progress: true, diff: true, "step-finished": true, "command-started": true, "command-ended": true, "host-finished": true,
+  "rollback-started": true, "rollback-step": true, "failure-choice": true, "run-finished": true, "preflight-started": true,
+  "preflight-target": true, "preflight-finished": true, "dry-run-verdict": true,
+};
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SCHEMAS = join(ROOT, "schemas");
@@ -76,10 +85,10 @@ function validateEvents(stdout: string, seen: Set<string>): void {
   for (const line of lines) {
     const event = JSON.parse(line) as { type: string };
     seen.add(event.type);
-    const own = ajv.getSchema(`https://github.com/runbook/runbook/schemas/events/${event.type}.schema.json`);
+    const own = ajv.getSchema(`https://unpkg.com/runbook/schemas/events/${event.type}.schema.json`);
     expect(own, `a schema for ${event.type}`).toBeDefined();
     expect(own!(event) ? [] : own!.errors, line).toEqual([]);
-    const any = ajv.getSchema("https://github.com/runbook/runbook/schemas/event.schema.json")!;
+    const any = ajv.getSchema("https://unpkg.com/runbook/schemas/event.schema.json")!;
     expect(any(event), line).toBe(true);
   }
 }
@@ -109,15 +118,22 @@ describe("JSON Schemas against real output", () => {
     );
   });
 
+  it("has one schema for each event type, and event.schema.json names them all", () => {
+    const files = readdirSync(join(SCHEMAS, "events")).sort();
+    expect(files).toEqual(Object.keys(EVENT_TYPES).map((t) => `${t}.schema.json`).sort());
+    const any = JSON.parse(readFileSync(join(SCHEMAS, "event.schema.json"), "utf8")) as { oneOf: { $ref: string }[] };
+    expect(any.oneOf.map((r) => r.$ref).sort()).toEqual(files.map((f) => `events/${f}`));
+  });
+
   it("a schema refuses what is not an event", () => {
-    const own = ajv.getSchema("https://github.com/runbook/runbook/schemas/events/note.schema.json")!;
+    const own = ajv.getSchema("https://unpkg.com/runbook/schemas/events/note.schema.json")!;
     expect(own({ type: "note", runId: "r", stepId: "s", time: "2026-01-01T00:00:00.000Z", text: "x" })).toBe(true);
     expect(own({ type: "note", runId: "r", stepId: "s", time: "2026-01-01T00:00:00.000Z", text: 1 })).toBe(false);
     expect(own({ type: "note", runId: "r", stepId: "s", time: "2026-01-01T00:00:00.000Z", text: "x", extra: true })).toBe(false);
   });
 
   it("validates `plan --format json`, one env and all", async () => {
-    const validate = ajv.getSchema("https://github.com/runbook/runbook/schemas/plan.schema.json")!;
+    const validate = ajv.getSchema("https://unpkg.com/runbook/schemas/plan.schema.json")!;
     for (const file of ["runbooks/haiti-release.rb", "tests/fixtures/all-constructs.rb"]) {
       for (const env of ["all", undefined]) {
         const r = await cli(ROOT).args("plan", file, "--format", "json", ...(env ? ["--env", env] : [])).run();
