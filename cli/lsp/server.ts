@@ -11,6 +11,7 @@ import {
   createConnection,
   DiagnosticSeverity,
   DocumentSymbol,
+  LSPErrorCodes,
   MarkupKind,
   ResponseError,
   SymbolKind as LspSymbolKind,
@@ -192,7 +193,7 @@ export function startServer(input: NodeJS.ReadableStream = process.stdin, output
 
   connection.onPrepareRename(({ textDocument, position }) => {
     const found = occurrenceAt(textDocument.uri, position);
-    if (!found || found.occ.kind === "include") throw new ResponseError(0, m.renameNothing);
+    if (!found || found.occ.kind === "include") throw new ResponseError(LSPErrorCodes.RequestFailed, m.renameNothing);
     const { index, occ } = found;
     const explicit = occ.kind !== "step" || index.sources.get(occ.file)?.charAt(occ.offset) !== '"';
     return { range: range(index.sources, occ.file, occ.offset, occ.length), placeholder: explicit ? occ.name : occ.name.replace(/-/g, "_") };
@@ -200,12 +201,12 @@ export function startServer(input: NodeJS.ReadableStream = process.stdin, output
 
   connection.onRenameRequest(({ textDocument, position, newName }): WorkspaceEdit => {
     const found = occurrenceAt(textDocument.uri, position);
-    if (!found || found.occ.kind === "include") throw new ResponseError(0, m.renameNothing);
+    if (!found || found.occ.kind === "include") throw new ResponseError(LSPErrorCodes.RequestFailed, m.renameNothing);
     const { index, occ } = found;
-    if (!NAME.test(newName)) throw new ResponseError(0, m.renameNotAName(newName));
-    if (isKeyword(newName)) throw new ResponseError(0, m.renameKeyword(newName));
+    if (!NAME.test(newName)) throw new ResponseError(LSPErrorCodes.RequestFailed, m.renameNotAName(newName));
+    if (isKeyword(newName)) throw new ResponseError(LSPErrorCodes.RequestFailed, m.renameKeyword(newName));
     const taken = occ.kind === "step" ? index.all(`step:${newName}`).length > 0 : occ.kind === "env" ? index.envNames().includes(newName) : index.declKind(newName) !== undefined;
-    if (taken && newName !== occ.name) throw new ResponseError(0, m.renameTaken(newName));
+    if (taken && newName !== occ.name) throw new ResponseError(LSPErrorCodes.RequestFailed, m.renameTaken(newName));
     const changes: Record<string, TextEdit[]> = {};
     for (const o of index.all(occ.key)) {
       const uri = toUri(o.file);
