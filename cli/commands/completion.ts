@@ -39,9 +39,14 @@ compdef _runbook_complete runbook
 function __runbook_complete
   set -l words (commandline -opc)
   set -l cur (commandline -ct)
-  runbook __complete (count $words) $words "$cur" 2>/dev/null
+  set -l candidates (runbook __complete (count $words) $words "$cur" 2>/dev/null)
+  if test (count $candidates) -gt 0
+    printf '%s\\n' $candidates
+  else
+    __fish_complete_path "$cur"
+  end
 end
-complete -c runbook -a '(__runbook_complete)'
+complete -c runbook -f -a '(__runbook_complete)'
 `,
 };
 

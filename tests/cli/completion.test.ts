@@ -4,7 +4,7 @@
 // flags, flag choices, env names and step ids from the runbook, run ids from the journal.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -26,6 +26,17 @@ step "Say bye" {
 }
 `;
 
+/** `runbook` on the PATH of a test's shell: the CLI from source. */
+function binOnPath(dir: string): string {
+  const binDir = join(dir, "bin");
+  mkdirSync(binDir, { recursive: true });
+  writeFileSync(join(binDir, "runbook"), `#!/bin/sh\nexec "${process.execPath}" --import "${TSX}" "${BIN}" "$@"\n`);
+  chmodSync(join(binDir, "runbook"), 0o755);
+  return binDir;
+}
+
+const has = (shell: string) => spawnSync(shell, ["-c", "exit 0"]).status === 0;
+
 describe("runbook completion", () => {
   it("prints a script for each shell that asks runbook __complete", async () => {
     for (const shell of ["bash", "zsh", "fish"]) {
@@ -45,10 +56,7 @@ describe("runbook completion", () => {
 
     const script = (await cli(c.dir).args("completion", "bash").run()).stdout;
     // `runbook` on the PATH: the CLI from source.
-    const binDir = join(c.dir, "bin");
-    spawnSync("mkdir", ["-p", binDir]);
-    writeFileSync(join(binDir, "runbook"), `#!/bin/sh\nexec "${process.execPath}" --import "${TSX}" "${BIN}" "$@"\n`);
-    chmodSync(join(binDir, "runbook"), 0o755);
+    const binDir = binOnPath(c.dir);
     writeFileSync(join(c.dir, "completion.bash"), script);
 
     const cases: [string[], number][] = [
@@ -94,5 +102,34 @@ describe("runbook completion", () => {
     const words = (await cli(c.dir).args("__complete", "1", "runbook", "").run()).stdout.trim().split("\n");
     const compgen = spawnSync("bash", ["--norc", "-c", `compgen -W "${words.join(" ")}" -- re`], { encoding: "utf8" });
     expect(compgen.stdout.trim().split("\n").sort()).toEqual(["resume", "review"]);
+  });
+
+  it.skipIf(!has("fish"))("completes under fish (complete -C)", async () => {
+    const c = cli().file("r.rb", RUNBOOK);
+    writeFileSync(join(c.dir, "completion.fish"), (await cli(c.dir).args("completion", "fish").run()).stdout);
+    const binDir = binOnPath(c.dir);
+    const r = spawnSync("fish", ["--no-config", "-c", "source completion.fish; complete -C 'runbook run r.rb --env '; echo ---; complete -C 'runbook run r.rb --fr'; echo ---; complete -C 'runbook check r.'"], {
+      cwd: c.dir,
+      env: { ...c.fullEnv(), PATH: `${binDir}:${process.env.PATH}` },
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const [envs, flags, files] = r.stdout.split("---\n");
+    expect(envs!.trim().split("\n").map((l) => l.split("\t")[0]).sort()).toEqual(["dev", "staging"]);
+    expect(flags!.trim().split("\n").map((l) => l.split("\t")[0])).toContain("--from");
+    expect(files!.trim()).toBe("r.rb"); // nothing of runbook's own: file names
+  }, 120_000);
+
+  it.skipIf(!has("zsh"))("registers its function with zsh's completion system", async () => {
+    const c = cli();
+    writeFileSync(join(c.dir, "completion.zsh"), (await cli(c.dir).args("completion", "zsh").run()).stdout);
+    const r = spawnSync("zsh", ["-f", "-c", "autoload -U compinit && compinit -u -D && source ./completion.zsh && print -r -- $_comps[runbook]"], {
+      cwd: c.dir,
+      env: c.fullEnv(),
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe("_runbook_complete");
+    expect(spawnSync("zsh", ["-n", "completion.zsh"], { cwd: c.dir }).status).toBe(0);
   });
 });
