@@ -12,6 +12,7 @@ const all: Record<string, () => Promise<void>> = {
   ui: async () => (await import("./ui.js")).benchUi(),
   db: async () => (await import("./db.js")).benchDb(),
   "db-memory": async () => (await import("./db.js")).benchDbMemory(),
+  lsp: async () => (await import("./lsp.js")).benchLsp(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -2,7 +2,7 @@
 // cli/commands/ and returns an exit code (CLI.md). Command modules are imported
 // only when their command runs, so `runbook check` never loads ink, ssh2 or mysql2.
 
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { durationMs } from "../language/strings.js";
 import { maskUrlPasswords } from "../language/url-password.js";
 import { Exit, processIO, UsageError, type CliIO } from "./io.js";
@@ -199,7 +199,31 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
           const { unlockCommand } = await import("./commands/unlock.js");
           exitCode = await unlockCommand(file, opts, io);
         }),
+    lsp: () =>
+      program
+        .command("lsp")
+        .description("a language server for editors (LSP over stdio)")
+        .option("--stdio", "talk over stdin and stdout (the only way; accepted for editors that pass it)")
+        .action(async () => {
+          const { runLsp } = await import("./commands/lsp.js");
+          exitCode = await runLsp(io);
+        }),
+    completion: () =>
+      program
+        .command("completion")
+        .description("print a shell completion script")
+        .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"]))
+        .action(async (shell: "bash" | "zsh" | "fish") => {
+          const { completionCommand } = await import("./commands/completion.js");
+          exitCode = completionCommand(shell, io);
+        }),
   };
+  // The shell completion scripts ask this hidden entry what fits the word being typed.
+  if (argv[0] === "__complete") {
+    for (const define of Object.values(commands)) define();
+    const { completeWords } = await import("./commands/completion.js");
+    return completeWords(program, argv.slice(1), io);
+  }
   const only = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? argv[0] : undefined;
   for (const [name, define] of Object.entries(commands)) if (only === undefined || name === only) define();
 

@@ -185,12 +185,15 @@ describe("the tarball npm pack makes", () => {
         "docs/language.md",
         "runbooks/haiti-release.rb",
         "runbooks/lib/notify.rb",
+        "schemas/plan.schema.json",
+        "schemas/event.schema.json",
+        "schemas/events/run-started.schema.json",
       ]),
     );
   });
 
   it("holds nothing else: no tests, no TypeScript, no build scripts, no compiled sources beside the bundle", () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|bin\/[^/]+\.(js|json)|dist\/bundle\/[^/]+\.(js|cjs|cjs\.cache)|docs\/(ci\/)?[^/]+\.(md|yml)|runbooks\/.+)$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|bin\/[^/]+\.(js|json)|dist\/bundle\/[^/]+\.(js|cjs|cjs\.cache)|docs\/(ci\/)?[^/]+\.(md|yml)|runbooks\/.+|schemas\/(events\/)?[^/]+\.schema\.json)$/;
     expect(paths().filter((p) => !allowed.test(p))).toEqual([]);
     expect(paths().filter((p) => /(^|\/)tests?\/|\.tsx?$/.test(p))).toEqual([]);
   });
