@@ -46,7 +46,9 @@ describe("runbook run", () => {
     expect(readFileSync(join(r.dir, "version.txt"), "utf8")).toBe("r600\n");
     expect(readFileSync(join(r.dir, "config.py"), "utf8")).toBe("migrate = True\n");
     expect(readFileSync(join(r.dir, "log.txt"), "utf8")).toBe("deployed\nreport\n");
-    expect(r.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[write-version\] started/m);
+    // The date and zone once, on their own line; then the time of day on each line.
+    expect(r.stdout).toMatch(/^-- \d{4}-\d\d-\d\d, times in UTC[-+\d:]* --\n\d\d:\d\d:\d\d run /);
+    expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d \[write-version\] started/m);
     expect(r.stdout).toMatch(/\[deploy\] local \| deploying r600$/m);
     expect(r.stdout).toMatch(/\[deploy\] ok/);
     expect(r.stdout).toMatch(/run \d{8}-\d{6}-[0-9a-f]{4} succeeded/);
