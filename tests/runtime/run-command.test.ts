@@ -542,6 +542,33 @@ step "B" as b { run "[ -f fixed ]" }
     expect(resumed.stderr).toContain(`runbook: warning: run ${newer} of r in env default started after run ${old} and succeeded`);
   });
 
+  it("show prints a finally step's note once after the run was resumed (its finally ran twice); issue 16)", async () => {
+    const src = `runbook "r" version "1.0.0"
+step "B" as b { run "[ -f fixed ]" }
+finally {
+  step "Clean up" as cleanup { note "cleaned up" }
+  step "Report" as report { note "report \${run.id}" }
+}
+`;
+    const c = cli().file("r.rb", src);
+    const r1 = await c.args("run", "r.rb", "--no-tui").run();
+    expect(r1.code).toBe(1);
+    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r1.stdout)![1]!;
+    writeFileSync(join(c.dir, "fixed"), "");
+    const resumed = await cli(c.dir).args("resume", runId, "--no-tui").run();
+    expect(resumed.code).toBe(0);
+    const journal = await openJournal(join(c.dir, "journal.db"));
+    const notes = await journal.getNotes(runId);
+    await journal.close();
+    // The journal has each time the finally steps ran.
+    expect(notes.filter((n) => n.stepId === "cleanup")).toHaveLength(2);
+    const shown = await cli(c.dir).args("show", runId).run();
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.match(/note: cleaned up/g)).toHaveLength(1);
+    expect(shown.stdout.match(/note: report /g)).toHaveLength(1);
+    expect(shown.stdout).toMatch(/ok\s+cleanup\s+"Clean up"\n.*\n\s+note: cleaned up\n\s+ok\s+report/);
+  });
+
   it("an unknown run id is a usage error", async () => {
     const r = await cli().args("resume", "nope", "--no-tui").run();
     expect(r.code).toBe(2);
