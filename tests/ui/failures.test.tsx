@@ -123,7 +123,7 @@ describe("the questions about a failure, and a long confirmation, at 80 columns"
     const p = makePlan([step("lay", { title: "Lay out" })]);
     const ui = mount(p, { columns: 80, rows: 30 });
     const question = "Lay out a fresh sandbox in /tmp/runbook-sandbox-operator (replacing what an earlier run left there, its databases too)?";
-    const answer = track(ui.store.interaction.confirm(question, { plan: p, step: p.steps[0]!, index: 0 }));
+    const answer = track(ui.store.interaction.confirm(question, { plan: p, step: p.steps[0]! }));
     const f = await ui.frame("Confirm");
     expect(f).not.toContain("…");
     expect(words(f)).toContain(question);
