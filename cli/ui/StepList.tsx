@@ -51,7 +51,9 @@ export function stepRows(store: UiStore, width: number): { rows: Line[]; selecte
 }
 
 export function visibleStepRows(store: UiStore, width: number, height: number): Line[] {
-  const title: Line = [{ text: "Steps", bold: true, color: "cyan" }, { text: `  ${store.order.indexOf(store.selectedId ?? "") + 1}/${store.order.length}`, dim: true }];
+  // Which step is selected (not how many are done: the header says that).
+  const at = store.order.indexOf(store.selectedId ?? "");
+  const title: Line = [{ text: "Steps", bold: true, color: "cyan" }, { text: at < 0 ? `  ${store.order.length}` : `  ▶ ${at + 1} of ${store.order.length}`, dim: true }];
   const { rows, selectedRow } = stepRows(store, width);
   const h = Math.max(0, height - 1);
   const start = Math.max(0, Math.min(selectedRow - Math.floor(h / 2), rows.length - h));

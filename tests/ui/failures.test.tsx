@@ -131,3 +131,18 @@ describe("the questions about a failure, and a long confirmation, at 80 columns"
     await vi.waitFor(() => expect(answer.value).toBe(true));
   });
 });
+
+describe("the UI's own lines in the output pane", () => {
+  it("a note longer than the pane is wrapped, read whole; a command's output line is cut at the edge", async () => {
+    const p = plan();
+    const ui = mount(p, { stepThrough: false, columns: 80, rows: 30 });
+    const at = new Date().toISOString();
+    const note = "'Deploy the release' was interrupted: it was running when the run stopped; it may have done part of its work";
+    ui.bus.emit({ type: "step-started", runId: "run-1", time: at, stepId: "backup", title: "Back up the database", attempt: 1, preview: [] });
+    ui.bus.emit({ type: "note", runId: "run-1", time: at, stepId: "backup", text: note });
+    ui.bus.emit({ type: "output", runId: "run-1", time: at, stepId: "backup", stream: "stdout", text: `${"x".repeat(150)}-end\n` });
+    const f = await ui.frame("x".repeat(20));
+    expect(words(f)).toContain(`note: ${note}`);
+    expect(f).not.toContain("-end");
+  });
+});
