@@ -52,6 +52,7 @@ export function logClock(): (iso: string) => { time: string; dateLine?: string }
     const t = Date.parse(iso);
     if (Number.isNaN(t)) return { time: iso };
     const second = Math.floor(t / 1000);
+    // Within the second just shown: the same time, on the day just shown.
     if (second === lastSecond) return { time: last };
     const d = new Date(t);
     const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}, times in ${zoneName(d.getTimezoneOffset())}`;
@@ -59,7 +60,6 @@ export function logClock(): (iso: string) => { time: string; dateLine?: string }
     last = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
     if (day === shownDay) return { time: last };
     shownDay = day;
-    // A later time in the same second is on the day just shown.
     return { time: last, dateLine: `-- ${day} --` };
   };
 }
