@@ -48,7 +48,11 @@ export function logClock(): (iso: string) => { time: string; dateLine?: string }
   let shownDay: string | undefined;
   let lastSecond = NaN;
   let last = "";
+  /** "2026-12-07T14:05:09" of the last UTC time read ("…Z", as events have it): the same second needs no parsing. */
+  let lastKey: string | undefined;
   return (iso) => {
+    if (lastKey !== undefined && iso.length === 24 && iso.startsWith(lastKey) && iso.endsWith("Z")) return { time: last };
+    lastKey = iso.length === 24 && iso.endsWith("Z") ? iso.slice(0, 19) : undefined;
     const t = Date.parse(iso);
     if (Number.isNaN(t)) return { time: iso };
     const second = Math.floor(t / 1000);
