@@ -1071,6 +1071,8 @@ class Executor {
     const shown = `$ ${showText(command)}${asUser ? `   (as ${asUser})` : ""}`;
     if (this.dry) {
       this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: `would run: ${shown}` });
+      // Its secrets are read as the run would read them here: one that cannot be read fails the step, as it would.
+      this.o.secrets.bind(command);
       return;
     }
     const { code, values } = this.o.secrets.bind(command);

@@ -80,6 +80,26 @@ function resumeHint(run: RunRecord, steps: StepRecord[], state: string | undefin
   return { command: `runbook resume ${run.id}${stateFlag(state)}`, fromStep: next?.id };
 }
 
+/**
+ * A step's notes. The step's record is its last execution (a `finally` step runs
+ * again when its run is resumed, a step again when retried): its notes are shown as
+ * notes; an earlier execution's note with its time, and only when it says something
+ * the last one did not (the same note again is not shown twice).
+ */
+function noteLines(notes: NoteRecord[], startedAt: string | undefined): string[] {
+  const from = startedAt === undefined ? NaN : Date.parse(startedAt);
+  const isLast = (n: NoteRecord) => Number.isNaN(from) || !(Date.parse(n.time) < from);
+  const last = notes.filter(isLast);
+  const said = new Set(last.map((n) => n.text));
+  const earlier: NoteRecord[] = [];
+  for (const n of notes) {
+    if (isLast(n) || said.has(n.text)) continue;
+    said.add(n.text);
+    earlier.push(n);
+  }
+  return [...earlier.map((n) => `note (earlier run of this step, ${formatTime(n.time)}): ${n.text}`), ...last.map((n) => `note: ${n.text}`)];
+}
+
 function renderRun(
   run: RunRecord,
   steps: StepRecord[],
@@ -165,7 +185,7 @@ function renderRun(
         .join(", ");
       out.push(`      ${h.host}: ${hostDetail}`);
     }
-    for (const n of notesByStep.get(id) ?? []) out.push(`      note: ${n.text}`);
+    for (const line of noteLines(notesByStep.get(id) ?? [], s?.startedAt)) out.push(`      ${line}`);
     if (s && s.outputTail !== "") {
       out.push(`      output${s.outputTruncated ? " (last lines only)" : ""}:`);
       for (const line of s.outputTail.replace(/\n$/, "").split("\n")) out.push(`        ${line}`);

@@ -62,7 +62,10 @@ export function App({ store, color, fallbackSize }: AppProps) {
     );
   }
 
-  const panel = panelFor(store, columns - 4, Math.max(2, Math.floor(height * 0.45) - 2));
+  // A finished run's panel (a dry run's verdict with what failed or could not be
+  // checked) may take more of the screen: nothing runs any more, and its warnings are the point.
+  const share = store.dialog?.kind === "finished" ? 0.6 : 0.45;
+  const panel = panelFor(store, columns - 4, Math.max(2, Math.floor(height * share) - 2));
   const panelHeight = panel ? panel.lines.length + 2 : 0;
   const bodyHeight = Math.max(2, height - 2 - 1 - panelHeight);
   const wide = columns >= WIDE;

@@ -7,7 +7,7 @@ import type { UiStore } from "./store.js";
 import type { Line } from "./preview.js";
 import { outputLines } from "./StepDetail.js";
 import { glyph } from "./StepList.js";
-import { Lines } from "./Lines.js";
+import { Lines, wrapLine } from "./Lines.js";
 import { wrapText } from "./format.js";
 import { verdictLines } from "../../runtime/verdict.js";
 import { assertNever } from "../../language/assert.js";
@@ -35,6 +35,8 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
     return v ? `${v.title} (${v.id}${v.host ? ` on ${v.host}` : ""})` : id;
   };
   let panel: Panel | undefined;
+  /** Lines shown as they are, cut at the edge (command output); every other line is wrapped, never cut. */
+  const asIs = new Set<Line>();
   if (store.quitting) {
     panel = {
       border: "yellow",
@@ -128,7 +130,11 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
           lines: [
             [{ text: "✘ Step failed: ", bold: true, color: "red" }, { text: stepTitle(d.stepId), bold: true }],
             ...errorLines,
-            ...(out.length ? [[{ text: "Last output:", dim: true }] as Line, ...out.map((l) => [{ text: "  " }, ...l])] : []),
+            ...(out.length ? [[{ text: "Last output:", dim: true }] as Line, ...out.map((l) => {
+              const line: Line = [{ text: "  " }, ...l];
+              asIs.add(line);
+              return line;
+            })] : []),
             keys,
           ],
         };
@@ -177,6 +183,7 @@ export function panelFor(store: UiStore, width: number, maxLines: number): Panel
     };
   }
   if (!panel) return undefined;
+  panel.lines = panel.lines.flatMap((l) => (asIs.has(l) ? [l] : wrapLine(l, width)));
   if (panel.lines.length > maxLines) {
     // Keep the first lines and the last (the keys); cut the middle.
     const last = panel.lines[panel.lines.length - 1]!;

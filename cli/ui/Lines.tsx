@@ -52,6 +52,77 @@ export function fit(line: Line, width: number): Line {
   return out;
 }
 
+/**
+ * A line wrapped to `width` columns, its styles kept: broken after a space where it
+ * can be, a word longer than the line cut; the lines after the first are indented
+ * two columns more than the first (a wrapped line reads as one, apart from the next).
+ * Every character is kept (for a question or a reason, the end is what matters).
+ */
+export function wrapLine(line: Line, width: number): Line[] {
+  const segs = line.map((s) => ({ ...s, text: escapeControls(s.text) }));
+  if (displayWidth(lineText(segs)) <= width) return [segs];
+  const lead = /^ */.exec(lineText(segs))![0].length;
+  const indent = " ".repeat(Math.min(lead + 2, Math.max(0, width - 8)));
+  const out: Line[] = [];
+  let cur: Seg[] = [];
+  let used = 0;
+  const push = (s: Seg, text: string) => {
+    const last = cur[cur.length - 1];
+    if (last && sameStyle(last, s)) cur[cur.length - 1] = { ...last, text: last.text + text };
+    else cur.push({ ...s, text });
+    used += displayWidth(text);
+  };
+  const newLine = () => {
+    // The spaces a line was broken at are not shown at its end.
+    const lastSeg = cur[cur.length - 1];
+    if (lastSeg) cur[cur.length - 1] = { ...lastSeg, text: lastSeg.text.trimEnd() };
+    out.push(cur.filter((x) => x.text !== ""));
+    cur = [{ text: indent }];
+    used = indent.length;
+  };
+  for (const s of segs) {
+    for (let word of s.text.split(/(?<= )/)) {
+      // A continuation line's leading spaces are its indent's, not the text's.
+      if (out.length > 0 && used === indent.length) word = word.trimStart();
+      if (word === "") continue;
+      const bare = displayWidth(word.trimEnd());
+      if (used + bare <= width) {
+        push(s, word);
+        continue;
+      }
+      if (cur.some((x) => x.text.trim() !== "")) {
+        newLine();
+        word = word.trimStart();
+        if (displayWidth(word.trimEnd()) <= width - used) {
+          push(s, word);
+          continue;
+        }
+      }
+      // Longer than a line: cut it.
+      let rest = word;
+      while (rest !== "") {
+        let piece = "";
+        let pw = 0;
+        for (const ch of rest) {
+          const cw = charWidth(ch.codePointAt(0)!);
+          if (used + pw + cw > width && piece !== "") break;
+          piece += ch;
+          pw += cw;
+        }
+        push(s, piece);
+        rest = rest.slice(piece.length);
+        if (rest !== "") newLine();
+      }
+    }
+  }
+  if (cur.some((x) => x.text.trim() !== "")) out.push(cur.filter((x) => x.text !== ""));
+  return out;
+}
+
+function sameStyle(a: Seg, b: Seg): boolean {
+  return a.color === b.color && a.bold === b.bold && a.dim === b.dim && a.inverse === b.inverse;
+}
+
 export function lineText(line: Line): string {
   return line.map((s) => s.text).join("");
 }

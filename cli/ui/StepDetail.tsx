@@ -62,10 +62,20 @@ export function progressBar(p: DataProgress, width = 24): Line {
   return [{ text: "█".repeat(filled), color: "green" }, { text: "░".repeat(width - filled), dim: true }, { text: " " }, ...words];
 }
 
+/**
+ * The last `count` rows of a step's output, `offset` lines up. The command's own
+ * lines are cut at the edge; the UI's (a note, the command it runs, a guard) are
+ * wrapped, so a note is read whole (one longer than the whole pane is cut).
+ */
 export function outputLines(v: StepView, count: number, offset: number, width: number): Line[] {
-  return v.output.tail(count, offset).map((l) =>
-    l.info ? [{ text: sanitizeLine(l.text, width), color: "blue", dim: true }] : [{ text: sanitizeLine(l.text, width) || " " }],
-  );
+  const rows: Line[] = [];
+  if (count <= 0) return rows;
+  for (const l of v.output.tail(count, offset)) {
+    if (!l.info) rows.push([{ text: sanitizeLine(l.text, width) || " " }]);
+    else if (l.text.length > width * count) rows.push([{ text: sanitizeLine(l.text, width), color: "blue", dim: true }]);
+    else wrapText(sanitizeLine(l.text, width * count), Math.max(10, width - 2)).forEach((t, i) => rows.push([{ text: i === 0 ? t : `  ${t}`, color: "blue", dim: true }]));
+  }
+  return rows.slice(-count);
 }
 
 /** The detail pane's lines, and how many of them show output (a page for PgUp/PgDn). */

@@ -51,7 +51,11 @@ export function stepRows(store: UiStore, width: number): { rows: Line[]; selecte
 }
 
 export function visibleStepRows(store: UiStore, width: number, height: number): Line[] {
-  const title: Line = [{ text: "Steps", bold: true, color: "cyan" }, { text: `  ${store.order.indexOf(store.selectedId ?? "") + 1}/${store.order.length}`, dim: true }];
+  // Which step is selected (not how many are done: the header says that).
+  const steps = store.order.filter((id) => id !== PREFLIGHT_ID);
+  const at = steps.indexOf(store.selectedId ?? "");
+  const where = store.selectedId === PREFLIGHT_ID ? "  ▶ preflight" : at < 0 ? `  ${steps.length}` : `  ▶ ${at + 1} of ${steps.length}`;
+  const title: Line = [{ text: "Steps", bold: true, color: "cyan" }, { text: where, dim: true }];
   const { rows, selectedRow } = stepRows(store, width);
   const h = Math.max(0, height - 1);
   const start = Math.max(0, Math.min(selectedRow - Math.floor(h / 2), rows.length - h));

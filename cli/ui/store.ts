@@ -315,7 +315,8 @@ export class UiStore {
     for (const id of this.order) {
       if (id === PREFLIGHT_ID) continue;
       const s = this.steps.get(id)!.status;
-      if (s !== "pending" && s !== "running") done++;
+      // An interrupted step did not finish: it is not done until it runs again (or is left).
+      if (s !== "pending" && s !== "running" && s !== "interrupted") done++;
     }
     return { done, total: this.order.filter((id) => id !== PREFLIGHT_ID).length };
   }

@@ -1,13 +1,14 @@
 // The plain summary `finish` prints on the normal screen after the UI closes:
 // every step with its status and duration, the run id, and how to resume a run
-// that did not finish. Plain text (ANSI colour only when the caller says so);
+// that did not finish. It fits the terminal's width: a reason too long for its row
+// is wrapped at spaces on the lines under it, never cut, never left to the terminal. Plain text (ANSI colour only when the caller says so);
 // control characters in titles, reasons and errors shown escaped.
 
 import type { RunStatus, StepStatus } from "../../runtime/events.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
 import { PREFLIGHT_ID, type UiStore } from "./store.js";
-import { displayWidth, formatDuration, GLYPH, pad, resumeCommand, STATUS_WORD, stepTime, truncate, waitText } from "./format.js";
+import { displayWidth, formatDuration, GLYPH, pad, resumeCommand, STATUS_WORD, stepTime, truncate, waitText, wrapText } from "./format.js";
 
 const ANSI: Partial<Record<StepStatus, number>> = { ok: 32, failed: 31, skipped: 33, interrupted: 35, "rolled-back": 34, pending: 90 };
 
@@ -37,27 +38,44 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
     const status: StepStatus = v.rollback === "ok" ? "rolled-back" : v.status;
     const glyph = status === "running" ? "…" : GLYPH[status];
     const title = shownTitle(v);
-    const detail = [
-      stepTime(v),
-      waitText(v.waitedMs),
+    const times = [stepTime(v), waitText(v.waitedMs)].filter(Boolean).join("  ");
+    const why = [
       v.earlier ? "(earlier run)" : "",
       escapeControls(v.reason ?? ""),
       v.exitCode !== undefined && v.exitCode !== null && v.status === "failed" ? `exit ${v.exitCode}` : "",
       v.rollback === "failed" ? `rollback failed${v.rollbackError ? `: ${escapeControls(v.rollbackError)}` : ""}` : "",
-    ].filter(Boolean);
+    ]
+      .filter(Boolean)
+      .join("  ");
     const id = v.id === PREFLIGHT_ID ? "preflight" : v.id;
-    out.push(
-      `    ${paint(ANSI[status], glyph)} ${pad(truncate(escapeControls(id), idWidth), idWidth)}  ${pad(truncate(title, titleWidth), titleWidth)}  ${paint(ANSI[status], STATUS_WORD[status].padEnd(11))}${detail.length ? " " + detail.join("  ") : ""}`.trimEnd(),
-    );
+    const row = `    ${paint(ANSI[status], glyph)} ${pad(truncate(escapeControls(id), idWidth), idWidth)}  ${pad(truncate(title, titleWidth), titleWidth)}  `;
+    const rowWidth = 4 + 2 + idWidth + 2 + titleWidth + 2 + 11;
+    const word = paint(ANSI[status], STATUS_WORD[status].padEnd(11));
+    const all = [times, why].filter(Boolean).join("  ");
+    if (all === "" || rowWidth + 1 + displayWidth(all) <= columns) out.push(`${row}${word}${all ? ` ${all}` : ""}`.trimEnd());
+    else {
+      // The times stay on the row when they fit; the rest, wrapped, under it.
+      const onRow = times !== "" && rowWidth + 1 + displayWidth(times) <= columns;
+      out.push(`${row}${word}${onRow ? ` ${times}` : ""}`.trimEnd());
+      out.push(...wrapped(onRow ? why : all, DETAIL_INDENT, columns));
+    }
   }
-  if (store.verdict) out.push(...verdictLines(store.verdict));
+  if (store.verdict) for (const l of verdictLines(store.verdict)) out.push(...wrapped(l.trimStart(), " ".repeat(l.length - l.trimStart().length), columns));
   const elapsed = formatDuration(store.finished?.durationMs ?? Date.now() - store.startedAt);
   const word = { succeeded: "succeeded", failed: "failed", aborted: "was aborted", interrupted: "was interrupted", running: "stopped" }[result.status];
   const runColor = result.status === "succeeded" ? 32 : 31;
   const outcome = store.verdict ? `: ${VERDICT_WORD[store.verdict.verdict]}` : ` ${word}`;
   out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId}${outcome} in ${elapsed} (exit ${result.exitCode}).`));
-  if (store.finished?.error) out.push(`  ${escapeControls(store.finished.error)}`);
+  if (store.finished?.error) out.push(...wrapped(escapeControls(store.finished.error), "  ", columns));
   // Only a run that started a step has anything to resume.
   if (result.status !== "succeeded" && !store.dryRun && store.anyStarted) out.push(`Resume with: ${resumeCommand(store.runId, store.state)}`);
   return out.join("\n") + "\n";
+}
+
+/** Where a step's reason goes when it is too long for the step's row: under its id. */
+const DETAIL_INDENT = "      ";
+
+/** `text` wrapped to the terminal after `indent`; the lines after the first two columns further in. */
+function wrapped(text: string, indent: string, columns: number): string[] {
+  return wrapText(text, Math.max(20, columns - indent.length - 2)).map((l, i) => `${indent}${i === 0 ? "" : "  "}${l}`);
 }

@@ -1,7 +1,11 @@
-// The plain log: one line per event, with an ISO timestamp and the step id, for
-// `run --no-tui` and for output that is not a terminal (CI logs, pipes). Command
-// output is shown line by line, each line prefixed with the step id and host; a
-// partial line is held until its newline or until its step (or host) finishes.
+// The plain log: one line per event, with the time of day (HH:MM:SS, local time)
+// and the step id, for `run --no-tui` and for output that is not a terminal (CI
+// logs, pipes). The date and the time zone are on a line of their own, at the start
+// and again whenever they change (a run past midnight). An event of several lines
+// (a multi-line command, SQL, a diff) is one entry: its first line carries the
+// prefix, the rest are indented under it. Command output is shown line by line,
+// each line prefixed with the step id and host; a partial line is held until its
+// newline or until its step (or host) finishes.
 // Each event is one write, however many lines it holds (a step printing a
 // million lines costs as many writes as chunks it prints, not a million); text
 // is written while its event is handled, so it is out before any question that
@@ -35,28 +39,86 @@ function ms(n: number): string {
   return `${m}m${String(s).padStart(2, "0")}s`;
 }
 
+/**
+ * Times of day for the log's lines: `stamp(iso)` is "14:05:09" in local time,
+ * preceded (once) by the date line when the date or the zone differs from the last
+ * one shown. A time that does not parse is shown as it is.
+ */
+export function logClock(): (iso: string) => { time: string; dateLine?: string } {
+  let shownDay: string | undefined;
+  let lastSecond = NaN;
+  let last = "";
+  /** "2026-12-07T14:05:09" of the last UTC time read ("…Z", as events have it): the same second needs no parsing. */
+  let lastKey: string | undefined;
+  return (iso) => {
+    if (lastKey !== undefined && iso.length === 24 && iso.startsWith(lastKey) && iso.endsWith("Z")) return { time: last };
+    lastKey = iso.length === 24 && iso.endsWith("Z") ? iso.slice(0, 19) : undefined;
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return { time: iso };
+    const second = Math.floor(t / 1000);
+    // Within the second just shown: the same time, on the day just shown.
+    if (second === lastSecond) return { time: last };
+    const d = new Date(t);
+    const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}, times in ${zoneName(d.getTimezoneOffset())}`;
+    lastSecond = second;
+    last = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+    if (day === shownDay) return { time: last };
+    shownDay = day;
+    return { time: last, dateLine: `-- ${day} --` };
+  };
+}
+
+const two = (n: number) => String(n).padStart(2, "0");
+
+/** "UTC", "UTC+01:00", "UTC-05:30" for a Date's getTimezoneOffset(). */
+function zoneName(offsetMinutes: number): string {
+  if (offsetMinutes === 0) return "UTC";
+  const east = -offsetMinutes;
+  const a = Math.abs(east);
+  return `UTC${east > 0 ? "+" : "-"}${two(Math.floor(a / 60))}:${two(a % 60)}`;
+}
+
 export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): RunEventListener & { flush(): void } {
   const color = options.color ?? false;
   const c = (name: Colour, s: string) => (color ? `\u001b[${codes[name]}m${s}\u001b[0m` : s);
+  const clock = logClock();
+  /** The time of day for a line, after the date line when the date changed. */
+  const stamp = (iso: string) => {
+    const { time, dateLine } = clock(iso);
+    return { head: dateLine === undefined ? "" : `${c("dim", dateLine)}\n`, time };
+  };
   /** Partial output lines, by step, host and stream. */
   const partial = new Map<string, { time: string; stepId: string; host?: string; stream: "stdout" | "stderr"; text: string }>();
   let dryRun = false;
   /** When each step's last progress line was written (or its first progress came). */
   const lastProgress = new Map<string, number>();
 
-  const write = (time: string, stepId: string | undefined, text: string) => {
-    const prefix = `${c("dim", time)}${stepId !== undefined ? ` ${c("cyan", `[${stepId}]`)}` : ""}`;
-    const lines = text.split("\n");
-    out.write(lines.map((l) => `${prefix} ${l}`).join("\n") + "\n");
+  /**
+   * One event: its first line after the prefix, any further lines indented under
+   * its text (by `indent` more columns), so that a multi-line command reads as one.
+   */
+  const write = (iso: string, stepId: string | undefined, text: string, indent = 0) => {
+    const { head, time } = stamp(iso);
+    const prefix = `${c("dim", time)}${stepId !== undefined ? ` ${c("cyan", `[${stepId}]`)}` : ""} `;
+    const nl = text.indexOf("\n");
+    if (nl < 0) {
+      out.write(`${head}${prefix}${text}\n`);
+      return;
+    }
+    const under = " ".repeat(time.length + (stepId !== undefined ? stepId.length + 3 : 0) + 1 + indent);
+    const rest = text.slice(nl + 1).split("\n").map((l) => (l === "" ? "" : `${under}${l}`));
+    out.write(`${head}${prefix}${text.slice(0, nl)}\n${rest.join("\n")}\n`);
   };
-  const outputPrefix = (time: string, stepId: string, host: string | undefined, stream: "stdout" | "stderr") =>
-    `${c("dim", time)} ${c("cyan", `[${stepId}]`)} ${c("blue", host ?? "local")} ${stream === "stderr" ? c("yellow", "!") : c("dim", "|")} `;
+  const outputPrefix = (iso: string, stepId: string, host: string | undefined, stream: "stdout" | "stderr") => {
+    const { head, time } = stamp(iso);
+    return { head, prefix: `${c("dim", time)} ${c("cyan", `[${stepId}]`)} ${c("blue", host ?? "local")} ${stream === "stderr" ? c("yellow", "!") : c("dim", "|")} ` };
+  };
   /**
    * Whole lines of output (text ends with a newline), each with the prefix and without one
    * trailing \r, control characters escaped: one string.
    */
-  const outputLines = (prefix: string, text: string) => {
-    let s = "";
+  const outputLines = ({ head, prefix }: { head: string; prefix: string }, text: string) => {
+    let s = head;
     // Text with no control character at all (the usual case) needs no escaping, line by line.
     const clean = !hasControls(text);
     for (let from = 0, nl = text.indexOf("\n"); nl >= 0; from = nl + 1, nl = text.indexOf("\n", from)) {
@@ -93,9 +155,14 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
       case "step-started":
         write(e.time, e.stepId, `${c("bold", "started")}${e.host ? ` on ${e.host}` : ""}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}: ${e.title}`);
         break;
-      case "action":
-        write(e.time, e.stepId, `${e.host ? `${c("blue", e.host)} ` : ""}${e.description}`);
+      case "action": {
+        // A command's further lines line up under its first, after the "$ ".
+        const first = e.description.slice(0, (e.description.indexOf("\n") + 1 || e.description.length + 1) - 1);
+        const dollar = e.kind === "run" ? first.indexOf("$ ") : -1;
+        const indent = (e.host ? e.host.length + 1 : 0) + (dollar >= 0 ? dollar + 2 : 2);
+        write(e.time, e.stepId, `${e.host ? `${c("blue", e.host)} ` : ""}${e.description}`, indent);
         break;
+      }
       case "output": {
         const key = `${e.stepId}\u0000${e.host ?? ""}\u0000${e.stream}`;
         const p = partial.get(key) ?? { time: e.time, stepId: e.stepId, ...(e.host !== undefined ? { host: e.host } : {}), stream: e.stream, text: "" };
@@ -138,7 +205,7 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
         break;
       }
       case "diff":
-        write(e.time, e.stepId, `${e.host ? `${c("blue", e.host)} ` : ""}${dryRun ? "would edit" : "edited"} ${e.path}:\n${colourDiff(e.diff.replace(/\n$/, ""), c)}`);
+        write(e.time, e.stepId, `${e.host ? `${c("blue", e.host)} ` : ""}${dryRun ? "would edit" : "edited"} ${e.path}:\n${colourDiff(e.diff.replace(/\n$/, ""), c)}`, 2);
         break;
       case "host-finished":
         flushWhere((p) => p.stepId === e.stepId && p.host === e.host);
@@ -163,7 +230,10 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
         const code = hasCode && !e.reason?.includes(`status ${e.exitCode}`) ? ` (exit ${e.exitCode})` : "";
         const reason = e.reason && !(e.status === "rolled-back" && e.reason === "rolled back") ? e.reason : undefined;
         // "ok in 9ms"; after a reason, in brackets, so it does not read as part of it.
-        const took = e.status === "skipped" || e.status === "rolled-back" ? "" : reason || code ? ` (${ms(e.durationMs)})` : ` in ${ms(e.durationMs)}`;
+        // The time the step's questions waited for an answer is not in its own time: said apart.
+        const waited = e.waitedMs !== undefined && e.waitedMs >= 1000 ? `, waited ${ms(e.waitedMs)} for an answer` : "";
+        const took =
+          e.status === "skipped" || e.status === "rolled-back" ? "" : reason || code ? ` (${ms(e.durationMs)}${waited})` : ` in ${ms(e.durationMs)}${waited}`;
         write(e.time, e.stepId, `${status}${reason ? `: ${reason}` : ""}${code}${took}`);
         break;
       }
@@ -242,6 +312,5 @@ function colourDiff(diff: string, c: (name: Colour, s: string) => string): strin
   return diff
     .split("\n")
     .map((l) => (l.startsWith("+") && !l.startsWith("+++") ? c("green", l) : l.startsWith("-") && !l.startsWith("---") ? c("red", l) : l.startsWith("@@") ? c("cyan", l) : l))
-    .map((l) => `    ${l}`)
     .join("\n");
 }

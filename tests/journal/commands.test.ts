@@ -207,6 +207,31 @@ describe("show", () => {
     expect(out).toContain("`runbook resume dddd4444` continues it from step deploy.");
   });
 
+  it("shows a step's notes from its last run; an earlier run's note only when it differs, with its time (issue 16)", async () => {
+    const plan = makePlan({ runbook: "noted", env: "dev", steps: [makeStep("check"), makeStep("report", { phase: "finally" })] });
+    await journal.beginRun({ runId: "aaab6666", plan, dryRun: false, params: {}, file: "noted.rb" });
+    const noted = (stepId: string, notes: string[], status: "ok" | "failed" = "ok") => {
+      const [started, ...rest] = stepEvents("aaab6666", stepId, { status, output: [] });
+      journal.record(started!);
+      for (const text of notes) journal.record({ type: "note", runId: "aaab6666", time: tick(), stepId, text });
+      for (const e of rest) journal.record(e);
+    };
+    noted("check", ["revision 546"], "failed");
+    noted("report", ["done", "mailed"]);
+    // Resumed: check and the finally step run again.
+    noted("check", ["revision 547"]);
+    noted("report", ["done", "mailed"]);
+    journal.record(runFinished("aaab6666", "succeeded"));
+    await journal.flush();
+    const io = captureIO(tmp.dir);
+    expect(await showCommand("aaab6666", { state }, io)).toBe(0);
+    const out = io.out();
+    expect(out.match(/note: done/g)).toHaveLength(1);
+    expect(out.match(/note: mailed/g)).toHaveLength(1);
+    expect(out).toMatch(/ {2}ok +check .*\n {6}started .*\n {6}note \(earlier run of this step, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\): revision 546\n {6}note: revision 547\n/);
+    expect(out).toMatch(/ {2}ok +report .*\n {6}started .*\n {6}note: done\n {6}note: mailed\n/);
+  });
+
   it("exits 2 for an unknown run id, and for an ambiguous prefix", async () => {
     const io = captureIO(tmp.dir);
     expect(await showCommand("ffff", { state }, io)).toBe(2);

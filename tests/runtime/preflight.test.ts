@@ -327,7 +327,9 @@ describe("preflight of secrets and local files", () => {
     const dry = await cli().file("p.rb", src).args("run", "p.rb", "--no-tui", "--dry-run").run();
     expect(dry.code).toBe(1);
     expect(dry.stdout).toContain("preflight: secret tok failed: secret tok is not set: environment variable PF_UNSET_TOKEN is not set");
-    expect(dry.stdout).toMatch(/dry run: would fail: 0 checked, 1 failed, 0 not verified \(steps: 2 ok\)\n$/);
+    // Step B, reached, fails as the run would there (the preflight's failed target: at once, with its reason).
+    expect(dry.stdout).toContain("[b] failed: secret tok is not set: environment variable PF_UNSET_TOKEN is not set");
+    expect(dry.stdout).toMatch(/dry run: would fail: 0 checked, 2 failed, 0 not verified \(steps: 1 ok, 1 failed\)\n$/);
   });
 
   it("every failing target is named at once", async () => {

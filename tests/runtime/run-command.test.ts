@@ -46,7 +46,9 @@ describe("runbook run", () => {
     expect(readFileSync(join(r.dir, "version.txt"), "utf8")).toBe("r600\n");
     expect(readFileSync(join(r.dir, "config.py"), "utf8")).toBe("migrate = True\n");
     expect(readFileSync(join(r.dir, "log.txt"), "utf8")).toBe("deployed\nreport\n");
-    expect(r.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[write-version\] started/m);
+    // The date and zone once, on their own line; then the time of day on each line.
+    expect(r.stdout).toMatch(/^-- \d{4}-\d\d-\d\d, times in UTC[-+\d:]* --\n\d\d:\d\d:\d\d run /);
+    expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d \[write-version\] started/m);
     expect(r.stdout).toMatch(/\[deploy\] local \| deploying r600$/m);
     expect(r.stdout).toMatch(/\[deploy\] ok/);
     expect(r.stdout).toMatch(/run \d{8}-\d{6}-[0-9a-f]{4} succeeded/);
@@ -538,6 +540,33 @@ step "B" as b { run "[ -f fixed ]" }
     const newer = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r2.stdout)![1]!;
     const resumed = await cli(c.dir).args("resume", old, "--no-tui").run();
     expect(resumed.stderr).toContain(`runbook: warning: run ${newer} of r in env default started after run ${old} and succeeded`);
+  });
+
+  it("show prints a finally step's note once after the run was resumed (its finally ran twice); issue 16)", async () => {
+    const src = `runbook "r" version "1.0.0"
+step "B" as b { run "[ -f fixed ]" }
+finally {
+  step "Clean up" as cleanup { note "cleaned up" }
+  step "Report" as report { note "report \${run.id}" }
+}
+`;
+    const c = cli().file("r.rb", src);
+    const r1 = await c.args("run", "r.rb", "--no-tui").run();
+    expect(r1.code).toBe(1);
+    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(r1.stdout)![1]!;
+    writeFileSync(join(c.dir, "fixed"), "");
+    const resumed = await cli(c.dir).args("resume", runId, "--no-tui").run();
+    expect(resumed.code).toBe(0);
+    const journal = await openJournal(join(c.dir, "journal.db"));
+    const notes = await journal.getNotes(runId);
+    await journal.close();
+    // The journal has each time the finally steps ran.
+    expect(notes.filter((n) => n.stepId === "cleanup")).toHaveLength(2);
+    const shown = await cli(c.dir).args("show", runId).run();
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.match(/note: cleaned up/g)).toHaveLength(1);
+    expect(shown.stdout.match(/note: report /g)).toHaveLength(1);
+    expect(shown.stdout).toMatch(/ok\s+cleanup\s+"Clean up"\n.*\n\s+note: cleaned up\n\s+ok\s+report/);
   });
 
   it("an unknown run id is a usage error", async () => {

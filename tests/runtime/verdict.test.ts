@@ -72,6 +72,19 @@ describe("dry-run verdicts", () => {
     expect(r.stderr).toContain("runbook: step b failed: B is not ready (a real run would stop here)");
   });
 
+  it("a secret that is not set, needed by a step whose run-time guard held: would fail, as the real run would (issue 16)", async () => {
+    const src = `${header}secret pw = env "V_UNSET_PASSWORD"\nstep "Deploy" as deploy when succeeds "true" {\n  run "echo \${pw} > never"\n}\n`;
+    const dry = await cli().file("v.rb", src).args("run", "v.rb", "--no-tui", "--dry-run").run();
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toMatch(/ {2}failed: \[deploy\] step deploy: secret pw is not set: environment variable V_UNSET_PASSWORD is not set\n/);
+    expect(lastLine(dry.stdout)).toMatch(/^dry run: would fail: /);
+    // The real run: the same step fails the same way.
+    const real = await cli(dry.dir).args("run", "v.rb", "--no-tui").run();
+    expect(real.code).toBe(1);
+    expect(real.stderr).toContain("step deploy failed: secret pw is not set: environment variable V_UNSET_PASSWORD is not set");
+    expect(existsSync(join(dry.dir, "never"))).toBe(false);
+  });
+
   it("NDJSON has the preflight's events and the verdict", async () => {
     const src = `${header}secret tok = env "V_TOKEN"\nstep "S" as s { run "echo \${tok}" }\n`;
     const r = await cli().file("v.rb", src).env({ V_TOKEN: "s3cr3t-value" }).args("run", "v.rb", "--json", "--dry-run").run();

@@ -122,6 +122,36 @@ describe("the dry run's screen", () => {
     await vi.waitFor(() => expect(left.settled).toBe(true));
   });
 
+  it("at 80x24 the verdict's warnings are read whole, each wrapped, none cut; the list says which step is selected", async () => {
+    const p = makePlan([step("prepare", { title: "Prepare" }), step("deploy", { title: "Deploy" }), step("skipped", { title: "Skipped" })]);
+    const ui = mount(p, { dryRun: true, columns: 80, rows: 24 });
+    ui.bus.emit(ev({ type: "run-started", runbook: "dry", version: "1.0.0", env: "dev", protected: false, dryRun: true, steps: p.steps }));
+    const secret = "[deploy] secret dev_db_password: secret dev_db_password is not set: environment variable HAITIDEV_DB_PASSWORD is not set; needed only if a run-time guard lets step deploy run (read then)";
+    const guardItem = '[skipped] when exists "/srv/haiti/web2py/applications/dev/databases/storage.sqlite": unknown until step deploy runs';
+    ui.bus.emit(ev({
+      type: "dry-run-verdict",
+      verdict: "would-run",
+      checked: 1,
+      failed: [],
+      notVerified: [],
+      pending: [
+        { stepId: "deploy", what: "secret dev_db_password", why: secret.slice(secret.indexOf(": ") + 2) },
+        { stepId: "skipped", what: 'when exists "/srv/haiti/web2py/applications/dev/databases/storage.sqlite"', why: "unknown until step deploy runs" },
+      ],
+    }));
+    ui.bus.emit(ev({ type: "run-finished", status: "succeeded", exitCode: 0, durationMs: 9 }));
+    const left = track(ui.store.waitToLeave());
+    const f = await ui.frame("Dry run finished");
+    const text = f.replace(/[│╭╮╰╯─]/g, " ").replace(/\s+/g, " ");
+    expect(text).toContain(`unknown until an earlier step runs: ${secret}`);
+    expect(text).toContain(`unknown until an earlier step runs: ${guardItem}`);
+    expect(f).not.toContain("…");
+    ui.press(KEY.down);
+    expect(await ui.frame(/Steps {2}▶ 2 of 3/)).toBeTruthy();
+    ui.press("q");
+    await vi.waitFor(() => expect(left.settled).toBe(true));
+  });
+
   it("does not wait when no one can press a key", async () => {
     const p = plan();
     const ui = mount(p, { dryRun: true });

@@ -2,7 +2,10 @@
 // key presses through a whole run (a confirmation answered, a failure retried
 // after its cause was fixed, a finish with exit 0), checked on the screen and
 // then in the journal. Also: a crash while the UI is up leaves the terminal
-// usable, and a second Ctrl-C exits with its message on the normal screen.
+// usable, and a second Ctrl-C exits with its message on the normal screen; issue
+// 16's terminal dry run, `a`/`b` asking first, resume after kill -9, a failure's
+// whole text at 80 columns, and a protected env's name pasted with its Enter.
+// (Words are sent with send-keys -l: tmux reads a bare "end" as the End key.)
 // tmux missing: skipped with a message, except under CI=true (fails).
 // The CLI is built to dist/ (npx tsc -p tsconfig.build.json) in the setup.
 
@@ -30,16 +33,20 @@ function tmux(...args: string[]): string {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** A tmux session running `command` in a 120x40 terminal; the pane stays after the command ends. */
-function session(name: string, cwd: string, command: string, env: Record<string, string> = {}) {
+/** A tmux session running `command` in a 120x40 terminal (or `size`); the pane stays after the command ends. */
+function session(name: string, cwd: string, command: string, env: Record<string, string> = {}, size: [number, number] = [120, 40]) {
   const envs = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(" ");
   // The tmux server inherits vitest's environment; the command gets a user's.
   const unset = ["NODE_ENV", "VITEST", "VITEST_MODE", "VITEST_POOL_ID", "VITEST_WORKER_ID", "TEST"].map((v) => `-u ${v}`).join(" ");
-  tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-c", cwd, `env ${unset} ${envs} sh -c ${q(command)}; echo "RUNBOOK-EXIT=$?"; sleep 3600`);
+  tmux("new-session", "-d", "-s", name, "-x", String(size[0]), "-y", String(size[1]), "-c", cwd, `env ${unset} ${envs} sh -c ${q(command)}; echo "RUNBOOK-EXIT=$?"; sleep 3600`);
   const screen = () => tmux("capture-pane", "-p", "-t", name);
   return {
     screen,
+    /** The screen with the lines the terminal broke (too wide for it) joined again. */
+    joined: () => tmux("capture-pane", "-p", "-J", "-t", name),
     keys: (...keys: string[]) => tmux("send-keys", "-t", name, ...keys),
+    /** Text as typed (or pasted: one write to the terminal), no key names. */
+    literal: (text: string) => tmux("send-keys", "-t", name, "-l", text),
     alternateScreen: () => tmux("display", "-p", "-t", name, "#{alternate_on}").trim() === "1",
     async waitFor(check: string | RegExp, timeout = 240_000): Promise<string> {
       const t0 = Date.now();
@@ -282,6 +289,100 @@ if (!HAVE_TMUX) {
       f = await s.waitFor("RUNBOOK-EXIT=");
       expect(f).toContain("RUNBOOK-EXIT=1");
       expect(readFileSync(join(dir, "tidy.txt"), "utf8")).toBe("tidy\n");
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("resume after kill -9: the steps done shown done, the interrupted one asked about first, then rerun; show had its output", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-resume" version "1.0.0"\nstep "First" as first { run "echo first-done" }\nstep "Long" as long { run "echo long-$((6*7)); [ -f resumed ] || sleep 600" }\nstep "Last" as last { run "echo last > last.txt" }\n`,
+      );
+      const s = session("kill9", dir, `echo $$ > run.pid; exec node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir });
+      await s.waitFor("Next step: First");
+      s.keys("c");
+      await s.waitFor("long-42");
+      process.kill(Number(readFileSync(join(dir, "run.pid"), "utf8")), "SIGKILL");
+      const runId = (JSON.parse(execFileSync("node", [BIN, "history", "--json", "--state", db], { cwd: dir, encoding: "utf8" })) as { id: string }[])[0]!.id;
+      // The output printed before the crash is in the journal.
+      const shown = execFileSync("node", [BIN, "show", runId, "--state", db], { cwd: dir, encoding: "utf8" });
+      expect(shown).toMatch(/interrupted +long[\s\S]*output:\n +long-42/);
+      tmux("kill-session", "-t", "kill9");
+      writeFileSync(join(dir, "resumed"), "");
+
+      const r = session("resume", dir, `node ${q(BIN)} resume ${runId} --state ${q(db)}`, { HOME: dir });
+      // Its command still runs (sleep 600): end it.
+      await r.waitFor("[wait/end/go-on]");
+      r.literal("end");
+      r.keys("Enter");
+      let f = await r.waitFor("Interrupted: Long");
+      // Before anything else: no "Next step" for it first; First done, with its earlier time; the header counts it.
+      expect(f).not.toContain("Next step");
+      expect(f).toMatch(/✔ First\s+\d+ms/);
+      expect(f).toMatch(/⚠ Long/);
+      expect(f).toMatch(/1\/3 steps/);
+      expect(f).toContain("Run it again?");
+      r.keys("y");
+      f = await r.waitFor("Next step: Last");
+      expect(f).toMatch(/✔ Long/);
+      r.keys("Enter");
+      f = await r.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=0");
+      expect(f).toMatch(/✔ first\s+First\s+ok\s+\S+\s+\(earlier run\)/);
+      expect(f).toMatch(/✔ long\s+Long\s+ok/);
+      expect(readFileSync(join(dir, "last.txt"), "utf8")).toBe("last\n");
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("at 80 columns a failure's whole reason is read in the box, the detail pane (on the failed step) and the summary", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-failure" version "1.0.0"\nstep "Prepare" as prepare { run "echo preparing" }\nstep "Wait for the site" as wait_site {\n  wait until exists "${dir}/a-file-that-never-comes/with-a-long-name/so-that-the-reason-is-long" every 1s timeout 2s\n}\nstep "After" as after { run "echo after" }\n`,
+      );
+      const s = session("failure80", dir, `node ${q(BIN)} run rb.rb --state ${q(db)}`, { HOME: dir }, [80, 24]);
+      await s.waitFor("Next step: Prepare");
+      s.keys("Enter");
+      await s.waitFor("Next step: Wait for the site");
+      s.keys("Enter");
+      // The operator looks at the first step while the wait runs.
+      s.keys("Up");
+      let f = await s.waitFor("Step failed: Wait for the site");
+      const joined = f.replace(/[│╭╮╰╯─]/g, " ").replace(/\s+/g, " ");
+      expect(joined.split("still did not hold after 2s").length - 1).toBeGreaterThanOrEqual(2);
+      expect(f).toMatch(/^✘ Wait for the site {2}wait_site/m); // the detail pane moved to the failed step
+      expect(f).not.toMatch(/still did not…|hold af…/);
+      s.keys("a");
+      f = await s.waitFor("Abort?");
+      expect(f.replace(/[│╭╮╰╯─]/g, " ").replace(/\s+/g, " ")).toContain("nothing is rolled back; its finally steps still run.");
+      s.keys("y");
+      f = await s.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=1");
+      const whole = s.joined();
+      const summary = whole.slice(whole.indexOf("ui-e2e-failure 1.0.0"), whole.indexOf("RUNBOOK-EXIT="));
+      // Nothing wider than the terminal (lines it broke are joined here): the reason wrapped under its row, whole.
+      // (Not the command to copy, kept whole on one line, nor the stderr line after the summary.)
+      expect(summary.split("\n").filter((l) => l.length > 80 && !/^(runbook: |Resume with: )/.test(l))).toEqual([]);
+      expect(summary).toMatch(/✘ wait_site\s+Wait for the site\s+failed\s+\d/);
+      expect(summary.replace(/\s+/g, "")).toContain(`exists"${dir}/a-file-that-never-comes/with-a-long-name/so-that-the-reason-is-long"stilldidnotholdafter2s`.replace(/\s+/g, ""));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("a protected env's name pasted with its Enter, in one piece, answers its confirmation", async (ctx) => {
+      const { dir, db } = newRunDir(ctx);
+      writeFileSync(
+        join(dir, "rb.rb"),
+        `runbook "ui-e2e-paste" version "1.0.0"\nenv dev {}\nenv prod {\n  protected\n}\nstep "Touch" as touch {\n  confirm "Touch prod?"\n  run "touch touched"\n  undo "rm -f touched"\n}\n`,
+      );
+      const s = session("paste", dir, `node ${q(BIN)} run rb.rb --env prod --state ${q(db)}`, { HOME: dir });
+      await s.waitFor("Next step: Touch");
+      s.keys("Enter");
+      let f = await s.waitFor(/Confirm in protected env\s+prod/);
+      expect(f).toContain("Touch prod?");
+      s.literal("prod\r");
+      f = await s.waitFor("RUNBOOK-EXIT=");
+      expect(f).toContain("RUNBOOK-EXIT=0");
+      expect(existsSync(join(dir, "touched"))).toBe(true);
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -79,4 +79,25 @@ describe("the summary's columns", () => {
     expect(text).toContain("Deploy (on web)");
     expect(text).toMatch(/Back up the production .*…/);
   });
+
+  it("wraps a reason too long for its row under it, whole, within 80 columns; the run's error too", () => {
+    const plan = makePlan([step("wait_site", { title: "Wait for the site" }), step("after", { title: "After" })]);
+    const store = new UiStore({ plan, runId: "r1", dryRun: false });
+    const reason = 'exists "/tmp/h16/never-there-file-with-a-long-name/and/a/longer/path/still/more" still did not hold after 3s';
+    store.handle(ev({ type: "step-started", stepId: "wait_site", title: "Wait for the site", attempt: 1, preview: [] }));
+    store.handle(ev({ type: "step-finished", stepId: "wait_site", status: "failed", reason, durationMs: 3000, attempt: 1 }));
+    store.handle(ev({ type: "run-finished", status: "failed", exitCode: 1, durationMs: 3100, error: `step wait_site failed: ${reason}` }));
+    const text = formatSummary(store, { status: "failed", exitCode: 1 }, false, 80);
+    const lines = text.trimEnd().split("\n");
+    for (const l of lines) expect(displayWidth(l)).toBeLessThanOrEqual(80);
+    const row = lines.findIndex((l) => l.startsWith("    ✘ wait_site"));
+    expect(lines[row]).toMatch(/failed\s+3\.0s$/);
+    // Under the row, indented, the whole reason (its path, longer than a line, cut in two).
+    const under = [];
+    for (let i = row + 1; lines[i]!.startsWith("      "); i++) under.push(lines[i]!.trim());
+    expect(under.join("").replace(/\s/g, "")).toBe(reason.replace(/\s/g, ""));
+    expect(under.at(-1)).toMatch(/still did not hold after 3s$/);
+    expect(text).toMatch(/\n {2}step wait_site failed: exists\n {4}"\/tmp\/h16/);
+    expect(text.replace(/\s/g, "")).toContain(`step wait_site failed: ${reason}`.replace(/\s/g, ""));
+  });
 });
