@@ -5,6 +5,7 @@
 
 import type { RunStatus, StepStatus } from "../../runtime/events.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
+import { approvalWaitingLines } from "../../runtime/views/plain-log.js";
 import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
 import { PREFLIGHT_ID, type UiStore } from "./store.js";
 import { displayWidth, formatDuration, GLYPH, pad, resumeCommand, STATUS_WORD, stepTime, truncate, waitText } from "./format.js";
@@ -52,11 +53,12 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   }
   if (store.verdict) out.push(...verdictLines(store.verdict));
   const elapsed = formatDuration(store.finished?.durationMs ?? Date.now() - store.startedAt);
-  const word = { succeeded: "succeeded", failed: "failed", aborted: "was aborted", interrupted: "was interrupted", running: "stopped" }[result.status];
+  const word = { succeeded: "succeeded", failed: "failed", aborted: "was aborted", interrupted: "was interrupted", running: "stopped", waiting: "is waiting for approval" }[result.status];
   const runColor = result.status === "succeeded" ? 32 : 31;
   const outcome = store.verdict ? `: ${VERDICT_WORD[store.verdict.verdict]}` : ` ${word}`;
   out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId}${outcome} in ${elapsed} (exit ${result.exitCode}).`));
   if (store.finished?.error) out.push(`  ${escapeControls(store.finished.error)}`);
+  if (store.waitingApproval) out.push(...approvalWaitingLines(store.waitingApproval).map((l) => `  ${escapeControls(l)}`));
   // Only a run that started a step has anything to resume.
   if (result.status !== "succeeded" && !store.dryRun && store.anyStarted) out.push(`Resume with: ${resumeCommand(store.runId, store.state)}`);
   return out.join("\n") + "\n";
