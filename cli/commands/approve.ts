@@ -1,0 +1,169 @@
+// `runbook approve RUN_ID` (or `--request FILE`): someone other than the runner signs
+// off a run waiting at its approval gate. It shows what they sign for (the plan,
+// what has run, the source and plan digests, checked against the journaled plan and
+// against the runbook's files when they are here), asks, then signs the statement
+// with `ssh-keygen -Y sign` (--key FILE or ssh-agent) in the group's namespace, and
+// stores the signature in the journal, or writes it to a file (--out) for
+// `resume --approval FILE`. The run checks every signature itself when it resumes.
+
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline/promises";
+import { groupMembers, groupNamespace, parseAllowedSigners, principalsOfKey } from "../../language/allowed-signers.js";
+import { ALLOWED_SIGNERS_FILE } from "../../language/ast.js";
+import { planDigest, signingKey, SshSignError, sshSign, statementFor, statementText, type SignedApproval } from "../../runtime/approvals.js";
+import type { ApprovalRequest } from "../../runtime/events.js";
+import type { Journal } from "../../runtime/journal.js";
+import type { Plan } from "../../runtime/plan.js";
+import { escapeControls } from "../../runtime/views/escape-controls.js";
+import { Exit, type CliIO } from "../io.js";
+import { renderPlanText } from "../views/plan.js";
+import { withJournal } from "./history.js";
+
+export interface ApproveOptions {
+  state?: string;
+  /** A request file (`runbook show RUN_ID --approval-request`): no journal needed. */
+  request?: string;
+  key?: string;
+  /** The approver's principal in allowed_signers (default: the key's one member of the group). */
+  as?: string;
+  yes?: boolean;
+  /** Write the signed approval here instead of into the journal. */
+  out?: string;
+}
+
+/** What `show --approval-request` prints and `approve --request` reads. */
+export interface ApprovalBundle {
+  type: "runbook-approval-request/1";
+  runId: string;
+  runbook: string;
+  env: string;
+  file: string;
+  user: string;
+  request: ApprovalRequest;
+  plan: Plan;
+  steps: { stepId: string; status: string }[];
+}
+
+/** The bundle of a waiting run, from its journal; a string saying why not. */
+export async function approvalBundle(journal: Journal, runId: string): Promise<ApprovalBundle | string> {
+  const run = await journal.getRun(runId);
+  if (!run) return `no run ${JSON.stringify(runId)} in the journal ${journal.location}`;
+  if (run.status !== "waiting") return `run ${run.id} is not waiting for approval (it is ${run.status})`;
+  const rows = (await journal.getApprovals(run.id)).filter((r) => r.kind === "request" && r.statement !== null);
+  const last = rows[rows.length - 1];
+  if (!last) return `run ${run.id} has no approval request in the journal`;
+  const steps = (await journal.getSteps(run.id)).map((s) => ({ stepId: s.stepId, status: s.status }));
+  return { type: "runbook-approval-request/1", runId: run.id, runbook: run.runbook, env: run.env, file: run.file, user: run.user, request: JSON.parse(last.statement!) as ApprovalRequest, plan: run.plan, steps };
+}
+
+export async function approveCommand(runId: string | undefined, opts: ApproveOptions, io: CliIO): Promise<number> {
+  const fail = (message: string, code: number = Exit.failed) => {
+    io.stderr.write(`runbook: ${message}\n`);
+    return code;
+  };
+  if (opts.request !== undefined) {
+    if (opts.out === undefined) return fail("--request needs --out FILE: without the run's journal the approval goes to a file", Exit.usage);
+    let bundle: ApprovalBundle;
+    try {
+      bundle = JSON.parse(readFileSync(path.resolve(io.cwd, opts.request), "utf8")) as ApprovalBundle;
+    } catch (e) {
+      return fail(`cannot read the approval request ${opts.request}: ${(e as Error).message}`, Exit.usage);
+    }
+    if (bundle?.type !== "runbook-approval-request/1") return fail(`${opts.request} is not an approval request (\`runbook show RUN_ID --approval-request\` makes one)`, Exit.usage);
+    if (runId !== undefined && !bundle.runId.startsWith(runId)) return fail(`${opts.request} is the request of run ${bundle.runId}, not ${runId}`, Exit.usage);
+    return approve(bundle, undefined, opts, io);
+  }
+  if (runId === undefined) return fail("name the run (`runbook approve RUN_ID`), or give --request FILE", Exit.usage);
+  return withJournal(opts.state, io, async (journal) => {
+    const bundle = await approvalBundle(journal, runId);
+    if (typeof bundle === "string") return fail(bundle, Exit.usage);
+    return approve(bundle, journal, opts, io);
+  });
+}
+
+async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: ApproveOptions, io: CliIO): Promise<number> {
+  const fail = (message: string, code: number = Exit.failed) => {
+    io.stderr.write(`runbook: ${message}\n`);
+    return code;
+  };
+  const r = b.request;
+  if (planDigest(b.plan) !== r.planDigest) return fail(`the plan of run ${b.runId} is not the one its request names (digest ${planDigest(b.plan)}, request ${r.planDigest}): not signing`);
+
+  // The files here, when they are: the approver signs for what they can read.
+  const base = path.dirname(b.file);
+  const local = r.sources.map((d) => {
+    try {
+      return { ...d, here: createHash("sha256").update(readFileSync(path.join(base, d.path))).digest("hex") };
+    } catch {
+      return { ...d, here: undefined };
+    }
+  });
+  const differs = local.find((d) => d.here !== undefined && d.here !== d.sha256);
+  if (differs) return fail(`${path.join(base, differs.path)} here is not the one run ${b.runId} runs (sha256 ${differs.here} here, ${differs.sha256} in the run): not signing`);
+
+  const out: string[] = [];
+  out.push(`Run ${b.runId}: ${b.runbook} in env ${b.env}, run by ${b.user}`);
+  out.push(`waits before step ${r.stepId} for ${r.count} approval${r.count === 1 ? "" : "s"} from "${r.group}"`);
+  for (const d of local) out.push(`  sha256 ${d.sha256}  ${d.path}${d.here === undefined ? "  (not here: not checked)" : "  (checked here)"}`);
+  out.push(`  plan digest ${r.planDigest}`);
+  out.push("");
+  out.push(renderPlanText(b.plan).trimEnd());
+  out.push("");
+  out.push(b.steps.length > 0 ? `So far: ${b.steps.map((s) => `${s.stepId} ${s.status}`).join(", ")}` : "So far: no step has run");
+  io.stdout.write(`${escapeControls(out.join("\n"))}\n`);
+
+  let key;
+  try {
+    key = await signingKey(opts.key, io.env);
+  } catch (e) {
+    if (e instanceof SshSignError) return fail(e.message, Exit.usage);
+    throw e;
+  }
+  // Who signs: --as, else the key's one principal in the group (allowed_signers beside the runbook, when here).
+  let signers: ReturnType<typeof parseAllowedSigners> | undefined;
+  try {
+    signers = parseAllowedSigners(readFileSync(path.join(base, ALLOWED_SIGNERS_FILE), "utf8"));
+  } catch {
+    signers = undefined;
+  }
+  let approver = opts.as;
+  if (approver === undefined) {
+    if (!signers) return fail(`${path.join(base, ALLOWED_SIGNERS_FILE)} is not here: say who you are in it with --as PRINCIPAL`, Exit.usage);
+    const members = groupMembers(signers, r.group);
+    const mine = principalsOfKey(signers, key.publicKey.type, key.publicKey.key).filter((p) => members.includes(p));
+    if (mine.length !== 1)
+      return fail(mine.length === 0 ? `this key is not a member of "${r.group}" in allowed_signers` : `this key is ${mine.join(", ")} in "${r.group}": choose with --as`, Exit.failed);
+    approver = mine[0]!;
+  } else if (signers && !groupMembers(signers, r.group).includes(approver)) {
+    return fail(`${approver} is not in group "${r.group}" in allowed_signers: the run would refuse this approval`);
+  }
+
+  if (!opts.yes) {
+    if (!io.stdin.isTTY) return fail("nobody can answer here (no terminal): pass --yes to sign", Exit.aborted);
+    const rl = createInterface({ input: io.stdin, output: io.stderr });
+    const answer = (await rl.question(`Sign off run ${b.runId} before step ${r.stepId} as ${approver}? [y/N] `)).trim().toLowerCase();
+    rl.close();
+    if (answer !== "y" && answer !== "yes") return fail("not signed", Exit.aborted);
+  }
+
+  const statement = statementText(statementFor(b.plan, r, b.runId, approver, new Date()));
+  let signature: string;
+  try {
+    signature = await sshSign(statement, groupNamespace(r.group), key, io.env);
+  } catch (e) {
+    if (e instanceof SshSignError) return fail(e.message);
+    throw e;
+  }
+  const signed: SignedApproval = { statement, signature };
+  if (opts.out !== undefined) {
+    writeFileSync(path.resolve(io.cwd, opts.out), `${JSON.stringify(signed, null, 2)}\n`);
+    io.stdout.write(`Signed as ${approver}; written to ${opts.out}. The runner goes on with: runbook resume ${b.runId} --approval ${opts.out}\n`);
+    return Exit.ok;
+  }
+  const statementTime = (JSON.parse(statement) as { time: string }).time;
+  await journal!.addApproval({ runId: b.runId, kind: "signature", stepId: r.stepId, group: r.group, approver, time: statementTime, statement, signature, reason: null });
+  io.stdout.write(`Signed as ${approver}; stored in the journal. The runner goes on with: runbook resume ${b.runId}\n`);
+  return Exit.ok;
+}
