@@ -9,6 +9,7 @@
 // (a new run id and plan, or a journaled run picked up again) stays in
 // cli/commands/run.ts and cli/commands/resume.ts.
 
+import { resolve as resolvePath } from "node:path";
 import { compile } from "../language/compile.js";
 import { hasErrors } from "../language/diagnostics.js";
 import { maskUrlPasswords } from "../language/url-password.js";
@@ -329,7 +330,7 @@ export async function drive(o: DriveOptions): Promise<number> {
       approvalGate: (p, stepId) =>
         approvalGate(p, o.runId, stepId, {
           approvals: async () => [...(await journalApprovals(journal, o.runId)), ...(o.approvalFiles ?? [])],
-          runnerKey: () => signingKey(o.key, io.env),
+          runnerKey: () => signingKey(o.key === undefined ? undefined : resolvePath(io.cwd, o.key), io.env),
           env: io.env,
         }),
     });

@@ -116,7 +116,7 @@ async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: Ap
 
   let key;
   try {
-    key = await signingKey(opts.key, io.env);
+    key = await signingKey(opts.key === undefined ? undefined : path.resolve(io.cwd, opts.key), io.env);
   } catch (e) {
     if (e instanceof SshSignError) return fail(e.message, Exit.usage);
     throw e;
