@@ -221,7 +221,9 @@ export function approvalWaitingLines(e: Extract<RunEvent, { type: "approval-wait
     `  run id:      ${e.runId}`,
     ...e.sources.map((d) => `  sha256:      ${d.sha256}  ${d.path}`),
     `  plan digest: ${e.planDigest}`,
-    `  an approver runs: runbook approve ${e.runId}  (with the same --state; or, without a shared journal, runbook show ${e.runId} --approval-request > request.json, then runbook approve --request request.json --out approval.json, and here runbook resume ${e.runId} --approval approval.json)`,
+    `  an approver: runbook approve ${e.runId}  (with this run's journal, --state), then here: runbook resume ${e.runId}`,
+    `  without a shared journal: runbook show ${e.runId} --approval-request > request.json; the approver:`,
+    `    runbook approve --request request.json --out approval.json; then here: runbook resume ${e.runId} --approval approval.json`,
   ];
 }
 
