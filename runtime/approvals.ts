@@ -113,8 +113,8 @@ function tempDir(): { dir: string; done: () => void } {
 
 /** The key to sign with: a private key file (--key), or the first key of ssh-agent. */
 export interface SigningKey {
-  /** The file given to `ssh-keygen -Y sign -f` (a private key, or a public key held by the agent). */
-  file: string;
+  /** The private key file given to `ssh-keygen -Y sign -f`; undefined: the agent holds it. */
+  file?: string;
   /** `TYPE BASE64` of its public key. */
   publicKey: { type: string; key: string };
 }
@@ -136,11 +136,7 @@ export async function signingKey(keyFile: string | undefined, env: NodeJS.Proces
   const listed = await new Promise<string>((resolve) => execFile("ssh-add", ["-L"], { env, timeout: 10_000 }, (err, stdout) => resolve(err ? "" : String(stdout))));
   const first = listed.split("\n").find((l) => /^\S+ [A-Za-z0-9+/=]+/.test(l));
   if (!first) throw new SshSignError(approvalWords.noKey);
-  const t = tempDir();
-  const file = path.join(t.dir, "agent-key.pub");
-  writeFileSync(file, `${first}\n`);
-  process.once("exit", t.done);
-  return { file, publicKey: splitPublicKey(first) };
+  return { publicKey: splitPublicKey(first) };
 }
 
 function splitPublicKey(text: string): { type: string; key: string } {
@@ -154,7 +150,13 @@ export async function sshSign(text: string, namespace: string, key: SigningKey, 
   try {
     const file = path.join(t.dir, "statement");
     writeFileSync(file, text);
-    const r = await sshKeygen(["-Y", "sign", "-q", "-f", key.file, "-n", namespace, file], undefined, env);
+    let keyFile = key.file;
+    if (keyFile === undefined) {
+      // The agent's key: ssh-keygen is given its public half and asks the agent to sign.
+      keyFile = path.join(t.dir, "agent-key.pub");
+      writeFileSync(keyFile, `${key.publicKey.type} ${key.publicKey.key}\n`);
+    }
+    const r = await sshKeygen(["-Y", "sign", "-q", "-f", keyFile, "-n", namespace, file], undefined, env);
     if (r.code !== 0) throw new SshSignError(approvalWords.signFailed(r.stderr.trim()));
     return readFileSync(`${file}.sig`, "utf8");
   } finally {

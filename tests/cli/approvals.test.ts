@@ -7,7 +7,7 @@
 // processes) and the file flow (show --approval-request, approve --request --out,
 // resume --approval) both end with the run done and `show` listing the approval.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +116,25 @@ describe("approvals: the journal flow", () => {
     expect(after.stdout).toMatch(/\[deploy\] approved by bob@example\.org: signature verified/);
     const history = await cli(b.dir).args("history").run();
     expect(history.stdout).toContain(`${runId}: approved by bob@example.org before deploy`);
+  });
+
+  it("takes the approver's key from ssh-agent when no --key is given", async () => {
+    const b = setup();
+    const runId = await waitingRun(b);
+    const sock = path.join(b.dir, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+      execFileSync("ssh-add", ["-q", key(b, "bob")], { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: sock }, stdio: "ignore" });
+      const approve = await cli(b.dir).env({ SSH_AUTH_SOCK: sock }).args("approve", runId, "--yes").run();
+      expect(approve.stderr).toBe("");
+      expect(approve.stdout).toContain("Signed as bob@example.org; stored in the journal");
+    } finally {
+      agent.kill("SIGTERM");
+    }
+    const r = await resumeWith(b, runId);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("approved by bob@example.org");
   });
 
   it("refuses self-approval: alice approves the run alice runs", async () => {
