@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { groupMembers, groupNamespace, parseAllowedSigners, principalsOfKey, type AllowedSigners } from "../language/allowed-signers.js";
+import { groupMembers, groupNamespace, parseAllowedSigners, principalsOfKey } from "../language/allowed-signers.js";
 import { ALLOWED_SIGNERS_FILE } from "../language/ast.js";
 import { maskUrlPasswords } from "../language/url-password.js";
 import type { ApprovalRequest, RunEvent, SourceDigest } from "./events.js";
@@ -179,11 +179,7 @@ export async function sshVerify(signersText: string, principal: string, namespac
   }
 }
 
-/**
- * Who runs the release: the key it signs with (proved by signing a fresh nonce) and
- * the principals allowed_signers lists with that key. Undefined principals: the key
- * is in no line.
- */
+/** Who runs the release: the public key it signs with, proved by signing a fresh nonce with it. */
 export async function proveRunner(key: SigningKey, env: NodeJS.ProcessEnv): Promise<{ type: string; key: string }> {
   const nonce = `runbook runner ${randomBytes(16).toString("hex")}\n`;
   const signature = await sshSign(nonce, RUNNER_NAMESPACE, key, env);
@@ -300,7 +296,7 @@ export async function approvalGate(plan: Plan, runId: string, stepId: string, sr
   let runner: string[];
   try {
     const key = await proveRunner(await src.runnerKey(), src.env);
-    runner = principalsOfKey(parseAllowedSigners(signersText) as AllowedSigners, key.type, key.key);
+    runner = principalsOfKey(parseAllowedSigners(signersText), key.type, key.key);
     if (runner.length === 0) return waiting([], approvalWords.runnerUnknown(`${key.type} ${key.key.slice(0, 16)}…`, signersFile));
   } catch (e) {
     if (e instanceof SshSignError) return waiting([], approvalWords.runnerNeeded(e.message));
