@@ -18,6 +18,7 @@ import type { Journal } from "../../runtime/journal.js";
 import type { Plan } from "../../runtime/plan.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { Exit, type CliIO } from "../io.js";
+import { approveMessages as m } from "../messages.js";
 import { renderPlanText } from "../views/plan.js";
 import { withJournal } from "./history.js";
 
@@ -49,11 +50,11 @@ export interface ApprovalBundle {
 /** The bundle of a waiting run, from its journal; a string saying why not. */
 export async function approvalBundle(journal: Journal, runId: string): Promise<ApprovalBundle | string> {
   const run = await journal.getRun(runId);
-  if (!run) return `no run ${JSON.stringify(runId)} in the journal ${journal.location}`;
-  if (run.status !== "waiting") return `run ${run.id} is not waiting for approval (it is ${run.status})`;
+  if (!run) return m.noRun(runId, journal.location);
+  if (run.status !== "waiting") return m.notWaiting(run.id, run.status);
   const rows = (await journal.getApprovals(run.id)).filter((r) => r.kind === "request" && r.statement !== null);
   const last = rows[rows.length - 1];
-  if (!last) return `run ${run.id} has no approval request in the journal`;
+  if (!last) return m.noRequest(run.id);
   const steps = (await journal.getSteps(run.id)).map((s) => ({ stepId: s.stepId, status: s.status }));
   return { type: "runbook-approval-request/1", runId: run.id, runbook: run.runbook, env: run.env, file: run.file, user: run.user, request: JSON.parse(last.statement!) as ApprovalRequest, plan: run.plan, steps };
 }
@@ -64,18 +65,18 @@ export async function approveCommand(runId: string | undefined, opts: ApproveOpt
     return code;
   };
   if (opts.request !== undefined) {
-    if (opts.out === undefined) return fail("--request needs --out FILE: without the run's journal the approval goes to a file", Exit.usage);
+    if (opts.out === undefined) return fail(m.requestNeedsOut, Exit.usage);
     let bundle: ApprovalBundle;
     try {
       bundle = JSON.parse(readFileSync(path.resolve(io.cwd, opts.request), "utf8")) as ApprovalBundle;
     } catch (e) {
-      return fail(`cannot read the approval request ${opts.request}: ${(e as Error).message}`, Exit.usage);
+      return fail(m.cannotReadRequest(opts.request, (e as Error).message), Exit.usage);
     }
-    if (bundle?.type !== "runbook-approval-request/1") return fail(`${opts.request} is not an approval request (\`runbook show RUN_ID --approval-request\` makes one)`, Exit.usage);
-    if (runId !== undefined && !bundle.runId.startsWith(runId)) return fail(`${opts.request} is the request of run ${bundle.runId}, not ${runId}`, Exit.usage);
+    if (bundle?.type !== "runbook-approval-request/1") return fail(m.notARequest(opts.request), Exit.usage);
+    if (runId !== undefined && !bundle.runId.startsWith(runId)) return fail(m.requestOfOtherRun(opts.request, bundle.runId, runId), Exit.usage);
     return approve(bundle, undefined, opts, io);
   }
-  if (runId === undefined) return fail("name the run (`runbook approve RUN_ID`), or give --request FILE", Exit.usage);
+  if (runId === undefined) return fail(m.nameTheRun, Exit.usage);
   return withJournal(opts.state, io, async (journal) => {
     const bundle = await approvalBundle(journal, runId);
     if (typeof bundle === "string") return fail(bundle, Exit.usage);
@@ -89,7 +90,7 @@ async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: Ap
     return code;
   };
   const r = b.request;
-  if (planDigest(b.plan) !== r.planDigest) return fail(`the plan of run ${b.runId} is not the one its request names (digest ${planDigest(b.plan)}, request ${r.planDigest}): not signing`);
+  if (planDigest(b.plan) !== r.planDigest) return fail(m.planNotRequested(b.runId, planDigest(b.plan), r.planDigest));
 
   // The files here, when they are: the approver signs for what they can read.
   const base = path.dirname(b.file);
@@ -101,7 +102,7 @@ async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: Ap
     }
   });
   const differs = local.find((d) => d.here !== undefined && d.here !== d.sha256);
-  if (differs) return fail(`${path.join(base, differs.path)} here is not the one run ${b.runId} runs (sha256 ${differs.here} here, ${differs.sha256} in the run): not signing`);
+  if (differs) return fail(m.fileDiffers(path.join(base, differs.path), b.runId, differs.here!, differs.sha256));
 
   const out: string[] = [];
   out.push(`Run ${b.runId}: ${b.runbook} in env ${b.env}, run by ${b.user}`);
@@ -130,22 +131,22 @@ async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: Ap
   }
   let approver = opts.as;
   if (approver === undefined) {
-    if (!signers) return fail(`${path.join(base, ALLOWED_SIGNERS_FILE)} is not here: say who you are in it with --as PRINCIPAL`, Exit.usage);
+    if (!signers) return fail(m.noSignersHere(path.join(base, ALLOWED_SIGNERS_FILE)), Exit.usage);
     const members = groupMembers(signers, r.group);
     const mine = principalsOfKey(signers, key.publicKey.type, key.publicKey.key).filter((p) => members.includes(p));
     if (mine.length !== 1)
-      return fail(mine.length === 0 ? `this key is not a member of "${r.group}" in allowed_signers` : `this key is ${mine.join(", ")} in "${r.group}": choose with --as`, Exit.failed);
+      return fail(mine.length === 0 ? m.keyNotInGroup(r.group) : m.keyIsSeveral(mine, r.group), Exit.failed);
     approver = mine[0]!;
   } else if (signers && !groupMembers(signers, r.group).includes(approver)) {
-    return fail(`${approver} is not in group "${r.group}" in allowed_signers: the run would refuse this approval`);
+    return fail(m.notInGroup(approver, r.group));
   }
 
   if (!opts.yes) {
-    if (!io.stdin.isTTY) return fail("nobody can answer here (no terminal): pass --yes to sign", Exit.aborted);
+    if (!io.stdin.isTTY) return fail(m.nobodyToAsk, Exit.aborted);
     const rl = createInterface({ input: io.stdin, output: io.stderr });
-    const answer = (await rl.question(`Sign off run ${b.runId} before step ${r.stepId} as ${approver}? [y/N] `)).trim().toLowerCase();
+    const answer = (await rl.question(m.question(b.runId, r.stepId, approver))).trim().toLowerCase();
     rl.close();
-    if (answer !== "y" && answer !== "yes") return fail("not signed", Exit.aborted);
+    if (answer !== "y" && answer !== "yes") return fail(m.notSigned, Exit.aborted);
   }
 
   const statement = statementText(statementFor(b.plan, r, b.runId, approver, new Date()));
@@ -159,11 +160,11 @@ async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: Ap
   const signed: SignedApproval = { statement, signature };
   if (opts.out !== undefined) {
     writeFileSync(path.resolve(io.cwd, opts.out), `${JSON.stringify(signed, null, 2)}\n`);
-    io.stdout.write(`Signed as ${approver}; written to ${opts.out}. The runner goes on with: runbook resume ${b.runId} --approval ${opts.out}\n`);
+    io.stdout.write(`${m.writtenTo(approver, opts.out, b.runId)}\n`);
     return Exit.ok;
   }
   const statementTime = (JSON.parse(statement) as { time: string }).time;
   await journal!.addApproval({ runId: b.runId, kind: "signature", stepId: r.stepId, group: r.group, approver, time: statementTime, statement, signature, reason: null });
-  io.stdout.write(`Signed as ${approver}; stored in the journal. The runner goes on with: runbook resume ${b.runId}\n`);
+  io.stdout.write(`${m.stored(approver, b.runId)}\n`);
   return Exit.ok;
 }

@@ -16,6 +16,7 @@ import type { StillRunningChoice } from "../../runtime/journal-errors.js";
 import { AmbiguousRunIdError } from "../../runtime/journal.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
+import { approveMessages } from "../messages.js";
 import { settleEarlierAttempt } from "../earlier-attempt.js";
 import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
 import { gitStateOf } from "../git-source.js";
@@ -34,10 +35,10 @@ function readApprovalFiles(files: string[], cwd: string): SignedApproval[] | str
   for (const f of files) {
     try {
       const a = JSON.parse(readFileSync(path.resolve(cwd, f), "utf8")) as SignedApproval;
-      if (typeof a?.statement !== "string" || typeof a?.signature !== "string") return `${f} is not a signed approval (\`runbook approve --out\` writes one)`;
+      if (typeof a?.statement !== "string" || typeof a?.signature !== "string") return approveMessages.notAnApproval(f);
       out.push({ statement: a.statement, signature: a.signature });
     } catch (e) {
-      return `cannot read the approval ${f}: ${(e as Error).message}`;
+      return approveMessages.cannotReadApproval(f, (e as Error).message);
     }
   }
   return out;

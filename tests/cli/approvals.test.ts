@@ -137,6 +137,27 @@ describe("approvals: the journal flow", () => {
     expect(r.stdout).toContain("approved by bob@example.org");
   });
 
+  it("approve refuses a key outside the group, a run that is not waiting, and asks nobody without a terminal", async () => {
+    const b = setup();
+    const runId = await waitingRun(b);
+    const carol = await cli(b.dir).args("approve", runId, "--key", key(b, "carol"), "--yes").run();
+    expect(carol.code).toBe(1);
+    expect(carol.stderr).toBe('runbook: this key is not a member of "release-group" in allowed_signers\n');
+    const asCarol = await cli(b.dir).args("approve", runId, "--key", key(b, "carol"), "--as", "carol@example.org", "--yes").run();
+    expect(asCarol.stderr).toBe('runbook: carol@example.org is not in group "release-group" in allowed_signers: the run would refuse this approval\n');
+    const unasked = await cli(b.dir).args("approve", runId, "--key", key(b, "bob")).run();
+    expect(unasked.code).toBe(3);
+    expect(unasked.stderr).toBe("runbook: nobody can answer here (no terminal): pass --yes to sign\n");
+    expect((await cli(b.dir).args("show", runId).run()).stdout).not.toContain("signed by");
+    expect((await cli(b.dir).args("approve", runId, "--key", key(b, "bob"), "--yes").run()).code).toBe(0);
+    expect((await resumeWith(b, runId)).code).toBe(0);
+    const again = await cli(b.dir).args("approve", runId, "--key", key(b, "bob"), "--yes").run();
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe(`runbook: run ${runId} is not waiting for approval (it is succeeded)\n`);
+    const json = JSON.parse((await cli(b.dir).args("history", "--json").run()).stdout) as { id: string; approvals?: { approver: string; status: string }[] }[];
+    expect(json.find((r) => r.id === runId)?.approvals).toEqual([expect.objectContaining({ approver: "bob@example.org", status: "verified", stepId: "deploy" })]);
+  });
+
   it("refuses self-approval: alice approves the run alice runs", async () => {
     const b = setup();
     const runId = await waitingRun(b);
