@@ -3,6 +3,7 @@
 // captured streams, and the Ink UI gets its streams injected.
 
 import type { Readable, Writable } from "node:stream";
+import { WAITING_EXIT } from "../runtime/approvals.js";
 
 export interface CliIO {
   stdout: Writable & { isTTY?: boolean; columns?: number; rows?: number };
@@ -52,6 +53,8 @@ export const Exit = {
   locked: 4,
   /** `diff` and `review` found a risk (docs/review.md) and --accept-risk was not given. */
   risk: 5,
+  /** A run stopped at its approval gate (runtime/approvals.ts): `runbook approve`, then `resume`. */
+  waiting: WAITING_EXIT,
 } as const;
 
 /** A usage error (bad flag value, missing file, unknown env): printed as one line, exit 2. */

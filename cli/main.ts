@@ -104,6 +104,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
         .option("--require-commit <sha>", "refuse unless the runbook and its includes are exactly those of this git commit (the reviewed one)")
         .option("--allow-dirty", "run in a protected env even though the runbook has uncommitted changes")
+        .option("--key <file>", "an env with approvals: the SSH key of who runs the release (default: ssh-agent's first key)")
         .addOption(stateOption())
         .action(async (file: string, opts) => {
           const { runCommand } = await import("./commands/run.js");
@@ -129,6 +130,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--no-tui", "plain log instead of the interactive UI")
         .option("--accept-new-host-keys", "record unknown SSH host keys")
         .option("--connect-timeout <duration>", "how long reaching each host or database may take (default 10s)", connectTimeout)
+        .option("--key <file>", "an env with approvals: the SSH key of who runs the release (default: ssh-agent's first key)")
+        .option("--approval <file>", "a signed approval written by `runbook approve --out` (repeatable)", collect, [])
         .addOption(stateOption())
         .action(async (runId: string, opts) => {
           const { resumeCommand } = await import("./commands/resume.js");
@@ -153,10 +156,26 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .description("one run: its steps, output, confirmations")
         .argument("<run-id>", "run id (or a unique prefix)")
         .option("--json", "JSON output")
+        .option("--approval-request", "a run waiting for approval: print what `runbook approve --request` needs, as JSON")
         .addOption(stateOption())
         .action(async (runId: string, opts) => {
           const { showCommand } = await import("./commands/show.js");
           exitCode = await showCommand(runId, opts, io);
+        }),
+    approve: () =>
+      program
+        .command("approve")
+        .description("sign off a run waiting for approval (ssh-keygen -Y sign)")
+        .argument("[run-id]", "run id (or a unique prefix); not needed with --request")
+        .option("--request <file>", "the request from `runbook show RUN_ID --approval-request` (no journal needed; with --out)")
+        .option("--key <file>", "your SSH private key (default: ssh-agent's first key)")
+        .option("--as <principal>", "who you are in allowed_signers (default: your key's one member of the group)")
+        .option("--out <file>", "write the signed approval to this file (for `resume --approval`) instead of the journal")
+        .option("--yes", "sign without asking")
+        .addOption(stateOption())
+        .action(async (runId: string | undefined, opts) => {
+          const { approveCommand } = await import("./commands/approve.js");
+          exitCode = await approveCommand(runId, opts, io);
         }),
     diff: () =>
       program

@@ -1,5 +1,6 @@
 // The wording of the CLI's review features in one place: `diff` and `review`
-// (git revisions, risks), and runs tied to a commit (`run --require-commit`).
+// (git revisions, risks), runs tied to a commit (`run --require-commit`), and
+// sign-off by someone else (`approve`, `show --approval-request`, `resume --approval`).
 // Code decides by kinds and data, never by matching these texts.
 
 import type { RiskKind } from "./risk.js";
@@ -24,6 +25,33 @@ export const cliMessages = {
   requireCommitNotInRepo: (file: string) => `--require-commit: ${file} is not in a git repository`,
   dirtyInProtected: (file: string, env: string) =>
     `${file} (or a file it includes) has changes that are not committed, and env ${env} is protected: a protected env runs only what was committed (and reviewed); commit them, or give --allow-dirty`,
+} as const;
+
+/** `runbook approve` and its request and approval files (runtime/approvals.ts has the run's own checks). */
+export const approveMessages = {
+  requestNeedsOut: "--request needs --out FILE: without the run's journal the approval goes to a file",
+  cannotReadRequest: (file: string, why: string) => `cannot read the approval request ${file}: ${why}`,
+  notARequest: (file: string) => `${file} is not an approval request (\`runbook show RUN_ID --approval-request\` makes one)`,
+  requestOfOtherRun: (file: string, runId: string, asked: string) => `${file} is the request of run ${runId}, not ${asked}`,
+  nameTheRun: "name the run (`runbook approve RUN_ID`), or give --request FILE",
+  noRun: (runId: string, journal: string) => `no run ${JSON.stringify(runId)} in the journal ${journal}`,
+  notWaiting: (runId: string, status: string) => `run ${runId} is not waiting for approval (it is ${status})`,
+  noRequest: (runId: string) => `run ${runId} has no approval request in the journal`,
+  planNotRequested: (runId: string, digest: string, requested: string) =>
+    `the plan of run ${runId} is not the one its request names (digest ${digest}, request ${requested}): not signing`,
+  fileDiffers: (file: string, runId: string, here: string, there: string) =>
+    `${file} here is not the one run ${runId} runs (sha256 ${here} here, ${there} in the run): not signing`,
+  noSignersHere: (file: string) => `${file} is not here: say who you are in it with --as PRINCIPAL`,
+  keyNotInGroup: (group: string) => `this key is not a member of "${group}" in allowed_signers`,
+  keyIsSeveral: (principals: string[], group: string) => `this key is ${principals.join(", ")} in "${group}": choose with --as`,
+  notInGroup: (who: string, group: string) => `${who} is not in group "${group}" in allowed_signers: the run would refuse this approval`,
+  nobodyToAsk: "nobody can answer here (no terminal): pass --yes to sign",
+  question: (runId: string, step: string, who: string) => `Sign off run ${runId} before step ${step} as ${who}? [y/N] `,
+  notSigned: "not signed",
+  writtenTo: (who: string, file: string, runId: string) => `Signed as ${who}; written to ${file}. The runner goes on with: runbook resume ${runId} --approval ${file}`,
+  stored: (who: string, runId: string) => `Signed as ${who}; stored in the journal. The runner goes on with: runbook resume ${runId}`,
+  notAnApproval: (file: string) => `${file} is not a signed approval (\`runbook approve --out\` writes one)`,
+  cannotReadApproval: (file: string, why: string) => `cannot read the approval ${file}: ${why}`,
 } as const;
 
 /** The risks a diff calls out, ranked: the words for each (see docs/review.md). */

@@ -9,10 +9,12 @@
 // (a new run id and plan, or a journaled run picked up again) stays in
 // cli/commands/run.ts and cli/commands/resume.ts.
 
+import { resolve as resolvePath } from "node:path";
 import { compile } from "../language/compile.js";
 import { hasErrors } from "../language/diagnostics.js";
 import { maskUrlPasswords } from "../language/url-password.js";
 import { selectEnv } from "../language/scope.js";
+import { approvalGate, signingKey, type SignedApproval } from "../runtime/approvals.js";
 import { Connections } from "../runtime/connections.js";
 import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js";
 import { execute, type ExecuteResult } from "../runtime/executor.js";
@@ -49,11 +51,14 @@ export interface SessionFlags {
   acceptNewHostKeys?: boolean;
   /** --connect-timeout, in ms. */
   connectTimeout?: number;
+  /** --key FILE: who runs the release, for the approval gate (else ssh-agent's first key). */
+  key?: string;
 }
 
 /** What those flags tell drive(). */
-export function sessionOptions(opts: SessionFlags): Pick<DriveOptions, "flags" | "onFailure" | "json" | "tui" | "acceptNewHostKeys" | "connectTimeoutMs" | "state"> {
+export function sessionOptions(opts: SessionFlags): Pick<DriveOptions, "flags" | "onFailure" | "json" | "tui" | "acceptNewHostKeys" | "connectTimeoutMs" | "state" | "key"> {
   return {
+    ...(opts.key !== undefined ? { key: opts.key } : {}),
     ...(opts.state !== undefined ? { state: opts.state } : {}),
     flags: { yes: opts.yes ?? false, approve: opts.approve ?? [] },
     onFailure: opts.onFailure ?? "stop",
@@ -183,6 +188,10 @@ export interface DriveOptions {
   acceptNewHostKeys: boolean;
   /** How long reaching each host or database may take (preflight and every later connect). */
   connectTimeoutMs?: number;
+  /** The runner's key for the approval gate (--key); else ssh-agent's. */
+  key?: string;
+  /** Resume --approval FILE…: signed approvals handed over as files. */
+  approvalFiles?: SignedApproval[];
 }
 
 /** Loads the Ink UI when it is there; undefined (plain log instead) when it cannot start. */
@@ -318,6 +327,12 @@ export async function drive(o: DriveOptions): Promise<number> {
       ...(o.stillRunning ? { stillRunning: o.stillRunning } : {}),
       ...(o.resumedFrom ? { resumedFrom: o.resumedFrom } : {}),
       journalCheck: () => journal.verify(),
+      approvalGate: (p, stepId) =>
+        approvalGate(p, o.runId, stepId, {
+          approvals: async () => [...(await journalApprovals(journal, o.runId)), ...(o.approvalFiles ?? [])],
+          runnerKey: () => signingKey(o.key === undefined ? undefined : resolvePath(io.cwd, o.key), io.env),
+          env: io.env,
+        }),
     });
   } catch (e) {
     const message = redaction.redactMessage(e instanceof Error ? e.message : String(e));
@@ -339,6 +354,7 @@ export async function drive(o: DriveOptions): Promise<number> {
   if (recorded.problem !== undefined && !result.error?.includes(recorded.problem)) io.stderr.write(`runbook: ${recorded.problem}\n`);
 
   if (sink && !o.json) sink.write(`${summaryLine(counts, o.dryRun, verdict)}\n`);
+  if (result.status === "waiting") return result.exitCode; // the log or the UI's summary said what an approver needs
   if (result.exitCode !== 0 && result.error) {
     io.stderr.write(`runbook: ${escapeControls(result.error)}\n`);
     // The UI's summary has already said how to resume; a journal that lost the run cannot.
@@ -374,6 +390,11 @@ async function journalAfterRun(
   if (problem === undefined || result.exitCode !== 0) return { result, ...(problem !== undefined ? { problem } : {}), resumable };
   const error = journalIncompleteText(problem);
   return { result: { status: "failed", exitCode: Exit.failed, error }, problem: error, resumable };
+}
+
+/** The signatures `runbook approve` stored in the journal for this run. */
+async function journalApprovals(journal: Journal, runId: string): Promise<SignedApproval[]> {
+  return (await journal.getApprovals(runId)).flatMap((r) => (r.kind === "signature" && r.statement !== null && r.signature !== null ? [{ statement: r.statement, signature: r.signature }] : []));
 }
 
 /** The most a step's output waits before it is written to the journal. */

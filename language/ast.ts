@@ -207,8 +207,24 @@ export interface EnvBlock extends Node {
   /** Span of the `protected` keyword when present. */
   protected?: Span;
   confirms: ConfirmStmt[];
+  /** `approvals N from "group" [within D]`: signed sign-off before the first step (runtime/approvals.ts). */
+  approvals?: ApprovalsStmt;
   overrides: Decl[];
 }
+
+export interface ApprovalsStmt extends Node {
+  kind: "approvals";
+  count: NumberLit;
+  group: StringLit;
+  /** How old a signature may be (default: DEFAULT_APPROVAL_AGE). */
+  within?: DurationLit;
+}
+
+/** How old an approval's signature may be when `within` is not given: 24 hours. */
+export const DEFAULT_APPROVAL_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** The allowed-signers file beside the main runbook file (read when an env requires approvals). */
+export const ALLOWED_SIGNERS_FILE = "allowed_signers";
 
 // ---------------------------------------------------------------- statements
 
@@ -406,6 +422,8 @@ export interface Runbook extends Node {
   finally?: FinallyBlock;
   /** Every file that went into it (main first), with its text, for diagnostics and the source hash. */
   sources: { file: string; text: string }[];
+  /** The allowed-signers file beside the main file, when an env requires approvals (absent: not there). */
+  signers?: { file: string; text: string };
 }
 
 /** Evaluates a string's parts to plain text when every part is literal text; else undefined. */

@@ -20,6 +20,8 @@
 //   bad-count             `retry`/`parallel` not a whole number ≥ 1
 //   bad-regex             `matches "…"` with an invalid regular expression
 //   bad-format            `export … format X` other than csv or web2py
+//   allowed-signers       the allowed_signers file beside a runbook with `approvals` is missing or malformed
+//   unknown-group         `approvals N from "G"`: no key in allowed_signers signs for G
 //   bad-value             a malformed host target, MySQL URL (or one holding a password), empty group, non-string table
 //   wrong-kind            a name of the wrong kind: `sql portal`, `on appdb`,
 //                         `password home`, a host or database where a value is needed
@@ -76,7 +78,8 @@ import type {
   TextPart,
   Value,
 } from "./ast.js";
-import { allSteps, literalInterps, literalText } from "./ast.js";
+import { ALLOWED_SIGNERS_FILE, allSteps, literalInterps, literalText } from "./ast.js";
+import { allGroups, groupMembers, parseAllowedSigners } from "./allowed-signers.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
@@ -272,6 +275,7 @@ class Checker {
     for (const d of rb.decls) this.declValue(d);
     for (const e of rb.envs) for (const d of e.overrides) this.declValue(d);
     for (const e of rb.envs) for (const c of e.confirms) this.string(c.question, shown("a confirmation"));
+    this.approvals();
     this.cycles();
     this.valueSizes();
     for (const b of this.envs.values()) if (b.protected) this.protectedEnvs.push(b.name.name);
@@ -387,6 +391,56 @@ class Checker {
         }
       }
     }
+  }
+
+  /**
+   * `approvals N from "group"`: the allowed-signers file beside the runbook must be
+   * there and well-formed (its problems are reported at their own line), the group
+   * must be in it with at least N members.
+   */
+  private approvals(): void {
+    const stmts = this.rb.envs.flatMap((e) => (e.approvals ? [e.approvals] : []));
+    if (stmts.length === 0) return;
+    const file = this.rb.signers;
+    const parsed = file ? parseAllowedSigners(file.text) : undefined;
+    if (file && parsed) {
+      const lineStarts = [0];
+      for (let i = 0; i < file.text.length; i++) if (file.text[i] === "\n") lineStarts.push(i + 1);
+      for (const p of parsed.problems) {
+        const offset = (lineStarts[p.line - 1] ?? 0) + p.column - 1;
+        this.error("allowed-signers", { file: file.file, offset, line: p.line, column: p.column, length: Math.max(1, p.length) }, p.message);
+      }
+    }
+    for (const a of stmts) {
+      this.count(a.count, "approvals");
+      if (a.within) this.duration(a.within, "within");
+      const group = literalText(a.group);
+      if (group === undefined) {
+        this.error("bad-value", a.group.span, messages.noInterpolationIn("an approval group"));
+        continue;
+      }
+      if (group === "") {
+        this.error("bad-value", a.group.span, messages.emptyApprovalGroup());
+        continue;
+      }
+      if (!parsed) {
+        this.error("allowed-signers", a.span, messages.noAllowedSigners(this.signersPath()));
+        continue;
+      }
+      const members = groupMembers(parsed, group);
+      if (members.length === 0) {
+        this.error("unknown-group", a.group.span, messages.unknownApprovalGroup(group, file!.file), [
+          this.suggest(group, "approval-group", () => allGroups(parsed)),
+        ]);
+      } else if (Number.isInteger(a.count.value) && a.count.value > members.length) {
+        this.error("bad-count", a.count.span, messages.tooFewApprovers(a.count.value, group, members));
+      }
+    }
+  }
+
+  private signersPath(): string {
+    const dir = this.rb.file.includes("/") ? this.rb.file.slice(0, this.rb.file.lastIndexOf("/") + 1) : "";
+    return `${dir}${ALLOWED_SIGNERS_FILE}`;
   }
 
   /**

@@ -1,13 +1,14 @@
 // The front of the language pipeline in one call: parse the main file (parser.ts),
 // build its AST (to-ast.ts), resolve and splice `include`s (relative to the including
 // file; a missing file or a cycle is a diagnostic at the include), require the header,
+// read the allowed-signers file beside the main file when an env requires approvals,
 // then run the checker (check.ts). `compile` never throws: an internal exception
 // becomes an "internal" diagnostic. The CLI, planner and formatter tests build on it.
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { FileAst, FinallyBlock, IncludeDecl, Node, Runbook, Step } from "./ast.js";
-import { literalText } from "./ast.js";
+import { ALLOWED_SIGNERS_FILE, literalText } from "./ast.js";
 import { check } from "./check.js";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
@@ -131,6 +132,15 @@ class Compilation {
       span: ast.span,
     };
     if (ast.defaultEnv) rb.defaultEnv = ast.defaultEnv;
+    if (rb.envs.some((e) => e.approvals)) {
+      // Who may approve: the allowed-signers file beside the main file (check.ts validates it).
+      const signersFile = path.join(path.dirname(file), ALLOWED_SIGNERS_FILE);
+      const signersText = tryRead(this.readFile, signersFile);
+      if (signersText !== undefined) {
+        rb.signers = { file: signersFile, text: signersText };
+        this.sources.set(signersFile, signersText);
+      }
+    }
     if (spliced.finally) rb.finally = { ...spliced.finally, steps: spliced.finallySteps };
     return rb;
   }

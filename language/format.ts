@@ -90,6 +90,7 @@ const TOP_KIND: Record<string, string> = {
 const STATEMENT_KEYWORDS: ReadonlySet<string> = new Set([
   ...Object.keys(TOP_KIND),
   "protected",
+  "approvals",
   "require",
   "confirm",
   "manual",

@@ -61,6 +61,12 @@ export const messages = {
   unclosedInterpolation: () => "unclosed `${` in string: expected `}`",
   unknownEscape: (esc: string) => `unknown escape ${q(esc)} is kept as written`,
   unknownEscapeNote: () => "the escapes are \\\" \\\\ \\n \\t \\$; write \\\\ for a backslash",
+  emptyApprovalGroup: () => "an approval group cannot be empty",
+  noAllowedSigners: (path: string) =>
+    `\`approvals\` needs the allowed-signers file beside the runbook, and ${path} is not there (OpenSSH allowed_signers format; see docs/language.md "Approvals")`,
+  unknownApprovalGroup: (group: string, file: string) => `no key in ${file} signs for group "${group}" (a line with namespaces="runbook:${group}")`,
+  tooFewApprovers: (n: number, group: string, members: string[]) =>
+    `${n} approvals from "${group}" can never be given: it has ${members.length} member${members.length === 1 ? "" : "s"} (${members.join(", ")})`,
   noInterpolationIn: (what: string) => `${what} cannot contain \`\${…}\``,
   nestedTooDeep: (max: number) => `nested more than ${max} levels deep (\`(\`, \`[\` and \`not\` each open a level)`,
   nestedTooDeepNote: () => "write the condition flatter: `not (a or b)` is `not a and not b`, and a chain of `and`/`or` needs no parentheses",

@@ -325,7 +325,7 @@ export class RunbookParser extends CstParser {
     ]);
   });
 
-  /** `env NAME { protected  confirm "…"  overrides… }` */
+  /** `env NAME { protected  confirm "…"  approvals N from "group" [within D]  overrides… }` */
   public envBlock = this.RULE("envBlock", () => {
     this.CONSUME(Kw.env);
     this.CONSUME(T.Identifier, L.name);
@@ -335,6 +335,7 @@ export class RunbookParser extends CstParser {
         (this.envAlts ??= [
           { ALT: () => this.CONSUME(Kw.protected) },
           { ALT: () => this.SUBRULE(this.confirmStmt) },
+          { ALT: () => this.SUBRULE(this.approvalsStmt) },
           { ALT: () => this.SUBRULE(this.paramDecl) },
           { ALT: () => this.SUBRULE(this.varDecl) },
           { ALT: () => this.SUBRULE(this.secretDecl) },
@@ -344,6 +345,18 @@ export class RunbookParser extends CstParser {
       ),
     );
     this.CONSUME(T.RBrace);
+  });
+
+  /** `approvals N from "group" [within DURATION]`: signed sign-off before the env's first step. */
+  public approvalsStmt = this.RULE("approvalsStmt", () => {
+    this.CONSUME(Kw.approvals);
+    this.CONSUME(T.NumberLiteral, L.count);
+    this.CONSUME(Kw.from);
+    this.CONSUME(T.AnyString, L.group);
+    this.OPTION(() => {
+      this.CONSUME(Kw.within);
+      this.CONSUME(T.Duration, L.duration);
+    });
   });
 
   // ------------------------------------------------------------ sections and steps

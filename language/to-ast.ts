@@ -15,6 +15,7 @@ import {
   type Decl,
   type DurationLit,
   type EnvBlock,
+  type ApprovalsStmt,
   type FileAst,
   type HostDecl,
   type FinallyBlock,
@@ -400,7 +401,20 @@ class Builder {
     const prot = (n.children["Kw_protected"] ?? []).filter((t): t is IToken => isToken(t) && real(t));
     if (prot[0]) env.protected = this.tokSpan(prot[0]);
     for (const extra of prot.slice(1)) this.error("syntax", messages.duplicate("protected"), this.tokSpan(extra));
+    const approvals = subnodes(n.children["approvalsStmt"]).map((a) => this.approvalsStmt(a));
+    if (approvals[0]) env.approvals = approvals[0];
+    for (const extra of approvals.slice(1)) this.error("syntax", messages.duplicate("approvals"), extra.span);
     return env;
+  }
+
+  private approvalsStmt(n: CstNode): ApprovalsStmt {
+    const kw = first(n.children["Kw_approvals"]);
+    const c = first(n.children["count"]);
+    const g = first(n.children["group"]);
+    const d = first(n.children["duration"]);
+    const s: ApprovalsStmt = { kind: "approvals", count: this.number(c, kw), group: this.str(g, kw), span: this.cover(kw, c, g, d) };
+    if (d) s.within = this.duration(d);
+    return s;
   }
 
   // ------------------------------------------------------------ sections and steps

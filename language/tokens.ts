@@ -103,7 +103,7 @@ export const Dot = createToken({ name: "Dot", pattern: ".", line_breaks: false, 
 export const KEYWORDS = [
   "runbook", "version", "description", "owner", "default", "include",
   "param", "var", "secret", "host", "database", "sqlite", "mysql", "password", "via", "file",
-  "env", "protected",
+  "env", "protected", "approvals", "within",
   "section", "step", "as", "on", "when", "unless", "finally",
   "require", "else", "confirm", "manual", "run", "edit", "replace", "all", "with",
   "upload", "download", "to", "sql", "export", "tables", "format", "import", "from", "sync",

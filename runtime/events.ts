@@ -37,7 +37,8 @@ export type StepStatus =
   | "interrupted"
   | "rolled-back";
 
-export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "interrupted";
+/** "waiting": stopped at an approval gate until enough signed approvals are given (runtime/approvals.ts). */
+export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "interrupted" | "waiting";
 
 interface Base {
   runId: string;
@@ -108,6 +109,9 @@ export type RunEvent =
   | (Base & { type: "rollback-started"; steps: string[] })
   | (Base & { type: "rollback-step"; stepId: string; status: "ok" | "failed"; error?: string })
   | (Base & { type: "failure-choice"; stepId: string; choice: FailureChoice; by: string })
+  // The approval gate (approvals.ts): what an approver needs, and each signed approval's verdict.
+  | (Base & { type: "approval-waiting" } & ApprovalRequest & { approvedBy: string[] })
+  | (Base & { type: "approval"; stepId: string; group: string; approver: string; signedAt: string; status: "verified" | "refused"; reason?: string })
   | (Base & { type: "run-finished"; status: RunStatus; exitCode: number; durationMs: number; error?: string })
   // Preflight (preflight.ts): before the first step, every target the plan can touch is reached once.
   | (Base & { type: "preflight-started"; targets: PreflightTargetInfo[] })
@@ -124,6 +128,24 @@ export type RunEvent =
       /** Values unknown until an earlier step runs: counted apart, never a failure. */
       pending: VerdictItem[];
     });
+
+/**
+ * What an approver signs for: this run, these source files (the runbook, its includes,
+ * the allowed-signers file), this plan, before this step; `count` approvals from `group`.
+ */
+export interface ApprovalRequest {
+  stepId: string;
+  group: string;
+  count: number;
+  sources: SourceDigest[];
+  planDigest: string;
+}
+
+export interface SourceDigest {
+  /** Relative to the main runbook file's folder. */
+  path: string;
+  sha256: string;
+}
 
 /** What preflight reaches: an SSH host (one per group member), `sudo -n` for a user, a database, a secret, a local file. */
 export type PreflightKind = "host" | "sudo" | "database" | "secret" | "file";

@@ -40,6 +40,7 @@ import { secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
+import { WAITING_EXIT, type GateResult } from "./approvals.js";
 
 export interface ExecuteOptions {
   runId: string;
@@ -75,6 +76,8 @@ export interface ExecuteOptions {
    * JournalError stops the run there: nothing more runs unrecorded.
    */
   journalCheck?: () => Promise<void>;
+  /** The env's approval gate (approvals.ts), asked once before the first step of a real run. */
+  approvalGate?: (plan: Plan, stepId: string) => Promise<GateResult>;
   /**
    * Resume: steps whose earlier attempt is still running, by the operator's choice
    * to go on without them: each is journaled as skipped with this reason, never started.
@@ -306,6 +309,9 @@ class Executor {
     const stopped = await this.preflightPhase(selected);
     if (stopped) return this.finish(stopped);
 
+    const waiting = await this.approvalGate(selected);
+    if (waiting) return this.finish(waiting);
+
     // The env's own confirmations, once, before the first step.
     try {
       for (const question of plan.envConfirms) await this.envConfirm(question);
@@ -490,6 +496,15 @@ class Executor {
       if (fromStep && i < fromIndex && (step.phase === "main" || fromStep.phase === "finally")) return `before --from ${from}`;
     }
     return undefined;
+  }
+
+  /** Signed approvals before the first step (approvals.ts): the result that stops the run waiting, else undefined. */
+  private async approvalGate(selected: PlannedStep[]): Promise<ExecuteResult | undefined> {
+    const first = selected.find((s) => s.phase === "main") ?? selected[0];
+    if (this.dry || !this.o.approvalGate || !first) return undefined;
+    const gate = await this.o.approvalGate(this.plan, first.id);
+    for (const e of gate.events) this.emit(e);
+    return gate.pass ? undefined : { status: "waiting", exitCode: WAITING_EXIT, error: gate.error ?? "waiting for approval" };
   }
 
   private async envConfirm(question: string): Promise<void> {

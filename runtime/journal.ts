@@ -119,6 +119,25 @@ export interface NoteRecord {
 }
 
 /**
+ * The approval gate's rows (runtime/approvals.ts): "request" when the run stopped
+ * waiting (statement: the ApprovalRequest as JSON), "signature" from `runbook
+ * approve` (statement and signature as signed), "verified"/"refused" when a run
+ * checked a signature (reason: why refused).
+ */
+export interface ApprovalRecord {
+  runId: string;
+  kind: "request" | "signature" | "verified" | "refused";
+  stepId: string;
+  group: string;
+  approver: string | null;
+  /** When the row was written; for signature/verified/refused rows, when it was signed. */
+  time: string;
+  statement: string | null;
+  signature: string | null;
+  reason: string | null;
+}
+
+/**
  * A step's command that started and was not seen to end (its runbook process died,
  * or lost the host): it may still be running. `resume` looks for it before going on.
  */
@@ -192,6 +211,10 @@ export interface Journal {
   getConfirmations(runId: string): Promise<ConfirmationRecord[]>;
   getRollbacks(runId: string): Promise<RollbackRecord[]>;
   getNotes(runId: string): Promise<NoteRecord[]>;
+  /** Oldest first. */
+  getApprovals(runId: string): Promise<ApprovalRecord[]>;
+  /** Written at once, by `runbook approve` (another process than the run's). */
+  addApproval(record: ApprovalRecord): Promise<void>;
   /** Newest first. */
   listRuns(filter?: { runbook?: string; env?: string; limit?: number }): Promise<RunRecord[]>;
   getLock(runbook: string, env: string): Promise<(LockHolder & { stale: boolean }) | undefined>;
@@ -646,6 +669,7 @@ export type WriteOp =
       at: string;
     }
   | { op: "note"; runId: string; stepId: string; text: string; at: string }
+  | { op: "approval"; record: ApprovalRecord }
   | { op: "command-start"; runId: string; stepId: string; command: CommandRef; at: string }
   | { op: "command-end"; runId: string; stepId: string; command: Pick<CommandRef, "host" | "target"> }
   | { op: "run-finish"; runId: string; status: RunStatus; exitCode: number; error: string | null; at: string };
@@ -911,6 +935,18 @@ export class JournalRecorder {
         ];
       case "note":
         return [{ op: "note", runId: event.runId, stepId: event.stepId, text: event.text, at: event.time }];
+      case "approval-waiting": {
+        const { type: _t, runId, time, approvedBy: _a, ...request } = event;
+        const record: ApprovalRecord = { runId, kind: "request", stepId: event.stepId, group: event.group, approver: null, time, statement: JSON.stringify(request), signature: null, reason: null };
+        return [{ op: "approval", record }];
+      }
+      case "approval":
+        return [
+          {
+            op: "approval",
+            record: { runId: event.runId, kind: event.status, stepId: event.stepId, group: event.group, approver: event.approver, time: event.signedAt, statement: null, signature: null, reason: event.reason ?? null },
+          },
+        ];
       case "command-started":
         return [{ op: "command-start", runId: event.runId, stepId: event.stepId, command: event.command, at: event.time }];
       case "command-ended":
@@ -1092,6 +1128,27 @@ export function rollbackFromRow(r: Record<string, unknown>): RollbackRecord {
   };
   if (typeof r.steps === "string") rec.steps = JSON.parse(r.steps) as string[];
   return rec;
+}
+
+export const APPROVAL_COLUMNS = ["run_id", "kind", "step_id", "group_name", "approver", "at", "statement", "signature", "reason"] as const;
+
+export function approvalRow(r: ApprovalRecord): (string | null)[] {
+  return [r.runId, r.kind, r.stepId, r.group, r.approver, r.time, r.statement, r.signature, r.reason];
+}
+
+export function approvalFromRow(r: Record<string, unknown>): ApprovalRecord {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    runId: String(r.run_id),
+    kind: r.kind as ApprovalRecord["kind"],
+    stepId: String(r.step_id),
+    group: String(r.group_name),
+    approver: text(r.approver),
+    time: String(r.at),
+    statement: text(r.statement),
+    signature: text(r.signature),
+    reason: text(r.reason),
+  };
 }
 
 export function noteFromRow(r: Record<string, unknown>): NoteRecord {

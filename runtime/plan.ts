@@ -8,6 +8,7 @@ import type { Span } from "../language/span.js";
 import { assertNever } from "../language/assert.js";
 import type { ValueContext } from "../language/value-placement.js";
 import { shellQuote } from "./quote.js";
+import type { SourceDigest } from "./events.js";
 
 /** What a Text is used as: shell code, SQL of an engine, or plain text (a path, a message, an edit's text). */
 export type Quoting = "shell" | "sql-sqlite" | "sql-mysql" | "none";
@@ -158,7 +159,11 @@ export interface Plan {
     sourceHash: string;
     /** Set by `runbook run` when the runbook is in a git repository: HEAD's commit, and whether any of its source files differs from it. */
     git?: { commit: string; dirty: boolean };
+    /** Each source file's sha256 (main, includes, allowed_signers): present when the env requires approvals. */
+    sources?: SourceDigest[];
   };
+  /** `approvals N from "group"`: signed sign-off before the first step (approvals.ts). */
+  approvals?: PlannedApprovals;
   env: string;
   protected: boolean;
   /** The env block's own confirmations, asked once before the first step. */
@@ -174,6 +179,13 @@ export interface Plan {
   steps: PlannedStep[];
   /** Other envs' databases that `sync … from ENV.DB` reads, keyed "env.db". */
   foreignDatabases: Record<string, PlannedDatabase & { env: string }>;
+}
+
+export interface PlannedApprovals {
+  count: number;
+  group: string;
+  /** How old a signature may be. */
+  maxAgeMs: number;
 }
 
 /**

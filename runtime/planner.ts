@@ -26,6 +26,8 @@ import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveI
 import type { Span } from "../language/span.js";
 import { messages } from "../language/messages.js";
 import { assertNever } from "../language/assert.js";
+import { DEFAULT_APPROVAL_AGE_MS } from "../language/ast.js";
+import type { SourceDigest } from "./events.js";
 import { piecesOf, placeShellValues, placeSqlValues } from "../language/value-placement.js";
 import { showText, type Action, type BoundPart, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
 
@@ -51,6 +53,13 @@ export function sourceHash(rb: Runbook): string {
   const base = dirname(rb.file);
   for (const s of rb.sources) h.update(`${relative(base, s.file)}\0${s.text}\0`);
   return h.digest("hex");
+}
+
+/** Each file's sha256 by its path relative to the main file's folder: the runbook, its includes, its allowed_signers. */
+export function sourceDigests(rb: Runbook): SourceDigest[] {
+  const base = dirname(rb.file);
+  const files = [...rb.sources, ...(rb.signers ? [rb.signers] : [])];
+  return files.map((s) => ({ path: relative(base, s.file).split("\\").join("/"), sha256: createHash("sha256").update(s.text).digest("hex") }));
 }
 
 function sourceText(rb: Runbook, span: Span): string {
@@ -441,6 +450,7 @@ class PlanBuilder {
     }
 
     const header = rb.header;
+    const approvals = this.scope.block?.approvals;
     return {
       schema: 2,
       runbook: {
@@ -450,10 +460,14 @@ class PlanBuilder {
         ...(header.description ? { description: this.plain(header.description) } : {}),
         ...(header.owner ? { owner: this.plain(header.owner) } : {}),
         sourceHash: sourceHash(rb),
+        ...(approvals ? { sources: sourceDigests(rb) } : {}),
       },
       env: this.options.env,
       protected: this.scope.protected,
       envConfirms: (this.scope.block?.confirms ?? []).map((c) => this.plain(c.question)),
+      ...(approvals
+        ? { approvals: { count: approvals.count.value, group: this.plain(approvals.group), maxAgeMs: approvals.within?.ms ?? DEFAULT_APPROVAL_AGE_MS } }
+        : {}),
       values,
       overridden,
       secrets,

@@ -4,7 +4,7 @@
 // helpers `show` and `unlock` share: opening the journal a command names, reading
 // a runbook's name cheaply, and formatting times and durations.
 
-import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
+import { escapeControls, escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { maskUrlPasswords } from "../../language/url-password.js";
@@ -40,10 +40,18 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
     const runs = await journal.listRuns({ runbook, env: opts.env, limit: limit === undefined ? undefined : limit + 1 });
     const more = limit !== undefined && runs.length > limit;
     const shown = more ? runs.slice(0, limit) : runs;
+    // Who approved what, when: for runs in an env that requires approvals, each verdict the run gave.
+    const approvals = new Map<string, { approver: string; signedAt: string; status: string; stepId: string }[]>();
+    for (const r of shown) {
+      if (!r.plan.approvals) continue;
+      const rows = (await journal.getApprovals(r.id)).filter((a) => a.kind === "verified" || a.kind === "refused");
+      approvals.set(r.id, rows.map((a) => ({ approver: a.approver ?? "?", signedAt: a.time, status: a.kind, stepId: a.stepId })));
+    }
 
     if (opts.json) {
       // Params are kept as given (resume needs them); a URL's password in one is not shown.
-      io.stdout.write(maskUrlPasswords(`${toTerminalJson(shown.map(runSummary), 2)}\n`));
+      const summaries = shown.map((r) => ({ ...runSummary(r), ...(approvals.has(r.id) ? { approvals: approvals.get(r.id) } : {}) }));
+      io.stdout.write(maskUrlPasswords(`${toTerminalJson(summaries, 2)}\n`));
       return Exit.ok;
     }
     if (shown.length === 0) {
@@ -70,6 +78,8 @@ export async function historyCommand(file: string | undefined, opts: HistoryOpti
       renderTable(header, rows, (col, text, row) => (col === 4 && color ? colorStatus(shown[row].status, text) : text)),
     );
     if (more) io.stdout.write(`(the ${limit} most recent runs; --limit N shows more)\n`);
+    const approved = [...approvals].flatMap(([id, list]) => list.filter((a) => a.status === "verified").map((a) => `  ${id}: approved by ${a.approver} before ${a.stepId} (signed ${formatTime(a.signedAt)})`));
+    if (approved.length > 0) io.stdout.write(escapeControls(`Approvals:\n${approved.join("\n")}`) + "\n");
     return Exit.ok;
   });
 }

@@ -9,11 +9,14 @@
 // (cli/earlier-attempt.ts: wait, end, or go on without their steps).
 
 import type { EarlierStep } from "../ui/store.js";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { SignedApproval } from "../../runtime/approvals.js";
 import type { StillRunningChoice } from "../../runtime/journal-errors.js";
 import { AmbiguousRunIdError } from "../../runtime/journal.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
+import { approveMessages } from "../messages.js";
 import { settleEarlierAttempt } from "../earlier-attempt.js";
 import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
 import { gitStateOf } from "../git-source.js";
@@ -22,9 +25,31 @@ export interface ResumeCommandOptions extends SessionFlags {
   force?: boolean;
   /** A command of the earlier attempt still running: wait for it, end it, or go on without its step. */
   stillRunning?: StillRunningChoice;
+  /** --approval FILE…: signed approvals from `runbook approve --out`. */
+  approval?: string[];
+}
+
+/** The signed approvals handed over as files; a message when one cannot be read. */
+function readApprovalFiles(files: string[], cwd: string): SignedApproval[] | string {
+  const out: SignedApproval[] = [];
+  for (const f of files) {
+    try {
+      const a = JSON.parse(readFileSync(path.resolve(cwd, f), "utf8")) as SignedApproval;
+      if (typeof a?.statement !== "string" || typeof a?.signature !== "string") return approveMessages.notAnApproval(f);
+      out.push({ statement: a.statement, signature: a.signature });
+    } catch (e) {
+      return approveMessages.cannotReadApproval(f, (e as Error).message);
+    }
+  }
+  return out;
 }
 
 export async function resumeCommand(runId: string, opts: ResumeCommandOptions, io: CliIO): Promise<number> {
+  const approvalFiles = readApprovalFiles(opts.approval ?? [], io.cwd);
+  if (typeof approvalFiles === "string") {
+    io.stderr.write(`runbook: ${approvalFiles}\n`);
+    return Exit.usage;
+  }
   return withJournal(io, opts.state, async (journal) => {
     let run;
     try {
@@ -152,6 +177,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       earlier,
       stillRunning: settled.stillRunning,
       resumedFrom: run.id,
+      approvalFiles,
     });
   });
 }

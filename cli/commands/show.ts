@@ -9,7 +9,8 @@
 import { existsSync } from "node:fs";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, useColor, type CliIO } from "../io.js";
-import type { ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
+import { approvalBundle } from "./approve.js";
+import type { ApprovalRecord, ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
 import type { PlannedStep } from "../../runtime/plan.js";
 import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
@@ -17,6 +18,8 @@ import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusT
 export interface ShowOptions {
   json?: boolean;
   state?: string;
+  /** Print what `runbook approve --request` needs (a run waiting for approval), as JSON. */
+  approvalRequest?: boolean;
 }
 
 export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): Promise<number> {
@@ -26,23 +29,35 @@ export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): 
       io.stderr.write(`runbook: no run ${JSON.stringify(runId)} in the journal ${journal.location}; \`runbook history\` lists the runs\n`);
       return Exit.usage;
     }
-    const [steps, confirmations, rollbacks, notes] = await Promise.all([
+    if (opts.approvalRequest) {
+      const bundle = await approvalBundle(journal, run.id);
+      if (typeof bundle === "string") {
+        io.stderr.write(`runbook: ${bundle}\n`);
+        return Exit.usage;
+      }
+      io.stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
+      return Exit.ok;
+    }
+    const [steps, confirmations, rollbacks, notes, approvalRows] = await Promise.all([
       journal.getSteps(run.id),
       journal.getConfirmations(run.id),
       journal.getRollbacks(run.id),
       journal.getNotes(run.id),
+      journal.getApprovals(run.id),
     ]);
+    // Who approved what, when: the request, the signatures given, each verdict (the signatures' text stays in the journal).
+    const approvals = approvalRows.map(({ statement: _s, signature: _g, ...rest }) => rest);
     const resume = resumeHint(run, steps, opts.state);
     const onDisk = await sourceOnDisk(run);
     if (opts.json) {
       io.stdout.write(
-        maskUrlPasswords(`${toTerminalJson({ run, steps, confirmations, rollbacks, notes, resume: resume?.command ?? null, sourceOnDisk: onDisk }, 2)}\n`),
+        maskUrlPasswords(`${toTerminalJson({ run, steps, confirmations, rollbacks, notes, approvals, resume: resume?.command ?? null, sourceOnDisk: onDisk }, 2)}\n`),
       );
       return Exit.ok;
     }
     // Params are kept as given (resume needs them); a URL's password in one is not shown.
-    const shown = escapeControlsIn({ run, steps, confirmations, rollbacks, notes });
-    io.stdout.write(maskUrlPasswords(renderRun(shown.run, shown.steps, shown.confirmations, shown.rollbacks, shown.notes, resume, useColor(io), onDisk)));
+    const shown = escapeControlsIn({ run, steps, confirmations, rollbacks, notes, approvals });
+    io.stdout.write(maskUrlPasswords(renderRun(shown.run, shown.steps, shown.confirmations, shown.rollbacks, shown.notes, resume, useColor(io), onDisk, shown.approvals)));
     return Exit.ok;
   });
 }
@@ -62,6 +77,13 @@ const ON_DISK: { [K in OnDisk]: string } = {
   same: "the same files as the run",
   changed: "changed since the run (the runbook or a file it includes)",
   missing: "the runbook is not there any more",
+};
+
+const APPROVAL_ROW: { [K in ApprovalRecord["kind"]]: (a: Omit<ApprovalRecord, "statement" | "signature">) => string } = {
+  request: (a) => `waiting for approval from "${a.group}"`,
+  signature: (a) => `signed by ${a.approver} (not checked until the run goes on)`,
+  verified: (a) => `approved by ${a.approver}: signature verified`,
+  refused: (a) => `approval by ${a.approver} refused: ${a.reason ?? ""}`,
 };
 
 interface ResumeHint {
@@ -109,6 +131,7 @@ function renderRun(
   resume: ResumeHint | undefined,
   color: boolean,
   onDisk?: OnDisk,
+  approvals: Omit<ApprovalRecord, "statement" | "signature">[] = [],
 ): string {
   const bold = (s: string) => (color ? `\u001b[1m${s}\u001b[0m` : s);
   const dim = (s: string) => (color ? `\u001b[2m${s}\u001b[0m` : s);
@@ -199,6 +222,11 @@ function renderRun(
       const what = c.kind === "manual" ? "manual" : c.kind === "failure-choice" ? "on failure" : "confirm";
       out.push(`  ${formatTime(c.time)}${where} ${what}: ${JSON.stringify(c.question)} -> ${c.answer} (by ${c.by})`);
     }
+  }
+
+  if (approvals.length > 0) {
+    out.push("", bold("Approvals"));
+    for (const a of approvals) out.push(`  ${formatTime(a.time)} [${a.stepId}] ${APPROVAL_ROW[a.kind](a)}`);
   }
 
   if (rollbacks.length > 0) {

@@ -137,6 +137,9 @@ export class UiStore {
   resumedFrom?: string;
   startedAt = Date.now();
   finished?: { status: RunStatus; exitCode: number; durationMs?: number; error?: string };
+  /** The approval gate: each signed approval's verdict, and what the run waits for when it stops there. */
+  readonly approvals: { approver: string; signedAt: string; status: "verified" | "refused"; reason?: string }[] = [];
+  waitingApproval?: Extract<RunEvent, { type: "approval-waiting" }>;
   rollback?: { steps: string[] };
   /** A dry run's verdict, once it is known. */
   verdict?: VerdictEvent;
@@ -478,6 +481,14 @@ export class UiStore {
       }
       case "dry-run-verdict":
         this.verdict = e;
+        return;
+      case "approval":
+        this.approvals.push({ approver: e.approver, signedAt: e.signedAt, status: e.status, ...(e.reason !== undefined ? { reason: e.reason } : {}) });
+        this.info(e.stepId, e.status === "verified" ? `approved by ${e.approver} (signed ${e.signedAt})` : `approval by ${e.approver} refused: ${e.reason ?? ""}`);
+        return;
+      case "approval-waiting":
+        this.waitingApproval = e;
+        this.info(e.stepId, `waiting for ${e.count} approval${e.count === 1 ? "" : "s"} from "${e.group}"${e.approvedBy.length ? `; approved by ${e.approvedBy.join(", ")}` : ""}`);
         return;
       case "run-finished":
         this.finished = { status: e.status, exitCode: e.exitCode, durationMs: e.durationMs, error: e.error };

@@ -6,6 +6,7 @@
 
 import type { RunStatus, StepStatus } from "../../runtime/events.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
+import { approvalWaitingLines } from "../../runtime/views/plain-log.js";
 import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
 import { PREFLIGHT_ID, type UiStore } from "./store.js";
 import { displayWidth, formatDuration, GLYPH, pad, resumeCommand, STATUS_WORD, stepTime, truncate, waitText, wrapText } from "./format.js";
@@ -62,11 +63,12 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   }
   if (store.verdict) for (const l of verdictLines(store.verdict)) out.push(...wrapped(l.trimStart(), " ".repeat(l.length - l.trimStart().length), columns));
   const elapsed = formatDuration(store.finished?.durationMs ?? Date.now() - store.startedAt);
-  const word = { succeeded: "succeeded", failed: "failed", aborted: "was aborted", interrupted: "was interrupted", running: "stopped" }[result.status];
+  const word = { succeeded: "succeeded", failed: "failed", aborted: "was aborted", interrupted: "was interrupted", running: "stopped", waiting: "is waiting for approval" }[result.status];
   const runColor = result.status === "succeeded" ? 32 : 31;
   const outcome = store.verdict ? `: ${VERDICT_WORD[store.verdict.verdict]}` : ` ${word}`;
   out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId}${outcome} in ${elapsed} (exit ${result.exitCode}).`));
   if (store.finished?.error) out.push(...wrapped(escapeControls(store.finished.error), "  ", columns));
+  if (store.waitingApproval) out.push(...approvalWaitingLines(store.waitingApproval).flatMap((l) => wrapped(escapeControls(l), "  ", columns)));
   // Only a run that started a step has anything to resume.
   if (result.status !== "succeeded" && !store.dryRun && store.anyStarted) out.push(`Resume with: ${resumeCommand(store.runId, store.state)}`);
   return out.join("\n") + "\n";

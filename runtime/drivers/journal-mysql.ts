@@ -27,6 +27,10 @@ import {
   likePrefix,
   newRunRow,
   noteFromRow,
+  APPROVAL_COLUMNS,
+  approvalFromRow,
+  approvalRow,
+  type ApprovalRecord,
   nowIso,
   pidAlive,
   rollbackFromRow,
@@ -169,6 +173,22 @@ const MIGRATIONS: string[][] = [
       PRIMARY KEY (run_id, step_id, target_key)
     ) ${TABLE_OPTIONS}`,
   ],
+  // 3: the approval gate's requests, signatures and verdicts (runtime/approvals.ts).
+  [
+    `CREATE TABLE IF NOT EXISTS approvals (
+      id         BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      run_id     VARCHAR(64)  NOT NULL,
+      kind       VARCHAR(16)  NOT NULL,
+      step_id    VARCHAR(191) NOT NULL,
+      group_name VARCHAR(191) NOT NULL,
+      approver   VARCHAR(191) NULL,
+      at         VARCHAR(40)  NOT NULL,
+      statement  MEDIUMTEXT   NULL,
+      signature  MEDIUMTEXT   NULL,
+      reason     MEDIUMTEXT   NULL,
+      KEY approvals_by_run (run_id)
+    ) ${TABLE_OPTIONS}`,
+  ],
 ];
 
 export const MYSQL_SCHEMA_VERSION = MIGRATIONS.length;
@@ -279,6 +299,8 @@ const SQL = {
   confirmations: "SELECT * FROM confirmations WHERE run_id = ? ORDER BY id",
   rollbacks: "SELECT * FROM rollbacks WHERE run_id = ? ORDER BY id",
   notes: "SELECT * FROM notes WHERE run_id = ? ORDER BY id",
+  approval: `INSERT INTO approvals (${APPROVAL_COLUMNS.join(", ")}) VALUES (${APPROVAL_COLUMNS.map(() => "?").join(", ")})`,
+  approvals: "SELECT * FROM approvals WHERE run_id = ? ORDER BY id",
   commandStart: `REPLACE INTO step_commands (${COMMAND_COLUMNS.join(", ")}) VALUES (${COMMAND_COLUMNS.map(() => "?").join(", ")})`,
   commandEnd: "DELETE FROM step_commands WHERE run_id = ? AND step_id = ? AND target_key = ?",
   commands: "SELECT * FROM step_commands WHERE run_id = ? ORDER BY started_at, seq",
@@ -429,6 +451,9 @@ class MysqlJournal implements Journal {
         return;
       case "note":
         await this.run(SQL.note, [op.runId, op.stepId, op.text, op.at]);
+        return;
+      case "approval":
+        await this.run(SQL.approval, approvalRow(op.record));
         return;
       case "command-start":
         await this.run(SQL.commandStart, commandRow(op, this.self.machine));
@@ -673,6 +698,19 @@ class MysqlJournal implements Journal {
       const id = (await this.resolveId(runId)) ?? runId;
       return (await this.rows<Record<string, unknown>>(SQL.rollbacks, [id])).map(rollbackFromRow);
     });
+  }
+
+  async getApprovals(runId: string): Promise<ApprovalRecord[]> {
+    this.check();
+    return this.serial(async () => {
+      const id = (await this.resolveId(runId)) ?? runId;
+      return (await this.rows<Record<string, unknown>>(SQL.approvals, [id])).map(approvalFromRow);
+    });
+  }
+
+  async addApproval(record: ApprovalRecord): Promise<void> {
+    this.check();
+    await this.serial(() => this.run(SQL.approval, approvalRow(record)));
   }
 
   async getNotes(runId: string): Promise<NoteRecord[]> {

@@ -21,6 +21,10 @@ import {
   JournalRecorder,
   confirmationFromRow,
   noteFromRow,
+  APPROVAL_COLUMNS,
+  approvalFromRow,
+  approvalRow,
+  type ApprovalRecord,
   rollbackFromRow,
   LockedError,
   RUN_COLUMNS,
@@ -160,6 +164,22 @@ const MIGRATIONS: string[] = [
     started_at  TEXT NOT NULL,
     PRIMARY KEY (run_id, step_id, target_key)
   );
+  `,
+  // 3: the approval gate's requests, signatures and verdicts (runtime/approvals.ts).
+  `
+  CREATE TABLE approvals (
+    id         INTEGER PRIMARY KEY,
+    run_id     TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    step_id    TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    approver   TEXT,
+    at         TEXT NOT NULL,
+    statement  TEXT,
+    signature  TEXT,
+    reason     TEXT
+  );
+  CREATE INDEX approvals_by_run ON approvals (run_id);
   `,
 ];
 
@@ -302,6 +322,8 @@ class SqliteJournal implements Journal {
       confirmations: p(`SELECT * FROM confirmations WHERE run_id = ? ORDER BY id`),
       rollbacks: p(`SELECT * FROM rollbacks WHERE run_id = ? ORDER BY id`),
       notes: p(`SELECT * FROM notes WHERE run_id = ? ORDER BY id`),
+      approval: p(`INSERT INTO approvals (${APPROVAL_COLUMNS.join(", ")}) VALUES (${APPROVAL_COLUMNS.map(() => "?").join(", ")})`),
+      approvals: p(`SELECT * FROM approvals WHERE run_id = ? ORDER BY id`),
       commandStart: p(`INSERT OR REPLACE INTO step_commands (${COMMAND_COLUMNS.join(", ")}) VALUES (${COMMAND_COLUMNS.map(() => "?").join(", ")})`),
       commandEnd: p(`DELETE FROM step_commands WHERE run_id = ? AND step_id = ? AND target_key = ?`),
       commands: p(`SELECT * FROM step_commands WHERE run_id = ? ORDER BY started_at, rowid`),
@@ -372,6 +394,9 @@ class SqliteJournal implements Journal {
         return;
       case "note":
         st.note.run({ runId: op.runId, stepId: op.stepId, text: op.text, at: op.at });
+        return;
+      case "approval":
+        st.approval.run(...approvalRow(op.record));
         return;
       case "command-start":
         st.commandStart.run(...commandRow(op, this.self.machine));
@@ -534,6 +559,17 @@ class SqliteJournal implements Journal {
   async getCommands(runId: string): Promise<CommandRecord[]> {
     this.check();
     return (this.st.commands.all(runId) as Record<string, unknown>[]).map(commandFromRow);
+  }
+
+  async getApprovals(runId: string): Promise<ApprovalRecord[]> {
+    this.check();
+    const id = this.resolveId(runId) ?? runId;
+    return (this.st.approvals.all(id) as Record<string, unknown>[]).map(approvalFromRow);
+  }
+
+  async addApproval(record: ApprovalRecord): Promise<void> {
+    this.check();
+    this.st.approval.run(...approvalRow(record));
   }
 
   async forgetCommand(runId: string, stepId: string, ref: Pick<CommandRef, "host" | "target">): Promise<void> {

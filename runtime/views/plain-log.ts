@@ -262,6 +262,12 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
       case "dry-run-verdict":
         write(e.time, undefined, verdictLines(e).join("\n"));
         break;
+      case "approval":
+        write(e.time, e.stepId, e.status === "verified" ? `${c("green", "approved")} by ${e.approver} (signed ${e.signedAt})` : `${c("red", "approval refused")}: ${e.approver} (signed ${e.signedAt}): ${e.reason ?? ""}`);
+        break;
+      case "approval-waiting":
+        write(e.time, e.stepId, approvalWaitingLines(e).join("\n"));
+        break;
       case "run-finished": {
         flushWhere(() => true);
         const status = e.status === "succeeded" ? c("green", e.status) : c("red", e.status);
@@ -276,6 +282,19 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
     }
   };
   return Object.assign(listener, { flush: () => flushWhere(() => true) });
+}
+
+/** What an approver needs, as the plain log and the UI's summary print it. */
+export function approvalWaitingLines(e: Extract<RunEvent, { type: "approval-waiting" }>): string[] {
+  return [
+    `waiting for approval: ${e.count} from "${e.group}" before step ${e.stepId}${e.approvedBy.length > 0 ? `; approved by ${e.approvedBy.join(", ")}` : ""}`,
+    `  run id:      ${e.runId}`,
+    ...e.sources.map((d) => `  sha256:      ${d.sha256}  ${d.path}`),
+    `  plan digest: ${e.planDigest}`,
+    `  an approver: runbook approve ${e.runId}  (with this run's journal, --state), then here: runbook resume ${e.runId}`,
+    `  without a shared journal: runbook show ${e.runId} --approval-request > request.json; the approver:`,
+    `    runbook approve --request request.json --out approval.json; then here: runbook resume ${e.runId} --approval approval.json`,
+  ];
 }
 
 /** The plain log writes a data step's progress at most this often. */

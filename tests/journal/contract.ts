@@ -405,6 +405,42 @@ export function journalContract(open: OpenStore, options: { bulkSteps: number })
     });
   });
 
+  describe("approvals", () => {
+    it("keeps a waiting run's request, another process's signature and the verdicts, in order; a waiting run reopens", async () => {
+      const runner = await openJ();
+      const approver = await openJ({ user: "bob", machine: "bobs-laptop", pid: 4242 });
+      const plan = makePlan({ runbook: fresh(), env: "prod" });
+      const runId = `${plan.runbook.name}-r`;
+      await runner.beginRun({ runId, plan, dryRun: false, params: {}, file: "demo.rb" });
+      const request = { stepId: "prepare", group: "release-group", count: 1, sources: [{ path: "demo.rb", sha256: "ab".repeat(32) }], planDigest: "cd".repeat(32) };
+      runner.record({ type: "approval-waiting", runId, time: tick(), ...request, approvedBy: [] });
+      runner.record(runFinished(runId, "waiting", "waiting for approval"));
+      await runner.flush();
+      expect(await runner.getRun(runId)).toMatchObject({ status: "waiting", error: "waiting for approval" });
+      expect(await runner.getLock(plan.runbook.name, "prod")).toBeUndefined();
+
+      const signedAt = tick();
+      await approver.addApproval({ runId, kind: "signature", stepId: "prepare", group: "release-group", approver: "bob@example.org", time: signedAt, statement: '{"a":1}\n', signature: "-----BEGIN SSH SIGNATURE-----\nxyz\n-----END SSH SIGNATURE-----\n", reason: null });
+
+      await runner.reopenRun(runId);
+      runner.record({ type: "approval", runId, time: tick(), stepId: "prepare", group: "release-group", approver: "bob@example.org", signedAt, status: "verified" });
+      runner.record({ type: "approval", runId, time: tick(), stepId: "prepare", group: "release-group", approver: "carol@example.org", signedAt, status: "refused", reason: "not in the group" });
+      runner.record(runFinished(runId, "succeeded"));
+      await runner.flush();
+
+      const rows = await approver.getApprovals(runId.slice(0, -1));
+      expect(rows.map((r) => [r.kind, r.approver, r.reason])).toEqual([
+        ["request", null, null],
+        ["signature", "bob@example.org", null],
+        ["verified", "bob@example.org", null],
+        ["refused", "carol@example.org", "not in the group"],
+      ]);
+      expect(JSON.parse(rows[0]!.statement!)).toEqual(request);
+      expect(rows[1]).toMatchObject({ statement: '{"a":1}\n', signature: expect.stringContaining("xyz\n"), time: signedAt, group: "release-group", stepId: "prepare" });
+      expect(await approver.getApprovals("no-such-run")).toEqual([]);
+    });
+  });
+
   describe("beginRun with resumedFrom", () => {
     it("takes over the stale lock of the run it resumes, and only that one", async () => {
       const pid = await deadPid();

@@ -91,8 +91,9 @@ export function stepEvents(
   return events;
 }
 
-export function runFinished(runId: string, status: "succeeded" | "failed" | "aborted", error?: string): RunEvent {
-  return { type: "run-finished", runId, time: tick(), status, exitCode: status === "succeeded" ? 0 : status === "failed" ? 1 : 3, durationMs: 5000, error };
+export function runFinished(runId: string, status: "succeeded" | "failed" | "aborted" | "waiting", error?: string): RunEvent {
+  const exitCode = { succeeded: 0, failed: 1, aborted: 3, waiting: 6 }[status];
+  return { type: "run-finished", runId, time: tick(), status, exitCode, durationMs: 5000, error };
 }
 
 /** beginRun, then every step ok, then run-finished succeeded. */

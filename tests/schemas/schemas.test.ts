@@ -6,28 +6,20 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import type { RunEventType } from "../../runtime/events.js";
+import type { RunEventType, RunStatus, StepStatus } from "../../runtime/events.js";
 import { cli } from "../support/cli.js";
+import { ajv, SCHEMAS, validateEvents } from "../support/event-schemas.js";
 
 /** Every event type (a new one is a type error here until it is listed, then a test failure until it has a schema). */
 const EVENT_TYPES: { [K in RunEventType]: true } = {
   "run-started": true, "step-started": true, output: true, action: true, guard: true, confirm: true, manual: true, note: true,
   progress: true, diff: true, "step-finished": true, "command-started": true, "command-ended": true, "host-finished": true,
   "rollback-started": true, "rollback-step": true, "failure-choice": true, "run-finished": true, "preflight-started": true,
-  "preflight-target": true, "preflight-finished": true, "dry-run-verdict": true,
+  "preflight-target": true, "preflight-finished": true, "dry-run-verdict": true, "approval-waiting": true, approval: true,
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const SCHEMAS = join(ROOT, "schemas");
-
-function loadAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
-  const files = ["plan.schema.json", "event.schema.json", ...readdirSync(join(SCHEMAS, "events")).map((f) => `events/${f}`)];
-  for (const f of files) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, f), "utf8")) as object);
-  return ajv;
-}
 
 const RUNBOOK = `runbook "schemas" version "1.0.0"
 default env dev
@@ -77,22 +69,6 @@ step "Breaks" as breaks {
 }
 `;
 
-const ajv = loadAjv();
-
-function validateEvents(stdout: string, seen: Set<string>): void {
-  const lines = stdout.split("\n").filter((l) => l !== "");
-  expect(lines.length).toBeGreaterThan(0);
-  for (const line of lines) {
-    const event = JSON.parse(line) as { type: string };
-    seen.add(event.type);
-    const own = ajv.getSchema(`https://unpkg.com/runbook/schemas/events/${event.type}.schema.json`);
-    expect(own, `a schema for ${event.type}`).toBeDefined();
-    expect(own!(event) ? [] : own!.errors, line).toEqual([]);
-    const any = ajv.getSchema("https://unpkg.com/runbook/schemas/event.schema.json")!;
-    expect(any(event), line).toBe(true);
-  }
-}
-
 describe("JSON Schemas against real output", () => {
   it("validates every event of real runs against its schema", async () => {
     const seen = new Set<string>();
@@ -123,6 +99,14 @@ describe("JSON Schemas against real output", () => {
     expect(files).toEqual(Object.keys(EVENT_TYPES).map((t) => `${t}.schema.json`).sort());
     const any = JSON.parse(readFileSync(join(SCHEMAS, "event.schema.json"), "utf8")) as { oneOf: { $ref: string }[] };
     expect(any.oneOf.map((r) => r.$ref).sort()).toEqual(files.map((f) => `events/${f}`));
+  });
+
+  it("names every run status and step status the runtime has", () => {
+    const RUN: { [K in RunStatus]: true } = { running: true, succeeded: true, failed: true, aborted: true, interrupted: true, waiting: true };
+    const STEP: { [K in StepStatus]: true } = { pending: true, running: true, ok: true, failed: true, skipped: true, interrupted: true, "rolled-back": true };
+    const statusEnum = (type: string) => (JSON.parse(readFileSync(join(SCHEMAS, "events", `${type}.schema.json`), "utf8")) as { properties: { status: { enum: string[] } } }).properties.status.enum;
+    expect(statusEnum("run-finished").sort()).toEqual(Object.keys(RUN).sort());
+    expect(statusEnum("step-finished").sort()).toEqual(expect.arrayContaining(Object.keys(STEP).filter((s) => s !== "pending" && s !== "running").sort()));
   });
 
   it("a schema refuses what is not an event", () => {

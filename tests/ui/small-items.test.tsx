@@ -101,3 +101,26 @@ describe("the summary's columns", () => {
     expect(text.replace(/\s/g, "")).toContain(`step wait_site failed: ${reason}`.replace(/\s/g, ""));
   });
 });
+
+describe("the approval gate", () => {
+  const plan = makePlan([step("deploy", { actions: [run(["x"])] })]);
+  const request = { stepId: "deploy", group: "release-group", count: 2, sources: [{ path: "r.rb", sha256: "a".repeat(64) }], planDigest: "b".repeat(64) };
+  it("shows each approval's verdict in the step and the waiting state in the summary, with what an approver needs", () => {
+    const store = new UiStore({ plan, runId: "r1", dryRun: false });
+    store.handle(ev({ type: "approval", stepId: "deploy", group: "release-group", approver: "bob@example.org", signedAt: "2026-12-07T10:00:00.000Z", status: "verified" }));
+    store.handle(ev({ type: "approval", stepId: "deploy", group: "release-group", approver: "alice@example.org", signedAt: "2026-12-07T10:01:00.000Z", status: "refused", reason: "alice@example.org is running this release" }));
+    store.handle(ev({ type: "approval-waiting", ...request, approvedBy: ["bob@example.org"] }));
+    store.handle(ev({ type: "run-finished", status: "waiting", exitCode: 6, durationMs: 5, error: "waiting for approval: 1 of 2" }));
+    expect(store.approvals.map((a) => [a.approver, a.status])).toEqual([
+      ["bob@example.org", "verified"],
+      ["alice@example.org", "refused"],
+    ]);
+    expect(store.waitingApproval).toMatchObject({ count: 2, approvedBy: ["bob@example.org"] });
+    const text = formatSummary(store, { status: "waiting", exitCode: 6 }, false);
+    expect(text).toContain("Run r1 is waiting for approval in");
+    expect(text).toContain('waiting for approval: 2 from "release-group" before step deploy; approved by bob@example.org');
+    expect(text).toContain(`plan digest: ${"b".repeat(64)}`);
+    expect(text).toContain("an approver: runbook approve run-1");
+    expect(text).not.toContain("Resume with");
+  });
+});
