@@ -18,7 +18,8 @@ import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js"
 import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
-import { describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import { defaultStateDir, describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import { localStatusDir } from "../runtime/supervisor.js";
 import { JournalError, JournalInUseError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
@@ -318,6 +319,7 @@ export async function drive(o: DriveOptions): Promise<number> {
       ...(o.stillRunning ? { stillRunning: o.stillRunning } : {}),
       ...(o.resumedFrom ? { resumedFrom: o.resumedFrom } : {}),
       journalCheck: () => journal.verify(),
+      ...(o.dryRun ? {} : { statusDir: localStatusDir(journal.kind, journal.location, defaultStateDir(io.env)) }),
     });
   } catch (e) {
     const message = redaction.redactMessage(e instanceof Error ? e.message : String(e));

@@ -40,6 +40,8 @@ import { secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
+import { LocalDriver } from "./drivers/local.js";
+import { cleanStaleLocal, Supervision } from "./supervisor.js";
 
 export interface ExecuteOptions {
   runId: string;
@@ -80,6 +82,12 @@ export interface ExecuteOptions {
    * to go on without them: each is journaled as skipped with this reason, never started.
    */
   stillRunning?: Map<string, string>;
+  /**
+   * The local folder of the commands' status files (supervisor.ts): with it, each
+   * command (but `as USER`) runs under a supervisor, and a resumed step takes the
+   * outcome of a command that ran to its end from its files instead of running it again.
+   */
+  statusDir?: string;
 }
 
 export interface ExecuteResult {
@@ -201,6 +209,8 @@ class Executor {
   private connections: ConnectionProvider;
   /** A dry run's checks, for its verdict (verdict.ts). */
   private readonly tally = new DryRunTally();
+  /** The supervisors of the commands (exactly once across a crash). */
+  private readonly supervision: Supervision;
 
   constructor(
     private readonly plan: Plan,
@@ -213,6 +223,12 @@ class Executor {
     this.cwd = o.cwd ?? process.cwd();
     this.signal = o.signal ?? NEVER;
     this.connections = o.connections;
+    this.supervision = new Supervision({
+      runId: o.runId,
+      ...(o.statusDir !== undefined && !this.dry ? { statusDir: o.statusDir } : {}),
+      ...(o.interrupted ? { interrupted: o.interrupted } : {}),
+      note: (stepId, host, text) => this.emit({ type: "note", stepId, ...(host !== undefined ? { host } : {}), text }),
+    });
   }
 
   // ---------------------------------------------------------------- events
@@ -322,7 +338,9 @@ class Executor {
       if (!(e instanceof JournalStop)) throw e;
       result = { status: "failed", exitCode: 1, error: e.message };
     }
-    return this.finish(await this.journalVerdict(result));
+    const verdict = await this.journalVerdict(result);
+    await this.forgetFinished();
+    return this.finish(verdict);
   }
 
   /** The main steps, a rollback when asked for, and the `finally` steps: the run's result. */
@@ -370,6 +388,17 @@ class Executor {
       if (e instanceof JournalError) throw new JournalStop(journalStopText(e, { stepId: step.id, started }));
       throw e;
     }
+    await this.supervision.forget();
+  }
+
+  /** The status files of finished steps go once the journal has their outcome. */
+  private async forgetFinished(): Promise<void> {
+    try {
+      await this.o.journalCheck?.();
+    } catch {
+      return; // the journal may lack an outcome: the files stay (until the retention)
+    }
+    await this.supervision.forget();
   }
 
   /** A run is a success only when its journal has recorded it all. */
@@ -608,6 +637,7 @@ class Executor {
   // ---------------------------------------------------------------- one step (all its attempts and hosts)
 
   private async runStep(step: PlannedStep, firstAttempt: number): Promise<StepOutcome> {
+    if (this.o.statusDir !== undefined && !this.dry && this.state.order.length === 0) await cleanStaleLocal(this.o.statusDir);
     this.state.order.push(step.id);
     // A step's time runs from its start (once the questions before it are answered)
     // to its end; the operator's answers inside it are left out and told apart.
@@ -618,6 +648,7 @@ class Executor {
       waitedAtStart = this.waitedMs;
     };
     const finished = (outcome: StepOutcome, attempt: number): StepOutcome => {
+      this.supervision.stepFinished(step.id);
       const waited = this.waitedMs - waitedAtStart;
       const status =
         outcome.kind === "ok" ? "ok" : outcome.kind === "skipped" ? "skipped" : outcome.kind === "interrupted" ? "interrupted" : "failed";
@@ -1082,15 +1113,22 @@ class Executor {
     };
     const timeoutMs = this.remaining(ctx);
     const watch = this.watchCommand(ctx);
-    const res = await ctx.driver.exec(code, {
-      values,
-      onStdout: (c) => emitOut("stdout", out.push(c)),
-      onStderr: (c) => emitOut("stderr", err.push(c)),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      signal: ctx.signal,
-      ...(asUser ? { asUser } : {}),
-      onStarted: watch.started,
-    });
+    const onStdout = (c: string) => emitOut("stdout", out.push(c));
+    const onStderr = (c: string) => emitOut("stderr", err.push(c));
+    const sup = this.supervision.next(step.id, ctx.driver, ctx.hostLabel, asUser, ctx.driver instanceof LocalDriver);
+    // Resume: an earlier attempt that ran to its end is not run again, one still running is followed.
+    const res =
+      (sup && (await this.supervision.earlier(step.id, ctx.hostLabel, sup, { onStdout, onStderr, signal: ctx.signal }))) ||
+      (await ctx.driver.exec(sup ? this.supervision.wrap(code, sup) : code, {
+        values,
+        onStdout,
+        onStderr,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        signal: ctx.signal,
+        ...(asUser ? { asUser } : {}),
+        onStarted: watch.started,
+      }));
+    await testPauseAfterCommand();
     watch.ended();
     emitOut("stdout", out.end());
     emitOut("stderr", err.end());
@@ -1800,4 +1838,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * A test hook: with RUNBOOK_TEST_PAUSE_AFTER_COMMAND set to a file path, the runner
+ * writes that file once a command has ended and then waits, before the journal hears
+ * of the end (tests kill it there).
+ */
+async function testPauseAfterCommand(): Promise<void> {
+  const file = process.env.RUNBOOK_TEST_PAUSE_AFTER_COMMAND;
+  if (!file) return;
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(file, String(process.pid));
+  await new Promise<void>(() => undefined);
 }

@@ -199,3 +199,26 @@ export function waitInterruptedText(): string {
 export function cannotEndText(c: CommandWhere, why: string): string {
   return `could not end ${commandName(c)}: ${why}`;
 }
+
+// ---------------------------------------------------------------------------
+// A supervised command's earlier attempt, as found on resume (supervisor.ts).
+
+export function supervisedEndedText(exitCode: number): string {
+  return `its command ran to its end before the run stopped (exit status ${exitCode}): not run again; its output and status come from its status file`;
+}
+
+export function supervisedFollowText(): string {
+  return "its command from the run's earlier attempt is still running: following its output until it ends (not started again)";
+}
+
+export function supervisedFollowedText(exitCode: number | null): string {
+  return `the command from the earlier attempt ended${exitCode !== null ? ` with status ${exitCode}` : ""}`;
+}
+
+export function supervisedVanishedText(): string {
+  return "its command from the earlier attempt was ended before it finished (no exit status was recorded): running it again";
+}
+
+export function supervisedUnreadableText(where: string, exitCode: number | null): string {
+  return `cannot read the status file of the command's earlier attempt on ${where} (the check ended with ${exitCode ?? "no status"}): not running it again blindly`;
+}
