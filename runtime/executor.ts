@@ -339,7 +339,7 @@ class Executor {
       result = { status: "failed", exitCode: 1, error: e.message };
     }
     const verdict = await this.journalVerdict(result);
-    await this.forgetFinished();
+    await this.forgetFinished(verdict.status === "succeeded");
     return this.finish(verdict);
   }
 
@@ -392,13 +392,14 @@ class Executor {
   }
 
   /** The status files of finished steps go once the journal has their outcome. */
-  private async forgetFinished(): Promise<void> {
+  private async forgetFinished(succeeded: boolean): Promise<void> {
     try {
       await this.o.journalCheck?.();
     } catch {
       return; // the journal may lack an outcome: the files stay (until the retention)
     }
-    await this.supervision.forget();
+    if (succeeded) await this.supervision.sweep();
+    else await this.supervision.forget();
   }
 
   /** A run is a success only when its journal has recorded it all. */

@@ -44,8 +44,13 @@ export function localStatusDir(journalKind: "sqlite" | "mysql", journalLocation:
 
 /** The id of one command of a run: the same on resume (run, step, host, n-th command of the step). */
 export function execKey(runId: string, stepId: string, target: string, n: number): string {
-  const h = createHash("sha256").update(`${stepId}\0${target}\0${n}`).digest("hex").slice(0, 20);
-  return `${runId.replace(/[^A-Za-z0-9-]/g, "_")}-${h}`;
+  const h = createHash("sha256").update(`${stepId}\0${target}`).digest("hex").slice(0, 16);
+  return `${runPrefix(runId)}${h}-${n}`;
+}
+
+/** What the ids of a run's commands start with. */
+function runPrefix(runId: string): string {
+  return `${runId.replace(/[^A-Za-z0-9-]/g, "_")}-`;
 }
 
 /** The shell word of a folder: a local path quoted, or the host's expression as it is. */
@@ -203,6 +208,7 @@ export class Supervision {
   private readonly seq = new Map<string, number>();
   private readonly byStep = new Map<string, Supervised[]>();
   private readonly done: Supervised[] = [];
+  private readonly seen = new Map<HostDriver, string>();
 
   constructor(private readonly o: SupervisionOptions) {}
 
@@ -213,6 +219,7 @@ export class Supervision {
     const n = (this.seq.get(key) ?? 0) + 1;
     this.seq.set(key, n);
     const s = { driver, dir: local ? this.o.statusDir : REMOTE_STATUS_DIR, id: execKey(this.o.runId, stepId, hostLabel ?? "", n) };
+    this.seen.set(driver, s.dir);
     const list = this.byStep.get(stepId) ?? [];
     list.push(s);
     this.byStep.set(stepId, list);
@@ -268,6 +275,20 @@ export class Supervision {
     this.byStep.delete(stepId);
     for (const k of [...this.seq.keys()]) if (k.startsWith(`${stepId}\0`)) this.seq.delete(k);
     this.done.push(...list);
+  }
+
+  /** The run has succeeded and its journal has it all: every file of its commands goes, here and on the hosts used. */
+  async sweep(): Promise<void> {
+    this.done.splice(0);
+    const prefix = runPrefix(this.o.runId);
+    if (this.o.statusDir !== undefined) {
+      const names = await fs.readdir(this.o.statusDir).catch(() => [] as string[]);
+      for (const n of names) if (n.startsWith(prefix)) await fs.unlink(path.join(this.o.statusDir, n)).catch(() => undefined);
+    }
+    for (const [driver, dir] of this.seen) {
+      if (dir === this.o.statusDir) continue;
+      await driver.exec(`rm -f ${dirWord(dir)}/${prefix}*`, { timeoutMs: 30_000 }).catch(() => undefined);
+    }
   }
 
   /** Once the journal has written what came before (its check passed): removes the files of finished steps. */
