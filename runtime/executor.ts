@@ -32,7 +32,7 @@ import { lexSql, statementsWithParams, type StatementWithParams } from "../langu
 import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
-import { JournalError, journalStopText } from "./journal-errors.js";
+import { editAppliedText, JournalError, journalStopText } from "./journal-errors.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
@@ -1129,7 +1129,7 @@ class Executor {
         ...(asUser ? { asUser } : {}),
         onStarted: watch.started,
       }));
-    await testPauseAfterCommand();
+    await testPauseAfterChange();
     watch.ended();
     emitOut("stdout", out.end());
     emitOut("stderr", err.end());
@@ -1194,6 +1194,12 @@ class Executor {
       throw new StepFailure(`cannot edit ${a.path} on ${where}: ${st ? "it is a directory" : "no such file"}`);
     }
     const original = await driver.readFile(a.path);
+    // Exactly once across a crash: the marker written before the rename says what the file holds once edited.
+    const marker = this.dry ? undefined : this.supervision.editMarker(step.id, ctx.hostLabel);
+    if (marker && (await this.supervision.editApplied(step.id, marker, original))) {
+      this.emit({ type: "note", stepId: step.id, ...host, text: editAppliedText(a.path) });
+      return;
+    }
     const before = original.toString("utf8");
     let after = before;
     for (const r of a.replaces) {
@@ -1221,7 +1227,9 @@ class Executor {
     const written = Buffer.from(after, "utf8");
     this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
     if (this.dry) this.tally.check();
+    if (marker && after !== before) await this.supervision.markEdit(marker, written);
     if (after !== before) await driver.writeFile(a.path, written);
+    if (!this.dry) await testPauseAfterChange();
     // Recorded once written: a write that failed left the file as it was, with nothing to restore.
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
   }
@@ -1842,12 +1850,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * A test hook: with RUNBOOK_TEST_PAUSE_AFTER_COMMAND set to a file path, the runner
- * writes that file once a command has ended and then waits, before the journal hears
- * of the end (tests kill it there).
+ * A test hook: with RUNBOOK_TEST_PAUSE_AFTER_CHANGE set to a file path, the runner
+ * writes that file once a command has ended (or an edit is written) and then waits,
+ * before the journal hears of it (tests kill it there).
  */
-async function testPauseAfterCommand(): Promise<void> {
-  const file = process.env.RUNBOOK_TEST_PAUSE_AFTER_COMMAND;
+async function testPauseAfterChange(): Promise<void> {
+  const file = process.env.RUNBOOK_TEST_PAUSE_AFTER_CHANGE;
   if (!file) return;
   const { writeFileSync } = await import("node:fs");
   writeFileSync(file, String(process.pid));

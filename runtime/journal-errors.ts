@@ -224,3 +224,7 @@ export function supervisedVanishedText(): string {
 export function supervisedUnreadableText(where: string, exitCode: number | null): string {
   return `cannot read the status file of the command's earlier attempt on ${where} (the check ended with ${exitCode ?? "no status"}): not running it again blindly`;
 }
+
+export function editAppliedText(path: string): string {
+  return `${path} already holds what this edit wrote before the run stopped: not edited again (a rollback of this run cannot undo it)`;
+}

@@ -209,6 +209,9 @@ export class Supervision {
   private readonly byStep = new Map<string, Supervised[]>();
   private readonly done: Supervised[] = [];
   private readonly seen = new Map<HostDriver, string>();
+  /** Local marker files (edits), by step; those of finished steps go at forget(). */
+  private readonly localFiles = new Map<string, string>();
+  private readonly localDone: string[] = [];
 
   constructor(private readonly o: SupervisionOptions) {}
 
@@ -268,13 +271,47 @@ export class Supervision {
     return st;
   }
 
+  /**
+   * An edit's marker (a local file beside the status files): written, synced, before the
+   * edit's rename, holding the sha256 of what the file will hold. Undefined without a folder.
+   */
+  editMarker(stepId: string, hostLabel: string | undefined): string | undefined {
+    if (this.o.statusDir === undefined) return undefined;
+    const key = `${stepId}\0${hostLabel ?? ""}\0edit`;
+    const n = (this.seq.get(key) ?? 0) + 1;
+    this.seq.set(key, n);
+    const file = path.join(this.o.statusDir, `${execKey(this.o.runId, stepId, hostLabel ?? "", n)}.edit`);
+    this.localFiles.set(file, stepId);
+    return file;
+  }
+
+  /** Resume: whether the file already holds what the edit's earlier attempt wrote (its rename happened before the crash). */
+  async editApplied(stepId: string, marker: string, current: Buffer): Promise<boolean> {
+    if (!this.o.interrupted?.has(stepId)) return false;
+    const want = await fs.readFile(marker, "utf8").catch(() => undefined);
+    return want !== undefined && want.trim() === sha256(current);
+  }
+
+  async markEdit(marker: string, after: Buffer): Promise<void> {
+    await fs.mkdir(path.dirname(marker), { recursive: true, mode: 0o700 });
+    const tmp = `${marker}.tmp`;
+    const fh = await fs.open(tmp, "w", 0o600);
+    try {
+      await fh.writeFile(`${sha256(after)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, marker);
+  }
+
   /** The step's outcome is on its way to the journal: its files go at the next forget(). */
   stepFinished(stepId: string): void {
-    const list = this.byStep.get(stepId);
-    if (!list) return;
+    const list = this.byStep.get(stepId) ?? [];
     this.byStep.delete(stepId);
     for (const k of [...this.seq.keys()]) if (k.startsWith(`${stepId}\0`)) this.seq.delete(k);
     this.done.push(...list);
+    for (const [file, step] of this.localFiles) if (step === stepId) this.localDone.push(file);
   }
 
   /** The run has succeeded and its journal has it all: every file of its commands goes, here and on the hosts used. */
@@ -293,6 +330,10 @@ export class Supervision {
 
   /** Once the journal has written what came before (its check passed): removes the files of finished steps. */
   async forget(): Promise<void> {
+    for (const file of this.localDone.splice(0)) {
+      this.localFiles.delete(file);
+      await fs.unlink(file).catch(() => undefined);
+    }
     const batch = this.done.splice(0);
     const groups = new Map<HostDriver, Map<string, string[]>>();
     for (const s of batch) {
@@ -307,4 +348,8 @@ export class Supervision {
       }
     }
   }
+}
+
+function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
 }

@@ -136,7 +136,7 @@ step "Two" as two { run "echo two >> log" }
 `;
       const c = cli().file("p.rb", src);
       const paused = join(c.dir, "paused");
-      const p = cli(c.dir).env({ RUNBOOK_TEST_PAUSE_AFTER_COMMAND: paused }).args("run", "p.rb", "--no-tui").spawn();
+      const p = cli(c.dir).env({ RUNBOOK_TEST_PAUSE_AFTER_CHANGE: paused }).args("run", "p.rb", "--no-tui").spawn();
       for (let i = 0; i < 600 && !existsSync(paused); i++) await sleep(50);
       expect(existsSync(paused)).toBe(true);
       p.kill("SIGKILL");
@@ -155,6 +155,34 @@ step "Two" as two { run "echo two >> log" }
       // `show` has it too (the notes are journaled).
       const shown = await cli(c.dir).args("show", runId).run();
       expect(shown.stdout).toMatch(/ran to its end before the run stopped/);
+    },
+    SLOW,
+  );
+
+  it(
+    "an edit killed between its rename and the journal's write: resume sees the file holds its result, and does not edit again",
+    async () => {
+      const src = `runbook "e" version "1.0.0"
+step "Bump" as bump { edit "conf.txt" { replace "version=1" with "version=2" } }
+`;
+      const c = cli().file("e.rb", src).file("conf.txt", "name=x\nversion=1\n");
+      const paused = join(c.dir, "paused");
+      const p = cli(c.dir).env({ RUNBOOK_TEST_PAUSE_AFTER_CHANGE: paused }).args("run", "e.rb", "--no-tui").spawn();
+      for (let i = 0; i < 600 && !existsSync(paused); i++) await sleep(50);
+      expect(existsSync(paused)).toBe(true);
+      p.kill("SIGKILL");
+      await p.exited;
+      totals.tried++;
+      totals.landed++;
+      const runId = RUN_ID.exec(p.stdout())![1]!;
+      expect(readFileSync(join(c.dir, "conf.txt"), "utf8")).toBe("name=x\nversion=2\n");
+      expect(await stepsOf(c, runId)).toEqual(["bump:interrupted"]);
+
+      const r = await cli(c.dir).args("resume", runId, "--yes", "--no-tui").run();
+      expect(r.stdout).toMatch(/\[bump\] note: conf\.txt already holds what this edit wrote before the run stopped: not edited again/);
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(c.dir, "conf.txt"), "utf8")).toBe("name=x\nversion=2\n");
+      expect(await stepsOf(c, runId)).toEqual(["bump:ok"]);
     },
     SLOW,
   );
