@@ -58,29 +58,32 @@ export function dirWord(dir: string): string {
   return dir.startsWith('"$HOME') ? dir : shellQuote(dir);
 }
 
-/** Prints new bytes of $f.out / $f.err since offsets $o / $e (POSIX sh with `tail -c` and `head -c`). */
+/**
+ * Prints new bytes of $f.out / $f.err since offsets $o / $e (POSIX sh with `tail -c` and
+ * `head -c`), run in the folder ($f has no space): one `wc` a round, more only on news.
+ */
 const PUMP = [
-  `n=$(($(wc -c < "$f.out" 2>/dev/null || echo 0)))`,
-  `if [ "$n" -gt "$o" ]; then tail -c +$((o + 1)) "$f.out" | head -c $((n - o)); o=$n; moved=1; fi`,
-  `n=$(($(wc -c < "$f.err" 2>/dev/null || echo 0)))`,
-  `if [ "$n" -gt "$e" ]; then tail -c +$((e + 1)) "$f.err" | head -c $((n - e)) >&2; e=$n; moved=1; fi`,
+  `set -- $(wc -c "$f.out" "$f.err" 2>/dev/null); no=\${1:-0}; ne=\${3:-0}`,
+  `if [ "$no" -gt "$o" ]; then tail -c +$((o + 1)) "$f.out" | head -c $((no - o)); o=$no; moved=1; fi`,
+  `if [ "$ne" -gt "$e" ]; then tail -c +$((e + 1)) "$f.err" | head -c $((ne - e)) >&2; e=$ne; moved=1; fi`,
 ].join("\n");
 
 /**
  * Follows $f.out and $f.err until $f.end exists (then exits with the recorded status),
- * or until nothing of the command's process group is left without it (exit 125).
+ * or until nothing of the command's process group ($pg) is left without it (exit 125).
  */
 const FOLLOW = [
-  `o=\${o:-0}; e=\${e:-0}; idle=0`,
+  `o=0; e=0; idle=0`,
   `while :; do`,
   `  fin=; [ -f "$f.end" ] && fin=1`,
   `  moved=`,
   PUMP.replace(/^/gm, "  "),
   `  [ -n "$fin" ] && break`,
   `  if [ -z "$pg" ] || ! kill -0 "-$pg" 2>/dev/null; then [ -f "$f.end" ] && continue; exit 125; fi`,
-  `  if [ -n "$moved" ]; then idle=0; sleep 0.05 2>/dev/null || sleep 1; elif [ "$idle" -lt 20 ]; then idle=$((idle + 1)); sleep 0.05 2>/dev/null || sleep 1; else sleep 0.2 2>/dev/null || sleep 1; fi`,
+  `  if [ -n "$moved" ] || [ "$idle" -lt 20 ]; then idle=$((idle + 1)); sleep 0.02 2>/dev/null || sleep 1; else sleep 0.2 2>/dev/null || sleep 1; fi`,
+  `  [ -n "$moved" ] && idle=0`,
   `done`,
-  `rc=$(sed -n 's/^exit //p' "$f.end")`,
+  `rc=; { read -r _ rc; } < "$f.end"`,
   `exit "\${rc:-125}"`,
 ].join("\n");
 
@@ -96,16 +99,19 @@ export function superviseScript(command: string, dir: string, id: string): strin
   return [
     `umask 077`,
     `d=${d}; f="$d/${id}"`,
-    `if mkdir -p "$d" 2>/dev/null && chmod 700 "$d" && rm -f "$f.end" && : > "$f.out" && : > "$f.err"; then :; else`,
+    `if { [ -d "$d" ] || mkdir -p "$d"; } 2>/dev/null && { [ ! -f "$f.end" ] || rm -f "$f.end"; } && : > "$f.out" && : > "$f.err"; then :; else`,
     `  echo "runbook: cannot keep this command's status in $d: it runs without it (a crash of runbook may run it twice)" >&2`,
     `  exec sh -c ${shellQuote(command)}`,
     `fi`,
-    `find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null`,
     PGID,
     `printf 'pid %s\\npgid %s\\nstarted %s\\nexec %s\\n' $$ "$pg" "$(date +%s)" ${id} > "$f.start.tmp" && mv -f "$f.start.tmp" "$f.start" || exit 125`,
     `exec 3<&0`,
-    `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; printf 'exit %s\\nended %s\\n' "$rc" "$(date +%s)" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; } &`,
+    // The end, then (off the command's time) files past the retention.
+    `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; printf 'exit %s\\nended %s\\n' "$rc" "$(date +%s)" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; ` +
+      `find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null; } > /dev/null 2>&1 &`,
     `exec 3<&-`,
+    `cd "$d" || exit 125`,
+    `f=${id}`,
     FOLLOW,
   ].join("\n");
 }
@@ -147,7 +153,7 @@ export function parseState(stdout: string): SupervisedState | undefined {
 
 /** Streams a command's output files from the start until it ends; exits with its status (125: gone without one). */
 export function followScript(dir: string, id: string): string {
-  return [`d=${dirWord(dir)}; f="$d/${id}"`, `pg=$(sed -n 's/^pgid //p' "$f.start" 2>/dev/null)`, FOLLOW].join("\n");
+  return [`cd ${dirWord(dir)} || exit 125`, `f=${id}`, `pg=; while read -r k v; do [ "$k" = pgid ] && pg=$v; done < "$f.start"`, FOLLOW].join("\n");
 }
 
 /** Removes the files of these commands (the journal holds their outcome now). */
