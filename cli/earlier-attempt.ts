@@ -2,8 +2,9 @@
 // journal saw start and never saw end (runbook was killed with kill -9, or lost
 // the host) may still be running. Each is looked for and what was found is said;
 // for those still running (or that cannot be checked) the operator chooses:
-// wait for them to end, end them, or go on without starting their steps again
-// (--still-running follow|wait|end|go-on, else asked at a terminal; with neither, the
+// follow them (the executor shows their output from their status files until they
+// end: runtime/supervisor.ts), wait for them to end, end them, or go on without
+// starting their steps again (--still-running follow|wait|end|go-on, else asked at a terminal; with neither, the
 // resume stops, exit 3). A step never starts next to its earlier attempt.
 
 import { Connections } from "../runtime/connections.js";
@@ -79,7 +80,8 @@ export async function settleEarlierAttempt(o: EarlierAttemptOptions): Promise<Ea
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
         }
-        await forget(journal, runId, live);
+        // A followed one stays in the journal until it is seen gone (unlock still refuses while it runs).
+        await forget(journal, runId, waitHere);
         return { stillRunning: new Map() };
       }
       case "end": {

@@ -1118,8 +1118,11 @@ class Executor {
     const onStderr = (c: string) => emitOut("stderr", err.push(c));
     const sup = this.supervision.next(step.id, ctx.driver, ctx.hostLabel, asUser, ctx.driver instanceof LocalDriver);
     // Resume: an earlier attempt that ran to its end is not run again, one still running is followed.
+    const earlier = sup && (await this.supervision.earlier(step.id, ctx.hostLabel, sup, { onStdout, onStderr, signal: ctx.signal }));
+    // Its end is seen now: the journal's record of the earlier attempt's command goes.
+    if (earlier && !earlier.aborted) watch.endedEarlier();
     const res =
-      (sup && (await this.supervision.earlier(step.id, ctx.hostLabel, sup, { onStdout, onStderr, signal: ctx.signal }))) ||
+      earlier ||
       (await ctx.driver.exec(sup ? this.supervision.wrap(code, sup) : code, {
         values,
         onStdout,
@@ -1147,7 +1150,7 @@ class Executor {
    * end. A command whose end was not seen (the runbook process died, the host was
    * lost) stays in the journal, and resume looks for it before going on.
    */
-  private watchCommand(ctx: BodyCtx): { started: (c: Omit<CommandRef, "host" | "target">) => void; ended: () => void } {
+  private watchCommand(ctx: BodyCtx): { started: (c: Omit<CommandRef, "host" | "target">) => void; ended: () => void; endedEarlier: () => void } {
     const step = ctx.step;
     const group = step.host !== undefined && this.plan.hosts[step.host]?.group === true;
     const where = { host: step.host ?? null, target: group ? (ctx.hostLabel ?? null) : null };
@@ -1161,6 +1164,7 @@ class Executor {
       ended: () => {
         if (announced) this.emit({ type: "command-ended", stepId: step.id, ...host, command: where });
       },
+      endedEarlier: () => this.emit({ type: "command-ended", stepId: step.id, ...host, command: where }),
     };
   }
 
