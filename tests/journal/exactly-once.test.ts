@@ -51,25 +51,36 @@ function counts(log: string): Map<string, number> {
 interface KillReport {
   tried: number;
   landed: number;
+  /** Landed while a step's command ran (its start in the log, not its end). */
+  midCommand: number;
 }
 
 /**
  * Runs the runbook, killing the runner (then each resume) with SIGKILL after a random
  * time, `kills` times; then resumes until the run completes. Returns the kills.
  */
-async function killAtRandom(c: CliBuilder, file: string, kills: number, env: NodeJS.ProcessEnv = {}): Promise<{ runId: string; report: KillReport; last: string }> {
-  const report: KillReport = { tried: 0, landed: 0 };
+async function killAtRandom(c: CliBuilder, file: string, kills: number, log: () => string, env: NodeJS.ProcessEnv = {}): Promise<{ runId: string; report: KillReport; last: string }> {
+  const report: KillReport = { tried: 0, landed: 0, midCommand: 0 };
   const first = cli(c.dir).env(env).args("run", file, "--no-tui").spawn();
   await first.waitFor(RUN_ID);
   const runId = RUN_ID.exec(first.stdout())![1]!;
   let done = false;
   let last = "";
+  // Killed a random moment after this process has started a step (or at once after its start-up).
   const attempt = async (p: ReturnType<CliBuilder["spawn"]>, afterMs: number) => {
-    const ended = await Promise.race([p.exited.then(() => true), sleep(afterMs).then(() => false)]);
+    const ended = await Promise.race([
+      p.exited.then(() => true),
+      p.waitFor(/\] started: /).then(
+        () => sleep(afterMs).then(() => false),
+        () => true,
+      ),
+    ]);
     report.tried++;
     if (!ended) {
       p.kill("SIGKILL");
       report.landed++;
+      const lines = log().trim().split("\n");
+      if (lines[lines.length - 1]?.startsWith("start-")) report.midCommand++;
     }
     const r = await p.exited;
     if (ended && r.code === 0) {
@@ -77,10 +88,10 @@ async function killAtRandom(c: CliBuilder, file: string, kills: number, env: Nod
       last = r.stdout;
     }
   };
-  await attempt(first, between(100, 2500));
+  await attempt(first, between(0, 1500));
   for (let i = 1; i < kills && !done; i++) {
     const p = cli(c.dir).env(env).args("resume", runId, "--yes", "--force", "--still-running", "follow", "--no-tui").spawn();
-    await attempt(p, between(1200, 4000));
+    await attempt(p, between(0, 1500));
   }
   for (let i = 0; i < 5 && !done; i++) {
     const r = await cli(c.dir).env(env).args("resume", runId, "--yes", "--force", "--still-running", "follow", "--no-tui").run();
@@ -102,11 +113,11 @@ function expectExactlyOnce(log: string): void {
 }
 
 const allOk = Array.from({ length: STEPS }, (_, i) => `s${i + 1}:ok`);
-const totals: KillReport = { tried: 0, landed: 0 };
+const totals: KillReport = { tried: 0, landed: 0, midCommand: 0 };
 
 afterAll(() => {
   // The number of kills, for the closing note of issue 19.
-  console.log(`exactly-once: ${totals.landed} kills landed of ${totals.tried} tried`);
+  console.log(`exactly-once: ${totals.landed} kills landed of ${totals.tried} tried, ${totals.midCommand} while a step's command ran`);
 });
 
 describe("exactly once across kill -9 of the runner (local)", () => {
@@ -115,9 +126,10 @@ describe("exactly once across kill -9 of the runner (local)", () => {
     async () => {
       for (let round = 0; round < 2; round++) {
         const c = cli().file("k.rb", runbook("k", "log", ""));
-        const { runId, report } = await killAtRandom(c, "k.rb", 6);
+        const { runId, report } = await killAtRandom(c, "k.rb", 6, () => (existsSync(join(c.dir, "log")) ? readFileSync(join(c.dir, "log"), "utf8") : ""));
         totals.tried += report.tried;
         totals.landed += report.landed;
+        totals.midCommand += report.midCommand;
         expectExactlyOnce(readFileSync(join(c.dir, "log"), "utf8"));
         expect(await stepsOf(c, runId)).toEqual(allOk);
         // The status files go once the journal has the outcomes.
@@ -274,9 +286,10 @@ describe.skipIf(!sshd)("exactly once across kill -9 of the runner (on a host)", 
       const d = `${h.remoteDir}/x1-${Date.now()}`;
       const src = runbook("kr", `${d}/log`, `host box = "${h.hosts[0]!.target}"`).replace(`step "Step 1" as s1 on box { run "`, `step "Step 1" as s1 on box { run "mkdir -p ${d}; `);
       const c = cli().file("kr.rb", src);
-      const { runId, report } = await killAtRandom(c, "kr.rb", 6, { HOME: h.home });
+      const { runId, report } = await killAtRandom(c, "kr.rb", 6, () => (existsSync(`${d}/log`) ? readFileSync(`${d}/log`, "utf8") : ""), { HOME: h.home });
       totals.tried += report.tried;
       totals.landed += report.landed;
+      totals.midCommand += report.midCommand;
       expectExactlyOnce(readFileSync(`${d}/log`, "utf8"));
       expect(await stepsOf(c, runId)).toEqual(allOk);
     },
