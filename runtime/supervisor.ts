@@ -59,33 +59,42 @@ export function dirWord(dir: string): string {
 }
 
 /**
- * Prints new bytes of $f.out / $f.err since offsets $o / $e (POSIX sh with `tail -c` and
- * `head -c`), run in the folder ($f has no space): one `wc` a round, more only on news.
+ * Prints what was added to the output files since the last round: read through file
+ * descriptors 4 and 5 held open on them, whose offsets `cat` moves on (so nothing is
+ * printed twice, and a file removed meanwhile is still read).
  */
-const PUMP = [
-  `set -- $(wc -c "$f.out" "$f.err" 2>/dev/null); no=\${1:-0}; ne=\${3:-0}`,
-  `if [ "$no" -gt "$o" ]; then tail -c +$((o + 1)) "$f.out" | head -c $((no - o)); o=$no; moved=1; fi`,
-  `if [ "$ne" -gt "$e" ]; then tail -c +$((e + 1)) "$f.err" | head -c $((ne - e)) >&2; e=$ne; moved=1; fi`,
-].join("\n");
+const PUMP = `cat <&4; cat <&5 >&2`;
 
 /**
- * Follows $f.out and $f.err until $f.end exists (then exits with the recorded status),
- * or until nothing of the command's process group ($pg) is left without it (exit 125).
+ * Follows the output files until the command has ended: in the wrapper, until its
+ * background job ($c) is gone, then exits with that job's status (also when its end
+ * could not be recorded); elsewhere, until $f.end exists (then exits with the recorded
+ * status) or nothing of its process group ($pg) is left without it (exit 125).
  */
-const FOLLOW = [
-  `o=0; e=0; idle=0`,
-  `while :; do`,
-  `  fin=; [ -f "$f.end" ] && fin=1`,
-  `  moved=`,
-  PUMP.replace(/^/gm, "  "),
-  `  [ -n "$fin" ] && break`,
-  `  if [ -z "$pg" ] || ! kill -0 "-$pg" 2>/dev/null; then [ -f "$f.end" ] && continue; exit 125; fi`,
-  `  if [ -n "$moved" ] || [ "$idle" -lt 20 ]; then idle=$((idle + 1)); sleep 0.02 2>/dev/null || sleep 1; else sleep 0.2 2>/dev/null || sleep 1; fi`,
-  `  [ -n "$moved" ] && idle=0`,
-  `done`,
-  `rc=; { read -r _ rc; } < "$f.end"`,
-  `exit "\${rc:-125}"`,
-].join("\n");
+function follow(inWrapper: boolean): string {
+  const alive = inWrapper ? `kill -0 "$c" 2>/dev/null` : `[ -n "$pg" ] && kill -0 "-$pg" 2>/dev/null`;
+  const last = inWrapper
+    ? [
+        `wait "$c"; rc=$?`,
+        `[ -f "$f.end" ] || echo "runbook: warning: this command's end could not be recorded in $d: were runbook to die now, a resume could not tell that it ran" >&2`,
+        `exit "$rc"`,
+      ]
+    : [`rc=; { read -r _ rc; } < "$f.end"`, `exit "\${rc:-125}"`];
+  return [
+    `exec 4< "$f.out" 5< "$f.err" || exit 125`,
+    `n=0`,
+    `while :; do`,
+    `  fin=; [ -f "$f.end" ] && fin=1`,
+    `  { ${alive}; } || fin=1`,
+    `  ${PUMP}`,
+    `  [ -n "$fin" ] && break`,
+    // Quick at first (most commands are short), then five rounds a second.
+    `  if [ "$n" -lt 25 ]; then n=$((n + 1)); sleep 0.02 2>/dev/null || sleep 1; else sleep 0.2 2>/dev/null || sleep 1; fi`,
+    `done`,
+    ...(inWrapper ? [] : [`[ -f "$f.end" ] || exit 125`]),
+    ...last,
+  ].join("\n");
+}
 
 /** The process group of the shell running this: its leader's field of /proc, else ps. */
 const PGID = `pg=; { read -r _l < /proc/$$/stat && set -- \${_l##*) } && pg=$3; } 2>/dev/null; [ -n "$pg" ] || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')`;
@@ -108,11 +117,10 @@ export function superviseScript(command: string, dir: string, id: string): strin
     `exec 3<&0`,
     // The end, then (off the command's time) files past the retention.
     `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; printf 'exit %s\\nended %s\\n' "$rc" "$(date +%s)" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; ` +
-      `find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null; } > /dev/null 2>&1 &`,
+      `find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null; exit "$rc"; } > /dev/null 2>&1 &`,
+    `c=$!`,
     `exec 3<&-`,
-    `cd "$d" || exit 125`,
-    `f=${id}`,
-    FOLLOW,
+    follow(true),
   ].join("\n");
 }
 
@@ -153,7 +161,7 @@ export function parseState(stdout: string): SupervisedState | undefined {
 
 /** Streams a command's output files from the start until it ends; exits with its status (125: gone without one). */
 export function followScript(dir: string, id: string): string {
-  return [`cd ${dirWord(dir)} || exit 125`, `f=${id}`, `pg=; while read -r k v; do [ "$k" = pgid ] && pg=$v; done < "$f.start"`, FOLLOW].join("\n");
+  return [`d=${dirWord(dir)}; f="$d/${id}"`, `pg=; while read -r k v; do [ "$k" = pgid ] && pg=$v; done < "$f.start"`, follow(false)].join("\n");
 }
 
 /** Removes the files of these commands (the journal holds their outcome now). */

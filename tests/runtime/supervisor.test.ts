@@ -94,6 +94,13 @@ describe("the supervisor's wrapper", () => {
     expect((await run(followScript(status, "k1"))).code).toBe(125);
   });
 
+  it("its folder removed while the command runs: still the command's output and status, and a warning that its end is not recorded", async () => {
+    const r = await run(superviseScript(`echo one; rm -rf '${status}'; echo two; exit 4`, status, "g1"));
+    expect(r.code).toBe(4);
+    expect(r.out).toBe("one\ntwo\n");
+    expect(r.err).toMatch(/^runbook: warning: this command's end could not be recorded in .*: were runbook to die now, a resume could not tell that it ran\n$/);
+  });
+
   it("does not wait for a background process the command left holding its output", async () => {
     const r = await run(superviseScript("sleep 30 & echo $! > bg.pid; echo ok", status, "b1"));
     expect(r).toMatchObject({ code: 0, out: "ok\n" });
