@@ -40,7 +40,6 @@ import { secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
-import { LocalDriver } from "./drivers/local.js";
 import { cleanStaleLocal, Supervision } from "./supervisor.js";
 
 export interface ExecuteOptions {
@@ -1116,7 +1115,7 @@ class Executor {
     const watch = this.watchCommand(ctx);
     const onStdout = (c: string) => emitOut("stdout", out.push(c));
     const onStderr = (c: string) => emitOut("stderr", err.push(c));
-    const sup = this.supervision.next(step.id, ctx.driver, ctx.hostLabel, asUser, ctx.driver instanceof LocalDriver);
+    const sup = this.supervision.next(step.id, ctx.driver, ctx.hostLabel, asUser, ctx.driver.local === true);
     // Resume: an earlier attempt that ran to its end is not run again, one still running is followed.
     const earlier = sup && (await this.supervision.earlier(step.id, ctx.hostLabel, sup, { onStdout, onStderr, signal: ctx.signal }));
     // Its end is seen now: the journal's record of the earlier attempt's command goes.
