@@ -2,8 +2,9 @@
 // journal saw start and never saw end (runbook was killed with kill -9, or lost
 // the host) may still be running. Each is looked for and what was found is said;
 // for those still running (or that cannot be checked) the operator chooses:
-// wait for them to end, end them, or go on without starting their steps again
-// (--still-running wait|end|go-on, else asked at a terminal; with neither, the
+// follow them (the executor shows their output from their status files until they
+// end: runtime/supervisor.ts), wait for them to end, end them, or go on without
+// starting their steps again (--still-running follow|wait|end|go-on, else asked at a terminal; with neither, the
 // resume stops, exit 3). A step never starts next to its earlier attempt.
 
 import { Connections } from "../runtime/connections.js";
@@ -62,20 +63,25 @@ export async function settleEarlierAttempt(o: EarlierAttemptOptions): Promise<Ea
     io.stderr.write(`runbook: ${stillRunningChoiceText(choice)}\n`);
     const unknown = live.filter((c) => c.state === "unknown");
     switch (choice) {
+      case "follow":
       case "wait": {
         if (unknown.length > 0) return { exit: Exit.failed, error: unknownCannotWaitText(choice) };
         const controller = new AbortController();
         const onSignal = () => controller.abort();
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
+        // Followed by the executor, from the command's status file (supervisor.ts); one run
+        // `as USER` has none (its files would not be ours): waited for here.
+        const waitHere = choice === "wait" ? live : live.filter((c) => c.record.asUser !== null);
         try {
-          const ended = await waitForCommands(live, self, plan, hosts, controller.signal);
+          const ended = await waitForCommands(waitHere, self, plan, hosts, controller.signal);
           if (!ended) return { exit: Exit.aborted, error: waitInterruptedText() };
         } finally {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
         }
-        await forget(journal, runId, live);
+        // A followed one stays in the journal until it is seen gone (unlock still refuses while it runs).
+        await forget(journal, runId, waitHere);
         return { stillRunning: new Map() };
       }
       case "end": {

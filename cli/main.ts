@@ -119,7 +119,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         .option("--approve <step>", "answer the confirmations of STEP in a protected env (repeatable)", collect, [])
         .option("--force", "resume even though the runbook changed since the run started")
         .addOption(
-          new Option("--still-running <choice>", "a command of the earlier attempt still runs: wait for it, end it, or go on without rerunning its step").choices([
+          new Option("--still-running <choice>", "a command of the earlier attempt still runs: follow its output until it ends, wait for it, end it, or go on without rerunning its step").choices([
+            "follow",
             "wait",
             "end",
             "go-on",

@@ -20,7 +20,8 @@ import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js"
 import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
-import { describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import { defaultStateDir, describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import { localStatusDir } from "../runtime/supervisor.js";
 import { JournalError, JournalInUseError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
@@ -333,6 +334,7 @@ export async function drive(o: DriveOptions): Promise<number> {
           runnerKey: () => signingKey(o.key === undefined ? undefined : resolvePath(io.cwd, o.key), io.env),
           env: io.env,
         }),
+      ...(o.dryRun ? {} : { statusDir: localStatusDir(journal.kind, journal.location, defaultStateDir(io.env)) }),
     });
   } catch (e) {
     const message = redaction.redactMessage(e instanceof Error ? e.message : String(e));

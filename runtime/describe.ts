@@ -1,6 +1,7 @@
 // One way to put a planned action or condition into words, shared by `runbook
 // plan`, the dry run, the plain log and the UI's step preview. Secrets show as ***.
 
+import { assertNever } from "../language/assert.js";
 import { implicitCommitStatements } from "../language/sql-lexer.js";
 import { showText, type Action, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
 
@@ -77,6 +78,35 @@ export function describeAction(a: Action): string {
       return `wait until ${describeCond(a.cond)} every ${ms(a.everyMs)}${a.timeoutMs !== undefined ? ` timeout ${ms(a.timeoutMs)}` : ""}`;
     case "note":
       return `note: ${a.text}`;
+  }
+}
+
+/**
+ * Why this action is at most once across a crash of runbook (kill -9) in its middle (a
+ * resume asks before running its step again), not exactly once (supervisor.ts): undefined for actions that are (a command under
+ * its supervisor, an edit with its marker) or that are harmless to repeat (an upload,
+ * a download, an export: the same bytes again) or change nothing.
+ */
+export function crashText(a: Action): string | undefined {
+  switch (a.kind) {
+    case "run":
+      return a.as === undefined ? undefined : `run as ${a.as}: it has no supervisor (its status files would not be runbook's)`;
+    case "sql":
+    case "import":
+    case "sync":
+      return `it may have committed when runbook died, and its database holds no marker of it`;
+    case "require":
+    case "confirm":
+    case "manual":
+    case "edit":
+    case "upload":
+    case "download":
+    case "export":
+    case "wait":
+    case "note":
+      return undefined;
+    default:
+      return assertNever(a);
   }
 }
 

@@ -32,7 +32,7 @@ import { lexSql, statementsWithParams, type StatementWithParams } from "../langu
 import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
-import { JournalError, journalStopText } from "./journal-errors.js";
+import { editAppliedText, JournalError, journalStopText } from "./journal-errors.js";
 import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
@@ -41,6 +41,7 @@ import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { WAITING_EXIT, type GateResult } from "./approvals.js";
+import { cleanStaleLocal, Supervision } from "./supervisor.js";
 
 export interface ExecuteOptions {
   runId: string;
@@ -83,6 +84,12 @@ export interface ExecuteOptions {
    * to go on without them: each is journaled as skipped with this reason, never started.
    */
   stillRunning?: Map<string, string>;
+  /**
+   * The local folder of the commands' status files (supervisor.ts): with it, each
+   * command (but `as USER`) runs under a supervisor, and a resumed step takes the
+   * outcome of a command that ran to its end from its files instead of running it again.
+   */
+  statusDir?: string;
 }
 
 export interface ExecuteResult {
@@ -204,6 +211,8 @@ class Executor {
   private connections: ConnectionProvider;
   /** A dry run's checks, for its verdict (verdict.ts). */
   private readonly tally = new DryRunTally();
+  /** The supervisors of the commands (exactly once across a crash). */
+  private readonly supervision: Supervision;
 
   constructor(
     private readonly plan: Plan,
@@ -216,6 +225,12 @@ class Executor {
     this.cwd = o.cwd ?? process.cwd();
     this.signal = o.signal ?? NEVER;
     this.connections = o.connections;
+    this.supervision = new Supervision({
+      runId: o.runId,
+      ...(o.statusDir !== undefined && !this.dry ? { statusDir: o.statusDir } : {}),
+      ...(o.interrupted ? { interrupted: o.interrupted } : {}),
+      note: (stepId, host, text) => this.emit({ type: "note", stepId, ...(host !== undefined ? { host } : {}), text }),
+    });
   }
 
   // ---------------------------------------------------------------- events
@@ -328,7 +343,9 @@ class Executor {
       if (!(e instanceof JournalStop)) throw e;
       result = { status: "failed", exitCode: 1, error: e.message };
     }
-    return this.finish(await this.journalVerdict(result));
+    const verdict = await this.journalVerdict(result);
+    await this.forgetFinished(verdict.status === "succeeded");
+    return this.finish(verdict);
   }
 
   /** The main steps, a rollback when asked for, and the `finally` steps: the run's result. */
@@ -376,6 +393,18 @@ class Executor {
       if (e instanceof JournalError) throw new JournalStop(journalStopText(e, { stepId: step.id, started }));
       throw e;
     }
+    await this.supervision.forget();
+  }
+
+  /** The status files of finished steps go once the journal has their outcome. */
+  private async forgetFinished(succeeded: boolean): Promise<void> {
+    try {
+      await this.o.journalCheck?.();
+    } catch {
+      return; // the journal may lack an outcome: the files stay (until the retention)
+    }
+    if (succeeded) await this.supervision.sweep();
+    else await this.supervision.forget();
   }
 
   /** A run is a success only when its journal has recorded it all. */
@@ -623,6 +652,7 @@ class Executor {
   // ---------------------------------------------------------------- one step (all its attempts and hosts)
 
   private async runStep(step: PlannedStep, firstAttempt: number): Promise<StepOutcome> {
+    if (this.o.statusDir !== undefined && !this.dry && this.state.order.length === 0) await cleanStaleLocal(this.o.statusDir);
     this.state.order.push(step.id);
     // A step's time runs from its start (once the questions before it are answered)
     // to its end; the operator's answers inside it are left out and told apart.
@@ -633,6 +663,7 @@ class Executor {
       waitedAtStart = this.waitedMs;
     };
     const finished = (outcome: StepOutcome, attempt: number): StepOutcome => {
+      this.supervision.stepFinished(step.id);
       const waited = this.waitedMs - waitedAtStart;
       const status =
         outcome.kind === "ok" ? "ok" : outcome.kind === "skipped" ? "skipped" : outcome.kind === "interrupted" ? "interrupted" : "failed";
@@ -1099,15 +1130,25 @@ class Executor {
     };
     const timeoutMs = this.remaining(ctx);
     const watch = this.watchCommand(ctx);
-    const res = await ctx.driver.exec(code, {
-      values,
-      onStdout: (c) => emitOut("stdout", out.push(c)),
-      onStderr: (c) => emitOut("stderr", err.push(c)),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      signal: ctx.signal,
-      ...(asUser ? { asUser } : {}),
-      onStarted: watch.started,
-    });
+    const onStdout = (c: string) => emitOut("stdout", out.push(c));
+    const onStderr = (c: string) => emitOut("stderr", err.push(c));
+    const sup = this.supervision.next(step.id, ctx.driver, ctx.hostLabel, asUser, ctx.driver.local === true);
+    // Resume: an earlier attempt that ran to its end is not run again, one still running is followed.
+    const earlier = sup && (await this.supervision.earlier(step.id, ctx.hostLabel, sup, { onStdout, onStderr, signal: ctx.signal }));
+    // Its end is seen now: the journal's record of the earlier attempt's command goes.
+    if (earlier && !earlier.aborted) watch.endedEarlier();
+    const res =
+      earlier ||
+      (await ctx.driver.exec(sup ? this.supervision.wrap(code, sup) : code, {
+        values,
+        onStdout,
+        onStderr,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        signal: ctx.signal,
+        ...(asUser ? { asUser } : {}),
+        onStarted: watch.started,
+      }));
+    await testPauseAfterChange();
     watch.ended();
     emitOut("stdout", out.end());
     emitOut("stderr", err.end());
@@ -1125,7 +1166,7 @@ class Executor {
    * end. A command whose end was not seen (the runbook process died, the host was
    * lost) stays in the journal, and resume looks for it before going on.
    */
-  private watchCommand(ctx: BodyCtx): { started: (c: Omit<CommandRef, "host" | "target">) => void; ended: () => void } {
+  private watchCommand(ctx: BodyCtx): { started: (c: Omit<CommandRef, "host" | "target">) => void; ended: () => void; endedEarlier: () => void } {
     const step = ctx.step;
     const group = step.host !== undefined && this.plan.hosts[step.host]?.group === true;
     const where = { host: step.host ?? null, target: group ? (ctx.hostLabel ?? null) : null };
@@ -1139,6 +1180,7 @@ class Executor {
       ended: () => {
         if (announced) this.emit({ type: "command-ended", stepId: step.id, ...host, command: where });
       },
+      endedEarlier: () => this.emit({ type: "command-ended", stepId: step.id, ...host, command: where }),
     };
   }
 
@@ -1172,6 +1214,12 @@ class Executor {
       throw new StepFailure(`cannot edit ${a.path} on ${where}: ${st ? "it is a directory" : "no such file"}`);
     }
     const original = await driver.readFile(a.path);
+    // Exactly once across a crash: the marker written before the rename says what the file holds once edited.
+    const marker = this.dry ? undefined : this.supervision.editMarker(step.id, ctx.hostLabel);
+    if (marker && (await this.supervision.editApplied(step.id, marker, original))) {
+      this.emit({ type: "note", stepId: step.id, ...host, text: editAppliedText(a.path) });
+      return;
+    }
     const before = original.toString("utf8");
     let after = before;
     for (const r of a.replaces) {
@@ -1199,7 +1247,9 @@ class Executor {
     const written = Buffer.from(after, "utf8");
     this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
     if (this.dry) this.tally.check();
+    if (marker && after !== before) await this.supervision.markEdit(marker, written);
     if (after !== before) await driver.writeFile(a.path, written);
+    if (!this.dry) await testPauseAfterChange();
     // Recorded once written: a write that failed left the file as it was, with nothing to restore.
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
   }
@@ -1817,4 +1867,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * A test hook: with RUNBOOK_TEST_PAUSE_AFTER_CHANGE set to a file path, the runner
+ * writes that file once a command has ended (or an edit is written) and then waits,
+ * before the journal hears of it (tests kill it there).
+ */
+async function testPauseAfterChange(): Promise<void> {
+  const file = process.env.RUNBOOK_TEST_PAUSE_AFTER_CHANGE;
+  if (!file) return;
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(file, String(process.pid));
+  await new Promise<void>(() => undefined);
 }

@@ -153,19 +153,21 @@ export function commandStateText(c: CommandWhere, state: CommandState, why?: str
   }
 }
 
-export type StillRunningChoice = "wait" | "end" | "go-on";
-export const STILL_RUNNING_CHOICES: readonly StillRunningChoice[] = ["wait", "end", "go-on"];
+export type StillRunningChoice = "follow" | "wait" | "end" | "go-on";
+export const STILL_RUNNING_CHOICES: readonly StillRunningChoice[] = ["follow", "wait", "end", "go-on"];
 
 export function stillRunningQuestion(count: number): string {
-  return `${count === 1 ? "That command is" : "Those commands are"} from the run's earlier attempt. Wait for ${count === 1 ? "it" : "them"} to end, end ${count === 1 ? "it" : "them"} now, or go on without running ${count === 1 ? "its step" : "their steps"} again? [wait/end/go-on]`;
+  return `${count === 1 ? "That command is" : "Those commands are"} from the run's earlier attempt. Follow ${count === 1 ? "its" : "their"} output until ${count === 1 ? "it ends" : "they end"}, wait for ${count === 1 ? "it" : "them"} to end, end ${count === 1 ? "it" : "them"} now, or go on without running ${count === 1 ? "its step" : "their steps"} again? [follow/wait/end/go-on]`;
 }
 
 export function stillRunningUnanswerable(): string {
-  return "a command of the run's earlier attempt may still be running, and nobody can choose here (no terminal) what to do: pass --still-running wait, end or go-on";
+  return "a command of the run's earlier attempt may still be running, and nobody can choose here (no terminal) what to do: pass --still-running follow, wait, end or go-on";
 }
 
 export function stillRunningChoiceText(choice: StillRunningChoice): string {
   switch (choice) {
+    case "follow":
+      return "following it: its output is shown from its output file until it ends, and its outcome recorded (it is not started again)";
     case "wait":
       return "waiting for it to end (Ctrl-C to stop waiting)";
     case "end":
@@ -182,8 +184,8 @@ export function stillRunningSkipReason(c: CommandWhere): string {
 }
 
 /** wait and end need every command checked: some could not be. */
-export function unknownCannotWaitText(choice: "wait" | "end"): string {
-  return `cannot ${choice === "wait" ? "wait for" : "end"} a command whose state cannot be checked from here; make sure it has ended, or pass --still-running go-on to go on without starting its step again`;
+export function unknownCannotWaitText(choice: "follow" | "wait" | "end"): string {
+  return `cannot ${choice === "end" ? "end" : choice === "follow" ? "follow" : "wait for"} a command whose state cannot be checked from here; make sure it has ended, or pass --still-running go-on to go on without starting its step again`;
 }
 
 /** `unlock` refusing a gone holder whose command still runs (or cannot be checked). */
@@ -198,4 +200,31 @@ export function waitInterruptedText(): string {
 
 export function cannotEndText(c: CommandWhere, why: string): string {
   return `could not end ${commandName(c)}: ${why}`;
+}
+
+// ---------------------------------------------------------------------------
+// A supervised command's earlier attempt, as found on resume (supervisor.ts).
+
+export function supervisedEndedText(exitCode: number): string {
+  return `its command ran to its end before the run stopped (exit status ${exitCode}): not run again; its output and status come from its status file`;
+}
+
+export function supervisedFollowText(): string {
+  return "its command from the run's earlier attempt is still running: following its output until it ends (not started again)";
+}
+
+export function supervisedFollowedText(exitCode: number | null): string {
+  return `the command from the earlier attempt ended${exitCode !== null ? ` with status ${exitCode}` : ""}`;
+}
+
+export function supervisedVanishedText(): string {
+  return "its command from the earlier attempt was ended before it finished (no exit status was recorded): running it again";
+}
+
+export function supervisedUnreadableText(where: string, exitCode: number | null): string {
+  return `cannot read the status file of the command's earlier attempt on ${where} (the check ended with ${exitCode ?? "no status"}): not running it again blindly`;
+}
+
+export function editAppliedText(path: string): string {
+  return `${path} already holds what this edit wrote before the run stopped: not edited again (a rollback of this run cannot undo it)`;
 }

@@ -6,7 +6,7 @@
 // the raw text, JSON-escaped.
 
 import { maskUrlPasswords } from "../../language/url-password.js";
-import { describeAction, describeCond, describeOptions } from "../../runtime/describe.js";
+import { crashText, describeAction, describeCond, describeOptions } from "../../runtime/describe.js";
 import type { Plan, PlannedDatabase, PlannedHost, PlannedStep } from "../../runtime/plan.js";
 import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 
@@ -77,6 +77,11 @@ export function renderPlanText(raw: Plan): string {
   }
   const skipped = plan.steps.filter((s) => s.skip).length;
   out.push("", `${plan.steps.length} steps: ${plan.steps.length - skipped} to run, ${skipped} skipped in env ${plan.env}.`);
+  const crash = plan.steps.filter((s) => !s.skip).flatMap((s) => s.actions.map((a) => [s, a] as const)).flatMap(([s, a]) => {
+    const text = crashText(a);
+    return text === undefined ? [] : [`  ${s.id}: ${a.kind}: ${text}`];
+  });
+  if (crash.length) out.push("", "At most once if runbook dies in their middle (a resume asks before running them again):", ...crash);
   return maskUrlPasswords(`${out.join("\n")}\n`);
 }
 

@@ -59,6 +59,8 @@ export interface FileStat {
 export interface HostDriver {
   /** What to call this host in messages and prefixes ("local", "portal", "app@w1:22"). */
   readonly label: string;
+  /** This machine: its commands keep their status files in the local folder (supervisor.ts), not in the host's. */
+  readonly local?: boolean;
   /** `sh -c command` (locally) or an exec channel (remotely). */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   readFile(path: string): Promise<Buffer>;

@@ -48,6 +48,7 @@ export interface LocalDriverOptions {
 
 export class LocalDriver implements HostDriver {
   readonly label: string;
+  readonly local = true;
   private readonly cwd: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly graceMs: number;

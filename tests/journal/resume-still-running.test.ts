@@ -41,7 +41,10 @@ async function killedInSecond(): Promise<{ c: CliBuilder; runId: string; pgid: n
   await p.waitFor(/local \| second-running/);
   p.kill("SIGKILL");
   await p.exited;
-  const pgid = Number(readFileSync(join(c.dir, "second.pid"), "utf8"));
+  // The command runs under its supervisor (runtime/supervisor.ts): the group is the supervisor's.
+  const pid = Number(readFileSync(join(c.dir, "second.pid"), "utf8"));
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const pgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
   leftovers.push(pgid);
   expect(alive(pgid)).toBe(true);
   return { c, runId: /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(p.stdout())![1]!, pgid };
@@ -69,7 +72,7 @@ describe("resume after kill -9 while the step's command still runs", () => {
         expect(r.code).toBe(3);
         expect(r.stderr).toContain(`runbook: the command of step second (process group ${pgid}, started `);
         expect(r.stderr).toMatch(/\) is still running on \S+\n/);
-        expect(r.stderr).toMatch(/nobody can choose here \(no terminal\) what to do: pass --still-running wait, end or go-on/);
+        expect(r.stderr).toMatch(/nobody can choose here \(no terminal\) what to do: pass --still-running follow, wait, end or go-on/);
         expect(log(c)).toBe("first\nsecond-start\n");
         expect(alive(pgid)).toBe(true);
         if (i === 1) break;
@@ -117,13 +120,13 @@ describe("resume after kill -9 while the step's command still runs", () => {
       const stderr = new Writable({
         write(chunk: Buffer, _enc, cb) {
           err += chunk.toString();
-          if (chunk.toString().includes("[wait/end/go-on]")) stdin.write("end\n");
+          if (chunk.toString().includes("[follow/wait/end/go-on]")) stdin.write("end\n");
           if (chunk.toString().includes("Run it again? [y/n]")) stdin.write("n\n");
           cb();
         },
       });
       const r = await cli(c.dir).args("resume", runId, "--no-tui").run({ stdin, stderr });
-      expect(err).toMatch(/is still running on \S+\n.*Wait for it to end, end it now, or go on without running its step again\? \[wait\/end\/go-on\]/s);
+      expect(err).toMatch(/is still running on \S+\n.*Follow its output until it ends, wait for it to end, end it now, or go on without running its step again\? \[follow\/wait\/end\/go-on\]/s);
       expect(r.code).toBe(0);
       expect(alive(pgid)).toBe(false);
       expect(log(c)).toBe("first\nsecond-start\nthird\n");
@@ -133,7 +136,7 @@ describe("resume after kill -9 while the step's command still runs", () => {
   );
 
   it(
-    "--still-running wait: waits for it to end, then reruns the step (--yes) and goes on",
+    "--still-running wait: waits for it to end, then takes its outcome from its status file (not run again) and goes on",
     async () => {
       const { c, runId, pgid } = await killedInSecond();
       const resumed = cli(c.dir).args("resume", runId, "--no-tui", "--yes", "--still-running", "wait").run();
@@ -145,8 +148,10 @@ describe("resume after kill -9 while the step's command still runs", () => {
       expect(r.stderr).toMatch(/waiting for it to end/);
       expect(r.code).toBe(0);
       expect(alive(pgid)).toBe(false);
-      // The earlier attempt finished before the rerun started.
-      expect(log(c)).toBe("first\nsecond-start\nsecond-done\nsecond-start\nsecond-done\nthird\n");
+      // The earlier attempt ran to its end once; the step's outcome is its.
+      expect(r.stdout).toMatch(/\[second\] note: its command ran to its end before the run stopped \(exit status 0\): not run again/);
+      expect(r.stdout).toMatch(/local \| second-running/);
+      expect(log(c)).toBe("first\nsecond-start\nsecond-done\nthird\n");
       expect(await stepsOf(c, runId)).toEqual(["first:ok", "second:ok", "third:ok"]);
     },
     SLOW,

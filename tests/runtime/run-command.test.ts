@@ -409,9 +409,10 @@ step "Third" as third { run "echo third >> log.txt" }
       await p.waitFor(/local \| second-running/);
       p.kill("SIGKILL");
       await p.exited;
-      // The step's own process group outlives a kill -9 of runbook: end it too.
+      // The step's own process group (its supervisor's, runtime/supervisor.ts) outlives a kill -9 of runbook: end it too.
       try {
-        process.kill(-Number(readFileSync(join(c.dir, "second.pid"), "utf8")), "SIGKILL");
+        const stat = readFileSync(`/proc/${Number(readFileSync(join(c.dir, "second.pid"), "utf8"))}/stat`, "utf8");
+        process.kill(-Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]), "SIGKILL");
       } catch {
         /* gone */
       }
