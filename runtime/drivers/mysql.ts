@@ -10,13 +10,20 @@
 // strings, JSON as its text. NO_BACKSLASH_ESCAPES is turned off for the session
 // so the literals of runtime/sql-quote.ts mean what they say.
 
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { connect as netConnect, isIP } from "node:net";
+import { resolve as resolvePath } from "node:path";
+import { assertNever } from "../../language/assert.js";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
 import { commitsImplicitly, fileAccessWord, splitStatements } from "../../language/sql-lexer.js";
 import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
 import { formatDateTime } from "../sql-quote.js";
 import { Redaction } from "../redact.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
+import { mysqlUrlTls, type MysqlTls } from "../../language/mysql-url.js";
+import { mysqlUrlProblemText } from "../../language/messages.js";
 
 export interface MysqlOptions {
   password?: string;
@@ -25,6 +32,8 @@ export interface MysqlOptions {
   /** What to call the database in messages (default: the URL, which never holds a password). */
   label?: string;
   connectTimeoutMs?: number;
+  /** Where the URL's relative `ssl-ca`, `ssl-cert`, `ssl-key` paths start (default: the current directory). */
+  cwd?: string;
 }
 
 export interface MysqlTarget {
@@ -33,9 +42,11 @@ export interface MysqlTarget {
   port: number;
   /** "" when the URL names no database. */
   database: string;
+  /** From the URL's `?ssl-mode=…&ssl-ca=…` (language/mysql-url.ts). */
+  tls: MysqlTls;
 }
 
-/** Parses `mysql://user@host[:port]/dbname`; a password in the URL is refused (and not repeated). */
+/** Parses `mysql://user@host[:port]/dbname[?ssl-mode=…]`; a password in the URL is refused (and not repeated). */
 export function parseMysqlUrl(url: string): MysqlTarget {
   const shown = maskUrlPasswords(url);
   let u: URL;
@@ -49,7 +60,9 @@ export function parseMysqlUrl(url: string): MysqlTarget {
     throw new DriverError(`the MySQL URL ${shown} holds a password; give it with \`password SECRET\` instead`, "url");
   }
   if (!u.username) throw new DriverError(`the MySQL URL ${shown} names no user (expected mysql://user@host[:port]/dbname)`, "url");
-  if (u.search || u.hash) throw new DriverError(`the MySQL URL ${shown} has options this driver does not read`, "url");
+  if (u.hash) throw new DriverError(`the MySQL URL ${shown} has a #fragment this driver does not read`, "url");
+  const tls = mysqlUrlTls(u.search);
+  if ("problem" in tls) throw new DriverError(`the MySQL URL ${shown}: ${mysqlUrlProblemText(tls.problem)}`, "url");
   const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
   if (database.includes("/")) throw new DriverError(`the MySQL URL ${shown} has more than a database name in its path`, "url");
   return {
@@ -57,6 +70,7 @@ export function parseMysqlUrl(url: string): MysqlTarget {
     host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
     port: u.port ? Number(u.port) : 3306,
     database,
+    tls: tls.tls,
   };
 }
 
@@ -69,35 +83,58 @@ export async function openMysql(url: string, options: MysqlOptions = {}): Promis
   const target = parseMysqlUrl(url);
   const label = options.label ?? labelFor(target);
   const scrub = makeScrubber(options.password);
-  let stream: Duplex | undefined;
-  if (options.stream) {
-    try {
-      stream = await options.stream();
-    } catch (e) {
-      throw new DriverError(scrub(`cannot reach ${label}: ${errorText(e)}`), "connect");
-    }
-  }
+  const ssl = await tlsOptions(target, label, options.cwd);
   const mysql = await import("mysql2/promise");
+  const connect = async (tls: SslOptions | undefined): Promise<Connection> => {
+    let stream: Duplex | undefined;
+    if (options.stream) {
+      try {
+        stream = await options.stream();
+      } catch (e) {
+        throw new DriverError(scrub(`cannot reach ${label}: ${errorText(e)}`), "connect");
+      }
+    } else if (tls?.verifyIdentity && isIP(target.host)) {
+      stream = netConnect(target.port, target.host);
+    }
+    // mysql2 gives tls.connect no servername for an IP address (nor knows the host
+    // behind a tunnel), and Node then checks the certificate against the socket's
+    // _host, else "localhost": the URL's host is the name to check.
+    if (tls && stream) (stream as Duplex & { _host?: string })._host = target.host;
+    try {
+      return await mysql.createConnection({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: options.password ?? "",
+        database: target.database || undefined,
+        ...(stream ? { stream } : {}),
+        ...(tls ? { ssl: tls } : {}),
+        multipleStatements: true,
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: false,
+        jsonStrings: true,
+        charset: "utf8mb4",
+        connectTimeout: options.connectTimeoutMs ?? 20_000,
+        infileStreamFactory: (path: string) => infileStream(path),
+      });
+    } catch (e) {
+      stream?.destroy();
+      throw e;
+    }
+  };
   let conn: Connection;
   try {
-    conn = await mysql.createConnection({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: options.password ?? "",
-      database: target.database || undefined,
-      ...(stream ? { stream } : {}),
-      multipleStatements: true,
-      dateStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: false,
-      jsonStrings: true,
-      charset: "utf8mb4",
-      connectTimeout: options.connectTimeoutMs ?? 20_000,
-    });
+    try {
+      conn = await connect(ssl);
+    } catch (e) {
+      // PREFERRED, as the mysql client: TLS when the server offers it, else without.
+      if (target.tls.mode !== "PREFERRED" || codeOf(e) !== "HANDSHAKE_NO_SSL_SUPPORT") throw e;
+      conn = await connect(undefined);
+    }
   } catch (e) {
-    stream?.destroy();
-    throw new DriverError(scrub(`cannot connect to ${label}: ${describeError(e)}`), codeOf(e) ?? "connect");
+    if (e instanceof DriverError) throw e;
+    throw new DriverError(scrub(`cannot connect to ${label}: ${describeConnectError(e, target.tls)}`), codeOf(e) ?? "connect");
   }
   const driver = new MysqlDriver(conn, label, scrub);
   try {
@@ -107,6 +144,85 @@ export async function openMysql(url: string, options: MysqlOptions = {}): Promis
     throw e;
   }
   return driver;
+}
+
+/** mysql2's `ssl` option (what tls.connect is given). */
+interface SslOptions {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+  verifyIdentity: boolean;
+}
+
+/** The URL's TLS settings as mysql2 takes them, its PEM files read; undefined for DISABLED. */
+async function tlsOptions(target: MysqlTarget, label: string, cwd = process.cwd()): Promise<SslOptions | undefined> {
+  const tls = target.tls;
+  const read = async (option: string, path: string | undefined): Promise<Buffer | undefined> => {
+    if (path === undefined) return undefined;
+    const full = resolvePath(cwd, path.replace(/^~(?=\/|$)/, homedir()));
+    try {
+      return await readFile(full);
+    } catch (e) {
+      throw new DriverError(tlsWords.unreadableFile(label, option, full, errorText(e)), "tls-file");
+    }
+  };
+  const files = { ca: await read("ssl-ca", tls.ca), cert: await read("ssl-cert", tls.cert), key: await read("ssl-key", tls.key) };
+  const present = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as Pick<SslOptions, "ca" | "cert" | "key">;
+  switch (tls.mode) {
+    case "DISABLED":
+      return undefined;
+    case "PREFERRED":
+    case "REQUIRED":
+      return { ...present, rejectUnauthorized: false, verifyIdentity: false };
+    case "VERIFY_CA":
+      return { ...present, rejectUnauthorized: true, verifyIdentity: false };
+    case "VERIFY_IDENTITY":
+      return { ...present, rejectUnauthorized: true, verifyIdentity: true };
+    default:
+      return assertNever(tls.mode, "ssl-mode");
+  }
+}
+
+/**
+ * What LOAD DATA LOCAL INFILE may read: only a stream that runbook itself
+ * registered under the name it put in the statement (registerInfile), once.
+ * A name the server asks for that is not that one is refused, so a server can
+ * never make the client send one of its files.
+ */
+const infiles = new Map<string, () => Readable>();
+
+export function registerInfile(name: string, open: () => Readable): () => void {
+  infiles.set(name, open);
+  return () => void infiles.delete(name);
+}
+
+function infileStream(path: string): Readable {
+  const open = infiles.get(path);
+  if (!open) throw new DriverError(`the server asked for the file ${JSON.stringify(path)}, which runbook did not offer`, "infile");
+  infiles.delete(path);
+  return open();
+}
+
+/** The words of TLS failures. */
+const tlsWords = {
+  unreadableFile: (label: string, option: string, path: string, why: string) => `${label}: cannot read the ${option} file ${path}: ${why}`,
+  noTls: (mode: string) => `the server does not offer TLS, and ssl-mode=${mode} requires it`,
+  refused: (mode: string, why: string) =>
+    mode === "REQUIRED" || mode === "PREFERRED"
+      ? `the TLS handshake failed: ${why}`
+      : `the server's certificate was refused (ssl-mode=${mode}, checked against ssl-ca): ${why}`,
+};
+
+function describeConnectError(e: unknown, tls: MysqlTls): string {
+  switch (codeOf(e)) {
+    case "HANDSHAKE_NO_SSL_SUPPORT":
+      return tlsWords.noTls(tls.mode);
+    case "HANDSHAKE_SSL_ERROR":
+      return tlsWords.refused(tls.mode, describeError(e));
+    default:
+      return describeError(e);
+  }
 }
 
 function errorText(e: unknown): string {
