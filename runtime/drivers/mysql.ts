@@ -10,7 +10,9 @@
 // strings, JSON as its text. NO_BACKSLASH_ESCAPES is turned off for the session
 // so the literals of runtime/sql-quote.ts mean what they say.
 
-import type { Duplex, Readable } from "node:stream";
+import { PassThrough, type Duplex, type Readable } from "node:stream";
+import { once } from "node:events";
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { connect as netConnect, isIP } from "node:net";
@@ -18,8 +20,8 @@ import { resolve as resolvePath } from "node:path";
 import { assertNever } from "../../language/assert.js";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
 import { commitsImplicitly, fileAccessWord, splitStatements } from "../../language/sql-lexer.js";
-import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
-import { formatDateTime } from "../sql-quote.js";
+import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type RowSink, type SqlValue } from "./driver.js";
+import { formatDateTime, quoteIdent, sqlQuote } from "../sql-quote.js";
 import { Redaction } from "../redact.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { mysqlUrlTls, type MysqlTls } from "../../language/mysql-url.js";
@@ -199,9 +201,26 @@ export function registerInfile(name: string, open: () => Readable): () => void {
 
 function infileStream(path: string): Readable {
   const open = infiles.get(path);
-  if (!open) throw new DriverError(`the server asked for the file ${JSON.stringify(path)}, which runbook did not offer`, "infile");
+  if (!open) {
+    // An error of the stream (not a throw inside mysql2): the statement fails with it.
+    const refused = new PassThrough();
+    process.nextTick(() => refused.destroy(new DriverError(`the server asked for the file ${JSON.stringify(path)}, which runbook did not offer`, "infile")));
+    return refused;
+  }
   infiles.delete(path);
   return open();
+}
+
+/** Column types whose values a load sends in hex (UNHEX on the server): bytes, not text. */
+const BINARY_TYPE = /^\s*(?:tiny|medium|long)?blob\b|^\s*(?:var)?binary\b|^\s*bit\b/i;
+
+/** Bytes bound for a text column: their text when they are UTF-8, else a refusal naming the column. */
+function loadText(v: Buffer, label: string, table: string, column: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(v);
+  } catch {
+    throw new DriverError(`${label}: ${table}.${column} is a text column, and a value for it is bytes that are not UTF-8 text`, "load");
+  }
 }
 
 /** The words of TLS failures. */
@@ -284,6 +303,10 @@ class MysqlDriver implements DatabaseDriver {
   private depth = 0;
   private closed = false;
   private lost: string | undefined;
+  /** Whether the server takes LOAD DATA LOCAL INFILE (asked once). */
+  private localInfile: boolean | undefined;
+  /** Ends the bulk load under way, if any. */
+  private loading: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -329,6 +352,40 @@ class MysqlDriver implements DatabaseDriver {
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  /** One query whose rows mysql2 streams (the socket paused while a batch waits): memory stays a batch. */
+  async *stream(sql: string, batch: number): AsyncIterable<SqlValue[][]> {
+    let rows: Readable;
+    try {
+      const core = (this.live() as unknown as { connection: { query(o: object): { stream(o: object): Readable } } }).connection;
+      rows = core.query({ sql, rowsAsArray: true, typeCast: exactFloats }).stream({ highWaterMark: batch });
+    } catch (e) {
+      this.fail(e);
+    }
+    let out: SqlValue[][] = [];
+    try {
+      for await (const row of rows.iterator({ destroyOnReturn: false })) {
+        out.push(row as SqlValue[]);
+        if (out.length >= batch) {
+          yield out;
+          out = [];
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      // Broken off: the rest of the result is read and dropped, so the connection serves the next call.
+      if (!rows.readableEnded && !rows.destroyed) {
+        rows.resume();
+        await new Promise<void>((done) => {
+          rows.once("end", done);
+          rows.once("error", () => done());
+          rows.once("close", done);
+        });
+      }
+    }
+    if (out.length > 0) yield out;
   }
 
   async execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
@@ -381,6 +438,102 @@ class MysqlDriver implements DatabaseDriver {
     return { affectedRows };
   }
 
+  /**
+   * LOAD DATA LOCAL INFILE from a stream of CSV that this sink writes: fields in
+   * `"` where they are text (`"` doubled), NULL a bare NULL, no escape character,
+   * a line per row; blob columns in hex, read through UNHEX. The file name in the
+   * statement is a fresh random one, and the only one the driver hands a stream
+   * for (registerInfile). undefined when the server does not allow local_infile.
+   */
+  async loadRows(table: string, columns: readonly ColumnInfo[]): Promise<RowSink | undefined> {
+    if (columns.length === 0) return undefined;
+    if (this.localInfile === undefined) {
+      const [row] = await this.query("SELECT @@GLOBAL.local_infile AS v");
+      this.localInfile = Number(row?.v ?? 0) === 1;
+    }
+    if (!this.localInfile) return undefined;
+    const name = `runbook-load-${randomBytes(12).toString("hex")}`;
+    const feed = new PassThrough({ highWaterMark: 1 << 20 });
+    const unregister = registerInfile(name, () => feed);
+    const binary = columns.map((c) => BINARY_TYPE.test(c.type));
+    const q = (n: string) => quoteIdent(n, "mysql");
+    const list = columns.map((c, i) => (binary[i] ? `@runbook_${i}` : q(c.name))).join(", ");
+    const sets = columns.flatMap((c, i) => (binary[i] ? [`${q(c.name)} = UNHEX(@runbook_${i})`] : []));
+    const sql =
+      `LOAD DATA LOCAL INFILE ${sqlQuote(name, "mysql")} INTO TABLE ${q(table)} CHARACTER SET utf8mb4 ` +
+      `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\n' (${list})` +
+      (sets.length > 0 ? ` SET ${sets.join(", ")}` : "");
+    let failed: unknown;
+    const done = this.loadStatement(sql).catch((e: unknown) => {
+      failed = e;
+      feed.destroy();
+      throw e;
+    });
+    done.catch(() => undefined); // reported by add() or end()
+    let text = "";
+    const field = (v: SqlValue | undefined, i: number): string => {
+      if (v === null || v === undefined) return "NULL";
+      if (binary[i]) return (Buffer.isBuffer(v) ? v : Buffer.from(typeof v === "string" ? v : field(v, -1).replace(/^"|"$/g, ""), "utf8")).toString("hex");
+      if (typeof v === "string") return `"${v.includes('"') ? v.replaceAll('"', '""') : v}"`;
+      if (typeof v === "number" || typeof v === "bigint") return String(v);
+      if (typeof v === "boolean") return v ? "1" : "0";
+      if (v instanceof Date) return `"${formatDateTime(v)}"`;
+      return field(loadText(v, this.label, table, columns[i]!.name), i);
+    };
+    const send = async (): Promise<void> => {
+      const chunk = Buffer.from(text, "utf8");
+      text = "";
+      if (failed !== undefined) await done;
+      if (!feed.write(chunk)) await Promise.race([once(feed, "drain"), done]);
+    };
+    // Ended early by a failure elsewhere (the transaction rolls back): the statement
+    // ends with what was sent, so the connection is free for the ROLLBACK.
+    this.loading = async () => {
+      this.loading = undefined;
+      unregister();
+      feed.end();
+      await done.catch(() => undefined);
+    };
+    return {
+      add: (row) => {
+        let line = "";
+        for (let i = 0; i < row.length; i++) line += (i > 0 ? "," : "") + field(row[i], i);
+        text += line + "\n";
+        return text.length >= 1 << 16 ? send() : undefined;
+      },
+      end: async () => {
+        try {
+          if (text.length > 0) await send();
+          feed.end();
+          return await done;
+        } finally {
+          this.loading = undefined;
+          unregister();
+        }
+      },
+    };
+  }
+
+  /**
+   * Runs a LOAD DATA LOCAL statement; its rows taken. LOCAL makes the server turn
+   * a value it refuses into a warning (it cannot stop the file mid-way) and store
+   * something else: a warning is the statement's failure here, in the server's words.
+   */
+  private async loadStatement(sql: string): Promise<number> {
+    let header: ResultSetHeader;
+    try {
+      [header] = (await this.live().query(sql)) as unknown as [ResultSetHeader];
+    } catch (e) {
+      this.fail(e);
+    }
+    if (header.warningStatus > 0) {
+      const warnings = await this.query("SHOW WARNINGS LIMIT 5");
+      const first = warnings.find((w) => w.Level !== "Note");
+      if (first) throw new DriverError(this.scrub(`${this.label}: ${String(first.Message)}`), `mysql-${String(first.Code)}`);
+    }
+    return header.affectedRows;
+  }
+
   async tables(): Promise<string[]> {
     const rows = await this.query(
       "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
@@ -414,6 +567,7 @@ class MysqlDriver implements DatabaseDriver {
       return result;
     } catch (e) {
       try {
+        await this.loading?.();
         await this.execute(depth === 0 ? "ROLLBACK" : `ROLLBACK TO SAVEPOINT ${savepoint}`);
       } catch {
         // the original error is the one to report
@@ -426,6 +580,7 @@ class MysqlDriver implements DatabaseDriver {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.loading?.();
     this.closed = true;
     try {
       if (this.lost === undefined) await this.conn.end();

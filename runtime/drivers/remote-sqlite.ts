@@ -216,6 +216,21 @@ class RemoteSqliteDriver implements DatabaseDriver {
     return this.read((db) => db.query(sql, params));
   }
 
+  /** Inside a transaction from its copy; outside, from a copy fetched for it and dropped when the rows end. */
+  async *stream(sql: string, batch: number): AsyncIterable<SqlValue[][]> {
+    this.checkOpen();
+    if (this.depth > 0) {
+      yield* (await this.transactionCopy()).db.stream(sql, batch);
+      return;
+    }
+    const s = await this.fetchCopy();
+    try {
+      yield* s.db.stream(sql, batch);
+    } finally {
+      await this.dropSnapshot(s);
+    }
+  }
+
   /** On a copy fetched for it: the database on the host is never opened for it. */
   probe(sql: string, params: SqlValue[]): Promise<Row[]> {
     return this.read((db) => db.probe(sql, params));

@@ -106,6 +106,9 @@ class NotYetCreated implements DatabaseDriver {
   probe(sql: string, params: SqlValue[]): Promise<Row[]> {
     return Promise.resolve().then(() => this.forRead().probe(sql, params));
   }
+  async *stream(sql: string, batch: number): AsyncIterable<SqlValue[][]> {
+    yield* this.forRead().stream(sql, batch);
+  }
   runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }> {
     return Promise.resolve().then(() => this.forWrite().runStatements(statements));
   }
@@ -244,6 +247,39 @@ class SqliteDriver implements DatabaseDriver {
       });
     } catch (e) {
       this.fail(e);
+    }
+  }
+
+  async *stream(sql: string, batch: number): AsyncIterable<SqlValue[][]> {
+    let rows: IterableIterator<unknown[]>;
+    try {
+      const stmt = this.open().prepare(sql);
+      if (!stmt.reader) throw new DriverError(`${this.label}: stream runs statements that return rows`, "internal");
+      rows = stmt.safeIntegers(true).raw(true).iterate() as IterableIterator<unknown[]>;
+    } catch (e) {
+      this.fail(e);
+    }
+    try {
+      let out: SqlValue[][] = [];
+      for (;;) {
+        let next: IteratorResult<unknown[]>;
+        try {
+          next = rows.next();
+        } catch (e) {
+          this.fail(e);
+        }
+        if (next.done) break;
+        const r = next.value;
+        for (let i = 0; i < r.length; i++) if (typeof r[i] === "bigint") r[i] = fromSqlite(r[i]);
+        out.push(r as SqlValue[]);
+        if (out.length >= batch) {
+          yield out;
+          out = [];
+        }
+      }
+      if (out.length > 0) yield out;
+    } finally {
+      rows.return?.();
     }
   }
 

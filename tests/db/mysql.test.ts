@@ -270,7 +270,7 @@ describe.runIf(run)("data commands between SQLite and MariaDB", () => {
     await src.execute("INSERT INTO person VALUES (1, '1980-01-02'), (2, 'not a date')");
     await syncTables(await sqliteFixture("prod.sqlite"), my);
     const before = await allRows(my, "person");
-    await expect(syncTables(src, my, ["person"])).rejects.toThrow(/Incorrect date value: 'not a date'/);
+    await expect(syncTables(src, my, ["person"])).rejects.toThrow(/column 'born' at row 2/); // the bulk load's wording (an INSERT's: "Incorrect date value")
     expect(await allRows(my, "person")).toEqual(before);
   });
 });
