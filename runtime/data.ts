@@ -927,10 +927,10 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
           if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
           return v;
         });
-      await readCsvFile(join(dir, t.file), async (r, n) => {
+      await readCsvFile(join(dir, t.file), (r, n) => {
         if (n === 0) return; // the header, checked already
-        await loader.add(decode(r));
         meter.add(1);
+        return loader.add(decode(r));
       });
       // A difference is looked for row by row in the file (written in key order), read again (a failure's cost only).
       const fileRows = async function* (): AsyncGenerator<SqlValue[][]> {
@@ -950,7 +950,7 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
 /** Streams a UTF-8 CSV file's records (n counts them from 0), with the raw bytes to `onBytes`; the records left without a line end. */
 async function readCsvFile(
   path: string,
-  onRecord: (r: CsvRecord, n: number) => Promise<void> | void,
+  onRecord: (r: CsvRecord, n: number) => Promise<void> | void | undefined,
   onBytes?: (chunk: Buffer) => void,
 ): Promise<CsvRecord[]> {
   const reader = new CsvReader();
@@ -958,7 +958,10 @@ async function readCsvFile(
   let n = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     onBytes?.(chunk);
-    for (const r of reader.push(decoder.write(chunk))) await onRecord(r, n++);
+    for (const r of reader.push(decoder.write(chunk))) {
+      const wait = onRecord(r, n++);
+      if (wait) await wait;
+    }
   }
   const rest = reader.push(decoder.end());
   for (const r of rest) await onRecord(r, n++);
@@ -1121,16 +1124,16 @@ class TableLoader {
     return web2pyBoolean(v, type);
   }
 
-  async add(values: SqlValue[]): Promise<void> {
+  /** Takes a row; a promise only when it must wait (a batch sent, the server catching up), so a caller awaits only then. */
+  add(values: readonly SqlValue[]): Promise<void> | undefined {
     const row = values.map((v, i) => this.stored(v, i));
     this.sent.add(row);
     if (this.sink) {
       if (this.narrow) {
         const refused = this.tooWide(row);
-        if (refused) throw refused;
+        if (refused) return Promise.reject(refused);
       }
-      await this.sink.add(row);
-      return;
+      return this.sink.add(row);
     }
     this.batchRows++;
     this.batchValues.push(row);
@@ -1140,13 +1143,12 @@ class TableLoader {
         this.params.push(v);
         this.batchBytes += typeof v === "string" ? v.length : Buffer.isBuffer(v) ? v.length : 8;
       }
-      if (this.batchRows >= this.boundRows || this.batchBytes >= INSERT_BYTES) await this.flush();
-      return;
+      return this.batchRows >= this.boundRows || this.batchBytes >= INSERT_BYTES ? this.flush() : undefined;
     }
     const tuple = "(" + row.map((v) => sqlLiteral(v, this.db.engine)).join(", ") + ")";
     this.batch.push(tuple);
     this.batchBytes += tuple.length;
-    if (this.batchRows >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
+    return this.batchRows >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
@@ -1391,7 +1393,10 @@ export async function syncTables(
         meter.startTable(p.dst, await countRows(src, p.src));
         // p.read is in the order of the loaded columns: a row read is a row to load.
         for await (const page of readRows(src, p.src, p.read)) {
-          for (const row of page) await loader.add(row);
+          for (const row of page) {
+            const wait = loader.add(row);
+            if (wait) await wait;
+          }
           meter.add(page.length);
         }
         // A difference is looked for row by row in the source, read again.
