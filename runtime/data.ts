@@ -603,7 +603,7 @@ export class CsvReader {
             out.push(this.endRecord());
             this.state = c === "\r" ? S.AfterCr : S.RecordStart;
           } else {
-            this.field += c;
+            i = this.unquoted(chunk, i);
             this.state = S.Unquoted;
           }
           break;
@@ -615,7 +615,7 @@ export class CsvReader {
             out.push(this.endRecord());
             this.state = c === "\r" ? S.AfterCr : S.RecordStart;
           } else {
-            this.field += c;
+            i = this.unquoted(chunk, i);
           }
           break;
         case S.Quoted: {
@@ -651,6 +651,17 @@ export class CsvReader {
       }
     }
     return out;
+  }
+
+  /** Copies an unquoted field's text from `i` up to the next `,` CR or LF in one go; the index of its last character. */
+  private unquoted(chunk: string, i: number): number {
+    let j = i;
+    for (; j < chunk.length; j++) {
+      const k = chunk.charCodeAt(j);
+      if (k === 44 || k === 13 || k === 10) break;
+    }
+    this.field += chunk.slice(i, j);
+    return j - 1;
   }
 
   /** The last record when the input does not end with a line end. */
