@@ -863,7 +863,7 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
 
     const reader = new CsvReader();
     let tail: CsvRecord[] = [];
-    const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+    const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 16 });
     try {
       let first = true;
       for await (let chunk of stream as AsyncIterable<string>) {
@@ -967,7 +967,7 @@ async function readCsvFile(
   const reader = new CsvReader();
   const decoder = new StringDecoder("utf8");
   let n = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
     onBytes?.(chunk);
     for (const r of reader.push(decoder.write(chunk))) {
       const wait = onRecord(r, n++);
