@@ -211,6 +211,7 @@ class SqliteDriver implements DatabaseDriver {
   readonly maxParams = SQLITE_MAX_PARAMS;
   private depth = 0;
   private closed = false;
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -301,12 +302,29 @@ class SqliteDriver implements DatabaseDriver {
     }
   }
 
+  /**
+   * A statement prepared once and kept (a few, the last used): import and sync send
+   * the same INSERT for every batch, and a statement's native memory is not what
+   * makes V8 collect it, so a new one each time piles up (tens of MB at 1M rows).
+   */
+  private prepared(sql: string): BetterSqlite3.Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt) {
+      this.statements.delete(sql);
+    } else {
+      stmt = this.open().prepare(sql);
+      if (this.statements.size >= 8) this.statements.delete(this.statements.keys().next().value!);
+    }
+    this.statements.set(sql, stmt);
+    return stmt;
+  }
+
   async execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
     try {
       const db = this.open();
-      const changes = db.prepare("SELECT total_changes()").pluck();
+      const changes = this.prepared("SELECT total_changes()").pluck();
       const before = Number(changes.get());
-      if (params) db.prepare(sql).run(...params.map(bindValue));
+      if (params) this.prepared(sql).run(...params.map(bindValue));
       else db.exec(sql);
       return { affectedRows: Number(changes.get()) - before };
     } catch (e) {
