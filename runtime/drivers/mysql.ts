@@ -453,7 +453,7 @@ class MysqlDriver implements DatabaseDriver {
     }
     if (!this.localInfile) return undefined;
     const name = `runbook-load-${randomBytes(12).toString("hex")}`;
-    const feed = new PassThrough({ highWaterMark: 1 << 20 });
+    const feed = new PassThrough({ highWaterMark: 1 << 16 });
     const unregister = registerInfile(name, () => feed);
     const binary = columns.map((c) => BINARY_TYPE.test(c.type));
     const q = (n: string) => quoteIdent(n, "mysql");
@@ -480,11 +480,15 @@ class MysqlDriver implements DatabaseDriver {
       if (v instanceof Date) return `"${formatDateTime(v)}"`;
       return field(loadText(v, this.label, table, columns[i]!.name), i);
     };
+    // mysql2 writes what the feed gives it to the connection at once, whatever the
+    // socket holds: the socket's own queue is what says the server is behind.
+    const socket = (this.conn as unknown as { connection: { stream: Duplex } }).connection.stream;
     const send = async (): Promise<void> => {
       const chunk = Buffer.from(text, "utf8");
       text = "";
       if (failed !== undefined) await done;
       if (!feed.write(chunk)) await Promise.race([once(feed, "drain"), done]);
+      if (socket.writableLength > 1 << 20) await Promise.race([once(socket, "drain"), done]);
     };
     // Ended early by a failure elsewhere (the transaction rolls back): the statement
     // ends with what was sent, so the connection is free for the ROLLBACK.
