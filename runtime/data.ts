@@ -945,11 +945,12 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
       });
       // A difference is looked for row by row in the file (written in key order), read again (a failure's cost only).
       const fileRows = async function* (): AsyncGenerator<SqlValue[][]> {
-        const rows: SqlValue[][] = [];
-        await readCsvFile(join(dir, t.file), (r, n) => {
-          if (n > 0) rows.push(decode(r));
-        });
-        yield rows;
+        let header = true;
+        for await (const records of csvBatches(join(dir, t.file))) {
+          const rows = (header ? records.slice(1) : records).map(decode);
+          header = false;
+          if (rows.length > 0) yield rows;
+        }
       };
       counts.push({ name: table, rows: await loader.finish(fileRows) });
       meter.endTable();
@@ -977,6 +978,18 @@ async function readCsvFile(
   const rest = reader.push(decoder.end());
   for (const r of rest) await onRecord(r, n++);
   return reader.end();
+}
+
+/** A UTF-8 CSV file's records, a chunk's worth at a time (the header first among them). */
+async function* csvBatches(path: string): AsyncGenerator<CsvRecord[]> {
+  const reader = new CsvReader();
+  const decoder = new StringDecoder("utf8");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+    const records = reader.push(decoder.write(chunk));
+    if (records.length > 0) yield records;
+  }
+  const rest = [...reader.push(decoder.end()), ...reader.end()];
+  if (rest.length > 0) yield rest;
 }
 
 /** What is wrong with one file of a backup, against its manifest entry (nothing: []). */
