@@ -149,8 +149,11 @@ export async function benchDbMemory(): Promise<void> {
   const { fileURLToPath } = await import("node:url");
   const root = fileURLToPath(new URL("..", import.meta.url));
   const sizes = (process.env.RUNBOOK_BENCH_MEMORY_ROWS ?? "100000,1000000").split(",").map(Number);
+  // e.g. RUNBOOK_BENCH_NODE_FLAGS=--max-semi-space-size=1: how much of a peak is V8's young generation.
+  const nodeFlags = (process.env.RUNBOOK_BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+  if (nodeFlags.length > 0) console.log(`  node ${nodeFlags.join(" ")}`);
   const child = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/db-rss.ts", ...args], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [...nodeFlags, "--import", "tsx", "bench/db-rss.ts", ...args], { cwd: root, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`db-rss ${args[0]} failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split("\n").pop()!) as { maxRssMb: number; seconds: number };
   };
