@@ -2,18 +2,24 @@
 // process, then its peak RSS (process.resourceUsage().maxRSS) on stdout as JSON.
 //   node --import tsx bench/db-rss.ts make DIR ROWS      the source database (not measured)
 //   node --import tsx bench/db-rss.ts sync|export|import DIR
+//   node --import tsx bench/db-rss.ts sync-host DIR      into SQLite "on a host" (this machine as the host: its sqlite3)
+//   node --import tsx bench/db-rss.ts make-mysql|sync-mysql|export-mysql|import-mysql DIR URL
+//     MariaDB, table t without a primary key (read as one stream): make fills it (not measured)
 
 import { join } from "node:path";
 import { openSqlite } from "../runtime/drivers/sqlite.js";
+import { openMysql } from "../runtime/drivers/mysql.js";
+import { openRemoteSqlite } from "../runtime/drivers/remote-sqlite.js";
+import { LocalDriver } from "../runtime/drivers/local.js";
 import { exportTables, importFile, syncTables } from "../runtime/data.js";
 
-const [op, dir, rowsArg] = process.argv.slice(2) as [string, string, string | undefined];
+const [op, dir, arg] = process.argv.slice(2) as [string, string, string | undefined];
 const SCHEMA = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c TEXT, n INTEGER, r REAL)";
 const start = performance.now();
 
 if (op === "make") {
-  const rows = Number(rowsArg);
-  for (const name of ["src.sqlite", "dst.sqlite"]) {
+  const rows = Number(arg);
+  for (const name of ["src.sqlite", "dst.sqlite", "host.sqlite"]) {
     const db = openSqlite(join(dir, name), { createOnWrite: true });
     await db.execute(SCHEMA);
     await db.close();
@@ -25,13 +31,31 @@ if (op === "make") {
       `'back\\slash ' || i, CASE WHEN i % 13 = 0 THEN NULL ELSE i * 3 END, i / 7.0 FROM n`,
   );
   await src.close();
+} else if (op.endsWith("-mysql")) {
+  const src = openSqlite(join(dir, "src.sqlite"));
+  const my = await openMysql(arg!);
+  if (op === "make-mysql") {
+    await my.execute("CREATE TABLE t (id INT NOT NULL, a LONGTEXT, b LONGTEXT, c LONGTEXT, n BIGINT, r DOUBLE) CHARACTER SET utf8mb4");
+    await syncTables(src, my);
+  } else if (op === "sync-mysql") await syncTables(src, my);
+  else if (op === "export-mysql") await exportTables(my, ["t"], join(dir, "m.csv"), "csv");
+  else if (op === "import-mysql") await importFile(my, join(dir, "m.csv"));
+  else throw new Error(`unknown op ${op}`);
+  await my.close();
+  await src.close();
 } else {
   const src = openSqlite(join(dir, "src.sqlite"));
   const dst = openSqlite(join(dir, "dst.sqlite"));
   if (op === "sync") await syncTables(src, dst);
   else if (op === "export") await exportTables(src, ["t"], join(dir, "t.csv"), "csv");
   else if (op === "import") await importFile(dst, join(dir, "t.csv"));
-  else throw new Error(`unknown op ${op}`);
+  else if (op === "sync-host") {
+    const host = new LocalDriver();
+    const remote = openRemoteSqlite(host, join(dir, "host.sqlite"), "host.sqlite", { remoteTempDir: dir });
+    await syncTables(src, remote);
+    await remote.close();
+    await host.close();
+  } else throw new Error(`unknown op ${op}`);
   await src.close();
   await dst.close();
 }

@@ -1,24 +1,28 @@
 // `npm run bench -- db`: the data path on generated rows (NULLs, unicode with
 // emoji, commas, quotes, CR/LF, backslashes; RUNBOOK_BENCH_ROWS, default 100k,
 // six columns). Each figure beside its baseline measured in the same run, the two
-// taking turns, best of 3:
-// - sync SQLite → SQLite and SQLite → MariaDB with bound parameters, against the
-//   same sync sending SQL literals (what import and sync sent before);
-// - export to a csv backup from MariaDB, against `mariadb --batch --quick … > file`;
-// - LOAD DATA LOCAL INFILE of the same rows (the mariadb client), beside the sync
-//   into MariaDB, for the issue's goal.
+// taking turns, best of RUNBOOK_BENCH_RUNS (3):
+// - sync SQLite → SQLite with bound parameters, against the same sync sending
+//   SQL literals;
+// - sync SQLite → MariaDB against LOAD DATA LOCAL INFILE of the same rows from a
+//   file (the mariadb client);
+// - export to a csv backup from MariaDB against `mariadb --batch --quick … > file`,
+//   and reading the rows with mysql2 alone (the limit for a process reading them);
+// - import of that backup against the same LOAD DATA.
 // Figures include verification (each table read back before commit).
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DatabaseDriver } from "../runtime/drivers/driver.js";
 import { openSqlite } from "../runtime/drivers/sqlite.js";
-import { exportTables, syncTables } from "../runtime/data.js";
+import { exportTables, importFile, syncTables } from "../runtime/data.js";
 import { createTestDatabase, mariadbAvailable, MARIADB_HOST, MARIADB_PORT } from "../tests/support/mariadb.js";
 
 const ROWS = Number(process.env.RUNBOOK_BENCH_ROWS ?? 100_000);
+/** Runs of each figure, the best kept (RUNBOOK_BENCH_RUNS, default 3). */
+const RUNS = Number(process.env.RUNBOOK_BENCH_RUNS ?? 3);
 
 /** The same driver, made to send literals (as a database that cannot bind in a transaction). */
 function literals(db: DatabaseDriver): DatabaseDriver {
@@ -31,7 +35,7 @@ function value(i: number, col: number): string | null {
   return kinds[(i * 7 + col) % kinds.length]!;
 }
 
-async function best(label: string, runs: number, fns: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
+async function best(runs: number, fns: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
   for (let r = 0; r < runs; r++) {
     for (const [name, fn] of Object.entries(fns)) {
@@ -41,7 +45,6 @@ async function best(label: string, runs: number, fns: Record<string, () => Promi
       times[name] = Math.min(times[name] ?? Infinity, ms);
     }
   }
-  void label;
   return times;
 }
 
@@ -66,11 +69,11 @@ export async function benchDb(): Promise<void> {
         await src.execute(`INSERT INTO t VALUES ${rows.join(", ")}`, params as never);
       }
     });
-    console.log(`  ${ROWS} rows × 6 columns (NULLs, emoji, commas, quotes, CR/LF, backslashes); best of 3, taking turns`);
+    console.log(`  ${ROWS} rows × 6 columns (NULLs, emoji, commas, quotes, CR/LF, backslashes); best of ${RUNS}, taking turns`);
 
     const dst = openSqlite(join(dir, "dst.sqlite"), { createOnWrite: true });
     await dst.execute(schema);
-    const s = await best("sqlite", 3, {
+    const s = await best(RUNS, {
       bound: async () => void (await syncTables(src, dst)),
       literal: async () => void (await syncTables(src, literals(dst))),
     });
@@ -86,34 +89,46 @@ export async function benchDb(): Promise<void> {
       const my = await test.open();
       await my.execute("CREATE TABLE t (id INT NOT NULL, a LONGTEXT, b LONGTEXT, c LONGTEXT, n BIGINT, r DOUBLE, PRIMARY KEY (id)) CHARACTER SET utf8mb4");
       // LOAD DATA's file: what it round-trips (OPTIONALLY ENCLOSED BY '"' ESCAPED BY '', NULL as a bare NULL).
-      const rows = await src.query("SELECT * FROM t ORDER BY id");
       const field = (v: unknown) => (v === null ? "NULL" : typeof v === "string" ? `"${v.replace(/"/g, '""')}"` : String(v));
-      writeFileSync(join(dir, "t.csv"), rows.map((r) => Object.values(r).map(field).join(",") + "\n").join(""));
+      const file = join(dir, "t.csv");
+      writeFileSync(file, "");
+      for await (const rows of src.stream("SELECT * FROM t ORDER BY id", 5000)) appendFileSync(file, rows.map((r) => r.map(field).join(",") + "\n").join(""));
       const client = ["-h", MARIADB_HOST, "-P", String(MARIADB_PORT), "-u", "root", test.name];
       const loadData = async () => {
         execFileSync("mariadb", [
           "--local-infile=1",
           ...client,
           "-e",
-          `SET FOREIGN_KEY_CHECKS=0; START TRANSACTION; DELETE FROM t; LOAD DATA LOCAL INFILE '${join(dir, "t.csv")}' INTO TABLE t CHARACTER SET utf8mb4 ` +
+          `SET FOREIGN_KEY_CHECKS=0; START TRANSACTION; DELETE FROM t; LOAD DATA LOCAL INFILE '${file}' INTO TABLE t CHARACTER SET utf8mb4 ` +
             `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\\n'; COMMIT`,
         ]);
       };
-      const m = await best("mariadb", 3, {
-        bound: async () => void (await syncTables(src, my)),
-        literal: async () => void (await syncTables(src, literals(my))),
+      const m = await best(RUNS, {
+        sync: async () => void (await syncTables(src, my)),
         loadData,
       });
-      show("sync SQLite → MariaDB, bound parameters", m.bound!, "SQL literals", m.literal!);
-      show("sync SQLite → MariaDB, bound parameters", m.bound!, "LOAD DATA LOCAL INFILE (mariadb client)", m.loadData!);
+      show("sync SQLite → MariaDB (LOAD DATA from a stream, verified)", m.sync!, "LOAD DATA LOCAL INFILE from a file (mariadb client)", m.loadData!);
 
-      const e = await best("export", 3, {
-        csv: async () => void (await exportTables(my, ["t"], join(dir, "out.csv"), "csv")),
+      const backup = join(dir, "backup.csv");
+      const e = await best(RUNS, {
+        csv: async () => void (await exportTables(my, ["t"], backup, "csv")),
         client: async () => {
           execFileSync("sh", ["-c", `mariadb --batch --quick ${client.join(" ")} -e 'SELECT * FROM t' > ${join(dir, "client.tsv")}`]);
         },
+        mysql2: async () => {
+          // The physical limit of reading the rows in this process: mysql2 alone, no writing.
+          for await (const rows of my.stream("SELECT * FROM t ORDER BY id", 1000)) void rows;
+        },
       });
       show("export MariaDB → csv backup", e.csv!, "mariadb --batch --quick > file", e.client!);
+      show("  the limit: reading the rows with mysql2 alone", e.mysql2!, "mariadb --batch --quick > file", e.client!);
+
+      const i = await best(RUNS, {
+        import: async () => void (await importFile(my, backup)),
+        loadData,
+      });
+      show("import the csv backup into MariaDB (checked, loaded, verified)", i.import!, "LOAD DATA LOCAL INFILE from a file (mariadb client)", i.loadData!);
+      await my.close();
     } finally {
       await test.drop();
     }
@@ -123,26 +138,51 @@ export async function benchDb(): Promise<void> {
   }
 }
 
-/** Peak RSS of sync, export and import (SQLite, csv backup), each in a fresh process, at 100k and 1M rows. */
+/**
+ * Peak RSS of sync, export and import, each in a fresh process, at 100k and 1M
+ * rows (RUNBOOK_BENCH_MEMORY_ROWS): SQLite with a csv backup, sync into SQLite on
+ * a host (this machine as the host), and MariaDB with a table without a primary
+ * key (read as one stream). The goal: under 150 MB at either size.
+ */
 export async function benchDbMemory(): Promise<void> {
   const { spawnSync } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
   const root = fileURLToPath(new URL("..", import.meta.url));
   const sizes = (process.env.RUNBOOK_BENCH_MEMORY_ROWS ?? "100000,1000000").split(",").map(Number);
+  // e.g. RUNBOOK_BENCH_NODE_FLAGS=--max-semi-space-size=1: how much of a peak is V8's young generation.
+  const nodeFlags = (process.env.RUNBOOK_BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+  if (nodeFlags.length > 0) console.log(`  node ${nodeFlags.join(" ")}`);
   const child = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/db-rss.ts", ...args], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [...nodeFlags, "--import", "tsx", "bench/db-rss.ts", ...args], { cwd: root, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`db-rss ${args[0]} failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split("\n").pop()!) as { maxRssMb: number; seconds: number };
   };
   const baseline = child("make", mkdtempSync(join(tmpdir(), "runbook-rss-")), "1");
   console.log(`  baseline (a process that loads the data module and makes a 1-row database): ${baseline.maxRssMb} MB`);
+  const mariadb = await mariadbAvailable();
+  if (!mariadb) console.log(`  MariaDB on ${MARIADB_HOST}:${MARIADB_PORT} not reachable: its figures are left out`);
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), "runbook-rss-"));
+    const rows = n.toLocaleString("en-US");
     try {
       child("make", dir, String(n));
       for (const op of ["sync", "export", "import"]) {
         const r = child(op, dir);
-        console.log(`  ${op} ${n.toLocaleString("en-US")} rows (SQLite, csv backup): peak RSS ${r.maxRssMb} MB in ${r.seconds.toFixed(1)} s`);
+        console.log(`  ${op} ${rows} rows (SQLite, csv backup): peak RSS ${r.maxRssMb} MB in ${r.seconds.toFixed(1)} s`);
+      }
+      const h = child("sync-host", dir);
+      console.log(`  sync ${rows} rows into SQLite on a host (its sqlite3): peak RSS ${h.maxRssMb} MB in ${h.seconds.toFixed(1)} s`);
+      if (mariadb) {
+        const test = await createTestDatabase("runbook_rss");
+        try {
+          child("make-mysql", dir, test.url);
+          for (const op of ["export-mysql", "sync-mysql", "import-mysql"]) {
+            const r = child(op, dir, test.url);
+            console.log(`  ${op.replace("-mysql", "")} ${rows} rows (MariaDB, table without a primary key): peak RSS ${r.maxRssMb} MB in ${r.seconds.toFixed(1)} s`);
+          }
+        } finally {
+          await test.drop();
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

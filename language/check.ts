@@ -84,6 +84,7 @@ import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.j
 import { messages } from "./messages.js";
 import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
 import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
+import { mysqlUrlTls } from "./mysql-url.js";
 import { isSimpleShell, piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
 import { envScope, evalStatic, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
@@ -488,6 +489,10 @@ class Checker {
           const url = literalText(db.url);
           if (url !== undefined && urlHasPassword(url)) this.error("bad-value", db.url.span, messages.mysqlUrlPassword(maskUrlPasswords(url)));
           else if (url !== undefined && !MYSQL_URL.test(url)) this.error("bad-value", db.url.span, messages.badMysqlUrl(url));
+          else if (url !== undefined) {
+            const tls = mysqlUrlTls(url.includes("?") ? url.slice(url.indexOf("?")) : "");
+            if ("problem" in tls) this.error("bad-value", db.url.span, messages.badMysqlUrlOption(tls.problem));
+          }
           if (db.password) this.secretRef(db.password);
           if (db.via) this.hostRef(db.via);
         }

@@ -4,6 +4,8 @@
 
 import type { PlacementProblem } from "./value-placement.js";
 import type { OutsideSource } from "./check.js";
+import { assertNever } from "./assert.js";
+import { SSL_MODES, type MysqlUrlProblem } from "./mysql-url.js";
 
 /** Code in a message: in backquotes, or in single quotes when it holds a backquote itself (never ``` ``` ```). */
 const q = (s: string) => (s.includes("`") ? `'${s}'` : `\`${s}\``);
@@ -136,6 +138,7 @@ export const messages = {
   badHostValue: (actual: string) => `expected a host after \`=\`: \`"user@address"\`, a list of them, or \`local\` (this machine), not ${actual}`,
   notAString: (what: string) => `${what} must be a string`,
   badMysqlUrl: (url: string) => `${q(url)} is not a MySQL URL: write \`mysql://user@host[:port]/database\``,
+  badMysqlUrlOption: (problem: MysqlUrlProblem) => mysqlUrlProblemText(problem),
   mysqlUrlPassword: (maskedUrl: string) =>
     `the MySQL URL ${q(maskedUrl)} holds a password: write \`mysql://user@host[:port]/database\` and give the password with \`password SECRET\``,
   // safety
@@ -176,3 +179,24 @@ export const messages = {
   setUnknownEnv: (key: string, env: string, envs: string[]) =>
     `--set ${key}: no env ${q(env)}${envs.length ? ` (the envs are ${envs.join(", ")})` : ""}`,
 };
+
+/** What is wrong with a MySQL URL's TLS options (the checker's bad-value, and the driver's error for a URL made from a param). */
+export function mysqlUrlProblemText(p: MysqlUrlProblem): string {
+  const modes = SSL_MODES.join(", ");
+  switch (p.kind) {
+    case "unknown-option":
+      return `the MySQL URL option ${q(p.name)} is not one runbook reads: use \`ssl-mode\`, \`ssl-ca\`, \`ssl-cert\`, \`ssl-key\``;
+    case "bad-mode":
+      return `unknown \`ssl-mode\` ${q(p.value)}: use one of ${modes} (VERIFY_IDENTITY across networks)`;
+    case "repeated":
+      return `the MySQL URL option ${q(p.name)} is given twice`;
+    case "needs-ca":
+      return `\`ssl-mode=${p.mode}\` checks the server's certificate against a CA: give its file with \`ssl-ca=PATH\``;
+    case "cert-key-pair":
+      return "a client certificate needs both `ssl-cert` and `ssl-key`";
+    case "tls-off":
+      return `${q(p.name)} is given but \`ssl-mode=DISABLED\` turns TLS off`;
+    default:
+      return assertNever(p, "MySQL URL problem");
+  }
+}

@@ -134,7 +134,7 @@ export class Connections implements ConnectionProvider {
       stream = async () => (await this.sshPool()).forwardOut(via.targets[0]!, target.host, target.port);
     }
     const { openMysql } = await import("./drivers/mysql.js");
-    return openMysql(db.url, { password, stream, label: name, connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+    return openMysql(db.url, { password, stream, label: name, cwd: this.cwd, connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
   }
 
   async closeAll(): Promise<void> {

@@ -107,7 +107,7 @@ export function canonical(v: SqlValue | undefined, col: VerifyColumn): string | 
   switch (col.cls) {
     case "integer":
       if (typeof v === "bigint") return v.toString();
-      if (typeof v === "number") return Number.isInteger(v) ? BigInt(v).toString() : String(v);
+      if (typeof v === "number") return Number.isSafeInteger(v) ? String(v) : Number.isInteger(v) ? BigInt(v).toString() : String(v);
       if (/^\s*[-+]?\d+\s*$/.test(v)) return BigInt(v.trim()).toString();
       if (NUMBER.test(v) && Number.isInteger(Number(v))) return BigInt(Number(v)).toString();
       return v;

@@ -26,7 +26,7 @@ import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { createHash, randomBytes } from "node:crypto";
-import type { ColumnInfo, DatabaseDriver, Row, SqlValue } from "./drivers/driver.js";
+import type { ColumnInfo, DatabaseDriver, RowSink, SqlValue } from "./drivers/driver.js";
 import { DriverError } from "./drivers/driver.js";
 import { commitsImplicitly, lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
 import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
@@ -86,7 +86,7 @@ export interface ExportOptions {
 /** An export writes every row its snapshot counts, or nothing. */
 function checkExported(db: DatabaseDriver, table: string, rows: number, total: number): void {
   if (rows !== total) {
-    throw new DriverError(`${db.label}: table ${table} has ${total} rows but ${rows} were read (a primary key holding NULL cannot be paged on); nothing was written`, "verify");
+    throw new DriverError(`${db.label}: table ${table} has ${total} rows but ${rows} were read; nothing was written`, "verify");
   }
 }
 
@@ -140,12 +140,12 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, m
       await out.write(`TABLE ${name}\r\n`);
       await out.write(csvRow(columns.map((c) => `${name}.${c.name}`)));
       let rows = 0;
-      for await (const page of readPages(db, name, columns)) {
+      for await (const page of readRows(db, name, columns)) {
         let text = "";
         for (const row of page) {
           text += csvRow(
-            columns.map((c) => {
-              const v = row[c.name];
+            columns.map((c, i) => {
+              const v = row[i];
               return v === null || v === undefined ? WEB2PY_NULL : cellText(v, c);
             }),
           );
@@ -225,11 +225,20 @@ async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, 
   meter.startTable(name, total);
   const columns: ManifestColumn[] = info.map((c) => ({ name: c.name, type: c.type, encoding: encodingFor(c.type, db.engine) }));
   await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), true));
+  const fields = columns.map((c) => losslessField(c, db.label, name));
+  const n = fields.length;
   let rows = 0;
-  for await (const page of readPages(db, name, info)) {
-    let text = "";
-    for (const row of page) text += csvRow(columns.map((c) => losslessCell(row[c.name], c, db.label, name)), true);
-    await out.write(text);
+  for await (const page of readRows(db, name, info)) {
+    for (const row of page) {
+      let line = "";
+      for (let i = 0; i < n; i++) {
+        const v = row[i];
+        if (i > 0) line += ",";
+        if (v !== null && v !== undefined) line += fields[i]!(v);
+      }
+      out.append(line + "\r\n");
+    }
+    await out.drain();
     rows += page.length;
     meter.add(page.length);
   }
@@ -239,60 +248,49 @@ async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, 
   return { name, file, rows, bytes: out.bytes, sha256: out.sha256(), columns };
 }
 
-function losslessCell(v: SqlValue | undefined, c: ManifestColumn, label: string, table: string): Cell {
-  if (v === null || v === undefined) return NULL_FIELD;
-  if (c.encoding !== "text") return encodeBlob(Buffer.isBuffer(v) ? v : cellText(v, { type: c.type }, true), c.encoding);
-  if (Buffer.isBuffer(v)) {
-    throw new DriverError(`${label}: cannot export ${table}.${c.name} losslessly: it holds bytes in a ${c.type || "typeless"} column (only blob columns are written in base64)`, "format");
-  }
-  return cellText(v, { type: c.type }, true);
+/**
+ * Per column of the lossless csv: a (non-NULL) value as its CSV field, quoted
+ * where needed and '' written `""` (NULL, the empty unquoted field, is the
+ * caller's). Made once per column, so each value costs no type test.
+ */
+function losslessField(c: ManifestColumn, label: string, table: string): (v: SqlValue) => string {
+  const encoding = c.encoding;
+  const type = { type: c.type };
+  if (encoding !== "text") return (v) => csvField(encodeBlob(Buffer.isBuffer(v) ? v : cellText(v, type, true), encoding));
+  const real = REAL_TYPE.test(c.type);
+  return (v) => {
+    if (typeof v === "string") return csvField(v);
+    if (typeof v === "number") return Number.isInteger(v) && !real ? String(v) : pyFloatRepr(v);
+    if (Buffer.isBuffer(v)) {
+      throw new DriverError(`${label}: cannot export ${table}.${c.name} losslessly: it holds bytes in a ${c.type || "typeless"} column (only blob columns are written in base64)`, "format");
+    }
+    return csvField(cellText(v, type, true));
+  };
 }
+
+/** A field of the lossless csv: quoted when it holds `"` `,` CR or LF (`"` doubled), '' as `""`. */
+function csvField(f: string): string {
+  if (f === "") return '""';
+  if (f.indexOf('"') !== -1) return `"${f.replaceAll('"', '""')}"`;
+  return f.indexOf(",") !== -1 || f.indexOf("\n") !== -1 || f.indexOf("\r") !== -1 ? `"${f}"` : f;
+}
+
+/** Rows per batch while a table is streamed. */
+const STREAM_ROWS = 1000;
 
 /**
- * The rows of a table page by page, in primary-key order: keyset paging on the
- * key, one column or several (`WHERE a > x OR (a = x AND b > y)`: no OFFSET, so
- * each page costs the same); a SQLite table without a key pages on its rowid.
- * Memory stays one page. Only a MySQL table without a primary key (or one whose
- * key is not all read) is read in one query.
+ * The rows of a table as arrays in the order of `columns`, streamed (one query;
+ * memory stays one batch): in primary-key order when `columns` hold the key, a
+ * SQLite table without one in rowid order, a MySQL table without one as it comes.
  */
-async function* readPages(db: DatabaseDriver, table: string, columns: ColumnInfo[]): AsyncGenerator<Row[]> {
+async function* readRows(db: DatabaseDriver, table: string, columns: ColumnInfo[]): AsyncGenerator<SqlValue[][]> {
   const q = (n: string) => quoteIdent(n, db.engine);
-  const list = columns.map((c) => q(c.name)).join(", ");
-  const keys = columns.filter((c) => c.primaryKey).map((c) => c.name);
-  if (keys.length === 0) {
-    const shadowed = columns.some((c) => ["rowid", "oid", "_rowid_"].includes(c.name.toLowerCase()));
-    if (db.engine === "sqlite" && !shadowed) {
-      // Every SQLite table without a primary key has a rowid (WITHOUT ROWID needs a key).
-      yield* keyset(db, `SELECT ${list ? `${list}, ` : ""}_rowid_ AS ${q(ROWID)} FROM ${q(table)}`, [ROWID], ["_rowid_"]);
-      return;
-    }
-    yield await db.query(`SELECT ${list} FROM ${q(table)}`);
-    return;
-  }
-  yield* keyset(db, `SELECT ${list} FROM ${q(table)}`, keys, keys.map(q));
-}
-
-/** The name a SQLite rowid is read under when it pages a table without a key. */
-const ROWID = "__runbook_rowid";
-
-/** Pages of `select` in the order of `keys` (the names in its rows; `exprs` as SQL), each after the last page's last key. */
-async function* keyset(db: DatabaseDriver, select: string, keys: string[], exprs: string[]): AsyncGenerator<Row[]> {
-  const order = ` ORDER BY ${exprs.join(", ")}`;
-  let last: SqlValue[] | undefined;
-  for (;;) {
-    let where = "";
-    if (last !== undefined) {
-      // (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …: the rows after the last one, in key order.
-      const lit = (i: number) => sqlLiteral(last![i]!, db.engine);
-      const ors = exprs.map((e, i) => [...exprs.slice(0, i).map((p, j) => `${p} = ${lit(j)}`), `${e} > ${lit(i)}`].join(" AND "));
-      where = ` WHERE ${ors.map((o) => `(${o})`).join(" OR ")}`;
-    }
-    const page = await db.query(`${select}${where}${order} LIMIT ${PAGE_ROWS}`);
-    if (page.length > 0) yield page;
-    if (page.length < PAGE_ROWS) return;
-    const end = page[page.length - 1]!;
-    last = keys.map((k) => end[k] ?? null);
-  }
+  const keys = columns.filter((c) => c.primaryKey).map((c) => q(c.name));
+  const shadowed = columns.some((c) => ["rowid", "oid", "_rowid_"].includes(c.name.toLowerCase()));
+  // Every SQLite table without a primary key has a rowid (WITHOUT ROWID needs a key).
+  if (keys.length === 0 && db.engine === "sqlite" && !shadowed) keys.push("_rowid_");
+  const order = keys.length > 0 ? ` ORDER BY ${keys.join(", ")}` : "";
+  yield* db.stream(`SELECT ${columns.map((c) => q(c.name)).join(", ")} FROM ${q(table)}${order}`, STREAM_ROWS);
 }
 
 /** Named tables as the database spells them (exact name first, then ignoring case); all when none named. */
@@ -378,7 +376,16 @@ class AtomicFile {
 
   async write(text: string): Promise<void> {
     this.buffer += text;
-    if (this.buffer.length >= 1 << 20) await this.flush();
+    await this.drain();
+  }
+
+  /** Text to write; drain() sends it on in chunks of about 64 KB. */
+  append(text: string): void {
+    this.buffer += text;
+  }
+
+  async drain(): Promise<void> {
+    if (this.buffer.length >= 1 << 16) await this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -596,7 +603,7 @@ export class CsvReader {
             out.push(this.endRecord());
             this.state = c === "\r" ? S.AfterCr : S.RecordStart;
           } else {
-            this.field += c;
+            i = this.unquoted(chunk, i);
             this.state = S.Unquoted;
           }
           break;
@@ -608,7 +615,7 @@ export class CsvReader {
             out.push(this.endRecord());
             this.state = c === "\r" ? S.AfterCr : S.RecordStart;
           } else {
-            this.field += c;
+            i = this.unquoted(chunk, i);
           }
           break;
         case S.Quoted: {
@@ -644,6 +651,17 @@ export class CsvReader {
       }
     }
     return out;
+  }
+
+  /** Copies an unquoted field's text from `i` up to the next `,` CR or LF in one go; the index of its last character. */
+  private unquoted(chunk: string, i: number): number {
+    let j = i;
+    for (; j < chunk.length; j++) {
+      const k = chunk.charCodeAt(j);
+      if (k === 44 || k === 13 || k === 10) break;
+    }
+    this.field += chunk.slice(i, j);
+    return j - 1;
   }
 
   /** The last record when the input does not end with a line end. */
@@ -845,7 +863,7 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
 
     const reader = new CsvReader();
     let tail: CsvRecord[] = [];
-    const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+    const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 16 });
     try {
       let first = true;
       for await (let chunk of stream as AsyncIterable<string>) {
@@ -920,18 +938,19 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
           if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
           return v;
         });
-      await readCsvFile(join(dir, t.file), async (r, n) => {
+      await readCsvFile(join(dir, t.file), (r, n) => {
         if (n === 0) return; // the header, checked already
-        await loader.add(decode(r));
         meter.add(1);
+        return loader.add(decode(r));
       });
       // A difference is looked for row by row in the file (written in key order), read again (a failure's cost only).
-      const fileRows = async function* (): AsyncGenerator<Row[]> {
-        const rows: Row[] = [];
-        await readCsvFile(join(dir, t.file), (r, n) => {
-          if (n > 0) rows.push(Object.fromEntries(decode(r).map((v, i) => [fileColumns[i]!.name, v])));
-        });
-        yield rows;
+      const fileRows = async function* (): AsyncGenerator<SqlValue[][]> {
+        let header = true;
+        for await (const records of csvBatches(join(dir, t.file))) {
+          const rows = (header ? records.slice(1) : records).map(decode);
+          header = false;
+          if (rows.length > 0) yield rows;
+        }
       };
       counts.push({ name: table, rows: await loader.finish(fileRows) });
       meter.endTable();
@@ -943,19 +962,34 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
 /** Streams a UTF-8 CSV file's records (n counts them from 0), with the raw bytes to `onBytes`; the records left without a line end. */
 async function readCsvFile(
   path: string,
-  onRecord: (r: CsvRecord, n: number) => Promise<void> | void,
+  onRecord: (r: CsvRecord, n: number) => Promise<void> | void | undefined,
   onBytes?: (chunk: Buffer) => void,
 ): Promise<CsvRecord[]> {
   const reader = new CsvReader();
   const decoder = new StringDecoder("utf8");
   let n = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
     onBytes?.(chunk);
-    for (const r of reader.push(decoder.write(chunk))) await onRecord(r, n++);
+    for (const r of reader.push(decoder.write(chunk))) {
+      const wait = onRecord(r, n++);
+      if (wait) await wait;
+    }
   }
   const rest = reader.push(decoder.end());
   for (const r of rest) await onRecord(r, n++);
   return reader.end();
+}
+
+/** A UTF-8 CSV file's records, a chunk's worth at a time (the header first among them). */
+async function* csvBatches(path: string): AsyncGenerator<CsvRecord[]> {
+  const reader = new CsvReader();
+  const decoder = new StringDecoder("utf8");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+    const records = reader.push(decoder.write(chunk));
+    if (records.length > 0) yield records;
+  }
+  const rest = [...reader.push(decoder.end()), ...reader.end()];
+  if (rest.length > 0) yield rest;
 }
 
 /** What is wrong with one file of a backup, against its manifest entry (nothing: []). */
@@ -1008,6 +1042,8 @@ function findColumn(columns: ColumnInfo[], name: string): ColumnInfo | undefined
 }
 
 const CHAR1_TYPE = /^\s*char\s*\(\s*1\s*\)/i;
+/** A character beyond the BMP (4 bytes in UTF-8). */
+const WIDE_CHAR = /[\u{10000}-\u{10FFFF}]/u;
 
 /**
  * web2py keeps a `boolean` field as CHAR(1) 'T' / 'F', and its exporter writes
@@ -1021,8 +1057,8 @@ export function web2pyBoolean(v: SqlValue, type: string): SqlValue {
   return v;
 }
 
-/** Where a verification that failed can look for the first row that differs: the source's rows, in key order. */
-export type SourceRows = () => AsyncIterable<Row[]>;
+/** Where a verification that failed can look for the first row that differs: the source's rows (values in the loaded columns' order), in key order. */
+export type SourceRows = () => AsyncIterable<SqlValue[][]>;
 
 /**
  * Deletes a table's rows, then inserts rows in batched multi-row INSERTs; then,
@@ -1045,6 +1081,10 @@ class TableLoader {
   private readonly boundRows: number;
   /** `(?, ?, …)` for one row. */
   private readonly placeholders: string;
+  /** The engine's bulk load, when it has one (then rows go there, not into INSERTs). */
+  private sink: RowSink | undefined;
+  /** Per column: CHARACTER SET utf8 (checked for 4-byte characters while loading). */
+  private narrow: boolean[] | undefined;
 
   constructor(
     private readonly db: DatabaseDriver,
@@ -1064,8 +1104,39 @@ class TableLoader {
     this.placeholders = `(${columns.map(() => "?").join(", ")})`;
   }
 
+  /** Deletes the table's rows, then opens the engine's bulk load where it has one. */
   async clear(): Promise<void> {
     await this.db.execute(`DELETE FROM ${quoteIdent(this.table, this.db.engine)}`);
+    if (!this.db.loadRows) return;
+    // A load reports a refused character only at its end: each row is looked at as it goes.
+    // (Asked first: once the load has begun, the connection is its own until it ends.)
+    const narrow = await this.narrowColumns();
+    this.sink = await this.db.loadRows(this.table, this.columns);
+    if (this.sink) this.narrow = narrow;
+  }
+
+  /** Per loaded column: it is CHARACTER SET utf8 (3 bytes), which holds no character beyond the BMP. */
+  private async narrowColumns(): Promise<boolean[] | undefined> {
+    if (this.db.engine !== "mysql") return undefined;
+    const rows = await this.db.query(
+      "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CHARACTER_SET_NAME IN ('utf8', 'utf8mb3')",
+      [this.table],
+    );
+    const names = new Set(rows.map((r) => String(r.name)));
+    return names.size === 0 ? undefined : this.columns.map((c) => names.has(c.name));
+  }
+
+  /** The refusal of a row holding a character its narrow column cannot (before it is sent); undefined when it fits. */
+  private tooWide(row: readonly SqlValue[]): DriverError | undefined {
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      if (!this.narrow![i] || typeof v !== "string") continue;
+      const m = WIDE_CHAR.exec(v);
+      if (!m) continue;
+      const key = this.columns.flatMap((k, j) => (k.primaryKey ? [`${k.name}=${cellText(row[j] ?? null, k)}`] : [])).join(", ");
+      return new DriverError(charsetRefused({ db: this.db.label, table: this.table, column: this.columns[i]!.name, char: m[0], row: key }), "charset");
+    }
+    return undefined;
   }
 
   /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */
@@ -1077,9 +1148,17 @@ class TableLoader {
     return web2pyBoolean(v, type);
   }
 
-  async add(values: SqlValue[]): Promise<void> {
+  /** Takes a row; a promise only when it must wait (a batch sent, the server catching up), so a caller awaits only then. */
+  add(values: readonly SqlValue[]): Promise<void> | undefined {
     const row = values.map((v, i) => this.stored(v, i));
     this.sent.add(row);
+    if (this.sink) {
+      if (this.narrow) {
+        const refused = this.tooWide(row);
+        if (refused) return Promise.reject(refused);
+      }
+      return this.sink.add(row);
+    }
     this.batchRows++;
     this.batchValues.push(row);
     if (this.boundRows > 0) {
@@ -1088,13 +1167,12 @@ class TableLoader {
         this.params.push(v);
         this.batchBytes += typeof v === "string" ? v.length : Buffer.isBuffer(v) ? v.length : 8;
       }
-      if (this.batchRows >= this.boundRows || this.batchBytes >= INSERT_BYTES) await this.flush();
-      return;
+      return this.batchRows >= this.boundRows || this.batchBytes >= INSERT_BYTES ? this.flush() : undefined;
     }
     const tuple = "(" + row.map((v) => sqlLiteral(v, this.db.engine)).join(", ") + ")";
     this.batch.push(tuple);
     this.batchBytes += tuple.length;
-    if (this.batchRows >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES) await this.flush();
+    return this.batchRows >= INSERT_ROWS || this.batchBytes >= INSERT_BYTES ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
@@ -1162,6 +1240,7 @@ class TableLoader {
    */
   async finish(sourceRows?: SourceRows): Promise<number> {
     await this.flush();
+    if (this.sink) await this.sink.end();
     const held = new TableDigest(this.sent.columns);
     const read = this.readColumns();
     if (read.length === 0) {
@@ -1169,8 +1248,8 @@ class TableLoader {
       const [row] = await this.db.query(`SELECT count(*) AS n FROM ${quoteIdent(this.table, this.db.engine)}`);
       for (let n = Number(row?.n ?? 0); n > 0; n--) held.add([]);
     } else {
-      for await (const page of readPages(this.db, this.table, read)) {
-        for (const r of page) held.add(read.map((c) => r[c.name]));
+      for await (const page of readRows(this.db, this.table, read)) {
+        for (const r of page) held.add(r);
       }
     }
     if (!held.same(this.sent)) {
@@ -1206,17 +1285,17 @@ class TableLoader {
     const keyOf = (values: readonly SqlValue[]) =>
       read.flatMap((c, i) => (c.primaryKey ? [`${c.name}=${cellText(values[i] ?? null, c)}`] : [])).join(", ");
     const source = sourceRows()[Symbol.asyncIterator]();
-    const target = readPages(this.db, this.table, read)[Symbol.asyncIterator]();
+    const target = readRows(this.db, this.table, read)[Symbol.asyncIterator]();
     let a: SqlValue[][] = [];
     let b: SqlValue[][] = [];
     for (;;) {
       if (a.length === 0) {
         const n = await source.next();
-        a = n.done ? [] : n.value.map((r) => this.columns.map((c, i) => this.stored(r[c.name] ?? null, i)));
+        a = n.done ? [] : n.value.map((r) => this.columns.map((_, i) => this.stored(r[i] ?? null, i)));
       }
       if (b.length === 0) {
         const n = await target.next();
-        b = n.done ? [] : n.value.map((r) => read.map((c) => r[c.name] ?? null));
+        b = n.done ? [] : n.value.map((r) => read.map((_, i) => r[i] ?? null));
       }
       const x = a.shift();
       const y = b.shift();
@@ -1336,16 +1415,16 @@ export async function syncTables(
         const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst), p.dstColumns, src.label);
         await loader.clear();
         meter.startTable(p.dst, await countRows(src, p.src));
-        for await (const page of readPages(src, p.src, p.read)) {
-          for (const row of page) await loader.add(p.shared.map((x) => row[x.src.name] ?? null));
+        // p.read is in the order of the loaded columns: a row read is a row to load.
+        for await (const page of readRows(src, p.src, p.read)) {
+          for (const row of page) {
+            const wait = loader.add(row);
+            if (wait) await wait;
+          }
           meter.add(page.length);
         }
-        // A difference is looked for row by row in the source, read again under dst's names.
-        const sourceRows = async function* (): AsyncGenerator<Row[]> {
-          for await (const page of readPages(src, p.src, p.read)) {
-            yield page.map((row) => Object.fromEntries(p.shared.map((x) => [x.dst.name, row[x.src.name] ?? null])));
-          }
-        };
+        // A difference is looked for row by row in the source, read again.
+        const sourceRows = () => readRows(src, p.src, p.read);
         counts.push({ name: p.dst, rows: await loader.finish(sourceRows) });
         meter.endTable();
       }

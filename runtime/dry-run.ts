@@ -86,6 +86,10 @@ export class DryRunDatabase implements DatabaseDriver {
     return this.inner.probe(sql, params);
   }
 
+  stream(sql: string, batch: number): AsyncIterable<SqlValue[][]> {
+    return this.inner.stream(sql, batch);
+  }
+
   async execute(): Promise<{ affectedRows: number }> {
     throw new DriverError(`a dry run does not write to ${this.inner.label}`, "dry-run");
   }

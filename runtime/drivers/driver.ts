@@ -107,6 +107,14 @@ export interface DatabaseDriver {
   /** Rows of a read-only statement that runbook wrote itself. */
   query(sql: string, params?: SqlValue[]): Promise<Row[]>;
   /**
+   * The rows of a read-only statement runbook wrote itself, each an array in the
+   * order of its columns, streamed in batches of about `batch` rows: memory holds
+   * one batch however many rows there are (export, import and sync read whole
+   * tables so). Until the iteration ends (or is broken off) the driver serves no
+   * other call.
+   */
+  stream(sql: string, batch: number): AsyncIterable<SqlValue[][]>;
+  /**
    * Rows of a runbook's `query` (a probe): read-only by construction, not by trust
    * in its text: MySQL runs it in a READ ONLY transaction and refuses what reads or
    * writes a server file (INTO OUTFILE, DUMPFILE, LOAD_FILE); SQLite with
@@ -124,6 +132,13 @@ export interface DatabaseDriver {
    * StatementError names). Rows changed by each.
    */
   runStatements(statements: readonly BoundStatement[]): Promise<{ affectedRows: number[] }>;
+  /**
+   * A bulk load into `table` (`columns`, in this order) where the engine has one
+   * faster than INSERT (MySQL: LOAD DATA LOCAL INFILE fed from a stream): the rows
+   * travel as data, never as SQL text. undefined where there is none (INSERT then).
+   * Until the sink ends the driver serves no other call.
+   */
+  loadRows?(table: string, columns: readonly ColumnInfo[]): Promise<RowSink | undefined>;
   tables(): Promise<string[]>;
   columns(table: string): Promise<ColumnInfo[]>;
   /** Run fn inside one transaction; rolled back when it throws. */
@@ -163,4 +178,12 @@ export class StatementError extends DriverError {
     super(message, code);
     this.name = "StatementError";
   }
+}
+
+/** Rows given one by one to a bulk load (DatabaseDriver.loadRows). */
+export interface RowSink {
+  /** Takes a row (values in the columns' order); a promise when the server must catch up first. */
+  add(row: readonly SqlValue[]): Promise<void> | undefined;
+  /** Sends the rest and ends the load; the number of rows the table took. */
+  end(): Promise<number>;
 }

@@ -10,13 +10,22 @@
 // strings, JSON as its text. NO_BACKSLASH_ESCAPES is turned off for the session
 // so the literals of runtime/sql-quote.ts mean what they say.
 
-import type { Duplex } from "node:stream";
+import { PassThrough, type Duplex, type Readable } from "node:stream";
+import { once } from "node:events";
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { connect as netConnect, isIP } from "node:net";
+import { resolve as resolvePath } from "node:path";
+import { assertNever } from "../../language/assert.js";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
 import { commitsImplicitly, fileAccessWord, splitStatements } from "../../language/sql-lexer.js";
-import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
-import { formatDateTime } from "../sql-quote.js";
+import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type RowSink, type SqlValue } from "./driver.js";
+import { formatDateTime, quoteIdent, sqlQuote } from "../sql-quote.js";
 import { Redaction } from "../redact.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
+import { mysqlUrlTls, type MysqlTls } from "../../language/mysql-url.js";
+import { mysqlUrlProblemText } from "../../language/messages.js";
 
 export interface MysqlOptions {
   password?: string;
@@ -25,6 +34,8 @@ export interface MysqlOptions {
   /** What to call the database in messages (default: the URL, which never holds a password). */
   label?: string;
   connectTimeoutMs?: number;
+  /** Where the URL's relative `ssl-ca`, `ssl-cert`, `ssl-key` paths start (default: the current directory). */
+  cwd?: string;
 }
 
 export interface MysqlTarget {
@@ -33,9 +44,11 @@ export interface MysqlTarget {
   port: number;
   /** "" when the URL names no database. */
   database: string;
+  /** From the URL's `?ssl-mode=…&ssl-ca=…` (language/mysql-url.ts). */
+  tls: MysqlTls;
 }
 
-/** Parses `mysql://user@host[:port]/dbname`; a password in the URL is refused (and not repeated). */
+/** Parses `mysql://user@host[:port]/dbname[?ssl-mode=…]`; a password in the URL is refused (and not repeated). */
 export function parseMysqlUrl(url: string): MysqlTarget {
   const shown = maskUrlPasswords(url);
   let u: URL;
@@ -49,7 +62,9 @@ export function parseMysqlUrl(url: string): MysqlTarget {
     throw new DriverError(`the MySQL URL ${shown} holds a password; give it with \`password SECRET\` instead`, "url");
   }
   if (!u.username) throw new DriverError(`the MySQL URL ${shown} names no user (expected mysql://user@host[:port]/dbname)`, "url");
-  if (u.search || u.hash) throw new DriverError(`the MySQL URL ${shown} has options this driver does not read`, "url");
+  if (u.hash) throw new DriverError(`the MySQL URL ${shown} has a #fragment this driver does not read`, "url");
+  const tls = mysqlUrlTls(u.search);
+  if ("problem" in tls) throw new DriverError(`the MySQL URL ${shown}: ${mysqlUrlProblemText(tls.problem)}`, "url");
   const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
   if (database.includes("/")) throw new DriverError(`the MySQL URL ${shown} has more than a database name in its path`, "url");
   return {
@@ -57,6 +72,7 @@ export function parseMysqlUrl(url: string): MysqlTarget {
     host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
     port: u.port ? Number(u.port) : 3306,
     database,
+    tls: tls.tls,
   };
 }
 
@@ -69,35 +85,58 @@ export async function openMysql(url: string, options: MysqlOptions = {}): Promis
   const target = parseMysqlUrl(url);
   const label = options.label ?? labelFor(target);
   const scrub = makeScrubber(options.password);
-  let stream: Duplex | undefined;
-  if (options.stream) {
-    try {
-      stream = await options.stream();
-    } catch (e) {
-      throw new DriverError(scrub(`cannot reach ${label}: ${errorText(e)}`), "connect");
-    }
-  }
+  const ssl = await tlsOptions(target, label, options.cwd);
   const mysql = await import("mysql2/promise");
+  const connect = async (tls: SslOptions | undefined): Promise<Connection> => {
+    let stream: Duplex | undefined;
+    if (options.stream) {
+      try {
+        stream = await options.stream();
+      } catch (e) {
+        throw new DriverError(scrub(`cannot reach ${label}: ${errorText(e)}`), "connect");
+      }
+    } else if (tls?.verifyIdentity && isIP(target.host)) {
+      stream = netConnect(target.port, target.host);
+    }
+    // mysql2 gives tls.connect no servername for an IP address (nor knows the host
+    // behind a tunnel), and Node then checks the certificate against the socket's
+    // _host, else "localhost": the URL's host is the name to check.
+    if (tls && stream) (stream as Duplex & { _host?: string })._host = target.host;
+    try {
+      return await mysql.createConnection({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: options.password ?? "",
+        database: target.database || undefined,
+        ...(stream ? { stream } : {}),
+        ...(tls ? { ssl: tls } : {}),
+        multipleStatements: true,
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: false,
+        jsonStrings: true,
+        charset: "utf8mb4",
+        connectTimeout: options.connectTimeoutMs ?? 20_000,
+        infileStreamFactory: (path: string) => infileStream(path),
+      });
+    } catch (e) {
+      stream?.destroy();
+      throw e;
+    }
+  };
   let conn: Connection;
   try {
-    conn = await mysql.createConnection({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: options.password ?? "",
-      database: target.database || undefined,
-      ...(stream ? { stream } : {}),
-      multipleStatements: true,
-      dateStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: false,
-      jsonStrings: true,
-      charset: "utf8mb4",
-      connectTimeout: options.connectTimeoutMs ?? 20_000,
-    });
+    try {
+      conn = await connect(ssl);
+    } catch (e) {
+      // PREFERRED, as the mysql client: TLS when the server offers it, else without.
+      if (target.tls.mode !== "PREFERRED" || codeOf(e) !== "HANDSHAKE_NO_SSL_SUPPORT") throw e;
+      conn = await connect(undefined);
+    }
   } catch (e) {
-    stream?.destroy();
-    throw new DriverError(scrub(`cannot connect to ${label}: ${describeError(e)}`), codeOf(e) ?? "connect");
+    if (e instanceof DriverError) throw e;
+    throw new DriverError(scrub(`cannot connect to ${label}: ${describeConnectError(e, target.tls)}`), codeOf(e) ?? "connect");
   }
   const driver = new MysqlDriver(conn, label, scrub);
   try {
@@ -107,6 +146,102 @@ export async function openMysql(url: string, options: MysqlOptions = {}): Promis
     throw e;
   }
   return driver;
+}
+
+/** mysql2's `ssl` option (what tls.connect is given). */
+interface SslOptions {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+  verifyIdentity: boolean;
+}
+
+/** The URL's TLS settings as mysql2 takes them, its PEM files read; undefined for DISABLED. */
+async function tlsOptions(target: MysqlTarget, label: string, cwd = process.cwd()): Promise<SslOptions | undefined> {
+  const tls = target.tls;
+  const read = async (option: string, path: string | undefined): Promise<Buffer | undefined> => {
+    if (path === undefined) return undefined;
+    const full = resolvePath(cwd, path.replace(/^~(?=\/|$)/, homedir()));
+    try {
+      return await readFile(full);
+    } catch (e) {
+      throw new DriverError(tlsWords.unreadableFile(label, option, full, errorText(e)), "tls-file");
+    }
+  };
+  const files = { ca: await read("ssl-ca", tls.ca), cert: await read("ssl-cert", tls.cert), key: await read("ssl-key", tls.key) };
+  const present = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as Pick<SslOptions, "ca" | "cert" | "key">;
+  switch (tls.mode) {
+    case "DISABLED":
+      return undefined;
+    case "PREFERRED":
+    case "REQUIRED":
+      return { ...present, rejectUnauthorized: false, verifyIdentity: false };
+    case "VERIFY_CA":
+      return { ...present, rejectUnauthorized: true, verifyIdentity: false };
+    case "VERIFY_IDENTITY":
+      return { ...present, rejectUnauthorized: true, verifyIdentity: true };
+    default:
+      return assertNever(tls.mode, "ssl-mode");
+  }
+}
+
+/**
+ * What LOAD DATA LOCAL INFILE may read: only a stream that runbook itself
+ * registered under the name it put in the statement (registerInfile), once.
+ * A name the server asks for that is not that one is refused, so a server can
+ * never make the client send one of its files.
+ */
+const infiles = new Map<string, () => Readable>();
+
+export function registerInfile(name: string, open: () => Readable): () => void {
+  infiles.set(name, open);
+  return () => void infiles.delete(name);
+}
+
+function infileStream(path: string): Readable {
+  const open = infiles.get(path);
+  if (!open) {
+    // An error of the stream (not a throw inside mysql2): the statement fails with it.
+    const refused = new PassThrough();
+    process.nextTick(() => refused.destroy(new DriverError(`the server asked for the file ${JSON.stringify(path)}, which runbook did not offer`, "infile")));
+    return refused;
+  }
+  infiles.delete(path);
+  return open();
+}
+
+/** Column types whose values a load sends in hex (UNHEX on the server): bytes, not text. */
+const BINARY_TYPE = /^\s*(?:tiny|medium|long)?blob\b|^\s*(?:var)?binary\b|^\s*bit\b/i;
+
+/** Bytes bound for a text column: their text when they are UTF-8, else a refusal naming the column. */
+function loadText(v: Buffer, label: string, table: string, column: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(v);
+  } catch {
+    throw new DriverError(`${label}: ${table}.${column} is a text column, and a value for it is bytes that are not UTF-8 text`, "load");
+  }
+}
+
+/** The words of TLS failures. */
+const tlsWords = {
+  unreadableFile: (label: string, option: string, path: string, why: string) => `${label}: cannot read the ${option} file ${path}: ${why}`,
+  noTls: (mode: string) => `the server does not offer TLS, and ssl-mode=${mode} requires it`,
+  refused: (mode: string, why: string) =>
+    mode === "REQUIRED" || mode === "PREFERRED"
+      ? `the TLS handshake failed: ${why}`
+      : `the server's certificate was refused (ssl-mode=${mode}, checked against ssl-ca): ${why}`,
+};
+
+function describeConnectError(e: unknown, tls: MysqlTls): string {
+  switch (codeOf(e)) {
+    case "HANDSHAKE_NO_SSL_SUPPORT":
+      return tlsWords.noTls(tls.mode);
+    case "HANDSHAKE_SSL_ERROR":
+      return tlsWords.refused(tls.mode, describeError(e));
+    default:
+      return describeError(e);
+  }
 }
 
 function errorText(e: unknown): string {
@@ -168,6 +303,10 @@ class MysqlDriver implements DatabaseDriver {
   private depth = 0;
   private closed = false;
   private lost: string | undefined;
+  /** Whether the server takes LOAD DATA LOCAL INFILE (asked once). */
+  private localInfile: boolean | undefined;
+  /** Ends the bulk load under way, if any. */
+  private loading: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -213,6 +352,40 @@ class MysqlDriver implements DatabaseDriver {
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  /** One query whose rows mysql2 streams (the socket paused while a batch waits): memory stays a batch. */
+  async *stream(sql: string, batch: number): AsyncIterable<SqlValue[][]> {
+    let rows: Readable;
+    try {
+      const core = (this.live() as unknown as { connection: { query(o: object): { stream(o: object): Readable } } }).connection;
+      rows = core.query({ sql, rowsAsArray: true, typeCast: exactFloats }).stream({ highWaterMark: batch });
+    } catch (e) {
+      this.fail(e);
+    }
+    let out: SqlValue[][] = [];
+    try {
+      for await (const row of rows.iterator({ destroyOnReturn: false })) {
+        out.push(row as SqlValue[]);
+        if (out.length >= batch) {
+          yield out;
+          out = [];
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      // Broken off: the rest of the result is read and dropped, so the connection serves the next call.
+      if (!rows.readableEnded && !rows.destroyed) {
+        rows.resume();
+        await new Promise<void>((done) => {
+          rows.once("end", done);
+          rows.once("error", () => done());
+          rows.once("close", done);
+        });
+      }
+    }
+    if (out.length > 0) yield out;
   }
 
   async execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {
@@ -265,6 +438,106 @@ class MysqlDriver implements DatabaseDriver {
     return { affectedRows };
   }
 
+  /**
+   * LOAD DATA LOCAL INFILE from a stream of CSV that this sink writes: fields in
+   * `"` where they are text (`"` doubled), NULL a bare NULL, no escape character,
+   * a line per row; blob columns in hex, read through UNHEX. The file name in the
+   * statement is a fresh random one, and the only one the driver hands a stream
+   * for (registerInfile). undefined when the server does not allow local_infile.
+   */
+  async loadRows(table: string, columns: readonly ColumnInfo[]): Promise<RowSink | undefined> {
+    if (columns.length === 0) return undefined;
+    if (this.localInfile === undefined) {
+      const [row] = await this.query("SELECT @@GLOBAL.local_infile AS v");
+      this.localInfile = Number(row?.v ?? 0) === 1;
+    }
+    if (!this.localInfile) return undefined;
+    const name = `runbook-load-${randomBytes(12).toString("hex")}`;
+    const feed = new PassThrough({ highWaterMark: 1 << 16 });
+    const unregister = registerInfile(name, () => feed);
+    const binary = columns.map((c) => BINARY_TYPE.test(c.type));
+    const q = (n: string) => quoteIdent(n, "mysql");
+    const list = columns.map((c, i) => (binary[i] ? `@runbook_${i}` : q(c.name))).join(", ");
+    const sets = columns.flatMap((c, i) => (binary[i] ? [`${q(c.name)} = UNHEX(@runbook_${i})`] : []));
+    const sql =
+      `LOAD DATA LOCAL INFILE ${sqlQuote(name, "mysql")} INTO TABLE ${q(table)} CHARACTER SET utf8mb4 ` +
+      `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\n' (${list})` +
+      (sets.length > 0 ? ` SET ${sets.join(", ")}` : "");
+    let failed: unknown;
+    const done = this.loadStatement(sql).catch((e: unknown) => {
+      failed = e;
+      feed.destroy();
+      throw e;
+    });
+    done.catch(() => undefined); // reported by add() or end()
+    let text = "";
+    const field = (v: SqlValue | undefined, i: number): string => {
+      if (v === null || v === undefined) return "NULL";
+      if (binary[i]) return (Buffer.isBuffer(v) ? v : Buffer.from(typeof v === "string" ? v : field(v, -1).replace(/^"|"$/g, ""), "utf8")).toString("hex");
+      if (typeof v === "string") return `"${v.includes('"') ? v.replaceAll('"', '""') : v}"`;
+      if (typeof v === "number" || typeof v === "bigint") return String(v);
+      if (typeof v === "boolean") return v ? "1" : "0";
+      if (v instanceof Date) return `"${formatDateTime(v)}"`;
+      return field(loadText(v, this.label, table, columns[i]!.name), i);
+    };
+    // mysql2 writes what the feed gives it to the connection at once, whatever the
+    // socket holds: the socket's own queue is what says the server is behind.
+    const socket = (this.conn as unknown as { connection: { stream: Duplex } }).connection.stream;
+    const send = async (): Promise<void> => {
+      const chunk = Buffer.from(text, "utf8");
+      text = "";
+      if (failed !== undefined) await done;
+      if (!feed.write(chunk)) await Promise.race([once(feed, "drain"), done]);
+      if (socket.writableLength > 1 << 20) await Promise.race([once(socket, "drain"), done]);
+    };
+    // Ended early by a failure elsewhere (the transaction rolls back): the statement
+    // ends with what was sent, so the connection is free for the ROLLBACK.
+    this.loading = async () => {
+      this.loading = undefined;
+      unregister();
+      feed.end();
+      await done.catch(() => undefined);
+    };
+    return {
+      add: (row) => {
+        let line = "";
+        for (let i = 0; i < row.length; i++) line += (i > 0 ? "," : "") + field(row[i], i);
+        text += line + "\n";
+        return text.length >= 1 << 16 ? send() : undefined;
+      },
+      end: async () => {
+        try {
+          if (text.length > 0) await send();
+          feed.end();
+          return await done;
+        } finally {
+          this.loading = undefined;
+          unregister();
+        }
+      },
+    };
+  }
+
+  /**
+   * Runs a LOAD DATA LOCAL statement; its rows taken. LOCAL makes the server turn
+   * a value it refuses into a warning (it cannot stop the file mid-way) and store
+   * something else: a warning is the statement's failure here, in the server's words.
+   */
+  private async loadStatement(sql: string): Promise<number> {
+    let header: ResultSetHeader;
+    try {
+      [header] = (await this.live().query(sql)) as unknown as [ResultSetHeader];
+    } catch (e) {
+      this.fail(e);
+    }
+    if (header.warningStatus > 0) {
+      const warnings = await this.query("SHOW WARNINGS LIMIT 5");
+      const first = warnings.find((w) => w.Level !== "Note");
+      if (first) throw new DriverError(this.scrub(`${this.label}: ${String(first.Message)}`), `mysql-${String(first.Code)}`);
+    }
+    return header.affectedRows;
+  }
+
   async tables(): Promise<string[]> {
     const rows = await this.query(
       "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
@@ -298,6 +571,7 @@ class MysqlDriver implements DatabaseDriver {
       return result;
     } catch (e) {
       try {
+        await this.loading?.();
         await this.execute(depth === 0 ? "ROLLBACK" : `ROLLBACK TO SAVEPOINT ${savepoint}`);
       } catch {
         // the original error is the one to report
@@ -310,6 +584,7 @@ class MysqlDriver implements DatabaseDriver {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.loading?.();
     this.closed = true;
     try {
       if (this.lost === undefined) await this.conn.end();

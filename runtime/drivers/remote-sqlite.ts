@@ -12,9 +12,10 @@
 //
 // Writes (execute) run the host's `sqlite3` program with the SQL on stdin and
 // fail with a clear message when it is missing. Inside transaction(), writes
-// are queued and sent as one `BEGIN IMMEDIATE … COMMIT` script when fn
-// returns (sqlite3 -bail: the first error ends the script, and the open
-// transaction dies with the process). Each is also run on the transaction's
+// are queued into a script file (local, private, appended as they come, so a
+// million rows never sit in memory), uploaded when fn returns and run as one
+// `BEGIN IMMEDIATE; .read SCRIPT; COMMIT` (sqlite3 -bail: the first error ends
+// it, and the open transaction dies with the process). Each is also run on the transaction's
 // local copy as it is queued, so reads in the transaction see the transaction's
 // writes (as they would on the database itself: `import` and `sync` read a table
 // back to verify it before the script is sent), a statement the database refuses
@@ -22,7 +23,7 @@
 // foreign keys off, as the host's sqlite3 does.
 
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lexSql } from "../../language/sql-lexer.js";
@@ -89,8 +90,8 @@ class RemoteSqliteDriver implements DatabaseDriver {
   private depth = 0;
   /** The copy that serves reads during a transaction (a promise, so concurrent reads share it). */
   private snapshot: Promise<Snapshot> | undefined;
-  /** Writes queued by execute() during a transaction. */
-  private pending: string[] = [];
+  /** Writes queued by execute() during a transaction: a local script file, and its size. */
+  private pending: { dir: string; file: string; bytes: number } | undefined;
   private closed = false;
 
   constructor(
@@ -184,7 +185,8 @@ class RemoteSqliteDriver implements DatabaseDriver {
       const s = await this.fetchCopy();
       try {
         await s.db.execute("PRAGMA foreign_keys = OFF");
-        for (const sql of this.pending) await s.db.execute(sql);
+        // Fetched again after an inner transaction failed: the writes that stay, once more.
+        if (this.pending && this.pending.bytes > 0) await s.db.execute((await readFile(this.pending.file, "utf8")).slice(0, this.pending.bytes));
       } catch (e) {
         await this.dropSnapshot(s);
         throw e;
@@ -216,6 +218,21 @@ class RemoteSqliteDriver implements DatabaseDriver {
     return this.read((db) => db.query(sql, params));
   }
 
+  /** Inside a transaction from its copy; outside, from a copy fetched for it and dropped when the rows end. */
+  async *stream(sql: string, batch: number): AsyncIterable<SqlValue[][]> {
+    this.checkOpen();
+    if (this.depth > 0) {
+      yield* (await this.transactionCopy()).db.stream(sql, batch);
+      return;
+    }
+    const s = await this.fetchCopy();
+    try {
+      yield* s.db.stream(sql, batch);
+    } finally {
+      await this.dropSnapshot(s);
+    }
+  }
+
   /** On a copy fetched for it: the database on the host is never opened for it. */
   probe(sql: string, params: SqlValue[]): Promise<Row[]> {
     return this.read((db) => db.probe(sql, params));
@@ -238,7 +255,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
     if (this.depth > 0) {
       const copy = await this.transactionCopy();
       const r = await copy.db.execute(sql);
-      this.pending.push(sql);
+      await this.queue(sql);
       return r;
     }
     return this.runScript(sql, false);
@@ -301,27 +318,59 @@ class RemoteSqliteDriver implements DatabaseDriver {
     return { affectedRows: m ? Number(m[1]) : 0 };
   }
 
+  /** Appends a write to the transaction's script file (made on the first). */
+  private async queue(sql: string): Promise<void> {
+    if (!this.pending) {
+      const dir = await mkdtemp(join(tmpdir(), "runbook-sqlite-script-"));
+      this.pending = { dir, file: join(dir, "script.sql"), bytes: 0 };
+      await appendFile(this.pending.file, "", { mode: 0o600 });
+    }
+    const text = `${sql}\n;\n`;
+    await appendFile(this.pending.file, text);
+    this.pending.bytes += Buffer.byteLength(text);
+  }
+
+  /**
+   * The queued script, uploaded to a private file on the host beside the copies
+   * and read by sqlite3 between BEGIN IMMEDIATE and COMMIT; removed afterwards.
+   */
+  private async sendPending(file: string): Promise<void> {
+    if (!(await this.sqlite3Available())) {
+      throw new DriverError(`sqlite3 is not installed on ${this.host.label}; writes to ${this.label} need it`, "no-sqlite3");
+    }
+    const remote = `${this.options.remoteTempDir ?? "/tmp"}/runbook-${randomBytes(8).toString("hex")}.sql`;
+    try {
+      await this.host.upload(file, remote);
+      await this.runScript(`.read '${remote}'`, true);
+    } finally {
+      await this.run(`rm -f ${shellQuote(remote)}`).catch(() => undefined);
+    }
+  }
+
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     this.checkOpen();
     const outer = this.depth === 0;
-    const queued = this.pending.length;
+    const queued = this.pending?.bytes ?? 0;
     this.depth++;
     try {
       const result = await fn();
-      if (outer && this.pending.length > 0) await this.runScript(this.pending.join("\n;\n"), true);
+      if (outer && this.pending && this.pending.bytes > 0) await this.sendPending(this.pending.file);
       return result;
     } catch (e) {
       // A failed inner transaction takes back only its own writes (the copy holds
       // them too: it is fetched again, with the writes that stay, when next read).
-      if (this.pending.length > queued) {
-        this.pending.length = queued;
+      if (this.pending && this.pending.bytes > queued) {
+        await truncate(this.pending.file, queued);
+        this.pending.bytes = queued;
         await this.releaseSnapshot();
       }
       throw e;
     } finally {
       this.depth--;
       if (outer) {
-        this.pending = [];
+        const p = this.pending;
+        this.pending = undefined;
+        if (p) await rm(p.dir, { recursive: true, force: true });
         await this.releaseSnapshot();
       }
     }

@@ -3,6 +3,7 @@
 // the commands it ran, and can hide sqlite3 from them (a host without it).
 
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,7 +44,9 @@ export async function fakeHost(options: { label?: string; withoutSqlite3?: boole
     downloads,
     exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
       const started = Date.now();
-      commands.push({ command, stdin: opts.stdin === undefined ? undefined : String(opts.stdin) });
+      // A script sqlite3 is told to `.read` (a transaction's, uploaded first) is shown as part of what it was given.
+      const given = opts.stdin === undefined ? undefined : String(opts.stdin).replace(/^\.read '([^']*)'$/gm, (line, path: string) => (existsSync(path) ? readFileSync(path, "utf8") : line));
+      commands.push({ command, stdin: given });
       return new Promise((resolve) => {
         const child = spawn("/bin/sh", ["-c", command], { env, stdio: ["pipe", "pipe", "pipe"] });
         child.stdout.setEncoding("utf8").on("data", (c: string) => opts.onStdout?.(c));

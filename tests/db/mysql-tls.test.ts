@@ -1,0 +1,226 @@
+// TLS for MySQL URLs (`?ssl-mode=…&ssl-ca=…`) against a real, private mariadbd:
+// a CA and server certificates made with openssl here, a server of its own
+// (mariadb-install-db into a temp datadir, a free 127.0.0.1 port, --ssl-*) and
+// a user that must come over TLS (REQUIRE SSL). REQUIRED is also tried against
+// the shared server on 3306, which has no TLS. Under CI=true a server that
+// cannot start is a failure; elsewhere the tests skip visibly.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DriverError } from "../../runtime/drivers/driver.js";
+import { openMysql } from "../../runtime/drivers/mysql.js";
+import { compile } from "../../language/index.js";
+import { MARIADB_HOST, MARIADB_PORT, requireMariadb } from "../support/mariadb.js";
+
+const MARIADBD = "/usr/sbin/mariadbd";
+const PASSWORD = "tls-test-pw";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const openssl = (dir: string, ...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+
+/** A CA, and a certificate it signs for `san` (e.g. "IP:127.0.0.1"). */
+function makeCa(dir: string, name: string): void {
+  openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.pem`);
+}
+function makeCert(dir: string, ca: string, name: string, san: string): void {
+  openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`);
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
+  openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.pem`);
+}
+
+interface Server {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(dir: string): Promise<Server> {
+  const data = join(dir, "data");
+  const socket = join(dir, "sock");
+  execFileSync("mariadb-install-db", ["--no-defaults", `--datadir=${data}`, "--user=" + (process.getuid?.() === 0 ? "root" : process.env.USER ?? ""), "--auth-root-authentication-method=socket", "--skip-test-db"], {
+    stdio: "pipe",
+  });
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    MARIADBD,
+    [
+      "--no-defaults",
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--port=${port}`,
+      "--bind-address=127.0.0.1",
+      `--pid-file=${join(dir, "pid")}`,
+      ...(process.getuid?.() === 0 ? ["--user=root"] : []),
+      `--ssl-ca=${join(dir, "ca.pem")}`,
+      `--ssl-cert=${join(dir, "server.pem")}`,
+      `--ssl-key=${join(dir, "server.key")}`,
+      "--skip-log-bin",
+      "--innodb-buffer-pool-size=16M",
+    ],
+    { stdio: "ignore" },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const client = (sql: string) => execFileSync("mariadb", ["--no-defaults", `--socket=${socket}`, "-u", "root", "-e", sql], { stdio: "pipe" });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      client("SELECT 1");
+      break;
+    } catch (e) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`mariadbd did not start: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  client(`CREATE USER 'tls'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT SELECT ON *.* TO 'tls'@'127.0.0.1'`);
+  return {
+    port,
+    async stop() {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "runbook-tls-"));
+let server: Server | undefined;
+let reason: string | undefined;
+try {
+  if (!existsSync(MARIADBD)) throw new Error(`${MARIADBD} is not installed`);
+  makeCa(dir, "ca");
+  makeCa(dir, "other-ca");
+  makeCert(dir, "ca", "server", "IP:127.0.0.1");
+  server = await startServer(dir);
+} catch (e) {
+  reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  if (process.env.CI === "true") throw new Error(`a private mariadbd with TLS is required under CI=true: ${reason}`);
+  console.warn(`\n*** SKIPPING MySQL TLS tests: ${reason} ***\n`);
+}
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The error openMysql fails with, or a failure when it connects. */
+async function refused(url: string): Promise<DriverError> {
+  try {
+    const db = await openMysql(url, { password: PASSWORD, connectTimeoutMs: 10_000 });
+    await db.close();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DriverError);
+    return e as DriverError;
+  }
+  throw new Error(`${url} connected`);
+}
+
+async function cipher(url: string, password = PASSWORD): Promise<string> {
+  const db = await openMysql(url, { password, connectTimeoutMs: 10_000 });
+  try {
+    const [row] = await db.query("SHOW STATUS LIKE 'Ssl_cipher'");
+    return String(row?.Value ?? "");
+  } finally {
+    await db.close();
+  }
+}
+
+describe.runIf(server !== undefined)("MySQL TLS against a private mariadbd", () => {
+  const url = (host: string, query: string) => `mysql://tls@${host}:${server!.port}/?${query}`;
+  const ca = join(dir, "ca.pem");
+
+  it("VERIFY_CA with the right CA connects over TLS (Ssl_cipher is set)", async () => {
+    expect(await cipher(url("127.0.0.1", `ssl-mode=VERIFY_CA&ssl-ca=${ca}`))).not.toBe("");
+  });
+
+  it("VERIFY_IDENTITY connects when the certificate names the host", async () => {
+    expect(await cipher(url("127.0.0.1", `ssl-mode=VERIFY_IDENTITY&ssl-ca=${ca}`))).not.toBe("");
+  });
+
+  it("ssl-ca alone means VERIFY_CA; REQUIRED encrypts without checking", async () => {
+    expect(await cipher(url("127.0.0.1", `ssl-ca=${ca}`))).not.toBe("");
+    expect(await cipher(url("127.0.0.1", "ssl-mode=REQUIRED"))).not.toBe("");
+    expect(await cipher(url("127.0.0.1", "ssl-mode=preferred"))).not.toBe("");
+  });
+
+  it("a certificate from another CA is refused, saying so (no stack trace)", async () => {
+    const e = await refused(url("127.0.0.1", `ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "other-ca.pem")}`));
+    expect(e.message).toContain("the server's certificate was refused (ssl-mode=VERIFY_CA, checked against ssl-ca)");
+    expect(e.message).not.toMatch(/\n\s+at /);
+    expect(e.message).not.toContain(PASSWORD);
+  });
+
+  it("VERIFY_IDENTITY refuses a certificate made for another name", async () => {
+    // The certificate names IP 127.0.0.1 only; `localhost` reaches the same server under a name it does not hold.
+    const e = await refused(url("localhost", `ssl-mode=VERIFY_IDENTITY&ssl-ca=${ca}`));
+    expect(e.message).toContain("ssl-mode=VERIFY_IDENTITY");
+    expect(e.message).toContain("localhost");
+    // The same name with VERIFY_CA (the name unchecked) connects: the refusal was the name's.
+    expect(await cipher(url("localhost", `ssl-mode=VERIFY_CA&ssl-ca=${ca}`))).not.toBe("");
+  });
+
+  it("without TLS the REQUIRE SSL user is turned away by the server", async () => {
+    const e = await refused(url("127.0.0.1", "ssl-mode=DISABLED"));
+    expect(e.message).toContain("Access denied");
+  });
+
+  it("an unreadable ssl-ca file is named", async () => {
+    const e = await refused(url("127.0.0.1", `ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "missing.pem")}`));
+    expect(e.message).toContain(`cannot read the ssl-ca file ${join(dir, "missing.pem")}`);
+  });
+});
+
+const shared = await requireMariadb();
+describe.runIf(shared)("MySQL TLS against a server without it", () => {
+  it("REQUIRED fails: the server offers no TLS", async () => {
+    const e = await refused(`mysql://root@${MARIADB_HOST}:${MARIADB_PORT}/?ssl-mode=REQUIRED`);
+    expect(e.message).toContain("the server does not offer TLS, and ssl-mode=REQUIRED requires it");
+  });
+
+  it("PREFERRED falls back to a plain connection", async () => {
+    expect(await cipher(`mysql://root@${MARIADB_HOST}:${MARIADB_PORT}/?ssl-mode=PREFERRED`, "")).toBe("");
+  });
+});
+
+describe("the checker reads a MySQL URL's TLS options", () => {
+  const check = (url: string) =>
+    compile("t.rb", `runbook "r" version "1.0.0"\ndatabase appdb = mysql "${url}"\n`).diagnostics.filter((d) => d.severity === "error");
+
+  it.each(["ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem", "ssl-mode=required", "ssl_mode=DISABLED", "ssl-ca=ca.pem&ssl-cert=c.pem&ssl-key=k.pem"])(
+    "accepts ?%s",
+    (q) => {
+      expect(check(`mysql://u@db.example.org/app?${q}`)).toEqual([]);
+    },
+  );
+
+  it.each([
+    ["ssl-mode=VERIFY_HOST", "unknown `ssl-mode` `VERIFY_HOST`"],
+    ["ssl-mode=VERIFY_CA", "give its file with `ssl-ca=PATH`"],
+    ["sslmode=REQUIRED", "`sslmode` is not one runbook reads"],
+    ["ssl-cert=c.pem", "needs both `ssl-cert` and `ssl-key`"],
+    ["ssl-mode=DISABLED&ssl-ca=ca.pem", "`ssl-mode=DISABLED` turns TLS off"],
+  ])("refuses ?%s at the URL, FILE:LINE:COL", (q, message) => {
+    const [d, ...rest] = check(`mysql://u@db.example.org/app?${q}`);
+    expect(rest).toEqual([]);
+    expect(d?.code).toBe("bad-value");
+    expect(d?.message).toContain(message);
+    expect(d?.span.line).toBe(2);
+    expect(d?.span.column).toBe(24);
+  });
+});
