@@ -153,11 +153,14 @@ export interface VarDecl extends Node {
   value: Literal;
 }
 
+/** Where a secret's value comes from. */
+export type SecretSource = "env" | "file" | "command";
+
 export interface SecretDecl extends Node {
   kind: "secret";
   name: Ident;
-  source: "env" | "file";
-  /** The environment variable's name or the file's path. */
+  source: SecretSource;
+  /** The environment variable's name, the file's path, or the command run locally to print it. */
   ref: StringLit;
 }
 

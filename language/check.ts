@@ -410,6 +410,10 @@ class Checker {
         this.literal(d.value, place);
         return;
       case "secret":
+        if (d.source === "command") {
+          const interp = d.ref.parts.find((p) => p.kind === "interp");
+          if (interp) this.error("bad-value", interp.span, messages.secretCommandValue, [messages.secretCommandValueHint]);
+        }
         this.string(d.ref, place);
         return;
       case "host": {

@@ -127,6 +127,8 @@ export const messages = {
   badFormat: (name: string) => `unknown export format ${q(name)}: use \`csv\` or \`web2py\``,
   badHostTarget: (target: string) => `${q(target)} is not a host target: write \`user@address\` or \`user@address:port\``,
   emptyGroup: "a host group needs at least one member",
+  secretCommandValue: "a secret's command cannot hold `${…}`: it runs as it is written, and a value must never become code",
+  secretCommandValueHint: "write the command out in full, or read the secret with `env` or `file`",
   badHostValue: (actual: string) => `expected a host after \`=\`: \`"user@address"\`, a list of them, or \`local\` (this machine), not ${actual}`,
   notAString: (what: string) => `${what} must be a string`,
   badMysqlUrl: (url: string) => `${q(url)} is not a MySQL URL: write \`mysql://user@host[:port]/database\``,

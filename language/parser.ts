@@ -268,7 +268,7 @@ export class RunbookParser extends CstParser {
     this.SUBRULE(this.literal, L.value);
   });
 
-  /** `secret NAME = env "VAR"` / `secret NAME = file "path"` */
+  /** `secret NAME = env "VAR"` / `… = file "path"` / `… = command "pass show x"` (`command` is a word of the language only here) */
   public secretDecl = this.RULE("secretDecl", () => {
     this.CONSUME(Kw.secret);
     this.CONSUME(T.Identifier, L.name);
@@ -276,6 +276,7 @@ export class RunbookParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(Kw.env, L.source) },
       { ALT: () => this.CONSUME(Kw.file, L.source) },
+      { GATE: () => this.LA(1).image === "command", ALT: () => this.CONSUME2(T.Identifier, L.source) },
     ]);
     this.CONSUME(T.AnyString, L.ref);
   });

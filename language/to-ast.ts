@@ -345,7 +345,7 @@ class Builder {
     return {
       kind: "secret",
       name,
-      source: src?.image === "file" ? "file" : "env",
+      source: src?.image === "file" ? "file" : src?.image === "command" ? "command" : "env",
       ref,
       span: this.cover(kw, name, src, refTok),
     };

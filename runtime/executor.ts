@@ -40,6 +40,7 @@ import { secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
+import { applyReplaces, editWords } from "./edit-apply.js";
 
 export interface ExecuteOptions {
   runId: string;
@@ -1156,32 +1157,34 @@ class Executor {
     }
     const original = await driver.readFile(a.path);
     const before = original.toString("utf8");
-    let after = before;
-    for (const r of a.replaces) {
-      const old = this.o.secrets.materialize(r.old);
-      const neu = this.o.secrets.materialize(r.new);
-      const shownOld = JSON.stringify(showText(r.old));
-      if (old === "") throw new StepFailure(`cannot edit ${a.path}: replace "" (an empty text) matches everywhere`);
-      const count = occurrences(after, old);
-      if (count === 0 || (!r.all && count > 1)) {
-        const by = unknownBy();
-        const problem = count === 0 ? `${shownOld} is not in ${a.path}` : `${shownOld} is in ${a.path} ${count} times (use \`replace all\` to change every one)`;
-        if (by) {
-          this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: ${problem} now: unknown until step ${by} runs` });
-          this.tally.pend({ stepId: step.id, what: `edit ${a.path}`, why: `${problem} now: unknown until step ${by} runs` });
-          return;
-        }
-        throw new StepFailure(`cannot edit ${a.path} on ${where}: ${problem}${count === 0 ? "" : "; each replace must match exactly once"}`);
+    const replaces = a.replaces.map((r) => ({ old: this.o.secrets.materialize(r.old), new: this.o.secrets.materialize(r.new), all: r.all }));
+    const { after, outcomes } = applyReplaces(before, replaces);
+    for (const [i, o] of outcomes.entries()) {
+      const shownOld = JSON.stringify(showText(a.replaces[i]!.old));
+      if (o.kind === "replaced") continue;
+      if (o.kind === "already-applied") {
+        this.emit({ type: "note", stepId: step.id, text: editWords.alreadyApplied(a.path, JSON.stringify(showText(a.replaces[i]!.new)), ctx.hostLabel) });
+        continue;
       }
-      after = r.all ? after.split(old).join(neu) : after.slice(0, after.indexOf(old)) + neu + after.slice(after.indexOf(old) + old.length);
+      if (o.kind === "empty") throw new StepFailure(`cannot edit ${a.path}: replace "" (an empty text) matches everywhere`);
+      const problem = o.kind === "missing" ? editWords.missing(shownOld, a.path) : `${shownOld} is in ${a.path} ${o.count} times (use \`replace all\` to change every one)`;
+      const by = unknownBy();
+      if (by) {
+        this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: ${problem} now: unknown until step ${by} runs` });
+        this.tally.pend({ stepId: step.id, what: `edit ${a.path}`, why: `${problem} now: unknown until step ${by} runs` });
+        return;
+      }
+      throw new StepFailure(`cannot edit ${a.path} on ${where}: ${problem}${o.kind === "missing" ? "" : "; each replace must match exactly once"}`);
     }
     const diff = createTwoFilesPatch(a.path, a.path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 })
       .split("\n")
       .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
       .join("\n");
     const written = Buffer.from(after, "utf8");
-    this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
     if (this.dry) this.tally.check();
+    // Every replacement already applied: nothing to show, write or restore.
+    if (after === before && outcomes.every((o) => o.kind === "already-applied")) return;
+    this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
     if (after !== before) await driver.writeFile(a.path, written);
     // Recorded once written: a write that failed left the file as it was, with nothing to restore.
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
@@ -1733,12 +1736,6 @@ function lastTopLevelWhere(sql: string, engine: "sqlite" | "mysql"): number | un
     else if (t.kind === "word" && depth === 0 && text.toUpperCase() === "WHERE") found = t.start;
   }
   return found;
-}
-
-function occurrences(text: string, needle: string): number {
-  let n = 0;
-  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) n++;
-  return n;
 }
 
 function literalVal(v: PlanValue): Val {

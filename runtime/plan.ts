@@ -5,6 +5,7 @@
 // the last moment; rendering a Text shows them as `***`.
 
 import type { Span } from "../language/span.js";
+import type { SecretSource } from "../language/ast.js";
 import { assertNever } from "../language/assert.js";
 import type { ValueContext } from "../language/value-placement.js";
 import { shellQuote } from "./quote.js";
@@ -141,8 +142,8 @@ export type PlannedDatabase =
 
 export interface PlannedSecret {
   name: string;
-  source: "env" | "file";
-  /** The variable's name or the file's path (never the value). */
+  source: SecretSource;
+  /** The variable's name, the file's path or the command (never the value). */
   ref: string;
 }
 

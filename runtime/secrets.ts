@@ -1,4 +1,5 @@
-// Secrets: read when first needed (an environment variable or a file), never
+// Secrets: read when first needed (an environment variable, a file, or what a local
+// command prints: runtime/secret-command.ts), never
 // stored in a Plan (which holds { secret: name } references only). The executor
 // calls requireAll(plan) before any step runs so a missing secret stops the run
 // before it changes anything; at the last moment materialize() fills secrets into
@@ -9,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { runSecretCommand } from "./secret-command.js";
 import { isBound, type Action, type Plan, type PlannedDatabase, type PlannedSecret, type PlannedStep, type PlanCond, type PlanOperand, type Text } from "./plan.js";
 
 /** A secret that is declared but cannot be read: the message says where it was looked for. */
@@ -60,7 +62,7 @@ export class SecretStore {
   describe(name: string): string {
     const d = this.decls.get(name);
     if (!d) return `an undeclared secret`;
-    return d.source === "env" ? `environment variable ${d.ref}` : `file ${d.ref}`;
+    return d.source === "env" ? `environment variable ${d.ref}` : d.source === "command" ? `command ${d.ref}` : `file ${d.ref}`;
   }
 
   private expand(path: string): string {
@@ -80,6 +82,10 @@ export class SecretStore {
       const v = this.env[d.ref];
       if (v === undefined) return { ok: false, error: `secret ${name} is not set: environment variable ${d.ref} is not set` };
       value = v;
+    } else if (d.source === "command") {
+      const r = runSecretCommand(name, d.ref, { cwd: this.cwd, env: this.env });
+      if (!r.ok) return r;
+      value = r.value;
     } else {
       const path = this.expand(d.ref);
       try {
