@@ -231,9 +231,18 @@ export interface ManualStmt extends Node {
   text: StringLit;
 }
 
+/** `into [secret] NAME`: a value captured for later steps. */
+export interface Into extends Node {
+  name: Ident;
+  /** `into secret NAME`: never shown, logged or journaled. */
+  secret: boolean;
+}
+
 export interface RunStmt extends Node {
   kind: "run";
   command: StringLit;
+  /** `into NAME`: its trimmed stdout becomes a value for later steps. */
+  into?: Into;
   /** The user: a name as written, or a string with `${…}` (a value, e.g. per env). */
   as?: Ident | StringLit;
 }
@@ -266,6 +275,8 @@ export interface SqlStmt extends Node {
   kind: "sql";
   db: Ident;
   text: StringLit;
+  /** `into NAME`: a read-only query whose first column of the first row becomes a value for later steps. */
+  into?: Into;
 }
 
 export interface ExportStmt extends Node {

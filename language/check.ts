@@ -75,6 +75,7 @@ import type {
   StringLit,
   TextPart,
   Value,
+  Into,
 } from "./ast.js";
 import { allSteps, literalInterps, literalText } from "./ast.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
@@ -82,7 +83,7 @@ import { messages } from "./messages.js";
 import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
 import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
 import { isSimpleShell, piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
-import { envScope, evalStatic, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
+import { envScope, evalStatic, HOST_VALUES, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
 
 type Kind = Decl["kind"];
@@ -256,6 +257,10 @@ class Checker {
   private readonly syncs: SyncStmt[] = [];
   private readonly sourceText = new Map<string, string>();
   private readonly suggestions = new Map<string, string | undefined>();
+  /** Values captured with `into NAME`, by name (the first of duplicates), with where they are captured. */
+  private readonly captures = new Map<string, { into: Into; stepId: string; index: number }>();
+  /** The step being checked: its run-order index and whether its `when`/`unless` is (there per-step values cannot go). */
+  private current: { step: Step; index: number; guard: boolean } | undefined;
 
   constructor(private readonly rb: Runbook) {
     for (const s of rb.sources) this.sourceText.set(s.file, s.text);
@@ -278,7 +283,10 @@ class Checker {
     for (const item of rb.items) if (item.kind === "section") this.string(item.title, shown("a section title"));
     const ids = new Map<string, Step>();
     const finallySteps = new Set(rb.finally?.steps ?? []);
+    this.collectCaptures();
+    let index = 0;
     for (const step of allSteps(rb)) {
+      this.current = { step, index: index++, guard: false };
       const first = ids.get(step.id);
       if (first) {
         this.error("duplicate-step-id", step.idSpan, messages.duplicateStepId(step.id), [
@@ -288,7 +296,44 @@ class Checker {
       } else ids.set(step.id, step);
       this.step(step, finallySteps.has(step));
     }
+    this.current = undefined;
     return this.diags;
+  }
+
+  /** Every `into NAME`: a name of its own, not a declaration's, a builtin's or another capture's. */
+  private collectCaptures(): void {
+    let index = 0;
+    for (const step of allSteps(this.rb)) {
+      const body = [...step.body, ...step.body.flatMap((s) => (s.kind === "undo" ? (s.body ?? []) : []))];
+      for (const s of body) {
+        if ((s.kind !== "run" && s.kind !== "sql") || !s.into) continue;
+        const into = s.into;
+        const name = into.name.name;
+        if (s.kind === "sql") this.readOnly(s.text);
+        if (step.body.indexOf(s) < 0) {
+          this.error("misplaced-statement", into.span, messages.captureInUndo);
+          continue;
+        }
+        const decl = this.top.get(name);
+        const prev = this.captures.get(name);
+        if (decl || prev || name === "env" || name === "run" || name === "host") {
+          const first = decl?.name.span ?? prev?.into.name.span;
+          this.error("duplicate-declaration", into.name.span, messages.duplicateCapture(name), first ? [messages.firstAt("declared", this.where(first, into.name.span))] : [messages.reservedCapture]);
+          continue;
+        }
+        this.captures.set(name, { into, stepId: step.id, index });
+      }
+      index++;
+    }
+  }
+
+  /** A captured value or a `host.…` value: known only while a step runs, so it goes where a secret may (commands, SQL, edits, conditions). */
+  private lateValue(name: string, span: Span, place: Place, what: string): void {
+    if (this.current?.guard) {
+      this.error("wrong-kind", span, messages.lateInGuard(name, what));
+      return;
+    }
+    if (!place.secrets) this.error("wrong-kind", span, messages.lateValuePlace(name, what, place.what), [messages.lateValuePlaces]);
   }
 
   // ---------------------------------------------------------------- reporting
@@ -487,6 +532,16 @@ class Checker {
       const n = path[0]!;
       if (n === "env") return;
       const d = this.top.get(n);
+      const captured = d ? undefined : this.captures.get(n);
+      if (captured) {
+        const cur = this.current;
+        if (!cur || cur.index <= captured.index) {
+          this.error("unknown-name", at(0), messages.capturedTooEarly(n, captured.stepId, cur?.step.id), [messages.capturedTooEarlyHint]);
+          return;
+        }
+        this.lateValue(n, at(0), place, messages.capturedBy(captured.stepId));
+        return;
+      }
       if (!d) {
         this.error("unknown-name", at(0), messages.unknownName(n), [
           this.suggest(n, "name", () => [...this.top.keys(), "env"]),
@@ -510,6 +565,10 @@ class Checker {
       }
       if (a === "env") {
         this.error("unknown-name", at(1), messages.noMembers("env", "builtin", b));
+        return;
+      }
+      if (a === "host") {
+        this.hostValue(b, at(1), place);
         return;
       }
       if (this.envs.has(a)) {
@@ -537,6 +596,19 @@ class Checker {
     this.error("unknown-name", whole, messages.tooManyParts(shown));
   }
 
+  /** `host.name`, `host.address`, `host.user`: the member of the step's host the step runs on. */
+  private hostValue(member: string, span: Span, place: Place): void {
+    if (!(HOST_VALUES as readonly string[]).includes(member)) {
+      this.error("unknown-name", span, messages.unknownHostValue(member), [messages.hostValuesAre(HOST_VALUES)]);
+      return;
+    }
+    if (!this.current?.step.on) {
+      this.error("unknown-name", span, messages.hostValueWithoutHost(member), [messages.hostValueWithoutHostHint]);
+      return;
+    }
+    this.lateValue(`host.${member}`, span, place, messages.hostValueWhat);
+  }
+
   private kindInPlace(name: string, kind: Kind, span: Span, place: Place): void {
     if (kind === "param" || kind === "var") return;
     if (kind === "secret") {
@@ -554,7 +626,13 @@ class Checker {
   }
 
   private string(s: StringLit, place: Place): void {
-    for (const p of s.parts) if (p.kind === "interp") this.name(p.path, undefined, p.span, place);
+    for (const p of s.parts) {
+      if (p.kind !== "interp") continue;
+      this.name(p.path, undefined, p.span, place);
+      if (p.raw && (p.path[0] === "host" || (p.path.length === 1 && !this.top.has(p.path[0]!) && this.captures.has(p.path[0]!)))) {
+        this.error("unsafe-interpolation", p.span, messages.rawLateValue(p.path.join(".")));
+      }
+    }
     if (place === COMMAND || place === SQL) this.rawInputs(s, place);
   }
 
@@ -834,8 +912,10 @@ class Checker {
   private step(step: Step, inFinally: boolean): void {
     this.string(step.title, shown("a step title"));
     if (step.on) this.hostRef(step.on);
+    if (this.current) this.current.guard = true;
     if (step.when) this.cond(step.when);
     if (step.unless) this.cond(step.unless);
+    if (this.current) this.current.guard = false;
 
     let options = 0; // OPTION_BIT of the options seen so far
     let confirmed = false;

@@ -54,7 +54,7 @@ const vocabulary: TokenType[] = [...T.allTokens];
  * The rules' `{ LABEL }` options, made once: an object literal in a rule body is made anew at
  * every call, and the rules run hundreds of thousands of times on a large runbook.
  */
-const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
+const LABELS = ["arg", "body", "bool", "capture", "captureSecret", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "into", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
 /** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
@@ -454,7 +454,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.AnyString, L.text);
   });
 
-  /** `run "command" [as USER]` (USER a name or a string) */
+  /** `run "command" [as USER] [into [secret] NAME]` (USER a name or a string; `into` is a word of the language only here and after `sql`) */
   public runStmt = this.RULE("runStmt", () => {
     this.CONSUME(Kw.run);
     this.CONSUME1(T.AnyString, L.command);
@@ -467,6 +467,14 @@ export class RunbookParser extends CstParser {
         ]);
       }),
     );
+    this.OPTION2({ GATE: () => this.LA(1).image === "into", DEF: () => this.SUBRULE(this.intoClause) });
+  });
+
+  /** `into [secret] NAME`: the value a `run` prints or a `sql` query returns, for later steps. */
+  public intoClause = this.RULE("intoClause", () => {
+    this.CONSUME(T.Identifier, L.into);
+    this.OPTION(() => this.CONSUME(Kw.secret, L.captureSecret));
+    this.CONSUME2(T.Identifier, L.capture);
   });
 
   /** `edit "path" { replace [all] "old" with "new" … }` */
@@ -504,6 +512,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(Kw.sql);
     this.CONSUME(T.Identifier, L.db);
     this.CONSUME(T.AnyString, L.text);
+    this.OPTION({ GATE: () => this.LA(1).image === "into", DEF: () => this.SUBRULE(this.intoClause) });
   });
 
   /** `export DB [tables [...]] to "path" [format csv|web2py]` */

@@ -33,6 +33,7 @@ import {
   type ConfirmStmt,
   type RequireStmt,
   type RunStmt,
+  type Into,
   type ExportStmt,
   type SyncStmt,
   type WaitStmt,
@@ -500,7 +501,9 @@ class Builder {
     const kw = first(n.children["Kw_run"]);
     const cmdTok = first(n.children["command"]);
     const user = first(n.children["user"]);
-    const s: RunStmt = { kind: "run", command: this.str(cmdTok, kw), span: this.cover(kw, cmdTok, first(n.children["Kw_as"]), user) };
+    const into = this.into(n);
+    const s: RunStmt = { kind: "run", command: this.str(cmdTok, kw), span: this.cover(kw, cmdTok, first(n.children["Kw_as"]), user, into) };
+    if (into) s.into = into;
     if (user) {
       if (user.tokenType === T.Identifier) s.as = this.ident(user);
       else {
@@ -547,8 +550,18 @@ class Builder {
     const kw = first(n.children["Kw_sql"]);
     const db = this.db(n, "db", kw);
     const t = first(n.children["text"]);
-    const span = this.cover(kw, db, t);
-    return { kind: "sql", db, text: this.str(t, span), span };
+    const into = this.into(n);
+    const span = this.cover(kw, db, t, into);
+    return { kind: "sql", db, text: this.str(t, span), span, ...(into ? { into } : {}) };
+  }
+
+  private into(n: CstNode): Into | undefined {
+    const c = firstNode(n.children["intoClause"]);
+    if (!c) return undefined;
+    const kw = first(c.children["into"]);
+    const nameTok = first(c.children["capture"]);
+    const name = nameTok ? this.ident(nameTok) : { name: "", span: this.cover(kw) };
+    return { name, secret: !!first(c.children["captureSecret"]), span: this.cover(kw, nameTok) };
   }
 
   exportStmt(n: CstNode): Stmt {
