@@ -127,6 +127,8 @@ export const messages = {
   badFormat: (name: string) => `unknown export format ${q(name)}: use \`csv\` or \`web2py\``,
   badHostTarget: (target: string) => `${q(target)} is not a host target: write \`user@address\` or \`user@address:port\``,
   emptyGroup: "a host group needs at least one member",
+  captureOnGroup: (name: string, host: string, env: string) =>
+    `\`into ${name}\` is in a step on ${host}, a host group in env ${env}: each member would give a value; capture it in a step on one host`,
   captureInUndo: "`into` cannot capture a value in `undo`: a rollback's values are never read again",
   duplicateCapture: (name: string) => `${q(name)} is already a name: a captured value needs a name of its own`,
   reservedCapture: "`env`, `run` and `host` are names of the language",

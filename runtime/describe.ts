@@ -2,7 +2,7 @@
 // plan`, the dry run, the plain log and the UI's step preview. Secrets show as ***.
 
 import { implicitCommitStatements } from "../language/sql-lexer.js";
-import { showText, type Action, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
+import { showText, type Action, type Capture, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
 
 function value(v: PlanValue): string {
   if (Array.isArray(v)) return `[${v.map(value).join(", ")}]`;
@@ -40,6 +40,9 @@ export function describeCond(c: PlanCond): string {
   }
 }
 
+/** Where a captured value goes: `   → into revision` (`into secret token`: never shown). */
+const into = (c: Capture | undefined): string => (c ? `   → into ${c.secret ? "secret " : ""}${c.name}` : "");
+
 const ms = (n: number) => (n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
 /** One line (or a few, for multi-line commands) saying what an action does. */
@@ -52,7 +55,7 @@ export function describeAction(a: Action): string {
     case "manual":
       return `manual: ${a.text}`;
     case "run":
-      return `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}`;
+      return `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}${into(a.into)}`;
     case "edit":
       return [
         `edit ${a.path}`,
@@ -65,7 +68,7 @@ export function describeAction(a: Action): string {
     case "sql": {
       const text = showText(a.sql).trim();
       const atOnce = implicitCommitStatements(text, a.engine).map((st) => st.text.split("\n")[0]);
-      return `sql ${a.db}: ${text}${atOnce.map((head) => `\n  (commits at once: ${head})`).join("")}`;
+      return `sql ${a.db}: ${text}${atOnce.map((head) => `\n  (commits at once: ${head})`).join("")}${into(a.into)}`;
     }
     case "export":
       return `export ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} to ${a.to} (format ${a.format})`;

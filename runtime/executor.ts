@@ -33,7 +33,7 @@ import { DriverError, StatementError, type DatabaseDriver, type HostDriver } fro
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { JournalError, journalStopText } from "./journal-errors.js";
-import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
+import { showText, type Action, type Capture, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
 import { secretsUsed, type SecretStore } from "./secrets.js";
@@ -41,6 +41,7 @@ import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { applyReplaces, editWords } from "./edit-apply.js";
+import { CapturedValues, capturedOutput, captureWords, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
 
 export interface ExecuteOptions {
   runId: string;
@@ -81,6 +82,8 @@ export interface ExecuteOptions {
    * to go on without them: each is journaled as skipped with this reason, never started.
    */
   stillRunning?: Map<string, string>;
+  /** Resume: the values the run being resumed captured (`into NAME`; secret ones are never journaled). */
+  captured?: Record<string, string>;
 }
 
 export interface ExecuteResult {
@@ -193,6 +196,8 @@ class Executor {
   /** step id → what its failed attempt left applied (notePartial). */
   private readonly partial = new Map<string, string[]>();
   private readonly edits = new Map<string, EditRecord[]>();
+  /** What `into NAME` captured so far (and, on resume, what the earlier attempt did). */
+  private readonly captured = new CapturedValues();
   private readonly dryHosts = new Map<HostDriver, DryRunHost>();
   private readonly dryDbs = new Map<DatabaseDriver, DryRunDatabase>();
   private readonly started = Date.now();
@@ -214,6 +219,7 @@ class Executor {
     this.cwd = o.cwd ?? process.cwd();
     this.signal = o.signal ?? NEVER;
     this.connections = o.connections;
+    for (const [name, value] of Object.entries(o.captured ?? {})) this.captured.set(name, value, false);
   }
 
   // ---------------------------------------------------------------- events
@@ -882,7 +888,7 @@ class Executor {
       // `require` guards fail the step before anything else runs.
       for (const a of step.actions) {
         if (a.kind !== "require") continue;
-        const r = await this.evalCondFor(a.cond, step, driver, hostLabel, true);
+        const r = await this.evalCondFor(fillCond(a.cond, this.lateCtx(ctx)), step, driver, hostLabel, true);
         if (r.value !== false) this.tallyCond(step, `require ${a.source}`, r);
         // Shown with its values filled in and its outcome, held or not.
         this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, resolved: `require ${this.redact(describeCond(a.cond))}`, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
@@ -941,10 +947,11 @@ class Executor {
 
   // ---------------------------------------------------------------- actions
 
-  private async action(a: Action, ctx: BodyCtx): Promise<void> {
+  private async action(planned: Action, ctx: BodyCtx): Promise<void> {
     const { step } = ctx;
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     if (ctx.signal.aborted) throw new Interrupted();
+    const a = fillAction(planned, this.lateCtx(ctx));
     switch (a.kind) {
       case "require":
         return;
@@ -955,7 +962,7 @@ class Executor {
       case "manual":
         return this.onceFor(ctx, a, () => this.manual(a.text, step));
       case "run":
-        return this.runCommand(a.command, a.as, ctx);
+        return this.runCommand(a.command, a.as, ctx, a.into);
       case "edit":
         return this.edit(a, ctx);
       case "upload": {
@@ -1066,12 +1073,12 @@ class Executor {
     return left;
   }
 
-  private async runCommand(command: Text, asUser: string | undefined, ctx: BodyCtx): Promise<void> {
+  private async runCommand(command: Text, asUser: string | undefined, ctx: BodyCtx, into?: Capture): Promise<void> {
     const { step } = ctx;
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     const shown = `$ ${showText(command)}${asUser ? `   (as ${asUser})` : ""}`;
     if (this.dry) {
-      this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: `would run: ${shown}` });
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: `would run: ${shown}${into ? captureWords.wouldCapture(into) : ""}` });
       return;
     }
     const { code, values } = this.o.secrets.bind(command);
@@ -1079,13 +1086,18 @@ class Executor {
     const out = this.redaction.stream();
     const err = this.redaction.stream();
     const emitOut = (stream: "stdout" | "stderr", chunk: string) => {
-      if (chunk) this.emit({ type: "output", stepId: step.id, ...host, stream, text: chunk });
+      // What a command captures into a secret is the secret: none of its stdout is shown.
+      if (chunk && !(stream === "stdout" && into?.secret)) this.emit({ type: "output", stepId: step.id, ...host, stream, text: chunk });
     };
     const timeoutMs = this.remaining(ctx);
     const watch = this.watchCommand(ctx);
+    let stdout = "";
     const res = await ctx.driver.exec(code, {
       values,
-      onStdout: (c) => emitOut("stdout", out.push(c)),
+      onStdout: (c) => {
+        if (into) stdout += c;
+        emitOut("stdout", out.push(c));
+      },
       onStderr: (c) => emitOut("stderr", err.push(c)),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       signal: ctx.signal,
@@ -1101,6 +1113,21 @@ class Executor {
       if (res.exitCode === null) throw new StepFailure(`the command was killed by ${res.signal ?? "a signal"}`, null, res.signal);
       throw new StepFailure(`the command exited with status ${res.exitCode}`, res.exitCode, res.signal);
     }
+    if (into) this.capture(into, capturedOutput(stdout), ctx);
+  }
+
+  /** Keeps a captured value for later steps and says so (a secret one: its name only; the journal keeps plain ones). */
+  private capture(into: Capture, value: string, ctx: BodyCtx): void {
+    this.captured.set(into.name, value, into.secret);
+    if (into.secret) this.o.secrets.capture(into.name, value);
+    this.emit({ type: "captured", stepId: ctx.step.id, ...(ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {}), name: into.name, secret: into.secret, ...(into.secret ? {} : { value }) });
+  }
+
+  /** The late values of an action on one host: that member's host values and what was captured so far. */
+  private lateCtx(ctx: BodyCtx): LateContext {
+    const h = ctx.step.host === undefined ? undefined : this.plan.hosts[ctx.step.host];
+    const target = h === undefined || h.local ? undefined : h.group ? ctx.hostLabel : h.targets[0];
+    return { host: hostValues(target), captured: this.captured };
   }
 
   /**
@@ -1231,10 +1258,20 @@ class Executor {
     const shown = showText(a.sql).trim();
     if (this.dry) {
       const lines = await this.describeSql(await this.dryDb(a.db), a.sql);
-      this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `would run on ${a.db}:\n${lines}` });
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `would run on ${a.db}:\n${lines}${a.into ? captureWords.wouldCapture(a.into) : ""}` });
       return;
     }
     const db = await this.db(a.db);
+    if (a.into) {
+      // A read-only query (the checker saw to it): its first value is the captured one.
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `sql ${a.db}: ${shown}` });
+      const q = this.o.secrets.bind(a.sql);
+      const rows = await db.probe(q.code, q.values);
+      const v = rows[0] === undefined ? undefined : Object.values(rows[0])[0];
+      if (v === null || v === undefined) throw new StepFailure(captureWords.nothingToCapture(a.into, rows[0] === undefined ? "no row" : "NULL"));
+      this.capture(a.into, Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v), ctx);
+      return;
+    }
     this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `sql ${a.db}: ${shown}` });
     const { code, values } = this.o.secrets.bind(a.sql);
     const statements = statementsWithParams(code, values, db.engine);

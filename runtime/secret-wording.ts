@@ -1,4 +1,8 @@
-// The wording of secret failures that runtime/secret-command.ts reports.
+// The wording of values that cannot be had when they are needed: a secret's command
+// that fails (runtime/secret-command.ts), a late value not known (runtime/late-values.ts).
+
+import { assertNever } from "../language/assert.js";
+import type { LateValue } from "./plan.js";
 
 export type SecretCommandProblem = { status: number } | { signal: string } | { timedOutMs: number } | { error: string } | { empty: true };
 
@@ -14,4 +18,18 @@ export function secretCommandFailed(name: string, command: string, p: SecretComm
             ? `could not start (${p.error})`
             : "printed nothing";
   return `secret ${name} is not set: command ${JSON.stringify(command)} ${why} (its output is not shown)`;
+}
+
+/** A late value still unknown where it is used: a captured value whose step has not captured it (yet). */
+export function lateValueMissing(v: LateValue): string {
+  switch (v.kind) {
+    case "host":
+      return `\`\${host.${v.member}}\` is known only on the host the step runs on`;
+    case "captured":
+      return v.secret
+        ? `\`\${${v.name}}\` has no value: step ${v.step} has not captured it in this run (a value captured into a secret is never journaled: after a resume, step ${v.step} must run again to have it)`
+        : `\`\${${v.name}}\` has no value: it is known after step ${v.step} runs, and that step has not captured it in this run`;
+    default:
+      return assertNever(v);
+  }
 }

@@ -47,6 +47,7 @@ describe.runIf(available)("MySQL journal (MariaDB)", () => {
       "schema_version:InnoDB",
       "step_commands:InnoDB",
       "step_hosts:InnoDB",
+      "step_values:InnoDB",
       "steps:InnoDB",
     ]);
   });
