@@ -2,7 +2,10 @@
 // an idempotent `edit` (a re-run release passes), per-host values on a host group,
 // captured values, and templated uploads.
 
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderPlanText } from "../../cli/views/plan.js";
 import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { planFrom, runPlan, tempDir } from "./helpers.js";
 
@@ -67,5 +70,103 @@ step "Migrate" as migrate on box {
     const r = await runPlan(planFrom(src), { cwd, env });
     expect(r.exitCode).toBe(1);
     expect(r.finished.migrate!.reason).toMatch(/"migrate = False" is not in .*db\.py/);
+  });
+
+  it("a step on a group sees each member's own ${host.…} values, as values, never as code", async () => {
+    const cwd = tempDir();
+    const d = dir();
+    const src = `runbook "h" version "1.0.0"
+${hosts()}
+step "Prepare" as prepare on box { run "mkdir -p ${d}" }
+step "Each" as each on pool {
+  run "printf '%s|%s|%s\\n' \${host.name} \${host.address} \${host.user} > ${d}/\$(printf '%s' \${host.name} | tr -c 'a-zA-Z0-9' _).txt"
+  require output "printf %s \${host.name}" == "\${host.name}"
+}
+step "Show" as show on box { run "cat ${d}/*.txt | sort" }
+`;
+    const plan = planFrom(src);
+    const r = await runPlan(plan, { cwd, env });
+    expect(r.error ?? "").toBe("");
+    expect(r.exitCode).toBe(0);
+    const lines = [h.hosts[0]!.alias, h.hosts[1]!.alias].map((a) => `${a}|${a}|`).sort();
+    expect(r.output.show).toBe(lines.join("\n") + "\n");
+    // Each member's command shows its own value where the plan shows <host.name>.
+    const shown = r.events.filter((e) => e.type === "action" && e.stepId === "each").map((e) => (e as { description: string }).description);
+    expect(shown.some((t) => t.includes(h.hosts[0]!.alias))).toBe(true);
+    expect(shown.some((t) => t.includes(h.hosts[1]!.alias))).toBe(true);
+  });
+
+  it("a host value with shell syntax in it stays one word", async () => {
+    const cwd = tempDir();
+    const d = dir();
+    // user@address as written: the user part is a value like any other.
+    const src = `runbook "h" version "1.0.0"
+host box = "${h.hosts[0]!.target}"
+step "Echo" as echo on box { run "mkdir -p ${d} && cd ${d} && printf '[%s]' \${host.user} \${host.address}; ls" }
+`;
+    const r = await runPlan(planFrom(src), { cwd, env });
+    expect(r.exitCode).toBe(0);
+    const [user, address] = [h.hosts[0]!.target.split("@")[0]!, h.hosts[0]!.target.split("@")[1]!.replace(/:\d+$/, "").replace(/^\[|\]$/g, "")];
+    expect(r.output.echo).toBe(`[${user}][${address}]`);
+  });
+
+  it("captures a command's output for later steps, on another host too; a secret capture is never shown", async () => {
+    const cwd = tempDir();
+    const d = dir();
+    const token = `tok-${process.pid}-${Date.now()}-secret`;
+    const src = `runbook "c" version "1.0.0"
+${hosts()}
+step "Prepare" as prepare on box {
+  run "mkdir -p ${d} && printf '547\\n' > ${d}/revno"
+  upload "token.txt" to "${d}/token"
+}
+step "Revision before" as before on box {
+  run "cat ${d}/revno" into revision_before
+  run "cat ${d}/token" into secret token
+}
+step "Use" as use on pool {
+  require output "echo 547" == revision_before
+  run "echo before=\${revision_before}; test \\"\${token}\\" = \\"$(cat ${d}/token)\\" && echo token-ok; echo \${token}"
+}
+step "Edit" as edit_conf on box {
+  run "printf 'rev = X\\n' > ${d}/conf"
+  edit "${d}/conf" { replace "rev = X" with "rev = \${revision_before}" }
+  run "cat ${d}/conf"
+}
+`;
+    writeFileSync(join(cwd, "token.txt"), token);
+    const plan = planFrom(src);
+    const shownPlan = renderPlanText(plan);
+    expect(shownPlan).toContain(`$ cat ${d}/revno   → into revision_before`);
+    expect(shownPlan).toContain(`$ cat ${d}/token   → into secret token`);
+    expect(shownPlan).toContain(`echo before=<revision_before: known after step before>; test "***" = `);
+    expect(shownPlan).toContain(`replace "rev = X" with "rev = <revision_before: known after step before>"`);
+    const r = await runPlan(plan, { cwd, env });
+    expect(r.error ?? "").toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.output.use).toContain("before=547\ntoken-ok\n***\n");
+    expect(r.output.edit_conf).toBe("rev = 547\n");
+    const captured = r.events.filter((e) => e.type === "captured");
+    expect(captured).toEqual([
+      expect.objectContaining({ stepId: "before", name: "revision_before", secret: false, value: "547" }),
+      expect.objectContaining({ stepId: "before", name: "token", secret: true }),
+    ]);
+    expect(JSON.stringify(r.events)).not.toContain(token);
+  });
+
+  it("a value captured by a step that did not run fails the step that needs it, saying why", async () => {
+    const cwd = tempDir();
+    const src = `runbook "c" version "1.0.0"
+${hosts()}
+step "Revision before" as before on box when env == "nowhere" { run "echo 1" into rev }
+step "Use" as use on box { run "echo \${rev}" }
+env nowhere {
+}
+env here {
+}
+`;
+    const r = await runPlan(planFrom(src, { env: "here" }), { cwd, env });
+    expect(r.exitCode).toBe(1);
+    expect(r.finished.use!.reason).toMatch(/`\$\{rev\}` has no value: it is known after step before runs/);
   });
 });
