@@ -258,9 +258,13 @@ class Checker {
   private readonly sourceText = new Map<string, string>();
   private readonly suggestions = new Map<string, string | undefined>();
   /** Values captured with `into NAME`, by name (the first of duplicates), with where they are captured. */
-  private readonly captures = new Map<string, { into: Into; stepId: string; index: number }>();
-  /** The step being checked: its run-order index and whether its `when`/`unless` is (there per-step values cannot go). */
-  private current: { step: Step; index: number; guard: boolean } | undefined;
+  private readonly captures = new Map<string, { into: Into; stepId: string; index: number; stmt: number }>();
+  /**
+   * The step being checked: its run-order index, whether its `when`/`unless` is being
+   * checked (per-step values cannot go there), and which statement of its body (its
+   * `undo` runs after all of them).
+   */
+  private current: { step: Step; index: number; guard: boolean; stmt: number } | undefined;
 
   constructor(private readonly rb: Runbook) {
     for (const s of rb.sources) this.sourceText.set(s.file, s.text);
@@ -286,7 +290,7 @@ class Checker {
     this.collectCaptures();
     let index = 0;
     for (const step of allSteps(rb)) {
-      this.current = { step, index: index++, guard: false };
+      this.current = { step, index: index++, guard: false, stmt: -1 };
       const first = ids.get(step.id);
       if (first) {
         this.error("duplicate-step-id", step.idSpan, messages.duplicateStepId(step.id), [
@@ -321,7 +325,7 @@ class Checker {
           this.error("duplicate-declaration", into.name.span, messages.duplicateCapture(name), first ? [messages.firstAt("declared", this.where(first, into.name.span))] : [messages.reservedCapture]);
           continue;
         }
-        this.captures.set(name, { into, stepId: step.id, index });
+        this.captures.set(name, { into, stepId: step.id, index, stmt: step.body.indexOf(s) });
       }
       index++;
     }
@@ -535,8 +539,10 @@ class Checker {
       const captured = d ? undefined : this.captures.get(n);
       if (captured) {
         const cur = this.current;
-        if (!cur || cur.index <= captured.index) {
-          this.error("unknown-name", at(0), messages.capturedTooEarly(n, captured.stepId, cur?.step.id), [messages.capturedTooEarlyHint]);
+        // Later steps, and in its own step the statements after it and its `undo`.
+        const after = cur !== undefined && (cur.index > captured.index || (cur.index === captured.index && cur.stmt > captured.stmt));
+        if (!after) {
+          this.error("unknown-name", at(0), messages.capturedTooEarly(n, captured.stepId, cur?.step.id, cur?.index === captured.index), [messages.capturedTooEarlyHint]);
           return;
         }
         this.lateValue(n, at(0), place, messages.capturedBy(captured.stepId));
@@ -934,6 +940,7 @@ class Checker {
       if (MUTATING.has(s.kind)) mutating = true;
       if (s.kind === "sql" && !confirmed) this.destructive(s);
       if (s.kind === "parallel") this.parallel(step, s.span);
+      if (this.current) this.current.stmt = s.kind === "undo" ? step.body.length : step.body.indexOf(s);
       this.stmt(s, false);
     }
 

@@ -132,9 +132,13 @@ export const messages = {
   captureInUndo: "`into` cannot capture a value in `undo`: a rollback's values are never read again",
   duplicateCapture: (name: string) => `${q(name)} is already a name: a captured value needs a name of its own`,
   reservedCapture: "`env`, `run` and `host` are names of the language",
-  capturedTooEarly: (name: string, by: string, at: string | undefined) =>
-    at === undefined ? `${q(name)} is captured by step ${by}: it has no value outside the steps after it` : `${q(name)} is captured by step ${by}, which does not run before step ${at}`,
-  capturedTooEarlyHint: "a captured value can be used by the steps that run after the step that captures it",
+  capturedTooEarly: (name: string, by: string, at: string | undefined, same: boolean) =>
+    at === undefined
+      ? `${q(name)} is captured by step ${by}: it has no value outside the steps after it`
+      : same
+        ? `${q(name)} is captured further down in this step`
+        : `${q(name)} is captured by step ${by}, which does not run before step ${at}`,
+  capturedTooEarlyHint: "a captured value can be used after the statement that captures it: later in its step, in its `undo`, and in the steps that run after it",
   capturedBy: (step: string) => `captured by step ${step} when it runs`,
   hostValueWhat: "a value of the member of the step's host it runs on",
   lateValuePlace: (name: string, what: string, where: string) => `${q(name)} is ${what}, and can't be used in ${where}`,
