@@ -261,6 +261,8 @@ export interface EditStmt extends Node {
 
 export interface UploadStmt extends Node {
   kind: "upload";
+  /** `upload template …`: the local file's `${…}` are filled in (as text, no quoting) before it is written. */
+  template?: boolean;
   from: StringLit;
   to: StringLit;
 }

@@ -54,7 +54,7 @@ const vocabulary: TokenType[] = [...T.allTokens];
  * The rules' `{ LABEL }` options, made once: an object literal in a rule body is made anew at
  * every call, and the rules run hundreds of thousands of times on a large runbook.
  */
-const LABELS = ["arg", "body", "bool", "capture", "captureSecret", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "into", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
+const LABELS = ["arg", "body", "bool", "capture", "captureSecret", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "into", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "template", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
 /** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
@@ -494,8 +494,10 @@ export class RunbookParser extends CstParser {
     this.CONSUME2(T.AnyString, L.new);
   });
 
+  /** `upload [template] "local" to "remote"` (`template` is a word of the language only here) */
   public uploadStmt = this.RULE("uploadStmt", () => {
     this.CONSUME(Kw.upload);
+    this.OPTION({ GATE: () => this.LA(1).image === "template", DEF: () => this.CONSUME(T.Identifier, L.template) });
     this.CONSUME1(T.AnyString, L.from);
     this.CONSUME(Kw.to);
     this.CONSUME2(T.AnyString, L.to);

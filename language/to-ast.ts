@@ -537,7 +537,9 @@ class Builder {
     const kw = first(n.children[`Kw_${kind}`]);
     const from = first(n.children["from"]);
     const to = first(n.children["to"]);
-    const span = this.cover(kw, from, first(n.children["Kw_to"]), to);
+    const template = first(n.children["template"]);
+    const span = this.cover(kw, template, from, first(n.children["Kw_to"]), to);
+    if (kind === "upload" && template) return { kind, template: true, from: this.str(from, span), to: this.str(to, span), span };
     return { kind, from: this.str(from, span), to: this.str(to, span), span };
   }
 

@@ -62,7 +62,7 @@ export function describeAction(a: Action): string {
         ...a.replaces.map((r) => `  replace${r.all ? " all" : ""} ${JSON.stringify(showText(r.old))} with ${JSON.stringify(showText(r.new))}`),
       ].join("\n");
     case "upload":
-      return `upload ${a.from} to ${a.to}`;
+      return `upload ${a.template ? "template " : ""}${a.from} to ${a.to}`;
     case "download":
       return `download ${a.from} to ${a.to}`;
     case "sql": {

@@ -33,14 +33,18 @@ import { DriverError, StatementError, type DatabaseDriver, type HostDriver } fro
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { JournalError, journalStopText } from "./journal-errors.js";
-import { showText, type Action, type Capture, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
+import { showLate, showText, type Action, type Capture, type LateValue, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
-import { secretsUsed, type SecretStore } from "./secrets.js";
+import { SecretError, secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { applyReplaces, editWords } from "./edit-apply.js";
+import { renderTemplate, TemplateError, type TemplateLookup } from "./template.js";
+import { lateValueMissing, templateWords } from "./secret-wording.js";
+import { HOST_VALUES } from "../language/scope.js";
+import { shellValueName } from "../language/value-placement.js";
 import { CapturedValues, capturedOutput, captureWords, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
 
 export interface ExecuteOptions {
@@ -154,7 +158,8 @@ interface EditRecord {
   host: HostDriver;
   hostLabel?: string;
   path: string;
-  original: Buffer;
+  /** null: the file did not exist (a templated upload made it): undone by removing it. */
+  original: Buffer | null;
   written: Buffer;
 }
 
@@ -966,6 +971,7 @@ class Executor {
       case "edit":
         return this.edit(a, ctx);
       case "upload": {
+        if (a.template) return this.uploadTemplate(a, ctx);
         const from = resolvePath(this.cwd, a.from);
         if (this.dry) {
           const { existsSync } = await import("node:fs");
@@ -1203,10 +1209,7 @@ class Executor {
       }
       throw new StepFailure(`cannot edit ${a.path} on ${where}: ${problem}${o.kind === "missing" ? "" : "; each replace must match exactly once"}`);
     }
-    const diff = createTwoFilesPatch(a.path, a.path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 })
-      .split("\n")
-      .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
-      .join("\n");
+    const diff = this.fileDiff(a.path, before, after);
     const written = Buffer.from(after, "utf8");
     if (this.dry) this.tally.check();
     // Every replacement already applied: nothing to show, write or restore.
@@ -1215,6 +1218,95 @@ class Executor {
     if (after !== before) await driver.writeFile(a.path, written);
     // Recorded once written: a write that failed left the file as it was, with nothing to restore.
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
+  }
+
+  /** A unified diff of a file's text, as edits and templated uploads show it. */
+  private fileDiff(path: string, before: string, after: string): string {
+    return createTwoFilesPatch(path, path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 })
+      .split("\n")
+      .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
+      .join("\n");
+  }
+
+  /** `upload template`: fills the local file's `${…}`, shows the diff against the file there now, writes it; undone by putting the old file back. */
+  private async uploadTemplate(a: Extract<Action, { kind: "upload" }>, ctx: BodyCtx): Promise<void> {
+    const { step, driver } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    const what = `upload template ${a.from}`;
+    const { readFile, stat } = await import("node:fs/promises");
+    const from = resolvePath(this.cwd, a.from);
+    let source: string;
+    let mode: number;
+    try {
+      source = await readFile(from, "utf8");
+      mode = (await stat(from)).mode & 0o777;
+    } catch {
+      const by = this.dry ? this.state.lastChange([DryRunState.hostKey(undefined)], step.id) : undefined;
+      if (!by) throw new StepFailure(templateWords.noSource(a.from));
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `would ${describeAction(a)} (${templateWords.notYet(a.from, by)})` });
+      this.tally.pend({ stepId: step.id, what, why: templateWords.notYet(a.from, by) });
+      return;
+    }
+    let content: string;
+    const pending: string[] = [];
+    try {
+      content = this.o.secrets.materialize(renderTemplate(source, a.from, this.templateLookup(ctx, pending)));
+    } catch (e) {
+      if (e instanceof TemplateError) throw new StepFailure(e.message);
+      if (!(this.dry && e instanceof SecretError)) throw e;
+      const why = this.redact(e.message);
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `would ${describeAction(a)}: diff unknown (${why})` });
+      this.tally.notVerify({ stepId: step.id, what, why });
+      return;
+    }
+    const st = await driver.stat(a.to);
+    if (st?.isDirectory) throw new StepFailure(templateWords.isDirectory(a.to, ctx.hostLabel ?? "this machine"));
+    const original = st ? await driver.readFile(a.to) : null;
+    const written = Buffer.from(content, "utf8");
+    if (this.dry && pending.length > 0) this.tally.pend({ stepId: step.id, what, why: this.redact(pending.join("; ")) });
+    else if (this.dry) this.tally.check();
+    if (original?.equals(written)) {
+      this.emit({ type: "note", stepId: step.id, text: templateWords.same(a.to, ctx.hostLabel) });
+      return;
+    }
+    this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `${this.dry ? "would " : ""}${describeAction(a)}` });
+    this.emit({ type: "diff", stepId: step.id, ...host, path: a.to, diff: this.fileDiff(a.to, original?.toString("utf8") ?? "", content) });
+    await driver.writeFile(a.to, written, original ? undefined : { mode });
+    if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.to, original, written });
+  }
+
+  /** What a template's `${…}` may name, on the host the step runs on. */
+  private templateLookup(ctx: BodyCtx, pending: string[]): TemplateLookup {
+    const late = this.lateCtx(ctx);
+    return (path) => {
+      const [a, b] = path as [string, string | undefined];
+      if (b === undefined) {
+        if (a === "env") return { text: this.plan.env };
+        if (Object.prototype.hasOwnProperty.call(this.plan.values, a)) return { text: this.plan.values[a]! };
+        if (this.plan.secrets.some((s) => s.name === a)) return { secret: a };
+        const c = late.captured.get(a);
+        if (c) return c.secret ? { secret: a } : { text: c.value };
+        const by = this.plan.steps.find((s) => s.actions.some((x) => (x.kind === "run" || x.kind === "sql") && x.into?.name === a));
+        const into = by?.actions.map((x) => (x.kind === "run" || x.kind === "sql" ? x.into : undefined)).find((i) => i?.name === a);
+        // Captured by a step that has not captured it (yet): a dry run shows where it goes; a run fails as for any use of it.
+        if (by && into) {
+          const v: LateValue = { kind: "captured", name: a, step: by.id, secret: into.secret };
+          if (!this.dry) throw new SecretError(lateValueMissing(v));
+          pending.push(lateValueMissing(v));
+          return { text: showLate(v) };
+        }
+        return { unknown: templateWords.unknownName(a) };
+      }
+      if (a === "run" && b === "id") return { text: this.o.runId };
+      if (a === "host" && (HOST_VALUES as readonly string[]).includes(b)) return { text: late.host[b as (typeof HOST_VALUES)[number]] };
+      return { unknown: templateWords.unknownName(`${a}.${b}`) };
+    };
+  }
+
+  /** Removes a file a templated upload made (a rollback): its path is a value, never code. */
+  private async removeFile(host: HostDriver, path: string): Promise<void> {
+    const res = await host.exec(`rm -f -- "\${${shellValueName(0)}}"`, { values: [path], signal: this.signal });
+    if (res.exitCode !== 0) throw new StepFailure(templateWords.notRemoved(path, res.exitCode));
   }
 
   private async wait(a: Extract<Action, { kind: "wait" }>, ctx: BodyCtx): Promise<void> {
@@ -1643,6 +1735,11 @@ class Executor {
         const now = await e.host.readFile(e.path).catch(() => undefined);
         if (now && !now.equals(e.written)) {
           this.emit({ type: "note", stepId: step.id, text: `${e.path} changed after this step edited it; restoring it as it was before the step anyway` });
+        }
+        if (e.original === null) {
+          await this.removeFile(e.host, e.path);
+          this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "upload", description: templateWords.removed(e.path) });
+          continue;
         }
         await e.host.writeFile(e.path, e.original);
         this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "edit", description: `restored ${e.path}` });

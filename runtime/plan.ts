@@ -122,7 +122,8 @@ export type Action =
   | { kind: "manual"; text: string; span: Span }
   | { kind: "run"; command: Text; as?: string; into?: Capture; span: Span }
   | { kind: "edit"; path: string; replaces: PlanReplace[]; span: Span }
-  | { kind: "upload"; from: string; to: string; span: Span }
+  /** `template`: the local file's `${…}` are filled in when it runs (runtime/template.ts); undone by restoring the old file. */
+  | { kind: "upload"; from: string; to: string; template?: true; span: Span }
   | { kind: "download"; from: string; to: string; span: Span }
   /** `line`: where the SQL text's first line stands in the runbook, for naming a failing statement. */
   | { kind: "sql"; db: string; engine: "sqlite" | "mysql"; sql: Text; line: number; into?: Capture; span: Span }

@@ -279,8 +279,10 @@ class PlanBuilder {
           });
           break;
         case "upload":
+          out.push({ kind: "upload", from: this.plain(s.from), to: this.plain(s.to), ...(s.template ? { template: true as const } : {}), span });
+          break;
         case "download":
-          out.push({ kind: s.kind, from: this.plain(s.from), to: this.plain(s.to), span });
+          out.push({ kind: "download", from: this.plain(s.from), to: this.plain(s.to), span });
           break;
         case "sql":
           out.push({

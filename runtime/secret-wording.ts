@@ -1,5 +1,6 @@
 // The wording of values that cannot be had when they are needed: a secret's command
-// that fails (runtime/secret-command.ts), a late value not known (runtime/late-values.ts).
+// that fails (runtime/secret-command.ts), a late value not known (runtime/late-values.ts),
+// a template's (runtime/template.ts, `upload template` in the executor).
 
 import { assertNever } from "../language/assert.js";
 import type { LateValue } from "./plan.js";
@@ -33,3 +34,15 @@ export function lateValueMissing(v: LateValue): string {
       return assertNever(v);
   }
 }
+
+/** What `upload template` says. */
+export const templateWords = {
+  noSource: (from: string) => `cannot upload template ${from}: no such file`,
+  notYet: (from: string, by: string) => `${from} does not exist yet: unknown until step ${by} runs`,
+  isDirectory: (to: string, where: string) => `cannot upload a template to ${to} on ${where}: it is a directory`,
+  same: (to: string, host: string | undefined) => `${to}${host !== undefined ? ` on ${host}` : ""} already holds the filled-in template: nothing to write`,
+  unknownName: (name: string) =>
+    `unknown name \`${name}\` in the template (a template may use params, vars, secrets, \`env\`, \`run.id\`, \`host.name\`, \`host.address\`, \`host.user\` and values captured by earlier steps)`,
+  removed: (path: string) => `removed ${path} (the template made it)`,
+  notRemoved: (path: string, code: number | null) => `cannot remove ${path}, which the template made: rm exited with ${code === null ? "a signal" : `status ${code}`}`,
+};

@@ -169,4 +169,66 @@ env here {
     expect(r.exitCode).toBe(1);
     expect(r.finished.use!.reason).toMatch(/`\$\{rev\}` has no value: it is known after step before runs/);
   });
+
+  it("a templated upload fills the template as text, shows the diff in a dry run, and a rollback puts the old file back", async () => {
+    const cwd = tempDir();
+    const d = dir();
+    const password = `pw-${process.pid}-${Date.now()}-secret`;
+    const runEnv = { ...env, T_DB_PASSWORD: password };
+    writeFileSync(join(cwd, "app.conf.tpl"), "# app.conf for ${env}\nhome = ${home}\nme = ${host.name}\npassword = ${db_password}\nliteral = \\${home}\nodd = ${odd}\nrev = ${rev}\n");
+    const src = `runbook "t" version "1.0.0"
+var home = "/srv/app"
+var odd = "it's $(touch ${d}/pwned) \\"quoted\\""
+secret db_password = env "T_DB_PASSWORD"
+${hosts()}
+step "Configure" as configure on box {
+  run "echo 547" into rev
+  upload template "app.conf.tpl" to "${d}/app.conf"
+  upload template "app.conf.tpl" to "${d}/new.conf"
+}
+step "Show" as show on box { run "cat ${d}/app.conf; test ! -e ${d}/pwned && echo not-run" }
+step "Break" as break_it on box { run "exit 3" }
+`;
+    const plan = planFrom(src);
+    expect(renderPlanText(plan)).toContain(`upload template app.conf.tpl to ${d}/app.conf`);
+    const prepared = await runPlan(planFrom(`runbook "p" version "1.0.0"\n${hosts()}\nstep "Prepare" on box { run "mkdir -p ${d} && printf 'old = 1\\\\n' > ${d}/app.conf" }\n`), { cwd, env });
+    expect(prepared.exitCode).toBe(0);
+
+    const dry = await runPlan(plan, { cwd, env: runEnv, dryRun: true });
+    const dryDiff = dry.events.filter((e) => e.type === "diff").map((e) => (e as { diff: string }).diff);
+    expect(dryDiff[0]).toContain("-old = 1");
+    expect(dryDiff[0]).toContain("+home = /srv/app");
+    expect(dryDiff[0]).toContain("+password = ***");
+    expect(dryDiff[0]).toContain("+rev = <rev: known after step configure>");
+    expect(JSON.stringify(dry.events)).not.toContain(password);
+
+    const r = await runPlan(plan, { cwd, env: runEnv, onFailure: "rollback" });
+    expect(r.steps).toMatchObject({ configure: "rolled-back", show: "ok", break_it: "failed" });
+    expect(r.output.show).toBe(
+      `# app.conf for default\nhome = /srv/app\nme = ${h.hosts[0]!.target}\npassword = ***\nliteral = \${home}\nodd = it's $(touch ${d}/pwned) "quoted"\nrev = 547\nnot-run\n`,
+    );
+    expect(JSON.stringify(r.events)).not.toContain(password);
+    // The rollback: the old file back, the new one gone.
+    const after = await runPlan(planFrom(`runbook "a" version "1.0.0"\n${hosts()}\nstep "Look" as look on box { run "cat ${d}/app.conf; test -e ${d}/new.conf || echo no-new" }\n`), { cwd, env });
+    expect(after.output.look).toBe("old = 1\nno-new\n");
+  });
+
+  it("a templated upload on a group fills each member's own values; an unknown name fails at TEMPLATE:LINE:COLUMN", async () => {
+    const cwd = tempDir();
+    const d = dir();
+    writeFileSync(join(cwd, "me.tpl"), "me = ${host.name}\n");
+    writeFileSync(join(cwd, "bad.tpl"), "ok = 1\nnope = ${nope}\n");
+    const src = `runbook "g" version "1.0.0"
+${hosts()}
+step "Prepare" as prepare on box { run "mkdir -p ${d}" }
+step "Each" as each on pool { upload template "me.tpl" to "${d}/me.conf" }
+step "Bad" as bad on box { upload template "bad.tpl" to "${d}/bad.conf" }
+`;
+    const r = await runPlan(planFrom(src), { cwd, env });
+    const diffs = r.events.filter((e) => e.type === "diff" && e.stepId === "each").map((e) => e as { host?: string; diff: string });
+    expect(diffs.map((e) => e.host)).toEqual([h.hosts[0]!.alias, h.hosts[1]!.alias]);
+    expect(diffs[0]!.diff).toContain(`+me = ${h.hosts[0]!.alias}`);
+    expect(diffs[1]!.diff).toContain(`+me = ${h.hosts[1]!.alias}`);
+    expect(r.finished.bad!.reason).toMatch(/^bad\.tpl:2:8: unknown name `nope` in the template/);
+  });
 });
