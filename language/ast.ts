@@ -169,11 +169,16 @@ export interface LocalHost extends Node {
   kind: "local";
 }
 
+/** A group member's own values: `"app@w1" { role = "primary" }`, read in a step as `${host.role}`. */
+export interface MemberValues {
+  values: { name: Ident; value: Literal; span: Span }[];
+}
+
 export interface HostDecl extends Node {
   kind: "host";
   name: Ident;
-  /** One target, a group (a list of targets), or the local machine. */
-  value: StringLit | ListLit | LocalHost;
+  /** One target, a group (a list of targets; `members` holds each one's own values, by index), or the local machine. */
+  value: StringLit | (ListLit & { members?: MemberValues[] }) | LocalHost;
 }
 
 export interface SqliteDb extends Node {

@@ -474,6 +474,16 @@ class Checker {
             if (item.kind === "string") this.hostTarget(item, place);
             else this.error("bad-value", item.span, messages.notAString("a host group's member"));
           }
+          for (const m of d.value.members ?? []) {
+            const seen = new Map<string, Span>();
+            for (const v of m.values) {
+              const first = seen.get(v.name.name);
+              if ((HOST_VALUES as readonly string[]).includes(v.name.name)) this.error("duplicate-declaration", v.name.span, messages.memberValueBuiltin(v.name.name));
+              else if (first) this.error("duplicate-declaration", v.name.span, messages.duplicateMemberValue(v.name.name), [messages.firstAt("given", this.where(first, v.name.span))]);
+              else seen.set(v.name.name, v.name.span);
+              this.literal(v.value, place);
+            }
+          }
         }
         return;
       }
@@ -604,15 +614,36 @@ class Checker {
 
   /** `host.name`, `host.address`, `host.user`: the member of the step's host the step runs on. */
   private hostValue(member: string, span: Span, place: Place): void {
-    if (!(HOST_VALUES as readonly string[]).includes(member)) {
-      this.error("unknown-name", span, messages.unknownHostValue(member), [messages.hostValuesAre(HOST_VALUES)]);
-      return;
-    }
-    if (!this.current?.step.on) {
+    const on = this.current?.step.on;
+    if (!on) {
       this.error("unknown-name", span, messages.hostValueWithoutHost(member), [messages.hostValueWithoutHostHint]);
       return;
     }
+    if (!(HOST_VALUES as readonly string[]).includes(member)) {
+      // A member's own value: every member of the step's host has it, in every env.
+      const missing = this.runnable.find((env) => !this.memberValues(on.name, env).has(member));
+      if (missing !== undefined) {
+        this.error("unknown-name", span, messages.unknownHostValue(member, on.name, this.runnable.length > 1 ? missing : undefined), [
+          messages.hostValuesAre(HOST_VALUES),
+          messages.memberValuesHint,
+        ]);
+        return;
+      }
+    }
     this.lateValue(`host.${member}`, span, place, messages.hostValueWhat);
+  }
+
+  /** The values every member of host `name` has of its own in `env` (none for a single host or `local`). */
+  private memberValues(name: string, env: string): Set<string> {
+    const d = this.env(env).scope.decls.get(name);
+    if (d?.kind !== "host" || d.value.kind !== "list" || !d.value.members) return new Set();
+    const members = d.value.members;
+    let common: Set<string> | undefined;
+    for (let i = 0; i < d.value.items.length; i++) {
+      const names = new Set((members[i]?.values ?? []).map((v) => v.name.name));
+      common = common === undefined ? names : new Set([...common].filter((n) => names.has(n)));
+    }
+    return common ?? new Set();
   }
 
   private kindInPlace(name: string, kind: Kind, span: Span, place: Place): void {

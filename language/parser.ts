@@ -288,7 +288,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.Equals);
     this.OR([
       { ALT: () => this.CONSUME(T.AnyString, L.target) },
-      { ALT: () => this.SUBRULE(this.list, L.group) },
+      { ALT: () => this.SUBRULE(this.hostGroup, L.group) },
       { GATE: () => this.LA(1).image === "local", ALT: () => this.CONSUME2(T.Identifier, L.local) },
     ]);
   });
@@ -754,6 +754,36 @@ export class RunbookParser extends CstParser {
   }
 
   /** `[a, b, c]`, a trailing comma allowed. */
+  /** A host group: a list whose members may each have values of their own: `["a@w1" { role = "primary" }, "a@w2"]`. */
+  public hostGroup = this.RULE("hostGroup", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.hostMember, L.item);
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RBracket,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.hostMember, L.item);
+        },
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  public hostMember = this.RULE("hostMember", () => {
+    this.SUBRULE(this.literal, L.target);
+    this.OPTION(() => {
+      this.CONSUME(T.LBrace);
+      this.MANY(() => {
+        this.CONSUME(T.Identifier, L.name);
+        this.CONSUME(T.Equals);
+        this.SUBRULE2(this.literal, L.value);
+      });
+      this.CONSUME(T.RBrace);
+    });
+  });
+
   public list = this.RULE("list", () => {
     this.CONSUME(T.LBracket);
     this.OPTION(() => {
@@ -1248,6 +1278,10 @@ function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): D
   // `host NAME = …`: a string, a list, or the one word a host can be.
   if (rule === "hostDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
     return diag(messages.badHostValue(describeActual(actual)), atEof ? at(true) : tokenSpan(src, actual));
+  }
+  // `secret NAME = …`: `env`, `file`, or the one word a secret's source can be besides them.
+  if (rule === "secretDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
+    return diag(messages.badSecretSource(), atEof ? at(true) : tokenSpan(src, actual));
   }
   const what = describeExpected(expected);
   if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());

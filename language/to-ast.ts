@@ -34,6 +34,7 @@ import {
   type RequireStmt,
   type RunStmt,
   type Into,
+  type MemberValues,
   type ExportStmt,
   type SyncStmt,
   type WaitStmt,
@@ -360,7 +361,7 @@ class Builder {
     const local = first(n.children["local"]);
     let value: HostDecl["value"];
     if (local) value = { kind: "local", span: this.tokSpan(local) };
-    else value = group ? this.list(group) : this.str(target, this.cover(kw, name));
+    else value = group ? this.hostGroup(group) : this.str(target, this.cover(kw, name));
     return { kind: "host", name, value, span: this.cover(kw, name, value) };
   }
 
@@ -778,6 +779,24 @@ class Builder {
     const list = firstNode(n.children["list"]);
     if (list) return this.list(list);
     return this.missing(this.zero);
+  }
+
+  /** A host group as a list of its members, each member's own values in `members` (by index). */
+  private hostGroup(n: CstNode): ListLit & { members?: MemberValues[] } {
+    const nodes = subnodes(n.children["item"]);
+    const items = nodes.map((m) => this.literal(firstNode(m.children["target"])!));
+    const members = nodes.map((m) => {
+      const names = n && m.children["name"] ? (m.children["name"] as IToken[]) : [];
+      const values = subnodes(m.children["value"]);
+      return names.map((t, i) => {
+        const name = this.ident(t);
+        const value = values[i] ? this.literal(values[i]!) : this.missing(name.span);
+        return { name, value, span: this.cover(name, value) };
+      });
+    });
+    const list: ListLit & { members?: MemberValues[] } = { kind: "list", items, span: this.cover(first(n.children["LBracket"]), ...items, first(n.children["RBracket"])) };
+    if (members.some((m) => m.length > 0)) list.members = members.map((values) => ({ values }));
+    return list;
   }
 
   private list(n: CstNode): ListLit {

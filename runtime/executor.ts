@@ -43,7 +43,6 @@ import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { applyReplaces, editWords } from "./edit-apply.js";
 import { renderTemplate, TemplateError, type TemplateLookup } from "./template.js";
 import { lateValueMissing, templateWords } from "./secret-wording.js";
-import { HOST_VALUES } from "../language/scope.js";
 import { shellValueName } from "../language/value-placement.js";
 import { CapturedValues, capturedOutput, captureWords, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
 
@@ -1133,7 +1132,8 @@ class Executor {
   private lateCtx(ctx: BodyCtx): LateContext {
     const h = ctx.step.host === undefined ? undefined : this.plan.hosts[ctx.step.host];
     const target = h === undefined || h.local ? undefined : h.group ? ctx.hostLabel : h.targets[0];
-    return { host: hostValues(target), captured: this.captured };
+    const own = h?.group && target !== undefined ? h.values?.[h.targets.indexOf(target)] : undefined;
+    return { host: { ...own, ...hostValues(target) }, captured: this.captured };
   }
 
   /**
@@ -1298,7 +1298,7 @@ class Executor {
         return { unknown: templateWords.unknownName(a) };
       }
       if (a === "run" && b === "id") return { text: this.o.runId };
-      if (a === "host" && (HOST_VALUES as readonly string[]).includes(b)) return { text: late.host[b as (typeof HOST_VALUES)[number]] };
+      if (a === "host" && late.host[b] !== undefined) return { text: late.host[b]! };
       return { unknown: templateWords.unknownName(`${a}.${b}`) };
     };
   }

@@ -11,10 +11,12 @@ import { userInfo } from "node:os";
 import { assertNever } from "../language/assert.js";
 import { isBound, isLate, type Action, type LateValue, type PlanCond, type PlanOperand, type Text } from "./plan.js";
 
+/** `name`, `address`, `user`, and a group member's own values. */
 export interface HostValues {
   name: string;
   address: string;
   user: string;
+  [member: string]: string;
 }
 
 /** The host values of a member as written (`user@address[:port]`, `[v6]:port`, an ssh-config alias); `local` for this machine. */
@@ -82,8 +84,10 @@ function lateName(v: LateValue): string {
 
 function known(v: LateValue, ctx: LateContext): { value: string; secret: boolean } | undefined {
   switch (v.kind) {
-    case "host":
-      return { value: ctx.host[v.member], secret: false };
+    case "host": {
+      const value = ctx.host[v.member];
+      return value === undefined ? undefined : { value, secret: false };
+    }
     case "captured":
       return ctx.captured.get(v.name);
     default:

@@ -52,7 +52,8 @@ export interface BoundPart {
  * as what it is (`<host.name>`, `<revision: known after step x>`).
  */
 export type LateValue =
-  | { kind: "host"; member: "name" | "address" | "user" }
+  /** `host.name`, `host.address`, `host.user`, or a value the group's members each have of their own (`host.role`). */
+  | { kind: "host"; member: string }
   | { kind: "captured"; name: string; step: string; secret: boolean };
 
 /** A late value in plain text (an edit's text, a name compared in a condition). */
@@ -172,6 +173,8 @@ export interface PlannedHost {
   /** `user@address[:port]` or an ssh-config alias; several for a group; none for `local`. */
   targets: string[];
   group: boolean;
+  /** A group's members' own values (`"app@w1" { role = "primary" }`), by member (the order of targets). */
+  values?: Record<string, string>[];
   /** `host NAME = local`: this machine. No step, probe or database of the plan names it (the planner makes them local), so nothing connects to it. */
   local?: true;
 }

@@ -24,7 +24,12 @@ import type {
   Value,
 } from "../language/ast.js";
 import { allSteps } from "../language/ast.js";
-import { checkSets as checkSetNames, envScope, evalStatic, HOST_VALUES, nameOperand, resolveInterp, resolveValues, setValue, ValueTooLargeError, type EnvScope } from "../language/scope.js";
+
+/** A literal's value as text (a list: its items joined by spaces, as a list reads in a string). */
+function literalText(v: PlanValue): string {
+  return Array.isArray(v) ? v.map(literalText).join(" ") : String(v);
+}
+import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, setValue, ValueTooLargeError, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import { messages } from "../language/messages.js";
 import { assertNever } from "../language/assert.js";
@@ -158,9 +163,7 @@ class PlanBuilder {
 
   /** `host.name` and the like, or a name an earlier step captures with `into`: known only while a step runs. */
   private late(path: readonly string[]): LateValue | undefined {
-    if (path.length === 2 && path[0] === "host" && (HOST_VALUES as readonly string[]).includes(path[1]!)) {
-      return { kind: "host", member: path[1] as (typeof HOST_VALUES)[number] };
-    }
+    if (path.length === 2 && path[0] === "host") return { kind: "host", member: path[1]! };
     if (path.length !== 1 || this.scope.decls.has(path[0]!)) return undefined;
     const c = this.captures.get(path[0]!);
     return c ? { kind: "captured", name: path[0]!, step: c.step, secret: c.secret } : undefined;
@@ -398,8 +401,11 @@ class PlanBuilder {
     switch (d.value.kind) {
       case "local":
         return { name: d.name.name, targets: [], group: false, local: true };
-      case "list":
-        return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
+      case "list": {
+        const members = d.value.members;
+        const values = members && d.value.items.map((_, i) => Object.fromEntries((members[i]?.values ?? []).map((v) => [v.name.name, literalText(this.literal(v.value))])));
+        return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true, ...(values ? { values } : {}) };
+      }
       case "string":
         return { name: d.name.name, targets: [this.plain(d.value)], group: false };
       default:
