@@ -313,7 +313,7 @@ class Checker {
         if ((s.kind !== "run" && s.kind !== "sql") || !s.into) continue;
         const into = s.into;
         const name = into.name.name;
-        if (s.kind === "sql") this.readOnly(s.text);
+        if (s.kind === "sql") this.readOnly(s.text, true);
         if (step.body.indexOf(s) < 0) {
           this.error("misplaced-statement", into.span, messages.captureInUndo);
           continue;
@@ -1302,7 +1302,7 @@ class Checker {
     }
   }
 
-  private readOnly(s: StringLit): void {
+  private readOnly(s: StringLit, capture = false): void {
     if (!s.parts.some((p) => p.kind === "text" && WRITING_HINT.test(p.value))) return;
     const { sql, at } = this.sqlText(s);
     for (const words of sqlStatements(sql)) {
@@ -1311,7 +1311,7 @@ class Checker {
         ? words[0]
         : words.find((x, i) => WRITING_ANYWHERE.has(x.word) || FILE_ACCESS.has(x.word) || (x.word === "UPDATE" && words[i - 1]?.word !== "FOR"));
       if (w) {
-        this.error("query-not-read-only", this.sqlSpan(s, at, w.index, w.word.length), messages.queryNotReadOnly(w.word));
+        this.error("query-not-read-only", this.sqlSpan(s, at, w.index, w.word.length), messages.queryNotReadOnly(w.word, capture));
         return;
       }
     }

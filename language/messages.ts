@@ -186,7 +186,10 @@ export const messages = {
       why.kind === "param" ? `param ${q(shown)}, which \`--set\` can change,` : why.kind === "secret" ? `secret ${q(shown)}` : `var ${q(shown)}, made from ${q(why.from)},`
     } into ${where} unquoted: a value from outside the runbook can become ${where === "SQL" ? "SQL" : "shell syntax"}`,
   rawInputHint: "drop `raw` to insert it quoted, as one value; keep `raw` only for text written in the runbook itself",
-  queryNotReadOnly: (keyword: string) => `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
+  queryNotReadOnly: (keyword: string, capture?: boolean) =>
+    capture
+      ? `\`sql … into\` captures what a query reads and must be read-only, but this one runs \`${keyword}\``
+      : `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
   // env selection and --set (scope.ts)
   unknownEnvRequested: (name: string, names: string[]) =>
     names.length
