@@ -25,7 +25,8 @@ describe.skipIf(!enabled)("real runbooks over SSH", () => {
     await h?.stop();
   });
 
-  const hosts = () => `host box = "${h.hosts[0]!.target}"\nhost pool = ["${h.hosts[0]!.alias}", "${h.hosts[1]!.alias}"]\n`;
+  const hosts = () =>
+    `host box = "${h.hosts[0]!.target}"\nhost pool = ["${h.hosts[0]!.alias}" { role = "primary" }, "${h.hosts[1]!.alias}" { role = "it's; $(touch pwned)" }]\n`;
   const dir = () => `${h.remoteDir}/real-${process.pid}-${++n}`;
 
   it("an edit whose result is already there is already applied: a re-run passes and changes nothing", async () => {
@@ -79,7 +80,7 @@ step "Migrate" as migrate on box {
 ${hosts()}
 step "Prepare" as prepare on box { run "mkdir -p ${d}" }
 step "Each" as each on pool {
-  run "printf '%s|%s|%s\\n' \${host.name} \${host.address} \${host.user} > ${d}/\$(printf '%s' \${host.name} | tr -c 'a-zA-Z0-9' _).txt"
+  run "printf '%s|%s|%s|%s\\n' \${host.name} \${host.address} \${host.user} \${host.role} > ${d}/\$(printf '%s' \${host.name} | tr -c 'a-zA-Z0-9' _).txt"
   require output "printf %s \${host.name}" == "\${host.name}"
 }
 step "Show" as show on box { run "cat ${d}/*.txt | sort" }
@@ -88,7 +89,7 @@ step "Show" as show on box { run "cat ${d}/*.txt | sort" }
     const r = await runPlan(plan, { cwd, env });
     expect(r.error ?? "").toBe("");
     expect(r.exitCode).toBe(0);
-    const lines = [h.hosts[0]!.alias, h.hosts[1]!.alias].map((a) => `${a}|${a}|`).sort();
+    const lines = [`${h.hosts[0]!.alias}|${h.hosts[0]!.alias}||primary`, `${h.hosts[1]!.alias}|${h.hosts[1]!.alias}||it's; $(touch pwned)`].sort();
     expect(r.output.show).toBe(lines.join("\n") + "\n");
     // Each member's command shows its own value where the plan shows <host.name>.
     const shown = r.events.filter((e) => e.type === "action" && e.stepId === "each").map((e) => (e as { description: string }).description);
