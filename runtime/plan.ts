@@ -71,8 +71,9 @@ export function isBound(p: Text[number]): p is BoundPart {
   return typeof p !== "string" && "ref" in p;
 }
 
+/** A late value in plain text (a BoundPart may carry `late` too: it is code's reference, never this). */
 export function isLate(p: Text[number]): p is LatePart {
-  return typeof p !== "string" && "late" in p;
+  return typeof p !== "string" && "late" in p && !("ref" in p);
 }
 
 /** How a late value shows until it is known. */

@@ -95,6 +95,8 @@ step "Show" as show on box { run "cat ${d}/*.txt | sort" }
     const shown = r.events.filter((e) => e.type === "action" && e.stepId === "each").map((e) => (e as { description: string }).description);
     expect(shown.some((t) => t.includes(h.hosts[0]!.alias))).toBe(true);
     expect(shown.some((t) => t.includes(h.hosts[1]!.alias))).toBe(true);
+    // Shown quoted as the place needs; what ran held only references (the value reached printf whole).
+    expect(shown.some((t) => t.includes(`'it'\\''s; $(touch pwned)'`))).toBe(true);
   });
 
   it("a host value with shell syntax in it stays one word", async () => {
