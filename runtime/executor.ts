@@ -42,9 +42,9 @@ import { blocking, preflightFailure, preflightTargets, PreflightedConnections, r
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { applyReplaces, editWords } from "./edit-apply.js";
 import { renderTemplate, TemplateError, type TemplateLookup } from "./template.js";
-import { lateValueMissing, templateWords } from "./secret-wording.js";
+import { captureWords, lateValueMissing, templateWords } from "./secret-wording.js";
 import { shellValueName } from "../language/value-placement.js";
-import { CapturedValues, capturedOutput, captureWords, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
+import { CapturedValues, capturedOutput, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
 
 export interface ExecuteOptions {
   runId: string;

@@ -9,6 +9,7 @@
 
 import { userInfo } from "node:os";
 import { assertNever } from "../language/assert.js";
+import { parseTarget } from "./drivers/ssh-config.js";
 import { isBound, isLate, type Action, type LateValue, type PlanCond, type PlanOperand, type Text } from "./plan.js";
 
 /** `name`, `address`, `user`, and a group member's own values. */
@@ -30,9 +31,12 @@ export function hostValues(target: string | undefined): HostValues {
     }
     return { name: "local", address: "localhost", user };
   }
-  const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s[\]]+)(?::(\d+))?$/.exec(target.trim());
-  if (!m) return { name: target, address: target, user: "" };
-  return { name: target, address: m[2]!.startsWith("[") ? m[2]!.slice(1, -1) : m[2]!, user: m[1] ?? "" };
+  try {
+    const t = parseTarget(target);
+    return { name: target, address: t.host, user: t.user ?? "" };
+  } catch {
+    return { name: target, address: target, user: "" };
+  }
 }
 
 /** The values captured so far in this run (those of an earlier attempt too, from the journal, when it resumes). */
@@ -159,10 +163,3 @@ export function fillAction(a: Action, ctx: LateContext): Action {
 export function capturedOutput(stdout: string): string {
   return stdout.trim();
 }
-
-/** The wording of captures in a run. */
-export const captureWords = {
-  wouldCapture: (c: { name: string; secret: boolean }) => `   (its ${c.secret ? "output, never shown," : "output"} becomes ${c.name} when it runs)`,
-  nothingToCapture: (c: { name: string }, what: "no row" | "NULL") => `nothing to capture into ${c.name}: the query gave ${what}`,
-  captured: (name: string, value: string | undefined) => (value === undefined ? `captured ${name} (a secret: not shown)` : `captured ${name} = ${JSON.stringify(value)}`),
-};

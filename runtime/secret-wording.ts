@@ -1,6 +1,7 @@
 // The wording of values that cannot be had when they are needed: a secret's command
 // that fails (runtime/secret-command.ts), a late value not known (runtime/late-values.ts),
-// a template's (runtime/template.ts, `upload template` in the executor).
+// a template's (runtime/template.ts, `upload template` in the executor), and what a
+// capture says (`into NAME`).
 
 import { assertNever } from "../language/assert.js";
 import type { LateValue } from "./plan.js";
@@ -45,4 +46,11 @@ export const templateWords = {
     `unknown name \`${name}\` in the template (a template may use params, vars, secrets, \`env\`, \`run.id\`, \`host.name\`, \`host.address\`, \`host.user\` and values captured by earlier steps)`,
   removed: (path: string) => `removed ${path} (the template made it)`,
   notRemoved: (path: string, code: number | null) => `cannot remove ${path}, which the template made: rm exited with ${code === null ? "a signal" : `status ${code}`}`,
+};
+
+/** The wording of captures in a run. */
+export const captureWords = {
+  wouldCapture: (c: { name: string; secret: boolean }) => `   (its ${c.secret ? "output, never shown," : "output"} becomes ${c.name} when it runs)`,
+  nothingToCapture: (c: { name: string }, what: "no row" | "NULL") => `nothing to capture into ${c.name}: the query gave ${what}`,
+  captured: (name: string, value: string | undefined) => (value === undefined ? `captured ${name} (a secret: not shown)` : `captured ${name} = ${JSON.stringify(value)}`),
 };

@@ -8,7 +8,7 @@
 // The store also implements the Interaction the executor asks through: each
 // question becomes a Dialog, and `handleKey` turns the operator's keys into answers.
 
-import { captureWords } from "../../runtime/late-values.js";
+import { captureWords } from "../../runtime/secret-wording.js";
 import type {
   DataProgress,
   FailureChoice,

@@ -9,7 +9,7 @@
 // and writes text, to a stream or an OutputSink (output-sink.ts). Control
 // characters in output and in values are shown escaped (escape-controls.ts).
 
-import { captureWords } from "../late-values.js";
+import { captureWords } from "../secret-wording.js";
 import { assertNever } from "../../language/assert.js";
 import type { DataProgress, PreflightStatus, RunEvent, RunEventListener } from "../events.js";
 import { verdictLines } from "../verdict.js";
