@@ -34,7 +34,7 @@ describe.runIf(available)("MySQL journal (MariaDB)", () => {
     await b.close();
     const conn = await db.open();
     const versions = await conn.query("SELECT version FROM schema_version ORDER BY version");
-    expect(versions.map((r) => Number(r.version))).toEqual([1, 2]);
+    expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3]);
     const tables = await conn.query(
       "SELECT table_name AS name, engine FROM information_schema.tables WHERE table_schema = DATABASE()",
     );
