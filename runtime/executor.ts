@@ -33,7 +33,7 @@ import { DriverError, StatementError, type DatabaseDriver, type HostDriver } fro
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { JournalError, journalStopText } from "./journal-errors.js";
-import { showLate, showText, type Action, type Capture, type LateValue, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
+import { showText, type Action, type Capture, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
 import { SecretError, secretsUsed, type SecretStore } from "./secrets.js";
@@ -41,8 +41,8 @@ import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { applyReplaces, editWords } from "./edit-apply.js";
-import { renderTemplate, TemplateError, type TemplateLookup } from "./template.js";
-import { captureWords, lateValueMissing, templateWords } from "./secret-wording.js";
+import { renderTemplate, TemplateError, templateLookup } from "./template.js";
+import { captureWords, templateWords } from "./secret-wording.js";
 import { shellValueName } from "../language/value-placement.js";
 import { CapturedValues, capturedOutput, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
 
@@ -1250,7 +1250,8 @@ class Executor {
     let content: string;
     const pending: string[] = [];
     try {
-      content = this.o.secrets.materialize(renderTemplate(source, a.from, this.templateLookup(ctx, pending)));
+      const lookup = templateLookup(this.plan, this.o.runId, this.lateCtx(ctx), this.dry ? (why) => pending.push(why) : undefined);
+      content = this.o.secrets.materialize(renderTemplate(source, a.from, lookup));
     } catch (e) {
       if (e instanceof TemplateError) throw new StepFailure(e.message);
       if (!(this.dry && e instanceof SecretError)) throw e;
@@ -1273,34 +1274,6 @@ class Executor {
     this.emit({ type: "diff", stepId: step.id, ...host, path: a.to, diff: this.fileDiff(a.to, original?.toString("utf8") ?? "", content) });
     await driver.writeFile(a.to, written, original ? undefined : { mode });
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.to, original, written });
-  }
-
-  /** What a template's `${…}` may name, on the host the step runs on. */
-  private templateLookup(ctx: BodyCtx, pending: string[]): TemplateLookup {
-    const late = this.lateCtx(ctx);
-    return (path) => {
-      const [a, b] = path as [string, string | undefined];
-      if (b === undefined) {
-        if (a === "env") return { text: this.plan.env };
-        if (Object.prototype.hasOwnProperty.call(this.plan.values, a)) return { text: this.plan.values[a]! };
-        if (this.plan.secrets.some((s) => s.name === a)) return { secret: a };
-        const c = late.captured.get(a);
-        if (c) return c.secret ? { secret: a } : { text: c.value };
-        const by = this.plan.steps.find((s) => s.actions.some((x) => (x.kind === "run" || x.kind === "sql") && x.into?.name === a));
-        const into = by?.actions.map((x) => (x.kind === "run" || x.kind === "sql" ? x.into : undefined)).find((i) => i?.name === a);
-        // Captured by a step that has not captured it (yet): a dry run shows where it goes; a run fails as for any use of it.
-        if (by && into) {
-          const v: LateValue = { kind: "captured", name: a, step: by.id, secret: into.secret };
-          if (!this.dry) throw new SecretError(lateValueMissing(v));
-          pending.push(lateValueMissing(v));
-          return { text: showLate(v) };
-        }
-        return { unknown: templateWords.unknownName(a) };
-      }
-      if (a === "run" && b === "id") return { text: this.o.runId };
-      if (a === "host" && late.host[b] !== undefined) return { text: late.host[b]! };
-      return { unknown: templateWords.unknownName(`${a}.${b}`) };
-    };
   }
 
   /** Removes a file a templated upload made (a rollback): its path is a value, never code. */

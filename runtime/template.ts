@@ -7,7 +7,10 @@
 // other character, backslashes included, is written as it is. A name the template
 // cannot have is an error at TEMPLATE:LINE:COLUMN, and nothing is written.
 
-import type { Text } from "./plan.js";
+import type { LateContext } from "./late-values.js";
+import { showLate, type LateValue, type Plan, type Text } from "./plan.js";
+import { SecretError } from "./secrets.js";
+import { lateValueMissing, templateWords } from "./secret-wording.js";
 
 /** What a name in a template stands for: text, a secret (filled in at the last moment), or nothing known. */
 export type TemplateValue = { text: string } | { secret: string } | { unknown: string };
@@ -67,4 +70,38 @@ export function renderTemplate(text: string, file: string, lookup: TemplateLooku
   }
   if (plain) out.push(plain);
   return out;
+}
+
+/**
+ * What a template's `${…}` may name in a run, on the host it is written to. A value
+ * an earlier step captures but has not (yet) is refused as any use of it is
+ * (SecretError); in a dry run (`pending` given) it shows where it goes instead, and
+ * `pending` hears why the result is not known yet.
+ */
+export function templateLookup(plan: Plan, runId: string, late: LateContext, pending?: (why: string) => void): TemplateLookup {
+  return (path) => {
+    const [a, b] = path as [string, string | undefined];
+    if (b === undefined) {
+      if (a === "env") return { text: plan.env };
+      if (Object.prototype.hasOwnProperty.call(plan.values, a)) return { text: plan.values[a]! };
+      if (plan.secrets.some((s) => s.name === a)) return { secret: a };
+      const c = late.captured.get(a);
+      if (c) return c.secret ? { secret: a } : { text: c.value };
+      for (const step of plan.steps) {
+        for (const x of step.actions) {
+          const into = x.kind === "run" || x.kind === "sql" ? x.into : undefined;
+          if (into?.name !== a) continue;
+          const v: LateValue = { kind: "captured", name: a, step: step.id, secret: into.secret };
+          if (!pending) throw new SecretError(lateValueMissing(v));
+          pending(lateValueMissing(v));
+          return { text: showLate(v) };
+        }
+      }
+      return { unknown: templateWords.unknownName(a) };
+    }
+    if (a === "run" && b === "id") return { text: runId };
+    const host = a === "host" ? late.host[b] : undefined;
+    if (host !== undefined) return { text: host };
+    return { unknown: templateWords.unknownName(`${a}.${b}`) };
+  };
 }
