@@ -181,6 +181,8 @@ export interface DriveOptions {
   interrupted?: Set<string>;
   /** Resume: steps whose earlier attempt still runs (not started again), with why. */
   stillRunning?: Map<string, string>;
+  /** Resume: the values the run being resumed captured (Journal.getValues). */
+  captured?: Record<string, string>;
   resumedFrom?: string;
   /** --state as given: the resume command offered names it. */
   state?: string;
@@ -326,6 +328,7 @@ export async function drive(o: DriveOptions): Promise<number> {
       ...(o.completed ? { completed: o.completed } : {}),
       ...(o.interrupted ? { interrupted: o.interrupted } : {}),
       ...(o.stillRunning ? { stillRunning: o.stillRunning } : {}),
+      ...(o.captured ? { captured: o.captured } : {}),
       ...(o.resumedFrom ? { resumedFrom: o.resumedFrom } : {}),
       journalCheck: () => journal.verify(),
       approvalGate: (p, stepId) =>

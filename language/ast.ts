@@ -153,11 +153,14 @@ export interface VarDecl extends Node {
   value: Literal;
 }
 
+/** Where a secret's value comes from. */
+export type SecretSource = "env" | "file" | "command";
+
 export interface SecretDecl extends Node {
   kind: "secret";
   name: Ident;
-  source: "env" | "file";
-  /** The environment variable's name or the file's path. */
+  source: SecretSource;
+  /** The environment variable's name, the file's path, or the command run locally to print it. */
   ref: StringLit;
 }
 
@@ -166,11 +169,16 @@ export interface LocalHost extends Node {
   kind: "local";
 }
 
+/** A group member's own values: `"app@w1" { role = "primary" }`, read in a step as `${host.role}`. */
+export interface MemberValues {
+  values: { name: Ident; value: Literal; span: Span }[];
+}
+
 export interface HostDecl extends Node {
   kind: "host";
   name: Ident;
-  /** One target, a group (a list of targets), or the local machine. */
-  value: StringLit | ListLit | LocalHost;
+  /** One target, a group (a list of targets; `members` holds each one's own values, by index), or the local machine. */
+  value: StringLit | (ListLit & { members?: MemberValues[] }) | LocalHost;
 }
 
 export interface SqliteDb extends Node {
@@ -244,9 +252,18 @@ export interface ManualStmt extends Node {
   text: StringLit;
 }
 
+/** `into [secret] NAME`: a value captured for later steps. */
+export interface Into extends Node {
+  name: Ident;
+  /** `into secret NAME`: never shown, logged or journaled. */
+  secret: boolean;
+}
+
 export interface RunStmt extends Node {
   kind: "run";
   command: StringLit;
+  /** `into NAME`: its trimmed stdout becomes a value for later steps. */
+  into?: Into;
   /** The user: a name as written, or a string with `${…}` (a value, e.g. per env). */
   as?: Ident | StringLit;
 }
@@ -265,6 +282,8 @@ export interface EditStmt extends Node {
 
 export interface UploadStmt extends Node {
   kind: "upload";
+  /** `upload template …`: the local file's `${…}` are filled in (as text, no quoting) before it is written. */
+  template?: boolean;
   from: StringLit;
   to: StringLit;
 }
@@ -279,6 +298,8 @@ export interface SqlStmt extends Node {
   kind: "sql";
   db: Ident;
   text: StringLit;
+  /** `into NAME`: a read-only query whose first column of the first row becomes a value for later steps. */
+  into?: Into;
 }
 
 export interface ExportStmt extends Node {

@@ -77,6 +77,7 @@ import type {
   StringLit,
   TextPart,
   Value,
+  Into,
 } from "./ast.js";
 import { ALLOWED_SIGNERS_FILE, allSteps, literalInterps, literalText } from "./ast.js";
 import { allGroups, groupMembers, parseAllowedSigners } from "./allowed-signers.js";
@@ -86,7 +87,7 @@ import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, 
 import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
 import { mysqlUrlTls } from "./mysql-url.js";
 import { isSimpleShell, piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
-import { envScope, evalStatic, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
+import { envScope, evalStatic, HOST_VALUES, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
 
 type Kind = Decl["kind"];
@@ -260,6 +261,14 @@ class Checker {
   private readonly syncs: SyncStmt[] = [];
   private readonly sourceText = new Map<string, string>();
   private readonly suggestions = new Map<string, string | undefined>();
+  /** Values captured with `into NAME`, by name (the first of duplicates), with where they are captured. */
+  private readonly captures = new Map<string, { into: Into; stepId: string; index: number; stmt: number }>();
+  /**
+   * The step being checked: its run-order index, whether its `when`/`unless` is being
+   * checked (per-step values cannot go there), and which statement of its body (its
+   * `undo` runs after all of them).
+   */
+  private current: { step: Step; index: number; guard: boolean; stmt: number } | undefined;
 
   constructor(private readonly rb: Runbook) {
     for (const s of rb.sources) this.sourceText.set(s.file, s.text);
@@ -283,7 +292,10 @@ class Checker {
     for (const item of rb.items) if (item.kind === "section") this.string(item.title, shown("a section title"));
     const ids = new Map<string, Step>();
     const finallySteps = new Set(rb.finally?.steps ?? []);
+    this.collectCaptures();
+    let index = 0;
     for (const step of allSteps(rb)) {
+      this.current = { step, index: index++, guard: false, stmt: -1 };
       const first = ids.get(step.id);
       if (first) {
         this.error("duplicate-step-id", step.idSpan, messages.duplicateStepId(step.id), [
@@ -293,7 +305,44 @@ class Checker {
       } else ids.set(step.id, step);
       this.step(step, finallySteps.has(step));
     }
+    this.current = undefined;
     return this.diags;
+  }
+
+  /** Every `into NAME`: a name of its own, not a declaration's, a builtin's or another capture's. */
+  private collectCaptures(): void {
+    let index = 0;
+    for (const step of allSteps(this.rb)) {
+      const body = [...step.body, ...step.body.flatMap((s) => (s.kind === "undo" ? (s.body ?? []) : []))];
+      for (const s of body) {
+        if ((s.kind !== "run" && s.kind !== "sql") || !s.into) continue;
+        const into = s.into;
+        const name = into.name.name;
+        if (s.kind === "sql") this.readOnly(s.text, true);
+        if (step.body.indexOf(s) < 0) {
+          this.error("misplaced-statement", into.span, messages.captureInUndo);
+          continue;
+        }
+        const decl = this.top.get(name);
+        const prev = this.captures.get(name);
+        if (decl || prev || name === "env" || name === "run" || name === "host") {
+          const first = decl?.name.span ?? prev?.into.name.span;
+          this.error("duplicate-declaration", into.name.span, messages.duplicateCapture(name), first ? [messages.firstAt("declared", this.where(first, into.name.span))] : [messages.reservedCapture]);
+          continue;
+        }
+        this.captures.set(name, { into, stepId: step.id, index, stmt: step.body.indexOf(s) });
+      }
+      index++;
+    }
+  }
+
+  /** A captured value or a `host.…` value: known only while a step runs, so it goes where a secret may (commands, SQL, edits, conditions). */
+  private lateValue(name: string, span: Span, place: Place, what: string): void {
+    if (this.current?.guard) {
+      this.error("wrong-kind", span, messages.lateInGuard(name, what));
+      return;
+    }
+    if (!place.secrets) this.error("wrong-kind", span, messages.lateValuePlace(name, what, place.what), [messages.lateValuePlaces]);
   }
 
   // ---------------------------------------------------------------- reporting
@@ -465,6 +514,10 @@ class Checker {
         this.literal(d.value, place);
         return;
       case "secret":
+        if (d.source === "command") {
+          const interp = d.ref.parts.find((p) => p.kind === "interp");
+          if (interp) this.error("bad-value", interp.span, messages.secretCommandValue, [messages.secretCommandValueHint]);
+        }
         this.string(d.ref, place);
         return;
       case "host": {
@@ -475,6 +528,16 @@ class Checker {
           for (const item of d.value.items) {
             if (item.kind === "string") this.hostTarget(item, place);
             else this.error("bad-value", item.span, messages.notAString("a host group's member"));
+          }
+          for (const m of d.value.members ?? []) {
+            const seen = new Map<string, Span>();
+            for (const v of m.values) {
+              const first = seen.get(v.name.name);
+              if ((HOST_VALUES as readonly string[]).includes(v.name.name)) this.error("duplicate-declaration", v.name.span, messages.memberValueBuiltin(v.name.name));
+              else if (first) this.error("duplicate-declaration", v.name.span, messages.duplicateMemberValue(v.name.name), [messages.firstAt("given", this.where(first, v.name.span))]);
+              else seen.set(v.name.name, v.name.span);
+              this.literal(v.value, place);
+            }
           }
         }
         return;
@@ -542,6 +605,18 @@ class Checker {
       const n = path[0]!;
       if (n === "env") return;
       const d = this.top.get(n);
+      const captured = d ? undefined : this.captures.get(n);
+      if (captured) {
+        const cur = this.current;
+        // Later steps, and in its own step the statements after it and its `undo`.
+        const after = cur !== undefined && (cur.index > captured.index || (cur.index === captured.index && cur.stmt > captured.stmt));
+        if (!after) {
+          this.error("unknown-name", at(0), messages.capturedTooEarly(n, captured.stepId, cur?.step.id, cur?.index === captured.index), [messages.capturedTooEarlyHint]);
+          return;
+        }
+        this.lateValue(n, at(0), place, messages.capturedBy(captured.stepId));
+        return;
+      }
       if (!d) {
         this.error("unknown-name", at(0), messages.unknownName(n), [
           this.suggest(n, "name", () => [...this.top.keys(), "env"]),
@@ -565,6 +640,10 @@ class Checker {
       }
       if (a === "env") {
         this.error("unknown-name", at(1), messages.noMembers("env", "builtin", b));
+        return;
+      }
+      if (a === "host") {
+        this.hostValue(b, at(1), place);
         return;
       }
       if (this.envs.has(a)) {
@@ -592,6 +671,40 @@ class Checker {
     this.error("unknown-name", whole, messages.tooManyParts(shown));
   }
 
+  /** `host.name`, `host.address`, `host.user`: the member of the step's host the step runs on. */
+  private hostValue(member: string, span: Span, place: Place): void {
+    const on = this.current?.step.on;
+    if (!on) {
+      this.error("unknown-name", span, messages.hostValueWithoutHost(member), [messages.hostValueWithoutHostHint]);
+      return;
+    }
+    if (!(HOST_VALUES as readonly string[]).includes(member)) {
+      // A member's own value: every member of the step's host has it, in every env.
+      const missing = this.runnable.find((env) => !this.memberValues(on.name, env).has(member));
+      if (missing !== undefined) {
+        this.error("unknown-name", span, messages.unknownHostValue(member, on.name, this.runnable.length > 1 ? missing : undefined), [
+          messages.hostValuesAre(HOST_VALUES),
+          messages.memberValuesHint,
+        ]);
+        return;
+      }
+    }
+    this.lateValue(`host.${member}`, span, place, messages.hostValueWhat);
+  }
+
+  /** The values every member of host `name` has of its own in `env` (none for a single host or `local`). */
+  private memberValues(name: string, env: string): Set<string> {
+    const d = this.env(env).scope.decls.get(name);
+    if (d?.kind !== "host" || d.value.kind !== "list" || !d.value.members) return new Set();
+    const members = d.value.members;
+    let common: Set<string> | undefined;
+    for (let i = 0; i < d.value.items.length; i++) {
+      const names = new Set((members[i]?.values ?? []).map((v) => v.name.name));
+      common = common === undefined ? names : new Set([...common].filter((n) => names.has(n)));
+    }
+    return common ?? new Set();
+  }
+
   private kindInPlace(name: string, kind: Kind, span: Span, place: Place): void {
     if (kind === "param" || kind === "var") return;
     if (kind === "secret") {
@@ -609,7 +722,13 @@ class Checker {
   }
 
   private string(s: StringLit, place: Place): void {
-    for (const p of s.parts) if (p.kind === "interp") this.name(p.path, undefined, p.span, place);
+    for (const p of s.parts) {
+      if (p.kind !== "interp") continue;
+      this.name(p.path, undefined, p.span, place);
+      if (p.raw && (p.path[0] === "host" || (p.path.length === 1 && !this.top.has(p.path[0]!) && this.captures.has(p.path[0]!)))) {
+        this.error("unsafe-interpolation", p.span, messages.rawLateValue(p.path.join(".")));
+      }
+    }
     if (place === COMMAND || place === SQL) this.rawInputs(s, place);
   }
 
@@ -889,8 +1008,10 @@ class Checker {
   private step(step: Step, inFinally: boolean): void {
     this.string(step.title, shown("a step title"));
     if (step.on) this.hostRef(step.on);
+    if (this.current) this.current.guard = true;
     if (step.when) this.cond(step.when);
     if (step.unless) this.cond(step.unless);
+    if (this.current) this.current.guard = false;
 
     let options = 0; // OPTION_BIT of the options seen so far
     let confirmed = false;
@@ -909,6 +1030,7 @@ class Checker {
       if (MUTATING.has(s.kind)) mutating = true;
       if (s.kind === "sql" && !confirmed) this.destructive(s);
       if (s.kind === "parallel") this.parallel(step, s.span);
+      if (this.current) this.current.stmt = s.kind === "undo" ? step.body.length : step.body.indexOf(s);
       this.stmt(s, false);
     }
 
@@ -1239,7 +1361,7 @@ class Checker {
     }
   }
 
-  private readOnly(s: StringLit): void {
+  private readOnly(s: StringLit, capture = false): void {
     if (!s.parts.some((p) => p.kind === "text" && WRITING_HINT.test(p.value))) return;
     const { sql, at } = this.sqlText(s);
     for (const words of sqlStatements(sql)) {
@@ -1248,7 +1370,7 @@ class Checker {
         ? words[0]
         : words.find((x, i) => WRITING_ANYWHERE.has(x.word) || FILE_ACCESS.has(x.word) || (x.word === "UPDATE" && words[i - 1]?.word !== "FOR"));
       if (w) {
-        this.error("query-not-read-only", this.sqlSpan(s, at, w.index, w.word.length), messages.queryNotReadOnly(w.word));
+        this.error("query-not-read-only", this.sqlSpan(s, at, w.index, w.word.length), messages.queryNotReadOnly(w.word, capture));
         return;
       }
     }

@@ -240,6 +240,8 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
   let breakNext = false;
   /** The last line opened a block: no blank line may follow it. */
   let justOpened = false;
+  /** `{` opened inside a list (a group member's own values), not yet closed. */
+  let inlineBraces = 0;
   let depth = 0;
   let stmtCount = 0;
   let stmt: Statement = { id: 0, word: "", indent: 0, waitTimeout: false };
@@ -280,6 +282,8 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
     if (w === "timeout" && stmt.word === "wait" && !stmt.waitTimeout && breaks[k] === 0) return false;
     // `run` is also a value (`require run == …` reads the built-in `run`).
     if (w === "run" && prevTok >= 0 && VALUE_BEFORE.has(typeOf(prevTok))) return false;
+    // `run "…" into secret NAME`: the capture's `secret`, not a declaration.
+    if (w === "secret" && prevTok >= 0 && its[prevTok]!.image === "into") return false;
     return true;
   };
 
@@ -318,6 +322,14 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
     // ------------------------------------------------------------ tokens
     const type = tok.tokenType;
 
+    // A group member's own values (`"app@w1" { role = "primary" }`) stay on the member's line.
+    if (type === RBrace && inlineBraces > 0 && cur !== undefined) {
+      inlineBraces--;
+      cur.text += " }";
+      cur.count++;
+      prevTok = k;
+      continue;
+    }
     if (type === RBrace) {
       depth = Math.max(0, depth - 1);
       const id = ++stmtCount;
@@ -374,7 +386,9 @@ function layout(text: string, tokens: readonly IToken[], comments: readonly ITok
 
     if (type === Kw.timeout && stmt.word === "wait") stmt.waitTimeout = true;
 
-    if (type === LBrace) {
+    if (type === LBrace && lists.length > 0) {
+      inlineBraces++;
+    } else if (type === LBrace) {
       // `{}`: an empty block (nothing, not even a comment, inside) stays on the line.
       if (k + 1 < n && typeOf(k + 1) === RBrace && !isComment[k + 1]) {
         line.text += "}";

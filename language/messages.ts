@@ -135,6 +135,35 @@ export const messages = {
   badFormat: (name: string) => `unknown export format ${q(name)}: use \`csv\` or \`web2py\``,
   badHostTarget: (target: string) => `${q(target)} is not a host target: write \`user@address\` or \`user@address:port\``,
   emptyGroup: "a host group needs at least one member",
+  captureOnGroup: (name: string, host: string, env: string) =>
+    `\`into ${name}\` is in a step on ${host}, a host group in env ${env}: each member would give a value; capture it in a step on one host`,
+  captureInUndo: "`into` cannot capture a value in `undo`: a rollback's values are never read again",
+  duplicateCapture: (name: string) => `${q(name)} is already a name: a captured value needs a name of its own`,
+  reservedCapture: "`env`, `run` and `host` are names of the language",
+  capturedTooEarly: (name: string, by: string, at: string | undefined, same: boolean) =>
+    at === undefined
+      ? `${q(name)} is captured by step ${by}: it has no value outside the steps after it`
+      : same
+        ? `${q(name)} is captured further down in this step`
+        : `${q(name)} is captured by step ${by}, which does not run before step ${at}`,
+  capturedTooEarlyHint: "a captured value can be used after the statement that captures it: later in its step, in its `undo`, and in the steps that run after it",
+  capturedBy: (step: string) => `captured by step ${step} when it runs`,
+  hostValueWhat: "a value of the member of the step's host it runs on",
+  lateValuePlace: (name: string, what: string, where: string) => `${q(name)} is ${what}, and can't be used in ${where}`,
+  lateValuePlaces: "use it in a command (`run`, `undo`, `succeeds`, `output`), SQL (`sql`, `query`), an `edit`'s texts or a condition in the step's body",
+  lateInGuard: (name: string, what: string) => `${q(name)} is ${what}: a step's \`when\`/\`unless\` is decided before that; use \`require\` in its body`,
+  rawLateValue: (name: string) => `\`\${raw ${name}}\` cannot be placed: its value is known only when the step runs, so where it stands cannot be checked; drop \`raw\``,
+  unknownHostValue: (member: string, host: string, env: string | undefined) =>
+    `unknown host value ${q(`host.${member}`)}: not every member of ${host} has a value ${q(member)}${env !== undefined ? ` in env ${env}` : ""}`,
+  memberValuesHint: 'give each member of the group its own: `host web = ["app@w1" { role = "primary" }, "app@w2" { role = "replica" }]`',
+  memberValueBuiltin: (name: string) => `${q(name)} is a host value of its own (\`\${host.${name}}\`): a member's value needs another name`,
+  duplicateMemberValue: (name: string) => `${q(name)} is given twice for this member`,
+  hostValuesAre: (names: readonly string[]) => `the host values are ${names.map((n) => q(`host.${n}`)).join(", ")}`,
+  hostValueWithoutHost: (member: string) => `${q(`host.${member}`)} is the host the step runs on, and this step has no \`on HOST\``,
+  hostValueWithoutHostHint: "give the step `on HOST`, or write the value out",
+  secretCommandValue: "a secret's command cannot hold `${…}`: it runs as it is written, and a value must never become code",
+  secretCommandValueHint: "write the command out in full, or read the secret with `env` or `file`",
+  badSecretSource: () => "expected `env`, `file` or `command` after `=`",
   badHostValue: (actual: string) => `expected a host after \`=\`: \`"user@address"\`, a list of them, or \`local\` (this machine), not ${actual}`,
   notAString: (what: string) => `${what} must be a string`,
   badMysqlUrl: (url: string) => `${q(url)} is not a MySQL URL: write \`mysql://user@host[:port]/database\``,
@@ -166,7 +195,10 @@ export const messages = {
       why.kind === "param" ? `param ${q(shown)}, which \`--set\` can change,` : why.kind === "secret" ? `secret ${q(shown)}` : `var ${q(shown)}, made from ${q(why.from)},`
     } into ${where} unquoted: a value from outside the runbook can become ${where === "SQL" ? "SQL" : "shell syntax"}`,
   rawInputHint: "drop `raw` to insert it quoted, as one value; keep `raw` only for text written in the runbook itself",
-  queryNotReadOnly: (keyword: string) => `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
+  queryNotReadOnly: (keyword: string, capture?: boolean) =>
+    capture
+      ? `\`sql … into\` captures what a query reads and must be read-only, but this one runs \`${keyword}\``
+      : `a \`query\` probe must be read-only, but this one runs \`${keyword}\``,
   // env selection and --set (scope.ts)
   unknownEnvRequested: (name: string, names: string[]) =>
     names.length

@@ -54,7 +54,7 @@ const vocabulary: TokenType[] = [...T.allTokens];
  * The rules' `{ LABEL }` options, made once: an object literal in a rule body is made anew at
  * every call, and the rules run hundreds of thousands of times on a large runbook.
  */
-const LABELS = ["arg", "body", "bool", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
+const LABELS = ["arg", "body", "bool", "capture", "captureSecret", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "into", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "template", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
 /** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
@@ -268,7 +268,7 @@ export class RunbookParser extends CstParser {
     this.SUBRULE(this.literal, L.value);
   });
 
-  /** `secret NAME = env "VAR"` / `secret NAME = file "path"` */
+  /** `secret NAME = env "VAR"` / `… = file "path"` / `… = command "pass show x"` (`command` is a word of the language only here) */
   public secretDecl = this.RULE("secretDecl", () => {
     this.CONSUME(Kw.secret);
     this.CONSUME(T.Identifier, L.name);
@@ -276,6 +276,7 @@ export class RunbookParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(Kw.env, L.source) },
       { ALT: () => this.CONSUME(Kw.file, L.source) },
+      { GATE: () => this.LA(1).image === "command", ALT: () => this.CONSUME2(T.Identifier, L.source) },
     ]);
     this.CONSUME(T.AnyString, L.ref);
   });
@@ -287,7 +288,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.Equals);
     this.OR([
       { ALT: () => this.CONSUME(T.AnyString, L.target) },
-      { ALT: () => this.SUBRULE(this.list, L.group) },
+      { ALT: () => this.SUBRULE(this.hostGroup, L.group) },
       { GATE: () => this.LA(1).image === "local", ALT: () => this.CONSUME2(T.Identifier, L.local) },
     ]);
   });
@@ -466,7 +467,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.AnyString, L.text);
   });
 
-  /** `run "command" [as USER]` (USER a name or a string) */
+  /** `run "command" [as USER] [into [secret] NAME]` (USER a name or a string; `into` is a word of the language only here and after `sql`) */
   public runStmt = this.RULE("runStmt", () => {
     this.CONSUME(Kw.run);
     this.CONSUME1(T.AnyString, L.command);
@@ -479,6 +480,14 @@ export class RunbookParser extends CstParser {
         ]);
       }),
     );
+    this.OPTION2({ GATE: () => this.LA(1).image === "into", DEF: () => this.SUBRULE(this.intoClause) });
+  });
+
+  /** `into [secret] NAME`: the value a `run` prints or a `sql` query returns, for later steps. */
+  public intoClause = this.RULE("intoClause", () => {
+    this.CONSUME(T.Identifier, L.into);
+    this.OPTION(() => this.CONSUME(Kw.secret, L.captureSecret));
+    this.CONSUME2(T.Identifier, L.capture);
   });
 
   /** `edit "path" { replace [all] "old" with "new" … }` */
@@ -498,8 +507,10 @@ export class RunbookParser extends CstParser {
     this.CONSUME2(T.AnyString, L.new);
   });
 
+  /** `upload [template] "local" to "remote"` (`template` is a word of the language only here) */
   public uploadStmt = this.RULE("uploadStmt", () => {
     this.CONSUME(Kw.upload);
+    this.OPTION({ GATE: () => this.LA(1).image === "template", DEF: () => this.CONSUME(T.Identifier, L.template) });
     this.CONSUME1(T.AnyString, L.from);
     this.CONSUME(Kw.to);
     this.CONSUME2(T.AnyString, L.to);
@@ -516,6 +527,7 @@ export class RunbookParser extends CstParser {
     this.CONSUME(Kw.sql);
     this.CONSUME(T.Identifier, L.db);
     this.CONSUME(T.AnyString, L.text);
+    this.OPTION({ GATE: () => this.LA(1).image === "into", DEF: () => this.SUBRULE(this.intoClause) });
   });
 
   /** `export DB [tables [...]] to "path" [format csv|web2py]` */
@@ -755,6 +767,36 @@ export class RunbookParser extends CstParser {
   }
 
   /** `[a, b, c]`, a trailing comma allowed. */
+  /** A host group: a list whose members may each have values of their own: `["a@w1" { role = "primary" }, "a@w2"]`. */
+  public hostGroup = this.RULE("hostGroup", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.hostMember, L.item);
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RBracket,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.hostMember, L.item);
+        },
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  public hostMember = this.RULE("hostMember", () => {
+    this.SUBRULE(this.literal, L.target);
+    this.OPTION(() => {
+      this.CONSUME(T.LBrace);
+      this.MANY(() => {
+        this.CONSUME(T.Identifier, L.name);
+        this.CONSUME(T.Equals);
+        this.SUBRULE2(this.literal, L.value);
+      });
+      this.CONSUME(T.RBrace);
+    });
+  });
+
   public list = this.RULE("list", () => {
     this.CONSUME(T.LBracket);
     this.OPTION(() => {
@@ -1249,6 +1291,10 @@ function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): D
   // `host NAME = …`: a string, a list, or the one word a host can be.
   if (rule === "hostDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
     return diag(messages.badHostValue(describeActual(actual)), atEof ? at(true) : tokenSpan(src, actual));
+  }
+  // `secret NAME = …`: `env`, `file`, or the one word a secret's source can be besides them.
+  if (rule === "secretDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
+    return diag(messages.badSecretSource(), atEof ? at(true) : tokenSpan(src, actual));
   }
   const what = describeExpected(expected);
   if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());

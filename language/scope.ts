@@ -41,6 +41,8 @@ import { durationMs } from "./strings.js";
 
 /** The run values that `${run.x}` can read. */
 export const RUN_BUILTINS = ["run.id", "run.user", "run.started"] as const;
+/** `${host.name}` (the member as written: `app@w1.example.org`, an ssh-config alias), `${host.address}` (without user and port), `${host.user}` (the login user, "" when not written). */
+export const HOST_VALUES = ["name", "address", "user"] as const;
 
 /** The env of a runbook without env blocks. */
 export const IMPLICIT_ENV = "default";

@@ -34,6 +34,8 @@ import {
   type ConfirmStmt,
   type RequireStmt,
   type RunStmt,
+  type Into,
+  type MemberValues,
   type ExportStmt,
   type SyncStmt,
   type WaitStmt,
@@ -346,7 +348,7 @@ class Builder {
     return {
       kind: "secret",
       name,
-      source: src?.image === "file" ? "file" : "env",
+      source: src?.image === "file" ? "file" : src?.image === "command" ? "command" : "env",
       ref,
       span: this.cover(kw, name, src, refTok),
     };
@@ -360,7 +362,7 @@ class Builder {
     const local = first(n.children["local"]);
     let value: HostDecl["value"];
     if (local) value = { kind: "local", span: this.tokSpan(local) };
-    else value = group ? this.list(group) : this.str(target, this.cover(kw, name));
+    else value = group ? this.hostGroup(group) : this.str(target, this.cover(kw, name));
     return { kind: "host", name, value, span: this.cover(kw, name, value) };
   }
 
@@ -514,7 +516,9 @@ class Builder {
     const kw = first(n.children["Kw_run"]);
     const cmdTok = first(n.children["command"]);
     const user = first(n.children["user"]);
-    const s: RunStmt = { kind: "run", command: this.str(cmdTok, kw), span: this.cover(kw, cmdTok, first(n.children["Kw_as"]), user) };
+    const into = this.into(n);
+    const s: RunStmt = { kind: "run", command: this.str(cmdTok, kw), span: this.cover(kw, cmdTok, first(n.children["Kw_as"]), user, into) };
+    if (into) s.into = into;
     if (user) {
       if (user.tokenType === T.Identifier) s.as = this.ident(user);
       else {
@@ -548,7 +552,9 @@ class Builder {
     const kw = first(n.children[`Kw_${kind}`]);
     const from = first(n.children["from"]);
     const to = first(n.children["to"]);
-    const span = this.cover(kw, from, first(n.children["Kw_to"]), to);
+    const template = first(n.children["template"]);
+    const span = this.cover(kw, template, from, first(n.children["Kw_to"]), to);
+    if (kind === "upload" && template) return { kind, template: true, from: this.str(from, span), to: this.str(to, span), span };
     return { kind, from: this.str(from, span), to: this.str(to, span), span };
   }
 
@@ -561,8 +567,18 @@ class Builder {
     const kw = first(n.children["Kw_sql"]);
     const db = this.db(n, "db", kw);
     const t = first(n.children["text"]);
-    const span = this.cover(kw, db, t);
-    return { kind: "sql", db, text: this.str(t, span), span };
+    const into = this.into(n);
+    const span = this.cover(kw, db, t, into);
+    return { kind: "sql", db, text: this.str(t, span), span, ...(into ? { into } : {}) };
+  }
+
+  private into(n: CstNode): Into | undefined {
+    const c = firstNode(n.children["intoClause"]);
+    if (!c) return undefined;
+    const kw = first(c.children["into"]);
+    const nameTok = first(c.children["capture"]);
+    const name = nameTok ? this.ident(nameTok) : { name: "", span: this.cover(kw) };
+    return { name, secret: !!first(c.children["captureSecret"]), span: this.cover(kw, nameTok) };
   }
 
   exportStmt(n: CstNode): Stmt {
@@ -777,6 +793,24 @@ class Builder {
     const list = firstNode(n.children["list"]);
     if (list) return this.list(list);
     return this.missing(this.zero);
+  }
+
+  /** A host group as a list of its members, each member's own values in `members` (by index). */
+  private hostGroup(n: CstNode): ListLit & { members?: MemberValues[] } {
+    const nodes = subnodes(n.children["item"]);
+    const items = nodes.map((m) => this.literal(firstNode(m.children["target"])!));
+    const members = nodes.map((m) => {
+      const names = n && m.children["name"] ? (m.children["name"] as IToken[]) : [];
+      const values = subnodes(m.children["value"]);
+      return names.map((t, i) => {
+        const name = this.ident(t);
+        const value = values[i] ? this.literal(values[i]!) : this.missing(name.span);
+        return { name, value, span: this.cover(name, value) };
+      });
+    });
+    const list: ListLit & { members?: MemberValues[] } = { kind: "list", items, span: this.cover(first(n.children["LBracket"]), ...items, first(n.children["RBracket"])) };
+    if (members.some((m) => m.length > 0)) list.members = members.map((values) => ({ values }));
+    return list;
   }
 
   private list(n: CstNode): ListLit {

@@ -3,7 +3,7 @@
 
 import { assertNever } from "../language/assert.js";
 import { implicitCommitStatements } from "../language/sql-lexer.js";
-import { showText, type Action, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
+import { showText, type Action, type Capture, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
 
 function value(v: PlanValue): string {
   if (Array.isArray(v)) return `[${v.map(value).join(", ")}]`;
@@ -41,6 +41,9 @@ export function describeCond(c: PlanCond): string {
   }
 }
 
+/** Where a captured value goes: `   → into revision` (`into secret token`: never shown). */
+const into = (c: Capture | undefined): string => (c ? `   → into ${c.secret ? "secret " : ""}${c.name}` : "");
+
 const ms = (n: number) => (n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
 /** One line (or a few, for multi-line commands) saying what an action does. */
@@ -53,20 +56,20 @@ export function describeAction(a: Action): string {
     case "manual":
       return `manual: ${a.text}`;
     case "run":
-      return `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}`;
+      return `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}${into(a.into)}`;
     case "edit":
       return [
         `edit ${a.path}`,
         ...a.replaces.map((r) => `  replace${r.all ? " all" : ""} ${JSON.stringify(showText(r.old))} with ${JSON.stringify(showText(r.new))}`),
       ].join("\n");
     case "upload":
-      return `upload ${a.from} to ${a.to}`;
+      return `upload ${a.template ? "template " : ""}${a.from} to ${a.to}`;
     case "download":
       return `download ${a.from} to ${a.to}`;
     case "sql": {
       const text = showText(a.sql).trim();
       const atOnce = implicitCommitStatements(text, a.engine).map((st) => st.text.split("\n")[0]);
-      return `sql ${a.db}: ${text}${atOnce.map((head) => `\n  (commits at once: ${head})`).join("")}`;
+      return `sql ${a.db}: ${text}${atOnce.map((head) => `\n  (commits at once: ${head})`).join("")}${into(a.into)}`;
     }
     case "export":
       return `export ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} to ${a.to} (format ${a.format})`;

@@ -78,6 +78,8 @@ export type RunEvent =
   | (Base & { type: "confirm"; stepId?: string; question: string; answer: "yes" | "no" | "unanswered"; by: string; dryRun?: boolean })
   | (Base & { type: "manual"; stepId: string; text: string; answer: "done" | "abort" | "unanswered"; by: string })
   | (Base & { type: "note"; stepId: string; text: string })
+  // `into NAME`: a value captured for later steps (a secret one without its value).
+  | (Base & { type: "captured"; stepId: string; host?: string; name: string; secret: boolean; value?: string })
   // A data step's progress (export, import, sync: data.ts), at most a few times a second.
   | (Base & { type: "progress"; stepId: string; host?: string } & DataProgress)
   | (Base & { type: "diff"; stepId: string; host?: string; path: string; diff: string })

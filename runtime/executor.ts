@@ -33,15 +33,20 @@ import { DriverError, StatementError, type DatabaseDriver, type HostDriver } fro
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";
 import { editAppliedText, JournalError, journalStopText } from "./journal-errors.js";
-import { showText, type Action, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
+import { showText, type Action, type Capture, type Plan, type PlanCond, type PlannedStep, type PlanOperand, type PlanValue, type Text } from "./plan.js";
 import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
-import { secretsUsed, type SecretStore } from "./secrets.js";
+import { SecretError, secretsUsed, type SecretStore } from "./secrets.js";
 import * as data from "./data.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { WAITING_EXIT, type GateResult } from "./approvals.js";
 import { cleanStaleLocal, Supervision } from "./supervisor.js";
+import { applyReplaces, editWords } from "./edit-apply.js";
+import { renderTemplate, TemplateError, templateLookup } from "./template.js";
+import { captureWords, templateWords } from "./secret-wording.js";
+import { shellValueName } from "../language/value-placement.js";
+import { CapturedValues, capturedOutput, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
 
 export interface ExecuteOptions {
   runId: string;
@@ -90,6 +95,8 @@ export interface ExecuteOptions {
    * outcome of a command that ran to its end from its files instead of running it again.
    */
   statusDir?: string;
+  /** Resume: the values the run being resumed captured (`into NAME`; secret ones are never journaled). */
+  captured?: Record<string, string>;
 }
 
 export interface ExecuteResult {
@@ -160,7 +167,8 @@ interface EditRecord {
   host: HostDriver;
   hostLabel?: string;
   path: string;
-  original: Buffer;
+  /** null: the file did not exist (a templated upload made it): undone by removing it. */
+  original: Buffer | null;
   written: Buffer;
 }
 
@@ -202,6 +210,8 @@ class Executor {
   /** step id → what its failed attempt left applied (notePartial). */
   private readonly partial = new Map<string, string[]>();
   private readonly edits = new Map<string, EditRecord[]>();
+  /** What `into NAME` captured so far (and, on resume, what the earlier attempt did). */
+  private readonly captured = new CapturedValues();
   private readonly dryHosts = new Map<HostDriver, DryRunHost>();
   private readonly dryDbs = new Map<DatabaseDriver, DryRunDatabase>();
   private readonly started = Date.now();
@@ -231,6 +241,7 @@ class Executor {
       ...(o.interrupted ? { interrupted: o.interrupted } : {}),
       note: (stepId, host, text) => this.emit({ type: "note", stepId, ...(host !== undefined ? { host } : {}), text }),
     });
+    for (const [name, value] of Object.entries(o.captured ?? {})) this.captured.set(name, value, false);
   }
 
   // ---------------------------------------------------------------- events
@@ -927,7 +938,7 @@ class Executor {
       // `require` guards fail the step before anything else runs.
       for (const a of step.actions) {
         if (a.kind !== "require") continue;
-        const r = await this.evalCondFor(a.cond, step, driver, hostLabel, true);
+        const r = await this.evalCondFor(fillCond(a.cond, this.lateCtx(ctx)), step, driver, hostLabel, true);
         if (r.value !== false) this.tallyCond(step, `require ${a.source}`, r);
         // Shown with its values filled in and its outcome, held or not.
         this.emit({ type: "guard", stepId: step.id, source: `require ${a.source}`, resolved: `require ${this.redact(describeCond(a.cond))}`, result: r.value, ...(r.reason ? { reason: r.reason } : {}) });
@@ -986,10 +997,11 @@ class Executor {
 
   // ---------------------------------------------------------------- actions
 
-  private async action(a: Action, ctx: BodyCtx): Promise<void> {
+  private async action(planned: Action, ctx: BodyCtx): Promise<void> {
     const { step } = ctx;
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     if (ctx.signal.aborted) throw new Interrupted();
+    const a = fillAction(planned, this.lateCtx(ctx));
     switch (a.kind) {
       case "require":
         return;
@@ -1000,10 +1012,11 @@ class Executor {
       case "manual":
         return this.onceFor(ctx, a, () => this.manual(a.text, step));
       case "run":
-        return this.runCommand(a.command, a.as, ctx);
+        return this.runCommand(a.command, a.as, ctx, a.into);
       case "edit":
         return this.edit(a, ctx);
       case "upload": {
+        if (a.template) return this.uploadTemplate(a, ctx);
         const from = resolvePath(this.cwd, a.from);
         if (this.dry) {
           const { existsSync } = await import("node:fs");
@@ -1111,12 +1124,12 @@ class Executor {
     return left;
   }
 
-  private async runCommand(command: Text, asUser: string | undefined, ctx: BodyCtx): Promise<void> {
+  private async runCommand(command: Text, asUser: string | undefined, ctx: BodyCtx, into?: Capture): Promise<void> {
     const { step } = ctx;
     const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
     const shown = `$ ${showText(command)}${asUser ? `   (as ${asUser})` : ""}`;
     if (this.dry) {
-      this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: `would run: ${shown}` });
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "run", description: `would run: ${shown}${into ? captureWords.wouldCapture(into) : ""}` });
       // Its secrets are read as the run would read them here: one that cannot be read fails the step, as it would.
       this.o.secrets.bind(command);
       return;
@@ -1126,11 +1139,16 @@ class Executor {
     const out = this.redaction.stream();
     const err = this.redaction.stream();
     const emitOut = (stream: "stdout" | "stderr", chunk: string) => {
-      if (chunk) this.emit({ type: "output", stepId: step.id, ...host, stream, text: chunk });
+      // What a command captures into a secret is the secret: none of its stdout is shown.
+      if (chunk && !(stream === "stdout" && into?.secret)) this.emit({ type: "output", stepId: step.id, ...host, stream, text: chunk });
     };
     const timeoutMs = this.remaining(ctx);
     const watch = this.watchCommand(ctx);
-    const onStdout = (c: string) => emitOut("stdout", out.push(c));
+    let stdout = "";
+    const onStdout = (c: string) => {
+      if (into) stdout += c;
+      emitOut("stdout", out.push(c));
+    };
     const onStderr = (c: string) => emitOut("stderr", err.push(c));
     const sup = this.supervision.next(step.id, ctx.driver, ctx.hostLabel, asUser, ctx.driver.local === true);
     // Resume: an earlier attempt that ran to its end is not run again, one still running is followed.
@@ -1158,6 +1176,22 @@ class Executor {
       if (res.exitCode === null) throw new StepFailure(`the command was killed by ${res.signal ?? "a signal"}`, null, res.signal);
       throw new StepFailure(`the command exited with status ${res.exitCode}`, res.exitCode, res.signal);
     }
+    if (into) this.capture(into, capturedOutput(stdout), ctx);
+  }
+
+  /** Keeps a captured value for later steps and says so (a secret one: its name only; the journal keeps plain ones). */
+  private capture(into: Capture, value: string, ctx: BodyCtx): void {
+    this.captured.set(into.name, value, into.secret);
+    if (into.secret) this.o.secrets.capture(into.name, value);
+    this.emit({ type: "captured", stepId: ctx.step.id, ...(ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {}), name: into.name, secret: into.secret, ...(into.secret ? {} : { value }) });
+  }
+
+  /** The late values of an action on one host: that member's host values and what was captured so far. */
+  private lateCtx(ctx: BodyCtx): LateContext {
+    const h = ctx.step.host === undefined ? undefined : this.plan.hosts[ctx.step.host];
+    const target = h === undefined || h.local ? undefined : h.group ? ctx.hostLabel : h.targets[0];
+    const own = h?.group && target !== undefined ? h.values?.[h.targets.indexOf(target)] : undefined;
+    return { host: { ...own, ...hostValues(target) }, captured: this.captured };
   }
 
   /**
@@ -1221,37 +1255,98 @@ class Executor {
       return;
     }
     const before = original.toString("utf8");
-    let after = before;
-    for (const r of a.replaces) {
-      const old = this.o.secrets.materialize(r.old);
-      const neu = this.o.secrets.materialize(r.new);
-      const shownOld = JSON.stringify(showText(r.old));
-      if (old === "") throw new StepFailure(`cannot edit ${a.path}: replace "" (an empty text) matches everywhere`);
-      const count = occurrences(after, old);
-      if (count === 0 || (!r.all && count > 1)) {
-        const by = unknownBy();
-        const problem = count === 0 ? `${shownOld} is not in ${a.path}` : `${shownOld} is in ${a.path} ${count} times (use \`replace all\` to change every one)`;
-        if (by) {
-          this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: ${problem} now: unknown until step ${by} runs` });
-          this.tally.pend({ stepId: step.id, what: `edit ${a.path}`, why: `${problem} now: unknown until step ${by} runs` });
-          return;
-        }
-        throw new StepFailure(`cannot edit ${a.path} on ${where}: ${problem}${count === 0 ? "" : "; each replace must match exactly once"}`);
+    const replaces = a.replaces.map((r) => ({ old: this.o.secrets.materialize(r.old), new: this.o.secrets.materialize(r.new), all: r.all }));
+    const { after, outcomes } = applyReplaces(before, replaces);
+    for (const [i, o] of outcomes.entries()) {
+      const shownOld = JSON.stringify(showText(a.replaces[i]!.old));
+      if (o.kind === "replaced") continue;
+      if (o.kind === "already-applied") {
+        this.emit({ type: "note", stepId: step.id, text: editWords.alreadyApplied(a.path, JSON.stringify(showText(a.replaces[i]!.new)), ctx.hostLabel) });
+        continue;
       }
-      after = r.all ? after.split(old).join(neu) : after.slice(0, after.indexOf(old)) + neu + after.slice(after.indexOf(old) + old.length);
+      if (o.kind === "empty") throw new StepFailure(`cannot edit ${a.path}: replace "" (an empty text) matches everywhere`);
+      const problem = o.kind === "missing" ? editWords.missing(shownOld, a.path) : `${shownOld} is in ${a.path} ${o.count} times (use \`replace all\` to change every one)`;
+      const by = unknownBy();
+      if (by) {
+        this.emit({ type: "action", stepId: step.id, ...host, kind: "edit", description: `edit ${a.path}: ${problem} now: unknown until step ${by} runs` });
+        this.tally.pend({ stepId: step.id, what: `edit ${a.path}`, why: `${problem} now: unknown until step ${by} runs` });
+        return;
+      }
+      throw new StepFailure(`cannot edit ${a.path} on ${where}: ${problem}${o.kind === "missing" ? "" : "; each replace must match exactly once"}`);
     }
-    const diff = createTwoFilesPatch(a.path, a.path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 })
-      .split("\n")
-      .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
-      .join("\n");
+    const diff = this.fileDiff(a.path, before, after);
     const written = Buffer.from(after, "utf8");
-    this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
     if (this.dry) this.tally.check();
+    // Every replacement already applied: nothing to show, write or restore.
+    if (after === before && outcomes.every((o) => o.kind === "already-applied")) return;
+    this.emit({ type: "diff", stepId: step.id, ...host, path: a.path, diff });
     if (marker && after !== before) await this.supervision.markEdit(marker, written);
     if (after !== before) await driver.writeFile(a.path, written);
     if (!this.dry) await testPauseAfterChange();
     // Recorded once written: a write that failed left the file as it was, with nothing to restore.
     if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.path, original, written });
+  }
+
+  /** A unified diff of a file's text, as edits and templated uploads show it. */
+  private fileDiff(path: string, before: string, after: string): string {
+    return createTwoFilesPatch(path, path, before, after, this.dry ? "now" : "before", this.dry ? "after this step" : "after", { context: 3 })
+      .split("\n")
+      .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
+      .join("\n");
+  }
+
+  /** `upload template`: fills the local file's `${…}`, shows the diff against the file there now, writes it; undone by putting the old file back. */
+  private async uploadTemplate(a: Extract<Action, { kind: "upload" }>, ctx: BodyCtx): Promise<void> {
+    const { step, driver } = ctx;
+    const host = ctx.hostLabel !== undefined ? { host: ctx.hostLabel } : {};
+    const what = `upload template ${a.from}`;
+    const { readFile, stat } = await import("node:fs/promises");
+    const from = resolvePath(this.cwd, a.from);
+    let source: string;
+    let mode: number;
+    try {
+      source = await readFile(from, "utf8");
+      mode = (await stat(from)).mode & 0o777;
+    } catch {
+      const by = this.dry ? this.state.lastChange([DryRunState.hostKey(undefined)], step.id) : undefined;
+      if (!by) throw new StepFailure(templateWords.noSource(a.from));
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `would ${describeAction(a)} (${templateWords.notYet(a.from, by)})` });
+      this.tally.pend({ stepId: step.id, what, why: templateWords.notYet(a.from, by) });
+      return;
+    }
+    let content: string;
+    const pending: string[] = [];
+    try {
+      const lookup = templateLookup(this.plan, this.o.runId, this.lateCtx(ctx), this.dry ? (why) => pending.push(why) : undefined);
+      content = this.o.secrets.materialize(renderTemplate(source, a.from, lookup));
+    } catch (e) {
+      if (e instanceof TemplateError) throw new StepFailure(e.message);
+      if (!(this.dry && e instanceof SecretError)) throw e;
+      const why = this.redact(e.message);
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `would ${describeAction(a)}: diff unknown (${why})` });
+      this.tally.notVerify({ stepId: step.id, what, why });
+      return;
+    }
+    const st = await driver.stat(a.to);
+    if (st?.isDirectory) throw new StepFailure(templateWords.isDirectory(a.to, ctx.hostLabel ?? "this machine"));
+    const original = st ? await driver.readFile(a.to) : null;
+    const written = Buffer.from(content, "utf8");
+    if (this.dry && pending.length > 0) this.tally.pend({ stepId: step.id, what, why: this.redact(pending.join("; ")) });
+    else if (this.dry) this.tally.check();
+    if (original?.equals(written)) {
+      this.emit({ type: "note", stepId: step.id, text: templateWords.same(a.to, ctx.hostLabel) });
+      return;
+    }
+    this.emit({ type: "action", stepId: step.id, ...host, kind: "upload", description: `${this.dry ? "would " : ""}${describeAction(a)}` });
+    this.emit({ type: "diff", stepId: step.id, ...host, path: a.to, diff: this.fileDiff(a.to, original?.toString("utf8") ?? "", content) });
+    await driver.writeFile(a.to, written, original ? undefined : { mode });
+    if (!this.dry) ctx.edits.push({ host: driver, ...(ctx.hostLabel !== undefined ? { hostLabel: ctx.hostLabel } : {}), path: a.to, original, written });
+  }
+
+  /** Removes a file a templated upload made (a rollback): its path is a value, never code. */
+  private async removeFile(host: HostDriver, path: string): Promise<void> {
+    const res = await host.exec(`rm -f -- "\${${shellValueName(0)}}"`, { values: [path], signal: this.signal });
+    if (res.exitCode !== 0) throw new StepFailure(templateWords.notRemoved(path, res.exitCode));
   }
 
   private async wait(a: Extract<Action, { kind: "wait" }>, ctx: BodyCtx): Promise<void> {
@@ -1295,10 +1390,20 @@ class Executor {
     const shown = showText(a.sql).trim();
     if (this.dry) {
       const lines = await this.describeSql(await this.dryDb(a.db), a.sql);
-      this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `would run on ${a.db}:\n${lines}` });
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `would run on ${a.db}:\n${lines}${a.into ? captureWords.wouldCapture(a.into) : ""}` });
       return;
     }
     const db = await this.db(a.db);
+    if (a.into) {
+      // A read-only query (the checker saw to it): its first value is the captured one.
+      this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `sql ${a.db}: ${shown}` });
+      const q = this.o.secrets.bind(a.sql);
+      const rows = await db.probe(q.code, q.values);
+      const v = rows[0] === undefined ? undefined : Object.values(rows[0])[0];
+      if (v === null || v === undefined) throw new StepFailure(captureWords.nothingToCapture(a.into, rows[0] === undefined ? "no row" : "NULL"));
+      this.capture(a.into, Buffer.isBuffer(v) ? v.toString("utf8") : v instanceof Date ? v.toISOString() : String(v), ctx);
+      return;
+    }
     this.emit({ type: "action", stepId: step.id, ...host, kind: "sql", description: `sql ${a.db}: ${shown}` });
     const { code, values } = this.o.secrets.bind(a.sql);
     const statements = statementsWithParams(code, values, db.engine);
@@ -1671,6 +1776,11 @@ class Executor {
         if (now && !now.equals(e.written)) {
           this.emit({ type: "note", stepId: step.id, text: `${e.path} changed after this step edited it; restoring it as it was before the step anyway` });
         }
+        if (e.original === null) {
+          await this.removeFile(e.host, e.path);
+          this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "upload", description: templateWords.removed(e.path) });
+          continue;
+        }
         await e.host.writeFile(e.path, e.original);
         this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "edit", description: `restored ${e.path}` });
       }
@@ -1800,12 +1910,6 @@ function lastTopLevelWhere(sql: string, engine: "sqlite" | "mysql"): number | un
     else if (t.kind === "word" && depth === 0 && text.toUpperCase() === "WHERE") found = t.start;
   }
   return found;
-}
-
-function occurrences(text: string, needle: string): number {
-  let n = 0;
-  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) n++;
-  return n;
 }
 
 function literalVal(v: PlanValue): Val {

@@ -203,6 +203,8 @@ export interface Journal {
   verify(): Promise<void>;
   /** Commands of a run that started and were not seen to end, oldest first. */
   getCommands(runId: string): Promise<CommandRecord[]>;
+  /** The values a run captured (`into NAME`), by name: what a resume starts with. Secret ones are never journaled. */
+  getValues(runId: string): Promise<Record<string, string>>;
   /** Forgets a command found to be gone (so the next resume does not look again). */
   forgetCommand(runId: string, stepId: string, ref: Pick<CommandRef, "host" | "target">): Promise<void>;
   /** Also accepts a unique prefix of the id; throws AmbiguousRunIdError when several runs match. */
@@ -670,6 +672,7 @@ export type WriteOp =
     }
   | { op: "note"; runId: string; stepId: string; text: string; at: string }
   | { op: "approval"; record: ApprovalRecord }
+  | { op: "value"; runId: string; stepId: string; name: string; value: string; at: string }
   | { op: "command-start"; runId: string; stepId: string; command: CommandRef; at: string }
   | { op: "command-end"; runId: string; stepId: string; command: Pick<CommandRef, "host" | "target"> }
   | { op: "run-finish"; runId: string; status: RunStatus; exitCode: number; error: string | null; at: string };
@@ -947,6 +950,10 @@ export class JournalRecorder {
             record: { runId: event.runId, kind: event.status, stepId: event.stepId, group: event.group, approver: event.approver, time: event.signedAt, statement: null, signature: null, reason: event.reason ?? null },
           },
         ];
+      case "captured":
+        // A secret's value is not in the event, and never in the journal.
+        if (event.secret || event.value === undefined || this.dryRuns.has(event.runId)) return [];
+        return [{ op: "value", runId: event.runId, stepId: event.stepId, name: event.name, value: event.value, at: event.time }];
       case "command-started":
         return [{ op: "command-start", runId: event.runId, stepId: event.stepId, command: event.command, at: event.time }];
       case "command-ended":

@@ -5,6 +5,7 @@
 // the last moment; rendering a Text shows them as `***`.
 
 import type { Span } from "../language/span.js";
+import type { SecretSource } from "../language/ast.js";
 import { assertNever } from "../language/assert.js";
 import type { ValueContext } from "../language/value-placement.js";
 import { shellQuote } from "./quote.js";
@@ -41,16 +42,51 @@ export interface BoundPart {
   value?: string;
   /** A secret's name: its value is read at the last moment and shown as `***`. */
   secret?: string;
+  /** A value known only while the step runs (filled in by the executor, then `value` or `secret`). */
+  late?: LateValue;
+}
+
+/**
+ * A value known only while a step runs: the member of the step's host it runs on
+ * (`${host.name}`), or a value an earlier step captured (`into NAME`). The executor
+ * fills it in (runtime/late-values.ts) before the text is used; until then it shows
+ * as what it is (`<host.name>`, `<revision: known after step x>`).
+ */
+export type LateValue =
+  /** `host.name`, `host.address`, `host.user`, or a value the group's members each have of their own (`host.role`). */
+  | { kind: "host"; member: string }
+  | { kind: "captured"; name: string; step: string; secret: boolean };
+
+/** A late value in plain text (an edit's text, a name compared in a condition). */
+export interface LatePart {
+  late: LateValue;
 }
 
 /**
  * Text with every non-secret value already resolved. Plain strings are literal text
  * (code, in a command or SQL); SecretParts and BoundParts are holes.
  */
-export type Text = (string | SecretPart | BoundPart)[];
+export type Text = (string | SecretPart | BoundPart | LatePart)[];
 
-export function isBound(p: string | SecretPart | BoundPart): p is BoundPart {
+export function isBound(p: Text[number]): p is BoundPart {
   return typeof p !== "string" && "ref" in p;
+}
+
+/** A late value in plain text (a BoundPart may carry `late` too: it is code's reference, never this). */
+export function isLate(p: Text[number]): p is LatePart {
+  return typeof p !== "string" && "late" in p && !("ref" in p);
+}
+
+/** How a late value shows until it is known. */
+export function showLate(v: LateValue): string {
+  switch (v.kind) {
+    case "host":
+      return `<host.${v.member}>`;
+    case "captured":
+      return `<${v.name}: known after step ${v.step}>`;
+    default:
+      return assertNever(v);
+  }
 }
 
 export type PlanValue = string | number | boolean | PlanValue[];
@@ -77,16 +113,23 @@ export interface PlanReplace {
   all: boolean;
 }
 
+/** `into [secret] NAME`: what a `run` prints (trimmed) or a `sql` query's first value becomes, for later steps. */
+export interface Capture {
+  name: string;
+  secret: boolean;
+}
+
 export type Action =
   | { kind: "require"; cond: PlanCond; source: string; else?: string; span: Span }
   | { kind: "confirm"; question: string; span: Span }
   | { kind: "manual"; text: string; span: Span }
-  | { kind: "run"; command: Text; as?: string; span: Span }
+  | { kind: "run"; command: Text; as?: string; into?: Capture; span: Span }
   | { kind: "edit"; path: string; replaces: PlanReplace[]; span: Span }
-  | { kind: "upload"; from: string; to: string; span: Span }
+  /** `template`: the local file's `${…}` are filled in when it runs (runtime/template.ts); undone by restoring the old file. */
+  | { kind: "upload"; from: string; to: string; template?: true; span: Span }
   | { kind: "download"; from: string; to: string; span: Span }
   /** `line`: where the SQL text's first line stands in the runbook, for naming a failing statement. */
-  | { kind: "sql"; db: string; engine: "sqlite" | "mysql"; sql: Text; line: number; span: Span }
+  | { kind: "sql"; db: string; engine: "sqlite" | "mysql"; sql: Text; line: number; into?: Capture; span: Span }
   | { kind: "export"; db: string; tables?: string[]; to: string; format: "csv" | "web2py"; span: Span }
   | { kind: "import"; db: string; from: string; span: Span }
   | { kind: "sync"; db: string; fromEnv: string; fromDb: string; tables?: string[]; span: Span }
@@ -132,6 +175,8 @@ export interface PlannedHost {
   /** `user@address[:port]` or an ssh-config alias; several for a group; none for `local`. */
   targets: string[];
   group: boolean;
+  /** A group's members' own values (`"app@w1" { role = "primary" }`), by member (the order of targets). */
+  values?: Record<string, string>[];
   /** `host NAME = local`: this machine. No step, probe or database of the plan names it (the planner makes them local), so nothing connects to it. */
   local?: true;
 }
@@ -142,8 +187,8 @@ export type PlannedDatabase =
 
 export interface PlannedSecret {
   name: string;
-  source: "env" | "file";
-  /** The variable's name or the file's path (never the value). */
+  source: SecretSource;
+  /** The variable's name, the file's path or the command (never the value). */
   ref: string;
 }
 
@@ -197,9 +242,12 @@ export function showText(text: Text): string {
   return text.map(showPart).join("");
 }
 
-function showPart(p: string | SecretPart | BoundPart): string {
+function showPart(p: Text[number]): string {
   if (typeof p === "string") return p;
-  if (!isBound(p) || p.value === undefined) return "***";
+  if (isLate(p)) return p.late.kind === "captured" && p.late.secret ? "***" : showLate(p.late);
+  if (!isBound(p)) return "***";
+  if (p.late && p.value === undefined && p.secret === undefined) return p.late.kind === "captured" && p.late.secret ? "***" : showLate(p.late);
+  if (p.value === undefined) return "***";
   switch (p.context) {
     case "word":
       return shellQuote(p.value);

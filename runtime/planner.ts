@@ -13,6 +13,7 @@ import type {
   Decl,
   HostDecl,
   InterpPart,
+  Into,
   ListLit,
   Literal,
   Runbook,
@@ -22,6 +23,12 @@ import type {
   StringLit,
   Value,
 } from "../language/ast.js";
+import { allSteps } from "../language/ast.js";
+
+/** A literal's value as text (a list: its items joined by spaces, as a list reads in a string). */
+function literalText(v: PlanValue): string {
+  return Array.isArray(v) ? v.map(literalText).join(" ") : String(v);
+}
 import { checkSets as checkSetNames, envScope, evalStatic, nameOperand, resolveInterp, resolveValues, setValue, ValueTooLargeError, type EnvScope } from "../language/scope.js";
 import type { Span } from "../language/span.js";
 import { messages } from "../language/messages.js";
@@ -29,7 +36,7 @@ import { assertNever } from "../language/assert.js";
 import { DEFAULT_APPROVAL_AGE_MS } from "../language/ast.js";
 import type { SourceDigest } from "./events.js";
 import { piecesOf, placeShellValues, placeSqlValues } from "../language/value-placement.js";
-import { showText, type Action, type BoundPart, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
+import { showText, type Action, type BoundPart, type Capture, type LateValue, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
 
 export interface PlanOptions {
   env: string;
@@ -71,6 +78,8 @@ class PlanBuilder {
   readonly scope: EnvScope;
   readonly values: Map<string, string>;
   readonly builtins: Record<string, string>;
+  /** Names captured with `into`, with the step that captures each. */
+  private readonly captures = new Map<string, { step: string; secret: boolean }>();
   private readonly dbEngine = new Map<string, "sqlite" | "mysql">();
 
   constructor(
@@ -81,6 +90,11 @@ class PlanBuilder {
     this.scope = envScope(rb, options.env);
     this.values = resolveValues(rb, options.env, { sets: options.sets, builtins: this.builtins, otherEnv: options.otherEnv });
     for (const d of this.scope.decls.values()) if (d.kind === "database") this.dbEngine.set(d.name.name, d.value.engine);
+    for (const step of allSteps(rb)) {
+      for (const b of step.body) {
+        if ((b.kind === "run" || b.kind === "sql") && b.into && !this.captures.has(b.into.name.name)) this.captures.set(b.into.name.name, { step: step.id, secret: b.into.secret });
+      }
+    }
   }
 
   /**
@@ -102,6 +116,7 @@ class PlanBuilder {
         const r = resolved[i];
         if (p.kind === "text") push(p.value);
         else if (r!.kind === "secret") out.push({ secret: r!.name });
+        else if (r!.kind === "late") out.push({ late: r!.late });
         else push(r!.value);
       });
       return out;
@@ -109,7 +124,7 @@ class PlanBuilder {
     // A raw secret is placed as a plain word: its value is read only when it runs.
     const pieces = piecesOf(s, (p) => {
       const r = resolved[s.parts.indexOf(p)]!;
-      return r.kind === "secret" ? "x" : r.value;
+      return r.kind === "text" ? r.value : "x";
     });
     const placement = quoting === "shell" ? placeShellValues(pieces) : placeSqlValues(pieces, quoting === "sql-mysql" ? "mysql" : "sqlite");
     if (!placement.ok) {
@@ -127,11 +142,13 @@ class PlanBuilder {
       if (p.kind === "text") push(p.value);
       else if (p.raw) {
         if (r!.kind === "secret") out.push({ secret: r!.name });
+        else if (r!.kind === "late") throw new PlanError(`${p.span.file}:${p.span.line}:${p.span.column}: ${messages.rawLateValue(p.path.join("."))}`);
         else push(r!.value);
       } else {
         const part: BoundPart = { ref: placement.placed.refs[v]!, name: p.path.join("."), context: placement.placed.contexts[v]! };
         v++;
         if (r!.kind === "secret") part.secret = r!.name;
+        else if (r!.kind === "late") part.late = r!.late;
         else part.value = r!.value;
         out.push(part);
       }
@@ -144,11 +161,21 @@ class PlanBuilder {
     return showText(this.text(s, "none"));
   }
 
-  private resolve(part: InterpPart): { kind: "text"; value: string } | { kind: "secret"; name: string } {
+  private resolve(part: InterpPart): { kind: "text"; value: string } | { kind: "secret"; name: string } | { kind: "late"; late: LateValue } {
+    const late = this.late(part.path);
+    if (late) return { kind: "late", late };
     const r = resolveInterp(part, this.scope, this.values, this.rb, this.builtins, this.options.sets);
     if (r.kind === "text" || r.kind === "secret") return r;
     if (r.kind === "host" || r.kind === "database") return { kind: "text", value: r.name };
     throw new PlanError(`${part.span.file}:${part.span.line}:${part.span.column}: cannot resolve \`\${${part.path.join(".")}}\`: ${r.reason}`);
+  }
+
+  /** `host.name` and the like, or a name an earlier step captures with `into`: known only while a step runs. */
+  private late(path: readonly string[]): LateValue | undefined {
+    if (path.length === 2 && path[0] === "host") return { kind: "host", member: path[1]! };
+    if (path.length !== 1 || this.scope.decls.has(path[0]!)) return undefined;
+    const c = this.captures.get(path[0]!);
+    return c ? { kind: "captured", name: path[0]!, step: c.step, secret: c.secret } : undefined;
   }
 
   literal(l: Literal): PlanValue {
@@ -179,6 +206,7 @@ class PlanBuilder {
         const fake: InterpPart = { kind: "interp", path: v.path.map((p) => p.name), raw: true, span: v.span };
         const r = this.resolve(fake);
         if (r.kind === "secret") return { kind: "text", text: [{ secret: r.name }] };
+        if (r.kind === "late") return { kind: "text", text: [{ late: r.late }] };
         if (r.kind !== "text") return { kind: "literal", value: `<${key}>` };
         // A list-valued param or var stays a list (`contains`, `in` read its items).
         const o = nameOperand(v, this.scope, this.values, { rb: this.rb, builtins: this.builtins });
@@ -218,6 +246,15 @@ class PlanBuilder {
     }
   }
 
+  /** A capture; refused on a host group, whose members would each give a value. */
+  private into(i: Into, host: string | undefined): Capture {
+    const d = host === undefined ? undefined : this.scope.decls.get(host);
+    if (d?.kind === "host" && d.value.kind === "list") {
+      throw new PlanError(`${i.span.file}:${i.span.line}:${i.span.column}: ${messages.captureOnGroup(i.name.name, host!, this.options.env)}`);
+    }
+    return { name: i.name.name, secret: i.secret };
+  }
+
   sqlQuoting(db: string): Quoting {
     return this.dbEngine.get(db) === "mysql" ? "sql-mysql" : "sql-sqlite";
   }
@@ -237,7 +274,13 @@ class PlanBuilder {
           out.push({ kind: "manual", text: this.plain(s.text), span });
           break;
         case "run":
-          out.push({ kind: "run", command: this.text(s.command, "shell"), ...(s.as ? { as: "kind" in s.as ? this.plain(s.as) : s.as.name } : {}), span });
+          out.push({
+            kind: "run",
+            command: this.text(s.command, "shell"),
+            ...(s.as ? { as: "kind" in s.as ? this.plain(s.as) : s.as.name } : {}),
+            ...(s.into ? { into: this.into(s.into, host) } : {}),
+            span,
+          });
           break;
         case "edit":
           out.push({
@@ -248,8 +291,10 @@ class PlanBuilder {
           });
           break;
         case "upload":
+          out.push({ kind: "upload", from: this.plain(s.from), to: this.plain(s.to), ...(s.template ? { template: true as const } : {}), span });
+          break;
         case "download":
-          out.push({ kind: s.kind, from: this.plain(s.from), to: this.plain(s.to), span });
+          out.push({ kind: "download", from: this.plain(s.from), to: this.plain(s.to), span });
           break;
         case "sql":
           out.push({
@@ -258,6 +303,7 @@ class PlanBuilder {
             engine: this.dbEngine.get(s.db.name) ?? "sqlite",
             sql: this.text(s.text, this.sqlQuoting(s.db.name)),
             line: s.text.span.line + (s.text.triple ? 1 : 0),
+            ...(s.into ? { into: this.into(s.into, host) } : {}),
             span,
           });
           break;
@@ -364,8 +410,11 @@ class PlanBuilder {
     switch (d.value.kind) {
       case "local":
         return { name: d.name.name, targets: [], group: false, local: true };
-      case "list":
-        return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true };
+      case "list": {
+        const members = d.value.members;
+        const values = members && d.value.items.map((_, i) => Object.fromEntries((members[i]?.values ?? []).map((v) => [v.name.name, literalText(this.literal(v.value))])));
+        return { name: d.name.name, targets: d.value.items.map((i) => String(this.literal(i))), group: true, ...(values ? { values } : {}) };
+      }
       case "string":
         return { name: d.name.name, targets: [this.plain(d.value)], group: false };
       default:

@@ -1,4 +1,5 @@
-// Secrets: read when first needed (an environment variable or a file), never
+// Secrets: read when first needed (an environment variable, a file, or what a local
+// command prints: runtime/secret-command.ts), never
 // stored in a Plan (which holds { secret: name } references only). The executor
 // calls requireAll(plan) before any step runs so a missing secret stops the run
 // before it changes anything; at the last moment materialize() fills secrets into
@@ -9,7 +10,9 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { isBound, type Action, type Plan, type PlannedDatabase, type PlannedSecret, type PlannedStep, type PlanCond, type PlanOperand, type Text } from "./plan.js";
+import { runSecretCommand } from "./secret-command.js";
+import { lateValueMissing } from "./secret-wording.js";
+import { isBound, isLate, type Action, type Plan, type PlannedDatabase, type PlannedSecret, type PlannedStep, type PlanCond, type PlanOperand, type Text } from "./plan.js";
 
 /** A secret that is declared but cannot be read: the message says where it was looked for. */
 export class SecretError extends Error {
@@ -60,7 +63,7 @@ export class SecretStore {
   describe(name: string): string {
     const d = this.decls.get(name);
     if (!d) return `an undeclared secret`;
-    return d.source === "env" ? `environment variable ${d.ref}` : `file ${d.ref}`;
+    return d.source === "env" ? `environment variable ${d.ref}` : d.source === "command" ? `command ${d.ref}` : `file ${d.ref}`;
   }
 
   private expand(path: string): string {
@@ -80,6 +83,10 @@ export class SecretStore {
       const v = this.env[d.ref];
       if (v === undefined) return { ok: false, error: `secret ${name} is not set: environment variable ${d.ref} is not set` };
       value = v;
+    } else if (d.source === "command") {
+      const r = runSecretCommand(name, d.ref, { cwd: this.cwd, env: this.env });
+      if (!r.ok) return r;
+      value = r.value;
     } else {
       const path = this.expand(d.ref);
       try {
@@ -141,11 +148,21 @@ export class SecretStore {
     if (missing.length > 1) throw new SecretError(`${missing.length} secrets are not set:\n  ${missing.join("\n  ")}`);
   }
 
+  /**
+   * A value captured with `into secret NAME`: from now on a secret like the declared
+   * ones (masked everywhere, never journaled).
+   */
+  capture(name: string, value: string): void {
+    this.cache.set(name, value);
+    for (const l of this.listeners) l(value);
+  }
+
   /** Plain text (an edit's text, a path, a name in a condition) with its secrets filled in. */
   materialize(text: Text): string {
     return text
       .map((p) => {
         if (typeof p === "string") return p;
+        if (isLate(p)) throw new SecretError(lateValueMissing(p.late));
         if (isBound(p)) throw new Error(`internal error: a value bound into code (\${${p.name}}) in plain text`);
         return this.get(p.secret);
       })
@@ -162,8 +179,10 @@ export class SecretStore {
     const values: string[] = [];
     for (const p of text) {
       if (typeof p === "string") code += p;
+      else if (isLate(p)) throw new SecretError(lateValueMissing(p.late));
       else if (!isBound(p)) code += this.get(p.secret);
       else {
+        if (p.value === undefined && p.secret === undefined && p.late) throw new SecretError(lateValueMissing(p.late));
         code += p.ref;
         values.push(p.secret !== undefined ? this.get(p.secret) : p.value!);
       }
@@ -175,7 +194,7 @@ export class SecretStore {
 // ---------------------------------------------------------------- which secrets a plan uses
 
 function textSecrets(text: Text, out: Set<string>): void {
-  for (const p of text) if (typeof p !== "string" && p.secret !== undefined) out.add(p.secret);
+  for (const p of text) if (typeof p !== "string" && !isLate(p) && p.secret !== undefined) out.add(p.secret);
 }
 
 function operandSecrets(o: PlanOperand, out: Set<string>, dbs: Set<string>): void {

@@ -176,6 +176,7 @@ export async function resumeCommand(runId: string, opts: ResumeCommandOptions, i
       interrupted,
       earlier,
       stillRunning: settled.stillRunning,
+      captured: await journal.getValues(run.id),
       resumedFrom: run.id,
       approvalFiles,
     });

@@ -1,6 +1,7 @@
 // Wording of what the language server shows people: hover text, completion details,
 // rename refusals. Markdown where the editor renders it.
 
+import type { SecretSource } from "../../language/ast.js";
 import type { SymbolKind } from "./analysis.js";
 
 const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
@@ -15,7 +16,7 @@ export const lspMessages = {
   /** A secret's line: never its value. */
   envSecret: (env: string) => `- ${code(env)}: secret`,
   envMissing: (env: string) => `- ${code(env)}: (not declared)`,
-  secretSource: (source: "env" | "file", ref: string) => (source === "env" ? `read from the environment variable ${code(ref)}` : `read from the file ${code(ref)}`),
+  secretSource: (source: SecretSource, ref: string): string => SECRET_SOURCE[source](code(ref)),
   envBlock: (isProtected: boolean, overrides: string[]) =>
     [isProtected ? "protected" : "not protected", overrides.length ? `overrides ${overrides.map(code).join(", ")}` : "no overrides"].join("; "),
   step: (title: string, id: string, host?: string) => `step ${code(id)}: ${title}${host ? ` (on ${code(host)})` : ""}`,
@@ -28,3 +29,10 @@ export const lspMessages = {
   renameTaken: (name: string) => `${code(name)} is already declared.`,
   renameNothing: "Only a declared name (var, param, secret, host, database, env) or a step id can be renamed.",
 } as const;
+
+/** Where a secret is read from, for its hover: one wording per source. */
+const SECRET_SOURCE: { [K in SecretSource]: (ref: string) => string } = {
+  env: (ref) => `read from the environment variable ${ref}`,
+  file: (ref) => `read from the file ${ref}`,
+  command: (ref) => `the output of the command ${ref}, run on this machine at first use`,
+};

@@ -8,6 +8,7 @@
 // The store also implements the Interaction the executor asks through: each
 // question becomes a Dialog, and `handleKey` turns the operator's keys into answers.
 
+import { captureWords } from "../../runtime/secret-wording.js";
 import type {
   DataProgress,
   FailureChoice,
@@ -394,6 +395,9 @@ export class UiStore {
         return;
       case "note":
         this.info(e.stepId, `note: ${e.text}`);
+        return;
+      case "captured":
+        this.info(e.stepId, captureWords.captured(e.name, e.value));
         return;
       case "diff": {
         const v = this.view(e.stepId);

@@ -191,6 +191,11 @@ export function renderPlanJson(plans: Plan[], all: boolean): string {
 /** A host as a plan shows it: its target, a group's list (in brackets, or joined by `join`), or `local (this machine)`. */
 function hostText(h: PlannedHost, join?: string): string {
   if (h.local) return "local (this machine)";
-  if (join !== undefined) return h.targets.join(join);
-  return h.group ? `[${h.targets.join(", ")}]` : h.targets[0]!;
+  // A member's own values (`${host.role}`) follow it: `app@w1 { role = "primary" }`.
+  const member = (t: string, i: number) => {
+    const own = Object.entries(h.values?.[i] ?? {});
+    return own.length ? `${t} { ${own.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ")} }` : t;
+  };
+  if (join !== undefined) return h.targets.map(member).join(join);
+  return h.group ? `[${h.targets.map(member).join(", ")}]` : h.targets[0]!;
 }

@@ -57,11 +57,12 @@ section "Backup" {
 
 section "Deploy and migrate" {
   step "Pull the Haiti branch" on portal {
-    run "cd ${appdir} && ${bzr} revno > ${home}/revno.before-release"
+    # The revision it is on, kept in the journal for the undo (a resumed run has it too).
+    run "cd ${appdir} && ${bzr} revno" into revision_before
     run "cd ${appdir} && ${bzr} pull --overwrite -r ${revision} ${branch}"
     # Back to the revision it was on, branch and tree: `revert -r` would change
     # only the files, and the branch would still say the new revision.
-    undo "cd ${appdir} && ${bzr} pull --overwrite -r $(cat ${home}/revno.before-release) ${branch}"
+    undo "cd ${appdir} && ${bzr} pull --overwrite -r ${revision_before} ${branch}"
   }
 
   step "Migrate the database" on portal {

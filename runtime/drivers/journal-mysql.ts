@@ -187,6 +187,17 @@ const MIGRATIONS: string[][] = [
       signature  MEDIUMTEXT   NULL,
       reason     MEDIUMTEXT   NULL,
       KEY approvals_by_run (run_id)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  // 4: values captured with `into NAME` (never a secret one), so that resume has them.
+  [
+    `CREATE TABLE IF NOT EXISTS step_values (
+      run_id      VARCHAR(64)  NOT NULL,
+      name        VARCHAR(191) NOT NULL,
+      step_id     VARCHAR(191) NOT NULL,
+      value       LONGTEXT     NOT NULL,
+      captured_at VARCHAR(40)  NOT NULL,
+      PRIMARY KEY (run_id, name)
     ) ${TABLE_OPTIONS}`,
   ],
 ];
@@ -304,6 +315,8 @@ const SQL = {
   commandStart: `REPLACE INTO step_commands (${COMMAND_COLUMNS.join(", ")}) VALUES (${COMMAND_COLUMNS.map(() => "?").join(", ")})`,
   commandEnd: "DELETE FROM step_commands WHERE run_id = ? AND step_id = ? AND target_key = ?",
   commands: "SELECT * FROM step_commands WHERE run_id = ? ORDER BY started_at, seq",
+  value: "REPLACE INTO step_values (run_id, name, step_id, value, captured_at) VALUES (?, ?, ?, ?, ?)",
+  values: "SELECT name, value FROM step_values WHERE run_id = ?",
 };
 
 /** mysql2 and socket errors in a few words (an AggregateError from net has an empty message). */
@@ -457,6 +470,9 @@ class MysqlJournal implements Journal {
         return;
       case "command-start":
         await this.run(SQL.commandStart, commandRow(op, this.self.machine));
+        return;
+      case "value":
+        await this.run(SQL.value, [op.runId, op.name, op.stepId, op.value, op.at]);
         return;
       case "command-end":
         await this.run(SQL.commandEnd, [op.runId, op.stepId, commandKey(op.command)]);
@@ -641,6 +657,14 @@ class MysqlJournal implements Journal {
   async forgetCommand(runId: string, stepId: string, ref: Pick<CommandRef, "host" | "target">): Promise<void> {
     this.check();
     await this.serial(() => this.run(SQL.commandEnd, [runId, stepId, commandKey(ref)]));
+  }
+
+  async getValues(runId: string): Promise<Record<string, string>> {
+    this.check();
+    const rows = await this.serial(() => this.rows<{ name: string; value: string }>(SQL.values, [runId]));
+    const out: Record<string, string> = {};
+    for (const r of rows) out[r.name] = r.value;
+    return out;
   }
 
   async flush(): Promise<void> {

@@ -181,6 +181,17 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX approvals_by_run ON approvals (run_id);
   `,
+  // 4: values captured with `into NAME` (never a secret one), so that resume has them.
+  `
+  CREATE TABLE step_values (
+    run_id      TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    step_id     TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    captured_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+  );
+  `,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -327,6 +338,8 @@ class SqliteJournal implements Journal {
       commandStart: p(`INSERT OR REPLACE INTO step_commands (${COMMAND_COLUMNS.join(", ")}) VALUES (${COMMAND_COLUMNS.map(() => "?").join(", ")})`),
       commandEnd: p(`DELETE FROM step_commands WHERE run_id = ? AND step_id = ? AND target_key = ?`),
       commands: p(`SELECT * FROM step_commands WHERE run_id = ? ORDER BY started_at, rowid`),
+      value: p(`INSERT OR REPLACE INTO step_values (run_id, name, step_id, value, captured_at) VALUES (?, ?, ?, ?, ?)`),
+      values: p(`SELECT name, value FROM step_values WHERE run_id = ?`),
     };
     this.applyOps = db.transaction((ops: WriteOp[]) => {
       for (const op of ops) this.apply(op);
@@ -400,6 +413,9 @@ class SqliteJournal implements Journal {
         return;
       case "command-start":
         st.commandStart.run(...commandRow(op, this.self.machine));
+        return;
+      case "value":
+        st.value.run(op.runId, op.name, op.stepId, op.value, op.at);
         return;
       case "command-end":
         st.commandEnd.run(op.runId, op.stepId, commandKey(op.command));
@@ -575,6 +591,13 @@ class SqliteJournal implements Journal {
   async forgetCommand(runId: string, stepId: string, ref: Pick<CommandRef, "host" | "target">): Promise<void> {
     this.check();
     this.st.commandEnd.run(runId, stepId, commandKey(ref));
+  }
+
+  async getValues(runId: string): Promise<Record<string, string>> {
+    this.check();
+    const out: Record<string, string> = {};
+    for (const r of this.st.values.all(runId) as { name: string; value: string }[]) out[r.name] = r.value;
+    return out;
   }
 
   private resolveId(idOrPrefix: string): string | undefined {

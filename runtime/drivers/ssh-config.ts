@@ -127,7 +127,8 @@ function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function parseTarget(target: string): { user?: string; host: string; port?: number } {
+/** A host as written, `user@address[:port]` (`[v6]:port` too) or an alias; throws DriverError when it is neither. */
+export function parseTarget(target: string): { user?: string; host: string; port?: number } {
   const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?$/.exec(target.trim());
   if (!m) throw new DriverError(`"${target}" is not a host: expected user@address[:port] or an ~/.ssh/config alias`, "config");
   const host = m[2].startsWith("[") ? m[2].slice(1, -1) : m[2];

@@ -13,6 +13,7 @@
 // and writes text, to a stream or an OutputSink (output-sink.ts). Control
 // characters in output and in values are shown escaped (escape-controls.ts).
 
+import { captureWords } from "../secret-wording.js";
 import { assertNever } from "../../language/assert.js";
 import type { DataProgress, PreflightStatus, RunEvent, RunEventListener } from "../events.js";
 import { verdictLines } from "../verdict.js";
@@ -192,6 +193,9 @@ export function createPlainLog(out: TextOut, options: PlainLogOptions = {}): Run
         break;
       case "note":
         write(e.time, e.stepId, `note: ${e.text}`);
+        break;
+      case "captured":
+        write(e.time, e.stepId, `${e.host ? `[${e.host}] ` : ""}${captureWords.captured(e.name, e.value)}`);
         break;
       case "progress": {
         // One line every few seconds per step (NDJSON carries every event); a step's end says the totals.

@@ -34,7 +34,7 @@ describe.runIf(available)("MySQL journal (MariaDB)", () => {
     await b.close();
     const conn = await db.open();
     const versions = await conn.query("SELECT version FROM schema_version ORDER BY version");
-    expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3]);
+    expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3, 4]);
     const tables = await conn.query(
       "SELECT table_name AS name, engine FROM information_schema.tables WHERE table_schema = DATABASE()",
     );
@@ -48,6 +48,7 @@ describe.runIf(available)("MySQL journal (MariaDB)", () => {
       "schema_version:InnoDB",
       "step_commands:InnoDB",
       "step_hosts:InnoDB",
+      "step_values:InnoDB",
       "steps:InnoDB",
     ]);
   });

@@ -34,9 +34,9 @@ describe("SQLite schema", () => {
     await j.close();
     const info = inspectSqliteJournal(file);
     expect(info.integrity).toEqual(["ok"]);
-    expect(info.userVersion).toBe(3);
+    expect(info.userVersion).toBe(4);
     expect(info.journalMode).toBe("wal");
-    expect(info.tables).toEqual(["approvals", "confirmations", "locks", "notes", "rollbacks", "runs", "step_commands", "step_hosts", "steps"]);
+    expect(info.tables).toEqual(["approvals", "confirmations", "locks", "notes", "rollbacks", "runs", "step_commands", "step_hosts", "step_values", "steps"]);
   });
 
   it("keeps the data when opened again (no migration reruns)", async () => {
@@ -56,11 +56,11 @@ describe("SQLite schema", () => {
     const fd = openSync(file, "r+");
     const header = Buffer.alloc(4);
     readSync(fd, header, 0, 4, 60);
-    expect(header.readUInt32BE(0)).toBe(3);
+    expect(header.readUInt32BE(0)).toBe(4);
     header.writeUInt32BE(99, 0);
     writeSync(fd, header, 0, 4, 60);
     closeSync(fd);
-    await expect(openJournal(file)).rejects.toThrow(/schema version 99, newer than this runbook understands \(3\); upgrade runbook/);
+    await expect(openJournal(file)).rejects.toThrow(/schema version 99, newer than this runbook understands \(4\); upgrade runbook/);
   });
 
   it("says clearly when the file is not a journal", async () => {

@@ -85,7 +85,7 @@ describe("runbook run", () => {
   });
 
   it("a failed step stops the run, finally still runs, exit 1", async () => {
-    const c = cli().file("r.rb", release).file("config.py", "migrate = True\n");
+    const c = cli().file("r.rb", release).file("config.py", "migrate = maybe\n");
     const r = await c.args("run", "r.rb", "--no-tui").run();
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\[configure\] failed: cannot edit config.py on this machine: "migrate = False" is not in config.py/);

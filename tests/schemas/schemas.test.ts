@@ -16,7 +16,7 @@ const EVENT_TYPES: { [K in RunEventType]: true } = {
   "run-started": true, "step-started": true, output: true, action: true, guard: true, confirm: true, manual: true, note: true,
   progress: true, diff: true, "step-finished": true, "command-started": true, "command-ended": true, "host-finished": true,
   "rollback-started": true, "rollback-step": true, "failure-choice": true, "run-finished": true, "preflight-started": true,
-  "preflight-target": true, "preflight-finished": true, "dry-run-verdict": true, "approval-waiting": true, approval: true,
+  "preflight-target": true, "preflight-finished": true, "dry-run-verdict": true, "approval-waiting": true, approval: true, captured: true,
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
