@@ -1,5 +1,5 @@
 // Generates the JSON Schemas in schemas/ from the runtime's types (runtime/plan.ts's
-// Plan, runtime/events.ts's RunEvent) with ts-json-schema-generator, so they cannot
+// Plan, runtime/events.ts's RunEvent as runtime/views/ndjson.ts prints it) with ts-json-schema-generator, so they cannot
 // drift from what `plan --format json` and `run --json` print. `npm run schemas`
 // writes them; tests/schemas/schemas.test.ts regenerates them in memory and fails
 // when the committed files differ.
@@ -87,6 +87,17 @@ function withTimePattern(event: JsonObject): JsonObject {
   return event;
 }
 
+/** As toJsonLine (runtime/views/ndjson.ts) prints an event: `stepId` always there, null for a run-level event. */
+function asJsonLine(event: JsonObject): JsonObject {
+  const props = event.properties as JsonObject;
+  const required = event.required as string[];
+  if (!props.stepId) props.stepId = { type: "null", description: "null: a run-level event." };
+  else if (!required.includes("stepId")) props.stepId = { ...(props.stepId as JsonObject), type: ["string", "null"] };
+  if (!required.includes("stepId")) required.push("stepId");
+  required.sort();
+  return event;
+}
+
 function header(id: string, title: string): JsonObject {
   return { $schema: DRAFT, $id: BASE + id, title };
 }
@@ -112,7 +123,7 @@ export function generateSchemas(): Map<string, string> {
     types.push(type);
     put(`events/${type}.schema.json`, {
       ...header(`events/${type}.schema.json`, `runbook run --json: the \`${type}\` event (${EVENT_TITLES[type]})`),
-      ...withTimePattern(member),
+      ...withTimePattern(asJsonLine(member)),
       ...EVENT_EXTRA[type],
     });
   }
