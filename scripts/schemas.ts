@@ -1,9 +1,8 @@
-// Generates the JSON Schemas in schemas/ from the runtime's types (runtime/plan.ts's
-// Plan, runtime/events.ts's RunEvent as runtime/views/ndjson.ts prints it) with ts-json-schema-generator, so they cannot
-// drift from what `plan --format json` and `run --json` print. `npm run schemas`
-// writes them; tests/schemas/schemas.test.ts regenerates them in memory and fails
-// when the committed files differ.
-
+// Generates the JSON Schemas in schemas/ from the runtime's types: runtime/plan.ts's
+// Plan, and runtime/events.ts's RunEvent as runtime/views/ndjson.ts prints it, with
+// ts-json-schema-generator, so they cannot drift from what `plan --format json` and
+// `run --json` print. `npm run schemas` writes them; tests/schemas/schemas.test.ts
+// regenerates them in memory and fails when the committed files differ.
 import { writeFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
