@@ -3,6 +3,7 @@
 // ts-json-schema-generator, so they cannot drift from what `plan --format json` and
 // `run --json` print. `npm run schemas` writes them; tests/schemas/schemas.test.ts
 // regenerates them in memory and fails when the committed files differ.
+
 import { writeFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
