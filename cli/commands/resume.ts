@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { SignedApproval } from "../../runtime/approvals.js";
 import type { StillRunningChoice } from "../../runtime/journal-errors.js";
-import { AmbiguousRunIdError } from "../../runtime/journal.js";
+import { AmbiguousRunIdError } from "../../runtime/journal/index.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
 import { approveMessages } from "../messages.js";
