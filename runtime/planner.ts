@@ -29,6 +29,7 @@ import { assertNever } from "../language/assert.js";
 import { DEFAULT_APPROVAL_AGE_MS } from "../language/ast.js";
 import type { SourceDigest } from "./events.js";
 import { piecesOf, placeShellValues, placeSqlValues } from "../language/value-placement.js";
+import type { Engine } from "../language/sql/index.js";
 import { showText, type Action, type BoundPart, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
 
 export interface PlanOptions {
@@ -71,7 +72,7 @@ class PlanBuilder {
   readonly scope: EnvScope;
   readonly values: Map<string, string>;
   readonly builtins: Record<string, string>;
-  private readonly dbEngine = new Map<string, "sqlite" | "mysql">();
+  private readonly dbEngine = new Map<string, Engine>();
 
   constructor(
     readonly rb: Runbook,

@@ -4,6 +4,7 @@
 import type { CommandRef, RunEvent } from "../events.js";
 import type { CommandWhere } from "../journal-errors.js";
 import type { Plan } from "../plan.js";
+import type { Engine } from "../../language/sql/index.js";
 
 export type RunStatus = import("../events.js").RunStatus;
 
@@ -152,7 +153,7 @@ export interface BeginRunInfo {
 
 export interface Journal {
   /** "sqlite" or "mysql". */
-  readonly kind: "sqlite" | "mysql";
+  readonly kind: Engine;
   /** Where it is, fit for messages (a MySQL password is shown as ***). */
   readonly location: string;
   /**
