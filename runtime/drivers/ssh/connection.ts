@@ -5,16 +5,16 @@
 
 import { shellQuote } from "../../quote.js";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
-import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, ParsedKey, SFTPWrapper } from "ssh2";
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from "ssh2";
 import { DriverError } from "../driver.js";
 import { checkHostKey, fingerprint, hostKeyAlgorithmsFor, keyTypeLabel, keyTypeOf, knownHostsLine, parseKnownHosts } from "../known-hosts.js";
 import { type ResolvedHost } from "../ssh-config.js";
+import { publickeyAuth } from "./auth.js";
 import type { SshPool } from "./pool.js";
 
-const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
+
 
 type Ssh2Module = typeof import("ssh2");
 let ssh2Promise: Promise<Ssh2Module> | undefined;
@@ -178,24 +178,6 @@ export class Connection {
     const entries = parseKnownHosts(knownText);
     const algorithms = hostKeyAlgorithmsFor(entries, r.hostKeyName);
 
-    // Auth candidates: agent, IdentityFiles, default keys (each file once).
-    const agentSocket = opts.agentSocket ?? process.env.SSH_AUTH_SOCK;
-    const tried: string[] = [];
-    let serverMethods: string[] | null = null;
-    const keyPaths: Array<{ path: string; configured: boolean }> = [];
-    for (const path of r.identityFiles) keyPaths.push({ path, configured: true });
-    for (const name of DEFAULT_KEYS) {
-      const path = join(home, ".ssh", name);
-      if (!keyPaths.some((k) => k.path === path)) keyPaths.push({ path, configured: false });
-    }
-    const candidates: Array<() => Promise<AnyAuthMethod | null>> = [];
-    if (agentSocket && !r.identitiesOnly) {
-      candidates.push(async () => {
-        if (!existsSync(agentSocket)) return null;
-        tried.push(`agent (${agentSocket})`);
-        return { type: "agent", username: r.user, agent: agentSocket };
-      });
-    }
     let timerPaused = false;
     let connectTimer: NodeJS.Timeout | undefined;
     // Local work (asking for a passphrase, bcrypt-decrypting a key) is not
@@ -210,78 +192,16 @@ export class Connection {
         armTimer();
       }
     };
-    for (const { path, configured } of keyPaths) {
-      candidates.push(async () => {
-        const cached = this.pool.decryptedKeys.get(path);
-        if (cached) {
-          tried.push(`key ${path}`);
-          return { type: "publickey", username: r.user, key: cached };
-        }
-        let data: Buffer;
-        try {
-          data = await readFile(path);
-        } catch {
-          if (configured) tried.push(`key ${path} (not found)`);
-          return null;
-        }
-        const parse = (passphrase?: string): ParsedKey | Error => {
-          const k = utils.parseKey(data, passphrase);
-          return Array.isArray(k) ? (k[0] as ParsedKey) : k;
-        };
-        let parsed = parse();
-        if (parsed instanceof Error && /passphrase|encrypted/i.test(parsed.message)) {
-          const result = await offTheClock(async () => {
-            let passphrase = process.env.RUNBOOK_SSH_PASSPHRASE;
-            let key: ParsedKey | Error | undefined = passphrase !== undefined ? parse(passphrase) : undefined;
-            if ((key === undefined || key instanceof Error) && opts.askPassphrase) {
-              passphrase = await opts.askPassphrase(path);
-              key = passphrase !== undefined ? parse(passphrase) : undefined;
-            }
-            return key;
-          });
-          if (result === undefined) {
-            tried.push(`key ${path} (encrypted; no passphrase given: set RUNBOOK_SSH_PASSPHRASE)`);
-            return null;
-          }
-          if (result instanceof Error) {
-            tried.push(`key ${path} (wrong passphrase)`);
-            return null;
-          }
-          parsed = result;
-          // Ask once per pool, not again on every reconnect.
-          this.pool.decryptedKeys.set(path, parsed);
-        } else if (parsed instanceof Error) {
-          tried.push(`key ${path} (unreadable: ${parsed.message})`);
-          return null;
-        }
-        tried.push(`key ${path}`);
-        return { type: "publickey", username: r.user, key: parsed };
-      });
-    }
-    let next = 0;
-    const authHandler = (
-      methodsLeft: AuthenticationType[] | null,
-      _partial: boolean | null,
-      callback: (m: AnyAuthMethod | false) => void,
-    ) => {
-      if (methodsLeft) serverMethods = methodsLeft;
-      if (methodsLeft && !methodsLeft.includes("publickey")) {
-        callback(false);
-        return;
-      }
-      void (async () => {
-        while (next < candidates.length) {
-          let method: AnyAuthMethod | null = null;
-          try {
-            method = await candidates[next++]();
-          } catch {
-            method = null;
-          }
-          if (method) return callback(method);
-        }
-        callback(false);
-      })();
-    };
+    const auth = publickeyAuth({
+      resolved: r,
+      home,
+      agentSocket: opts.agentSocket ?? process.env.SSH_AUTH_SOCK,
+      askPassphrase: opts.askPassphrase,
+      decryptedKeys: this.pool.decryptedKeys,
+      parseKey: utils.parseKey,
+      offTheClock,
+    });
+    const authHandler = auth.handler;
 
     let verifyError: DriverError | undefined;
     const hostVerifier = (key: Buffer, verify: (ok: boolean) => void) => {
@@ -342,12 +262,9 @@ export class Connection {
         if (this.closing) reject(new DriverError(`connection to ${label} closed`, "connection-closed"));
         else if (verifyError) reject(verifyError);
         else if (authFailed) {
+          const serverMethods = auth.serverMethods();
           const accepts = serverMethods ? `; the server accepts: ${serverMethods.join(", ")}` : "";
-          const none = [
-            !agentSocket ? "no SSH agent" : r.identitiesOnly ? "the SSH agent not used (IdentitiesOnly yes)" : "",
-            "no key files found",
-          ].filter(Boolean);
-          const what = tried.length ? tried.join(", ") : `nothing (${none.join(", ")})`;
+          const what = auth.offered();
           reject(
             new DriverError(
               `authentication failed for ${r.user}@${r.host}:${r.port} (${label}): tried publickey with ${what}${accepts}`,
