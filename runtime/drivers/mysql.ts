@@ -405,6 +405,11 @@ class MysqlDriver implements DatabaseDriver {
     const word = fileAccessWord(sql, "mysql");
     if (word) throw new DriverError(`${this.label}: a query must not read or write files on the server (${word})`, "not-readonly");
     if (this.depth > 0) throw new DriverError(`${this.label}: a query cannot run inside a transaction`, "internal");
+    // A statement MySQL commits by itself (DDL) would end the READ ONLY transaction first, and run.
+    const own = splitStatements(sql, "mysql")[0];
+    if (own !== undefined && commitsImplicitly(sql, own, "mysql")) {
+      throw new DriverError(`${this.label}: query runs read-only statements, and this one changes the database`, "not-readonly");
+    }
     await this.execute("START TRANSACTION READ ONLY");
     try {
       // A prepared statement is one statement: nothing after it can end the READ ONLY transaction.
