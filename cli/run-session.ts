@@ -35,7 +35,7 @@ import { stateLocation } from "./commands/history.js";
 import { Exit, UsageError, useColor, type CliIO } from "./io.js";
 import { printDiagnostics, readSource, shownPath } from "./source.js";
 import type { UiHandle } from "./ui/run-ui.js";
-import type { EarlierStep } from "./ui/store.js";
+import type { EarlierStep } from "./ui/store/index.js";
 import { resumeCommand } from "./ui/format.js";
 
 /** The flags `run` and `resume` both take. */

@@ -8,7 +8,7 @@
 // the earlier attempt that may still be running are looked for
 // (cli/earlier-attempt.ts: wait, end, or go on without their steps).
 
-import type { EarlierStep } from "../ui/store.js";
+import type { EarlierStep } from "../ui/store/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { SignedApproval } from "../../runtime/approvals.js";
