@@ -32,7 +32,7 @@ import { PassThrough, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { main } from "../cli/main.js";
-import { SshPool } from "../runtime/drivers/ssh.js";
+import { SshPool } from "../runtime/drivers/ssh/index.js";
 import { shellQuote } from "../runtime/quote.js";
 import { sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../tests/support/sshd.js";
 import { childrenNamed, cores, cpuBetween, cpuSnapshot, measureCpu, type CpuSnapshot, type CpuWindow } from "./cpu.js";

@@ -22,7 +22,7 @@ import {
 } from "../runtime/journal-errors.js";
 import { assertNever } from "../language/assert.js";
 import { askLine } from "../runtime/interaction/prompt.js";
-import { currentIdentity, type Journal } from "../runtime/journal.js";
+import { currentIdentity, type Journal } from "../runtime/journal/index.js";
 import type { Plan } from "../runtime/plan.js";
 import { checkCommands, endCommand, waitForCommands, type CommandCheck } from "../runtime/running-commands.js";
 import { SecretStore } from "../runtime/secrets.js";

@@ -20,7 +20,7 @@ import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js"
 import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
-import { defaultStateDir, describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal.js";
+import { defaultStateDir, describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal/index.js";
 import { localStatusDir } from "../runtime/supervisor.js";
 import { JournalError, JournalInUseError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
@@ -35,7 +35,7 @@ import { stateLocation } from "./commands/history.js";
 import { Exit, UsageError, useColor, type CliIO } from "./io.js";
 import { printDiagnostics, readSource, shownPath } from "./source.js";
 import type { UiHandle } from "./ui/run-ui.js";
-import type { EarlierStep } from "./ui/store.js";
+import type { EarlierStep } from "./ui/store/index.js";
 import { resumeCommand } from "./ui/format.js";
 
 /** The flags `run` and `resume` both take. */

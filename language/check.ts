@@ -83,7 +83,8 @@ import { ALLOWED_SIGNERS_FILE, allSteps, literalInterps, literalText } from "./a
 import { allGroups, groupMembers, parseAllowedSigners } from "./allowed-signers.js";
 import { sortDiagnostics, type Diagnostic, type Severity } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlDialect, type SqlWord } from "./sql-lexer.js";
+import { commitsImplicitly, FILE_ACCESS_WORDS, splitStatements, statementWords, type SqlWord } from "./sql/lexer.js";
+import type { Engine } from "./sql/index.js";
 import { maskUrlPasswords, urlHasPassword } from "./url-password.js";
 import { mysqlUrlTls } from "./mysql-url.js";
 import { isSimpleShell, piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
@@ -207,12 +208,12 @@ export function closest(name: string, candidates: Iterable<string>): string | un
  * The words of each statement of an SQL text (split at `;`), upper-cased, outside
  * string literals, quoted names and comments (sql-lexer.ts; MySQL's `/*! … *\/` is code).
  */
-export function sqlStatements(sql: string, dialect: SqlDialect = "mysql"): SqlWord[][] {
+export function sqlStatements(sql: string, dialect: Engine = "mysql"): SqlWord[][] {
   return splitStatements(sql, dialect).map((st) => statementWords(sql, st));
 }
 
 /** Destructive operations in an SQL text: DROP, TRUNCATE, and DELETE or UPDATE without WHERE. */
-export function destructiveSql(sql: string, dialect: SqlDialect = "mysql"): { what: string; index: number; length: number }[] {
+export function destructiveSql(sql: string, dialect: Engine = "mysql"): { what: string; index: number; length: number }[] {
   const found: { what: string; index: number; length: number }[] = [];
   for (const words of sqlStatements(sql, dialect)) {
     const first = words[0]!;
@@ -1269,8 +1270,8 @@ class Checker {
   }
 
   /** The engines a database has across the envs a run can use. */
-  private engines(db: string): Set<SqlDialect> {
-    const engines = new Set<SqlDialect>();
+  private engines(db: string): Set<Engine> {
+    const engines = new Set<Engine>();
     for (const env of this.runnable.length > 0 ? this.runnable : [undefined]) {
       const d = env === undefined ? this.top.get(db) : this.scopeOf(env).decls.get(db);
       if (d?.kind === "database") engines.add(d.value.engine);

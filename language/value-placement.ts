@@ -13,7 +13,8 @@
 
 import type { InterpPart, StringLit } from "./ast.js";
 import { loadShellParser } from "./shell-parser.js";
-import { lexSql, type SqlDialect } from "./sql-lexer.js";
+import type { Engine } from "./sql/index.js";
+import { lexSql } from "./sql/lexer.js";
 
 /** A command or SQL text cut at its `${…}`: literal code, a value, or a `${raw …}` spliced as code. */
 export type Piece = { text: string } | { value: true } | { raw: string };
@@ -325,7 +326,7 @@ function opAt(node: ShNode, slice: (from: number, to: number) => string): string
  * the SQL tokenizer of the engine sees it outside strings, names and comments. The
  * SQL's own parameters are refused, so every `?` the server sees is a value of ours.
  */
-export function placeSqlValues(pieces: readonly Piece[], dialect: SqlDialect): Placement {
+export function placeSqlValues(pieces: readonly Piece[], dialect: Engine): Placement {
   let text = "";
   const at: number[] = [];
   for (const p of pieces) {

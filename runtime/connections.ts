@@ -38,7 +38,7 @@ export interface ConnectionsOptions {
   connectTimeoutMs?: number;
 }
 
-type SshPoolLike = import("./drivers/ssh.js").SshPool;
+type SshPoolLike = import("./drivers/ssh/index.js").SshPool;
 
 /** How long reaching one host or database may take unless `--connect-timeout` says otherwise. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -67,7 +67,7 @@ export class Connections implements ConnectionProvider {
 
   private sshPool(): Promise<SshPoolLike> {
     this.pool ??= (async () => {
-      const { SshPool } = await import("./drivers/ssh.js");
+      const { SshPool } = await import("./drivers/ssh/index.js");
       const home = this.env.HOME && this.env.HOME !== "" ? this.env.HOME : undefined;
       return new SshPool({
         acceptNewHostKeys: this.options.acceptNewHostKeys ?? false,

@@ -7,6 +7,7 @@
 
 import { readFile } from "node:fs/promises";
 import { DriverError } from "./drivers/driver.js";
+import { dialectOf, type Engine } from "../language/sql/index.js";
 
 export const MANIFEST_FORMAT = "runbook-csv";
 export const MANIFEST_VERSION = 1;
@@ -45,7 +46,7 @@ export interface ManifestTable {
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   version: typeof MANIFEST_VERSION;
-  engine: "sqlite" | "mysql";
+  engine: Engine;
   database: string;
   runId?: string;
   /** ISO 8601, when the export's snapshot was read. */
@@ -59,7 +60,7 @@ const BLOB_TYPE = /^\s*(?:tinyblob|blob|mediumblob|longblob|binary|varbinary|byt
 /** Blobs are written in base64 (tagged on SQLite), the manifest says so; everything else as text. */
 export function encodingFor(type: string, engine: Manifest["engine"]): ColumnEncoding {
   if (!BLOB_TYPE.test(type)) return "text";
-  return engine === "sqlite" ? "tagged" : "base64";
+  return dialectOf(engine).blobEncoding;
 }
 
 /** A blob column's value as its encoding writes it. */

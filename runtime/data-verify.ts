@@ -9,7 +9,8 @@
 // characters a charset cannot hold): anything but the rows that were sent.
 
 import type { ColumnInfo, DatabaseDriver, SqlValue } from "./drivers/driver.js";
-import { formatDateTime } from "./sql-quote.js";
+import { formatDateTime } from "../language/sql/quote.js";
+import { dialectOf } from "../language/sql/index.js";
 import { assertNever } from "../language/assert.js";
 
 /** How a column's values are compared. */
@@ -25,11 +26,12 @@ const NUMBER = /^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
 export function valueClass(type: string, engine: DatabaseDriver["engine"]): ValueClass {
   if (INTEGER.test(type)) return "integer";
   if (DECIMAL.test(type)) return "decimal";
-  if (engine === "mysql" && /^\s*float\b/i.test(type) && !/,/.test(type)) return "float32";
+  const dialect = dialectOf(engine);
+  if (dialect.floatIsSingle && /^\s*float\b/i.test(type) && !/,/.test(type)) return "float32";
   if (REAL.test(type)) return "real";
   if (DATETIME.test(type)) return "datetime";
   if (/^\s*json\b/i.test(type)) return "json";
-  if (engine === "mysql" && /^\s*char\b/i.test(type)) return "padded-char";
+  if (dialect.charDropsTrailingSpaces && /^\s*char\b/i.test(type)) return "padded-char";
   return "text";
 }
 

@@ -28,8 +28,9 @@ import { StringDecoder } from "node:string_decoder";
 import { createHash, randomBytes } from "node:crypto";
 import type { ColumnInfo, DatabaseDriver, RowSink, SqlValue } from "./drivers/driver.js";
 import { DriverError } from "./drivers/driver.js";
-import { commitsImplicitly, lexSql, splitStatements, type SqlDialect } from "../language/sql-lexer.js";
-import { quoteIdent, sqlLiteral, sqlQuote } from "./sql-quote.js";
+import { dialectOf, type Engine } from "../language/sql/index.js";
+import { commitsImplicitly, lexSql, splitStatements } from "../language/sql/lexer.js";
+import { quoteIdent, sqlLiteral, sqlQuote } from "../language/sql/quote.js";
 import { assertNever } from "../language/assert.js";
 import {
   backupWords,
@@ -287,8 +288,8 @@ async function* readRows(db: DatabaseDriver, table: string, columns: ColumnInfo[
   const q = (n: string) => quoteIdent(n, db.engine);
   const keys = columns.filter((c) => c.primaryKey).map((c) => q(c.name));
   const shadowed = columns.some((c) => ["rowid", "oid", "_rowid_"].includes(c.name.toLowerCase()));
-  // Every SQLite table without a primary key has a rowid (WITHOUT ROWID needs a key).
-  if (keys.length === 0 && db.engine === "sqlite" && !shadowed) keys.push("_rowid_");
+  const rowOrder = dialectOf(db.engine).rowOrderColumn;
+  if (keys.length === 0 && rowOrder !== undefined && !shadowed) keys.push(rowOrder);
   const order = keys.length > 0 ? ` ORDER BY ${keys.join(", ")}` : "";
   yield* db.stream(`SELECT ${columns.map((c) => q(c.name)).join(", ")} FROM ${q(table)}${order}`, STREAM_ROWS);
 }
@@ -307,14 +308,6 @@ async function resolveTables(db: DatabaseDriver, wanted: string[] | undefined): 
   return [...new Set(names)];
 }
 
-/** Per engine: the tables a table's foreign keys reference (`?` is the table). */
-const PARENTS_SQL: { [E in DatabaseDriver["engine"]]: string } = {
-  sqlite: 'SELECT DISTINCT "table" AS parent FROM pragma_foreign_key_list(?)',
-  mysql:
-    "SELECT DISTINCT REFERENCED_TABLE_NAME AS parent FROM information_schema.KEY_COLUMN_USAGE " +
-    "WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL",
-};
-
 /**
  * The tables, parents first: a table comes after every table its foreign keys
  * reference (among those exported), so web2py's `import_from_csv_file(…,
@@ -326,7 +319,7 @@ const PARENTS_SQL: { [E in DatabaseDriver["engine"]]: string } = {
 export async function parentsFirst(db: DatabaseDriver, names: readonly string[]): Promise<string[]> {
   const parents = new Map<string, Set<string>>();
   for (const name of names) {
-    const rows = await db.query(PARENTS_SQL[db.engine], [name]);
+    const rows = await db.query(dialectOf(db.engine).parentTablesSql, [name]);
     const set = new Set<string>();
     for (const r of rows) {
       const p = findName(names, String(r.parent));
@@ -1453,12 +1446,12 @@ export interface SqlDescription {
 }
 
 /** Splits SQL text into statements at `;`, outside quotes and comments (a trigger body stays whole): sql-lexer.ts. */
-export function splitSql(sql: string, dialect: SqlDialect = "sqlite"): string[] {
+export function splitSql(sql: string, dialect: Engine = "sqlite"): string[] {
   return splitStatements(sql, dialect).map((st) => st.text);
 }
 
 /** The statement without its comments (each one a space). */
-function stripComments(text: string, dialect: SqlDialect): string {
+function stripComments(text: string, dialect: Engine): string {
   return lexSql(text, dialect)
     .map((t) => (t.kind === "comment" ? " " : text.slice(t.start, t.end)))
     .join("")
@@ -1475,7 +1468,7 @@ const PATTERNS: [RegExp, string][] = [
 ];
 
 /** What a statement does, in a few words: { verb: "DELETE FROM", target: "y" }. */
-export function classifySql(statement: string, dialect: SqlDialect = "sqlite"): SqlStatementInfo {
+export function classifySql(statement: string, dialect: Engine = "sqlite"): SqlStatementInfo {
   const text = statement.trim();
   const bare = stripComments(text, dialect);
   for (const [re, verb] of PATTERNS) {
@@ -1494,7 +1487,7 @@ function unquote(name: string): string {
 }
 
 /** For dry runs: the statements the SQL holds, and "would run N statements: UPDATE x, …". */
-export function describeSql(sql: string, dialect: SqlDialect = "sqlite"): SqlDescription {
+export function describeSql(sql: string, dialect: Engine = "sqlite"): SqlDescription {
   const statements = splitStatements(sql, dialect).map((st) => {
     const info = classifySql(st.text, dialect);
     if (commitsImplicitly(sql, st, dialect)) info.commitsAtOnce = true;

@@ -2,7 +2,7 @@
 // plan`, the dry run, the plain log and the UI's step preview. Secrets show as ***.
 
 import { assertNever } from "../language/assert.js";
-import { implicitCommitStatements } from "../language/sql-lexer.js";
+import { implicitCommitStatements } from "../language/sql/lexer.js";
 import { showText, type Action, type Capture, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
 
 function value(v: PlanValue): string {

@@ -10,6 +10,7 @@
 import type { DatabaseDriver, ExecOptions, ExecResult, FileStat, HostDriver, Row, SqlValue, ColumnInfo } from "./drivers/driver.js";
 import { DriverError } from "./drivers/driver.js";
 import { readFile } from "node:fs/promises";
+import type { Engine } from "../language/sql/index.js";
 
 export class DryRunHost implements HostDriver {
   /** Files this dry run would have written, by path. */
@@ -70,7 +71,7 @@ export class DryRunDatabase implements DatabaseDriver {
     return this.inner.maxParams;
   }
 
-  get engine(): "sqlite" | "mysql" {
+  get engine(): Engine {
     return this.inner.engine;
   }
 

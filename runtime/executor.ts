@@ -28,7 +28,7 @@ import { resolve as resolvePath } from "node:path";
 import { compareOperands, truthy } from "../language/scope.js";
 import { describeAction, describeCond, formatDuration } from "./describe.js";
 import { DryRunDatabase, DryRunHost, DryRunState } from "./dry-run.js";
-import { lexSql, statementsWithParams, type StatementWithParams } from "../language/sql-lexer.js";
+import { lexSql, statementsWithParams, type StatementWithParams } from "../language/sql/lexer.js";
 import { DriverError, StatementError, type DatabaseDriver, type HostDriver } from "./drivers/driver.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectionProvider } from "./connections.js";
 import type { CommandRef, DataProgress, EventBus, FailureChoice, Interaction, RunEvent, RunStatus, StepContext } from "./events.js";

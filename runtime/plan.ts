@@ -8,6 +8,7 @@ import type { Span } from "../language/span.js";
 import type { SecretSource } from "../language/ast.js";
 import { assertNever } from "../language/assert.js";
 import type { ValueContext } from "../language/value-placement.js";
+import type { Engine } from "../language/sql/index.js";
 import { shellQuote } from "./quote.js";
 import type { SourceDigest } from "./events.js";
 
@@ -129,7 +130,7 @@ export type Action =
   | { kind: "upload"; from: string; to: string; template?: true; span: Span }
   | { kind: "download"; from: string; to: string; span: Span }
   /** `line`: where the SQL text's first line stands in the runbook, for naming a failing statement. */
-  | { kind: "sql"; db: string; engine: "sqlite" | "mysql"; sql: Text; line: number; into?: Capture; span: Span }
+  | { kind: "sql"; db: string; engine: Engine; sql: Text; line: number; into?: Capture; span: Span }
   | { kind: "export"; db: string; tables?: string[]; to: string; format: "csv" | "web2py"; span: Span }
   | { kind: "import"; db: string; from: string; span: Span }
   | { kind: "sync"; db: string; fromEnv: string; fromDb: string; tables?: string[]; span: Span }

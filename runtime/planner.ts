@@ -36,6 +36,7 @@ import { assertNever } from "../language/assert.js";
 import { DEFAULT_APPROVAL_AGE_MS } from "../language/ast.js";
 import type { SourceDigest } from "./events.js";
 import { piecesOf, placeShellValues, placeSqlValues } from "../language/value-placement.js";
+import type { Engine } from "../language/sql/index.js";
 import { showText, type Action, type BoundPart, type Capture, type LateValue, type Plan, type PlanCond, type PlanGuard, type PlanOperand, type PlannedDatabase, type PlannedHost, type PlannedStep, type PlanValue, type Quoting, type Text } from "./plan.js";
 
 export interface PlanOptions {
@@ -80,7 +81,7 @@ class PlanBuilder {
   readonly builtins: Record<string, string>;
   /** Names captured with `into`, with the step that captures each. */
   private readonly captures = new Map<string, { step: string; secret: boolean }>();
-  private readonly dbEngine = new Map<string, "sqlite" | "mysql">();
+  private readonly dbEngine = new Map<string, Engine>();
 
   constructor(
     readonly rb: Runbook,

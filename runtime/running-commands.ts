@@ -9,7 +9,7 @@
 import { processGroupAlive, recordedGroupAlive } from "./drivers/process-identity.js";
 import type { HostDriver, StartedCommand } from "./drivers/driver.js";
 import type { CommandState } from "./journal-errors.js";
-import type { CommandRecord, JournalIdentity } from "./journal.js";
+import type { CommandRecord, JournalIdentity } from "./journal/index.js";
 import type { Plan } from "./plan.js";
 
 export interface CommandCheck {

@@ -14,7 +14,7 @@ import { groupMembers, groupNamespace, parseAllowedSigners, principalsOfKey } fr
 import { ALLOWED_SIGNERS_FILE } from "../../language/ast.js";
 import { planDigest, signingKey, SshSignError, sshSign, statementFor, statementText, type SignedApproval } from "../../runtime/approvals.js";
 import type { ApprovalRequest } from "../../runtime/events.js";
-import type { Journal } from "../../runtime/journal.js";
+import type { Journal } from "../../runtime/journal/index.js";
 import type { Plan } from "../../runtime/plan.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { Exit, type CliIO } from "../io.js";

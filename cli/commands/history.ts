@@ -17,7 +17,7 @@ import {
   resolveStateLocation,
   type Journal,
   type RunRecord,
-} from "../../runtime/journal.js";
+} from "../../runtime/journal/index.js";
 
 export interface HistoryOptions {
   env?: string;

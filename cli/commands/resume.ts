@@ -8,12 +8,12 @@
 // the earlier attempt that may still be running are looked for
 // (cli/earlier-attempt.ts: wait, end, or go on without their steps).
 
-import type { EarlierStep } from "../ui/store.js";
+import type { EarlierStep } from "../ui/store/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { SignedApproval } from "../../runtime/approvals.js";
 import type { StillRunningChoice } from "../../runtime/journal-errors.js";
-import { AmbiguousRunIdError } from "../../runtime/journal.js";
+import { AmbiguousRunIdError } from "../../runtime/journal/index.js";
 import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
 import { approveMessages } from "../messages.js";

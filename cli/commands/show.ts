@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, useColor, type CliIO } from "../io.js";
 import { approvalBundle } from "./approve.js";
-import type { ApprovalRecord, ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal.js";
+import type { ApprovalRecord, ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal/index.js";
 import type { PlannedStep } from "../../runtime/plan.js";
 import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
 import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";

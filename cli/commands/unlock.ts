@@ -8,7 +8,7 @@
 // `resume` can wait for it or end it.
 
 import { unlockStillRunningText } from "../../runtime/journal-errors.js";
-import type { Journal } from "../../runtime/journal.js";
+import type { Journal } from "../../runtime/journal/index.js";
 import { Exit, UsageError, type CliIO } from "../io.js";
 import { readSource } from "../source.js";
 import { runbookNameFromFile, withJournal } from "./history.js";
@@ -70,7 +70,7 @@ async function stillRunning(journal: Journal, runbook: string, env: string, io: 
   if (records.length === 0) return undefined;
   const run = await journal.getRun(holder.runId);
   if (!run) return undefined;
-  const { currentIdentity } = await import("../../runtime/journal.js");
+  const { currentIdentity } = await import("../../runtime/journal/index.js");
   const { checkCommands } = await import("../../runtime/running-commands.js");
   const { Connections } = await import("../../runtime/connections.js");
   const { SecretStore } = await import("../../runtime/secrets.js");

@@ -5,7 +5,7 @@
 
 import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import { Box, Text, useInput, useStdout, type Key } from "ink";
-import type { UiStore } from "./store.js";
+import type { UiStore } from "./store/index.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { Header } from "./Header.js";
 import { StepList, stepRows } from "./StepList.js";

@@ -3,7 +3,7 @@
 // while a rollback runs, its progress. A bordered panel above the footer.
 
 import { Box } from "ink";
-import type { UiStore } from "./store.js";
+import type { UiStore } from "./store/index.js";
 import type { Line } from "./preview.js";
 import { outputLines } from "./StepDetail.js";
 import { glyph } from "./StepList.js";

@@ -1,6 +1,6 @@
 // The footer: the keys that work right now.
 
-import type { UiStore } from "./store.js";
+import type { UiStore } from "./store/index.js";
 import type { Line } from "./preview.js";
 import { Lines } from "./Lines.js";
 import { assertNever } from "../../language/assert.js";

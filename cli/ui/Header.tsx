@@ -3,7 +3,7 @@
 // a DRY RUN badge, and a progress bar with what the run is doing now.
 
 import type { Line, Seg } from "./preview.js";
-import type { UiStore } from "./store.js";
+import type { UiStore } from "./store/index.js";
 import { CONFIRM_KEY_WORD, formatClock } from "./format.js";
 import { VERDICT_WORD } from "../../runtime/verdict.js";
 import { Lines } from "./Lines.js";

@@ -2,7 +2,7 @@
 // ***, an edit's diff, SQL), then its live output (the bounded tail the store
 // keeps, scrolled with PgUp/PgDn), with its status and result at the top.
 
-import { PREFLIGHT_ID, type StepView, type UiStore } from "./store.js";
+import { PREFLIGHT_ID, type StepView, type UiStore } from "./store/index.js";
 import { stepPreview, type Line } from "./preview.js";
 import { displayWidth, PREFLIGHT_ABOUT, sanitizeLine, STATUS_COLOR, STATUS_WORD, waitText, wrapText } from "./format.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";

@@ -1,7 +1,7 @@
 // The steps, grouped by section (finally steps last), each with its status
 // glyph, host and duration. The selected step is highlighted and kept in view.
 
-import { PREFLIGHT_ID, type StepView, type UiStore } from "./store.js";
+import { PREFLIGHT_ID, type StepView, type UiStore } from "./store/index.js";
 import type { Line } from "./preview.js";
 import { displayWidth, GLYPH, SPINNER, STATUS_COLOR, pad, stepTime, truncate } from "./format.js";
 import { Lines } from "./Lines.js";

@@ -13,7 +13,7 @@
 import type { EventBus, Interaction, RunStatus } from "../../runtime/events.js";
 import type { Plan } from "../../runtime/plan.js";
 import { useColor, type CliIO } from "../io.js";
-import type { EarlierStep } from "./store.js";
+import type { EarlierStep } from "./store/index.js";
 
 /** Switch to the alternate screen (saving the cursor) and home the cursor. */
 export const ENTER_ALT_SCREEN = "\u001B[?1049h\u001B[H";
@@ -69,7 +69,7 @@ async function loadUiModules(io: CliIO) {
   if (io.stdout.isTTY) for (const k of ["CI", "CONTINUOUS_INTEGRATION"]) if (process.env[k] !== undefined) set(k, undefined);
   if (process.env.NODE_ENV === undefined) set("NODE_ENV", "production");
   try {
-    return await Promise.all([import("react"), import("ink"), import("./App.js"), import("./store.js"), import("./summary.js")]);
+    return await Promise.all([import("react"), import("ink"), import("./App.js"), import("./store/index.js"), import("./summary.js")]);
   } finally {
     for (const [k, v] of saved.reverse()) {
       if (v === undefined) delete process.env[k];

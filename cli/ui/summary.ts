@@ -8,7 +8,7 @@ import type { RunStatus, StepStatus } from "../../runtime/events.js";
 import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { approvalWaitingLines } from "../../runtime/views/plain-log.js";
 import { VERDICT_WORD, verdictLines } from "../../runtime/verdict.js";
-import { PREFLIGHT_ID, type UiStore } from "./store.js";
+import { PREFLIGHT_ID, type UiStore } from "./store/index.js";
 import { displayWidth, formatDuration, GLYPH, pad, resumeCommand, STATUS_WORD, stepTime, truncate, waitText, wrapText } from "./format.js";
 
 const ANSI: Partial<Record<StepStatus, number>> = { ok: 32, failed: 31, skipped: 33, interrupted: 35, "rolled-back": 34, pending: 90 };

@@ -3,6 +3,11 @@
 // the implementations (local shell, ssh2, better-sqlite3, mysql2) live in this
 // folder and are the only modules that import those libraries.
 
+import type { Engine } from "../../language/sql/index.js";
+import type { SqlValue } from "../../language/sql/quote.js";
+
+export type { SqlValue };
+
 export interface ExecOptions {
   /** Called with output as it comes, never buffered to the end. */
   onStdout?: (chunk: string) => void;
@@ -83,7 +88,6 @@ export interface HostDriver {
   endCommand?(command: StartedCommand): Promise<void>;
 }
 
-export type SqlValue = string | number | bigint | boolean | null | Buffer | Date;
 export type Row = Record<string, SqlValue>;
 
 export interface ColumnInfo {
@@ -96,7 +100,7 @@ export interface ColumnInfo {
 
 /** A database that `sql`, `query`, `export`, `import` and `sync` talk to. */
 export interface DatabaseDriver {
-  readonly engine: "sqlite" | "mysql";
+  readonly engine: Engine;
   readonly label: string;
   /**
    * The most `?` one statement given to execute() may bind, inside transaction() too

@@ -1,5 +1,5 @@
 // OpenSSH known_hosts: parsing, host matching and host key checks for the SSH
-// driver (ssh.ts). Understands plain and hashed (`|1|salt|hash`) host fields,
+// driver (ssh/connection.ts). Understands plain and hashed (`|1|salt|hash`) host fields,
 // comma-separated patterns with `*`/`?` wildcards and `!` negation, the
 // `[host]:port` form for ports other than 22, several lines (and key types)
 // per host, and the `@revoked` marker (`@cert-authority` lines are skipped:

@@ -76,7 +76,7 @@ export class LocalDriver implements HostDriver {
     if (options.signal?.aborted) {
       return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0 });
     }
-    // `as` the user runbook already runs as needs no sudo (as on a host: ssh.ts).
+    // `as` the user runbook already runs as needs no sudo (as on a host: ssh/host.ts).
     const asUser = options.asUser !== undefined && options.asUser !== localUser() ? options.asUser : undefined;
     // Values reach the command apart from its text (command-values.ts): through the
     // environment, or, under sudo (which resets it), through stdin.

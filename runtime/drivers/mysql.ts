@@ -19,9 +19,9 @@ import { connect as netConnect, isIP } from "node:net";
 import { resolve as resolvePath } from "node:path";
 import { assertNever } from "../../language/assert.js";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
-import { commitsImplicitly, fileAccessWord, splitStatements } from "../../language/sql-lexer.js";
+import { commitsImplicitly, fileAccessWord, splitStatements } from "../../language/sql/lexer.js";
 import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type RowSink, type SqlValue } from "./driver.js";
-import { formatDateTime, quoteIdent, sqlQuote } from "../sql-quote.js";
+import { formatDateTime, quoteIdent, sqlQuote } from "../../language/sql/quote.js";
 import { Redaction } from "../redact.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { mysqlUrlTls, type MysqlTls } from "../../language/mysql-url.js";
@@ -405,6 +405,11 @@ class MysqlDriver implements DatabaseDriver {
     const word = fileAccessWord(sql, "mysql");
     if (word) throw new DriverError(`${this.label}: a query must not read or write files on the server (${word})`, "not-readonly");
     if (this.depth > 0) throw new DriverError(`${this.label}: a query cannot run inside a transaction`, "internal");
+    // A statement MySQL commits by itself (DDL) would end the READ ONLY transaction first, and run.
+    const own = splitStatements(sql, "mysql")[0];
+    if (own !== undefined && commitsImplicitly(sql, own, "mysql")) {
+      throw new DriverError(`${this.label}: query runs read-only statements, and this one changes the database`, "not-readonly");
+    }
     await this.execute("START TRANSACTION READ ONLY");
     try {
       // A prepared statement is one statement: nothing after it can end the READ ONLY transaction.

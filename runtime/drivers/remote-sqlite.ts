@@ -26,11 +26,11 @@ import { randomBytes } from "node:crypto";
 import { appendFile, mkdtemp, readFile, rm, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lexSql } from "../../language/sql-lexer.js";
+import { lexSql } from "../../language/sql/lexer.js";
 import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type HostDriver, type Row, type SqlValue } from "./driver.js";
 import { openSqlite } from "./sqlite.js";
 import { shellQuote } from "../quote.js";
-import { sqlLiteral } from "../sql-quote.js";
+import { sqlLiteral } from "../../language/sql/quote.js";
 
 export interface RemoteSqliteOptions {
   /** Told things the operator should know (the fallback copy without sqlite3). */

@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
 import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
-import { formatDateTime } from "../sql-quote.js";
+import { formatDateTime } from "../../language/sql/quote.js";
 
 export interface SqliteOptions {
   /** Open read-only: writes fail with "attempt to write a readonly database". */

@@ -1,4 +1,4 @@
-// ~/.ssh/config for the SSH driver (ssh.ts): read with the ssh-config
+// ~/.ssh/config for the SSH driver (ssh/): read with the ssh-config
 // package (Include expanded here, which the package leaves alone) and turned
 // into what a connection needs: user, address, port, IdentityFiles, ProxyJump
 // hops, where the known_hosts file is and the name a host key is looked up by.

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DatabaseDriver, Row, SqlValue } from "../../runtime/drivers/driver.js";
 import { openSqlite } from "../../runtime/drivers/sqlite.js";
-import { quoteIdent, sqlLiteral } from "../../runtime/sql-quote.js";
+import { quoteIdent, sqlLiteral } from "../../language/sql/quote.js";
 
 export const SQLITE_SCHEMA = `
 CREATE TABLE person (id INTEGER PRIMARY KEY AUTOINCREMENT, name CHAR(512), notes TEXT, score DOUBLE,

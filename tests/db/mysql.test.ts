@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DriverError, type DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { openMysql, parseMysqlUrl } from "../../runtime/drivers/mysql.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
-import { sqlLiteral, sqlQuote } from "../../runtime/sql-quote.js";
+import { sqlLiteral, sqlQuote } from "../../language/sql/quote.js";
 import { createTestDatabase, MARIADB_HOST, MARIADB_PORT, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { allRows, loadFixture, MYSQL_SCHEMA, newSqlite, tempDir, TABLES } from "./fixtures.js";
 

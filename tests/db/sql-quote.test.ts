@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { formatDateTime, quoteIdent, sqlLiteral, sqlQuote } from "../../runtime/sql-quote.js";
+import { formatDateTime, quoteIdent, sqlLiteral, sqlQuote } from "../../language/sql/quote.js";
 import type { DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { newSqlite, tempDir } from "./fixtures.js";
 

@@ -11,7 +11,7 @@ import { historyCommand, runbookNameFromFile, formatDuration } from "../../cli/c
 import { showCommand } from "../../cli/commands/show.js";
 import { unlockCommand } from "../../cli/commands/unlock.js";
 import { UsageError } from "../../cli/io.js";
-import { openJournal, type Journal } from "../../runtime/journal.js";
+import { openJournal, type Journal } from "../../runtime/journal/index.js";
 import { captureIO, completeRun, deadPid, makePlan, makeStep, runFinished, stepEvents, tempDir, tick } from "./helpers.js";
 
 const tmp = tempDir("runbook-commands-");

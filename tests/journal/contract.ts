@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import os from "node:os";
 import { JournalError } from "../../runtime/journal-errors.js";
-import { AmbiguousRunIdError, LockedError, TAIL_MAX_CHARS, TAIL_MAX_LINES, type Journal, type JournalIdentity } from "../../runtime/journal.js";
+import { AmbiguousRunIdError, LockedError, TAIL_MAX_CHARS, TAIL_MAX_LINES, type Journal, type JournalIdentity } from "../../runtime/journal/index.js";
 import { completeRun, deadPid, makePlan, makeStep, runFinished, stepEvents, tick } from "./helpers.js";
 
 export type OpenStore = (identity?: Partial<JournalIdentity>) => Promise<Journal>;

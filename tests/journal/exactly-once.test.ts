@@ -12,7 +12,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openJournal } from "../../runtime/journal.js";
+import { openJournal } from "../../runtime/journal/index.js";
 import { cli, type CliBuilder } from "../support/cli.js";
 import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
 

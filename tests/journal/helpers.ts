@@ -9,7 +9,7 @@ import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import type { CliIO } from "../../cli/io.js";
 import type { RunEvent } from "../../runtime/events.js";
-import type { Journal } from "../../runtime/journal.js";
+import type { Journal } from "../../runtime/journal/index.js";
 import type { Plan, PlannedStep } from "../../runtime/plan.js";
 import { NO_SPAN } from "../../language/span.js";
 

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openJournal } from "../../runtime/journal.js";
+import { openJournal } from "../../runtime/journal/index.js";
 import { cli } from "../support/cli.js";
 
 const mode = (p: string) => statSync(p).mode & 0o777;

@@ -5,8 +5,8 @@
 // server is not there, except under CI=true, where that fails.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseMysqlLocation } from "../../runtime/drivers/journal-mysql.js";
-import { JournalLocationError, describeLocation, openJournal } from "../../runtime/journal.js";
+import { parseMysqlLocation } from "../../runtime/journal/stores/mysql.js";
+import { JournalLocationError, describeLocation, openJournal } from "../../runtime/journal/index.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { journalContract } from "./contract.js";
 import { completeRun, makePlan } from "./helpers.js";

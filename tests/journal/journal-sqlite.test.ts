@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSyn
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { inspectSqliteJournal } from "../../runtime/drivers/journal-sqlite.js";
-import { defaultStateLocation, openJournal, resolveStateLocation } from "../../runtime/journal.js";
+import { inspectSqliteJournal } from "../../runtime/journal/stores/sqlite.js";
+import { defaultStateLocation, openJournal, resolveStateLocation } from "../../runtime/journal/index.js";
 import { journalContract } from "./contract.js";
 import { JournalError } from "../../runtime/journal-errors.js";
 import { canMountTmpfs, withTmpfs } from "../support/tmpfs.js";

@@ -1,7 +1,7 @@
 // Child process for the kill -9 test: writes runs to the journal at ARGV[2] in a
 // loop, as fast as it can, printing each finished run's number, until it is killed.
 
-import { openJournal } from "../../runtime/journal.js";
+import { openJournal } from "../../runtime/journal/index.js";
 import { makePlan, runFinished, stepEvents, tick } from "./helpers.js";
 
 const file = process.argv[2];

@@ -2,7 +2,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JournalRecorder, OutputTail } from "../../runtime/journal.js";
+import { JournalRecorder, OutputTail } from "../../runtime/journal/index.js";
 import { runFinished, stepEvents, tick } from "./helpers.js";
 
 describe("OutputTail", () => {

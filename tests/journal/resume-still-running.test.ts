@@ -10,7 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openJournal } from "../../runtime/journal.js";
+import { openJournal } from "../../runtime/journal/index.js";
 import { cli, type CliBuilder } from "../support/cli.js";
 import { alive } from "../support/process.js";
 import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openJournal } from "../../runtime/journal.js";
+import { openJournal } from "../../runtime/journal/index.js";
 import { cli, type CliBuilder } from "../support/cli.js";
 import { canMountTmpfs, withTmpfs } from "../support/tmpfs.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";

@@ -10,9 +10,9 @@ import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { processStartToken } from "../../runtime/drivers/process-identity.js";
-import type { CommandRecord } from "../../runtime/journal.js";
+import type { CommandRecord } from "../../runtime/journal/index.js";
 import { checkCommand, endCommand } from "../../runtime/running-commands.js";
-import { currentIdentity } from "../../runtime/journal.js";
+import { currentIdentity } from "../../runtime/journal/index.js";
 import { makePlan } from "./helpers.js";
 
 const started: ChildProcess[] = [];

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { compileSource } from "../../language/compile.js";
-import { statementsWithParams } from "../../language/sql-lexer.js";
+import { statementsWithParams } from "../../language/sql/lexer.js";
 import { placeShellValues, placeSqlValues, type Piece } from "../../language/value-placement.js";
 import { LocalDriver } from "../../runtime/drivers/local.js";
 import { showText, type Plan } from "../../runtime/plan.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { openJournal } from "../../runtime/journal.js";
+import { openJournal } from "../../runtime/journal/index.js";
 import { cli } from "../support/cli.js";
 import { treeHash } from "./helpers.js";
 import { alive } from "../support/process.js";

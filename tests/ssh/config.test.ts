@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DriverError } from "../../runtime/drivers/driver.js";
-import { resolveSshTarget, SshPool } from "../../runtime/drivers/ssh.js";
+import { resolveSshTarget, SshPool } from "../../runtime/drivers/ssh/index.js";
 
 let root: string;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { SshPool, type SshPoolOptions } from "../../runtime/drivers/ssh.js";
+import { SshPool, type SshPoolOptions } from "../../runtime/drivers/ssh/index.js";
 import { startSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { collect, failure, sshdEnabled } from "./helpers.js";
 

@@ -3,7 +3,7 @@
 // over one connection, the channel cap, and sudo.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DriverError, type HostDriver } from "../../runtime/drivers/driver.js";
-import { SshPool } from "../../runtime/drivers/ssh.js";
+import { SshPool } from "../../runtime/drivers/ssh/index.js";
 import { startSshHosts, SUDO_TARGET_USER, type SshTestHosts } from "../support/sshd.js";
 import { requireSudo } from "../support/sudo.js";
 import { collect, marker, sleeping, sshdEnabled } from "./helpers.js";

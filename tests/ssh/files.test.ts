@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DriverError, type HostDriver } from "../../runtime/drivers/driver.js";
-import { SshPool } from "../../runtime/drivers/ssh.js";
+import { SshPool } from "../../runtime/drivers/ssh/index.js";
 import { startSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { collect, sshdEnabled } from "./helpers.js";
 

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SshPool } from "../../runtime/drivers/ssh.js";
+import { SshPool } from "../../runtime/drivers/ssh/index.js";
 import { startSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { collect, failure, sshdEnabled } from "./helpers.js";
 

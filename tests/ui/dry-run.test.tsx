@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup } from "ink-testing-library";
 import type { RunEvent } from "../../runtime/events.js";
 import { OutputBuffer } from "../../cli/ui/output-buffer.js";
-import { JournalRecorder } from "../../runtime/journal.js";
+import { JournalRecorder } from "../../runtime/journal/index.js";
 import { dryRunJournalText, guardLine, guardLineOutcomeFirst } from "../../runtime/views/step-lines.js";
 import { createPlainLog } from "../../runtime/views/plain-log.js";
 import { KEY, makePlan, run, step, track } from "./support.js";

@@ -3,7 +3,7 @@
 
 import { render } from "ink-testing-library";
 import { App } from "../../cli/ui/App.js";
-import { UiStore } from "../../cli/ui/store.js";
+import { UiStore } from "../../cli/ui/store/index.js";
 import type { Plan } from "../../runtime/plan.js";
 import { EventBus, frame } from "./support.js";
 

@@ -3,7 +3,7 @@
 // step is no longer running.
 
 import { describe, expect, it } from "vitest";
-import { UiStore } from "../../cli/ui/store.js";
+import { UiStore } from "../../cli/ui/store/index.js";
 import { detailLines, progressBar } from "../../cli/ui/StepDetail.js";
 import type { RunEvent } from "../../runtime/events.js";
 import { makePlan, step } from "./support.js";

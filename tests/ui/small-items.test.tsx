@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup } from "ink-testing-library";
 import type { RunEvent } from "../../runtime/events.js";
-import { UiStore } from "../../cli/ui/store.js";
+import { UiStore } from "../../cli/ui/store/index.js";
 import { formatSummary } from "../../cli/ui/summary.js";
 import { displayWidth, resumeCommand } from "../../cli/ui/format.js";
 import { confirm, makePlan, run, step, track } from "./support.js";

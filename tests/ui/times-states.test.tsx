@@ -8,7 +8,7 @@ import { cleanup } from "ink-testing-library";
 import type { RunEvent } from "../../runtime/events.js";
 import { stepTime, waitText } from "../../cli/ui/format.js";
 import { formatSummary } from "../../cli/ui/summary.js";
-import { UiStore } from "../../cli/ui/store.js";
+import { UiStore } from "../../cli/ui/store/index.js";
 import type { Action } from "../../runtime/plan.js";
 import { NO_SPAN } from "../../language/span.js";
 import { makePlan, plain, run, step } from "./support.js";

@@ -6,7 +6,7 @@ import { OutputBuffer } from "../../cli/ui/output-buffer.js";
 import { displayWidth, formatClock, formatDuration, sanitizeLine, truncate } from "../../cli/ui/format.js";
 import { fit, lineText, styleLine } from "../../cli/ui/Lines.js";
 import { formatSummary } from "../../cli/ui/summary.js";
-import { UiStore } from "../../cli/ui/store.js";
+import { UiStore } from "../../cli/ui/store/index.js";
 import type { RunEvent } from "../../runtime/events.js";
 import { makePlan, run, step } from "./support.js";
 

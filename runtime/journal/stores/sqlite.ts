@@ -3,56 +3,18 @@
 // WAL with synchronous = NORMAL keeps commits free of fsyncs while a kill -9 at
 // any instant still leaves the file consistent; statements are prepared once.
 // The schema is versioned with PRAGMA user_version and migrated in a transaction.
-// Loaded lazily by runtime/journal.ts.
+// Loaded lazily by runtime/journal/open.ts.
 
 import Database from "better-sqlite3";
 import { statSync } from "node:fs";
-import { JournalError, JournalInUseError } from "../journal-errors.js";
-import { processesHoldingDeleted } from "./process-identity.js";
-import {
-  COMMAND_COLUMNS,
-  commandFromRow,
-  commandKey,
-  commandRow,
-  lockStillOurs,
-  type CommandRecord,
-  type CurrentRun,
-  AmbiguousRunIdError,
-  JournalRecorder,
-  confirmationFromRow,
-  noteFromRow,
-  APPROVAL_COLUMNS,
-  approvalFromRow,
-  approvalRow,
-  type ApprovalRecord,
-  rollbackFromRow,
-  LockedError,
-  RUN_COLUMNS,
-  holderFromRow,
-  isStale,
-  likePrefix,
-  newRunRow,
-  nowIso,
-  pidAlive,
-  runFromRow,
-  stepsFromRows,
-  unlockDecision,
-  type BeginRunInfo,
-  type ConfirmationRecord,
-  type Journal,
-  type JournalIdentity,
-  type LockHolder,
-  type LockRow,
-  type NoteRecord,
-  type RollbackRecord,
-  type RunRecord,
-  type RunRow,
-  type StepHostRow,
-  type StepRecord,
-  type StepRow,
-  type WriteOp,
-} from "../journal.js";
-import type { CommandRef, RunEvent } from "../events.js";
+import { JournalError, JournalInUseError } from "../../journal-errors.js";
+import { processesHoldingDeleted } from "../../drivers/process-identity.js";
+import { isStale, nowIso, pidAlive } from "../identity.js";
+import { type CurrentRun, lockStillOurs, unlockDecision } from "../locks.js";
+import { JournalRecorder, type WriteOp } from "../recorder.js";
+import { APPROVAL_COLUMNS, approvalFromRow, approvalRow, COMMAND_COLUMNS, commandFromRow, commandKey, commandRow, confirmationFromRow, holderFromRow, likePrefix, type LockRow, newRunRow, noteFromRow, rollbackFromRow, RUN_COLUMNS, runFromRow, type RunRow, type StepHostRow, type StepRow, stepsFromRows } from "../rows.js";
+import { AmbiguousRunIdError, type ApprovalRecord, type BeginRunInfo, type CommandRecord, type ConfirmationRecord, type Journal, type JournalIdentity, LockedError, type LockHolder, type NoteRecord, type RollbackRecord, type RunRecord, type StepRecord } from "../types.js";
+import type { CommandRef, RunEvent } from "../../events.js";
 
 /** Migration N (1-based) brings the schema from version N-1 to N. Never edit one that shipped. */
 const MIGRATIONS: string[] = [

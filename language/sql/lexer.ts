@@ -2,15 +2,15 @@
 // has its strings, quoted names, comments and statement ends reads it from here:
 // the checker (where a `${…}` stands, destructive and writing statements), the
 // planner (values become bound parameters), the executor (one statement at a
-// time, in one transaction) and the dry run's descriptions. One dialect object per
-// engine holds what differs: MySQL's backslash escapes, `"…"` strings, `#` and
-// `-- ` comments and `/*! … */` executable comments; SQLite's `"…"` and `[…]`
+// time, in one transaction) and the dry run's descriptions. Each engine's
+// SqlDialect (sqlite.ts, mysql.ts) holds what differs: MySQL's backslash
+// escapes, `"…"` strings, `#` and `-- ` comments and `/*! … */` executable comments; SQLite's `"…"` and `[…]`
 // names and `?NNN :name @name $name` parameters.
 //
 // A token never decides whether a value is code: values are bound parameters, so
 // a tokenizer that disagreed with the server could only make a statement fail.
 
-export type SqlDialect = "sqlite" | "mysql";
+import { DIALECTS, type Engine } from "./index.js";
 
 export type SqlTokenKind =
   | "space"
@@ -35,59 +35,13 @@ export interface SqlToken {
   unterminated?: boolean;
 }
 
-interface Dialect {
-  /** `\` escapes the next character inside '…' and "…". */
-  backslashEscapes: boolean;
-  /** What "…" is. */
-  doubleQuote: "string" | "name";
-  /** `[name]` is a quoted name. */
-  brackets: boolean;
-  /** `#` starts a comment. */
-  hashComment: boolean;
-  /** `--` starts a comment only when a space or control character follows. */
-  dashCommentNeedsSpace: boolean;
-  /** `/*!` and `/*M!` hold code. */
-  executableComments: boolean;
-  /** `:name`, `@name`, `$name` and `?NNN` are parameters. */
-  namedParams: boolean;
-  /** A statement (by its first words, upper-cased) that the engine commits by itself, before and after it. */
-  commitsImplicitly(words: readonly string[]): boolean;
-}
-
-/** MySQL statements that cause an implicit commit (the DDL and account statements). */
-const MYSQL_IMPLICIT_COMMIT = new Set(["CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK", "ANALYZE", "OPTIMIZE", "REPAIR", "INSTALL", "UNINSTALL"]);
-
-export const DIALECTS: { [K in SqlDialect]: Dialect } = {
-  mysql: {
-    backslashEscapes: true,
-    doubleQuote: "string",
-    brackets: false,
-    hashComment: true,
-    dashCommentNeedsSpace: true,
-    executableComments: true,
-    namedParams: false,
-    // CREATE TEMPORARY TABLE and DROP TEMPORARY TABLE do not commit.
-    commitsImplicitly: (words) => MYSQL_IMPLICIT_COMMIT.has(words[0] ?? "") && words[1] !== "TEMPORARY",
-  },
-  sqlite: {
-    backslashEscapes: false,
-    doubleQuote: "name",
-    brackets: true,
-    hashComment: false,
-    dashCommentNeedsSpace: false,
-    executableComments: false,
-    namedParams: true,
-    commitsImplicitly: () => false,
-  },
-};
-
 const isWordStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
 const isWordPart = (c: number) => isWordStart(c) || (c >= 48 && c <= 57) || c === 36;
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /** The tokens of an SQL text, in order, covering every character. */
-export function lexSql(sql: string, dialectName: SqlDialect): SqlToken[] {
-  const d = DIALECTS[dialectName];
+export function lexSql(sql: string, engine: Engine): SqlToken[] {
+  const d = DIALECTS[engine];
   const out: SqlToken[] = [];
   const n = sql.length;
   let i = 0;
@@ -194,7 +148,7 @@ export interface SqlStatement {
  * The body of a `CREATE TRIGGER` (BEGIN … END) stays whole. A statement of
  * comments only is dropped.
  */
-export function splitStatements(sql: string, dialect: SqlDialect, tokens: SqlToken[] = lexSql(sql, dialect)): SqlStatement[] {
+export function splitStatements(sql: string, engine: Engine, tokens: SqlToken[] = lexSql(sql, engine)): SqlStatement[] {
   const out: SqlStatement[] = [];
   let current: SqlToken[] = [];
   let words: string[] = [];
@@ -247,8 +201,8 @@ export function statementWords(sql: string, st: SqlStatement): SqlWord[] {
 export const FILE_ACCESS_WORDS: ReadonlySet<string> = new Set(["OUTFILE", "DUMPFILE", "LOAD_FILE"]);
 
 /** The first word of the SQL (code, MySQL executable comments included) that reads or writes a server file, if any. */
-export function fileAccessWord(sql: string, dialect: SqlDialect): string | undefined {
-  for (const t of lexSql(sql, dialect)) {
+export function fileAccessWord(sql: string, engine: Engine): string | undefined {
+  for (const t of lexSql(sql, engine)) {
     if (t.kind !== "word") continue;
     const w = sql.slice(t.start, t.end).toUpperCase();
     if (FILE_ACCESS_WORDS.has(w)) return w;
@@ -257,8 +211,8 @@ export function fileAccessWord(sql: string, dialect: SqlDialect): string | undef
 }
 
 /** Whether the engine commits this statement by itself (MySQL DDL): it cannot be rolled back. */
-export function commitsImplicitly(sql: string, st: SqlStatement, dialect: SqlDialect): boolean {
-  return DIALECTS[dialect].commitsImplicitly(statementWords(sql, st).slice(0, 2).map((w) => w.word));
+export function commitsImplicitly(sql: string, st: SqlStatement, engine: Engine): boolean {
+  return DIALECTS[engine].commitsImplicitly(statementWords(sql, st).slice(0, 2).map((w) => w.word));
 }
 
 export interface StatementWithParams {
@@ -275,9 +229,9 @@ export interface StatementWithParams {
  * the values of its own `?`. Throws when the counts differ: the placement made one
  * `?` per value, so they cannot unless the SQL was changed after it.
  */
-export function statementsWithParams(sql: string, params: readonly string[], dialect: SqlDialect): StatementWithParams[] {
+export function statementsWithParams(sql: string, params: readonly string[], engine: Engine): StatementWithParams[] {
   let next = 0;
-  const out = splitStatements(sql, dialect).map((st) => {
+  const out = splitStatements(sql, engine).map((st) => {
     const count = st.tokens.filter((t) => t.kind === "param").length;
     const own = params.slice(next, next + count);
     next += count;
@@ -288,7 +242,7 @@ export function statementsWithParams(sql: string, params: readonly string[], dia
 }
 
 /** The statements of a multi-statement SQL text that the engine commits by itself (MySQL DDL among others). */
-export function implicitCommitStatements(sql: string, dialect: SqlDialect): SqlStatement[] {
-  const statements = splitStatements(sql, dialect);
-  return statements.length < 2 ? [] : statements.filter((st) => commitsImplicitly(sql, st, dialect));
+export function implicitCommitStatements(sql: string, engine: Engine): SqlStatement[] {
+  const statements = splitStatements(sql, engine);
+  return statements.length < 2 ? [] : statements.filter((st) => commitsImplicitly(sql, st, engine));
 }

@@ -3,56 +3,17 @@
 // the same locks (a row per (runbook, env), taken by a PRIMARY KEY insert in the
 // same transaction as the run row, so two machines cannot both start a run).
 // mysql2 is asynchronous: record() queues its writes in order on one connection,
-// and flush() waits for them. Loaded lazily by runtime/journal.ts.
+// and flush() waits for them. Loaded lazily by runtime/journal/open.ts.
 
 import mysql from "mysql2/promise";
-import { JournalError } from "../journal-errors.js";
-import {
-  COMMAND_COLUMNS,
-  commandFromRow,
-  commandKey,
-  commandRow,
-  lockStillOurs,
-  type CommandRecord,
-  type CurrentRun,
-  AmbiguousRunIdError,
-  JournalLocationError,
-  JournalRecorder,
-  LockedError,
-  RUN_COLUMNS,
-  confirmationFromRow,
-  describeLocation,
-  holderFromRow,
-  isStale,
-  likePrefix,
-  newRunRow,
-  noteFromRow,
-  APPROVAL_COLUMNS,
-  approvalFromRow,
-  approvalRow,
-  type ApprovalRecord,
-  nowIso,
-  pidAlive,
-  rollbackFromRow,
-  runFromRow,
-  stepsFromRows,
-  unlockDecision,
-  type BeginRunInfo,
-  type ConfirmationRecord,
-  type Journal,
-  type JournalIdentity,
-  type LockHolder,
-  type LockRow,
-  type NoteRecord,
-  type RollbackRecord,
-  type RunRecord,
-  type RunRow,
-  type StepHostRow,
-  type StepRecord,
-  type StepRow,
-  type WriteOp,
-} from "../journal.js";
-import type { CommandRef, RunEvent } from "../events.js";
+import { JournalError } from "../../journal-errors.js";
+import { isStale, nowIso, pidAlive } from "../identity.js";
+import { describeLocation, JournalLocationError } from "../location.js";
+import { type CurrentRun, lockStillOurs, unlockDecision } from "../locks.js";
+import { JournalRecorder, type WriteOp } from "../recorder.js";
+import { APPROVAL_COLUMNS, approvalFromRow, approvalRow, COMMAND_COLUMNS, commandFromRow, commandKey, commandRow, confirmationFromRow, holderFromRow, likePrefix, type LockRow, newRunRow, noteFromRow, rollbackFromRow, RUN_COLUMNS, runFromRow, type RunRow, type StepHostRow, type StepRow, stepsFromRows } from "../rows.js";
+import { AmbiguousRunIdError, type ApprovalRecord, type BeginRunInfo, type CommandRecord, type ConfirmationRecord, type Journal, type JournalIdentity, LockedError, type LockHolder, type NoteRecord, type RollbackRecord, type RunRecord, type StepRecord } from "../types.js";
+import type { CommandRef, RunEvent } from "../../events.js";
 
 const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
