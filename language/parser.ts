@@ -19,6 +19,7 @@ import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { SourceText, type Span } from "./span.js";
 import { FirstSetLookahead } from "./lookahead.js";
+import { STATEMENT_KINDS, STATEMENTS } from "./statements.js";
 import * as T from "./tokens.js";
 
 const { Kw } = T;
@@ -416,26 +417,11 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.LBrace);
     this.MANY((this.parts.statement ??= () =>
       this.OR(
-        (this.stmtAlts ??= [
-          { ALT: () => this.SUBRULE(this.requireStmt) },
-          { ALT: () => this.SUBRULE(this.confirmStmt) },
-          { ALT: () => this.SUBRULE(this.manualStmt) },
-          { ALT: () => this.SUBRULE(this.runStmt) },
-          { ALT: () => this.SUBRULE(this.editStmt) },
-          { ALT: () => this.SUBRULE(this.uploadStmt) },
-          { ALT: () => this.SUBRULE(this.downloadStmt) },
-          { ALT: () => this.SUBRULE(this.sqlStmt) },
-          { ALT: () => this.SUBRULE(this.exportStmt) },
-          { ALT: () => this.SUBRULE(this.importStmt) },
-          { ALT: () => this.SUBRULE(this.syncStmt) },
-          { ALT: () => this.SUBRULE(this.waitStmt) },
-          { ALT: () => this.SUBRULE(this.noteStmt) },
-          { ALT: () => this.SUBRULE(this.undoStmt) },
-          { ALT: () => this.SUBRULE(this.timeoutStmt) },
-          { ALT: () => this.SUBRULE(this.retryStmt) },
-          { ALT: () => this.SUBRULE(this.allowFailureStmt) },
-          { ALT: () => this.SUBRULE(this.parallelStmt) },
-        ]),
+        // One alternative per entry of the statements table, in its order.
+        (this.stmtAlts ??= STATEMENT_KINDS.map((k) => {
+          const rule = this.statementRule(STATEMENTS[k].rule);
+          return { ALT: () => this.SUBRULE(rule) };
+        })),
       )),
     );
     this.CONSUME(T.RBrace);
@@ -813,6 +799,13 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
+  /** The rule of a statement the statements table names (a name with no rule is a bug: thrown when the parser is built). */
+  private statementRule(name: string): (idx: number) => CstNode {
+    const rule = (this as unknown as Record<string, unknown>)[name];
+    if (typeof rule !== "function") throw new Error(`internal error: the statements table names a rule the parser lacks: ${name}`);
+    return rule as (idx: number) => CstNode;
+  }
+
   /** The text being parsed (set with `input`). */
   sourceText = "";
 
@@ -1160,11 +1153,8 @@ const PUNCT: Map<TokenType, string> = new Map([
 ]);
 const KW_BY_TYPE = new Map<TokenType, string>(Object.entries(Kw).map(([w, t]) => [t, w]));
 
-const STATEMENT_WORDS = [
-  "require", "confirm", "manual", "run", "edit", "upload", "download", "sql", "export", "import",
-  "sync", "wait", "note", "undo", "timeout", "retry", "allow", "parallel",
-] as const;
-const STATEMENT_TYPES = new Set<TokenType>(STATEMENT_WORDS.map((w) => Kw[w]));
+const STATEMENT_TYPES = new Set<TokenType>(STATEMENT_KINDS.map((k) => Kw[STATEMENTS[k].keyword]));
+const STATEMENT_WORDS = STATEMENT_KINDS.map((k) => STATEMENTS[k].words);
 const TOP_TYPES = new Set<TokenType>(
   (["runbook", "description", "owner", "default", "include", "param", "var", "secret", "host", "database", "env", "section", "step", "finally"] as const).map((w) => Kw[w]),
 );
@@ -1310,10 +1300,10 @@ function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): D
   if (expected.length === 1 && expected[0] === T.RBrace && BLOCK_OF[rule] && info?.kind === "mismatch") {
     if (atEof) return diag(messages.unclosedBlock(BLOCK_OF[rule]!), at(true));
     if (rule === "block" && actual.tokenType === T.Identifier) {
-      notes.push(messages.statementsNote());
+      notes.push(messages.statementsNote(STATEMENT_WORDS));
       return diag(messages.unknownStatement(actual.image), tokenSpan(src, actual));
     }
-    if (rule === "block") notes.push(messages.statementsNote());
+    if (rule === "block") notes.push(messages.statementsNote(STATEMENT_WORDS));
     else if (rule === "section" || rule === "finallyBlock") notes.push(messages.sectionNote());
     else if (rule === "envBlock") notes.push(messages.envBlockNote());
     return diag(messages.unexpectedIn(describeActual(actual), BLOCK_OF[rule]!), tokenSpan(src, actual));
