@@ -3,10 +3,11 @@
 // error recovery (so several syntax errors are reported in one pass) and rewrites
 // Chevrotain's exceptions into plain-word diagnostics ("expected a string after `run`").
 // to-ast.ts turns the CST into the typed AST; compile.ts ties the pipeline together.
-// The parser is built once per process (module-level singleton).
+// The parser is built once per process (module-level singleton). This file holds the
+// grammar; how Chevrotain is tuned to build it and its CST quickly is parser-tuning.ts
+// (and lookahead.ts). The statements of a step are those of statements.ts's table.
 
 import {
-  CstParser,
   EOF,
   type CstNode,
   type IOrAlt,
@@ -18,7 +19,7 @@ import {
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { SourceText, type Span } from "./span.js";
-import { FirstSetLookahead } from "./lookahead.js";
+import { newChildren, TunedCstParser, type TuningOptions } from "./parser-tuning.js";
 import { STATEMENT_KINDS, STATEMENTS } from "./statements.js";
 import * as T from "./tokens.js";
 
@@ -58,121 +59,10 @@ const vocabulary: TokenType[] = [...T.allTokens];
 const LABELS = ["arg", "body", "bool", "capture", "captureSecret", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "into", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "template", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
-/** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
-interface Recorder {
-  RECORDING_PHASE: boolean;
-  enableRecording(): void;
-  disableRecording(): void;
-  consumeInternalRecord(tok: unknown, idx: number, opts: unknown): unknown;
-  subruleInternalRecord(rule: unknown, idx: number, opts: unknown): unknown;
-  optionInternalRecord(action: unknown, idx: number): unknown;
-  orInternalRecord(alts: unknown, idx: number): unknown;
-  manyInternalRecord(idx: number, action: unknown): void;
-  manySepFirstInternalRecord(idx: number, action: unknown): void;
-  atLeastOneInternalRecord(idx: number, action: unknown): void;
-  atLeastOneSepFirstInternalRecord(idx: number, action: unknown): void;
-  ACTION_RECORD: unknown;
-  BACKTRACK_RECORD: unknown;
-  LA_RECORD: unknown;
-}
-
-const recordingPrototypes = new WeakMap<object, object>();
-
-/** `proto` with the recording DSL methods on top (what Chevrotain's `enableRecording` sets on the parser). */
-function recordingPrototype(proto: object): object {
-  let rec = recordingPrototypes.get(proto);
-  if (rec) return rec;
-  const r: Record<string, unknown> = Object.create(proto) as Record<string, unknown>;
-  for (let i = 0; i < 10; i++) {
-    const idx = i > 0 ? i : "";
-    r[`CONSUME${idx}`] = function (this: Recorder, a: unknown, b: unknown) { return this.consumeInternalRecord(a, i, b); };
-    r[`SUBRULE${idx}`] = function (this: Recorder, a: unknown, b: unknown) { return this.subruleInternalRecord(a, i, b); };
-    r[`OPTION${idx}`] = function (this: Recorder, a: unknown) { return this.optionInternalRecord(a, i); };
-    r[`OR${idx}`] = function (this: Recorder, a: unknown) { return this.orInternalRecord(a, i); };
-    r[`MANY${idx}`] = function (this: Recorder, a: unknown) { this.manyInternalRecord(i, a); };
-    r[`MANY_SEP${idx}`] = function (this: Recorder, a: unknown) { this.manySepFirstInternalRecord(i, a); };
-    r[`AT_LEAST_ONE${idx}`] = function (this: Recorder, a: unknown) { this.atLeastOneInternalRecord(i, a); };
-    r[`AT_LEAST_ONE_SEP${idx}`] = function (this: Recorder, a: unknown) { this.atLeastOneSepFirstInternalRecord(i, a); };
-  }
-  r.consume = function (this: Recorder, idx: number, a: unknown, b: unknown) { return this.consumeInternalRecord(a, idx, b); };
-  r.subrule = function (this: Recorder, idx: number, a: unknown, b: unknown) { return this.subruleInternalRecord(a, idx, b); };
-  r.option = function (this: Recorder, idx: number, a: unknown) { return this.optionInternalRecord(a, idx); };
-  r.or = function (this: Recorder, idx: number, a: unknown) { return this.orInternalRecord(a, idx); };
-  r.many = function (this: Recorder, idx: number, a: unknown) { this.manyInternalRecord(idx, a); };
-  r.atLeastOne = function (this: Recorder, idx: number, a: unknown) { this.atLeastOneInternalRecord(idx, a); };
-  const base = proto as Recorder;
-  r.ACTION = base.ACTION_RECORD;
-  r.BACKTRACK = base.BACKTRACK_RECORD;
-  r.LA = base.LA_RECORD;
-  rec = r;
-  recordingPrototypes.set(proto, rec);
-  return rec;
-}
-
-/** The constructor of CST nodes' `children` (see `cstInvocationStateUpdate`). */
-function Children(): void {}
-
-export class RunbookParser extends CstParser {
-  /**
-   * `validate`: run Chevrotain's grammar checks (tests). `recovery`: error recovery. `lookahead`:
-   * "first-sets" (lookahead.ts, quick to build) or Chevrotain's own LL(k) strategy. `recording`:
-   * how the grammar is recorded (see `enableRecording`).
-   */
-  constructor({
-    validate = false,
-    recovery = true,
-    lookahead = "first-sets",
-    recording = "own",
-  }: { validate?: boolean; recovery?: boolean; lookahead?: "first-sets" | "chevrotain"; recording?: "own" | "chevrotain" } = {}) {
-    super(vocabulary, {
-      ...(lookahead === "first-sets" && !validate ? { lookaheadStrategy: new FirstSetLookahead() } : {}),
-      recoveryEnabled: recovery,
-      maxLookahead: 1,
-      errorMessageProvider: errorProvider,
-      skipValidations: !validate,
-    });
-    this.recording = recording;
+export class RunbookParser extends TunedCstParser {
+  constructor(options: TuningOptions = {}) {
+    super(vocabulary, errorProvider, options);
     this.performSelfAnalysis();
-  }
-
-  /** How the grammar is recorded: "own" (see `enableRecording`) or Chevrotain's way (tests compare the two). */
-  private readonly recording: "own" | "chevrotain";
-
-  /**
-   * Chevrotain records the grammar by running every rule with recording versions of the DSL
-   * methods (`CONSUME1`, `OR2`, …), 86 of them, set on the parser itself and deleted after:
-   * deleting them turns the parser into a dictionary for a while and made up about 5 ms and
-   * 1.5 MB of allocation of every `runbook check`. Here they live on a prototype of their own,
-   * put between the parser and its class while recording and taken out after (the same
-   * methods as Chevrotain's, so the recorded grammar is the same; tests/language/parser.test.ts
-   * compares it with a parser made with `recording: "chevrotain"`).
-   */
-  protected enableRecording(): void {
-    if (this.recording === "chevrotain") return void (CstParser.prototype as unknown as Recorder).enableRecording.call(this);
-    (this as unknown as Recorder).RECORDING_PHASE = true;
-    Object.setPrototypeOf(this, recordingPrototype(Object.getPrototypeOf(this) as object));
-  }
-
-  protected disableRecording(): void {
-    if (this.recording === "chevrotain") return void (CstParser.prototype as unknown as Recorder).disableRecording.call(this);
-    (this as unknown as Recorder).RECORDING_PHASE = false;
-    Object.setPrototypeOf(this, Object.getPrototypeOf(Object.getPrototypeOf(this)) as object);
-  }
-
-  /**
-   * Chevrotain starts every CST node with `children: Object.create(null)`, which V8 keeps
-   * in dictionary mode: several hundred bytes a node and a hash lookup per child access.
-   * Objects made by a constructor get hidden classes instead, with room in the object for
-   * as many keys as nodes use (an `{}` literal has room for four, and a step has seven):
-   * the CST of a large runbook shrinks by more than half and to-ast reads it faster. No rule
-   * or label is named like an Object.prototype member, so the prototype cannot shadow a
-   * missing child (tests/language/parser.test.ts).
-   */
-  protected cstInvocationStateUpdate(fullRuleName: string): void {
-    const node: CstNode = { name: fullRuleName, children: new (Children as unknown as new () => CstNode["children"])() };
-    const self = this as unknown as { setInitialNodeLocation(n: CstNode): void; CST_STACK: CstNode[] };
-    self.setInitialNodeLocation(node);
-    self.CST_STACK.push(node);
   }
 
   /** Called with each top-level item's CST as soon as it is parsed (see `parseSource`). */
@@ -990,7 +880,7 @@ export const PIECE_SIZE = 32 * 1024;
  */
 function parseInPieces(text: string, src: SourceText, onItem: (item: CstNode) => void, size: number): ParseResult | undefined {
   const parser = getParser();
-  const children = new (Children as unknown as new () => CstNode["children"])();
+  const children = newChildren();
   let eof: IToken[] | undefined;
   for (let base = 0; base < text.length; ) {
     const cut = text.indexOf("\n}", base + size);
