@@ -32,8 +32,9 @@
 //   value-too-large       a param's or var's value would be over 1 MB once interpolated (scope.ts)
 // warnings
 //   parallel-without-group `parallel N` on a step whose host is not a group in any env
-//   missing-undo          a mutating step (run, upload, sql, import, sync; an edit
-//                         undoes itself) without `undo` that can run in a protected env
+//   missing-undo          a mutating step (a statement statements.ts marks `changesState`:
+//                         run, upload, sql, import, sync; an edit undoes itself) without
+//                         `undo` that can run in a protected env
 //                         (steps of `finally` are cleanup and are not rolled back)
 //   destructive-sql       DROP, TRUNCATE, or DELETE/UPDATE without WHERE in a `sql`
 //                         statement with no `confirm` before it in the same step
