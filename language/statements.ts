@@ -57,6 +57,3 @@ export const STATEMENTS: StatementTable = {
 };
 
 export const STATEMENT_KINDS = Object.keys(STATEMENTS) as StmtKind[];
-
-/** The kind a parser rule parses, by rule name (to-ast.ts reads a block's children by it). */
-export const KIND_OF_RULE: ReadonlyMap<string, StmtKind> = new Map(STATEMENT_KINDS.map((k) => [STATEMENTS[k].rule, k]));

@@ -47,7 +47,7 @@ import {
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { respan, SourceText, type Span } from "./span.js";
-import { KIND_OF_RULE, type StmtKind, type StmtOf } from "./statements.js";
+import { STATEMENT_KINDS, STATEMENTS, type StmtKind, type StmtOf } from "./statements.js";
 import { decodeString, durationMs } from "./strings.js";
 import * as T from "./tokens.js";
 
@@ -479,9 +479,8 @@ class Builder {
   private block(n: CstNode): Block {
     const body: Stmt[] = [];
     for (const key in n.children) {
-      const kind = KIND_OF_RULE.get(key);
-      if (kind === undefined) continue;
-      const build = STMT_BUILDERS[kind] as (this: Builder, n: CstNode) => Stmt;
+      const build = BUILDER_OF_RULE[key];
+      if (!build) continue;
       for (const e of n.children[key]!) if (!isToken(e)) body.push(build.call(this, e));
     }
     this.byOffset(body);
@@ -869,6 +868,11 @@ const STMT_BUILDERS: { [K in StmtKind]: (this: Builder, n: CstNode) => StmtOf<K>
   "allow-failure": Builder.prototype.allowFailureStmt,
   parallel: Builder.prototype.parallelStmt,
 };
+
+/** The builders by CST rule name (a block's children are keyed by it), as the statements table pairs them. */
+const BUILDER_OF_RULE: Record<string, (this: Builder, n: CstNode) => Stmt> = Object.fromEntries(
+  STATEMENT_KINDS.map((k) => [STATEMENTS[k].rule, STMT_BUILDERS[k] as (this: Builder, n: CstNode) => Stmt]),
+);
 
 /** The `runbook`, `description` and `owner` keywords of a file (compile.ts reports them in an included file). */
 export function headerKeywords(cst: CstNode | undefined, file: string): IToken[] {
