@@ -32,8 +32,9 @@
 //   value-too-large       a param's or var's value would be over 1 MB once interpolated (scope.ts)
 // warnings
 //   parallel-without-group `parallel N` on a step whose host is not a group in any env
-//   missing-undo          a mutating step (run, upload, sql, import, sync; an edit
-//                         undoes itself) without `undo` that can run in a protected env
+//   missing-undo          a mutating step (a statement statements.ts marks `changesState`:
+//                         run, upload, sql, import, sync; an edit undoes itself) without
+//                         `undo` that can run in a protected env
 //                         (steps of `finally` are cleanup and are not rolled back)
 //   destructive-sql       DROP, TRUNCATE, or DELETE/UPDATE without WHERE in a `sql`
 //                         statement with no `confirm` before it in the same step
@@ -90,6 +91,8 @@ import { mysqlUrlTls } from "./mysql-url.js";
 import { isSimpleShell, piecesOf, placeShellValues, placeSqlValues, type Placement } from "./value-placement.js";
 import { envScope, evalStatic, HOST_VALUES, MAX_VALUE_LENGTH, oversizedValue, resolveValues, RUN_BUILTINS, runnableEnvs, type EnvScope } from "./scope.js";
 import type { Span } from "./span.js";
+import { assertNever } from "./assert.js";
+import { STATEMENT_KINDS, STATEMENTS, type SecretPlace, type StatementInfo, type StmtKind } from "./statements.js";
 
 type Kind = Decl["kind"];
 
@@ -143,16 +146,21 @@ const SEMVER =
 const HOST_TARGET = /^(?:[^\s@:/]+@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const MYSQL_URL = /^mysql:\/\/[^\s/]+(?:\/[^\s/?]*)?(?:\?\S*)?$/;
 const EXPORT_FORMATS = new Set(["csv", "web2py"]);
-const MUTATING = new Set<Stmt["kind"]>(["run", "upload", "sql", "import", "sync"]);
-const STEP_OPTIONS: Partial<Record<Stmt["kind"], string>> = {
-  timeout: "timeout",
-  retry: "retry",
-  parallel: "parallel",
-  "allow-failure": "allow failure",
-  undo: "undo",
-};
+/** The code places a secret may go (statements.ts `secretsIn` names them). */
+const CODE_PLACES: { [P in SecretPlace]: Place } = { command: COMMAND, sql: SQL, edit: EDIT };
+/** The place of a statement's field: code where the statements table lets secrets go, else `otherwise`. */
+function placeOf<K extends StmtKind>(kind: K, field: keyof StatementInfo<K>["secretsIn"], otherwise: Place): Place {
+  const code = STATEMENTS[kind].secretsIn[field];
+  return code ? CODE_PLACES[code] : otherwise;
+}
+const RUN_COMMAND = placeOf("run", "command", text("a command"));
+const UNDO_COMMAND = placeOf("undo", "command", text("a command"));
+const SQL_TEXT = placeOf("sql", "text", text("SQL"));
+const EDIT_TEXT = placeOf("edit", "replaces", text("an edit"));
 /** A bit for each step option, to see a repeated one without making a set per step. */
-const OPTION_BIT: Partial<Record<Stmt["kind"], number>> = Object.fromEntries(Object.keys(STEP_OPTIONS).map((kind, i) => [kind, 1 << i]));
+const OPTION_BIT: Partial<Record<StmtKind, number>> = Object.fromEntries(
+  STATEMENT_KINDS.filter((k) => STATEMENTS[k].option !== undefined).map((kind, i) => [kind, 1 << i]),
+);
 
 /** Every semantic error and warning of a runbook, sorted by position. */
 export function check(rb: Runbook): Diagnostic[] {
@@ -562,6 +570,8 @@ class Checker {
         }
         return;
       }
+      default:
+        return assertNever(d, "declaration");
     }
   }
 
@@ -1023,12 +1033,12 @@ class Checker {
     for (const s of step.body) {
       const bit = OPTION_BIT[s.kind];
       if (bit !== undefined) {
-        if (options & bit) this.error("duplicate-option", s.span, messages.duplicateOption(STEP_OPTIONS[s.kind]!));
+        if (options & bit) this.error("duplicate-option", s.span, messages.duplicateOption(STATEMENTS[s.kind].option!));
         options |= bit;
       }
       if (s.kind === "confirm") confirmed = true;
       if (s.kind === "undo") hasUndo = true;
-      if (MUTATING.has(s.kind)) mutating = true;
+      if (STATEMENTS[s.kind].changesState) mutating = true;
       if (s.kind === "sql" && !confirmed) this.destructive(s);
       if (s.kind === "parallel") this.parallel(step, s.span);
       if (this.current) this.current.stmt = s.kind === "undo" ? step.body.length : step.body.indexOf(s);
@@ -1065,7 +1075,8 @@ class Checker {
   }
 
   private stmt(s: Stmt, inUndo: boolean): void {
-    if (inUndo && STEP_OPTIONS[s.kind]) this.error("misplaced-statement", s.span, messages.misplacedInUndo(STEP_OPTIONS[s.kind]!));
+    const option = STATEMENTS[s.kind].option;
+    if (inUndo && option) this.error("misplaced-statement", s.span, messages.misplacedInUndo(option));
     switch (s.kind) {
       case "require":
         this.cond(s.cond);
@@ -1081,15 +1092,15 @@ class Checker {
         this.string(s.text, shown("a note"));
         return;
       case "run":
-        this.string(s.command, COMMAND);
+        this.string(s.command, RUN_COMMAND);
         this.shellValues(s.command);
         if (s.as && "kind" in s.as) this.string(s.as, USER);
         return;
       case "edit":
         this.string(s.path, PATH);
         for (const r of s.replaces) {
-          this.string(r.old, EDIT);
-          this.string(r.new, EDIT);
+          this.string(r.old, EDIT_TEXT);
+          this.string(r.new, EDIT_TEXT);
         }
         return;
       case "upload":
@@ -1102,7 +1113,7 @@ class Checker {
           this.sqlValues(s.text, s.db.name);
           this.implicitCommits(s);
         }
-        this.string(s.text, SQL);
+        this.string(s.text, SQL_TEXT);
         return;
       case "export":
         this.dbRef(s.db);
@@ -1128,7 +1139,7 @@ class Checker {
         return;
       case "undo":
         if (s.command) {
-          this.string(s.command, COMMAND);
+          this.string(s.command, UNDO_COMMAND);
           this.shellValues(s.command);
         }
         for (const b of s.body ?? []) this.stmt(b, true);
@@ -1145,6 +1156,8 @@ class Checker {
         return;
       case "allow-failure":
         return;
+      default:
+        return assertNever(s, "statement");
     }
   }
 
@@ -1203,6 +1216,8 @@ class Checker {
         }
         return;
       }
+      default:
+        return assertNever(c, "condition");
     }
   }
 
@@ -1252,6 +1267,8 @@ class Checker {
         this.string(v.sql, SQL);
         this.readOnly(v.sql);
         return;
+      default:
+        return assertNever(v, "value");
     }
   }
 

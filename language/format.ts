@@ -11,6 +11,7 @@ import type { IToken, TokenType } from "chevrotain";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
 import { parseSource } from "./parser.js";
 import { SourceText } from "./span.js";
+import { STATEMENT_KINDS, STATEMENTS } from "./statements.js";
 import { decodeString } from "./strings.js";
 import {
   Comma,
@@ -91,25 +92,8 @@ const STATEMENT_KEYWORDS: ReadonlySet<string> = new Set([
   ...Object.keys(TOP_KIND),
   "protected",
   "approvals",
-  "require",
-  "confirm",
-  "manual",
-  "run",
-  "edit",
   "replace",
-  "upload",
-  "download",
-  "sql",
-  "export",
-  "import",
-  "sync",
-  "wait",
-  "note",
-  "undo",
-  "timeout",
-  "retry",
-  "allow",
-  "parallel",
+  ...STATEMENT_KINDS.map((k) => STATEMENTS[k].keyword),
 ]);
 
 /** Token types after which a keyword is read as a value, not as a statement. */

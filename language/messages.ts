@@ -43,8 +43,7 @@ export const messages = {
   unexpectedIn: (what: string, where: string) => `unexpected ${what} in ${where}`,
   reservedWordNote: (word: string) => `\`${word}\` is a reserved word and cannot be a name; choose another one`,
   unknownStatement: (word: string) => `unknown statement ${q(word)}`,
-  statementsNote: () =>
-    "a step holds statements: `require`, `confirm`, `manual`, `run`, `edit`, `upload`, `download`, `sql`, `export`, `import`, `sync`, `wait`, `note`, `undo`, `timeout`, `retry`, `allow failure`, `parallel`",
+  statementsNote: (words: readonly string[]) => `a step holds statements: ${words.map(q).join(", ")}`,
   sectionNote: () => 'a section holds steps: `step "Title" { … }`',
   envBlockNote: () => "an env block holds `protected`, `confirm \"…\"` and overrides like `var home = \"…\"`",
   topLevelNote: () =>

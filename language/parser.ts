@@ -1,49 +1,30 @@
 // The parser: a Chevrotain CstParser for the whole grammar of the runbook language
 // (docs: shared LANGUAGE.md). `parseSource` lexes with tokens.ts, parses to a CST with
 // error recovery (so several syntax errors are reported in one pass) and rewrites
-// Chevrotain's exceptions into plain-word diagnostics ("expected a string after `run`").
+// Chevrotain's exceptions into plain-word diagnostics ("expected a string after `run`",
+// parse-errors.ts).
 // to-ast.ts turns the CST into the typed AST; compile.ts ties the pipeline together.
-// The parser is built once per process (module-level singleton).
+// The parser is built once per process (module-level singleton). This file holds the
+// grammar; how Chevrotain is tuned to build it and its CST quickly is parser-tuning.ts
+// (and lookahead.ts). The statements of a step are those of statements.ts's table.
 
 import {
-  CstParser,
   EOF,
   type CstNode,
   type IOrAlt,
-  type IParserErrorMessageProvider,
   type IRecognitionException,
   type IToken,
   type TokenType,
 } from "chevrotain";
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
-import { SourceText, type Span } from "./span.js";
-import { FirstSetLookahead } from "./lookahead.js";
+import { SourceText } from "./span.js";
+import { newChildren, TunedCstParser, type TuningOptions } from "./parser-tuning.js";
+import { STATEMENT_KINDS, STATEMENTS } from "./statements.js";
+import { describeActual, endOffset, errorProvider, explain, lineBreakBetween, printable, resetErrorInfos, tokenSpan, valid } from "./parse-errors.js";
 import * as T from "./tokens.js";
 
 const { Kw } = T;
-
-// ---------------------------------------------------------------- error info side channel
-
-/** What Chevrotain knew when it built an error message; the message itself is `#index`. */
-interface ErrorInfo {
-  kind: "mismatch" | "no-viable" | "early-exit" | "not-all";
-  expected: TokenType[];
-  previous?: IToken;
-}
-
-let errorInfos: ErrorInfo[] = [];
-
-const firstTokens = (paths: TokenType[][]): TokenType[] => paths.map((p) => p[0]).filter((t): t is TokenType => t !== undefined);
-
-const errorProvider: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, previous }) => `#${errorInfos.push({ kind: "mismatch", expected: [expected], previous }) - 1}`,
-  buildNotAllInputParsedMessage: () => `#${errorInfos.push({ kind: "not-all", expected: [EOF] }) - 1}`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, previous }) =>
-    `#${errorInfos.push({ kind: "no-viable", expected: expectedPathsPerAlt.flatMap(firstTokens), previous }) - 1}`,
-  buildEarlyExitMessage: ({ expectedIterationPaths, previous }) =>
-    `#${errorInfos.push({ kind: "early-exit", expected: firstTokens(expectedIterationPaths), previous }) - 1}`,
-};
 
 // ---------------------------------------------------------------- the grammar
 
@@ -57,121 +38,10 @@ const vocabulary: TokenType[] = [...T.allTokens];
 const LABELS = ["arg", "body", "bool", "capture", "captureSecret", "command", "cond", "count", "db", "duration", "every", "format", "from", "fromDb", "fromEnv", "group", "id", "inner", "into", "item", "left", "local", "logic", "member", "name", "new", "number", "old", "on", "op", "operand", "password", "path", "probe", "ref", "right", "source", "string", "tables", "target", "template", "text", "timeout", "title", "to", "unless", "url", "user", "value", "version", "via", "when", "why"] as const;
 const L = Object.fromEntries(LABELS.map((n) => [n, { LABEL: n }])) as { [K in (typeof LABELS)[number]]: { LABEL: K } };
 
-/** Chevrotain's grammar recorder (traits/gast_recorder.js), as RunbookParser reaches it. */
-interface Recorder {
-  RECORDING_PHASE: boolean;
-  enableRecording(): void;
-  disableRecording(): void;
-  consumeInternalRecord(tok: unknown, idx: number, opts: unknown): unknown;
-  subruleInternalRecord(rule: unknown, idx: number, opts: unknown): unknown;
-  optionInternalRecord(action: unknown, idx: number): unknown;
-  orInternalRecord(alts: unknown, idx: number): unknown;
-  manyInternalRecord(idx: number, action: unknown): void;
-  manySepFirstInternalRecord(idx: number, action: unknown): void;
-  atLeastOneInternalRecord(idx: number, action: unknown): void;
-  atLeastOneSepFirstInternalRecord(idx: number, action: unknown): void;
-  ACTION_RECORD: unknown;
-  BACKTRACK_RECORD: unknown;
-  LA_RECORD: unknown;
-}
-
-const recordingPrototypes = new WeakMap<object, object>();
-
-/** `proto` with the recording DSL methods on top (what Chevrotain's `enableRecording` sets on the parser). */
-function recordingPrototype(proto: object): object {
-  let rec = recordingPrototypes.get(proto);
-  if (rec) return rec;
-  const r: Record<string, unknown> = Object.create(proto) as Record<string, unknown>;
-  for (let i = 0; i < 10; i++) {
-    const idx = i > 0 ? i : "";
-    r[`CONSUME${idx}`] = function (this: Recorder, a: unknown, b: unknown) { return this.consumeInternalRecord(a, i, b); };
-    r[`SUBRULE${idx}`] = function (this: Recorder, a: unknown, b: unknown) { return this.subruleInternalRecord(a, i, b); };
-    r[`OPTION${idx}`] = function (this: Recorder, a: unknown) { return this.optionInternalRecord(a, i); };
-    r[`OR${idx}`] = function (this: Recorder, a: unknown) { return this.orInternalRecord(a, i); };
-    r[`MANY${idx}`] = function (this: Recorder, a: unknown) { this.manyInternalRecord(i, a); };
-    r[`MANY_SEP${idx}`] = function (this: Recorder, a: unknown) { this.manySepFirstInternalRecord(i, a); };
-    r[`AT_LEAST_ONE${idx}`] = function (this: Recorder, a: unknown) { this.atLeastOneInternalRecord(i, a); };
-    r[`AT_LEAST_ONE_SEP${idx}`] = function (this: Recorder, a: unknown) { this.atLeastOneSepFirstInternalRecord(i, a); };
-  }
-  r.consume = function (this: Recorder, idx: number, a: unknown, b: unknown) { return this.consumeInternalRecord(a, idx, b); };
-  r.subrule = function (this: Recorder, idx: number, a: unknown, b: unknown) { return this.subruleInternalRecord(a, idx, b); };
-  r.option = function (this: Recorder, idx: number, a: unknown) { return this.optionInternalRecord(a, idx); };
-  r.or = function (this: Recorder, idx: number, a: unknown) { return this.orInternalRecord(a, idx); };
-  r.many = function (this: Recorder, idx: number, a: unknown) { this.manyInternalRecord(idx, a); };
-  r.atLeastOne = function (this: Recorder, idx: number, a: unknown) { this.atLeastOneInternalRecord(idx, a); };
-  const base = proto as Recorder;
-  r.ACTION = base.ACTION_RECORD;
-  r.BACKTRACK = base.BACKTRACK_RECORD;
-  r.LA = base.LA_RECORD;
-  rec = r;
-  recordingPrototypes.set(proto, rec);
-  return rec;
-}
-
-/** The constructor of CST nodes' `children` (see `cstInvocationStateUpdate`). */
-function Children(): void {}
-
-export class RunbookParser extends CstParser {
-  /**
-   * `validate`: run Chevrotain's grammar checks (tests). `recovery`: error recovery. `lookahead`:
-   * "first-sets" (lookahead.ts, quick to build) or Chevrotain's own LL(k) strategy. `recording`:
-   * how the grammar is recorded (see `enableRecording`).
-   */
-  constructor({
-    validate = false,
-    recovery = true,
-    lookahead = "first-sets",
-    recording = "own",
-  }: { validate?: boolean; recovery?: boolean; lookahead?: "first-sets" | "chevrotain"; recording?: "own" | "chevrotain" } = {}) {
-    super(vocabulary, {
-      ...(lookahead === "first-sets" && !validate ? { lookaheadStrategy: new FirstSetLookahead() } : {}),
-      recoveryEnabled: recovery,
-      maxLookahead: 1,
-      errorMessageProvider: errorProvider,
-      skipValidations: !validate,
-    });
-    this.recording = recording;
+export class RunbookParser extends TunedCstParser {
+  constructor(options: TuningOptions = {}) {
+    super(vocabulary, errorProvider, options);
     this.performSelfAnalysis();
-  }
-
-  /** How the grammar is recorded: "own" (see `enableRecording`) or Chevrotain's way (tests compare the two). */
-  private readonly recording: "own" | "chevrotain";
-
-  /**
-   * Chevrotain records the grammar by running every rule with recording versions of the DSL
-   * methods (`CONSUME1`, `OR2`, …), 86 of them, set on the parser itself and deleted after:
-   * deleting them turns the parser into a dictionary for a while and made up about 5 ms and
-   * 1.5 MB of allocation of every `runbook check`. Here they live on a prototype of their own,
-   * put between the parser and its class while recording and taken out after (the same
-   * methods as Chevrotain's, so the recorded grammar is the same; tests/language/parser.test.ts
-   * compares it with a parser made with `recording: "chevrotain"`).
-   */
-  protected enableRecording(): void {
-    if (this.recording === "chevrotain") return void (CstParser.prototype as unknown as Recorder).enableRecording.call(this);
-    (this as unknown as Recorder).RECORDING_PHASE = true;
-    Object.setPrototypeOf(this, recordingPrototype(Object.getPrototypeOf(this) as object));
-  }
-
-  protected disableRecording(): void {
-    if (this.recording === "chevrotain") return void (CstParser.prototype as unknown as Recorder).disableRecording.call(this);
-    (this as unknown as Recorder).RECORDING_PHASE = false;
-    Object.setPrototypeOf(this, Object.getPrototypeOf(Object.getPrototypeOf(this)) as object);
-  }
-
-  /**
-   * Chevrotain starts every CST node with `children: Object.create(null)`, which V8 keeps
-   * in dictionary mode: several hundred bytes a node and a hash lookup per child access.
-   * Objects made by a constructor get hidden classes instead, with room in the object for
-   * as many keys as nodes use (an `{}` literal has room for four, and a step has seven):
-   * the CST of a large runbook shrinks by more than half and to-ast reads it faster. No rule
-   * or label is named like an Object.prototype member, so the prototype cannot shadow a
-   * missing child (tests/language/parser.test.ts).
-   */
-  protected cstInvocationStateUpdate(fullRuleName: string): void {
-    const node: CstNode = { name: fullRuleName, children: new (Children as unknown as new () => CstNode["children"])() };
-    const self = this as unknown as { setInitialNodeLocation(n: CstNode): void; CST_STACK: CstNode[] };
-    self.setInitialNodeLocation(node);
-    self.CST_STACK.push(node);
   }
 
   /** Called with each top-level item's CST as soon as it is parsed (see `parseSource`). */
@@ -416,26 +286,11 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.LBrace);
     this.MANY((this.parts.statement ??= () =>
       this.OR(
-        (this.stmtAlts ??= [
-          { ALT: () => this.SUBRULE(this.requireStmt) },
-          { ALT: () => this.SUBRULE(this.confirmStmt) },
-          { ALT: () => this.SUBRULE(this.manualStmt) },
-          { ALT: () => this.SUBRULE(this.runStmt) },
-          { ALT: () => this.SUBRULE(this.editStmt) },
-          { ALT: () => this.SUBRULE(this.uploadStmt) },
-          { ALT: () => this.SUBRULE(this.downloadStmt) },
-          { ALT: () => this.SUBRULE(this.sqlStmt) },
-          { ALT: () => this.SUBRULE(this.exportStmt) },
-          { ALT: () => this.SUBRULE(this.importStmt) },
-          { ALT: () => this.SUBRULE(this.syncStmt) },
-          { ALT: () => this.SUBRULE(this.waitStmt) },
-          { ALT: () => this.SUBRULE(this.noteStmt) },
-          { ALT: () => this.SUBRULE(this.undoStmt) },
-          { ALT: () => this.SUBRULE(this.timeoutStmt) },
-          { ALT: () => this.SUBRULE(this.retryStmt) },
-          { ALT: () => this.SUBRULE(this.allowFailureStmt) },
-          { ALT: () => this.SUBRULE(this.parallelStmt) },
-        ]),
+        // One alternative per entry of the statements table, in its order.
+        (this.stmtAlts ??= STATEMENT_KINDS.map((k) => {
+          const rule = this.statementRule(STATEMENTS[k].rule);
+          return { ALT: () => this.SUBRULE(rule) };
+        })),
       )),
     );
     this.CONSUME(T.RBrace);
@@ -813,6 +668,13 @@ export class RunbookParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
+  /** The rule of a statement the statements table names (a name with no rule is a bug: thrown when the parser is built). */
+  private statementRule(name: string): (idx: number) => CstNode {
+    const rule = (this as unknown as Record<string, unknown>)[name];
+    if (typeof rule !== "function") throw new Error(`internal error: the statements table names a rule the parser lacks: ${name}`);
+    return rule as (idx: number) => CstNode;
+  }
+
   /** The text being parsed (set with `input`). */
   sourceText = "";
 
@@ -874,6 +736,9 @@ export interface ParseOptions {
  * Lexes and parses one file. Never throws on bad input. With `onItem`, a large file is read
  * in pieces (`parseInPieces`): the result is the same, but its tokens are not kept.
  */
+/** The span of a real token (parse-errors.ts; compile.ts reads it from here). */
+export { tokenSpan };
+
 export function parseSource(file: string, text: string, options: ParseOptions = {}): ParseResult {
   const { onItem, source: src = new SourceText(file, text), pieceSize = PIECE_SIZE } = options;
   if (onItem && text.length > pieceSize) {
@@ -974,7 +839,7 @@ export function parseSource(file: string, text: string, options: ParseOptions = 
       span: ok ? tokenSpan(src, tok) : src.span(text.length, 0),
     });
   }
-  errorInfos = [];
+  resetErrorInfos();
   parser.input = []; // the parser is kept for the next file: it must not keep this one's tokens alive
   return { cst, diagnostics, tokens: lexed.tokens, comments: lexed.groups.comments ?? [] };
 }
@@ -997,7 +862,7 @@ export const PIECE_SIZE = 32 * 1024;
  */
 function parseInPieces(text: string, src: SourceText, onItem: (item: CstNode) => void, size: number): ParseResult | undefined {
   const parser = getParser();
-  const children = new (Children as unknown as new () => CstNode["children"])();
+  const children = newChildren();
   let eof: IToken[] | undefined;
   for (let base = 0; base < text.length; ) {
     const cut = text.indexOf("\n}", base + size);
@@ -1031,7 +896,7 @@ function parseInPieces(text: string, src: SourceText, onItem: (item: CstNode) =>
     base = end;
   }
   if (eof) children["EOF"] = eof;
-  errorInfos = [];
+  resetErrorInfos();
   return { cst: { name: "file", children }, diagnostics: [], tokens: [], comments: [] };
 }
 
@@ -1085,7 +950,7 @@ function atTopLevel(e: IRecognitionException): boolean {
 
 /** Runs `parser.file()`; a stack overflow or a bug becomes a diagnostic, never an exception. */
 function runParser(parser: RunbookParser, tokens: IToken[], onItem: ((item: CstNode) => void) | undefined, src: SourceText, diagnostics: Diagnostic[]): CstNode | undefined {
-  errorInfos = [];
+  resetErrorInfos();
   parser.input = tokens;
   parser.sourceText = src.text;
   parser.onItem = onItem;
@@ -1105,229 +970,4 @@ function runParser(parser: RunbookParser, tokens: IToken[], onItem: ((item: CstN
   } finally {
     parser.onItem = undefined;
   }
-}
-
-// ---------------------------------------------------------------- error rewriting
-
-/** Invisible or control characters as `U+00A0`, so a message never prints them raw. */
-function printable(text: string): string {
-  return [...text]
-    .map((ch) => {
-      const c = ch.codePointAt(0)!;
-      const invisible = c < 32 || (c >= 0x7f && c <= 0xa0) || c === 0xad || (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) || c === 0xfeff;
-      return invisible ? `U+${c.toString(16).toUpperCase().padStart(4, "0")}` : ch;
-    })
-    .join("");
-}
-
-const valid = (n: number | undefined): n is number => typeof n === "number" && !Number.isNaN(n);
-
-/** The span of a real token (not one inserted by recovery). */
-export function tokenSpan(src: SourceText, tok: IToken): Span {
-  return src.span(tok.startOffset, tok.image.length);
-}
-
-/** The offset just after a token. */
-const endOffset = (tok: IToken): number => tok.startOffset + tok.image.length;
-
-/** Whether a line ends between two offsets of a text (false when either is not a real offset). */
-function lineBreakBetween(text: string, from: number, to: number): boolean {
-  if (!valid(from) || !valid(to)) return false;
-  for (let k = from; k < to; k++) {
-    const c = text.charCodeAt(k);
-    if (c === 10 || c === 13) return true;
-  }
-  return false;
-}
-
-const STRING_TYPES = new Set<TokenType>([T.AnyString, T.StringLiteral, T.TripleString, T.UnterminatedString, T.UnterminatedTripleString]);
-const PUNCT: Map<TokenType, string> = new Map([
-  [T.EqEq, "=="],
-  [T.NotEq, "!="],
-  [T.LtEq, "<="],
-  [T.GtEq, ">="],
-  [T.Lt, "<"],
-  [T.Gt, ">"],
-  [T.Equals, "="],
-  [T.LBrace, "{"],
-  [T.RBrace, "}"],
-  [T.LBracket, "["],
-  [T.RBracket, "]"],
-  [T.LParen, "("],
-  [T.RParen, ")"],
-  [T.Comma, ","],
-  [T.Dot, "."],
-]);
-const KW_BY_TYPE = new Map<TokenType, string>(Object.entries(Kw).map(([w, t]) => [t, w]));
-
-const STATEMENT_WORDS = [
-  "require", "confirm", "manual", "run", "edit", "upload", "download", "sql", "export", "import",
-  "sync", "wait", "note", "undo", "timeout", "retry", "allow", "parallel",
-] as const;
-const STATEMENT_TYPES = new Set<TokenType>(STATEMENT_WORDS.map((w) => Kw[w]));
-const TOP_TYPES = new Set<TokenType>(
-  (["runbook", "description", "owner", "default", "include", "param", "var", "secret", "host", "database", "env", "section", "step", "finally"] as const).map((w) => Kw[w]),
-);
-const VALUE_TYPES = new Set<TokenType>([
-  T.AnyString, T.NumberLiteral, T.Duration, Kw.true, Kw.false, T.LBracket, T.Identifier, Kw.run, Kw.env,
-  Kw.succeeds, Kw.output, Kw.exists, Kw.query,
-]);
-const LITERAL_TYPES = new Set<TokenType>([T.AnyString, T.NumberLiteral, T.Duration, Kw.true, Kw.false, T.LBracket]);
-const OP_TYPES = new Set<TokenType>([T.EqEq, T.NotEq, T.LtEq, T.GtEq, T.Lt, T.Gt, Kw.contains, Kw.matches, Kw.in]);
-const DURATION_WORDS = "a duration like `30s` or `10m`";
-const VALUE_END_TYPES = new Set<TokenType>([T.Identifier, T.NumberLiteral, T.Duration, Kw.true, Kw.false, Kw.env, T.RBracket, T.RParen]);
-const DECL_RULES = new Set(["paramDecl", "varDecl", "secretDecl", "hostDecl", "databaseDecl", "header", "defaultEnv", "include"]);
-
-/** A token type in plain words: "a string", "`{`", "`run`". */
-function describeType(tt: TokenType): string {
-  if (STRING_TYPES.has(tt)) return "a string";
-  if (tt === T.Identifier) return "a name";
-  if (tt === T.NumberLiteral) return "a number";
-  if (tt === T.Duration) return DURATION_WORDS;
-  if (tt === EOF) return "the end of the file";
-  if (tt === T.LBracket) return "a list";
-  const kw = KW_BY_TYPE.get(tt);
-  if (kw) return `\`${kw}\``;
-  const p = PUNCT.get(tt);
-  if (p) return `\`${p}\``;
-  return tt.name;
-}
-
-/** A set of expected token types in plain words: "a string or a list", "a condition". */
-function describeExpected(types: TokenType[]): string {
-  const set = new Set(types);
-  const words: string[] = [];
-  const has = (s: Set<TokenType>, min: number) => [...s].filter((t) => set.has(t)).length >= min;
-  const drop = (s: Set<TokenType>) => s.forEach((t) => set.delete(t));
-  if (has(TOP_TYPES, 5)) {
-    drop(TOP_TYPES);
-    words.push("a declaration, `env`, `section`, `step` or `finally`");
-  }
-  if (has(STATEMENT_TYPES, 5)) {
-    drop(STATEMENT_TYPES);
-    words.push("a statement");
-  }
-  if (has(VALUE_TYPES, 6)) {
-    const cond = set.has(Kw.not) || set.has(T.LParen);
-    drop(VALUE_TYPES);
-    set.delete(Kw.not);
-    set.delete(T.LParen);
-    words.push(cond ? "a condition" : "a value");
-  } else if (has(LITERAL_TYPES, 5)) {
-    drop(LITERAL_TYPES);
-    words.push("a value");
-  }
-  if (has(OP_TYPES, 5)) {
-    drop(OP_TYPES);
-    words.push("a comparison like `==`");
-  }
-  for (const t of set) {
-    const w = describeType(t);
-    if (!words.includes(w)) words.push(w);
-  }
-  if (words.length <= 1) return words[0] ?? "something else";
-  return `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
-}
-
-/** The previous token as the "after …" part of a message. */
-function describePrevious(prev: IToken | undefined): string | undefined {
-  if (!prev || prev.tokenType === EOF || !valid(prev.startOffset) || prev.image === "") return undefined;
-  const tt = prev.tokenType;
-  if (STRING_TYPES.has(tt)) return prev.image.length <= 24 && !prev.image.includes("\n") ? `\`${prev.image}\`` : "the string";
-  return `\`${prev.image}\``;
-}
-
-/** What the parser was reading, for "unexpected X in …". */
-const BLOCK_OF: Record<string, string> = {
-  block: "a step",
-  section: "a section",
-  finallyBlock: "the `finally` block",
-  envBlock: "an env block",
-  editStmt: "an `edit` block",
-};
-
-function describeActual(tok: IToken): string {
-  const tt = tok.tokenType;
-  if (tt === EOF) return "end of file";
-  if (STRING_TYPES.has(tt)) return "string";
-  if (tt === T.Identifier) return `name \`${tok.image}\``;
-  return `\`${tok.image}\``;
-}
-
-/** Rewrites one Chevrotain exception into a Diagnostic in plain words. */
-function explain(src: SourceText, e: IRecognitionException, tokens: IToken[]): Diagnostic | undefined {
-  const id = /^#(\d+)$/.exec(e.message);
-  const info = id ? errorInfos[Number(id[1])] : undefined;
-  const stack = e.context?.ruleStack ?? [];
-  const rule = stack[stack.length - 1] ?? "file";
-  const parent = stack[stack.length - 2];
-  const actual: IToken = e.token;
-  const atEof = !actual || actual.tokenType === EOF || !valid(actual.startOffset);
-  const prev: IToken | undefined =
-    (e as { previousToken?: IToken }).previousToken ?? info?.previous ?? (atEof ? tokens[tokens.length - 1] : undefined);
-  const expected = info?.expected ?? [];
-  const notes: string[] = [];
-
-  const at = (pointAfterPrev: boolean): Span => {
-    const prevOk = prev && valid(prev.startOffset) && prev.tokenType !== EOF;
-    if (prevOk && (atEof || (pointAfterPrev && lineBreakBetween(src.text, endOffset(prev), actual.startOffset)))) return src.span(endOffset(prev), 0);
-    if (!atEof) return tokenSpan(src, actual);
-    return src.span(0, 0);
-  };
-  const diag = (message: string, span: Span): Diagnostic => ({
-    severity: "error",
-    code: "syntax",
-    message,
-    span,
-    ...(notes.length ? { notes } : {}),
-  });
-
-  // `when env = "prod"`: a single `=` right after a value of a condition.
-  const afterValue = !!prev && (VALUE_END_TYPES.has(prev.tokenType) || STRING_TYPES.has(prev.tokenType)) && !DECL_RULES.has(rule);
-  if (!atEof && actual.tokenType === T.Equals && afterValue && !expected.includes(T.Equals)) {
-    notes.push(messages.compareNote());
-    return diag(messages.unexpected("`=`"), tokenSpan(src, actual));
-  }
-  // `host NAME = …`: a string, a list, or the one word a host can be.
-  if (rule === "hostDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
-    return diag(messages.badHostValue(describeActual(actual)), atEof ? at(true) : tokenSpan(src, actual));
-  }
-  // `secret NAME = …`: `env`, `file`, or the one word a secret's source can be besides them.
-  if (rule === "secretDecl" && prev?.tokenType === T.Equals && expected.includes(T.Identifier)) {
-    return diag(messages.badSecretSource(), atEof ? at(true) : tokenSpan(src, actual));
-  }
-  const what = describeExpected(expected);
-  if (what.includes(DURATION_WORDS)) notes.push(messages.durationNote());
-
-  // Stray input at the top level (or redundant input after the file).
-  if (info?.kind === "not-all" || (expected.length === 1 && expected[0] === EOF)) {
-    if (atEof) return undefined;
-    if (actual.tokenType !== T.RBrace) notes.push(messages.topLevelNote());
-    return diag(messages.unexpected(describeActual(actual)), tokenSpan(src, actual));
-  }
-
-  // A block's statements ended at something that is neither a statement nor `}`.
-  if (expected.length === 1 && expected[0] === T.RBrace && BLOCK_OF[rule] && info?.kind === "mismatch") {
-    if (atEof) return diag(messages.unclosedBlock(BLOCK_OF[rule]!), at(true));
-    if (rule === "block" && actual.tokenType === T.Identifier) {
-      notes.push(messages.statementsNote());
-      return diag(messages.unknownStatement(actual.image), tokenSpan(src, actual));
-    }
-    if (rule === "block") notes.push(messages.statementsNote());
-    else if (rule === "section" || rule === "finallyBlock") notes.push(messages.sectionNote());
-    else if (rule === "envBlock") notes.push(messages.envBlockNote());
-    return diag(messages.unexpectedIn(describeActual(actual), BLOCK_OF[rule]!), tokenSpan(src, actual));
-  }
-
-  // A step header not followed by its body.
-  if (rule === "block" && parent === "step" && expected.length === 1 && expected[0] === T.LBrace) {
-    return diag(messages.expected("`{`", "the step header"), at(true));
-  }
-
-  // `param version = …`: a keyword where a name was expected.
-  if (!atEof && expected.includes(T.Identifier) && actual.tokenType !== T.Identifier && T.isKeyword(actual.image)) {
-    notes.push(messages.reservedWordNote(actual.image));
-  }
-  const after = describePrevious(prev);
-  return diag(messages.expected(what, after), at(true));
 }

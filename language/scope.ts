@@ -35,6 +35,7 @@
 // - A bare value is false when it is "", "false" or "0" (the number 0 and
 //   `false` included), true otherwise; a list is true when it has items.
 
+import { assertNever } from "./assert.js";
 import type { Runbook, Decl, EnvBlock, StringLit, InterpPart, Cond, CompareOp, ListLit, Literal, NameRef, Value } from "./ast.js";
 import { messages } from "./messages.js";
 import { durationMs } from "./strings.js";
@@ -256,6 +257,8 @@ class ValueWalk<T> {
           this.pieces(env, l.items[i]!, out); // lists nest at most MAX_NESTING deep (parser.ts)
         }
         return out;
+      default:
+        return assertNever(l, "literal");
     }
   }
 
@@ -470,6 +473,8 @@ export function resolveInterp(
         return { kind: "host", name };
       case "database":
         return { kind: "database", name };
+      default:
+        return assertNever(decl, "declaration");
     }
   }
   if (path.length === 2) {
@@ -658,6 +663,8 @@ class StaticEvaluator {
         if (!r) return "probe";
         return compareOperands(c.op, l, r);
       }
+      default:
+        return assertNever(c, "condition");
     }
   }
 
@@ -705,6 +712,8 @@ class StaticEvaluator {
         return { text: l.text };
       case "bool":
         return { text: l.value ? "true" : "false" };
+      default:
+        return assertNever(l, "literal");
     }
   }
 
@@ -761,8 +770,14 @@ class StaticEvaluator {
       case "exists":
       case "query":
         return undefined;
-      default:
+      case "string":
+      case "list":
+      case "number":
+      case "duration":
+      case "bool":
         return this.literal(v);
+      default:
+        return assertNever(v, "value");
     }
   }
 }
@@ -801,5 +816,7 @@ export function compareOperands(op: CompareOp, l: StaticOperand, r: StaticOperan
       }
     case "in":
       return asList(r).some((i) => valuesEqual(i, l.text));
+    default:
+      return assertNever(op, "operator");
   }
 }

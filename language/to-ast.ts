@@ -47,6 +47,7 @@ import {
 import type { Diagnostic } from "./diagnostics.js";
 import { messages } from "./messages.js";
 import { respan, SourceText, type Span } from "./span.js";
+import { STATEMENT_KINDS, STATEMENTS, type StmtKind, type StmtOf } from "./statements.js";
 import { decodeString, durationMs } from "./strings.js";
 import * as T from "./tokens.js";
 
@@ -478,7 +479,7 @@ class Builder {
   private block(n: CstNode): Block {
     const body: Stmt[] = [];
     for (const key in n.children) {
-      const build = STMT_BUILDERS[key];
+      const build = BUILDER_OF_RULE[key];
       if (!build) continue;
       for (const e of n.children[key]!) if (!isToken(e)) body.push(build.call(this, e));
     }
@@ -503,7 +504,7 @@ class Builder {
     return { kind, text, span };
   }
 
-  requireStmt(n: CstNode): Stmt {
+  requireStmt(n: CstNode): StmtOf<"require"> {
     const kw = first(n.children["Kw_require"]);
     const cond = this.condOf(n, "cond", this.cover(kw));
     const why = first(n.children["why"]);
@@ -512,7 +513,7 @@ class Builder {
     return s;
   }
 
-  runStmt(n: CstNode): Stmt {
+  runStmt(n: CstNode): StmtOf<"run"> {
     const kw = first(n.children["Kw_run"]);
     const cmdTok = first(n.children["command"]);
     const user = first(n.children["user"]);
@@ -530,7 +531,7 @@ class Builder {
     return s;
   }
 
-  editStmt(n: CstNode): Stmt {
+  editStmt(n: CstNode): StmtOf<"edit"> {
     const kw = first(n.children["Kw_edit"]);
     const pathTok = first(n.children["path"]);
     const replaces: Replace[] = subnodes(n.children["replaceClause"]).map((r) => {
@@ -563,7 +564,7 @@ class Builder {
     return t ? this.ident(t) : { name: "", span: this.cover(near) };
   }
 
-  sqlStmt(n: CstNode): Stmt {
+  sqlStmt(n: CstNode): StmtOf<"sql"> {
     const kw = first(n.children["Kw_sql"]);
     const db = this.db(n, "db", kw);
     const t = first(n.children["text"]);
@@ -581,7 +582,7 @@ class Builder {
     return { name, secret: !!first(c.children["captureSecret"]), span: this.cover(kw, nameTok) };
   }
 
-  exportStmt(n: CstNode): Stmt {
+  exportStmt(n: CstNode): StmtOf<"export"> {
     const kw = first(n.children["Kw_export"]);
     const db = this.db(n, "db", kw);
     const tablesNode = firstNode(n.children["tables"]);
@@ -595,7 +596,7 @@ class Builder {
     return s;
   }
 
-  importStmt(n: CstNode): Stmt {
+  importStmt(n: CstNode): StmtOf<"import"> {
     const kw = first(n.children["Kw_import"]);
     const db = this.db(n, "db", kw);
     const from = first(n.children["from"]);
@@ -603,7 +604,7 @@ class Builder {
     return { kind: "import", db, from: this.str(from, span), span };
   }
 
-  syncStmt(n: CstNode): Stmt {
+  syncStmt(n: CstNode): StmtOf<"sync"> {
     const kw = first(n.children["Kw_sync"]);
     const near = this.cover(kw);
     const db = this.db(n, "db", near);
@@ -616,7 +617,7 @@ class Builder {
     return s;
   }
 
-  waitStmt(n: CstNode): Stmt {
+  waitStmt(n: CstNode): StmtOf<"wait"> {
     const kw = first(n.children["Kw_wait"]);
     const cond = this.condOf(n, "cond", this.cover(kw, first(n.children["Kw_until"])));
     const every = first(n.children["every"]);
@@ -629,7 +630,7 @@ class Builder {
     return s;
   }
 
-  undoStmt(n: CstNode): Stmt {
+  undoStmt(n: CstNode): StmtOf<"undo"> {
     const kw = first(n.children["Kw_undo"]);
     const cmd = first(n.children["command"]);
     const body = firstNode(n.children["body"]);
@@ -640,14 +641,14 @@ class Builder {
     return { kind: "undo", command: this.str(cmd, kw), span: this.cover(kw, cmd) };
   }
 
-  timeoutStmt(n: CstNode): Stmt {
+  timeoutStmt(n: CstNode): StmtOf<"timeout"> {
     const kw = first(n.children["Kw_timeout"]);
     const d = first(n.children["duration"]);
     const duration = d ? this.duration(d) : { kind: "duration" as const, ms: 0, text: "", span: this.cover(kw) };
     return { kind: "timeout", duration, span: this.cover(kw, d) };
   }
 
-  retryStmt(n: CstNode): Stmt {
+  retryStmt(n: CstNode): StmtOf<"retry"> {
     const kw = first(n.children["Kw_retry"]);
     const c = first(n.children["count"]);
     const every = first(n.children["every"]);
@@ -656,11 +657,11 @@ class Builder {
     return s;
   }
 
-  allowFailureStmt(n: CstNode): Stmt {
+  allowFailureStmt(n: CstNode): StmtOf<"allow-failure"> {
     return { kind: "allow-failure", span: this.cover(first(n.children["Kw_allow"]), first(n.children["Kw_failure"])) };
   }
 
-  parallelStmt(n: CstNode): Stmt {
+  parallelStmt(n: CstNode): StmtOf<"parallel"> {
     const kw = first(n.children["Kw_parallel"]);
     const c = first(n.children["count"]);
     return { kind: "parallel", count: this.number(c, kw), span: this.cover(kw, c) };
@@ -836,36 +837,42 @@ function titleWords(s: StringLit): string {
   return s.parts.map((p) => (p.kind === "text" ? p.value : ` ${p.path.join(" ")} `)).join("");
 }
 
-const STMT_BUILDERS: Record<string, (this: Builder, n: CstNode) => Stmt> = {
-  requireStmt: Builder.prototype.requireStmt,
-  confirmStmt(n) {
-    return this.textStmt(n, "confirm");
+/** How to build each statement kind from its CST node (the node of its rule in the statements table). */
+const STMT_BUILDERS: { [K in StmtKind]: (this: Builder, n: CstNode) => StmtOf<K> } = {
+  require: Builder.prototype.requireStmt,
+  confirm(n) {
+    return this.textStmt(n, "confirm") as ConfirmStmt;
   },
-  manualStmt(n) {
-    return this.textStmt(n, "manual");
+  manual(n) {
+    return this.textStmt(n, "manual") as StmtOf<"manual">;
   },
-  noteStmt(n) {
-    return this.textStmt(n, "note");
+  note(n) {
+    return this.textStmt(n, "note") as StmtOf<"note">;
   },
-  runStmt: Builder.prototype.runStmt,
-  editStmt: Builder.prototype.editStmt,
-  uploadStmt(n) {
-    return this.copyStmt(n, "upload");
+  run: Builder.prototype.runStmt,
+  edit: Builder.prototype.editStmt,
+  upload(n) {
+    return this.copyStmt(n, "upload") as StmtOf<"upload">;
   },
-  downloadStmt(n) {
-    return this.copyStmt(n, "download");
+  download(n) {
+    return this.copyStmt(n, "download") as StmtOf<"download">;
   },
-  sqlStmt: Builder.prototype.sqlStmt,
-  exportStmt: Builder.prototype.exportStmt,
-  importStmt: Builder.prototype.importStmt,
-  syncStmt: Builder.prototype.syncStmt,
-  waitStmt: Builder.prototype.waitStmt,
-  undoStmt: Builder.prototype.undoStmt,
-  timeoutStmt: Builder.prototype.timeoutStmt,
-  retryStmt: Builder.prototype.retryStmt,
-  allowFailureStmt: Builder.prototype.allowFailureStmt,
-  parallelStmt: Builder.prototype.parallelStmt,
+  sql: Builder.prototype.sqlStmt,
+  export: Builder.prototype.exportStmt,
+  import: Builder.prototype.importStmt,
+  sync: Builder.prototype.syncStmt,
+  wait: Builder.prototype.waitStmt,
+  undo: Builder.prototype.undoStmt,
+  timeout: Builder.prototype.timeoutStmt,
+  retry: Builder.prototype.retryStmt,
+  "allow-failure": Builder.prototype.allowFailureStmt,
+  parallel: Builder.prototype.parallelStmt,
 };
+
+/** The builders by CST rule name (a block's children are keyed by it), as the statements table pairs them. */
+const BUILDER_OF_RULE: Record<string, (this: Builder, n: CstNode) => Stmt> = Object.fromEntries(
+  STATEMENT_KINDS.map((k) => [STATEMENTS[k].rule, STMT_BUILDERS[k] as (this: Builder, n: CstNode) => Stmt]),
+);
 
 /** The `runbook`, `description` and `owner` keywords of a file (compile.ts reports them in an included file). */
 export function headerKeywords(cst: CstNode | undefined, file: string): IToken[] {
