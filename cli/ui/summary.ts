@@ -68,7 +68,8 @@ export function formatSummary(store: UiStore, result: { status: RunStatus; exitC
   const outcome = store.verdict ? `: ${VERDICT_WORD[store.verdict.verdict]}` : ` ${word}`;
   out.push(paint(runColor, `${store.dryRun ? "Dry run" : "Run"} ${store.runId}${outcome} in ${elapsed} (exit ${result.exitCode}).`));
   if (store.finished?.error) out.push(...wrapped(escapeControls(store.finished.error), "  ", columns));
-  if (store.waitingApproval) out.push(...approvalWaitingLines(store.waitingApproval).flatMap((l) => wrapped(escapeControls(l), "  ", columns)));
+  // Not wrapped: the digests and the commands are copied from here whole.
+  if (store.waitingApproval) out.push(...approvalWaitingLines(store.waitingApproval).map((l) => `  ${escapeControls(l)}`));
   // Only a run that started a step has anything to resume.
   if (result.status !== "succeeded" && !store.dryRun && store.anyStarted) out.push(`Resume with: ${resumeCommand(store.runId, store.state)}`);
   return out.join("\n") + "\n";
