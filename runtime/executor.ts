@@ -34,15 +34,14 @@ import { Redaction } from "./redact.js";
 import { assertNever } from "../language/assert.js";
 import { Interrupted, RunAborted, sleep, StepFailure } from "./step-errors.js";
 import { Conditions } from "./conditions.js";
-import { HANDLERS, runAction } from "./actions/index.js";
+import { HANDLERS, handlerOf, runAction } from "./actions/index.js";
 import { oneLine, type ActionContext, type EditRecord, type EventInput } from "./actions/context.js";
-import { removeUploaded } from "./actions/upload.js";
+import { dryRestoreWritten, restoreWritten, reversedEdit } from "./actions/edit.js";
 import { secretsUsed, type SecretStore } from "./secrets.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
 import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
 import { WAITING_EXIT, type GateResult } from "./approvals.js";
 import { cleanStaleLocal, Supervision } from "./supervisor.js";
-import { templateWords } from "./secret-wording.js";
 import { CapturedValues, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
 
 export interface ExecuteOptions {
@@ -700,7 +699,12 @@ class Executor {
     const edits: EditRecord[] = [];
     this.edits.set(step.id, edits);
     if (step.mutating && this.dry) this.state.mark(DryRunState.hostKey(step.host), step.id);
-    if (this.dry) for (const a of step.actions) if ((a.kind === "sql" || a.kind === "import" || a.kind === "sync") ) this.state.mark(DryRunState.dbKey(a.db), step.id);
+    if (this.dry) {
+      for (const a of step.actions) {
+        const db = handlerOf(a).changedDb(a);
+        if (db !== undefined) this.state.mark(DryRunState.dbKey(db), step.id);
+      }
+    }
 
     const retries = this.dry ? 0 : (step.retry?.count ?? 0);
     const members = drivers.map((d, i) => ({ driver: d, label: group ? this.plan.hosts[step.host!]!.targets[i]! : step.host, ok: false, skipped: undefined as string | undefined }));
@@ -1076,32 +1080,15 @@ class Executor {
     }
     const edits = this.edits.get(step.id);
     if (edits && edits.length > 0) {
-      for (const e of [...edits].reverse()) {
-        if (this.dry) {
-          this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "edit", description: `would restore ${e.path}` });
-          continue;
-        }
-        const now = await e.host.readFile(e.path).catch(() => undefined);
-        if (now && !now.equals(e.written)) {
-          this.emit({ type: "note", stepId: step.id, text: `${e.path} changed after this step edited it; restoring it as it was before the step anyway` });
-        }
-        if (e.original === null) {
-          await removeUploaded(e.host, e.path, this.signal);
-          this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "upload", description: templateWords.removed(e.path) });
-          continue;
-        }
-        await e.host.writeFile(e.path, e.original);
-        this.emit({ type: "action", stepId: step.id, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "edit", description: `restored ${e.path}` });
-      }
+      for (const e of [...edits].reverse()) await (this.dry ? dryRestoreWritten : restoreWritten)(e, step.id, (event) => this.emit(event), this.signal);
     } else if (this.o.completed?.has(step.id)) {
       // Edited in the run being resumed: its original is gone with that process; undo each replace.
       for (const [i, driver] of drivers.entries()) {
         const hostLabel = group ? this.plan.hosts[step.host!]!.targets[i] : step.host;
         for (const a of [...step.actions].reverse()) {
           if (a.kind !== "edit") continue;
-          const reversed: Extract<Action, { kind: "edit" }> = { ...a, replaces: [...a.replaces].reverse().map((r) => ({ old: r.new, new: r.old, all: r.all })) };
           const ctx: BodyCtx = { step, driver, ...(hostLabel !== undefined ? { hostLabel } : {}), attempt: 1, signal: this.signal, once: new Map(), edits: [] };
-          await runAction(reversed, this.actionContext(ctx), this.dry);
+          await runAction(reversedEdit(a), this.actionContext(ctx), this.dry);
         }
       }
     }

@@ -9,6 +9,7 @@ export const confirmHandler: Handler<"confirm"> = {
   secrets: () => undefined,
   changes: false,
   unknownWhenFailed: false,
+  changedDb: () => undefined,
   crash: () => undefined,
   run: (a, cx) =>
     cx.once(a, async () => {

@@ -106,6 +106,8 @@ export interface Handler<K extends Action["kind"]> {
   changes: boolean;
   /** Whether, failed, it may have changed something no one can name (a command or a copy ends where it ends). */
   unknownWhenFailed: boolean;
+  /** The database it changes, if any: a dry run counts it changed by this step (what later probes of it see is unknown). */
+  changedDb(a: ActionOf<K>): string | undefined;
   /** Why it is at most once (not exactly once) across a crash of runbook in its middle; undefined when it is, or is harmless to repeat. */
   crash(a: ActionOf<K>): string | undefined;
   run(a: ActionOf<K>, cx: ActionContext): Promise<void>;

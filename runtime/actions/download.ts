@@ -11,6 +11,7 @@ export const downloadHandler: Handler<"download"> = {
   secrets: () => undefined,
   changes: true,
   unknownWhenFailed: true,
+  changedDb: () => undefined,
   crash: () => undefined,
   async run(a, cx) {
     const to = resolvePath(cx.cwd, a.to);

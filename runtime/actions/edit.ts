@@ -3,13 +3,15 @@
 // crash (a marker says what it holds once edited), and recorded for a rollback to
 // restore. A dry run reads the file and shows the unified diff it would make.
 
-import { createTwoFilesPatch } from "diff";
 import { DryRunState } from "../dry-run.js";
 import { showText } from "../plan.js";
 import { editAppliedText } from "../journal-errors.js";
 import { applyReplaces, editWords } from "../edit-apply.js";
 import { StepFailure } from "../step-errors.js";
-import { hostField, type ActionContext, type ActionOf, type Handler } from "./context.js";
+import { templateWords } from "../secret-wording.js";
+import { hostField, type ActionContext, type ActionOf, type EditRecord, type Emit, type Handler } from "./context.js";
+import { fileDiff } from "./file-diff.js";
+import { removeUploaded } from "./upload.js";
 import { testPauseAfterChange } from "./test-pause.js";
 
 const describe = (a: ActionOf<"edit">): string =>
@@ -25,6 +27,7 @@ export const editHandler: Handler<"edit"> = {
   },
   changes: true,
   unknownWhenFailed: false,
+  changedDb: () => undefined,
   crash: () => undefined,
   run: (a, cx) => edit(a, cx, false),
   async dryRun(a, cx) {
@@ -36,14 +39,6 @@ export const editHandler: Handler<"edit"> = {
     return edit(a, cx, true);
   },
 };
-
-/** A unified diff of a file's text, as edits and templated uploads show it. */
-export function fileDiff(path: string, before: string, after: string, dry: boolean): string {
-  return createTwoFilesPatch(path, path, before, after, dry ? "now" : "before", dry ? "after this step" : "after", { context: 3 })
-    .split("\n")
-    .filter((l, i) => !(i < 2 && (l.startsWith("Index: ") || /^=+$/.test(l))))
-    .join("\n");
-}
 
 /**
  * The edit itself; in a dry run the same reading and matching, with what an earlier
@@ -112,4 +107,30 @@ async function edit(a: ActionOf<"edit">, cx: ActionContext, dry: boolean): Promi
   await testPauseAfterChange();
   // Recorded once written: a write that failed left the file as it was, with nothing to restore.
   cx.edits.push({ host: driver, ...(cx.hostLabel !== undefined ? { hostLabel: cx.hostLabel } : {}), path: a.path, original, written });
+}
+
+/** An edit that undoes one: its replaces reversed, each one's new text back to its old (a resumed run's rollback, whose originals are gone). */
+export function reversedEdit(a: ActionOf<"edit">): ActionOf<"edit"> {
+  return { ...a, replaces: [...a.replaces].reverse().map((r) => ({ old: r.new, new: r.old, all: r.all })) };
+}
+
+/** A rollback's undo of a file an edit (or a templated upload) wrote: the old content back, or the file it made removed. */
+export async function restoreWritten(e: EditRecord, stepId: string, emit: Emit, signal: AbortSignal): Promise<void> {
+  const host = e.hostLabel ? { host: e.hostLabel } : {};
+  const now = await e.host.readFile(e.path).catch(() => undefined);
+  if (now && !now.equals(e.written)) {
+    emit({ type: "note", stepId, text: `${e.path} changed after this step edited it; restoring it as it was before the step anyway` });
+  }
+  if (e.original === null) {
+    await removeUploaded(e.host, e.path, signal);
+    emit({ type: "action", stepId, ...host, kind: "upload", description: templateWords.removed(e.path) });
+    return;
+  }
+  await e.host.writeFile(e.path, e.original);
+  emit({ type: "action", stepId, ...host, kind: "edit", description: `restored ${e.path}` });
+}
+
+/** The same in a dry run: said, not done. */
+export async function dryRestoreWritten(e: EditRecord, stepId: string, emit: Emit): Promise<void> {
+  emit({ type: "action", stepId, ...(e.hostLabel ? { host: e.hostLabel } : {}), kind: "edit", description: `would restore ${e.path}` });
 }

@@ -14,6 +14,7 @@ export const exportHandler: Handler<"export"> = {
   secrets: (a, use) => use.db(a.db),
   changes: false,
   unknownWhenFailed: false,
+  changedDb: () => undefined,
   crash: () => undefined,
   run: (a, cx) =>
     cx.once(a, async () => {

@@ -16,6 +16,7 @@ export const importHandler: Handler<"import"> = {
   secrets: (a, use) => use.db(a.db),
   changes: true,
   unknownWhenFailed: false,
+  changedDb: (a) => a.db,
   crash: () => `it may have committed when runbook died, and its database holds no marker of it`,
   run: (a, cx) =>
     cx.once(a, async () => {

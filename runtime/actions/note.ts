@@ -7,6 +7,7 @@ export const noteHandler: Handler<"note"> = {
   secrets: () => undefined,
   changes: false,
   unknownWhenFailed: false,
+  changedDb: () => undefined,
   crash: () => undefined,
   run: (a, cx) => cx.once(a, async () => cx.emit({ type: "note", stepId: cx.step.id, text: a.text })),
   dryRun: (a, cx) => cx.once(a, async () => cx.emit({ type: "note", stepId: cx.step.id, text: a.text })),

@@ -9,6 +9,7 @@ export const requireHandler: Handler<"require"> = {
   secrets: (a, use) => use.cond(a.cond),
   changes: false,
   unknownWhenFailed: false,
+  changedDb: () => undefined,
   crash: () => undefined,
   run: async () => undefined,
   dryRun: async () => undefined,

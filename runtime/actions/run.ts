@@ -17,6 +17,7 @@ export const runHandler: Handler<"run"> = {
   secrets: (a, use) => use.text(a.command),
   changes: true,
   unknownWhenFailed: true,
+  changedDb: () => undefined,
   crash: (a) => (a.as === undefined ? undefined : `run as ${a.as}: it has no supervisor (its status files would not be runbook's)`),
   async run(a, cx) {
     const { step } = cx;

@@ -24,6 +24,7 @@ export const sqlHandler: Handler<"sql"> = {
   },
   changes: true,
   unknownWhenFailed: false,
+  changedDb: (a) => a.db,
   crash: () => `it may have committed when runbook died, and its database holds no marker of it`,
   async run(a, cx) {
     const { step } = cx;

@@ -22,6 +22,7 @@ export const syncHandler: Handler<"sync"> = {
   },
   changes: true,
   unknownWhenFailed: false,
+  changedDb: (a) => a.db,
   crash: () => `it may have committed when runbook died, and its database holds no marker of it`,
   run: (a, cx) =>
     cx.once(a, async () => {

@@ -12,7 +12,7 @@ import { renderTemplate, TemplateError, templateLookup } from "../template.js";
 import { shellValueName } from "../../language/value-placement.js";
 import { StepFailure } from "../step-errors.js";
 import { hostField, type ActionContext, type ActionOf, type Handler } from "./context.js";
-import { fileDiff } from "./edit.js";
+import { fileDiff } from "./file-diff.js";
 
 const describe = (a: ActionOf<"upload">): string => `upload ${a.template ? "template " : ""}${a.from} to ${a.to}`;
 
@@ -21,6 +21,7 @@ export const uploadHandler: Handler<"upload"> = {
   secrets: () => undefined,
   changes: true,
   unknownWhenFailed: true,
+  changedDb: () => undefined,
   crash: () => undefined,
   async run(a, cx) {
     if (a.template) return uploadTemplate(a, cx, false);

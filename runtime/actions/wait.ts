@@ -11,6 +11,7 @@ export const waitHandler: Handler<"wait"> = {
   secrets: (a, use) => use.cond(a.cond),
   changes: false,
   unknownWhenFailed: false,
+  changedDb: () => undefined,
   crash: () => undefined,
   async run(a, cx) {
     const limit = a.timeoutMs !== undefined ? ` (at most ${formatDuration(a.timeoutMs)})` : "";
