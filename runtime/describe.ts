@@ -3,6 +3,7 @@
 
 import { assertNever } from "../language/assert.js";
 import { implicitCommitStatements } from "../language/sql/lexer.js";
+import { handlerOf } from "./actions/index.js";
 import { showText, type Action, type Capture, type PlanCond, type PlanOperand, type PlannedStep, type PlanValue } from "./plan.js";
 
 function value(v: PlanValue): string {
@@ -24,6 +25,8 @@ export function describeOperand(o: PlanOperand): string {
       return `exists ${JSON.stringify(showText(o.path))}${on(o.host)}`;
     case "query":
       return `query ${o.db} ${JSON.stringify(showText(o.sql))}`;
+    default:
+      return assertNever(o);
   }
 }
 
@@ -38,50 +41,18 @@ export function describeCond(c: PlanCond): string {
       return `${describeOperand(c.left)} ${c.op} ${describeOperand(c.right)}`;
     case "value":
       return describeOperand(c.value);
+    default:
+      return assertNever(c);
   }
 }
 
-/** Where a captured value goes: `   → into revision` (`into secret token`: never shown). */
-const into = (c: Capture | undefined): string => (c ? `   → into ${c.secret ? "secret " : ""}${c.name}` : "");
-
-const ms = (n: number) => (n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+function ms(n: number): string {
+  return n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`;
+}
 
 /** One line (or a few, for multi-line commands) saying what an action does. */
 export function describeAction(a: Action): string {
-  switch (a.kind) {
-    case "require":
-      return `require ${describeCond(a.cond)}${a.else ? ` else ${JSON.stringify(a.else)}` : ""}`;
-    case "confirm":
-      return `confirm ${JSON.stringify(a.question)}`;
-    case "manual":
-      return `manual: ${a.text}`;
-    case "run":
-      return `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}${into(a.into)}`;
-    case "edit":
-      return [
-        `edit ${a.path}`,
-        ...a.replaces.map((r) => `  replace${r.all ? " all" : ""} ${JSON.stringify(showText(r.old))} with ${JSON.stringify(showText(r.new))}`),
-      ].join("\n");
-    case "upload":
-      return `upload ${a.template ? "template " : ""}${a.from} to ${a.to}`;
-    case "download":
-      return `download ${a.from} to ${a.to}`;
-    case "sql": {
-      const text = showText(a.sql).trim();
-      const atOnce = implicitCommitStatements(text, a.engine).map((st) => st.text.split("\n")[0]);
-      return `sql ${a.db}: ${text}${atOnce.map((head) => `\n  (commits at once: ${head})`).join("")}${into(a.into)}`;
-    }
-    case "export":
-      return `export ${a.db}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""} to ${a.to} (format ${a.format})`;
-    case "import":
-      return `import ${a.db} from ${a.from}`;
-    case "sync":
-      return `sync ${a.db} from ${a.fromEnv}.${a.fromDb}${a.tables ? ` tables [${a.tables.join(", ")}]` : ""}`;
-    case "wait":
-      return `wait until ${describeCond(a.cond)} every ${ms(a.everyMs)}${a.timeoutMs !== undefined ? ` timeout ${ms(a.timeoutMs)}` : ""}`;
-    case "note":
-      return `note: ${a.text}`;
-  }
+  return handlerOf(a).describe(a);
 }
 
 /**
@@ -91,26 +62,7 @@ export function describeAction(a: Action): string {
  * a download, an export: the same bytes again) or change nothing.
  */
 export function crashText(a: Action): string | undefined {
-  switch (a.kind) {
-    case "run":
-      return a.as === undefined ? undefined : `run as ${a.as}: it has no supervisor (its status files would not be runbook's)`;
-    case "sql":
-    case "import":
-    case "sync":
-      return `it may have committed when runbook died, and its database holds no marker of it`;
-    case "require":
-    case "confirm":
-    case "manual":
-    case "edit":
-    case "upload":
-    case "download":
-    case "export":
-    case "wait":
-    case "note":
-      return undefined;
-    default:
-      return assertNever(a);
-  }
+  return handlerOf(a).crash(a);
 }
 
 /** Step options in words: "timeout 30m, retry 3 every 10s, allow failure, parallel 2". */

@@ -10,6 +10,8 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { assertNever } from "../language/assert.js";
+import { handlerOf } from "./actions/index.js";
 import { runSecretCommand } from "./secret-command.js";
 import { lateValueMissing } from "./secret-wording.js";
 import { isBound, isLate, type Action, type Plan, type PlannedDatabase, type PlannedSecret, type PlannedStep, type PlanCond, type PlanOperand, type Text } from "./plan.js";
@@ -224,39 +226,18 @@ function condSecrets(c: PlanCond, out: Set<string>, dbs: Set<string>): void {
     case "value":
       operandSecrets(c.value, out, dbs);
       break;
+    default:
+      assertNever(c);
   }
 }
 
 function actionSecrets(a: Action, out: Set<string>, dbs: Set<string>, foreign: Set<string>): void {
-  switch (a.kind) {
-    case "run":
-      textSecrets(a.command, out);
-      break;
-    case "edit":
-      for (const r of a.replaces) {
-        textSecrets(r.old, out);
-        textSecrets(r.new, out);
-      }
-      break;
-    case "sql":
-      textSecrets(a.sql, out);
-      dbs.add(a.db);
-      break;
-    case "export":
-    case "import":
-      dbs.add(a.db);
-      break;
-    case "sync":
-      dbs.add(a.db);
-      foreign.add(`${a.fromEnv}.${a.fromDb}`);
-      break;
-    case "require":
-    case "wait":
-      condSecrets(a.cond, out, dbs);
-      break;
-    default:
-      break;
-  }
+  handlerOf(a).secrets(a, {
+    text: (t) => textSecrets(t, out),
+    cond: (c) => condSecrets(c, out, dbs),
+    db: (name) => dbs.add(name),
+    foreign: (key) => foreign.add(key),
+  });
 }
 
 /** The secrets the steps that may run use: in commands, SQL, probes, and database passwords. */

@@ -29,6 +29,7 @@ import {
   supervisedUnreadableText,
   supervisedVanishedText,
 } from "./journal-errors.js";
+import type { Journal } from "./journal/index.js";
 import { shellQuote } from "./quote.js";
 
 /** Status files older than this are stale (their run is long over) and removed. */
@@ -38,7 +39,7 @@ export const STATUS_RETENTION_DAYS = 30;
 export const REMOTE_STATUS_DIR = '"$HOME/.cache/runbook/exec"';
 
 /** Locally: beside a SQLite journal file; for a MySQL journal, runbook's own state folder. */
-export function localStatusDir(journalKind: "sqlite" | "mysql", journalLocation: string, stateDir: string): string {
+export function localStatusDir(journalKind: Journal["kind"], journalLocation: string, stateDir: string): string {
   return journalKind === "sqlite" && journalLocation !== ":memory:" ? path.join(path.dirname(path.resolve(journalLocation)), "exec") : path.join(stateDir, "exec");
 }
 

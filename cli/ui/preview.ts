@@ -3,6 +3,7 @@
 // diff once the executor has shown one (else its replacements), guards, undo and
 // options. Pure functions of the PlannedStep and the diffs seen so far.
 
+import { assertNever } from "../../language/assert.js";
 import { describeAction, describeCond, describeOptions } from "../../runtime/describe.js";
 import { showText, type Action, type PlannedStep } from "../../runtime/plan.js";
 
@@ -60,10 +61,18 @@ function actionLines(a: Action, diffs: { path: string; diff: string }[], prefix 
       return block("manual: ", a.text, "magenta");
     case "note":
       return block("note: ", a.text);
-    default:
+    case "require":
+    case "upload":
+    case "download":
+    case "export":
+    case "import":
+    case "sync":
+    case "wait":
       return describeAction(a)
         .split("\n")
         .map((l) => [seg(prefix + l)]);
+    default:
+      return assertNever(a);
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DriverError, type HostDriver } from "../../runtime/drivers/driver.js";
 import { LocalDriver } from "../../runtime/drivers/local.js";
-import { countQuery } from "../../runtime/executor.js";
+import { countQuery } from "../../runtime/actions/sql.js";
 import { flagInteraction } from "../../runtime/interaction/flags.js";
 import { localHosts, planFrom, runPlan, scripted, tempDir, treeHash } from "./helpers.js";
 import { alive } from "../support/process.js";
