@@ -288,8 +288,9 @@ export async function approvalGate(plan: Plan, runId: string, stepId: string, sr
   let signersText: string;
   try {
     signersText = readFileSync(signersFile, "utf8");
-  } catch {
-    return waiting([], approvalWords.signersMissing(signersFile));
+  } catch (e) {
+    const isDir = (e as { code?: unknown } | null)?.code === "EISDIR";
+    return waiting([], isDir ? approvalWords.signersIsDirectory(signersFile) : approvalWords.signersMissing(signersFile));
   }
   const digest = createHash("sha256").update(signersText).digest("hex");
   const planned = request.sources.find((d) => d.path === ALLOWED_SIGNERS_FILE);
@@ -338,6 +339,7 @@ export const approvalWords = {
   stale: (time: string, maxMs: number) => `signed at ${time}, longer ago than the ${formatAge(maxMs)} an approval holds`,
   future: (time: string) => `signed at ${time}, in the future by this machine's clock`,
   signersMissing: (file: string) => `the allowed-signers file ${file} is not there`,
+  signersIsDirectory: (file: string) => `the allowed-signers file ${file} is a directory, not a file`,
   signersChanged: (file: string) => `${file} changed since the plan was made: start a new run`,
   runnerUnknown: (key: string, file: string) =>
     `the key running the release (${key}) is not in ${file}: who runs it must be known, to tell them from the approvers; add the runner's key to allowed_signers, or pass --key with a key that is there`,

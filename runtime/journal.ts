@@ -130,7 +130,7 @@ export interface ApprovalRecord {
   stepId: string;
   group: string;
   approver: string | null;
-  /** When the row was written; for signature/verified/refused rows, when it was signed. */
+  /** When the row was written: a verdict's when it was checked, a signature's when it was signed. */
   time: string;
   statement: string | null;
   signature: string | null;
@@ -947,7 +947,7 @@ export class JournalRecorder {
         return [
           {
             op: "approval",
-            record: { runId: event.runId, kind: event.status, stepId: event.stepId, group: event.group, approver: event.approver, time: event.signedAt, statement: null, signature: null, reason: event.reason ?? null },
+            record: { runId: event.runId, kind: event.status, stepId: event.stepId, group: event.group, approver: event.approver, time: event.time, statement: null, signature: null, reason: event.reason ?? null },
           },
         ];
       case "captured":
