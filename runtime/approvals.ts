@@ -173,7 +173,8 @@ export async function sshVerify(signersText: string, principal: string, namespac
     writeFileSync(signers, signersText);
     writeFileSync(sig, signature);
     const r = await sshKeygen(["-Y", "verify", "-f", signers, "-I", principal, "-n", namespace, "-s", sig], text, env);
-    return r.code === 0 ? undefined : (r.stderr.trim().split("\n").pop() ?? `ssh-keygen exit ${r.code}`);
+    if (r.code === 0) return undefined;
+    return `${r.stderr}\n${r.stdout}`.trim().split("\n").filter((l) => l.trim() !== "").pop() ?? `ssh-keygen exit ${r.code}`;
   } finally {
     t.done();
   }

@@ -88,11 +88,12 @@ const APPROVAL_ROW: { [K in ApprovalRecord["kind"]]: (a: Omit<ApprovalRecord, "s
 
 type ApprovalRow = Omit<ApprovalRecord, "statement" | "signature">;
 
-/** In time order; a row repeated by later resumes (same kind, step, approver, reason) once, at its latest time. */
+/** In time order; a verdict repeated by later resumes (same step, approver, status, reason) once, at its latest time. */
 function approvalLines(rows: ApprovalRow[]): { row: ApprovalRow; times: number }[] {
   const byKey = new Map<string, { row: ApprovalRow; times: number }>();
-  for (const row of rows) {
-    const key = JSON.stringify([row.kind, row.stepId, row.group, row.approver, row.reason]);
+  for (const [i, row] of rows.entries()) {
+    const verdict = row.kind === "verified" || row.kind === "refused";
+    const key = verdict ? JSON.stringify([row.kind, row.stepId, row.group, row.approver, row.reason]) : `row ${i}`;
     const seen = byKey.get(key);
     if (!seen) byKey.set(key, { row, times: 1 });
     else byKey.set(key, { row: row.time >= seen.row.time ? row : seen.row, times: seen.times + 1 });
