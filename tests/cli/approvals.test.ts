@@ -222,6 +222,9 @@ describe("approvals: the journal flow", () => {
     expect(all).not.toContain("runbook approve");
     const history = JSON.parse((await cli(b.dir).args("history", "--json").run()).stdout) as { id: string; status: string }[];
     expect(history.map((h) => h.status)).toEqual(["failed"]);
+    const shown = await cli(b.dir).args("show", history[0]!.id).run();
+    expect(shown.stdout).toMatch(/status +failed \(exit 1\)/);
+    expect(shown.stdout).toContain("add the runner's key to allowed_signers, or pass --key");
 
     const noKey = await cli(b.dir).args("run", "release.rb", "--no-tui").run();
     expect(noKey.code).toBe(1);
