@@ -41,7 +41,9 @@ export const approveMessages = {
     `the plan of run ${runId} is not the one its request names (digest ${digest}, request ${requested}): not signing`,
   fileDiffers: (file: string, runId: string, here: string, there: string) =>
     `${file} here is not the one run ${runId} runs (sha256 ${here} here, ${there} in the run): not signing`,
-  noSignersHere: (file: string) => `${file} is not here: say who you are in it with --as PRINCIPAL`,
+  noSignersHere: (file: string) => `${file} is not here (or cannot be read): approve checks its own signature against it before storing one; approve from a checkout of the runbook`,
+  notTheirKey: (who: string, group: string, why: string) =>
+    `this key is not ${who}'s for group "${group}" in allowed_signers (ssh-keygen -Y verify: ${why}): nothing stored`,
   keyNotInGroup: (group: string) => `this key is not a member of "${group}" in allowed_signers`,
   keyIsSeveral: (principals: string[], group: string) => `this key is ${principals.join(", ")} in "${group}": choose with --as`,
   notInGroup: (who: string, group: string) => `${who} is not in group "${group}" in allowed_signers: the run would refuse this approval`,

@@ -43,8 +43,9 @@ interface Field {
 }
 
 /** Splits a line into whitespace-separated fields; double quotes keep spaces inside a field. */
-function fields(line: string): Field[] {
+function fields(line: string): { fields: Field[]; unclosedQuote?: number } {
   const out: Field[] = [];
+  let openedAt = -1;
   let i = 0;
   while (i < line.length) {
     while (i < line.length && /\s/.test(line[i]!)) i++;
@@ -52,12 +53,16 @@ function fields(line: string): Field[] {
     const start = i;
     let quoted = false;
     while (i < line.length && (quoted || !/\s/.test(line[i]!))) {
-      if (line[i] === '"') quoted = !quoted;
+      if (line[i] === '"') {
+        quoted = !quoted;
+        if (quoted) openedAt = i;
+      }
       i++;
     }
     out.push({ text: line.slice(start, i), column: start + 1 });
+    if (quoted) return { fields: out, unclosedQuote: openedAt + 1 };
   }
-  return out;
+  return { fields: out };
 }
 
 /** Splits `a,b="x,y",c` at commas outside quotes. */
@@ -85,7 +90,9 @@ export function parseAllowedSigners(text: string): AllowedSigners {
     const line = index + 1;
     const trimmed = raw.trim();
     if (trimmed === "" || trimmed.startsWith("#")) return;
-    const fs = fields(raw);
+    const split = fields(raw);
+    if (split.unclosedQuote !== undefined) return void problems.push({ line, column: split.unclosedQuote, length: 1, message: signersWords.unclosedQuote });
+    const fs = split.fields;
     const problem = (f: Field | undefined, message: string) =>
       problems.push({ line, column: f?.column ?? 1, length: f ? f.text.length : raw.length, message });
     const [principalsField, second] = fs;
@@ -149,6 +156,7 @@ export const signersWords = {
   noKey: "expected `PRINCIPALS [OPTIONS] KEYTYPE KEY` (OpenSSH allowed_signers format)",
   badKeyType: (t: string | undefined) => (t === undefined ? "a key type (e.g. ssh-ed25519) is missing" : `\`${t}\` is not an SSH key type (e.g. ssh-ed25519)`),
   badKey: "the key is missing or is not base64",
+  unclosedQuote: 'this `"` is not closed: a quoted field ends with a second `"` on the same line',
   emptyPrincipal: "an empty principal (two commas, or one at an end)",
   principalPattern: (p: string) => `principal \`${p}\` is a pattern: an approver must be one identity`,
   certAuthority: "`cert-authority` is not supported: list each approver's own key",

@@ -445,6 +445,8 @@ export interface Runbook extends Node {
   sources: { file: string; text: string }[];
   /** The allowed-signers file beside the main file, when an env requires approvals (absent: not there). */
   signers?: { file: string; text: string };
+  /** Why the allowed-signers file could not be read, when it is there but is not a file. */
+  signersUnreadable?: "directory";
 }
 
 /** Evaluates a string's parts to plain text when every part is literal text; else undefined. */

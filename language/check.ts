@@ -483,7 +483,8 @@ class Checker {
         continue;
       }
       if (!parsed) {
-        this.error("allowed-signers", a.span, messages.noAllowedSigners(this.signersPath()));
+        const why = this.rb.signersUnreadable;
+        this.error("allowed-signers", a.span, why === "directory" ? messages.allowedSignersIsDirectory(this.signersPath()) : messages.noAllowedSigners(this.signersPath()));
         continue;
       }
       const members = groupMembers(parsed, group);

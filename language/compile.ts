@@ -86,6 +86,16 @@ function tryRead(readFile: (p: string) => string, p: string): string | undefined
   }
 }
 
+/** Whether reading `p` fails because it is a directory (EISDIR). */
+function isDirectoryError(readFile: (p: string) => string, p: string): boolean {
+  try {
+    readFile(p);
+    return false;
+  } catch (e) {
+    return (e as { code?: unknown } | null)?.code === "EISDIR";
+  }
+}
+
 /** The pieces of a file after its own includes were spliced in. */
 interface Spliced {
   decls: Runbook["decls"];
@@ -139,7 +149,7 @@ class Compilation {
       if (signersText !== undefined) {
         rb.signers = { file: signersFile, text: signersText };
         this.sources.set(signersFile, signersText);
-      }
+      } else if (isDirectoryError(this.readFile, signersFile)) rb.signersUnreadable = "directory";
     }
     if (spliced.finally) rb.finally = { ...spliced.finally, steps: spliced.finallySteps };
     return rb;

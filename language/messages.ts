@@ -65,6 +65,8 @@ export const messages = {
   emptyApprovalGroup: () => "an approval group cannot be empty",
   noAllowedSigners: (path: string) =>
     `\`approvals\` needs the allowed-signers file beside the runbook, and ${path} is not there (OpenSSH allowed_signers format; see docs/language.md "Approvals")`,
+  allowedSignersIsDirectory: (path: string) =>
+    `\`approvals\` needs the allowed-signers file beside the runbook, and ${path} is a directory, not a file (OpenSSH allowed_signers format; see docs/language.md "Approvals")`,
   unknownApprovalGroup: (group: string, file: string) => `no key in ${file} signs for group "${group}" (a line with namespaces="runbook:${group}")`,
   tooFewApprovers: (n: number, group: string, members: string[]) =>
     `${n} approvals from "${group}" can never be given: it has ${members.length} member${members.length === 1 ? "" : "s"} (${members.join(", ")})`,

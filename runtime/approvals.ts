@@ -173,7 +173,8 @@ export async function sshVerify(signersText: string, principal: string, namespac
     writeFileSync(signers, signersText);
     writeFileSync(sig, signature);
     const r = await sshKeygen(["-Y", "verify", "-f", signers, "-I", principal, "-n", namespace, "-s", sig], text, env);
-    return r.code === 0 ? undefined : (r.stderr.trim().split("\n").pop() ?? `ssh-keygen exit ${r.code}`);
+    if (r.code === 0) return undefined;
+    return `${r.stderr}\n${r.stdout}`.trim().split("\n").filter((l) => l.trim() !== "").pop() ?? `ssh-keygen exit ${r.code}`;
   } finally {
     t.done();
   }
@@ -258,6 +259,8 @@ export interface GateResult {
   events: GateEventBody[];
   /** Enough approvals: the run goes on. */
   pass: boolean;
+  /** No approval could ever let it go on (who runs it is not known): the run fails. */
+  failed?: boolean;
   /** Why it waits (with what the approver needs), when it does not pass. */
   error?: string;
 }
@@ -265,7 +268,7 @@ export interface GateResult {
 /** Where approvals come from: the journal's signatures and the files given to `resume --approval`. */
 export interface GateSources {
   approvals: () => Promise<SignedApproval[]>;
-  /** The key running the release (--key or ssh-agent); asked only when there are approvals to check. */
+  /** The key running the release (--key or ssh-agent); proved before the run waits. */
   runnerKey: () => Promise<SigningKey>;
   env: NodeJS.ProcessEnv;
   now?: () => Date;
@@ -280,28 +283,33 @@ export async function approvalGate(plan: Plan, runId: string, stepId: string, sr
     pass: false,
     error: why,
   });
+  const failing = (why: string): GateResult => ({ events: [], pass: false, failed: true, error: why });
   const verdictEvents: GateEventBody[] = [];
   const signersFile = path.join(path.dirname(plan.runbook.file), ALLOWED_SIGNERS_FILE);
   let signersText: string;
   try {
     signersText = readFileSync(signersFile, "utf8");
-  } catch {
-    return waiting([], approvalWords.signersMissing(signersFile));
+  } catch (e) {
+    const isDir = (e as { code?: unknown } | null)?.code === "EISDIR";
+    return waiting([], isDir ? approvalWords.signersIsDirectory(signersFile) : approvalWords.signersMissing(signersFile));
   }
   const digest = createHash("sha256").update(signersText).digest("hex");
   const planned = request.sources.find((d) => d.path === ALLOWED_SIGNERS_FILE);
   if (planned && planned.sha256 !== digest) return waiting([], approvalWords.signersChanged(signersFile));
-  const approvals = await src.approvals();
-  if (approvals.length === 0) return waiting([], approvalWords.waiting(request, []));
+  // Who runs it must be known before anyone is asked: with no key, or a key not in
+  // allowed_signers, no approval could ever be told apart from self-approval.
   let runner: string[];
   try {
     const key = await proveRunner(await src.runnerKey(), src.env);
     runner = principalsOfKey(parseAllowedSigners(signersText), key.type, key.key);
-    if (runner.length === 0) return waiting([], approvalWords.runnerUnknown(`${key.type} ${key.key.slice(0, 16)}…`, signersFile));
+    if (runner.length === 0) return failing(approvalWords.runnerUnknown(`${key.type} ${key.key.slice(0, 16)}…`, signersFile));
   } catch (e) {
-    if (e instanceof SshSignError) return waiting([], approvalWords.runnerNeeded(e.message));
+    if (e instanceof SshSignError) return failing(approvalWords.runnerNeeded(e.message));
     throw e;
   }
+  request.runner = runner;
+  const approvals = await src.approvals();
+  if (approvals.length === 0) return waiting([], approvalWords.waiting(request, []));
   const input: VerifyInput = { plan, runId, request, signersText, runnerPrincipals: runner, now: (src.now ?? (() => new Date()))(), env: src.env };
   const verified: string[] = [];
   for (const a of approvals) {
@@ -332,9 +340,11 @@ export const approvalWords = {
   stale: (time: string, maxMs: number) => `signed at ${time}, longer ago than the ${formatAge(maxMs)} an approval holds`,
   future: (time: string) => `signed at ${time}, in the future by this machine's clock`,
   signersMissing: (file: string) => `the allowed-signers file ${file} is not there`,
+  signersIsDirectory: (file: string) => `the allowed-signers file ${file} is a directory, not a file`,
   signersChanged: (file: string) => `${file} changed since the plan was made: start a new run`,
-  runnerUnknown: (key: string, file: string) => `the key running the release (${key}) is not in ${file}: who runs it must be known, to tell them from the approvers`,
-  runnerNeeded: (why: string) => `who runs the release must be known to check the approvals: ${why}`,
+  runnerUnknown: (key: string, file: string) =>
+    `the key running the release (${key}) is not in ${file}: who runs it must be known, to tell them from the approvers; add the runner's key to allowed_signers, or pass --key with a key that is there`,
+  runnerNeeded: (why: string) => `who runs the release must be known before anyone can approve it: ${why}`,
   waiting: (r: ApprovalRequest, approvedBy: string[], refused: string[] = []) =>
     `waiting for approval: ${approvedBy.length} of ${r.count} from "${r.group}" before step ${r.stepId}` +
     (approvedBy.length > 0 ? ` (approved by ${approvedBy.join(", ")})` : "") +

@@ -141,6 +141,8 @@ export interface ApprovalRequest {
   count: number;
   sources: SourceDigest[];
   planDigest: string;
+  /** The principals (allowed_signers) of the key running the release: they may not approve it. */
+  runner?: string[];
 }
 
 export interface SourceDigest {

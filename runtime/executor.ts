@@ -483,7 +483,9 @@ class Executor {
     if (this.dry || !this.o.approvalGate || !first) return undefined;
     const gate = await this.o.approvalGate(this.plan, first.id);
     for (const e of gate.events) this.emit(e);
-    return gate.pass ? undefined : { status: "waiting", exitCode: WAITING_EXIT, error: gate.error ?? "waiting for approval" };
+    if (gate.pass) return undefined;
+    if (gate.failed) return { status: "failed", exitCode: 1, error: gate.error ?? "approval gate failed" };
+    return { status: "waiting", exitCode: WAITING_EXIT, error: gate.error ?? "waiting for approval" };
   }
 
   private async envConfirm(question: string): Promise<void> {

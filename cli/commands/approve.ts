@@ -12,7 +12,7 @@ import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { groupMembers, groupNamespace, parseAllowedSigners, principalsOfKey } from "../../language/allowed-signers.js";
 import { ALLOWED_SIGNERS_FILE } from "../../language/ast.js";
-import { planDigest, signingKey, SshSignError, sshSign, statementFor, statementText, type SignedApproval } from "../../runtime/approvals.js";
+import { approvalWords, planDigest, signingKey, SshSignError, sshSign, sshVerify, statementFor, statementText, type SignedApproval } from "../../runtime/approvals.js";
 import type { ApprovalRequest } from "../../runtime/events.js";
 import type { Journal } from "../../runtime/journal/index.js";
 import type { Plan } from "../../runtime/plan.js";
@@ -123,23 +123,27 @@ async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: Ap
     throw e;
   }
   // Who signs: --as, else the key's one principal in the group (allowed_signers beside the runbook, when here).
-  let signers: ReturnType<typeof parseAllowedSigners> | undefined;
+  // It is also what `approve` checks its own signature against before saying who signed.
+  const signersFile = path.join(base, ALLOWED_SIGNERS_FILE);
+  let signersText: string;
   try {
-    signers = parseAllowedSigners(readFileSync(path.join(base, ALLOWED_SIGNERS_FILE), "utf8"));
+    signersText = readFileSync(signersFile, "utf8");
   } catch {
-    signers = undefined;
+    return fail(m.noSignersHere(signersFile), Exit.usage);
   }
+  const signers = parseAllowedSigners(signersText);
   let approver = opts.as;
   if (approver === undefined) {
-    if (!signers) return fail(m.noSignersHere(path.join(base, ALLOWED_SIGNERS_FILE)), Exit.usage);
     const members = groupMembers(signers, r.group);
     const mine = principalsOfKey(signers, key.publicKey.type, key.publicKey.key).filter((p) => members.includes(p));
     if (mine.length !== 1)
       return fail(mine.length === 0 ? m.keyNotInGroup(r.group) : m.keyIsSeveral(mine, r.group), Exit.failed);
     approver = mine[0]!;
-  } else if (signers && !groupMembers(signers, r.group).includes(approver)) {
+  } else if (!groupMembers(signers, r.group).includes(approver)) {
     return fail(m.notInGroup(approver, r.group));
   }
+  // The same rule as the run's check: who runs the release does not approve it.
+  if (r.runner?.includes(approver)) return fail(approvalWords.selfApproval(approver));
 
   if (!opts.yes) {
     if (!io.stdin.isTTY) return fail(m.nobodyToAsk, Exit.aborted);
@@ -157,6 +161,9 @@ async function approve(b: ApprovalBundle, journal: Journal | undefined, opts: Ap
     if (e instanceof SshSignError) return fail(e.message);
     throw e;
   }
+  // Signed as `approver` only if allowed_signers says this key is theirs, for this group.
+  const bad = await sshVerify(signersText, approver, groupNamespace(r.group), statement, signature, io.env);
+  if (bad !== undefined) return fail(m.notTheirKey(approver, r.group, bad));
   const signed: SignedApproval = { statement, signature };
   if (opts.out !== undefined) {
     writeFileSync(path.resolve(io.cwd, opts.out), `${JSON.stringify(signed, null, 2)}\n`);

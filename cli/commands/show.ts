@@ -86,6 +86,21 @@ const APPROVAL_ROW: { [K in ApprovalRecord["kind"]]: (a: Omit<ApprovalRecord, "s
   refused: (a) => `approval by ${a.approver} refused: ${a.reason ?? ""}`,
 };
 
+type ApprovalRow = Omit<ApprovalRecord, "statement" | "signature">;
+
+/** In time order; a verdict repeated by later resumes (same step, approver, status, reason) once, at its latest time. */
+function approvalLines(rows: ApprovalRow[]): { row: ApprovalRow; times: number }[] {
+  const byKey = new Map<string, { row: ApprovalRow; times: number }>();
+  for (const [i, row] of rows.entries()) {
+    const verdict = row.kind === "verified" || row.kind === "refused";
+    const key = verdict ? JSON.stringify([row.kind, row.stepId, row.group, row.approver, row.reason]) : `row ${i}`;
+    const seen = byKey.get(key);
+    if (!seen) byKey.set(key, { row, times: 1 });
+    else byKey.set(key, { row: row.time >= seen.row.time ? row : seen.row, times: seen.times + 1 });
+  }
+  return [...byKey.values()].sort((a, b) => Date.parse(a.row.time) - Date.parse(b.row.time));
+}
+
 interface ResumeHint {
   command: string;
   fromStep?: string;
@@ -226,7 +241,8 @@ function renderRun(
 
   if (approvals.length > 0) {
     out.push("", bold("Approvals"));
-    for (const a of approvals) out.push(`  ${formatTime(a.time)} [${a.stepId}] ${APPROVAL_ROW[a.kind](a)}`);
+    for (const { row: a, times } of approvalLines(approvals))
+      out.push(`  ${formatTime(a.time)} [${a.stepId}] ${APPROVAL_ROW[a.kind](a)}${times > 1 ? ` (${times} times)` : ""}`);
   }
 
   if (rollbacks.length > 0) {

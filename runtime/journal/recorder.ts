@@ -333,7 +333,7 @@ export class JournalRecorder {
         return [
           {
             op: "approval",
-            record: { runId: event.runId, kind: event.status, stepId: event.stepId, group: event.group, approver: event.approver, time: event.signedAt, statement: null, signature: null, reason: event.reason ?? null },
+            record: { runId: event.runId, kind: event.status, stepId: event.stepId, group: event.group, approver: event.approver, time: event.time, statement: null, signature: null, reason: event.reason ?? null },
           },
         ];
       case "captured":

@@ -111,7 +111,7 @@ export interface ApprovalRecord {
   stepId: string;
   group: string;
   approver: string | null;
-  /** When the row was written; for signature/verified/refused rows, when it was signed. */
+  /** When the row was written: a verdict's when it was checked, a signature's when it was signed. */
   time: string;
   statement: string | null;
   signature: string | null;

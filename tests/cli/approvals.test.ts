@@ -169,15 +169,85 @@ describe("approvals: the journal flow", () => {
     expect(json.find((r) => r.id === runId)?.approvals).toEqual([expect.objectContaining({ approver: "bob@example.org", status: "verified", stepId: "deploy" })]);
   });
 
-  it("refuses self-approval: alice approves the run alice runs", async () => {
+  it("refuses self-approval: approve refuses alice up front; the run refuses alice's signature made by hand", async () => {
     const b = setup();
     const runId = await waitingRun(b);
-    expect((await cli(b.dir).args("approve", runId, "--key", key(b, "alice"), "--yes").run()).code).toBe(0);
-    const r = await resumeWith(b, runId);
+    const own = await cli(b.dir).args("approve", runId, "--key", key(b, "alice"), "--yes").run();
+    expect(own.code).toBe(1);
+    expect(own.stderr).toBe("runbook: alice@example.org is running this release: an approver must be someone else\n");
+    expect(own.stdout).not.toContain("Signed as");
+    const out = path.join(b.dir, "alice.json");
+    const toFile = await cli(b.dir).args("approve", runId, "--key", key(b, "alice"), "--yes", "--out", out).run();
+    expect(toFile.code).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    expect((await cli(b.dir).args("show", runId).run()).stdout).not.toContain("signed by");
+
+    const bob = await bobApproves(b, runId);
+    const forged = await signAs(b, "alice", { ...bob.statement, approver: "alice@example.org" });
+    const r = await resumeWith(b, runId, "--approval", forged);
     expect(r.code).toBe(6);
     expect(r.stdout).toContain("alice@example.org is running this release: an approver must be someone else");
     expect(existsSync(path.join(b.dir, "deployed.txt"))).toBe(false);
     expect((await cli(b.dir).args("show", runId).run()).stdout).toMatch(/approval by alice@example\.org refused: alice@example\.org is running this release/);
+  });
+
+  it("approve verifies its own signature: carol's key with --as bob is refused, nothing stored or written", async () => {
+    const b = setup();
+    // carol in release-group too, so --as bob passes the group check and only the key is wrong.
+    const signers = readFileSync(path.join(b.dir, "allowed_signers"), "utf8").replace('namespaces="runbook:ops"', 'namespaces="runbook:ops,runbook:release-group"');
+    b.file("allowed_signers", signers);
+    const runId = await waitingRun(b);
+    const r = await cli(b.dir).args("approve", runId, "--key", key(b, "carol"), "--as", "bob@example.org", "--yes").run();
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain("Signed as");
+    expect(r.stderr).toMatch(/^runbook: this key is not bob@example\.org's for group "release-group" in allowed_signers \(ssh-keygen -Y verify: .+\): nothing stored\n$/);
+    expect((await cli(b.dir).args("show", runId).run()).stdout).not.toContain("signed by");
+    const out = path.join(b.dir, "carol-as-bob.json");
+    const toFile = await cli(b.dir).args("approve", runId, "--key", key(b, "carol"), "--as", "bob@example.org", "--yes", "--out", out).run();
+    expect(toFile.code).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    const own = await cli(b.dir).args("approve", runId, "--key", key(b, "bob"), "--as", "bob@example.org", "--yes").run();
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain("Signed as bob@example.org; stored in the journal");
+  });
+
+  it("a runner not in allowed_signers, or with no key, fails at the gate (exit 1, journaled failed), printing no approver instructions", async () => {
+    const b = setup();
+    keygen(b.dir, "dave");
+    const unknown = await cli(b.dir).args("run", "release.rb", "--no-tui", "--key", key(b, "dave")).run();
+    expect(unknown.code).toBe(1);
+    const all = unknown.stdout + unknown.stderr;
+    expect(all).toMatch(/the key running the release \(ssh-ed25519 \S+…\) is not in \S+allowed_signers: .*add the runner's key to allowed_signers, or pass --key/);
+    expect(all).not.toContain("waiting for approval");
+    expect(all).not.toContain("runbook approve");
+    const history = JSON.parse((await cli(b.dir).args("history", "--json").run()).stdout) as { id: string; status: string }[];
+    expect(history.map((h) => h.status)).toEqual(["failed"]);
+    const shown = await cli(b.dir).args("show", history[0]!.id).run();
+    expect(shown.stdout).toMatch(/status +failed \(exit 1\)/);
+    expect(shown.stdout).toContain("add the runner's key to allowed_signers, or pass --key");
+
+    const noKey = await cli(b.dir).args("run", "release.rb", "--no-tui").run();
+    expect(noKey.code).toBe(1);
+    expect(noKey.stdout + noKey.stderr).toContain("who runs the release must be known before anyone can approve it: no key to sign with: pass --key FILE, or load a key into ssh-agent");
+    expect(noKey.stdout + noKey.stderr).not.toContain("waiting for approval");
+    expect(existsSync(path.join(b.dir, "deployed.txt"))).toBe(false);
+  });
+
+  it("show: verdicts in the order they were checked, a repeated one listed once", async () => {
+    const b = setup();
+    const runId = await waitingRun(b);
+    const bob = await bobApproves(b, runId);
+    const stale = await signAs(b, "bob", { ...bob.statement, time: new Date(Date.now() - 3 * 86_400_000).toISOString() });
+    expect((await resumeWith(b, runId, "--approval", stale)).code).toBe(6);
+    expect((await resumeWith(b, runId, "--approval", stale)).code).toBe(6);
+    const shown = (await cli(b.dir).args("show", runId).run()).stdout;
+    const section = shown.slice(shown.indexOf("Approvals"));
+    const rows = section.split("\n").slice(1).filter((l) => l.startsWith("  ") && l.includes("[deploy]"));
+    const refused = rows.filter((l) => l.includes("refused"));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/approval by bob@example\.org refused: signed at .* longer ago than the 24h an approval holds \(2 times\)$/);
+    // The refusal comes after the first request, though its signature is dated three days before.
+    expect(rows.findIndex((l) => l.includes("waiting for approval"))).toBeLessThan(rows.indexOf(refused[0]!));
   });
 
   it("refuses a changed runbook: the approval was for the old source", async () => {

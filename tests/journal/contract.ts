@@ -423,7 +423,8 @@ export function journalContract(open: OpenStore, options: { bulkSteps: number })
       await approver.addApproval({ runId, kind: "signature", stepId: "prepare", group: "release-group", approver: "bob@example.org", time: signedAt, statement: '{"a":1}\n', signature: "-----BEGIN SSH SIGNATURE-----\nxyz\n-----END SSH SIGNATURE-----\n", reason: null });
 
       await runner.reopenRun(runId);
-      runner.record({ type: "approval", runId, time: tick(), stepId: "prepare", group: "release-group", approver: "bob@example.org", signedAt, status: "verified" });
+      const checkedAt = tick();
+      runner.record({ type: "approval", runId, time: checkedAt, stepId: "prepare", group: "release-group", approver: "bob@example.org", signedAt, status: "verified" });
       runner.record({ type: "approval", runId, time: tick(), stepId: "prepare", group: "release-group", approver: "carol@example.org", signedAt, status: "refused", reason: "not in the group" });
       runner.record(runFinished(runId, "succeeded"));
       await runner.flush();
@@ -437,6 +438,7 @@ export function journalContract(open: OpenStore, options: { bulkSteps: number })
       ]);
       expect(JSON.parse(rows[0]!.statement!)).toEqual(request);
       expect(rows[1]).toMatchObject({ statement: '{"a":1}\n', signature: expect.stringContaining("xyz\n"), time: signedAt, group: "release-group", stepId: "prepare" });
+      expect(rows[2]!.time).toBe(checkedAt); // a verdict is dated when it was checked, not when it was signed
       expect(await approver.getApprovals("no-such-run")).toEqual([]);
     });
   });

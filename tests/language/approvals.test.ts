@@ -2,6 +2,9 @@
 // file beside the runbook: parsed, planned, formatted, and checked with
 // FILE:LINE:COLUMN errors in the runbook and in the signers file.
 
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllowedSigners } from "../../language/allowed-signers.js";
 import { compile } from "../../language/compile.js";
@@ -116,6 +119,32 @@ describe("approvals in the language", () => {
     expect(text).toContain("\n2 | bob@* namespaces=");
     expect(text).toContain("\n  |                   ^^^^^^^^^^^^^^^^^^^^^^\n");
     expect(r.diagnostics.some((d) => d.code === "unknown-group")).toBe(false); // erin is in the group
+  });
+
+  it("an unclosed quote in allowed_signers is reported at the quote, with a caret there", () => {
+    const bad = `alice@example.org namespaces="runbook:release-group ${KEY_A}\nbob@example.org namespaces="runbook:release-group" ${KEY_B}`;
+    const r = compileWith(RB('approvals 1 from "release-group"'), bad);
+    const signers = r.diagnostics.filter((d) => d.span.file === "/r/allowed_signers");
+    expect(signers.map((d) => [d.span.line, d.span.column, d.span.length])).toEqual([[1, 30, 1]]);
+    const text = r.text(signers);
+    expect(text).toContain('/r/allowed_signers:1:30: error: this `"` is not closed: a quoted field ends with a second `"` on the same line');
+    expect(text).not.toContain("key type");
+    expect(text).toContain(`\n  | ${" ".repeat(29)}^\n`);
+  });
+
+  it("allowed_signers that is a directory: says it is a directory", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "runbook-signers-"));
+    try {
+      writeFileSync(path.join(dir, "release.rb"), RB('approvals 1 from "release-group"'));
+      mkdirSync(path.join(dir, "allowed_signers"));
+      const r = compile(path.join(dir, "release.rb"));
+      const text = renderText(r.diagnostics, { sources: r.sources });
+      expect(r.diagnostics.map((d) => d.code)).toEqual(["allowed-signers"]);
+      expect(text).toContain(`${path.join(dir, "allowed_signers")} is a directory, not a file`);
+      expect(text).not.toContain("is not there");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("parses groups from namespaces; other namespaces (git) are not groups", () => {
