@@ -312,7 +312,7 @@ if (!HAVE_TMUX) {
 
       const r = session("resume", dir, `node ${q(BIN)} resume ${runId} --state ${q(db)}`, { HOME: dir });
       // Its command still runs (sleep 600): end it.
-      await r.waitFor("[wait/end/go-on]");
+      await r.waitFor("[follow/wait/end/go-on]");
       r.literal("end");
       r.keys("Enter");
       let f = await r.waitFor("Interrupted: Long");
