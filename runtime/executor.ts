@@ -39,7 +39,7 @@ import { oneLine, type ActionContext, type EditRecord, type EventInput } from ".
 import { dryRestoreWritten, restoreWritten, reversedEdit } from "./actions/edit.js";
 import { secretsUsed, type SecretStore } from "./secrets.js";
 import { blocking, preflightFailure, preflightTargets, PreflightedConnections, runPreflight, type PreflightResult } from "./preflight.js";
-import { DryRunTally, verdictError, verdictExitCode } from "./verdict.js";
+import { DryRunTally, preflightWhat, verdictError, verdictExitCode } from "./verdict.js";
 import { WAITING_EXIT, type GateResult } from "./approvals.js";
 import { cleanStaleLocal, Supervision } from "./supervisor.js";
 import { CapturedValues, fillAction, fillCond, hostValues, type LateContext } from "./late-values.js";
@@ -437,7 +437,7 @@ class Executor {
   }
 
   private tallyPreflight(r: PreflightResult): void {
-    const item = { ...(r.target.usedBy[0] !== undefined ? { stepId: r.target.usedBy[0] } : {}), what: `${r.target.kind} ${r.target.name}`, why: this.redact(r.reason ?? r.status) };
+    const item = { ...(r.target.usedBy[0] !== undefined ? { stepId: r.target.usedBy[0] } : {}), what: preflightWhat(r.target.kind, r.target.name), why: this.redact(r.reason ?? r.status) };
     switch (r.status) {
       case "ok":
         return this.tally.check();

@@ -195,6 +195,13 @@ export class SecretStore {
 
 // ---------------------------------------------------------------- which secrets a plan uses
 
+/** The secrets a text reads, by name. */
+export function secretsOfText(text: Text): string[] {
+  const out = new Set<string>();
+  textSecrets(text, out);
+  return [...out];
+}
+
 function textSecrets(text: Text, out: Set<string>): void {
   for (const p of text) if (typeof p !== "string" && !isLate(p) && p.secret !== undefined) out.add(p.secret);
 }

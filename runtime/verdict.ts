@@ -9,9 +9,14 @@
 // verdict's wording (the plain log, the last line of a dry run) is here.
 
 import { assertNever } from "../language/assert.js";
-import type { DryRunVerdict, RunEvent, VerdictItem } from "./events.js";
+import type { DryRunVerdict, PreflightKind, RunEvent, VerdictItem } from "./events.js";
 
 export type VerdictEvent = Extract<RunEvent, { type: "dry-run-verdict" }>;
+
+/** How a preflight target is named in the verdict: `secret pw`, `host web`. */
+export function preflightWhat(kind: PreflightKind, name: string): string {
+  return `${kind} ${name}`;
+}
 
 export class DryRunTally {
   checked = 0;
@@ -33,6 +38,17 @@ export class DryRunTally {
 
   pend(item: VerdictItem): void {
     this.pending.push(item);
+  }
+
+  /**
+   * What was pending is now decided by the dry run itself (a secret the preflight left
+   * to a run-time guard, read once the guard held): it counts where that check lands
+   * (checked, or the step's failure), not again as unknown.
+   */
+  settle(what: string): boolean {
+    const before = this.pending.length;
+    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i]!.what === what) this.pending.splice(i, 1);
+    return this.pending.length < before;
   }
 
   verdict(): DryRunVerdict {

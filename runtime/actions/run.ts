@@ -11,6 +11,8 @@ import { Interrupted, StepFailure } from "../step-errors.js";
 import { hostField, type Handler } from "./context.js";
 import { testPauseAfterChange } from "./test-pause.js";
 import { into } from "./words.js";
+import { secretsOfText } from "../secrets.js";
+import { preflightWhat } from "../verdict.js";
 
 export const runHandler: Handler<"run"> = {
   describe: (a) => `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}${into(a.into)}`,
@@ -72,6 +74,8 @@ export const runHandler: Handler<"run"> = {
     const shown = `$ ${showText(a.command)}${a.as ? `   (as ${a.as})` : ""}`;
     cx.emit({ type: "action", stepId: cx.step.id, ...hostField(cx), kind: "run", description: `would run: ${shown}${a.into ? captureWords.wouldCapture(a.into) : ""}` });
     // Its secrets are read as the run would read them here: one that cannot be read fails the step, as it would.
+    const settled = secretsOfText(a.command).filter((name) => cx.tally.settle(preflightWhat("secret", name)));
     cx.secrets.bind(a.command);
+    for (const _ of settled) cx.tally.check();
   },
 };

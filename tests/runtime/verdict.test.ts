@@ -78,6 +78,9 @@ describe("dry-run verdicts", () => {
     expect(dry.code).toBe(1);
     expect(dry.stdout).toMatch(/ {2}failed: \[deploy\] step deploy: secret pw is not set: environment variable V_UNSET_PASSWORD is not set\n/);
     expect(lastLine(dry.stdout)).toMatch(/^dry run: would fail: /);
+    // Decided by the dry run itself once the guard held: not also "unknown until an earlier step runs".
+    expect(dry.stdout).not.toContain("unknown until an earlier step runs: [deploy] secret pw");
+    expect(lastLine(dry.stdout)).not.toContain("unknown");
     // The real run: the same step fails the same way.
     const real = await cli(dry.dir).args("run", "v.rb", "--no-tui").run();
     expect(real.code).toBe(1);
