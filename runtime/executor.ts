@@ -1157,7 +1157,7 @@ class Executor {
     if (earlier && !earlier.aborted) watch.endedEarlier();
     const res =
       earlier ||
-      (await ctx.driver.exec(sup ? this.supervision.wrap(code, sup) : code, {
+      (await this.supervision.exec(ctx.driver, code, sup, {
         values,
         onStdout,
         onStderr,
