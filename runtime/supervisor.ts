@@ -115,12 +115,12 @@ function prepare(command: string, dir: string, id: string): string[] {
     `fi`,
     PGID,
     // One short write: a start file without its last line was never followed by the command (stateScript).
-    `printf 'pid %s\npgid %s\nexec %s\n' $$ "$pg" ${id} > "$f.start" || exit 125`,
+    `printf 'pid %s\\npgid %s\\nexec %s\\n' $$ "$pg" ${id} > "$f.start" || exit 125`,
   ];
 }
 
 /** Records the end; without it, says so on stderr. */
-const RECORD_END = `{ printf 'exit %s\n' "$rc" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; } 2>/dev/null`;
+const RECORD_END = `{ printf 'exit %s\\n' "$rc" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; } 2>/dev/null`;
 const END_UNRECORDED = `echo "runbook: warning: this command's end could not be recorded in $d: were runbook to die now, a resume could not tell that it ran" >&2`;
 
 /**
