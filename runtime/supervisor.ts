@@ -2,18 +2,21 @@
 // once across a crash of the runbook process. The command is wrapped in a short
 // POSIX sh script (nothing to install on a host) that, in a private folder (0700;
 // beside the journal locally, ~/.cache/runbook/exec on a host):
-// - writes ID.start (its pid, process group, start time, exec id) before the command starts;
-// - runs the command in the background of the wrapper's process group, its output
-//   going to ID.out and ID.err (so a dropped runner, pipe or channel cannot end it);
-// - once the command has ended, writes ID.end (exit status, end time) atomically
-//   (a temp file, then mv), after its output is in the files;
-// - meanwhile follows ID.out and ID.err to its own stdout and stderr, so the runner
-//   reads the output as it comes, and exits with the command's status.
+// - writes ID.start (its pid, process group, exec id; one short write) before the command starts;
+// - runs the command with its output going to ID.out and ID.err (so a dropped runner,
+//   pipe or channel cannot end it);
+// - once the command has ended, writes ID.end (its exit status) atomically (a temp
+//   file, then mv), after its output is in the files, and exits with that status.
+// Locally (recordScript) the wrapper does only that, and Node reads the output files
+// as they grow (file-tail.ts). On a host (superviseScript) the command runs in the
+// background of the wrapper's process group and the wrapper follows ID.out and ID.err
+// to its own stdout and stderr, so the runner reads the output as it comes.
 // After a crash, `resume` reads these files (stateScript): ended -> the outcome is
 // taken from them and the command is not run again; running -> followed
 // (followScript) or ended; never started -> run. The files of a step are removed
-// once the journal holds its outcome (forgetScript); files older than
-// STATUS_RETENTION_DAYS are removed by the next wrapper that runs there.
+// once the journal holds its outcome (fs locally, forgetScript on a host); files older
+// than STATUS_RETENTION_DAYS are removed at the start of a run locally (cleanStaleLocal)
+// and, on a host, after the first command a run wraps there.
 // The command text is passed quoted as one word to `sh -c`; its values stay in the
 // environment (command-values.ts), never in the text.
 
@@ -21,7 +24,8 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { assertNever } from "../language/assert.js";
-import { DriverError, type ExecResult, type HostDriver } from "./drivers/driver.js";
+import { DriverError, type ExecOptions, type ExecResult, type HostDriver } from "./drivers/driver.js";
+import { FileTail } from "./file-tail.js";
 import {
   supervisedEndedText,
   supervisedFollowedText,
@@ -62,9 +66,10 @@ export function dirWord(dir: string): string {
 /**
  * Prints what was added to the output files since the last round: read through file
  * descriptors 4 and 5 held open on them, whose offsets `cat` moves on (so nothing is
- * printed twice, and a file removed meanwhile is still read).
+ * printed twice, and a file removed meanwhile is still read). A file still there and
+ * empty (the usual stderr) costs no `cat`.
  */
-const PUMP = `cat <&4; cat <&5 >&2`;
+const PUMP = `{ [ ! -f "$f.out" ] || [ -s "$f.out" ]; } && cat <&4; { [ ! -f "$f.err" ] || [ -s "$f.err" ]; } && cat <&5 >&2`;
 
 /**
  * Follows the output files until the command has ended: in the wrapper, until its
@@ -77,20 +82,20 @@ function follow(inWrapper: boolean): string {
   const last = inWrapper
     ? [
         `wait "$c"; rc=$?`,
-        `[ -f "$f.end" ] || echo "runbook: warning: this command's end could not be recorded in $d: were runbook to die now, a resume could not tell that it ran" >&2`,
+        `[ -f "$f.end" ] || ${END_UNRECORDED}`,
         `exit "$rc"`,
       ]
     : [`rc=; { read -r _ rc; } < "$f.end"`, `exit "\${rc:-125}"`];
   return [
     `exec 4< "$f.out" 5< "$f.err" || exit 125`,
-    `n=0`,
+    `n=0; t=0.005`,
     `while :; do`,
     `  fin=; [ -f "$f.end" ] && fin=1`,
     `  { ${alive}; } || fin=1`,
     `  ${PUMP}`,
     `  [ -n "$fin" ] && break`,
-    // Quick at first (most commands are short), then five rounds a second.
-    `  if [ "$n" -lt 25 ]; then n=$((n + 1)); sleep 0.02 2>/dev/null || sleep 1; else sleep 0.2 2>/dev/null || sleep 1; fi`,
+    // Very quick once (most commands are short), quick a while, then five rounds a second.
+    `  if [ "$n" -lt 25 ]; then n=$((n + 1)); sleep "$t" 2>/dev/null || sleep 1; t=0.02; else sleep 0.2 2>/dev/null || sleep 1; fi`,
     `done`,
     ...(inWrapper ? [] : [`[ -f "$f.end" ] || exit 125`]),
     ...last,
@@ -100,29 +105,50 @@ function follow(inWrapper: boolean): string {
 /** The process group of the shell running this: its leader's field of /proc, else ps. */
 const PGID = `pg=; { read -r _l < /proc/$$/stat && set -- \${_l##*) } && pg=$3; } 2>/dev/null; [ -n "$pg" ] || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')`;
 
-/**
- * The wrapper around `command`, run by `sh -c` locally and by the login shell on a host.
- * When the folder cannot be made the command runs as before, unsupervised, and says so on stderr.
- */
-export function superviseScript(command: string, dir: string, id: string): string {
-  const d = dirWord(dir);
+/** Makes the folder and empty output files; when that fails the command runs as before, unsupervised, and says so on stderr. */
+function prepare(command: string, dir: string, id: string): string[] {
   return [
     `umask 077`,
-    `d=${d}; f="$d/${id}"`,
+    `d=${dirWord(dir)}; f="$d/${id}"`,
     `if { [ -d "$d" ] || mkdir -p "$d"; } 2>/dev/null && { [ ! -f "$f.end" ] || rm -f "$f.end"; } && : > "$f.out" && : > "$f.err"; then :; else`,
     `  echo "runbook: cannot keep this command's status in $d: it runs without it (a crash of runbook may run it twice)" >&2`,
     `  exec sh -c ${shellQuote(command)}`,
     `fi`,
     PGID,
-    `printf 'pid %s\\npgid %s\\nstarted %s\\nexec %s\\n' $$ "$pg" "$(date +%s)" ${id} > "$f.start.tmp" && mv -f "$f.start.tmp" "$f.start" || exit 125`,
+    // One short write: a start file without its last line was never followed by the command (stateScript).
+    `printf 'pid %s\\npgid %s\\nexec %s\\n' $$ "$pg" ${id} > "$f.start" || exit 125`,
+  ];
+}
+
+/** Records the end; without it, says so on stderr. */
+const RECORD_END = `{ printf 'exit %s\\n' "$rc" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; } 2>/dev/null`;
+const END_UNRECORDED = `echo "runbook: warning: this command's end could not be recorded in $d: were runbook to die now, a resume could not tell that it ran" >&2`;
+
+/**
+ * The wrapper around `command` that follows its output itself (on a host, through the
+ * login shell; locally when Node cannot follow the files). With `sweep`, files past the
+ * retention are removed after the command's end is recorded (off the command's time).
+ */
+export function superviseScript(command: string, dir: string, id: string, sweep = false): string {
+  const stale = sweep ? ` find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null;` : "";
+  return [
+    ...prepare(command, dir, id),
     `exec 3<&0`,
-    // The end, then (off the command's time) files past the retention.
-    `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; printf 'exit %s\\nended %s\\n' "$rc" "$(date +%s)" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; ` +
-      `find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null; exit "$rc"; } > /dev/null 2>&1 &`,
+    `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; ${RECORD_END};${stale} exit "$rc"; } > /dev/null 2>&1 &`,
     `c=$!`,
     `exec 3<&-`,
     follow(true),
   ].join("\n");
+}
+
+/**
+ * The local wrapper around `command`: records its start and end, its output going to
+ * the files (which Node follows); prints nothing of its own but a warning. Nothing of
+ * it writes to the runner's pipes while the command runs, so a runner killed meanwhile
+ * does not end it (it leads a process group of its own: local.ts).
+ */
+export function recordScript(command: string, dir: string, id: string): string {
+  return [...prepare(command, dir, id), `sh -c ${shellQuote(command)} >> "$f.out" 2>> "$f.err"; rc=$?`, `${RECORD_END} || ${END_UNRECORDED}`, `exit "$rc"`].join("\n");
 }
 
 /** What the files say of a command: ended (with its status), running, never started, or gone without its end recorded. */
@@ -137,8 +163,9 @@ export function stateScript(dir: string, id: string): string {
   return [
     `d=${dirWord(dir)}; f="$d/${id}"`,
     `if [ -f "$f.end" ]; then echo "end $(sed -n 's/^exit //p' "$f.end")"; exit 0; fi`,
-    `[ -f "$f.start" ] || { echo none; exit 0; }`,
-    `pg=$(sed -n 's/^pgid //p' "$f.start")`,
+    `pg=; x=; [ -f "$f.start" ] && while read -r k v; do case $k in pgid) pg=$v ;; exec) x=1 ;; esac; done < "$f.start"`,
+    // No start file, or one whose write did not complete: the command never started.
+    `[ -n "$x" ] || { echo none; exit 0; }`,
     `if [ -n "$pg" ] && kill -0 "-$pg" 2>/dev/null; then echo "running $pg"; exit 0; fi`,
     `if [ -f "$f.end" ]; then echo "end $(sed -n 's/^exit //p' "$f.end")"; else echo "vanished $pg"; fi`,
   ].join("\n");
@@ -165,10 +192,34 @@ export function followScript(dir: string, id: string): string {
   return [`d=${dirWord(dir)}; f="$d/${id}"`, `pg=; while read -r k v; do [ "$k" = pgid ] && pg=$v; done < "$f.start"`, follow(false)].join("\n");
 }
 
+/** The files a supervised command leaves, by extension. */
+const STATUS_FILES = ["start", "end", "out", "err"] as const;
+
 /** Removes the files of these commands (the journal holds their outcome now). */
 export function forgetScript(dir: string, ids: readonly string[]): string {
   const d = dirWord(dir);
-  return ids.map((id) => `rm -f ${d}/${id}.start ${d}/${id}.end ${d}/${id}.out ${d}/${id}.err`).join("\n");
+  return ids.map((id) => `rm -f ${STATUS_FILES.map((ext) => `${d}/${id}.${ext}`).join(" ")}`).join("\n");
+}
+
+/**
+ * Locally, before the wrapper starts: the folder, no end file, and empty output files
+ * held open and followed (a file removed while the command runs is still read to its end).
+ */
+async function openOutputs(dir: string, id: string, o: ExecOptions): Promise<FileTail> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const f = path.join(dir, id);
+  await fs.unlink(`${f}.end`).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT") throw e;
+  });
+  const out = await fs.open(`${f}.out`, "w+", 0o600);
+  const err = await fs.open(`${f}.err`, "w+", 0o600).catch(async (e: unknown) => {
+    await out.close();
+    throw e;
+  });
+  return new FileTail([
+    { fh: out, emit: o.onStdout },
+    { fh: err, emit: o.onStderr },
+  ]);
 }
 
 /** Locally, at the start of a run: files older than the retention are removed. */
@@ -227,6 +278,8 @@ export class Supervision {
   /** Local marker files (edits), by step; those of finished steps go at forget(). */
   private readonly localFiles = new Map<string, string>();
   private readonly localDone: string[] = [];
+  /** Hosts whose stale status files a wrapper of this run has removed. */
+  private readonly staleSwept = new Set<HostDriver>();
 
   constructor(private readonly o: SupervisionOptions) {}
 
@@ -244,8 +297,28 @@ export class Supervision {
     return s;
   }
 
+  /** The following wrapper of a command (superviseScript); the first a run wraps on a host also removes that host's stale files. */
   wrap(command: string, s: Supervised): string {
-    return superviseScript(command, s.dir, s.id);
+    const sweep = s.dir !== this.o.statusDir && !this.staleSwept.has(s.driver);
+    if (sweep) this.staleSwept.add(s.driver);
+    return superviseScript(command, s.dir, s.id, sweep);
+  }
+
+  /**
+   * Runs a step's command: as it is without supervision; on a host under the following
+   * wrapper; locally under recordScript while Node follows the output files itself
+   * (the following wrapper when it cannot open them).
+   */
+  async exec(driver: HostDriver, command: string, s: Supervised | undefined, options: ExecOptions): Promise<ExecResult> {
+    if (s === undefined) return driver.exec(command, options);
+    if (driver.local !== true || s.dir !== this.o.statusDir) return driver.exec(this.wrap(command, s), options);
+    const tail = await openOutputs(s.dir, s.id, options).catch(() => undefined);
+    if (tail === undefined) return driver.exec(this.wrap(command, s), options);
+    try {
+      return await driver.exec(recordScript(command, s.dir, s.id), options);
+    } finally {
+      await tail.stop();
+    }
   }
 
   /**
@@ -358,6 +431,10 @@ export class Supervision {
     }
     for (const [driver, dirs] of groups) {
       for (const [dir, ids] of dirs) {
+        if (dir === this.o.statusDir) {
+          for (const id of ids) for (const ext of STATUS_FILES) await fs.unlink(path.join(dir, `${id}.${ext}`)).catch(() => undefined);
+          continue;
+        }
         // Left behind when this fails: removed once older than the retention.
         await driver.exec(forgetScript(dir, ids), { timeoutMs: 30_000 }).catch(() => undefined);
       }

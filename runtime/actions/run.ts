@@ -49,7 +49,7 @@ export const runHandler: Handler<"run"> = {
     if (earlier && !earlier.aborted) watch.endedEarlier();
     const res =
       earlier ||
-      (await cx.driver.exec(sup ? cx.supervision.wrap(code, sup) : code, {
+      (await cx.supervision.exec(cx.driver, code, sup, {
         values,
         onStdout,
         onStderr,

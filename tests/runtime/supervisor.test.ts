@@ -1,16 +1,18 @@
 // The command supervisor (runtime/supervisor.ts) with a real /bin/sh through the
 // local driver: the files it keeps (private, the end written once the output is in),
 // a command that outlives its dropped reader, what stateScript reads (none, running,
-// ended, vanished), following an earlier attempt, and Supervision taking an ended
-// command's outcome from its files instead of running it again.
+// ended, vanished), following an earlier attempt, Supervision taking an ended
+// command's outcome from its files instead of running it again, and Supervision.exec
+// (locally: the recording wrapper while Node reads the files; on a host: the following one).
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
-import { followScript, parseState, stateScript, superviseScript, Supervision } from "../../runtime/supervisor.js";
+import type { HostDriver } from "../../runtime/drivers/driver.js";
+import { followScript, parseState, recordScript, stateScript, superviseScript, Supervision } from "../../runtime/supervisor.js";
 import { alive } from "../support/process.js";
 
 let dir: string;
@@ -45,8 +47,8 @@ describe("the supervisor's wrapper", () => {
     expect(r).toEqual({ code: 7, out: "one\nthree\n", err: "two\n" });
     expect(statSync(status).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(status)) expect(statSync(join(status, f)).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(status, "a1.start"), "utf8")).toMatch(/^pid \d+\npgid \d+\nstarted \d+\nexec a1\n$/);
-    expect(readFileSync(join(status, "a1.end"), "utf8")).toMatch(/^exit 7\nended \d+\n$/);
+    expect(readFileSync(join(status, "a1.start"), "utf8")).toMatch(/^pid \d+\npgid \d+\nexec a1\n$/);
+    expect(readFileSync(join(status, "a1.end"), "utf8")).toBe("exit 7\n");
     expect(readFileSync(join(status, "a1.out"), "utf8")).toBe("one\nthree\n");
     expect(await state("a1")).toEqual({ kind: "ended", exitCode: 7 });
     expect(await state("nope")).toEqual({ kind: "none" });
@@ -107,6 +109,118 @@ describe("the supervisor's wrapper", () => {
     const bg = Number(readFileSync(join(dir, "bg.pid"), "utf8"));
     expect(alive(bg)).toBe(true);
     process.kill(bg, "SIGKILL");
+  });
+});
+
+describe("the local wrapper (recordScript)", () => {
+  it("prints nothing of its own: the output is in the files, the end recorded, its status kept", async () => {
+    const r = await run(recordScript("echo one; echo two >&2; exit 5", status, "l1"));
+    expect(r).toEqual({ code: 5, out: "", err: "" });
+    expect(readFileSync(join(status, "l1.out"), "utf8")).toBe("one\n");
+    expect(readFileSync(join(status, "l1.err"), "utf8")).toBe("two\n");
+    expect(readFileSync(join(status, "l1.end"), "utf8")).toBe("exit 5\n");
+    expect(await state("l1")).toEqual({ kind: "ended", exitCode: 5 });
+  });
+
+  it("a command outlives the runner's pipes going away: it runs to its end, and its end is recorded", async () => {
+    const child = spawn("/bin/sh", ["-c", recordScript("sleep 0.3; echo done >> marker; echo after", status, "l2")], {
+      cwd: dir,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    await until(() => existsSync(join(status, "l2.start")));
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    await until(() => existsSync(join(status, "l2.end")));
+    expect(readFileSync(join(dir, "marker"), "utf8")).toBe("done\n");
+    expect(await state("l2")).toEqual({ kind: "ended", exitCode: 0 });
+    expect(await run(followScript(status, "l2"))).toEqual({ code: 0, out: "after\n", err: "" });
+  });
+});
+
+describe("stateScript", () => {
+  it("a start file whose write did not complete: the command never started", async () => {
+    mkdirSync(status, { recursive: true });
+    writeFileSync(join(status, "p1.start"), "");
+    expect(await state("p1")).toEqual({ kind: "none" });
+    writeFileSync(join(status, "p1.start"), "pid 1\npgid 999999\nexec p1\n");
+    expect(await state("p1")).toEqual({ kind: "vanished", pgid: 999999 });
+  });
+});
+
+describe("Supervision.exec", () => {
+  const fresh = () => new Supervision({ runId: "20260101-000000-exec", statusDir: status, note: () => undefined });
+
+  async function exec(s: Supervision, step: string, command: string) {
+    let out = "";
+    let err = "";
+    const sup = s.next(step, driver, undefined, undefined, true)!;
+    const r = await s.exec(driver, command, sup, { onStdout: (c) => (out += c), onStderr: (c) => (err += c) });
+    return { code: r.exitCode, out, err, id: sup.id };
+  }
+
+  it("locally: the output read from the files as it comes and to its end (split characters whole, past one read), the status, then forgotten by Node", async () => {
+    const s = fresh();
+    const big = "x".repeat(200_000);
+    const r = await exec(s, "a", `printf 'h\\303'; sleep 0.2; printf '\\251!\\n'; echo e1 >&2; printf '%s' ${big.slice(0, 10)}; head -c 199990 /dev/zero | tr '\\0' x; exit 6`);
+    expect(r.code).toBe(6);
+    expect(r.out).toBe(`hé!\n${big}`);
+    expect(r.err).toBe("e1\n");
+    expect(readFileSync(join(status, `${r.id}.end`), "utf8")).toBe("exit 6\n");
+    s.stepFinished("a");
+    await s.forget();
+    expect(readdirSync(status)).toEqual([]);
+  });
+
+  it("locally: the output comes while the command still runs", async () => {
+    const s = fresh();
+    const sup = s.next("b", driver, undefined, undefined, true)!;
+    let out = "";
+    let sawBeforeEnd = false;
+    const r = await s.exec(driver, "echo first; while [ ! -f go ]; do sleep 0.02; done; echo second", sup, {
+      onStdout: (c) => {
+        out += c;
+        if (out === "first\n" && !existsSync(join(status, `${sup.id}.end`))) {
+          sawBeforeEnd = true;
+          writeFileSync(join(dir, "go"), "");
+        }
+      },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(sawBeforeEnd).toBe(true);
+    expect(out).toBe("first\nsecond\n");
+  });
+
+  it("locally: does not wait for a background process the command left holding its output", async () => {
+    const r = await exec(fresh(), "c", "sleep 30 & echo $! > bg.pid; echo ok");
+    expect(r).toMatchObject({ code: 0, out: "ok\n" });
+    const bg = Number(readFileSync(join(dir, "bg.pid"), "utf8"));
+    expect(alive(bg)).toBe(true);
+    process.kill(bg, "SIGKILL");
+  });
+
+  it("locally: its folder removed while the command runs: still its output and status, and a warning that its end is not recorded", async () => {
+    const r = await exec(fresh(), "d", `echo one; rm -rf '${status}'; echo two; exit 4`);
+    expect(r.code).toBe(4);
+    expect(r.out).toBe("one\ntwo\n");
+    expect(r.err).toMatch(/^runbook: warning: this command's end could not be recorded in .*: were runbook to die now, a resume could not tell that it ran\n$/);
+  });
+
+  it("on a host: the following wrapper, the first of the run there also removing stale files, the others not", async () => {
+    const s = fresh();
+    const scripts: string[] = [];
+    const host = {
+      label: "h",
+      exec: async (c: string) => {
+        scripts.push(c);
+        return { exitCode: 0, signal: null, timedOut: false, aborted: false, durationMs: 0 };
+      },
+    } as unknown as HostDriver;
+    for (const step of ["x", "y"]) await s.exec(host, "true", s.next(step, host, "h", undefined, false), {});
+    expect(scripts).toHaveLength(2);
+    expect(scripts[0]).toContain("-mtime +30");
+    expect(scripts[1]).not.toContain("-mtime");
+    expect(scripts[1]).toContain("cat <&4");
   });
 });
 
