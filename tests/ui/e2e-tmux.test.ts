@@ -16,6 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { alive } from "../support/process.js";
+import { TAIL_FLUSH_MS } from "../../cli/run-session.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CI = process.env.CI === "true";
@@ -302,6 +303,8 @@ if (!HAVE_TMUX) {
       await s.waitFor("Next step: First");
       s.keys("c");
       await s.waitFor("long-42");
+      // The documented bound: output printed TAIL_FLUSH_MS before a crash is in the journal.
+      await new Promise((r) => setTimeout(r, 2 * TAIL_FLUSH_MS));
       process.kill(Number(readFileSync(join(dir, "run.pid"), "utf8")), "SIGKILL");
       const runId = (JSON.parse(execFileSync("node", [BIN, "history", "--json", "--state", db], { cwd: dir, encoding: "utf8" })) as { id: string }[])[0]!.id;
       // The output printed before the crash is in the journal.
