@@ -144,18 +144,100 @@ export function canonical(v: SqlValue | undefined, col: VerifyColumn): string | 
   }
 }
 
-/** 53 bits of a string (cyrb53: fast, well mixed; not meant to resist forgery), as two 32-bit halves. */
-function hash(text: string): [number, number] {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+/**
+ * cyrb53 (fast, well mixed; not meant to resist forgery) over a row's canonical
+ * text, fed piece by piece: the same result as hashing the whole text at once
+ * (hashText), without building it.
+ */
+class RowHash {
+  h1 = 0xdeadbeef;
+  h2 = 0x41c6ce57;
+
+  char(ch: number): void {
+    this.h1 = Math.imul(this.h1 ^ ch, 2654435761);
+    this.h2 = Math.imul(this.h2 ^ ch, 1597334677);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return [h1 >>> 0, h2 >>> 0];
+
+  text(text: string): void {
+    let h1 = this.h1;
+    let h2 = this.h2;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+  }
+
+  /** A whole number's decimal digits, as String(n) would give them. */
+  digits(n: number): void {
+    if (n >= 10) this.digits(Math.floor(n / 10));
+    this.char(48 + (n % 10));
+  }
+
+  /** The two 32-bit halves. */
+  end(): [number, number] {
+    let h1 = this.h1;
+    let h2 = this.h2;
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return [h1 >>> 0, h2 >>> 0];
+  }
+}
+
+/** The hash of a whole text (the plain way; RowHash gives the same fed in pieces). */
+export function hashText(text: string): [number, number] {
+  const h = new RowHash();
+  h.text(text);
+  return h.end();
+}
+
+// Speed: a million rows are hashed twice per table (as sent, as read back), so each
+// column's canonical text comes from a function chosen once per column, which takes
+// the common case of its class (a string already in canonical form, a number) without
+// the tests canonical() makes for every value, and gives everything else to canonical().
+// The result is always canonical()'s: tests/db/verify.test.ts compares the two.
+
+/** An integer's text that BigInt would give back unchanged: optional `-`, no leading zero, no `-0`. */
+function plainInteger(v: string): boolean {
+  const n = v.length;
+  if (n === 0 || n > 20) return false;
+  let i = v.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === n) return false;
+  const first = v.charCodeAt(i);
+  if (first === 48) return n === 1; // "0" alone
+  for (; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Per column: a non-NULL value's canonical text (the same as canonical()). */
+function canonicalFor(col: VerifyColumn): (v: SqlValue) => string | undefined {
+  switch (col.cls) {
+    case "text":
+      return (v) => (typeof v === "string" ? v : canonical(v, col));
+    case "integer":
+      return (v) =>
+        typeof v === "number" && Number.isSafeInteger(v) ? String(v) : typeof v === "string" && plainInteger(v) ? v : canonical(v, col);
+    case "real":
+      return (v) => (typeof v === "number" && v === v ? String(v) : canonical(v, col));
+    case "decimal": {
+      const plain = col.scale > 0 ? new RegExp(`^-?(?:0|[1-9][0-9]*)\\.[0-9]{${col.scale}}$`) : /^-?(?:0|[1-9][0-9]*)$/;
+      // "-0.00" is "0.00" in canonical form.
+      return (v) => (typeof v === "string" && plain.test(v) && !/^-[0.]*$/.test(v) ? v : canonical(v, col));
+    }
+    case "datetime":
+      return (v) => (typeof v === "string" && v.charCodeAt(10) !== 84 ? v : canonical(v, col));
+    case "float32":
+    case "json":
+    case "padded-char":
+      return (v) => canonical(v, col);
+    default:
+      return assertNever(col.cls, "value class");
+  }
 }
 
 /** Row count and an order-independent checksum of rows (the sum of their hashes, mod 2^32 per half). */
@@ -163,8 +245,11 @@ export class TableDigest {
   rows = 0;
   private a = 0;
   private b = 0;
+  private readonly canon: ((v: SqlValue) => string | undefined)[];
 
-  constructor(readonly columns: readonly VerifyColumn[]) {}
+  constructor(readonly columns: readonly VerifyColumn[]) {
+    this.canon = columns.map(canonicalFor);
+  }
 
   /** The row's canonical text: its values in column order, NULL apart from every text. */
   rowText(values: readonly (SqlValue | undefined)[]): string {
@@ -176,8 +261,28 @@ export class TableDigest {
     return text;
   }
 
+  /** hashText(rowText(values)), fed value by value. */
+  rowHash(values: readonly (SqlValue | undefined)[]): [number, number] {
+    const h = new RowHash();
+    const canon = this.canon;
+    for (let i = 0; i < canon.length; i++) {
+      const v = values[i];
+      const c = v === null || v === undefined ? undefined : canon[i]!(v);
+      if (c === undefined) {
+        h.char(1);
+        h.char(78); // "N"
+      } else {
+        h.char(2);
+        h.digits(c.length);
+        h.char(58); // ":"
+        h.text(c);
+      }
+    }
+    return h.end();
+  }
+
   add(values: readonly (SqlValue | undefined)[]): void {
-    const [h1, h2] = hash(this.rowText(values));
+    const [h1, h2] = this.rowHash(values);
     this.a = (this.a + h1) >>> 0;
     this.b = (this.b + h2) >>> 0;
     this.rows++;
