@@ -943,9 +943,16 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
     if (missing.length > 0) throw new DriverError(`${shown} has no table ${listNames(missing)}`, "no-table");
     tables = tables.filter((t) => options.tables!.some((w) => w.toLowerCase() === t.name.toLowerCase()));
   }
+  // The bytes first (size, sha256: no parsing); a file that is not what was exported
+  // is then read as CSV to say what is wrong with it. An intact file is parsed once,
+  // while it loads: its header, records and count are checked there, before commit.
   const problems: string[] = [];
-  for (const t of tables) problems.push(...(await checkBackupFile(join(dir, t.file), t)));
+  for (const t of tables) {
+    const file = join(dir, t.file);
+    if (!(await sameBytes(file, t))) problems.push(...(await checkBackupFile(file, t)));
+  }
   if (problems.length > 0) throw new DriverError(backupWords.damaged(shown, problems), "damaged");
+  const damaged = (problem: string) => new DriverError(backupWords.damaged(shown, [problem]), "damaged");
 
   const meter = new ProgressMeter("import", options.onProgress, tables.length);
   return withLoadSettings(db, async () => {
@@ -972,11 +979,22 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
           if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
           return v;
         });
-      await readCsvFile(join(dir, t.file), (r, n) => {
-        if (n === 0) return; // the header, checked already
+      const header = t.columns.map((c) => `${t.name}.${c.name}`);
+      let records = 0;
+      const tail = await readCsvFile(join(dir, t.file), (r, n) => {
+        if (r.fields.length !== header.length) {
+          throw damaged(n === 0 ? backupWords.headerDiffers(t.file, header.join(",")) : backupWords.badRecord(t.file, r.line, r.fields.length, header.length));
+        }
+        if (n === 0) {
+          if (r.fields.some((f, i) => f !== header[i])) throw damaged(backupWords.headerDiffers(t.file, header.join(",")));
+          return;
+        }
+        records++;
         meter.add(1);
         return loader.add(decode(r));
       });
+      if (tail.length > 0) throw damaged(backupWords.cutShort(t.file));
+      if (records !== t.rows) throw damaged(backupWords.rowsDiffer(t.file, records, t.rows));
       // A difference is looked for row by row in the file (written in key order), read again (a failure's cost only).
       const fileRows = async function* (): AsyncGenerator<SqlValue[][]> {
         let header = true;
@@ -1024,6 +1042,18 @@ async function* csvBatches(path: string): AsyncGenerator<CsvRecord[]> {
   }
   const rest = [...reader.push(decoder.end()), ...reader.end()];
   if (rest.length > 0) yield rest;
+}
+
+/** The file has the size and sha256 its manifest entry gives (false also when it cannot be read). */
+async function sameBytes(path: string, t: ManifestTable): Promise<boolean> {
+  try {
+    if ((await stat(path)).size !== t.bytes) return false;
+    const hash = createHash("sha256");
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hash.update(chunk);
+    return hash.digest("hex") === t.sha256;
+  } catch {
+    return false;
+  }
 }
 
 /** What is wrong with one file of a backup, against its manifest entry (nothing: []). */
