@@ -74,9 +74,6 @@ const PAGE_ROWS = 2000;
 const INSERT_ROWS = 500;
 const INSERT_BYTES = 512 * 1024;
 const WEB2PY_NULL = "<NULL>";
-/** Characters gathered before a chunk goes to the disk, and how many bytes may be on their way there at once. */
-const CHUNK_CHARS = 1 << 18;
-const IN_FLIGHT_BYTES = 4 << 20;
 
 // ---------------------------------------------------------------------------
 // Export
@@ -356,20 +353,11 @@ function listNames(names: string[]): string {
   return names.length === 1 ? `named ${names[0]}` : `named ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
 }
 
-/**
- * A file written beside its final path and renamed into place on commit; its
- * sha256 and size counted as written. Chunks go to the disk without waiting for
- * each (each at its own offset, so their order does not matter), up to
- * IN_FLIGHT_BYTES at once: the rows keep coming while the disk catches up.
- */
+/** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 class AtomicFile {
   private buffer = "";
   private readonly hash = createHash("sha256");
   bytes = 0;
-  /** Writes sent and not yet done, and their bytes. */
-  private readonly pending = new Set<Promise<void>>();
-  private pendingBytes = 0;
-  private failed: unknown;
   private constructor(
     private readonly handle: FileHandle,
     private readonly temp: string,
@@ -387,45 +375,22 @@ class AtomicFile {
     await this.drain();
   }
 
-  /** Text to write; drain() sends it on in chunks of about CHUNK_CHARS. */
+  /** Text to write; drain() sends it on in chunks of about 64 KB. */
   append(text: string): void {
     this.buffer += text;
   }
 
   async drain(): Promise<void> {
-    if (this.buffer.length >= CHUNK_CHARS) await this.flush();
+    if (this.buffer.length >= 1 << 16) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (this.failed !== undefined) throw this.failed;
     if (this.buffer.length === 0) return;
     const data = Buffer.from(this.buffer, "utf8");
     this.buffer = "";
     this.hash.update(data);
-    const at = this.bytes;
     this.bytes += data.length;
-    this.pendingBytes += data.length;
-    const write: Promise<void> = this.writeAll(data, at).then(
-      () => {
-        this.pending.delete(write);
-        this.pendingBytes -= data.length;
-      },
-      (e: unknown) => {
-        this.pending.delete(write);
-        this.failed ??= e;
-      },
-    );
-    this.pending.add(write);
-    while (this.pendingBytes > IN_FLIGHT_BYTES && this.failed === undefined) await Promise.race(this.pending);
-    if (this.failed !== undefined) throw this.failed;
-  }
-
-  /** All of data at offset `at` (a write may take less than it was given). */
-  private async writeAll(data: Buffer, at: number): Promise<void> {
-    for (let done = 0; done < data.length; ) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, at + done);
-      done += bytesWritten;
-    }
+    await this.handle.write(data);
   }
 
   /** After commit: the sha256 of what was written, in hex. */
@@ -435,15 +400,12 @@ class AtomicFile {
 
   async commit(): Promise<void> {
     await this.flush();
-    await Promise.all(this.pending);
-    if (this.failed !== undefined) throw this.failed;
     await this.handle.sync();
     await this.handle.close();
     await rename(this.temp, this.path);
   }
 
   async abort(): Promise<void> {
-    await Promise.all(this.pending);
     await this.handle.close().catch(() => undefined);
     await rm(this.temp, { force: true });
   }
