@@ -12,7 +12,7 @@
 // Figures include verification (each table read back before commit).
 
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DatabaseDriver } from "../runtime/drivers/driver.js";
@@ -153,12 +153,51 @@ export async function benchDbMemory(): Promise<void> {
   const nodeFlags = (process.env.RUNBOOK_BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
   if (nodeFlags.length > 0) console.log(`  node ${nodeFlags.join(" ")}`);
   const child = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [...nodeFlags, "--import", "tsx", "bench/db-rss.ts", ...args], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [...nodeFlags, "bench/db-rss.mjs", ...args], { cwd: root, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`db-rss ${args[0]} failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split("\n").pop()!) as { maxRssMb: number; seconds: number };
   };
+  /** `runbook run` of one step of a runbook over the databases of `dir`, its peak RSS read by bench/rss-on-exit.mjs. */
+  const cli = (dir: string, step: string) => {
+    const book = join(dir, "memory.rb");
+    writeFileSync(
+      book,
+      [
+        `runbook "memory" version "1.0.0"`,
+        `default env dev`,
+        `database appdb = sqlite ${JSON.stringify(join(dir, "dst.sqlite"))}`,
+        `env prod {`,
+        `  database appdb = sqlite ${JSON.stringify(join(dir, "src.sqlite"))}`,
+        `}`,
+        `env dev {}`,
+        `step "sync" when env != "prod" {`,
+        `  sync appdb from prod.appdb`,
+        `}`,
+        `step "export" {`,
+        `  export appdb to ${JSON.stringify(join(dir, "cli.csv"))} format csv`,
+        `}`,
+        `step "import" {`,
+        `  import appdb from ${JSON.stringify(join(dir, "cli.csv"))}`,
+        `}`,
+        ``,
+      ].join("\n"),
+    );
+    const out = join(dir, "rss");
+    const start = performance.now();
+    const r = spawnSync(
+      process.execPath,
+      [...nodeFlags, "--import", "./bench/rss-on-exit.mjs", "bin/runbook.js", "run", book, "--yes", "--only", step, "--state", join(dir, "state.sqlite")],
+      { cwd: root, encoding: "utf8", env: { ...process.env, RUNBOOK_BENCH_RSS_FILE: out } },
+    );
+    if (r.status !== 0) throw new Error(`runbook run --only ${step} failed: ${r.stdout}${r.stderr}`);
+    return { maxRssMb: Number(readFileSync(out, "utf8")), seconds: (performance.now() - start) / 1000 };
+  };
   const baseline = child("make", mkdtempSync(join(tmpdir(), "runbook-rss-")), "1");
   console.log(`  baseline (a process that loads the data module and makes a 1-row database): ${baseline.maxRssMb} MB`);
+  const idle = mkdtempSync(join(tmpdir(), "runbook-rss-"));
+  child("make", idle, "1");
+  console.log(`  baseline of runbook run (a step that copies a 1-row table): ${cli(idle, "sync").maxRssMb} MB`);
+  rmSync(idle, { recursive: true, force: true });
   const mariadb = await mariadbAvailable();
   if (!mariadb) console.log(`  MariaDB on ${MARIADB_HOST}:${MARIADB_PORT} not reachable: its figures are left out`);
   for (const n of sizes) {
@@ -169,6 +208,11 @@ export async function benchDbMemory(): Promise<void> {
       for (const op of ["sync", "export", "import"]) {
         const r = child(op, dir);
         console.log(`  ${op} ${rows} rows (SQLite, csv backup): peak RSS ${r.maxRssMb} MB in ${r.seconds.toFixed(1)} s`);
+      }
+      // The same through `runbook run` (the whole command: plan, journal, log), one step a process.
+      for (const step of ["sync", "export", "import"]) {
+        const r = cli(dir, step);
+        console.log(`  runbook run, step ${step} ${rows} rows (SQLite, csv backup): peak RSS ${r.maxRssMb} MB in ${r.seconds.toFixed(1)} s`);
       }
       const h = child("sync-host", dir);
       console.log(`  sync ${rows} rows into SQLite on a host (its sqlite3): peak RSS ${h.maxRssMb} MB in ${h.seconds.toFixed(1)} s`);

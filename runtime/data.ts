@@ -21,7 +21,6 @@
 // importFile tells the layouts apart by the first line: `TABLE …` (or `END`)
 // starts the web2py layout; anything else is a one-table CSV.
 
-import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
@@ -356,6 +355,7 @@ function listNames(names: string[]): string {
 /** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 class AtomicFile {
   private buffer = "";
+  private readonly scratch = Buffer.allocUnsafe(3 << 17);
   private readonly hash = createHash("sha256");
   bytes = 0;
   private constructor(
@@ -386,7 +386,9 @@ class AtomicFile {
 
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const data = Buffer.from(this.buffer, "utf8");
+    // Encoded into one buffer used again (as fileChunks reads), unless the text might not fit.
+    const data =
+      this.buffer.length * 3 <= this.scratch.length ? this.scratch.subarray(0, this.scratch.write(this.buffer, "utf8")) : Buffer.from(this.buffer, "utf8");
     this.buffer = "";
     this.hash.update(data);
     this.bytes += data.length;
@@ -859,14 +861,16 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
 
     const reader = new CsvReader();
     let tail: CsvRecord[] = [];
-    const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 16 });
+    const decoder = new StringDecoder("utf8");
     try {
       let first = true;
-      for await (let chunk of stream as AsyncIterable<string>) {
+      for await (const bytes of fileChunks(path)) {
+        let chunk = decoder.write(bytes);
         if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1); // a BOM from an editor
         first = false;
         for (const r of reader.push(chunk)) await onRecord(r);
       }
+      for (const r of reader.push(decoder.end())) await onRecord(r);
       tail = reader.end();
       // Without a manifest, a cut-short one-table CSV shows only in its end: a record without its line end.
       if (tail.length > 0 && layout === "single") throw new DriverError(backupWords.noManifestCutShort(path), "format");
@@ -973,6 +977,30 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
   });
 }
 
+/** Bytes read from a file at a time. */
+const READ_BYTES = 1 << 16;
+
+/**
+ * A file's bytes, a chunk at a time, read into one buffer used again for every
+ * chunk: a chunk is valid until the next one is asked for (decode or hash it, do
+ * not keep it). A new buffer per chunk (as a read stream makes) is freed only when
+ * V8 collects it, and a gigabyte of them leaves the C heap fragmented and the
+ * process's memory tens of MB larger than it ever needed.
+ */
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  const handle = await open(path, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Streams a UTF-8 CSV file's records (n counts them from 0), with the raw bytes to `onBytes`; the records left without a line end. */
 async function readCsvFile(
   path: string,
@@ -982,7 +1010,7 @@ async function readCsvFile(
   const reader = new CsvReader();
   const decoder = new StringDecoder("utf8");
   let n = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of fileChunks(path)) {
     onBytes?.(chunk);
     for (const r of reader.push(decoder.write(chunk))) {
       const wait = onRecord(r, n++);
@@ -998,7 +1026,7 @@ async function readCsvFile(
 async function* csvBatches(path: string): AsyncGenerator<CsvRecord[]> {
   const reader = new CsvReader();
   const decoder = new StringDecoder("utf8");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of fileChunks(path)) {
     const records = reader.push(decoder.write(chunk));
     if (records.length > 0) yield records;
   }
@@ -1011,7 +1039,7 @@ async function sameBytes(path: string, t: ManifestTable): Promise<boolean> {
   try {
     if ((await stat(path)).size !== t.bytes) return false;
     const hash = createHash("sha256");
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hash.update(chunk);
+    for await (const chunk of fileChunks(path)) hash.update(chunk);
     return hash.digest("hex") === t.sha256;
   } catch {
     return false;
@@ -1176,7 +1204,15 @@ class TableLoader {
 
   /** Takes a row; a promise only when it must wait (a batch sent, the server catching up), so a caller awaits only then. */
   add(values: readonly SqlValue[]): Promise<void> | undefined {
-    const row = values.map((v, i) => this.stored(v, i));
+    // A copy only where a value is stored otherwise than it came (rarely: a row a million times).
+    let row = values as SqlValue[];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      const s = this.stored(v, i);
+      if (s === v) continue;
+      if (row === values) row = values.slice();
+      row[i] = s;
+    }
     this.sent.add(row);
     if (this.sink) {
       if (this.narrow) {

@@ -198,6 +198,17 @@ function bindValue(v: SqlValue | undefined): unknown {
   return v;
 }
 
+/**
+ * One turn of the event loop. better-sqlite3 never waits on I/O, so a stream read
+ * (an export, a sync, a verify's read back) would otherwise keep the loop from
+ * turning until it ends: no timer (progress), no signal (Ctrl-C), and none of
+ * V8's garbage-collection tasks, which run between turns; without them the old
+ * generation fills with tens of MB of garbage before a forced full collection.
+ */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Integers come back as bigint (safeIntegers); those a number holds exactly become numbers. */
 function fromSqlite(v: unknown): SqlValue {
   if (typeof v === "bigint") {
@@ -276,6 +287,7 @@ class SqliteDriver implements DatabaseDriver {
         if (out.length >= batch) {
           yield out;
           out = [];
+          await turn();
         }
       }
       if (out.length > 0) yield out;

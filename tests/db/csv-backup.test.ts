@@ -123,6 +123,29 @@ describe("csv backup on SQLite", () => {
   });
 });
 
+describe("files larger than a read", () => {
+  it("a backup of many 64 KB reads, with 4-byte characters across their boundaries, comes back exact, web2py and one-table CSV files too", async () => {
+    const src = await sqlite("big.sqlite", "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)");
+    // 3- and 4-byte characters with odd lengths, so that reads of 64 KB end inside them
+    await src.transaction(async () => {
+      for (let i = 0; i < 6000; i++) await src.execute("INSERT INTO t VALUES (?, ?)", [i, `${"🐕".repeat(i % 7)}日本${"é".repeat(i % 5)},"${i}"\r\n${"x".repeat(i % 13)}`]);
+    });
+    const rows = await allRows(src, "t");
+    for (const [file, format] of [["big.csv", "csv"], ["big.web2py.csv", "web2py"]] as const) {
+      const path = join(tmp.dir, file);
+      await exportTables(src, ["t"], path, format);
+      expect(readFileSync(path).length).toBeGreaterThan(3 * 65536);
+      const dst = await sqlite(`dst-${format}.sqlite`, "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)");
+      expect((await importFile(dst, path)).tables).toEqual([{ name: "t", rows: 6000 }]);
+      expect(await allRows(dst, "t")).toEqual(rows);
+    }
+    rmSync(join(tmp.dir, "big.csv.manifest.json"));
+    const dst = await sqlite("dst-plain.sqlite", "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)");
+    expect((await importFile(dst, join(tmp.dir, "big.csv"))).tables).toEqual([{ name: "t", rows: 6000 }]);
+    expect(await allRows(dst, "t")).toEqual(rows);
+  });
+});
+
 describe("damaged backups are refused before the database is touched", () => {
   const cases: [string, (dir: string) => void, RegExp][] = [
     ["a changed byte", (d) => writeFileSync(join(d, "person.csv"), readFileSync(join(d, "person.csv"), "utf8").replace("Alice", "Alicf")), /person\.csv is not the file that was exported \(its sha256 differs from the manifest's\)$/],

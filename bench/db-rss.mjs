@@ -1,19 +1,22 @@
 // A child of `npm run bench -- db-memory`: one data command on its own, in a fresh
 // process, then its peak RSS (process.resourceUsage().maxRSS) on stdout as JSON.
-//   node --import tsx bench/db-rss.ts make DIR ROWS      the source database (not measured)
-//   node --import tsx bench/db-rss.ts sync|export|import DIR
-//   node --import tsx bench/db-rss.ts sync-host DIR      into SQLite "on a host" (this machine as the host: its sqlite3)
-//   node --import tsx bench/db-rss.ts make-mysql|sync-mysql|export-mysql|import-mysql DIR URL
+// Plain JavaScript over the build (dist/), run by plain node: the code and the
+// process the `runbook` command runs, without the TypeScript loader the other
+// benches use (which alone adds some 35 MB to a process).
+//   node bench/db-rss.mjs make DIR ROWS      the source database (not measured)
+//   node bench/db-rss.mjs sync|export|import DIR
+//   node bench/db-rss.mjs sync-host DIR      into SQLite "on a host" (this machine as the host: its sqlite3)
+//   node bench/db-rss.mjs make-mysql|sync-mysql|export-mysql|import-mysql DIR URL
 //     MariaDB, table t without a primary key (read as one stream): make fills it (not measured)
 
 import { join } from "node:path";
-import { openSqlite } from "../runtime/drivers/sqlite.js";
-import { openMysql } from "../runtime/drivers/mysql.js";
-import { openRemoteSqlite } from "../runtime/drivers/remote-sqlite.js";
-import { LocalDriver } from "../runtime/drivers/local.js";
-import { exportTables, importFile, syncTables } from "../runtime/data.js";
+import { openSqlite } from "../dist/runtime/drivers/sqlite.js";
+import { openMysql } from "../dist/runtime/drivers/mysql.js";
+import { openRemoteSqlite } from "../dist/runtime/drivers/remote-sqlite.js";
+import { LocalDriver } from "../dist/runtime/drivers/local.js";
+import { exportTables, importFile, syncTables } from "../dist/runtime/data.js";
 
-const [op, dir, arg] = process.argv.slice(2) as [string, string, string | undefined];
+const [op, dir, arg] = process.argv.slice(2);
 const SCHEMA = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c TEXT, n INTEGER, r REAL)";
 const start = performance.now();
 
@@ -33,7 +36,7 @@ if (op === "make") {
   await src.close();
 } else if (op.endsWith("-mysql")) {
   const src = openSqlite(join(dir, "src.sqlite"));
-  const my = await openMysql(arg!);
+  const my = await openMysql(arg);
   if (op === "make-mysql") {
     await my.execute("CREATE TABLE t (id INT NOT NULL, a LONGTEXT, b LONGTEXT, c LONGTEXT, n BIGINT, r DOUBLE) CHARACTER SET utf8mb4");
     await syncTables(src, my);
