@@ -355,7 +355,6 @@ function listNames(names: string[]): string {
 /** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 class AtomicFile {
   private buffer = "";
-  private readonly scratch = Buffer.allocUnsafe(3 << 17);
   private readonly hash = createHash("sha256");
   bytes = 0;
   private constructor(
@@ -386,9 +385,7 @@ class AtomicFile {
 
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    // Encoded into one buffer used again (as fileChunks reads), unless the text might not fit.
-    const data =
-      this.buffer.length * 3 <= this.scratch.length ? this.scratch.subarray(0, this.scratch.write(this.buffer, "utf8")) : Buffer.from(this.buffer, "utf8");
+    const data = Buffer.from(this.buffer, "utf8");
     this.buffer = "";
     this.hash.update(data);
     this.bytes += data.length;

@@ -364,13 +364,34 @@ class MysqlDriver implements DatabaseDriver {
       this.fail(e);
     }
     let out: SqlValue[][] = [];
+    // Rows taken with read() as long as it has one, a wait only when the stream is
+    // empty: an async iterator would cost a promise and a turn of the microtask
+    // queue per row (a tenth of an export's time at a million rows).
+    let failed: { error: unknown } | undefined;
+    rows.on("error", (e: unknown) => (failed ??= { error: e }));
     try {
-      for await (const row of rows.iterator({ destroyOnReturn: false })) {
-        out.push(row as SqlValue[]);
-        if (out.length >= batch) {
-          yield out;
-          out = [];
+      for (;;) {
+        let row: unknown;
+        while ((row = rows.read()) !== null) {
+          out.push(row as SqlValue[]);
+          if (out.length >= batch) {
+            yield out;
+            out = [];
+          }
         }
+        if (failed) throw failed.error;
+        if (rows.readableEnded) break;
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            rows.off("readable", go);
+            rows.off("end", go);
+            rows.off("error", go);
+            resolve();
+          };
+          rows.on("readable", go);
+          rows.on("end", go);
+          rows.on("error", go);
+        });
       }
     } catch (e) {
       this.fail(e);
