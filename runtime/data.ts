@@ -26,7 +26,7 @@ import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { createHash, randomBytes } from "node:crypto";
 import type { ColumnInfo, DatabaseDriver, RowSink, SqlValue } from "./drivers/driver.js";
-import { DriverError } from "./drivers/driver.js";
+import { DriverError, RawRowsLost } from "./drivers/driver.js";
 import { dialectOf, type Engine } from "../language/sql/index.js";
 import { commitsImplicitly, lexSql, splitStatements } from "../language/sql/lexer.js";
 import { quoteIdent, sqlLiteral, sqlQuote } from "../language/sql/quote.js";
@@ -47,6 +47,7 @@ import {
   type ManifestTable,
 } from "./data-manifest.js";
 import { ProgressMeter, type ProgressListener } from "./data-progress.js";
+import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns } from "./data-csv-bytes.js";
 import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 
 export { decimalScale, pyFixed };
@@ -224,29 +225,83 @@ async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, 
   const total = await countRows(db, name);
   meter.startTable(name, total);
   const columns: ManifestColumn[] = info.map((c) => ({ name: c.name, type: c.type, encoding: encodingFor(c.type, db.engine) }));
-  await out.write(csvRow(columns.map((c) => `${name}.${c.name}`), true));
-  const fields = columns.map((c) => losslessField(c, db.label, name));
-  const n = fields.length;
-  let rows = 0;
-  for await (const page of readRows(db, name, info)) {
-    let text = "";
-    for (const row of page) {
-      for (let i = 0; i < n; i++) {
-        const v = row[i];
-        if (i > 0) text += ",";
-        if (v !== null && v !== undefined) text += fields[i]!(v);
+  const header = csvRow(columns.map((c) => `${name}.${c.name}`), true);
+  await out.write(header);
+  let rows = await writeCsvBytes(db, { name, total, header }, info, columns, out, meter);
+  if (rows === undefined) {
+    rows = 0;
+    const fields = columns.map((c) => losslessField(c, db.label, name));
+    const n = fields.length;
+    for await (const page of readRows(db, name, info)) {
+      let text = "";
+      for (const row of page) {
+        for (let i = 0; i < n; i++) {
+          const v = row[i];
+          if (i > 0) text += ",";
+          if (v !== null && v !== undefined) text += fields[i]!(v);
+        }
+        text += "\r\n";
       }
-      text += "\r\n";
+      out.append(text);
+      await out.drain();
+      rows += page.length;
+      meter.add(page.length);
     }
-    out.append(text);
-    await out.drain();
-    rows += page.length;
-    meter.add(page.length);
   }
   checkExported(db, name, rows, total);
   meter.endTable();
   await out.commit();
   return { name, file, rows, bytes: out.bytes, sha256: out.sha256(), columns };
+}
+
+/**
+ * The speed path of writeCsvTable (data-csv-bytes.ts): the rows as the driver's
+ * raw bytes, written as csv bytes. The rows written, or undefined when the table
+ * must go the plain way: decided before a row is written (the driver has no raw
+ * rows, a column of a kind not known there), or found half-way, when the file is
+ * emptied back to its header and the meter restarted.
+ */
+async function writeCsvBytes(
+  db: DatabaseDriver,
+  table: { name: string; total: number; header: string },
+  info: ColumnInfo[],
+  columns: ManifestColumn[],
+  out: AtomicFile,
+  meter: ProgressMeter,
+): Promise<number | undefined> {
+  if (db.rawTextRows === undefined || !csvBytesSwitch.on) return undefined;
+  const sql = selectRows(db, table.name, info);
+  // The columns' kinds, asked of an empty result first: a table that goes the plain way is not read twice.
+  const probe = await db.rawTextRows(`${sql} LIMIT 0`, STREAM_ROWS);
+  if (probe === undefined) return undefined;
+  await probe.discard();
+  const real = (c: ManifestColumn) => REAL_TYPE.test(c.type);
+  const plan = csvBytesPlan(probe.columns, columns, numberText, real);
+  if (plan === undefined) return undefined;
+  const raw = await db.rawTextRows(sql, STREAM_ROWS);
+  if (raw === undefined) return undefined;
+  if (!sameColumns(raw.columns, probe.columns)) {
+    await raw.discard();
+    return undefined;
+  }
+  const writer = new CsvBytesWriter(plan, db.label);
+  let rows = 0;
+  try {
+    for await (const batch of raw.batches()) {
+      writer.add(batch);
+      if (writer.size >= 1 << 16) await out.writeBytes(writer.take());
+      rows += batch.rows;
+      meter.add(batch.rows);
+    }
+    if (writer.size > 0) await out.writeBytes(writer.take());
+  } catch (e) {
+    if (!(e instanceof NotPlainBytes || e instanceof RawRowsLost)) throw e;
+    await out.restart();
+    meter.startTable(table.name, table.total);
+    await out.write(table.header);
+    return undefined;
+  }
+  return rows;
 }
 
 /**
@@ -258,15 +313,21 @@ function losslessField(c: ManifestColumn, label: string, table: string): (v: Sql
   const encoding = c.encoding;
   const type = { type: c.type };
   if (encoding !== "text") return (v) => csvField(encodeBlob(Buffer.isBuffer(v) ? v : cellText(v, type, true), encoding));
-  const real = REAL_TYPE.test(c.type);
+  const number = numberText(c);
   return (v) => {
     if (typeof v === "string") return csvField(v);
-    if (typeof v === "number") return Number.isInteger(v) && !real ? String(v) : pyFloatRepr(v);
+    if (typeof v === "number") return number(v);
     if (Buffer.isBuffer(v)) {
       throw new DriverError(`${label}: cannot export ${table}.${c.name} losslessly: it holds bytes in a ${c.type || "typeless"} column (only blob columns are written in base64)`, "format");
     }
     return csvField(cellText(v, type, true));
   };
+}
+
+/** A number's field in the lossless csv: an integer as it is, but in a float column; a float as Python's repr. */
+function numberText(c: ManifestColumn): (v: number) => string {
+  const real = REAL_TYPE.test(c.type);
+  return (v) => (Number.isInteger(v) && !real ? String(v) : pyFloatRepr(v));
 }
 
 /** A field of the lossless csv: quoted when it holds `"` `,` CR or LF (`"` doubled), '' as `""`. */
@@ -287,13 +348,18 @@ const STREAM_ROWS = 1000;
  * SQLite table without one in rowid order, a MySQL table without one as it comes.
  */
 async function* readRows(db: DatabaseDriver, table: string, columns: ColumnInfo[]): AsyncGenerator<SqlValue[][]> {
+  yield* db.stream(selectRows(db, table, columns), STREAM_ROWS);
+}
+
+/** The statement readRows reads a table with. */
+function selectRows(db: DatabaseDriver, table: string, columns: ColumnInfo[]): string {
   const q = (n: string) => quoteIdent(n, db.engine);
   const keys = columns.filter((c) => c.primaryKey).map((c) => q(c.name));
   const shadowed = columns.some((c) => ["rowid", "oid", "_rowid_"].includes(c.name.toLowerCase()));
   const rowOrder = dialectOf(db.engine).rowOrderColumn;
   if (keys.length === 0 && rowOrder !== undefined && !shadowed) keys.push(rowOrder);
   const order = keys.length > 0 ? ` ORDER BY ${keys.join(", ")}` : "";
-  yield* db.stream(`SELECT ${columns.map((c) => q(c.name)).join(", ")} FROM ${q(table)}${order}`, STREAM_ROWS);
+  return `SELECT ${columns.map((c) => q(c.name)).join(", ")} FROM ${q(table)}${order}`;
 }
 
 /** Named tables as the database spells them (exact name first, then ignoring case); all when none named. */
@@ -355,7 +421,7 @@ function listNames(names: string[]): string {
 /** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 class AtomicFile {
   private buffer = "";
-  private readonly hash = createHash("sha256");
+  private hash = createHash("sha256");
   bytes = 0;
   private constructor(
     private readonly handle: FileHandle,
@@ -387,9 +453,24 @@ class AtomicFile {
     if (this.buffer.length === 0) return;
     const data = Buffer.from(this.buffer, "utf8");
     this.buffer = "";
+    await this.writeBytes(data);
+  }
+
+  /** Bytes to write after the text given so far; `data` may be reused once this resolves. */
+  async writeBytes(data: Buffer): Promise<void> {
+    if (this.buffer.length > 0) await this.flush();
     this.hash.update(data);
+    const at = this.bytes;
     this.bytes += data.length;
-    await this.handle.write(data);
+    await this.handle.write(data, 0, data.length, at);
+  }
+
+  /** Starts the file again, empty. */
+  async restart(): Promise<void> {
+    this.buffer = "";
+    this.hash = createHash("sha256");
+    this.bytes = 0;
+    await this.handle.truncate(0);
   }
 
   /** After commit: the sha256 of what was written, in hex. */

@@ -143,6 +143,15 @@ export interface DatabaseDriver {
    * Until the sink ends the driver serves no other call.
    */
   loadRows?(table: string, columns: readonly ColumnInfo[]): Promise<RowSink | undefined>;
+  /**
+   * A speed path of export (MySQL): the rows of a read-only statement runbook
+   * wrote itself as the text protocol's bytes, never decoded into values. Resolves
+   * once the result's columns are known; undefined when the driver could not take
+   * the rows so (then the statement has been read to its end and nothing was
+   * handed out: read the plain way). Until the batches end (or discard()) the
+   * driver serves no other call.
+   */
+  rawTextRows?(sql: string, batch: number): Promise<RawRows | undefined>;
   tables(): Promise<string[]>;
   columns(table: string): Promise<ColumnInfo[]>;
   /** Run fn inside one transaction; rolled back when it throws. */
@@ -190,4 +199,44 @@ export interface RowSink {
   add(row: readonly SqlValue[]): Promise<void> | undefined;
   /** Sends the rest and ends the load; the number of rows the table took. */
   end(): Promise<number>;
+}
+
+/**
+ * What a result column's bytes are in rawTextRows, said by what stream() gives
+ * for the same bytes:
+ * - text: a string, the bytes read as UTF-8;
+ * - ascii: a string of ASCII characters, the bytes as they are (decimals, dates, times);
+ * - integer: the number the digits say, or (beyond 2^53) the text as sent;
+ * - float: Number.parseFloat of the text;
+ * - bytes: a Buffer of the bytes;
+ * - other: anything else (rawTextRows gives no promise about it).
+ */
+export type RawColumnKind = "text" | "ascii" | "integer" | "float" | "bytes" | "other";
+
+export interface RawColumn {
+  name: string;
+  kind: RawColumnKind;
+}
+
+/** Rows as the protocol's bytes: per row and column a length-coded string (0xFB: NULL), rows back to back. */
+export interface RawRowBatch {
+  bytes: Buffer;
+  rows: number;
+}
+
+/** The result of DatabaseDriver.rawTextRows. */
+export interface RawRows {
+  readonly columns: readonly RawColumn[];
+  /** The rows in batches of about the asked number of rows; breaking off reads the rest and drops it. */
+  batches(): AsyncIterable<RawRowBatch>;
+  /** Reads the rest of the result and drops it (the batches never taken). */
+  discard(): Promise<void>;
+}
+
+/** rawTextRows lost its hold on the rows after it began (they came as values): what was read must be read again the plain way. */
+export class RawRowsLost extends DriverError {
+  constructor(label: string) {
+    super(`${label}: the rows stopped coming as the protocol's bytes`, "raw-rows-lost");
+    this.name = "RawRowsLost";
+  }
 }
