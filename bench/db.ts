@@ -7,7 +7,8 @@
 // - sync SQLite → MariaDB against LOAD DATA LOCAL INFILE of the same rows from a
 //   file (the mariadb client);
 // - export to a csv backup from MariaDB against `mariadb --batch --quick … > file`,
-//   and reading the rows with mysql2 alone (the limit for a process reading them);
+//   the same export the plain way (its speed path off), and reading the rows with
+//   mysql2 alone (the limit for a process reading them decoded);
 // - import of that backup against the same LOAD DATA.
 // Figures include verification (each table read back before commit).
 
@@ -18,6 +19,7 @@ import { join } from "node:path";
 import type { DatabaseDriver } from "../runtime/drivers/driver.js";
 import { openSqlite } from "../runtime/drivers/sqlite.js";
 import { exportTables, importFile, syncTables } from "../runtime/data.js";
+import { csvBytesSwitch } from "../runtime/data-csv-bytes.js";
 import { createTestDatabase, mariadbAvailable, MARIADB_HOST, MARIADB_PORT } from "../tests/support/mariadb.js";
 
 const ROWS = Number(process.env.RUNBOOK_BENCH_ROWS ?? 100_000);
@@ -112,6 +114,15 @@ export async function benchDb(): Promise<void> {
       const backup = join(dir, "backup.csv");
       const e = await best(RUNS, {
         csv: async () => void (await exportTables(my, ["t"], backup, "csv")),
+        plain: async () => {
+          // The same export with the speed path (rows as the protocol's bytes) off.
+          csvBytesSwitch.on = false;
+          try {
+            await exportTables(my, ["t"], join(dir, "plain.csv"), "csv");
+          } finally {
+            csvBytesSwitch.on = true;
+          }
+        },
         client: async () => {
           execFileSync("sh", ["-c", `mariadb --batch --quick ${client.join(" ")} -e 'SELECT * FROM t' > ${join(dir, "client.tsv")}`]);
         },
@@ -121,6 +132,8 @@ export async function benchDb(): Promise<void> {
         },
       });
       show("export MariaDB → csv backup", e.csv!, "mariadb --batch --quick > file", e.client!);
+      show("  the plain way (values decoded by mysql2, then formatted)", e.plain!, "mariadb --batch --quick > file", e.client!);
+      if (!readFileSync(backup).equals(readFileSync(join(dir, "plain.csv")))) throw new Error("the csv export's speed path and the plain way wrote different files");
       show("  the limit: reading the rows with mysql2 alone", e.mysql2!, "mariadb --batch --quick > file", e.client!);
 
       const i = await best(RUNS, {

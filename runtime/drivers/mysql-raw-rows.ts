@@ -119,7 +119,8 @@ export function rawTextRows(conn: CoreConnection, sql: string, batch: number, la
   const cut = () => {
     if (rows === 0) return;
     ready.push({ bytes: arena.subarray(0, used), rows });
-    arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, used));
+    // The next batch's buffer sized for a batch like this one, but a huge row's size is not kept.
+    arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, Math.min(used, BATCH_BYTES) + ARENA_BYTES));
     used = 0;
     rows = 0;
   };
