@@ -68,7 +68,7 @@ export function csvBytesPlan(
   numberText: (c: ManifestColumn) => (n: number) => string,
   real: (c: ManifestColumn) => boolean,
 ): CsvBytesPlan | undefined {
-  if (!csvBytesSwitch.on || raw.length !== columns.length || raw.length === 0) return undefined;
+  if (raw.length !== columns.length || raw.length === 0) return undefined;
   const ways: Way[] = [];
   for (let i = 0; i < raw.length; i++) {
     const c = columns[i]!;

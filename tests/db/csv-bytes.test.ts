@@ -86,7 +86,9 @@ function everyRows(): SqlValue[][] {
   }
   // Over 64 KB in one value (a length of 3 bytes), beyond a 16-bit length.
   const long = 'long "text", with\r\nbreaks 🐕 '.repeat(3000);
-  rows.push([100, ...COLUMNS.slice(1).map((c) => (c === "lt" || c === "mt" ? long : c === "lb" ? Buffer.alloc(70_000, 0xab) : null))]);
+  // Between 251 bytes and 64 KB (a length of 2 bytes): vc, t, vb.
+  const values: Record<string, SqlValue> = { lt: long, mt: long, lb: Buffer.alloc(70_000, 0xab), vc: "€,".repeat(150), t: '"'.repeat(1000), b: Buffer.alloc(300, 0x22) };
+  rows.push([100, ...COLUMNS.slice(1).map((c) => values[c] ?? null)]);
   return rows;
 }
 
@@ -168,6 +170,10 @@ describe.runIf(run)("csv export from MariaDB: the bytes way writes what the plai
     await my.execute("CREATE TABLE big (id INT PRIMARY KEY, lt LONGTEXT) CHARACTER SET utf8mb4");
     // The row's payload: 2 bytes of id, 9 of length, then the text: 16 MB + 1 in all (max_allowed_packet is 16 MB).
     const [{ max }] = (await my.query("SELECT @@max_allowed_packet AS max")) as [{ max: number }];
+    if (max < 1 << 24) {
+      console.warn(`max_allowed_packet is ${max}: no row over the 16 MB packet size can be sent; that case is not tested here`);
+      return;
+    }
     const length = Math.min(max, 1 << 24) - 11;
     await my.execute(`INSERT INTO big VALUES (1, REPEAT('ab"c,', ${Math.floor(length / 5)})), (2, 'x'), (3, REPEAT('é', 300000))`);
     if (length % 5 > 0) await my.execute(`UPDATE big SET lt = CONCAT(lt, REPEAT('z', ${length % 5})) WHERE id = 1`);
