@@ -14,6 +14,9 @@ import { join } from "node:path";
 import { DriverError } from "../../runtime/drivers/driver.js";
 import { openMysql } from "../../runtime/drivers/mysql.js";
 import { compile } from "../../language/index.js";
+import { JournalLocationError, openJournal } from "../../runtime/journal/index.js";
+import { parseMysqlLocation } from "../../runtime/journal/stores/mysql.js";
+import { completeRun, makePlan } from "../journal/helpers.js";
 import { MARIADB_HOST, MARIADB_PORT, requireMariadb } from "../support/mariadb.js";
 
 const MARIADBD = "/usr/sbin/mariadbd";
@@ -88,6 +91,8 @@ async function startServer(dir: string): Promise<Server> {
     }
   }
   client(`CREATE USER 'tls'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT SELECT ON *.* TO 'tls'@'127.0.0.1'`);
+  // A journal's user: its own database, over TLS only.
+  client(`CREATE DATABASE journal; CREATE USER 'journal'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT ALL ON journal.* TO 'journal'@'127.0.0.1'`);
   return {
     port,
     async stop() {
@@ -183,6 +188,47 @@ describe.runIf(server !== undefined)("MySQL TLS against a private mariadbd", () 
   it("an unreadable ssl-ca file is named", async () => {
     const e = await refused(url("127.0.0.1", `ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "missing.pem")}`));
     expect(e.message).toContain(`cannot read the ssl-ca file ${join(dir, "missing.pem")}`);
+  });
+});
+
+describe.runIf(server !== undefined)("a journal kept in MySQL over TLS (--state mysql://…?ssl-mode=…)", () => {
+  const at = (query: string) => `mysql://journal:${PASSWORD}@127.0.0.1:${server!.port}/journal?${query}`;
+  const ca = join(dir, "ca.pem");
+
+  it("VERIFY_IDENTITY with the CA opens it and keeps a run (its user can only come over TLS)", async () => {
+    const journal = await openJournal(at(`ssl-mode=VERIFY_IDENTITY&ssl-ca=${ca}`));
+    try {
+      await completeRun(journal, "tls-run-1", makePlan({ runbook: "over-tls" }));
+      expect((await journal.getRun("tls-run-1"))?.status).toBe("succeeded");
+    } finally {
+      await journal.close();
+    }
+  });
+
+  it("without TLS the server turns it away; a certificate from another CA is refused; neither shows the password", async () => {
+    const failure = (query: string) => openJournal(at(query)).then(async (j) => {
+      await j.close();
+      throw new Error("opened");
+    }, (e: unknown) => e as Error);
+    const plain = await failure("ssl-mode=DISABLED");
+    expect(plain.message).toMatch(/^cannot open the journal mysql:\/\/journal:\*\*\*@127\.0\.0\.1:\d+\/journal\?ssl-mode=DISABLED: Access denied/);
+    const other = await failure(`ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "other-ca.pem")}`);
+    expect(other.message).toContain("the server's certificate was refused (ssl-mode=VERIFY_CA, checked against ssl-ca)");
+    const missing = await failure(`ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "missing.pem")}`);
+    expect(missing.message).toContain(`cannot read the ssl-ca file ${join(dir, "missing.pem")}`);
+    for (const e of [plain, other, missing]) expect(e.message).not.toContain(PASSWORD);
+  });
+});
+
+describe("a journal URL's TLS options", () => {
+  it("are those of a database URL: a wrong one is a location error, before any connection", async () => {
+    const e = await openJournal("mysql://root@127.0.0.1:1/j?ssl-mode=SOMETIMES").catch((x: unknown) => x as Error);
+    expect(e).toBeInstanceOf(JournalLocationError);
+    expect(e.message).toContain("ssl-mode");
+    const unknown = await openJournal("mysql://root@127.0.0.1:1/j?sslmode=REQUIRED").catch((x: unknown) => x as Error);
+    expect(unknown).toBeInstanceOf(JournalLocationError);
+    expect(parseMysqlLocation("mysql://root@db.example.org/j?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem").tls).toEqual({ mode: "VERIFY_IDENTITY", ca: "/etc/ca.pem" });
+    expect(parseMysqlLocation("mysql://root@db.example.org/j").tls.mode).toBe("DISABLED");
   });
 });
 
