@@ -2,7 +2,9 @@
 // a CA and server certificates made with openssl here, a server of its own
 // (mariadb-install-db into a temp datadir, a free 127.0.0.1 port, --ssl-*) and
 // a user that must come over TLS (REQUIRE SSL). REQUIRED is also tried against
-// the shared server on 3306, which has no TLS. Under CI=true a server that
+// the shared server on 3306, which has no TLS. The private server also refuses
+// LOAD DATA LOCAL (local_infile off), so import and sync are tried there going
+// through INSERTs instead. Under CI=true a server that
 // cannot start is a failure; elsewhere the tests skip visibly.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +19,8 @@ import { compile } from "../../language/index.js";
 import { JournalLocationError, openJournal } from "../../runtime/journal/index.js";
 import { parseMysqlLocation } from "../../runtime/journal/stores/mysql.js";
 import { completeRun, makePlan } from "../journal/helpers.js";
+import { exportTables, importFile, syncTables } from "../../runtime/data.js";
+import { allRows, loadFixture, newSqlite } from "./fixtures.js";
 import { MARIADB_HOST, MARIADB_PORT, requireMariadb } from "../support/mariadb.js";
 
 const MARIADBD = "/usr/sbin/mariadbd";
@@ -71,6 +75,8 @@ async function startServer(dir: string): Promise<Server> {
       `--ssl-cert=${join(dir, "server.pem")}`,
       `--ssl-key=${join(dir, "server.key")}`,
       "--skip-log-bin",
+      // LOAD DATA LOCAL refused, as some servers are set: import and sync must insert instead.
+      "--local-infile=0",
       "--innodb-buffer-pool-size=16M",
     ],
     { stdio: "ignore" },
@@ -93,6 +99,7 @@ async function startServer(dir: string): Promise<Server> {
   client(`CREATE USER 'tls'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT SELECT ON *.* TO 'tls'@'127.0.0.1'`);
   // A journal's user: its own database, over TLS only.
   client(`CREATE DATABASE journal; CREATE USER 'journal'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT ALL ON journal.* TO 'journal'@'127.0.0.1'`);
+  client(`CREATE DATABASE data; CREATE USER 'writer'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL ON data.* TO 'writer'@'127.0.0.1'`);
   return {
     port,
     async stop() {
@@ -217,6 +224,40 @@ describe.runIf(server !== undefined)("a journal kept in MySQL over TLS (--state 
     const missing = await failure(`ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "missing.pem")}`);
     expect(missing.message).toContain(`cannot read the ssl-ca file ${join(dir, "missing.pem")}`);
     for (const e of [plain, other, missing]) expect(e.message).not.toContain(PASSWORD);
+  });
+});
+
+describe.runIf(server !== undefined)("a server with local_infile off", () => {
+  it("import and sync insert the rows instead of LOAD DATA LOCAL, verified the same way", async () => {
+    const work = mkdtempSync(join(tmpdir(), "runbook-noinfile-"));
+    const db = await openMysql(`mysql://writer@127.0.0.1:${server!.port}/data`, { password: PASSWORD, connectTimeoutMs: 10_000 });
+    const src = await newSqlite(join(work, "src.sqlite"));
+    try {
+      expect(Number((await db.query("SELECT @@GLOBAL.local_infile AS v"))[0]!.v)).toBe(0);
+      await loadFixture(src);
+      await loadFixture(db);
+      await db.execute("DELETE FROM dog");
+      await db.execute("DELETE FROM person");
+      expect((await syncTables(src, db)).tables).toEqual([
+        { name: "dog", rows: 3 },
+        { name: "empty_one", rows: 0 },
+        { name: "person", rows: 7 },
+      ]);
+      expect(await allRows(db, "dog")).toEqual(await allRows(src, "dog"));
+      const backup = join(work, "backup");
+      await exportTables(src, undefined, backup, "csv");
+      await db.execute("UPDATE person SET name = 'changed'");
+      expect((await importFile(db, backup)).tables.map((t) => t.rows)).toEqual([7, 3, 0]);
+      expect((await allRows(db, "person")).map((r) => r.name)).toEqual((await allRows(src, "person")).map((r) => r.name));
+      // and a trigger that changes a value is still caught, and rolled back
+      await db.execute("CREATE TRIGGER shout BEFORE INSERT ON dog FOR EACH ROW SET NEW.name = UPPER(NEW.name)");
+      await expect(syncTables(src, db, ["dog"])).rejects.toThrow("table dog does not hold what was written");
+      expect((await allRows(db, "dog")).map((r) => r.name)).toEqual(["Rex", '"Quoted" dog', "stray 🐾"]);
+    } finally {
+      await db.close();
+      await src.close();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 
