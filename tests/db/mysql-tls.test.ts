@@ -263,10 +263,10 @@ describe.runIf(server !== undefined)("a server with local_infile off", () => {
 
 describe("a journal URL's TLS options", () => {
   it("are those of a database URL: a wrong one is a location error, before any connection", async () => {
-    const e = await openJournal("mysql://root@127.0.0.1:1/j?ssl-mode=SOMETIMES").catch((x: unknown) => x as Error);
+    const e = (await openJournal("mysql://root@127.0.0.1:1/j?ssl-mode=SOMETIMES").catch((x: unknown) => x)) as Error;
     expect(e).toBeInstanceOf(JournalLocationError);
     expect(e.message).toContain("ssl-mode");
-    const unknown = await openJournal("mysql://root@127.0.0.1:1/j?sslmode=REQUIRED").catch((x: unknown) => x as Error);
+    const unknown = (await openJournal("mysql://root@127.0.0.1:1/j?sslmode=REQUIRED").catch((x: unknown) => x)) as Error;
     expect(unknown).toBeInstanceOf(JournalLocationError);
     expect(parseMysqlLocation("mysql://root@db.example.org/j?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem").tls).toEqual({ mode: "VERIFY_IDENTITY", ca: "/etc/ca.pem" });
     expect(parseMysqlLocation("mysql://root@db.example.org/j").tls.mode).toBe("DISABLED");
