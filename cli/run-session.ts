@@ -336,6 +336,7 @@ export async function drive(o: DriveOptions): Promise<number> {
           approvals: async () => [...(await journalApprovals(journal, o.runId)), ...(o.approvalFiles ?? [])],
           runnerKey: () => signingKey(o.key === undefined ? undefined : resolvePath(io.cwd, o.key), io.env),
           env: io.env,
+          startedPlan: async () => (await journal.getRun(o.runId))?.plan ?? undefined,
         }),
       ...(o.dryRun ? {} : { statusDir: localStatusDir(journal.kind, journal.location, defaultStateDir(io.env)) }),
     });

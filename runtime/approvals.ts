@@ -272,6 +272,8 @@ export interface GateSources {
   runnerKey: () => Promise<SigningKey>;
   env: NodeJS.ProcessEnv;
   now?: () => Date;
+  /** The plan the run began with, as its journal holds it: `approve` signs over that one. */
+  startedPlan?: () => Promise<Plan | undefined>;
 }
 
 /** The gate before `stepId`: called by the executor once, before the run's first step. */
@@ -285,17 +287,24 @@ export async function approvalGate(plan: Plan, runId: string, stepId: string, sr
   });
   const failing = (why: string): GateResult => ({ events: [], pass: false, failed: true, error: why });
   const verdictEvents: GateEventBody[] = [];
+  // A resumed run whose plan is no longer the one it began with (its runbook, an
+  // include or allowed_signers changed): `approve` signs over the plan the journal
+  // holds, so no approval could ever match this one, and waiting would be a lie.
+  const started = await src.startedPlan?.();
+  if (started !== undefined && planDigest(started) !== request.planDigest) return failing(approvalWords.planChanged(planDigest(started), request.planDigest));
   const signersFile = path.join(path.dirname(plan.runbook.file), ALLOWED_SIGNERS_FILE);
   let signersText: string;
   try {
     signersText = readFileSync(signersFile, "utf8");
   } catch (e) {
+    // No approval can be checked, so none is asked for: the run fails (resume once the file is back).
     const isDir = (e as { code?: unknown } | null)?.code === "EISDIR";
-    return waiting([], isDir ? approvalWords.signersIsDirectory(signersFile) : approvalWords.signersMissing(signersFile));
+    return failing(isDir ? approvalWords.signersIsDirectory(signersFile) : approvalWords.signersMissing(signersFile));
   }
   const digest = createHash("sha256").update(signersText).digest("hex");
   const planned = request.sources.find((d) => d.path === ALLOWED_SIGNERS_FILE);
-  if (planned && planned.sha256 !== digest) return waiting([], approvalWords.signersChanged(signersFile));
+  // Approvals are signed over the sources as planned: none made now could count for this run.
+  if (planned && planned.sha256 !== digest) return failing(approvalWords.signersChanged(signersFile));
   // Who runs it must be known before anyone is asked: with no key, or a key not in
   // allowed_signers, no approval could ever be told apart from self-approval.
   let runner: string[];
@@ -335,15 +344,17 @@ export const approvalWords = {
   selfApproval: (who: string) => `${who} is running this release: an approver must be someone else`,
   otherRun: (signed: string, run: string) => `signed for run ${signed}, not ${run}`,
   otherStep: (signed: string, step: string) => `signed for step ${signed}, the run waits before ${step}`,
-  otherSources: (file: string) => `signed for another version of ${file}: the runbook changed since`,
+  otherSources: (file: string) => `signed for another version of ${file}: ${file === ALLOWED_SIGNERS_FILE ? "the allowed-signers file" : "the runbook"} changed since`,
   otherPlan: (signed: string, now: string) => `signed for plan ${signed.slice(0, 12)}…, this run's plan is ${now.slice(0, 12)}… (its params or values differ)`,
   stale: (time: string, maxMs: number) => `signed at ${time}, longer ago than the ${formatAge(maxMs)} an approval holds`,
   future: (time: string) => `signed at ${time}, in the future by this machine's clock`,
-  signersMissing: (file: string) => `the allowed-signers file ${file} is not there`,
-  signersIsDirectory: (file: string) => `the allowed-signers file ${file} is a directory, not a file`,
-  signersChanged: (file: string) => `${file} changed since the plan was made: start a new run`,
+  signersMissing: (file: string) => `the allowed-signers file ${file} is not there: no approval can be checked without it; put it back, then resume`,
+  signersIsDirectory: (file: string) => `the allowed-signers file ${file} is a directory, not a file: no approval can be checked without it`,
+  signersChanged: (file: string) => `${file} changed since the plan was made, and approvals are signed over it as it was: no approval can let this run go on; start a new run`,
   runnerUnknown: (key: string, file: string) =>
     `the key running the release (${key}) is not in ${file}: who runs it must be known, to tell them from the approvers; add the runner's key to allowed_signers, or pass --key with a key that is there`,
+  planChanged: (began: string, now: string) =>
+    `this run's plan changed since it began (plan ${began.slice(0, 12)}…, now ${now.slice(0, 12)}…: the runbook, a file it includes or allowed_signers differs); approvals are signed over the plan a run began with, so none could let it go on: start a new run`,
   runnerNeeded: (why: string) => `who runs the release must be known before anyone can approve it: ${why}`,
   waiting: (r: ApprovalRequest, approvedBy: string[], refused: string[] = []) =>
     `waiting for approval: ${approvedBy.length} of ${r.count} from "${r.group}" before step ${r.stepId}` +

@@ -987,13 +987,22 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
     if (missing.length > 0) throw new DriverError(`${shown} has no table ${listNames(missing)}`, "no-table");
     tables = tables.filter((t) => options.tables!.some((w) => w.toLowerCase() === t.name.toLowerCase()));
   }
-  // The bytes first (size, sha256: no parsing); a file that is not what was exported
-  // is then read as CSV to say what is wrong with it. An intact file is parsed once,
-  // while it loads: its header, records and count are checked there, before commit.
+  // Every file is checked before the database is touched, in one pass over its bytes
+  // (size, sha256, header, whole records, their count: no CSV parsing); a file that
+  // is not what was exported is then read as CSV to say what is wrong with it. An
+  // intact file is parsed once, while it loads (and checked again there).
   const problems: string[] = [];
   for (const t of tables) {
     const file = join(dir, t.file);
-    if (!(await sameBytes(file, t))) problems.push(...(await checkBackupFile(file, t)));
+    const scan = await scanFile(file);
+    if (scan === undefined || scan.bytes !== t.bytes || scan.sha256 !== t.sha256) {
+      problems.push(...(await checkBackupFile(file, t)));
+      continue;
+    }
+    const header = Buffer.from(csvRow(t.columns.map((c) => `${t.name}.${c.name}`), true), "utf8");
+    if (!scan.head.subarray(0, header.length).equals(header)) problems.push(backupWords.headerDiffers(t.file, header.toString("utf8").trimEnd()));
+    if (scan.endsInRecord) problems.push(backupWords.cutShort(t.file));
+    if (scan.lines - 1 !== t.rows) problems.push(backupWords.rowsDiffer(t.file, Math.max(0, scan.lines - 1) + (scan.endsInRecord ? 1 : 0), t.rows));
   }
   if (problems.length > 0) throw new DriverError(backupWords.damaged(shown, problems), "damaged");
   const damaged = (problem: string) => new DriverError(backupWords.damaged(shown, [problem]), "damaged");
@@ -1112,16 +1121,42 @@ async function* csvBatches(path: string): AsyncGenerator<CsvRecord[]> {
   if (rest.length > 0) yield rest;
 }
 
-/** The file has the size and sha256 its manifest entry gives (false also when it cannot be read). */
-async function sameBytes(path: string, t: ManifestTable): Promise<boolean> {
+/** One pass over a file's bytes: size, sha256, its first bytes, and its lines as CSV counts them. */
+interface FileScan {
+  bytes: number;
+  sha256: string;
+  /** The first bytes (at least the first 64 KB, or the whole file). */
+  head: Buffer;
+  /** Line ends outside quotes: the records of a file whose records all end in one. */
+  lines: number;
+  /** The file ends inside a record (no line end after its last bytes, or inside quotes). */
+  endsInRecord: boolean;
+}
+
+/** undefined when the file cannot be read. */
+async function scanFile(path: string): Promise<FileScan | undefined> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let head: Buffer | undefined;
+  let lines = 0;
+  let quoted = false;
+  let last = -1;
   try {
-    if ((await stat(path)).size !== t.bytes) return false;
-    const hash = createHash("sha256");
-    for await (const chunk of fileChunks(path)) hash.update(chunk);
-    return hash.digest("hex") === t.sha256;
+    for await (const chunk of fileChunks(path)) {
+      hash.update(chunk);
+      head ??= Buffer.from(chunk);
+      bytes += chunk.length;
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i]!;
+        if (b === 0x22) quoted = !quoted;
+        else if (b === 0x0a && !quoted) lines++;
+      }
+      last = chunk[chunk.length - 1]!;
+    }
   } catch {
-    return false;
+    return undefined;
   }
+  return { bytes, sha256: hash.digest("hex"), head: head ?? Buffer.alloc(0), lines, endsInRecord: quoted || (bytes > 0 && last !== 0x0a) };
 }
 
 /** What is wrong with one file of a backup, against its manifest entry (nothing: []). */

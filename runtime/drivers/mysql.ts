@@ -13,11 +13,6 @@
 import { PassThrough, type Duplex, type Readable } from "node:stream";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { connect as netConnect, isIP } from "node:net";
-import { resolve as resolvePath } from "node:path";
-import { assertNever } from "../../language/assert.js";
 import type { Connection, ResultSetHeader } from "mysql2/promise";
 import { commitsImplicitly, fileAccessWord, splitStatements } from "../../language/sql/lexer.js";
 import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type RawRows, type Row, type RowSink, type SqlValue } from "./driver.js";
@@ -25,7 +20,8 @@ import { rawTextRows, type CoreConnection } from "./mysql-raw-rows.js";
 import { formatDateTime, quoteIdent, sqlQuote } from "../../language/sql/quote.js";
 import { Redaction } from "../redact.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
-import { mysqlUrlTls, type MysqlTls } from "../../language/mysql-url.js";
+import { mysqlUrlTls } from "../../language/mysql-url.js";
+import { codeOf, connectMysql, describeError, MysqlConnectError, type MysqlConnectTarget } from "./mysql-connect.js";
 import { mysqlUrlProblemText } from "../../language/messages.js";
 
 export interface MysqlOptions {
@@ -39,18 +35,9 @@ export interface MysqlOptions {
   cwd?: string;
 }
 
-export interface MysqlTarget {
-  user: string;
-  host: string;
-  port: number;
-  /** "" when the URL names no database. */
-  database: string;
-  /** From the URL's `?ssl-mode=…&ssl-ca=…` (language/mysql-url.ts). */
-  tls: MysqlTls;
-}
 
 /** Parses `mysql://user@host[:port]/dbname[?ssl-mode=…]`; a password in the URL is refused (and not repeated). */
-export function parseMysqlUrl(url: string): MysqlTarget {
+export function parseMysqlUrl(url: string): MysqlConnectTarget {
   const shown = maskUrlPasswords(url);
   let u: URL;
   try {
@@ -78,7 +65,7 @@ export function parseMysqlUrl(url: string): MysqlTarget {
 }
 
 
-function labelFor(t: MysqlTarget): string {
+function labelFor(t: MysqlConnectTarget): string {
   return `mysql://${t.user}@${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}/${t.database}`;
 }
 
@@ -86,58 +73,27 @@ export async function openMysql(url: string, options: MysqlOptions = {}): Promis
   const target = parseMysqlUrl(url);
   const label = options.label ?? labelFor(target);
   const scrub = makeScrubber(options.password);
-  const ssl = await tlsOptions(target, label, options.cwd);
-  const mysql = await import("mysql2/promise");
-  const connect = async (tls: SslOptions | undefined): Promise<Connection> => {
-    let stream: Duplex | undefined;
-    if (options.stream) {
-      try {
-        stream = await options.stream();
-      } catch (e) {
-        throw new DriverError(scrub(`cannot reach ${label}: ${errorText(e)}`), "connect");
-      }
-    } else if (tls?.verifyIdentity && isIP(target.host)) {
-      stream = netConnect(target.port, target.host);
-    }
-    // mysql2 gives tls.connect no servername for an IP address (nor knows the host
-    // behind a tunnel), and Node then checks the certificate against the socket's
-    // _host, else "localhost": the URL's host is the name to check.
-    if (tls && stream) (stream as Duplex & { _host?: string })._host = target.host;
-    try {
-      return await mysql.createConnection({
-        host: target.host,
-        port: target.port,
-        user: target.user,
-        password: options.password ?? "",
-        database: target.database || undefined,
-        ...(stream ? { stream } : {}),
-        ...(tls ? { ssl: tls } : {}),
+  let conn: Connection;
+  try {
+    conn = await connectMysql(target, {
+      label,
+      password: options.password,
+      stream: options.stream,
+      cwd: options.cwd,
+      connectTimeoutMs: options.connectTimeoutMs ?? 20_000,
+      extra: {
         multipleStatements: true,
         dateStrings: true,
         supportBigNumbers: true,
         bigNumberStrings: false,
         jsonStrings: true,
-        charset: "utf8mb4",
-        connectTimeout: options.connectTimeoutMs ?? 20_000,
         infileStreamFactory: (path: string) => infileStream(path),
-      });
-    } catch (e) {
-      stream?.destroy();
-      throw e;
-    }
-  };
-  let conn: Connection;
-  try {
-    try {
-      conn = await connect(ssl);
-    } catch (e) {
-      // PREFERRED, as the mysql client: TLS when the server offers it, else without.
-      if (target.tls.mode !== "PREFERRED" || codeOf(e) !== "HANDSHAKE_NO_SSL_SUPPORT") throw e;
-      conn = await connect(undefined);
-    }
+      },
+    });
   } catch (e) {
-    if (e instanceof DriverError) throw e;
-    throw new DriverError(scrub(`cannot connect to ${label}: ${describeConnectError(e, target.tls)}`), codeOf(e) ?? "connect");
+    if (e instanceof MysqlConnectError) throw new DriverError(scrub(`cannot connect to ${label}: ${e.reason}`), e.code);
+    if (e instanceof DriverError) throw new DriverError(scrub(e.message), e.code);
+    throw e;
   }
   const driver = new MysqlDriver(conn, label, scrub);
   try {
@@ -147,44 +103,6 @@ export async function openMysql(url: string, options: MysqlOptions = {}): Promis
     throw e;
   }
   return driver;
-}
-
-/** mysql2's `ssl` option (what tls.connect is given). */
-interface SslOptions {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  rejectUnauthorized: boolean;
-  verifyIdentity: boolean;
-}
-
-/** The URL's TLS settings as mysql2 takes them, its PEM files read; undefined for DISABLED. */
-async function tlsOptions(target: MysqlTarget, label: string, cwd = process.cwd()): Promise<SslOptions | undefined> {
-  const tls = target.tls;
-  const read = async (option: string, path: string | undefined): Promise<Buffer | undefined> => {
-    if (path === undefined) return undefined;
-    const full = resolvePath(cwd, path.replace(/^~(?=\/|$)/, homedir()));
-    try {
-      return await readFile(full);
-    } catch (e) {
-      throw new DriverError(tlsWords.unreadableFile(label, option, full, errorText(e)), "tls-file");
-    }
-  };
-  const files = { ca: await read("ssl-ca", tls.ca), cert: await read("ssl-cert", tls.cert), key: await read("ssl-key", tls.key) };
-  const present = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as Pick<SslOptions, "ca" | "cert" | "key">;
-  switch (tls.mode) {
-    case "DISABLED":
-      return undefined;
-    case "PREFERRED":
-    case "REQUIRED":
-      return { ...present, rejectUnauthorized: false, verifyIdentity: false };
-    case "VERIFY_CA":
-      return { ...present, rejectUnauthorized: true, verifyIdentity: false };
-    case "VERIFY_IDENTITY":
-      return { ...present, rejectUnauthorized: true, verifyIdentity: true };
-    default:
-      return assertNever(tls.mode, "ssl-mode");
-  }
 }
 
 /**
@@ -222,49 +140,6 @@ function loadText(v: Buffer, label: string, table: string, column: string): stri
   } catch {
     throw new DriverError(`${label}: ${table}.${column} is a text column, and a value for it is bytes that are not UTF-8 text`, "load");
   }
-}
-
-/** The words of TLS failures. */
-const tlsWords = {
-  unreadableFile: (label: string, option: string, path: string, why: string) => `${label}: cannot read the ${option} file ${path}: ${why}`,
-  noTls: (mode: string) => `the server does not offer TLS, and ssl-mode=${mode} requires it`,
-  refused: (mode: string, why: string) =>
-    mode === "REQUIRED" || mode === "PREFERRED"
-      ? `the TLS handshake failed: ${why}`
-      : `the server's certificate was refused (ssl-mode=${mode}, checked against ssl-ca): ${why}`,
-};
-
-function describeConnectError(e: unknown, tls: MysqlTls): string {
-  switch (codeOf(e)) {
-    case "HANDSHAKE_NO_SSL_SUPPORT":
-      return tlsWords.noTls(tls.mode);
-    case "HANDSHAKE_SSL_ERROR":
-      return tlsWords.refused(tls.mode, describeError(e));
-    default:
-      return describeError(e);
-  }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function codeOf(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/** mysql2 errors: the server's message, or the socket's, made readable. */
-function describeError(e: unknown): string {
-  const err = e as { code?: string; message?: string; sqlMessage?: string; errors?: unknown[] };
-  if (err?.code === "ECONNREFUSED") return "connection refused";
-  if (err?.code === "ETIMEDOUT") return "timed out";
-  if (err?.code === "ENOTFOUND") return "host not found";
-  if (err?.sqlMessage) return err.sqlMessage;
-  if (err?.message) return err.message;
-  // AggregateError from net (IPv4 and IPv6 both refused) has an empty message.
-  if (Array.isArray(err?.errors) && err.errors.length > 0) return describeError(err.errors[0]);
-  return String(e);
 }
 
 function makeScrubber(password: string | undefined): (text: string) => string {

@@ -8,7 +8,7 @@
 // resume --approval) both end with the run done and `show` listing the approval.
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupNamespace } from "../../language/allowed-signers.js";
@@ -233,6 +233,35 @@ describe("approvals: the journal flow", () => {
     expect(existsSync(path.join(b.dir, "deployed.txt"))).toBe(false);
   });
 
+  it("a changed allowed_signers: the resumed run fails at the gate (exit 1), never waits for an approval nobody could give; a missing one stops it too", async () => {
+    const b = setup();
+    const runId = await waitingRun(b);
+    expect((await cli(b.dir).args("approve", runId, "--key", key(b, "bob"), "--yes").run()).code).toBe(0);
+    const signers = readFileSync(path.join(b.dir, "allowed_signers"), "utf8");
+    // carol dropped: bob's approval, and any `approve` of this run, is over the file as it was
+    b.file("allowed_signers", signers.split("\n").filter((l) => !l.startsWith("carol")).join("\n"));
+    const changed = await resumeWith(b, runId);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout + changed.stderr).toMatch(/this run's plan changed since it began \(plan [0-9a-f]{12}…, now [0-9a-f]{12}…: the runbook, a file it includes or allowed_signers differs\); .*start a new run/);
+    expect(changed.stdout + changed.stderr).not.toContain("waiting for approval");
+    expect(changed.stdout + changed.stderr).not.toContain("runbook approve");
+    expect((await cli(b.dir).args("show", runId).run()).stdout).toMatch(/status +failed \(exit 1\)/);
+    expect(existsSync(path.join(b.dir, "deployed.txt"))).toBe(false);
+    // put back as it was, the run goes on with bob's approval
+    b.file("allowed_signers", signers);
+    expect((await resumeWith(b, runId)).code).toBe(0);
+    expect(existsSync(path.join(b.dir, "deployed.txt"))).toBe(true);
+
+    const c = setup();
+    const second = await waitingRun(c);
+    rmSync(path.join(c.dir, "allowed_signers"));
+    const missing = await resumeWith(c, second);
+    expect(missing.code).not.toBe(0);
+    expect(missing.code).not.toBe(6);
+    expect(missing.stdout + missing.stderr).toContain("allowed_signers is not there");
+    expect(missing.stdout + missing.stderr).not.toContain("waiting for approval");
+  });
+
   it("show: verdicts in the order they were checked, a repeated one listed once", async () => {
     const b = setup();
     const runId = await waitingRun(b);
@@ -250,7 +279,7 @@ describe("approvals: the journal flow", () => {
     expect(rows.findIndex((l) => l.includes("waiting for approval"))).toBeLessThan(rows.indexOf(refused[0]!));
   });
 
-  it("refuses a changed runbook: the approval was for the old source", async () => {
+  it("refuses a changed runbook: resume refuses it, and with --force the gate fails (the approvals are over the plan it began with)", async () => {
     const b = setup();
     const runId = await waitingRun(b);
     expect((await cli(b.dir).args("approve", runId, "--key", key(b, "bob"), "--yes").run()).code).toBe(0);
@@ -258,8 +287,10 @@ describe("approvals: the journal flow", () => {
     const plain = await resumeWith(b, runId);
     expect(plain.code).toBe(1); // resume itself refuses a changed source
     const forced = await resumeWith(b, runId, "--force");
-    expect(forced.code).toBe(6);
-    expect(forced.stdout).toContain("signed for another version of release.rb: the runbook changed since");
+    // approvals are over the plan the run began with: with another runbook, none could be given
+    expect(forced.code).toBe(1);
+    expect(forced.stdout + forced.stderr).toContain("this run's plan changed since it began");
+    expect(forced.stdout + forced.stderr).not.toContain("waiting for approval");
   });
 });
 

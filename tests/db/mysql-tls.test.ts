@@ -2,7 +2,9 @@
 // a CA and server certificates made with openssl here, a server of its own
 // (mariadb-install-db into a temp datadir, a free 127.0.0.1 port, --ssl-*) and
 // a user that must come over TLS (REQUIRE SSL). REQUIRED is also tried against
-// the shared server on 3306, which has no TLS. Under CI=true a server that
+// the shared server on 3306, which has no TLS. The private server also refuses
+// LOAD DATA LOCAL (local_infile off), so import and sync are tried there going
+// through INSERTs instead. Under CI=true a server that
 // cannot start is a failure; elsewhere the tests skip visibly.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +16,11 @@ import { join } from "node:path";
 import { DriverError } from "../../runtime/drivers/driver.js";
 import { openMysql } from "../../runtime/drivers/mysql.js";
 import { compile } from "../../language/index.js";
+import { JournalLocationError, openJournal } from "../../runtime/journal/index.js";
+import { parseMysqlLocation } from "../../runtime/journal/stores/mysql.js";
+import { completeRun, makePlan } from "../journal/helpers.js";
+import { exportTables, importFile, syncTables } from "../../runtime/data.js";
+import { allRows, loadFixture, newSqlite } from "./fixtures.js";
 import { MARIADB_HOST, MARIADB_PORT, requireMariadb } from "../support/mariadb.js";
 
 const MARIADBD = "/usr/sbin/mariadbd";
@@ -68,6 +75,8 @@ async function startServer(dir: string): Promise<Server> {
       `--ssl-cert=${join(dir, "server.pem")}`,
       `--ssl-key=${join(dir, "server.key")}`,
       "--skip-log-bin",
+      // LOAD DATA LOCAL refused, as some servers are set: import and sync must insert instead.
+      "--local-infile=0",
       "--innodb-buffer-pool-size=16M",
     ],
     { stdio: "ignore" },
@@ -88,6 +97,9 @@ async function startServer(dir: string): Promise<Server> {
     }
   }
   client(`CREATE USER 'tls'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT SELECT ON *.* TO 'tls'@'127.0.0.1'`);
+  // A journal's user: its own database, over TLS only.
+  client(`CREATE DATABASE journal; CREATE USER 'journal'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT ALL ON journal.* TO 'journal'@'127.0.0.1'`);
+  client(`CREATE DATABASE data; CREATE USER 'writer'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'; GRANT ALL ON data.* TO 'writer'@'127.0.0.1'`);
   return {
     port,
     async stop() {
@@ -183,6 +195,81 @@ describe.runIf(server !== undefined)("MySQL TLS against a private mariadbd", () 
   it("an unreadable ssl-ca file is named", async () => {
     const e = await refused(url("127.0.0.1", `ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "missing.pem")}`));
     expect(e.message).toContain(`cannot read the ssl-ca file ${join(dir, "missing.pem")}`);
+  });
+});
+
+describe.runIf(server !== undefined)("a journal kept in MySQL over TLS (--state mysql://…?ssl-mode=…)", () => {
+  const at = (query: string) => `mysql://journal:${PASSWORD}@127.0.0.1:${server!.port}/journal?${query}`;
+  const ca = join(dir, "ca.pem");
+
+  it("VERIFY_IDENTITY with the CA opens it and keeps a run (its user can only come over TLS)", async () => {
+    const journal = await openJournal(at(`ssl-mode=VERIFY_IDENTITY&ssl-ca=${ca}`));
+    try {
+      await completeRun(journal, "tls-run-1", makePlan({ runbook: "over-tls" }));
+      expect((await journal.getRun("tls-run-1"))?.status).toBe("succeeded");
+    } finally {
+      await journal.close();
+    }
+  });
+
+  it("without TLS the server turns it away; a certificate from another CA is refused; neither shows the password", async () => {
+    const failure = (query: string) => openJournal(at(query)).then(async (j) => {
+      await j.close();
+      throw new Error("opened");
+    }, (e: unknown) => e as Error);
+    const plain = await failure("ssl-mode=DISABLED");
+    expect(plain.message).toMatch(/^cannot open the journal mysql:\/\/journal:\*\*\*@127\.0\.0\.1:\d+\/journal\?ssl-mode=DISABLED: Access denied/);
+    const other = await failure(`ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "other-ca.pem")}`);
+    expect(other.message).toContain("the server's certificate was refused (ssl-mode=VERIFY_CA, checked against ssl-ca)");
+    const missing = await failure(`ssl-mode=VERIFY_CA&ssl-ca=${join(dir, "missing.pem")}`);
+    expect(missing.message).toContain(`cannot read the ssl-ca file ${join(dir, "missing.pem")}`);
+    for (const e of [plain, other, missing]) expect(e.message).not.toContain(PASSWORD);
+  });
+});
+
+describe.runIf(server !== undefined)("a server with local_infile off", () => {
+  it("import and sync insert the rows instead of LOAD DATA LOCAL, verified the same way", async () => {
+    const work = mkdtempSync(join(tmpdir(), "runbook-noinfile-"));
+    const db = await openMysql(`mysql://writer@127.0.0.1:${server!.port}/data`, { password: PASSWORD, connectTimeoutMs: 10_000 });
+    const src = await newSqlite(join(work, "src.sqlite"));
+    try {
+      expect(Number((await db.query("SELECT @@GLOBAL.local_infile AS v"))[0]!.v)).toBe(0);
+      await loadFixture(src);
+      await loadFixture(db);
+      await db.execute("DELETE FROM dog");
+      await db.execute("DELETE FROM person");
+      expect((await syncTables(src, db)).tables).toEqual([
+        { name: "dog", rows: 3 },
+        { name: "empty_one", rows: 0 },
+        { name: "person", rows: 7 },
+      ]);
+      expect(await allRows(db, "dog")).toEqual(await allRows(src, "dog"));
+      const backup = join(work, "backup");
+      await exportTables(src, undefined, backup, "csv");
+      await db.execute("UPDATE person SET name = 'changed'");
+      expect((await importFile(db, backup)).tables.map((t) => t.rows)).toEqual([7, 3, 0]);
+      expect((await allRows(db, "person")).map((r) => r.name)).toEqual((await allRows(src, "person")).map((r) => r.name));
+      // and a trigger that changes a value is still caught, and rolled back
+      await db.execute("CREATE TRIGGER shout BEFORE INSERT ON dog FOR EACH ROW SET NEW.name = UPPER(NEW.name)");
+      await expect(syncTables(src, db, ["dog"])).rejects.toThrow("table dog does not hold what was written");
+      expect((await allRows(db, "dog")).map((r) => r.name)).toEqual(["Rex", '"Quoted" dog', "stray 🐾"]);
+    } finally {
+      await db.close();
+      await src.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a journal URL's TLS options", () => {
+  it("are those of a database URL: a wrong one is a location error, before any connection", async () => {
+    const e = (await openJournal("mysql://root@127.0.0.1:1/j?ssl-mode=SOMETIMES").catch((x: unknown) => x)) as Error;
+    expect(e).toBeInstanceOf(JournalLocationError);
+    expect(e.message).toContain("ssl-mode");
+    const unknown = (await openJournal("mysql://root@127.0.0.1:1/j?sslmode=REQUIRED").catch((x: unknown) => x)) as Error;
+    expect(unknown).toBeInstanceOf(JournalLocationError);
+    expect(parseMysqlLocation("mysql://root@db.example.org/j?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem").tls).toEqual({ mode: "VERIFY_IDENTITY", ca: "/etc/ca.pem" });
+    expect(parseMysqlLocation("mysql://root@db.example.org/j").tls.mode).toBe("DISABLED");
   });
 });
 

@@ -7,6 +7,9 @@
 
 import mysql from "mysql2/promise";
 import { JournalError } from "../../journal-errors.js";
+import { connectMysql, describeError, MysqlConnectError, type MysqlConnectTarget } from "../../drivers/mysql-connect.js";
+import { mysqlUrlTls } from "../../../language/mysql-url.js";
+import { mysqlUrlProblemText } from "../../../language/messages.js";
 import { isStale, nowIso, pidAlive } from "../identity.js";
 import { describeLocation, JournalLocationError } from "../location.js";
 import { type CurrentRun, lockStillOurs, unlockDecision } from "../locks.js";
@@ -168,8 +171,17 @@ export const MYSQL_SCHEMA_VERSION = MIGRATIONS.length;
 type Conn = mysql.Connection;
 type Params = (string | number | null)[];
 
-/** Connection settings from mysql://user[:pass]@host[:port]/db (password also from $MYSQL_PWD). */
-export function parseMysqlLocation(location: string): mysql.ConnectionOptions {
+/** Where a journal URL points, with its password (from the URL, else $MYSQL_PWD). */
+export interface MysqlJournalTarget extends MysqlConnectTarget {
+  password?: string;
+}
+
+/**
+ * mysql://user[:pass]@host[:port]/db[?ssl-mode=…&ssl-ca=…]: the TLS options are
+ * those of a database's URL (language/mysql-url.ts), relative files from the
+ * current directory; a password may be in the URL (it is never shown) or $MYSQL_PWD.
+ */
+export function parseMysqlLocation(location: string): MysqlJournalTarget {
   let url: URL;
   try {
     url = new URL(location.replace(/^mariadb:/i, "mysql:"));
@@ -180,6 +192,8 @@ export function parseMysqlLocation(location: string): mysql.ConnectionOptions {
   if (database === "" || database.includes("/")) {
     throw new JournalLocationError(`the journal URL ${describeLocation(location)} names no database (expected mysql://user[:password]@host[:port]/database)`);
   }
+  const tls = mysqlUrlTls(url.search);
+  if ("problem" in tls) throw new JournalLocationError(`the journal URL ${describeLocation(location)}: ${mysqlUrlProblemText(tls.problem)}`);
   const password = url.password !== "" ? decodeURIComponent(url.password) : process.env.MYSQL_PWD;
   return {
     host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1",
@@ -187,29 +201,35 @@ export function parseMysqlLocation(location: string): mysql.ConnectionOptions {
     user: url.username !== "" ? decodeURIComponent(url.username) : "root",
     ...(password !== undefined ? { password } : {}),
     database,
-    charset: "utf8mb4",
-    connectTimeout: 10_000,
-    supportBigNumbers: true,
+    tls: tls.tls,
   };
+}
+
+/** What a failed connection says after "cannot open the journal X:". */
+function connectFailure(err: unknown): string {
+  if (err instanceof MysqlConnectError) return err.reason;
+  return describeError(err);
 }
 
 export async function openMysqlJournal(location: string, self: JournalIdentity): Promise<Journal> {
   const shown = describeLocation(location);
-  const options = parseMysqlLocation(location);
+  const target = parseMysqlLocation(location);
+  const connect = (): Promise<Conn> =>
+    connectMysql(target, { label: shown, password: target.password, connectTimeoutMs: 10_000, extra: { supportBigNumbers: true } });
   let conn: Conn;
   try {
-    conn = await mysql.createConnection(options);
+    conn = await connect();
   } catch (err) {
-    throw new Error(`cannot open the journal ${shown}: ${describeError(err)}`);
+    throw new Error(`cannot open the journal ${shown}: ${connectFailure(err)}`);
   }
   try {
-    await migrate(conn, String(options.database), shown);
+    await migrate(conn, target.database, shown);
   } catch (err) {
     await conn.end().catch(() => undefined);
     const message = describeError(err);
     throw new Error(message.includes(shown) ? message : `cannot open the journal ${shown}: ${message}`);
   }
-  return new MysqlJournal(conn, options, shown, self);
+  return new MysqlJournal(conn, connect, shown, self);
 }
 
 async function migrate(conn: Conn, database: string, shown: string): Promise<void> {
@@ -280,18 +300,6 @@ const SQL = {
   values: "SELECT name, value FROM step_values WHERE run_id = ?",
 };
 
-/** mysql2 and socket errors in a few words (an AggregateError from net has an empty message). */
-function describeError(e: unknown): string {
-  const err = e as { code?: string; message?: string; sqlMessage?: string; errors?: unknown[] } | null;
-  if (err?.code === "ECONNREFUSED") return "connection refused";
-  if (err?.code === "ETIMEDOUT") return "timed out";
-  if (err?.code === "ENOTFOUND") return "host not found";
-  if (err?.sqlMessage) return err.sqlMessage;
-  if (err?.message) return err.message;
-  if (Array.isArray(err?.errors) && err.errors.length > 0) return describeError(err.errors[0]);
-  return String(e);
-}
-
 function isDuplicate(err: unknown): boolean {
   return (err as { code?: string }).code === "ER_DUP_ENTRY";
 }
@@ -317,7 +325,8 @@ class MysqlJournal implements Journal {
 
   constructor(
     conn: Conn,
-    private readonly options: mysql.ConnectionOptions,
+    /** A new connection (after the server dropped one). */
+    private readonly connect: () => Promise<Conn>,
     readonly location: string,
     private readonly self: JournalIdentity,
   ) {
@@ -335,7 +344,7 @@ class MysqlJournal implements Journal {
   private async ready(): Promise<void> {
     if (!this.broken) return;
     const old = this.conn;
-    this.conn = await mysql.createConnection(this.options);
+    this.conn = await this.connect();
     this.broken = false;
     this.watch(this.conn);
     old.destroy();
