@@ -39,6 +39,9 @@ import { shellQuote } from "./quote.js";
 /** Status files older than this are stale (their run is long over) and removed. */
 export const STATUS_RETENTION_DAYS = 30;
 
+/** How long a host may take to say whether its `tail` will do (tailProbeScript). */
+const TAIL_PROBE_TIMEOUT_MS = 10_000;
+
 /** The folder on a host, as a shell expression (private to the login user). */
 export const REMOTE_STATUS_DIR = '"$HOME/.cache/runbook/exec"';
 
@@ -72,45 +75,109 @@ export function dirWord(dir: string): string {
 const PUMP = `{ [ ! -f "$f.out" ] || [ -s "$f.out" ]; } && cat <&4; { [ ! -f "$f.err" ] || [ -s "$f.err" ]; } && cat <&5 >&2`;
 
 /**
- * Follows the output files until the command has ended: in the wrapper, until its
- * background job ($c) is gone, then exits with that job's status (also when its end
- * could not be recorded); elsewhere, until $f.end exists (then exits with the recorded
- * status) or nothing of its process group ($pg) is left without it (exit 125).
+ * Reads a complete end file into $rc (fails without one). The end is written by one
+ * short printf, not renamed into place: a file that is empty or lacks its line's end
+ * (the writer died in between) is no end.
  */
-function follow(inWrapper: boolean): string {
+const READ_END = `{ _k=; rc=; read -r _k rc && [ "$_k" = exit ]; } 2>/dev/null < "$f.end"`;
+
+/** How a wrapper on a host follows the output files: GNU tail waiting on the command (tailProbeScript said so), or the plain polling loop. */
+export type FollowWay = "tail" | "poll";
+
+/**
+ * The plain way to follow the output files until the command has ended: in the wrapper,
+ * until its background job ($c) is gone, then exits with that job's status (also when
+ * its end could not be recorded); elsewhere, until a complete $f.end exists (then exits
+ * with the recorded status) or nothing of its process group ($pg) is left without it
+ * (exit 125).
+ */
+function pollFollow(inWrapper: boolean): string {
   const alive = inWrapper ? `kill -0 "$c" 2>/dev/null` : `[ -n "$pg" ] && kill -0 "-$pg" 2>/dev/null`;
+  const ended = inWrapper ? `[ -f "$f.end" ]` : READ_END;
   const last = inWrapper
-    ? [
-        `wait "$c"; rc=$?`,
-        `[ -f "$f.end" ] || ${END_UNRECORDED}`,
-        `exit "$rc"`,
-      ]
-    : [`rc=; { read -r _ rc; } < "$f.end"`, `exit "\${rc:-125}"`];
+    ? [`wait "$c"; rc=$?`, `_rc=$rc; ${READ_END} || ${END_UNRECORDED}`, `exit "$_rc"`]
+    : [`${READ_END} || exit 125`, `exit "$rc"`];
   return [
     `exec 4< "$f.out" 5< "$f.err" || exit 125`,
     `n=0; t=0.005`,
     `while :; do`,
-    `  fin=; [ -f "$f.end" ] && fin=1`,
+    `  fin=; ${ended} && fin=1`,
     `  { ${alive}; } || fin=1`,
     `  ${PUMP}`,
     `  [ -n "$fin" ] && break`,
     // Very quick once (most commands are short), quick a while, then five rounds a second.
     `  if [ "$n" -lt 25 ]; then n=$((n + 1)); sleep "$t" 2>/dev/null || sleep 1; t=0.02; else sleep 0.2 2>/dev/null || sleep 1; fi`,
     `done`,
-    ...(inWrapper ? [] : [`[ -f "$f.end" ] || exit 125`]),
     ...last,
   ].join("\n");
+}
+
+/** How often a GNU tail looks whether the command is gone when nothing woke it (inotify missing, as on NFS, or the wake-up lost). */
+const TAIL_CHECK_SECONDS = "0.02";
+
+/**
+ * Speed trick (a host whose `tail` is GNU coreutils', probed once per host and run:
+ * tailProbeScript): instead of the polling loop, whose rounds each fork `sleep` (and
+ * `cat`), one `tail --pid` per output file copies what is written as it is written
+ * (inotify), while the wrapper itself sleeps in `wait` on the command. Once the command
+ * has ended, the wrapper truncates the (always empty) $f.wake that both tails also
+ * follow: they wake at once, find the command gone, and exit once they have read their
+ * file to its end (tail reads a file again after setting its watch, and before exiting
+ * on a gone --pid; tests/runtime/supervisor.test.ts compares this way with the plain one).
+ * Without the wake-up they still end within TAIL_CHECK_SECONDS of the command. `true`,
+ * not `:`: a failed redirection of a special builtin ends dash.
+ */
+function tailFollow(): string {
+  const tail = (file: string) => `tail -q -c +1 -f --pid="$c" -s ${TAIL_CHECK_SECONDS} "$f.${file}" "$f.wake"`;
+  return [
+    `${tail("out")} 2>/dev/null &`,
+    `${tail("err")} >&2 2>/dev/null &`,
+    `wait "$c"; _rc=$?`,
+    `true 2>/dev/null > "$f.wake"`,
+    `${READ_END} || ${END_UNRECORDED}`,
+    `exit "$_rc"`,
+  ].join("\n");
+}
+
+/**
+ * Prints `tail ok` when this host's `tail` follows files the way tailFollow needs: GNU
+ * options, and ending, with the file printed whole, for a process already gone. With
+ * `sweep`, first removes the status files past the retention (once per host and run).
+ */
+export function tailProbeScript(dir: string, sweep: boolean): string {
+  const tail = `tail -q -c +1 -f --pid="$c" -s ${TAIL_CHECK_SECONDS} "$p.a" "$p.b" 2>/dev/null < /dev/null`;
+  return [
+    `umask 077`,
+    `d=${dirWord(dir)}`,
+    `{ [ -d "$d" ] || mkdir -p "$d"; } 2>/dev/null || exit 0`,
+    ...(sweep ? [`find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null`] : []),
+    `p="$d/probe-$$"`,
+    `printf 'tail ok\\n' 2>/dev/null > "$p.a" || exit 0`,
+    `true 2>/dev/null > "$p.b" || exit 0`,
+    `(exit 0) & c=$!; wait "$c"`,
+    `${tail}; rm -f "$p.a" "$p.b"`,
+  ].join("\n");
+}
+
+/** What tailProbeScript printed, as the way to follow. */
+export function parseTailProbe(stdout: string): FollowWay {
+  return stdout === "tail ok\n" ? "tail" : "poll";
 }
 
 /** The process group of the shell running this: its leader's field of /proc, else ps. */
 const PGID = `pg=; { read -r _l < /proc/$$/stat && set -- \${_l##*) } && pg=$3; } 2>/dev/null; [ -n "$pg" ] || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')`;
 
-/** Makes the folder and empty output files; when that fails the command runs as before, unsupervised, and says so on stderr. */
-function prepare(command: string, dir: string, id: string): string[] {
+/**
+ * Makes the folder and empty output files (and, with `wake`, the file that wakes the
+ * tails of tailFollow); when that fails the command runs as before, unsupervised, and
+ * says so on stderr. `true >`, not `: >`: a failed redirection of `:` ends dash.
+ */
+function prepare(command: string, dir: string, id: string, wake = false): string[] {
+  const files = ["out", "err", ...(wake ? ["wake"] : [])].map((ext) => ` && true > "$f.${ext}"`).join("");
   return [
     `umask 077`,
     `d=${dirWord(dir)}; f="$d/${id}"`,
-    `if { [ -d "$d" ] || mkdir -p "$d"; } 2>/dev/null && { [ ! -f "$f.end" ] || rm -f "$f.end"; } && : > "$f.out" && : > "$f.err"; then :; else`,
+    `if { { [ -d "$d" ] || mkdir -p "$d"; } && { [ ! -f "$f.end" ] || rm -f "$f.end"; }${files}; } 2>/dev/null; then :; else`,
     `  echo "runbook: cannot keep this command's status in $d: it runs without it (a crash of runbook may run it twice)" >&2`,
     `  exec sh -c ${shellQuote(command)}`,
     `fi`,
@@ -120,25 +187,46 @@ function prepare(command: string, dir: string, id: string): string[] {
   ];
 }
 
-/** Records the end; without it, says so on stderr. */
-const RECORD_END = `{ printf 'exit %s\\n' "$rc" > "$f.end.tmp" && mv -f "$f.end.tmp" "$f.end"; } 2>/dev/null`;
+/** Records the end (one short write: READ_END takes an incomplete file for none); without it, says so on stderr. */
+const RECORD_END = `{ printf 'exit %s\\n' "$rc" > "$f.end"; } 2>/dev/null`;
 const END_UNRECORDED = `echo "runbook: warning: this command's end could not be recorded in $d: were runbook to die now, a resume could not tell that it ran" >&2`;
+
+export interface WrapOptions {
+  /** How the wrapper follows the output files; "poll" unless the host was probed (tailProbeScript). */
+  follow?: FollowWay;
+  /** Finished commands (their outcome journaled) whose files go, in the background, while this one runs. */
+  forget?: readonly string[];
+}
 
 /**
  * The wrapper around `command` that follows its output itself (on a host, through the
- * login shell; locally when Node cannot follow the files). With `sweep`, files past the
- * retention are removed after the command's end is recorded (off the command's time).
+ * login shell; locally when Node cannot follow the files). The command runs in the
+ * background of the wrapper's process group, its end recorded there (so the wrapper
+ * going does not lose it).
  */
-export function superviseScript(command: string, dir: string, id: string, sweep = false): string {
-  const stale = sweep ? ` find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null;` : "";
+export function superviseScript(command: string, dir: string, id: string, o: WrapOptions = {}): string {
+  const follow = o.follow ?? "poll";
+  const forget = o.forget?.length ? [`{ ${removeFiles(dir, o.forget)}; } < /dev/null > /dev/null 2>&1 &`] : [];
   return [
-    ...prepare(command, dir, id),
+    ...prepare(command, dir, id, follow === "tail"),
     `exec 3<&0`,
-    `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; ${RECORD_END};${stale} exit "$rc"; } > /dev/null 2>&1 &`,
+    `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; ${RECORD_END}; exit "$rc"; } > /dev/null 2>&1 &`,
     `c=$!`,
     `exec 3<&-`,
-    follow(true),
+    ...forget,
+    followScriptOf(follow),
   ].join("\n");
+}
+
+function followScriptOf(way: FollowWay): string {
+  switch (way) {
+    case "tail":
+      return tailFollow();
+    case "poll":
+      return pollFollow(true);
+    default:
+      return assertNever(way);
+  }
 }
 
 /**
@@ -146,9 +234,19 @@ export function superviseScript(command: string, dir: string, id: string, sweep 
  * the files (which Node follows); prints nothing of its own but a warning. Nothing of
  * it writes to the runner's pipes while the command runs, so a runner killed meanwhile
  * does not end it (it leads a process group of its own: local.ts).
+ * Speed: the command runs in a subshell, `eval`ing its text (one word, as `sh -c` takes
+ * it), rather than in a new `sh`: the same parser and environment (the values are in
+ * it), no exec. The wrapper's own variables and positional parameters are cleared first;
+ * `$$` is the wrapper's pid, the process group leader runbook started, as it was before
+ * there was a supervisor.
  */
 export function recordScript(command: string, dir: string, id: string): string {
-  return [...prepare(command, dir, id), `sh -c ${shellQuote(command)} >> "$f.out" 2>> "$f.err"; rc=$?`, `${RECORD_END} || ${END_UNRECORDED}`, `exit "$rc"`].join("\n");
+  return [
+    ...prepare(command, dir, id),
+    `( unset d f pg _l; set --; eval ${shellQuote(command)} ) >> "$f.out" 2>> "$f.err"; rc=$?`,
+    `${RECORD_END} || ${END_UNRECORDED}`,
+    `exit "$rc"`,
+  ].join("\n");
 }
 
 /** What the files say of a command: ended (with its status), running, never started, or gone without its end recorded. */
@@ -162,12 +260,12 @@ export type SupervisedState =
 export function stateScript(dir: string, id: string): string {
   return [
     `d=${dirWord(dir)}; f="$d/${id}"`,
-    `if [ -f "$f.end" ]; then echo "end $(sed -n 's/^exit //p' "$f.end")"; exit 0; fi`,
+    `if ${READ_END}; then echo "end $rc"; exit 0; fi`,
     `pg=; x=; [ -f "$f.start" ] && while read -r k v; do case $k in pgid) pg=$v ;; exec) x=1 ;; esac; done < "$f.start"`,
     // No start file, or one whose write did not complete: the command never started.
     `[ -n "$x" ] || { echo none; exit 0; }`,
     `if [ -n "$pg" ] && kill -0 "-$pg" 2>/dev/null; then echo "running $pg"; exit 0; fi`,
-    `if [ -f "$f.end" ]; then echo "end $(sed -n 's/^exit //p' "$f.end")"; else echo "vanished $pg"; fi`,
+    `if ${READ_END}; then echo "end $rc"; else echo "vanished $pg"; fi`,
   ].join("\n");
 }
 
@@ -189,30 +287,42 @@ export function parseState(stdout: string): SupervisedState | undefined {
 
 /** Streams a command's output files from the start until it ends; exits with its status (125: gone without one). */
 export function followScript(dir: string, id: string): string {
-  return [`d=${dirWord(dir)}; f="$d/${id}"`, `pg=; while read -r k v; do [ "$k" = pgid ] && pg=$v; done < "$f.start"`, follow(false)].join("\n");
+  return [`d=${dirWord(dir)}; f="$d/${id}"`, `pg=; while read -r k v; do [ "$k" = pgid ] && pg=$v; done < "$f.start"`, pollFollow(false)].join("\n");
 }
 
-/** The files a supervised command leaves, by extension. */
-const STATUS_FILES = ["start", "end", "out", "err"] as const;
+/** The files a supervised command leaves, by extension (`wake` only where tails followed its output: tailFollow). */
+const STATUS_FILES = ["start", "end", "out", "err", "wake"] as const;
+const LOCAL_STATUS_FILES = ["start", "end", "out", "err"] as const;
+
+/** `rm -f` of the files of these commands, a hundred commands a line (far below the length a command line may have). */
+function removeFiles(dir: string, ids: readonly string[]): string {
+  const d = dirWord(dir);
+  const lines: string[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    lines.push(`rm -f ${ids.slice(i, i + 100).flatMap((id) => STATUS_FILES.map((ext) => `${d}/${id}.${ext}`)).join(" ")}`);
+  }
+  return lines.join("\n");
+}
 
 /** Removes the files of these commands (the journal holds their outcome now). */
 export function forgetScript(dir: string, ids: readonly string[]): string {
-  const d = dirWord(dir);
-  return ids.map((id) => `rm -f ${STATUS_FILES.map((ext) => `${d}/${id}.${ext}`).join(" ")}`).join("\n");
+  return removeFiles(dir, ids);
 }
 
 /**
- * Locally, before the wrapper starts: the folder, no end file, and empty output files
- * held open and followed (a file removed while the command runs is still read to its end).
+ * Locally, before the wrapper starts: empty output files held open and followed (a file
+ * removed while the command runs is still read to its end). The folder is made when it
+ * is missing; a stale end file is the wrapper's to remove (prepare).
  */
 async function openOutputs(dir: string, id: string, o: ExecOptions): Promise<FileTail> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const f = path.join(dir, id);
-  await fs.unlink(`${f}.end`).catch((e: NodeJS.ErrnoException) => {
+  const open = (ext: string) => fs.open(`${f}.${ext}`, "w+", 0o600);
+  const out = await open("out").catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== "ENOENT") throw e;
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    return open("out");
   });
-  const out = await fs.open(`${f}.out`, "w+", 0o600);
-  const err = await fs.open(`${f}.err`, "w+", 0o600).catch(async (e: unknown) => {
+  const err = await open("err").catch(async (e: unknown) => {
     await out.close();
     throw e;
   });
@@ -278,8 +388,10 @@ export class Supervision {
   /** Local marker files (edits), by step; those of finished steps go at forget(). */
   private readonly localFiles = new Map<string, string>();
   private readonly localDone: string[] = [];
-  /** Hosts whose stale status files a wrapper of this run has removed. */
-  private readonly staleSwept = new Set<HostDriver>();
+  /** Per host: how its wrappers follow the output, probed once (with the removal of its stale files). */
+  private readonly followWays = new Map<HostDriver, Promise<FollowWay>>();
+  /** Per host: finished commands whose files its next wrapper removes (or the last forget()). */
+  private readonly toForget = new Map<HostDriver, { dir: string; ids: string[] }>();
 
   constructor(private readonly o: SupervisionOptions) {}
 
@@ -297,21 +409,30 @@ export class Supervision {
     return s;
   }
 
-  /** The following wrapper of a command (superviseScript); the first a run wraps on a host also removes that host's stale files. */
-  wrap(command: string, s: Supervised): string {
-    const sweep = s.dir !== this.o.statusDir && !this.staleSwept.has(s.driver);
-    if (sweep) this.staleSwept.add(s.driver);
-    return superviseScript(command, s.dir, s.id, sweep);
+  /** The following wrapper of a command (superviseScript), removing the files of this host's commands forgotten since its last wrapper. */
+  wrap(command: string, s: Supervised, follow: FollowWay = "poll"): string {
+    const queued = this.toForget.get(s.driver);
+    let forget: string[] = [];
+    if (queued?.dir === s.dir) {
+      this.toForget.delete(s.driver);
+      // A step run again has the same ids: this command's files are started afresh by its wrapper, not removed.
+      forget = queued.ids.filter((id) => id !== s.id);
+    }
+    return superviseScript(command, s.dir, s.id, { follow, forget });
   }
 
   /**
    * Runs a step's command: as it is without supervision; on a host under the following
-   * wrapper; locally under recordScript while Node follows the output files itself
-   * (the following wrapper when it cannot open them).
+   * wrapper (GNU tail following the output when the host has it); locally under
+   * recordScript while Node follows the output files itself (the following wrapper when
+   * it cannot open them).
    */
   async exec(driver: HostDriver, command: string, s: Supervised | undefined, options: ExecOptions): Promise<ExecResult> {
     if (s === undefined) return driver.exec(command, options);
-    if (driver.local !== true || s.dir !== this.o.statusDir) return driver.exec(this.wrap(command, s), options);
+    if (driver.local !== true || s.dir !== this.o.statusDir) {
+      const follow = await this.followWay(s, options.signal);
+      return driver.exec(this.wrap(command, s, follow), options);
+    }
     const tail = await openOutputs(s.dir, s.id, options).catch(() => undefined);
     if (tail === undefined) return driver.exec(this.wrap(command, s), options);
     try {
@@ -319,6 +440,28 @@ export class Supervision {
     } finally {
       await tail.stop();
     }
+  }
+
+  /** How wrappers on this host follow the output: asked once per run (tailProbeScript, which also removes the stale files there). */
+  private followWay(s: Supervised, signal: AbortSignal | undefined): Promise<FollowWay> {
+    const known = this.followWays.get(s.driver);
+    if (known) return known;
+    let out = "";
+    const asked = s.driver
+      .exec(tailProbeScript(s.dir, true), { onStdout: (c) => (out += c), timeoutMs: TAIL_PROBE_TIMEOUT_MS, ...(signal ? { signal } : {}) })
+      .then(
+        (r) => {
+          // Not answered (ended, or the connection failing): the plain way for now, asked again by the next command.
+          if (r.aborted || r.timedOut) this.followWays.delete(s.driver);
+          return r.exitCode === 0 ? parseTailProbe(out) : "poll";
+        },
+        () => {
+          this.followWays.delete(s.driver);
+          return "poll" as const;
+        },
+      );
+    this.followWays.set(s.driver, asked);
+    return asked;
   }
 
   /**
@@ -405,6 +548,7 @@ export class Supervision {
   /** The run has succeeded and its journal has it all: every file of its commands goes, here and on the hosts used. */
   async sweep(): Promise<void> {
     this.done.splice(0);
+    this.toForget.clear();
     const prefix = runPrefix(this.o.runId);
     if (this.o.statusDir !== undefined) {
       const names = await fs.readdir(this.o.statusDir).catch(() => [] as string[]);
@@ -416,29 +560,29 @@ export class Supervision {
     }
   }
 
-  /** Once the journal has written what came before (its check passed): removes the files of finished steps. */
-  async forget(): Promise<void> {
-    for (const file of this.localDone.splice(0)) {
-      this.localFiles.delete(file);
-      await fs.unlink(file).catch(() => undefined);
-    }
-    const batch = this.done.splice(0);
-    const groups = new Map<HostDriver, Map<string, string[]>>();
-    for (const s of batch) {
-      const dirs = groups.get(s.driver) ?? new Map<string, string[]>();
-      dirs.set(s.dir, [...(dirs.get(s.dir) ?? []), s.id]);
-      groups.set(s.driver, dirs);
-    }
-    for (const [driver, dirs] of groups) {
-      for (const [dir, ids] of dirs) {
-        if (dir === this.o.statusDir) {
-          for (const id of ids) for (const ext of STATUS_FILES) await fs.unlink(path.join(dir, `${id}.${ext}`)).catch(() => undefined);
-          continue;
-        }
-        // Left behind when this fails: removed once older than the retention.
-        await driver.exec(forgetScript(dir, ids), { timeoutMs: 30_000 }).catch(() => undefined);
+  /**
+   * Once the journal has written what came before (its check passed): the files of
+   * finished steps go; locally at once, on a host by its next wrapper (no round trip of
+   * their own), or, with `last` (the run is over), by one command per host.
+   */
+  async forget(last = false): Promise<void> {
+    const local: string[] = this.localDone.splice(0);
+    for (const file of local) this.localFiles.delete(file);
+    for (const s of this.done.splice(0)) {
+      if (s.dir === this.o.statusDir) {
+        for (const ext of LOCAL_STATUS_FILES) local.push(path.join(s.dir, `${s.id}.${ext}`));
+        continue;
       }
+      const queued = this.toForget.get(s.driver);
+      if (queued && queued.dir === s.dir) queued.ids.push(s.id);
+      else this.toForget.set(s.driver, { dir: s.dir, ids: [s.id] });
     }
+    await Promise.all(local.map((file) => fs.unlink(file).catch(() => undefined)));
+    if (!last) return;
+    const hosts = [...this.toForget];
+    this.toForget.clear();
+    // Left behind when this fails: removed once older than the retention.
+    for (const [driver, q] of hosts) await driver.exec(forgetScript(q.dir, q.ids), { timeoutMs: 30_000 }).catch(() => undefined);
   }
 }
 

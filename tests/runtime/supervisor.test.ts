@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalDriver } from "../../runtime/drivers/local.js";
-import type { HostDriver } from "../../runtime/drivers/driver.js";
-import { followScript, parseState, recordScript, stateScript, superviseScript, Supervision } from "../../runtime/supervisor.js";
+import type { ExecOptions, HostDriver } from "../../runtime/drivers/driver.js";
+import { followScript, parseState, parseTailProbe, recordScript, stateScript, superviseScript, Supervision, tailProbeScript } from "../../runtime/supervisor.js";
 import { alive } from "../support/process.js";
 
 let dir: string;
@@ -206,7 +206,37 @@ describe("Supervision.exec", () => {
     expect(r.err).toMatch(/^runbook: warning: this command's end could not be recorded in .*: were runbook to die now, a resume could not tell that it ran\n$/);
   });
 
-  it("on a host: the following wrapper, the first of the run there also removing stale files, the others not", async () => {
+  it("on a host: asks once whether its tail will do (removing its stale files then); a finished step's files go with the next wrapper there, or at the last forget", async () => {
+    const s = fresh();
+    const scripts: string[] = [];
+    const host = {
+      label: "h",
+      exec: async (c: string, o: ExecOptions) => {
+        scripts.push(c);
+        if (c.includes("tail ok")) o.onStdout?.("tail ok\n");
+        return { exitCode: 0, signal: null, timedOut: false, aborted: false, durationMs: 0 };
+      },
+    } as unknown as HostDriver;
+    const x = s.next("x", host, "h", undefined, false)!;
+    await s.exec(host, "true", x, {});
+    s.stepFinished("x");
+    await s.forget();
+    const y = s.next("y", host, "h", undefined, false)!;
+    await s.exec(host, "true", y, {});
+    expect(scripts).toHaveLength(3);
+    expect(scripts[0]).toContain("-mtime +30");
+    expect(scripts[1]).toContain("tail -q -c +1 -f --pid=");
+    expect(scripts[1]).not.toContain("-mtime");
+    expect(scripts[1]).not.toContain(`rm -f "$HOME`);
+    expect(scripts[2]).toContain(`rm -f "$HOME/.cache/runbook/exec"/${x.id}.start`);
+    s.stepFinished("y");
+    await s.forget(true);
+    expect(scripts).toHaveLength(4);
+    expect(scripts[3]).toContain(`"$HOME/.cache/runbook/exec"/${y.id}.out`);
+    expect(scripts[3]).not.toContain(x.id);
+  });
+
+  it("on a host whose tail cannot follow for a pid: the polling wrapper", async () => {
     const s = fresh();
     const scripts: string[] = [];
     const host = {
@@ -217,10 +247,56 @@ describe("Supervision.exec", () => {
       },
     } as unknown as HostDriver;
     for (const step of ["x", "y"]) await s.exec(host, "true", s.next(step, host, "h", undefined, false), {});
-    expect(scripts).toHaveLength(2);
-    expect(scripts[0]).toContain("-mtime +30");
-    expect(scripts[1]).not.toContain("-mtime");
+    expect(scripts).toHaveLength(3);
     expect(scripts[1]).toContain("cat <&4");
+    expect(scripts[2]).toContain("cat <&4");
+  });
+});
+
+describe("tailProbeScript", () => {
+  it("says GNU tail will do where it does, and not where `tail` is another", async () => {
+    let out = "";
+    const r = await driver.exec(tailProbeScript(status, false), { onStdout: (c) => (out += c) });
+    expect(r.exitCode).toBe(0);
+    expect(parseTailProbe(out)).toBe("tail");
+    // A `tail` without --pid (BusyBox, BSD): first on PATH.
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "tail"), "#!/bin/sh\necho 'tail: unrecognized option: pid' >&2\nexit 1\n", { mode: 0o755 });
+    const other = new LocalDriver({ cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    out = "";
+    await other.exec(tailProbeScript(status, false), { onStdout: (c) => (out += c) });
+    expect(parseTailProbe(out)).toBe("poll");
+    expect(readdirSync(status)).toEqual([]);
+  });
+});
+
+describe("the following wrapper: GNU tail against the polling loop", () => {
+  const commands = [
+    // Prints right before exiting, on both streams.
+    "echo one; echo two >&2; printf last; printf err-last >&2; exit 3",
+    // Prints a lot, quickly, then ends.
+    "head -c 300000 /dev/zero | tr '\\0' a; echo; seq 1 20000 >&2",
+    // Prints, waits, prints again; stdin passed through.
+    "echo before; sleep 0.3; cat; echo after",
+    // Nothing at all.
+    "true",
+  ];
+
+  it.each(commands)("the same output, status and files both ways: %s", async (command) => {
+    const results = [];
+    for (const follow of ["tail", "poll"] as const) {
+      const id = `c-${follow}`;
+      let out = "";
+      let err = "";
+      const r = await driver.exec(superviseScript(command, status, id, { follow }), { stdin: "in\n", onStdout: (c) => (out += c), onStderr: (c) => (err += c) });
+      const file = (ext: string) => readFileSync(join(status, `${id}.${ext}`), "utf8");
+      results.push({ code: r.exitCode, out, err, files: { out: file("out"), err: file("err"), end: file("end") }, state: await state(id) });
+      expect(out).toBe(file("out"));
+      expect(err).toBe(file("err"));
+    }
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]!.files.end).toBe(`exit ${results[0]!.code}\n`);
   });
 });
 
