@@ -22,6 +22,7 @@
 
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { assertNever } from "../language/assert.js";
 import { DriverError, type ExecOptions, type ExecResult, type HostDriver } from "./drivers/driver.js";
@@ -168,16 +169,17 @@ export function parseTailProbe(stdout: string): FollowWay {
 const PGID = `pg=; { read -r _l < /proc/$$/stat && set -- \${_l##*) } && pg=$3; } 2>/dev/null; [ -n "$pg" ] || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')`;
 
 /**
- * Makes the folder and empty output files (and, with `wake`, the file that wakes the
- * tails of tailFollow); when that fails the command runs as before, unsupervised, and
- * says so on stderr. `true >`, not `: >`: a failed redirection of `:` ends dash.
+ * Makes the folder and these empty files (the output files, unless Node made them;
+ * the file that wakes the tails of tailFollow); when that fails the command runs as
+ * before, unsupervised, and says so on stderr. `true >`, not `: >`: a failed
+ * redirection of `:` ends dash.
  */
-function prepare(command: string, dir: string, id: string, wake = false): string[] {
-  const files = ["out", "err", ...(wake ? ["wake"] : [])].map((ext) => ` && true > "$f.${ext}"`).join("");
+function prepare(command: string, dir: string, id: string, files: readonly string[]): string[] {
+  const make = files.map((ext) => ` && true > "$f.${ext}"`).join("");
   return [
     `umask 077`,
     `d=${dirWord(dir)}; f="$d/${id}"`,
-    `if { { [ -d "$d" ] || mkdir -p "$d"; } && { [ ! -f "$f.end" ] || rm -f "$f.end"; }${files}; } 2>/dev/null; then :; else`,
+    `if { { [ -d "$d" ] || mkdir -p "$d"; } && { [ ! -f "$f.end" ] || rm -f "$f.end"; }${make}; } 2>/dev/null; then :; else`,
     `  echo "runbook: cannot keep this command's status in $d: it runs without it (a crash of runbook may run it twice)" >&2`,
     `  exec sh -c ${shellQuote(command)}`,
     `fi`,
@@ -208,7 +210,7 @@ export function superviseScript(command: string, dir: string, id: string, o: Wra
   const follow = o.follow ?? "poll";
   const forget = o.forget?.length ? [`{ ${removeFiles(dir, o.forget)}; } < /dev/null > /dev/null 2>&1 &`] : [];
   return [
-    ...prepare(command, dir, id, follow === "tail"),
+    ...prepare(command, dir, id, follow === "tail" ? ["out", "err", "wake"] : ["out", "err"]),
     `exec 3<&0`,
     `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; ${RECORD_END}; exit "$rc"; } > /dev/null 2>&1 &`,
     `c=$!`,
@@ -242,7 +244,8 @@ function followScriptOf(way: FollowWay): string {
  */
 export function recordScript(command: string, dir: string, id: string): string {
   return [
-    ...prepare(command, dir, id),
+    // The output files are Node's (openOutputs), made before it starts this.
+    ...prepare(command, dir, id, []),
     `( unset d f pg _l; set --; eval ${shellQuote(command)} ) >> "$f.out" 2>> "$f.err"; rc=$?`,
     `${RECORD_END} || ${END_UNRECORDED}`,
     `exit "$rc"`,
@@ -316,15 +319,16 @@ export function forgetScript(dir: string, ids: readonly string[]): string {
  */
 async function openOutputs(dir: string, id: string, o: ExecOptions): Promise<FileTail> {
   const f = path.join(dir, id);
-  const open = (ext: string) => fs.open(`${f}.${ext}`, "w+", 0o600);
-  const out = await open("out").catch(async (e: NodeJS.ErrnoException) => {
+  const openBoth = async (): Promise<[FileHandle, FileHandle]> => {
+    const [out, err] = await Promise.allSettled([fs.open(`${f}.out`, "w+", 0o600), fs.open(`${f}.err`, "w+", 0o600)]);
+    if (out.status === "fulfilled" && err.status === "fulfilled") return [out.value, err.value];
+    await Promise.all([out, err].map((r) => (r.status === "fulfilled" ? r.value.close().catch(() => undefined) : undefined)));
+    throw (out.status === "rejected" ? out : (err as PromiseRejectedResult)).reason;
+  };
+  const [out, err] = await openBoth().catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== "ENOENT") throw e;
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    return open("out");
-  });
-  const err = await open("err").catch(async (e: unknown) => {
-    await out.close();
-    throw e;
+    return openBoth();
   });
   return new FileTail([
     { fh: out, emit: o.onStdout },

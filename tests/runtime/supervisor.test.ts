@@ -122,6 +122,20 @@ describe("the local wrapper (recordScript)", () => {
     expect(await state("l1")).toEqual({ kind: "ended", exitCode: 5 });
   });
 
+  it("runs the command as `sh -c` would: no variable or argument of the wrapper, its own exit and syntax errors ending only it", async () => {
+    const probe = 'printf "%s|" "$#" "${f-unset}" "${d-unset}" "${pg-unset}" "${_l-unset}"; exit 3';
+    const r = await run(recordScript(probe, status, "s1"));
+    expect(r).toEqual({ code: 3, out: "", err: "" });
+    expect(readFileSync(join(status, "s1.out"), "utf8")).toBe("0|unset|unset|unset|unset|");
+    expect(readFileSync(join(status, "s1.end"), "utf8")).toBe("exit 3\n");
+    const plain = await run(`sh -c '${probe}'`);
+    expect(plain.out).toBe("0|unset|unset|unset|unset|");
+    const bad = await run(recordScript("echo (", status, "s2"));
+    expect(bad.code).toBe(2);
+    expect(readFileSync(join(status, "s2.end"), "utf8")).toBe("exit 2\n");
+    expect(readFileSync(join(status, "s2.err"), "utf8")).toMatch(/syntax error/i);
+  });
+
   it("a command outlives the runner's pipes going away: it runs to its end, and its end is recorded", async () => {
     const child = spawn("/bin/sh", ["-c", recordScript("sleep 0.3; echo done >> marker; echo after", status, "l2")], {
       cwd: dir,
