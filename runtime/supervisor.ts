@@ -40,6 +40,9 @@ import { shellQuote } from "./quote.js";
 /** Status files older than this are stale (their run is long over) and removed. */
 export const STATUS_RETENTION_DAYS = 30;
 
+/** Forgotten commands on a host whose files one of its wrappers removes together. */
+const FORGET_BATCH = 16;
+
 /** How long a host may take to say whether its `tail` will do (tailProbeScript). */
 const TAIL_PROBE_TIMEOUT_MS = 10_000;
 
@@ -413,14 +416,18 @@ export class Supervision {
     return s;
   }
 
-  /** The following wrapper of a command (superviseScript), removing the files of this host's commands forgotten since its last wrapper. */
+  /**
+   * The following wrapper of a command (superviseScript); once FORGET_BATCH commands
+   * of this host are forgotten, it also removes their files (one `rm` for many steps).
+   */
   wrap(command: string, s: Supervised, follow: FollowWay = "poll"): string {
     const queued = this.toForget.get(s.driver);
     let forget: string[] = [];
-    if (queued?.dir === s.dir) {
+    // A step run again has the same ids: the files of this id are this command's now, not to be removed.
+    if (queued) queued.ids = queued.ids.filter((id) => id !== s.id);
+    if (queued?.dir === s.dir && queued.ids.length >= FORGET_BATCH) {
       this.toForget.delete(s.driver);
-      // A step run again has the same ids: this command's files are started afresh by its wrapper, not removed.
-      forget = queued.ids.filter((id) => id !== s.id);
+      forget = queued.ids;
     }
     return superviseScript(command, s.dir, s.id, { follow, forget });
   }
@@ -566,8 +573,8 @@ export class Supervision {
 
   /**
    * Once the journal has written what came before (its check passed): the files of
-   * finished steps go; locally at once, on a host by its next wrapper (no round trip of
-   * their own), or, with `last` (the run is over), by one command per host.
+   * finished steps go; locally at once, on a host with a later wrapper there (no round
+   * trip of their own: wrap), or, with `last` (the run is over), by one command per host.
    */
   async forget(last = false): Promise<void> {
     const local: string[] = this.localDone.splice(0);

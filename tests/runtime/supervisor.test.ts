@@ -220,7 +220,7 @@ describe("Supervision.exec", () => {
     expect(r.err).toMatch(/^runbook: warning: this command's end could not be recorded in .*: were runbook to die now, a resume could not tell that it ran\n$/);
   });
 
-  it("on a host: asks once whether its tail will do (removing its stale files then); a finished step's files go with the next wrapper there, or at the last forget", async () => {
+  it("on a host: asks once whether its tail will do (removing its stale files then); finished steps' files go with a later wrapper there, sixteen at a time, or at the last forget", async () => {
     const s = fresh();
     const scripts: string[] = [];
     const host = {
@@ -231,23 +231,55 @@ describe("Supervision.exec", () => {
         return { exitCode: 0, signal: null, timedOut: false, aborted: false, durationMs: 0 };
       },
     } as unknown as HostDriver;
-    const x = s.next("x", host, "h", undefined, false)!;
-    await s.exec(host, "true", x, {});
-    s.stepFinished("x");
-    await s.forget();
-    const y = s.next("y", host, "h", undefined, false)!;
-    await s.exec(host, "true", y, {});
-    expect(scripts).toHaveLength(3);
+    const dirWord = `"$HOME/.cache/runbook/exec"`;
+    const ids: string[] = [];
+    for (let i = 0; i < 18; i++) {
+      const x = s.next(`x${i}`, host, "h", undefined, false)!;
+      ids.push(x.id);
+      await s.exec(host, "true", x, {});
+      s.stepFinished(`x${i}`);
+      await s.forget();
+    }
+    expect(scripts).toHaveLength(19);
     expect(scripts[0]).toContain("-mtime +30");
+    expect(scripts.slice(1).filter((c) => c.includes("-mtime"))).toEqual([]);
     expect(scripts[1]).toContain("tail -q -c +1 -f --pid=");
-    expect(scripts[1]).not.toContain("-mtime");
-    expect(scripts[1]).not.toContain(`rm -f "$HOME`);
-    expect(scripts[2]).toContain(`rm -f "$HOME/.cache/runbook/exec"/${x.id}.start`);
-    s.stepFinished("y");
+    // The 17th wrapper removes the files of the 16 steps before it, and only those.
+    expect(scripts.slice(1).map((c) => c.includes(`rm -f ${dirWord}`))).toEqual(Array.from({ length: 18 }, (_, i) => i === 16));
+    const removal = scripts[17]!.split("\n").find((l) => l.includes(`rm -f ${dirWord}`))!;
+    for (const id of ids.slice(0, 16)) expect(removal).toContain(`${dirWord}/${id}.start`);
+    expect(removal).not.toContain(ids[16]);
     await s.forget(true);
-    expect(scripts).toHaveLength(4);
-    expect(scripts[3]).toContain(`"$HOME/.cache/runbook/exec"/${y.id}.out`);
-    expect(scripts[3]).not.toContain(x.id);
+    expect(scripts).toHaveLength(20);
+    expect(scripts[19]).toContain(`${dirWord}/${ids[16]}.out`);
+    expect(scripts[19]).toContain(`${dirWord}/${ids[17]}.wake`);
+    expect(scripts[19]).not.toContain(ids[15]);
+  });
+
+  it("on a host: a step run again keeps the files of its new attempt (not removed with the old)", async () => {
+    const s = fresh();
+    const scripts: string[] = [];
+    const host = {
+      label: "h",
+      exec: async (c: string) => {
+        scripts.push(c);
+        return { exitCode: 0, signal: null, timedOut: false, aborted: false, durationMs: 0 };
+      },
+    } as unknown as HostDriver;
+    const first = s.next("again", host, "h", undefined, false)!;
+    await s.exec(host, "true", first, {});
+    s.stepFinished("again");
+    await s.forget();
+    const second = s.next("again", host, "h", undefined, false)!;
+    expect(second.id).toBe(first.id);
+    await s.exec(host, "true", second, {});
+    for (let i = 0; i < 17; i++) {
+      const x = s.next(`y${i}`, host, "h", undefined, false)!;
+      await s.exec(host, "true", x, {});
+      s.stepFinished(`y${i}`);
+      await s.forget();
+    }
+    expect(scripts.some((c) => c.includes(`rm -f "$HOME`) && c.includes(`/${first.id}.`))).toBe(false);
   });
 
   it("on a host whose tail cannot follow for a pid: the polling wrapper", async () => {
