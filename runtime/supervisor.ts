@@ -168,6 +168,17 @@ export function parseTailProbe(stdout: string): FollowWay {
   return stdout === "tail ok\n" ? "tail" : "poll";
 }
 
+/**
+ * The command, run by the shell running the wrapper as if it were that shell's whole
+ * script (as `sh -c COMMAND` locally, the login shell's `-c` on a host): its text one
+ * quoted word to `eval` (values stay in the environment: command-values.ts), the
+ * wrapper's variables and positional parameters gone first. In a subshell of the
+ * wrapper, this costs a fork where a new shell would cost an exec too.
+ */
+function evalCommand(command: string): string {
+  return `unset d f pg _l; set --; eval ${shellQuote(command)}`;
+}
+
 /** The process group of the shell running this: its leader's field of /proc, else ps. */
 const PGID = `pg=; { read -r _l < /proc/$$/stat && set -- \${_l##*) } && pg=$3; } 2>/dev/null; [ -n "$pg" ] || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')`;
 
@@ -184,7 +195,7 @@ function prepare(command: string, dir: string, id: string, files: readonly strin
     `d=${dirWord(dir)}; f="$d/${id}"`,
     `if { { [ -d "$d" ] || mkdir -p "$d"; } && { [ ! -f "$f.end" ] || rm -f "$f.end"; }${make}; } 2>/dev/null; then :; else`,
     `  echo "runbook: cannot keep this command's status in $d: it runs without it (a crash of runbook may run it twice)" >&2`,
-    `  exec sh -c ${shellQuote(command)}`,
+    `  ${evalCommand(command)}`,
     `fi`,
     PGID,
     // One short write: a start file without its last line was never followed by the command (stateScript).
@@ -215,7 +226,7 @@ export function superviseScript(command: string, dir: string, id: string, o: Wra
   return [
     ...prepare(command, dir, id, follow === "tail" ? ["out", "err", "wake"] : ["out", "err"]),
     `exec 3<&0`,
-    `{ sh -c ${shellQuote(command)} <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; ${RECORD_END}; exit "$rc"; } > /dev/null 2>&1 &`,
+    `{ ( ${evalCommand(command)} ) <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; ${RECORD_END}; exit "$rc"; } > /dev/null 2>&1 &`,
     `c=$!`,
     `exec 3<&-`,
     ...forget,
@@ -239,17 +250,14 @@ function followScriptOf(way: FollowWay): string {
  * the files (which Node follows); prints nothing of its own but a warning. Nothing of
  * it writes to the runner's pipes while the command runs, so a runner killed meanwhile
  * does not end it (it leads a process group of its own: local.ts).
- * Speed: the command runs in a subshell, `eval`ing its text (one word, as `sh -c` takes
- * it), rather than in a new `sh`: the same parser and environment (the values are in
- * it), no exec. The wrapper's own variables and positional parameters are cleared first;
- * `$$` is the wrapper's pid, the process group leader runbook started, as it was before
- * there was a supervisor.
+ * The command runs in a subshell (evalCommand): `$$` is the wrapper's pid, the process
+ * group leader runbook started, as it was before there was a supervisor.
  */
 export function recordScript(command: string, dir: string, id: string): string {
   return [
     // The output files are Node's (openOutputs), made before it starts this.
     ...prepare(command, dir, id, []),
-    `( unset d f pg _l; set --; eval ${shellQuote(command)} ) >> "$f.out" 2>> "$f.err"; rc=$?`,
+    `( ${evalCommand(command)} ) >> "$f.out" 2>> "$f.err"; rc=$?`,
     `${RECORD_END} || ${END_UNRECORDED}`,
     `exit "$rc"`,
   ].join("\n");

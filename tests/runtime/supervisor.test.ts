@@ -327,6 +327,8 @@ describe("the following wrapper: GNU tail against the polling loop", () => {
     "echo before; sleep 0.3; cat; echo after",
     // Nothing at all.
     "true",
+    // Nothing of the wrapper's own: variables, arguments.
+    'printf "%s|" "$#" "${f-unset}" "${d-unset}" "${pg-unset}" "${_l-unset}" "${c-unset}"',
   ];
 
   it.each(commands)("the same output, status and files both ways: %s", async (command) => {
@@ -343,6 +345,7 @@ describe("the following wrapper: GNU tail against the polling loop", () => {
     }
     expect(results[0]).toEqual(results[1]);
     expect(results[0]!.files.end).toBe(`exit ${results[0]!.code}\n`);
+    if (command.startsWith("printf")) expect(results[0]!.out).toBe("0|unset|unset|unset|unset|unset|");
   });
 });
 
