@@ -3,21 +3,26 @@
 // POSIX sh script (nothing to install on a host) that, in a private folder (0700;
 // beside the journal locally, ~/.cache/runbook/exec on a host):
 // - writes ID.start (its pid, process group, exec id; one short write) before the command starts;
-// - runs the command with its output going to ID.out and ID.err (so a dropped runner,
-//   pipe or channel cannot end it);
-// - once the command has ended, writes ID.end (its exit status) atomically (a temp
-//   file, then mv), after its output is in the files, and exits with that status.
+// - runs the command, in a subshell of its own (evalCommand), with its output going to
+//   ID.out and ID.err (so a dropped runner, pipe or channel cannot end it);
+// - once the command has ended, writes ID.end (`exit STATUS`, one short printf: a file
+//   without that whole line is no end), after its output is in the files, and exits
+//   with that status.
 // Locally (recordScript) the wrapper does only that, and Node reads the output files
 // as they grow (file-tail.ts). On a host (superviseScript) the command runs in the
-// background of the wrapper's process group and the wrapper follows ID.out and ID.err
-// to its own stdout and stderr, so the runner reads the output as it comes.
+// background of the wrapper's process group, its end recorded there, and the wrapper
+// follows ID.out and ID.err to its own stdout and stderr, so the runner reads the
+// output as it comes: where GNU tail is found (tailProbeScript, once per host and run)
+// by two `tail --pid` while the wrapper waits on the command (tailFollow), elsewhere
+// by a polling loop (pollFollow).
 // After a crash, `resume` reads these files (stateScript): ended -> the outcome is
 // taken from them and the command is not run again; running -> followed
 // (followScript) or ended; never started -> run. The files of a step are removed
-// once the journal holds its outcome (fs locally, forgetScript on a host); files older
-// than STATUS_RETENTION_DAYS are removed at the start of a run locally (cleanStaleLocal)
-// and, on a host, after the first command a run wraps there.
-// The command text is passed quoted as one word to `sh -c`; its values stay in the
+// once the journal holds its outcome: locally at once (fs), on a host by a later
+// wrapper there, FORGET_BATCH steps at a time, or at the run's end (forgetScript).
+// Files older than STATUS_RETENTION_DAYS are removed at the start of a run locally
+// (cleanStaleLocal) and, on a host, when the run first asks about its tail there.
+// The command text is one quoted word of the script, to `eval`; its values stay in the
 // environment (command-values.ts), never in the text.
 
 import { createHash } from "node:crypto";
