@@ -5,9 +5,9 @@
 // - writes ID.start (its pid, process group, exec id; one short write) before the command starts;
 // - runs the command, in a subshell of its own (evalCommand), with its output going to
 //   ID.out and ID.err (so a dropped runner, pipe or channel cannot end it);
-// - once the command has ended, writes ID.end (`exit STATUS`, one short printf: a file
-//   without that whole line is no end), after its output is in the files, and exits
-//   with that status.
+// - once the command has ended, appends `exit STATUS` to ID.start (one short printf: a
+//   line without its end is no end), after its output is in the files, and exits with
+//   that status.
 // Locally (recordScript) the wrapper does only that, and Node reads the output files
 // as they grow (file-tail.ts). On a host (superviseScript) the command runs in the
 // background of the wrapper's process group, its end recorded there, and the wrapper
@@ -84,11 +84,11 @@ export function dirWord(dir: string): string {
 const PUMP = `{ [ ! -f "$f.out" ] || [ -s "$f.out" ]; } && cat <&4; { [ ! -f "$f.err" ] || [ -s "$f.err" ]; } && cat <&5 >&2`;
 
 /**
- * Reads a complete end file into $rc (fails without one). The end is written by one
- * short printf, not renamed into place: a file that is empty or lacks its line's end
- * (the writer died in between) is no end.
+ * Reads the recorded end into $rc (fails without one): the `exit STATUS` line appended
+ * to the start file by one short printf (RECORD_END). A line without its end (the writer
+ * died in between) is no end: `read` fails on it.
  */
-const READ_END = `{ _k=; rc=; read -r _k rc && [ "$_k" = exit ]; } 2>/dev/null < "$f.end"`;
+const READ_END = `{ rc=; _x=; while read -r _k _v; do [ "$_k" = exit ] && rc=$_v && _x=1; done; [ -n "$_x" ]; } 2>/dev/null < "$f.start"`;
 
 /** How a wrapper on a host follows the output files: GNU tail waiting on the command (tailProbeScript said so), or the plain polling loop. */
 export type FollowWay = "tail" | "poll";
@@ -96,13 +96,12 @@ export type FollowWay = "tail" | "poll";
 /**
  * The plain way to follow the output files until the command has ended: in the wrapper,
  * until its background job ($c) is gone, then exits with that job's status (also when
- * its end could not be recorded); elsewhere, until a complete $f.end exists (then exits
+ * its end could not be recorded); elsewhere, until its end is recorded (then exits
  * with the recorded status) or nothing of its process group ($pg) is left without it
  * (exit 125).
  */
 function pollFollow(inWrapper: boolean): string {
   const alive = inWrapper ? `kill -0 "$c" 2>/dev/null` : `[ -n "$pg" ] && kill -0 "-$pg" 2>/dev/null`;
-  const ended = inWrapper ? `[ -f "$f.end" ]` : READ_END;
   const last = inWrapper
     ? [`wait "$c"; rc=$?`, `_rc=$rc; ${READ_END} || ${END_UNRECORDED}`, `exit "$_rc"`]
     : [`${READ_END} || exit 125`, `exit "$rc"`];
@@ -110,7 +109,7 @@ function pollFollow(inWrapper: boolean): string {
     `exec 4< "$f.out" 5< "$f.err" || exit 125`,
     `n=0; t=0.005`,
     `while :; do`,
-    `  fin=; ${ended} && fin=1`,
+    `  fin=; ${READ_END} && fin=1`,
     `  { ${alive}; } || fin=1`,
     `  ${PUMP}`,
     `  [ -n "$fin" ] && break`,
@@ -198,18 +197,19 @@ function prepare(command: string, dir: string, id: string, files: readonly strin
   return [
     `umask 077`,
     `d=${dirWord(dir)}; f="$d/${id}"`,
-    `if { { [ -d "$d" ] || mkdir -p "$d"; } && { [ ! -f "$f.end" ] || rm -f "$f.end"; }${make}; } 2>/dev/null; then :; else`,
+    // An earlier start file of this id goes first: its end would be taken for this command's.
+    `if { { [ -d "$d" ] || mkdir -p "$d"; } && { [ ! -f "$f.start" ] || rm -f "$f.start"; }${make}; } 2>/dev/null; then :; else`,
     `  echo "runbook: cannot keep this command's status in $d: it runs without it (a crash of runbook may run it twice)" >&2`,
     `  ${evalCommand(command)}`,
     `fi`,
     PGID,
-    // One short write: a start file without its last line was never followed by the command (stateScript).
+    // One short write: a start file without its exec line was never followed by the command (stateScript).
     `printf 'pid %s\\npgid %s\\nexec %s\\n' $$ "$pg" ${id} > "$f.start" || exit 125`,
   ];
 }
 
-/** Records the end (one short write: READ_END takes an incomplete file for none); without it, says so on stderr. */
-const RECORD_END = `{ printf 'exit %s\\n' "$rc" > "$f.end"; } 2>/dev/null`;
+/** Records the end (one short write: READ_END takes an incomplete line for none); without it, says so on stderr. */
+const RECORD_END = `{ printf 'exit %s\\n' "$rc" >> "$f.start"; } 2>/dev/null`;
 const END_UNRECORDED = `echo "runbook: warning: this command's end could not be recorded in $d: were runbook to die now, a resume could not tell that it ran" >&2`;
 
 export interface WrapOptions {
@@ -279,8 +279,8 @@ export type SupervisedState =
 export function stateScript(dir: string, id: string): string {
   return [
     `d=${dirWord(dir)}; f="$d/${id}"`,
-    `if ${READ_END}; then echo "end $rc"; exit 0; fi`,
-    `pg=; x=; [ -f "$f.start" ] && while read -r k v; do case $k in pgid) pg=$v ;; exec) x=1 ;; esac; done < "$f.start"`,
+    `pg=; x=; e=; [ -f "$f.start" ] && while read -r k v; do case $k in pgid) pg=$v ;; exec) x=1 ;; exit) rc=$v; e=1 ;; esac; done < "$f.start"`,
+    `if [ -n "$e" ]; then echo "end $rc"; exit 0; fi`,
     // No start file, or one whose write did not complete: the command never started.
     `[ -n "$x" ] || { echo none; exit 0; }`,
     `if [ -n "$pg" ] && kill -0 "-$pg" 2>/dev/null; then echo "running $pg"; exit 0; fi`,
@@ -310,8 +310,8 @@ export function followScript(dir: string, id: string): string {
 }
 
 /** The files a supervised command leaves, by extension (`wake` only where tails followed its output: tailFollow). */
-const STATUS_FILES = ["start", "end", "out", "err", "wake"] as const;
-const LOCAL_STATUS_FILES = ["start", "end", "out", "err"] as const;
+const STATUS_FILES = ["start", "out", "err", "wake"] as const;
+const LOCAL_STATUS_FILES = ["start", "out", "err"] as const;
 
 /** `rm -f` of the files of these commands, a hundred commands a line (far below the length a command line may have). */
 function removeFiles(dir: string, ids: readonly string[]): string {

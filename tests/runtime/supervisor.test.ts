@@ -36,6 +36,12 @@ async function state(id: string) {
   return parseState((await run(stateScript(status, id))).out);
 }
 
+/** The end a wrapper recorded: the `exit STATUS` line of the start file. */
+const endOf = (id: string): string | undefined => {
+  const start = join(status, `${id}.start`);
+  return existsSync(start) ? /^exit .*\n/m.exec(readFileSync(start, "utf8"))?.[0] : undefined;
+};
+
 const until = async (ok: () => boolean) => {
   for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
   expect(ok()).toBe(true);
@@ -47,8 +53,7 @@ describe("the supervisor's wrapper", () => {
     expect(r).toEqual({ code: 7, out: "one\nthree\n", err: "two\n" });
     expect(statSync(status).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(status)) expect(statSync(join(status, f)).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(status, "a1.start"), "utf8")).toMatch(/^pid \d+\npgid \d+\nexec a1\n$/);
-    expect(readFileSync(join(status, "a1.end"), "utf8")).toBe("exit 7\n");
+    expect(readFileSync(join(status, "a1.start"), "utf8")).toMatch(/^pid \d+\npgid \d+\nexec a1\nexit 7\n$/);
     expect(readFileSync(join(status, "a1.out"), "utf8")).toBe("one\nthree\n");
     expect(await state("a1")).toEqual({ kind: "ended", exitCode: 7 });
     expect(await state("nope")).toEqual({ kind: "none" });
@@ -71,7 +76,7 @@ describe("the supervisor's wrapper", () => {
     child.stdout!.destroy();
     child.stderr!.destroy();
     expect((await state("d1"))?.kind).toBe("running");
-    await until(() => existsSync(join(status, "d1.end")));
+    await until(() => endOf("d1") !== undefined);
     expect(readFileSync(join(dir, "marker"), "utf8")).toBe("done\n");
     expect(readFileSync(join(status, "d1.out"), "utf8")).toBe("started\nafter\n");
     expect(await state("d1")).toEqual({ kind: "ended", exitCode: 0 });
@@ -118,7 +123,7 @@ describe("the local wrapper (recordScript)", () => {
     expect(r).toEqual({ code: 5, out: "", err: "" });
     expect(readFileSync(join(status, "l1.out"), "utf8")).toBe("one\n");
     expect(readFileSync(join(status, "l1.err"), "utf8")).toBe("two\n");
-    expect(readFileSync(join(status, "l1.end"), "utf8")).toBe("exit 5\n");
+    expect(endOf("l1")).toBe("exit 5\n");
     expect(await state("l1")).toEqual({ kind: "ended", exitCode: 5 });
   });
 
@@ -127,12 +132,12 @@ describe("the local wrapper (recordScript)", () => {
     const r = await run(recordScript(probe, status, "s1"));
     expect(r).toEqual({ code: 3, out: "", err: "" });
     expect(readFileSync(join(status, "s1.out"), "utf8")).toBe("0|unset|unset|unset|unset|");
-    expect(readFileSync(join(status, "s1.end"), "utf8")).toBe("exit 3\n");
+    expect(endOf("s1")).toBe("exit 3\n");
     const plain = await run(`sh -c '${probe}'`);
     expect(plain.out).toBe("0|unset|unset|unset|unset|");
     const bad = await run(recordScript("echo (", status, "s2"));
     expect(bad.code).toBe(2);
-    expect(readFileSync(join(status, "s2.end"), "utf8")).toBe("exit 2\n");
+    expect(endOf("s2")).toBe("exit 2\n");
     expect(readFileSync(join(status, "s2.err"), "utf8")).toMatch(/syntax error/i);
   });
 
@@ -145,7 +150,7 @@ describe("the local wrapper (recordScript)", () => {
     await until(() => existsSync(join(status, "l2.start")));
     child.stdout!.destroy();
     child.stderr!.destroy();
-    await until(() => existsSync(join(status, "l2.end")));
+    await until(() => endOf("l2") !== undefined);
     expect(readFileSync(join(dir, "marker"), "utf8")).toBe("done\n");
     expect(await state("l2")).toEqual({ kind: "ended", exitCode: 0 });
     expect(await run(followScript(status, "l2"))).toEqual({ code: 0, out: "after\n", err: "" });
@@ -153,12 +158,21 @@ describe("the local wrapper (recordScript)", () => {
 });
 
 describe("stateScript", () => {
-  it("a start file whose write did not complete: the command never started", async () => {
+  it("a start file whose write did not complete: the command never started; an end line likewise: no end", async () => {
     mkdirSync(status, { recursive: true });
     writeFileSync(join(status, "p1.start"), "");
     expect(await state("p1")).toEqual({ kind: "none" });
     writeFileSync(join(status, "p1.start"), "pid 1\npgid 999999\nexec p1\n");
     expect(await state("p1")).toEqual({ kind: "vanished", pgid: 999999 });
+    // An end line whose write did not complete is no end; a whole one is.
+    writeFileSync(join(status, "p1.out"), "");
+    writeFileSync(join(status, "p1.err"), "");
+    writeFileSync(join(status, "p1.start"), "pid 1\npgid 999999\nexec p1\nexit 3");
+    expect(await state("p1")).toEqual({ kind: "vanished", pgid: 999999 });
+    expect((await run(followScript(status, "p1"))).code).toBe(125);
+    writeFileSync(join(status, "p1.start"), "pid 1\npgid 999999\nexec p1\nexit 3\n");
+    expect(await state("p1")).toEqual({ kind: "ended", exitCode: 3 });
+    expect((await run(followScript(status, "p1"))).code).toBe(3);
   });
 });
 
@@ -180,7 +194,7 @@ describe("Supervision.exec", () => {
     expect(r.code).toBe(6);
     expect(r.out).toBe(`hé!\n${big}`);
     expect(r.err).toBe("e1\n");
-    expect(readFileSync(join(status, `${r.id}.end`), "utf8")).toBe("exit 6\n");
+    expect(endOf(r.id)).toBe("exit 6\n");
     s.stepFinished("a");
     await s.forget();
     expect(readdirSync(status)).toEqual([]);
@@ -194,7 +208,7 @@ describe("Supervision.exec", () => {
     const r = await s.exec(driver, "echo first; while [ ! -f go ]; do sleep 0.02; done; echo second", sup, {
       onStdout: (c) => {
         out += c;
-        if (out === "first\n" && !existsSync(join(status, `${sup.id}.end`))) {
+        if (out === "first\n" && endOf(sup.id) === undefined) {
           sawBeforeEnd = true;
           writeFileSync(join(dir, "go"), "");
         }
@@ -339,7 +353,7 @@ describe("the following wrapper: GNU tail against the polling loop", () => {
       let err = "";
       const r = await driver.exec(superviseScript(command, status, id, { follow }), { stdin: "in\n", onStdout: (c) => (out += c), onStderr: (c) => (err += c) });
       const file = (ext: string) => readFileSync(join(status, `${id}.${ext}`), "utf8");
-      results.push({ code: r.exitCode, out, err, files: { out: file("out"), err: file("err"), end: file("end") }, state: await state(id) });
+      results.push({ code: r.exitCode, out, err, files: { out: file("out"), err: file("err"), end: endOf(id) }, state: await state(id) });
       expect(out).toBe(file("out"));
       expect(err).toBe(file("err"));
     }
