@@ -132,8 +132,13 @@ const TAIL_CHECK_SECONDS = "0.02";
  * follow: they wake at once, find the command gone, and exit once they have read their
  * file to its end (tail reads a file again after setting its watch, and before exiting
  * on a gone --pid; tests/runtime/supervisor.test.ts compares this way with the plain one).
- * Without the wake-up they still end within TAIL_CHECK_SECONDS of the command. `true`,
- * not `:`: a failed redirection of a special builtin ends dash.
+ * Without the wake-up they still end within TAIL_CHECK_SECONDS of the command. The
+ * wrapper exits with the command's status without waiting for the tails (a process
+ * that used inotify takes milliseconds to be torn down after it has closed its output):
+ * sshd reads the channel's pipes to their end after the shell has exited, and the
+ * runner's exec ends when the channel closes, so what the tails print still arrives
+ * (tests/runtime/run-ssh.test.ts). `true`, not `:`: a failed redirection of a special
+ * builtin ends dash.
  */
 function tailFollow(): string {
   const tail = (file: string) => `tail -q -c +1 -f --pid="$c" -s ${TAIL_CHECK_SECONDS} "$f.${file}" "$f.wake"`;
@@ -329,12 +334,16 @@ export function forgetScript(dir: string, ids: readonly string[]): string {
 }
 
 /**
- * Locally, before the wrapper starts: empty output files held open and followed (a file
- * removed while the command runs is still read to its end). The folder is made when it
- * is missing; a stale end file is the wrapper's to remove (prepare).
+ * Locally, before the wrapper starts: no earlier start file of this id (its end would
+ * be taken for this command's once the output files are emptied), and empty output
+ * files held open and followed (a file removed while the command runs is still read to
+ * its end). The folder is made when it is missing.
  */
 async function openOutputs(dir: string, id: string, o: ExecOptions): Promise<FileTail> {
   const f = path.join(dir, id);
+  await fs.unlink(`${f}.start`).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT") throw e;
+  });
   const openBoth = async (): Promise<[FileHandle, FileHandle]> => {
     const [out, err] = await Promise.allSettled([fs.open(`${f}.out`, "w+", 0o600), fs.open(`${f}.err`, "w+", 0o600)]);
     if (out.status === "fulfilled" && err.status === "fulfilled") return [out.value, err.value];
