@@ -128,8 +128,10 @@ const TAIL_CHECK_SECONDS = "0.02";
  * tailProbeScript): instead of the polling loop, whose rounds each fork `sleep` (and
  * `cat`), one `tail --pid` per output file copies what is written as it is written
  * (inotify), while the wrapper itself sleeps in `wait` on the command. Once the command
- * has ended, the wrapper truncates the (always empty) $f.wake that both tails also
- * follow: they wake at once, find the command gone, and exit once they have read their
+ * has ended, the wrapper truncates the (always empty) $d/wake that both tails also
+ * follow (one for the folder, made when missing: a wake-up meant for another command
+ * costs a tail one look at its pid): they wake at once, find the command gone, and
+ * exit once they have read their
  * file to its end (tail reads a file again after setting its watch, and before exiting
  * on a gone --pid; tests/runtime/supervisor.test.ts compares this way with the plain one).
  * Without the wake-up they still end within TAIL_CHECK_SECONDS of the command. The
@@ -141,12 +143,13 @@ const TAIL_CHECK_SECONDS = "0.02";
  * builtin ends dash.
  */
 function tailFollow(): string {
-  const tail = (file: string) => `tail -q -c +1 -f --pid="$c" -s ${TAIL_CHECK_SECONDS} "$f.${file}" "$f.wake"`;
+  const tail = (file: string) => `tail -q -c +1 -f --pid="$c" -s ${TAIL_CHECK_SECONDS} "$f.${file}" "$d/wake"`;
   return [
+    `[ -f "$d/wake" ] || true 2>/dev/null > "$d/wake"`,
     `${tail("out")} 2>/dev/null &`,
     `${tail("err")} >&2 2>/dev/null &`,
     `wait "$c"; _rc=$?`,
-    `true 2>/dev/null > "$f.wake"`,
+    `true 2>/dev/null > "$d/wake"`,
     `${READ_END} || ${END_UNRECORDED}`,
     `exit "$_rc"`,
   ].join("\n");
@@ -192,8 +195,8 @@ function evalCommand(command: string): string {
 const PGID = `pg=; { read -r _l < /proc/$$/stat && set -- \${_l##*) } && pg=$3; } 2>/dev/null; [ -n "$pg" ] || pg=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ')`;
 
 /**
- * Makes the folder and these empty files (the output files, unless Node made them;
- * the file that wakes the tails of tailFollow); when that fails the command runs as
+ * Makes the folder and these empty files (the output files, unless Node made them);
+ * when that fails the command runs as
  * before, unsupervised, and says so on stderr. `true >`, not `: >`: a failed
  * redirection of `:` ends dash.
  */
@@ -234,7 +237,7 @@ export function superviseScript(command: string, dir: string, id: string, o: Wra
   const follow = o.follow ?? "poll";
   const forget = o.forget?.length ? [`{ ${removeFiles(dir, o.forget)}; } < /dev/null > /dev/null 2>&1 &`] : [];
   return [
-    ...prepare(command, dir, id, follow === "tail" ? ["out", "err", "wake"] : ["out", "err"]),
+    ...prepare(command, dir, id, ["out", "err"]),
     `exec 3<&0`,
     `{ ( ${evalCommand(command)} ) <&3 >> "$f.out" 2>> "$f.err" 3<&-; rc=$?; ${RECORD_END}; exit "$rc"; } > /dev/null 2>&1 &`,
     `c=$!`,
@@ -314,9 +317,8 @@ export function followScript(dir: string, id: string): string {
   return [`d=${dirWord(dir)}; f="$d/${id}"`, `pg=; while read -r k v; do [ "$k" = pgid ] && pg=$v; done < "$f.start"`, pollFollow(false)].join("\n");
 }
 
-/** The files a supervised command leaves, by extension (`wake` only where tails followed its output: tailFollow). */
-const STATUS_FILES = ["start", "out", "err", "wake"] as const;
-const LOCAL_STATUS_FILES = ["start", "out", "err"] as const;
+/** The files a supervised command leaves, by extension. */
+const STATUS_FILES = ["start", "out", "err"] as const;
 
 /** `rm -f` of the files of these commands, a hundred commands a line (far below the length a command line may have). */
 function removeFiles(dir: string, ids: readonly string[]): string {
@@ -603,7 +605,7 @@ export class Supervision {
     for (const file of local) this.localFiles.delete(file);
     for (const s of this.done.splice(0)) {
       if (s.dir === this.o.statusDir) {
-        for (const ext of LOCAL_STATUS_FILES) local.push(path.join(s.dir, `${s.id}.${ext}`));
+        for (const ext of STATUS_FILES) local.push(path.join(s.dir, `${s.id}.${ext}`));
         continue;
       }
       const queued = this.toForget.get(s.driver);

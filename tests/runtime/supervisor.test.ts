@@ -266,7 +266,7 @@ describe("Supervision.exec", () => {
     await s.forget(true);
     expect(scripts).toHaveLength(20);
     expect(scripts[19]).toContain(`${dirWord}/${ids[16]}.out`);
-    expect(scripts[19]).toContain(`${dirWord}/${ids[17]}.wake`);
+    expect(scripts[19]).toContain(`${dirWord}/${ids[17]}.err`);
     expect(scripts[19]).not.toContain(ids[15]);
   });
 
