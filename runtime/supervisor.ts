@@ -158,7 +158,7 @@ function tailFollow(): string {
 /**
  * Prints `tail ok` when this host's `tail` follows files the way tailFollow needs: GNU
  * options, and ending, with the file printed whole, for a process already gone. With
- * `sweep`, first removes the status files past the retention (once per host and run).
+ * `sweep`, also removes the status files past the retention (once per host and run).
  */
 export function tailProbeScript(dir: string, sweep: boolean): string {
   const tail = `tail -q -c +1 -f --pid="$c" -s ${TAIL_CHECK_SECONDS} "$p.a" "$p.b" 2>/dev/null < /dev/null`;
@@ -166,7 +166,8 @@ export function tailProbeScript(dir: string, sweep: boolean): string {
     `umask 077`,
     `d=${dirWord(dir)}`,
     `{ [ -d "$d" ] || mkdir -p "$d"; } 2>/dev/null || exit 0`,
-    ...(sweep ? [`find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + 2>/dev/null`] : []),
+    // In the background, off the answer's time (and its channel).
+    ...(sweep ? [`find "$d" -type f -mtime +${STATUS_RETENTION_DAYS} -exec rm -f {} + < /dev/null > /dev/null 2>&1 &`] : []),
     `p="$d/probe-$$"`,
     `printf 'tail ok\\n' 2>/dev/null > "$p.a" || exit 0`,
     `true 2>/dev/null > "$p.b" || exit 0`,
@@ -486,11 +487,12 @@ export class Supervision {
       .exec(tailProbeScript(s.dir, true), { onStdout: (c) => (out += c), timeoutMs: TAIL_PROBE_TIMEOUT_MS, ...(signal ? { signal } : {}) })
       .then(
         (r) => {
-          // Not answered (ended, or the connection failing): the plain way for now, asked again by the next command.
-          if (r.aborted || r.timedOut) this.followWays.delete(s.driver);
+          // Not answered (the run ended it): the plain way for now, asked again by the next command.
+          if (r.aborted) this.followWays.delete(s.driver);
           return r.exitCode === 0 ? parseTailProbe(out) : "poll";
         },
         () => {
+          // The connection failing: asked again by the next command.
           this.followWays.delete(s.driver);
           return "poll" as const;
         },

@@ -6,7 +6,7 @@
 // (locally: the recording wrapper while Node reads the files; on a host: the following one).
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -328,6 +328,16 @@ describe("tailProbeScript", () => {
     await other.exec(tailProbeScript(status, false), { onStdout: (c) => (out += c) });
     expect(parseTailProbe(out)).toBe("poll");
     expect(readdirSync(status)).toEqual([]);
+    // With the sweep: status files past the retention go (in the background), the others stay.
+    writeFileSync(join(status, "old.start"), "");
+    writeFileSync(join(status, "new.start"), "");
+    const longAgo = new Date(Date.now() - 40 * 86_400_000);
+    utimesSync(join(status, "old.start"), longAgo, longAgo);
+    out = "";
+    await driver.exec(tailProbeScript(status, true), { onStdout: (c) => (out += c) });
+    expect(parseTailProbe(out)).toBe("tail");
+    await until(() => !existsSync(join(status, "old.start")));
+    expect(readdirSync(status)).toEqual(["new.start"]);
   });
 });
 
