@@ -363,7 +363,7 @@ class Executor {
       return; // the journal may lack an outcome: the files stay (until the retention)
     }
     if (succeeded) await this.supervision.sweep();
-    else await this.supervision.forget();
+    else await this.supervision.forget(true);
   }
 
   /** A run is a success only when its journal has recorded it all. */

@@ -64,7 +64,7 @@ export class FileTail {
   }
 
   private async drainAll(): Promise<void> {
-    for (const f of this.followers) await f.drain();
+    await Promise.all(this.followers.map((f) => f.drain()));
   }
 
   /** The writer is done: the rest is read, the handles closed. */
@@ -75,7 +75,7 @@ export class FileTail {
     try {
       await this.drainAll();
     } finally {
-      for (const f of this.followers) await f.close().catch(() => undefined);
+      await Promise.all(this.followers.map((f) => f.close().catch(() => undefined)));
     }
   }
 }

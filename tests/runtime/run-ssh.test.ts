@@ -9,6 +9,8 @@ import { join } from "node:path";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Connections } from "../../runtime/connections.js";
+import { SshPool } from "../../runtime/drivers/ssh/index.js";
+import { parseTailProbe, superviseScript, tailProbeScript } from "../../runtime/supervisor.js";
 import { SecretStore } from "../../runtime/secrets.js";
 import { requireServer, sshdUnavailableReason, startSshHosts, type SshTestHosts } from "../support/sshd.js";
 import { planFrom, runPlan, tempDir } from "./helpers.js";
@@ -130,5 +132,30 @@ step "Copy" as copy on box {
     });
     expect(r.exitCode).toBe(1);
     expect(r.finished.long!.reason).toBe("connection to box lost during 'Long job'");
+  });
+
+  it("the supervisor's wrapper on a real sshd: GNU tail (found there) and the polling loop deliver the same output, all of it, and the command's status", async () => {
+    const pool = new SshPool({ homeDir: h.home });
+    try {
+      const host = pool.host(h.hosts[0]!.alias);
+      const dir = `${h.remoteDir}/sup-${Date.now()}`;
+      let probe = "";
+      await host.exec(tailProbeScript(dir, false), { onStdout: (c) => (probe += c) });
+      expect(parseTailProbe(probe)).toBe("tail");
+      // A lot of output, then some printed right before the command exits.
+      const command = "seq 1 100000; seq 1 3000 >&2; printf end; printf err-end >&2; exit 5";
+      const results = [];
+      for (const follow of ["tail", "poll"] as const) {
+        let out = "";
+        let err = "";
+        const r = await host.exec(superviseScript(command, dir, `c-${follow}`, { follow }), { onStdout: (c) => (out += c), onStderr: (c) => (err += c) });
+        results.push({ code: r.exitCode, out, err });
+      }
+      const seq = (n: number) => Array.from({ length: n }, (_, i) => `${i + 1}\n`).join("");
+      expect(results[0]).toEqual({ code: 5, out: `${seq(100000)}end`, err: `${seq(3000)}err-end` });
+      expect(results[1]).toEqual(results[0]);
+    } finally {
+      await pool.closeAll();
+    }
   });
 });
