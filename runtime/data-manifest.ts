@@ -90,6 +90,7 @@ export function tableFileName(name: string, taken: Set<string>): string {
 export const backupWords = {
   damaged: (path: string, problems: string[]) => `${path}: the backup is damaged, nothing was imported: ${problems.join("; ")}`,
   notManifest: (path: string, why: string) => `${path} is not a runbook csv manifest: ${why}`,
+  sidecarTables: (n: number) => `it describes ${n} tables, and a manifest beside one file describes that file's table only`,
   missingFile: (file: string) => `${file} is missing`,
   hashDiffers: (file: string) => `${file} is not the file that was exported (its sha256 differs from the manifest's)`,
   rowsDiffer: (file: string, rows: number, expected: number) => `${file} holds ${rows} rows where the manifest says ${expected}`,

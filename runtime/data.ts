@@ -827,6 +827,8 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
   return withLoadSettings(db, async () => {
     const dbTables = await db.tables();
     const counts: TableCount[] = [];
+    /** The tables written, verified once all are. */
+    const written: TableLoader[] = [];
     const seen = new Set<string>();
     let layout: "multi" | "single" | undefined;
     let state = "top" as "top" | "header" | "rows" | "done";
@@ -858,7 +860,8 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
 
     const endTable = async (): Promise<void> => {
       if (section && loader) {
-        counts.push({ name: loader.table, rows: await loader.finish() });
+        await loader.endWrites();
+        written.push(loader);
         meter.endTable();
       }
       section = undefined;
@@ -969,6 +972,7 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
       const missing = options.tables.filter((t) => !seen.has(t.toLowerCase()));
       if (missing.length > 0) throw new DriverError(`${path} has no table ${listNames(missing)}`, "no-table");
     }
+    for (const l of written) counts.push({ name: l.table, rows: await l.verify() });
     return { tables: counts };
   });
 }
@@ -981,7 +985,12 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
 async function importBackup(db: DatabaseDriver, manifestPath: string, shown: string, options: ImportOptions): Promise<DataResult> {
   const manifest = await readManifest(manifestPath);
   const dir = dirname(manifestPath);
-  let tables = manifest.tables;
+  // A manifest beside one file (FILE.manifest.json) describes that file, whatever
+  // name it recorded: the two may have been renamed together, and another file of
+  // the recorded name is not the one the runbook names.
+  const sidecar = manifestPath.endsWith(SIDECAR_SUFFIX);
+  if (sidecar && manifest.tables.length !== 1) throw new DriverError(backupWords.notManifest(manifestPath, backupWords.sidecarTables(manifest.tables.length)), "format");
+  let tables = sidecar ? manifest.tables.map((t) => ({ ...t, file: basename(manifestPath.slice(0, -SIDECAR_SUFFIX.length)) })) : manifest.tables;
   if (options.tables) {
     const missing = options.tables.filter((w) => !tables.some((t) => t.name.toLowerCase() === w.toLowerCase()));
     if (missing.length > 0) throw new DriverError(`${shown} has no table ${listNames(missing)}`, "no-table");
@@ -1011,6 +1020,8 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
   return withLoadSettings(db, async () => {
     const dbTables = await db.tables();
     const counts: TableCount[] = [];
+    /** The tables written, verified once all are. */
+    const written: { loader: TableLoader; rows: SourceRows }[] = [];
     for (const t of tables) {
       const table = findName(dbTables, t.name);
       if (table === undefined) throw new DriverError(`${shown}: ${db.label} has no table named ${t.name}`, "no-table");
@@ -1057,9 +1068,11 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
           if (rows.length > 0) yield rows;
         }
       };
-      counts.push({ name: table, rows: await loader.finish(fileRows) });
+      await loader.endWrites();
+      written.push({ loader, rows: fileRows });
       meter.endTable();
     }
+    for (const w of written) counts.push({ name: w.loader.table, rows: await w.loader.verify(w.rows) });
     return { tables: counts };
   });
 }
@@ -1409,13 +1422,19 @@ class TableLoader {
     return this.columns.map((c) => ({ ...c, primaryKey: whole && c.primaryKey }));
   }
 
-  /**
-   * Sends what is left, then checks the table holds what was sent; the number of
-   * rows it holds. `sourceRows` (a sync's source) lets a difference name its row.
-   */
-  async finish(sourceRows?: SourceRows): Promise<number> {
+  /** Sends what is left (and ends the engine's bulk load): the table is written. */
+  async endWrites(): Promise<void> {
     await this.flush();
     if (this.sink) await this.sink.end();
+  }
+
+  /**
+   * Checks the table holds what was sent: read back, counted and checksummed; the
+   * rows it holds. Called once every table of the import or sync is written (still
+   * before commit), so a later table's trigger that changed this one is seen too.
+   * `sourceRows` (what was read from) lets a difference name its row.
+   */
+  async verify(sourceRows?: SourceRows): Promise<number> {
     const held = new TableDigest(this.sent.columns);
     const read = this.readColumns();
     if (read.length === 0) {
@@ -1585,6 +1604,7 @@ export async function syncTables(
       }
 
       const counts: TableCount[] = [];
+      const written: { loader: TableLoader; rows: SourceRows }[] = [];
       const meter = new ProgressMeter("sync", options.onProgress, plans.length);
       for (const p of plans) {
         const loader = new TableLoader(dst, p.dst, p.shared.map((x) => x.dst), p.dstColumns, src.label);
@@ -1598,11 +1618,13 @@ export async function syncTables(
           }
           meter.add(page.length);
         }
+        await loader.endWrites();
         // A difference is looked for row by row in the source, read again.
-        const sourceRows = () => readRows(src, p.src, p.read);
-        counts.push({ name: p.dst, rows: await loader.finish(sourceRows) });
+        written.push({ loader, rows: () => readRows(src, p.src, p.read) });
         meter.endTable();
       }
+      // Once every table is written: a trigger of a later one may have changed an earlier one.
+      for (const w of written) counts.push({ name: w.loader.table, rows: await w.loader.verify(w.rows) });
       return { tables: counts, skipped };
     }),
   );

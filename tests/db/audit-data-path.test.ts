@@ -1,10 +1,9 @@
-// Gaps found by the audit of issue 13 (the data path), as failing tests: each
-// shows behaviour that the issue and docs/data-formats.md promise and that the
-// code does not give yet. Local SQLite only.
-// - import of a one-table CSV reads the file its manifest names, not the file the
-//   runbook names, when the two were renamed apart;
-// - the verification before commit reads each table back right after writing it,
-//   so a trigger fired by a later table that changes an earlier one goes unseen.
+// Two gaps an audit of issue 13 (the data path) found, kept as tests:
+// - import of a one-table CSV reads the file the runbook names (its manifest beside
+//   it describes that file, whatever name it recorded), never another file;
+// - the verification before commit reads every table back once all are written, so
+//   a trigger fired by a later table that changes an earlier one is seen.
+// Local SQLite only.
 
 import { describe, expect, it } from "vitest";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
