@@ -49,6 +49,7 @@ import {
 import { ProgressMeter, type ProgressListener } from "./data-progress.js";
 import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns } from "./data-csv-bytes.js";
 import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
+import { makeDirs } from "./make-dirs.js";
 
 export { decimalScale, pyFixed };
 
@@ -430,9 +431,13 @@ class AtomicFile {
   ) {}
 
   static async create(path: string): Promise<AtomicFile> {
-    await mkdir(dirname(path), { recursive: true });
     const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
-    return new AtomicFile(await open(temp, "wx", 0o600), temp, path);
+    try {
+      await makeDirs(dirname(path));
+      return new AtomicFile(await open(temp, "wx", 0o600), temp, path);
+    } catch (e) {
+      throw cannotWrite(path, e);
+    }
   }
 
   async write(text: string): Promise<void> {
@@ -491,6 +496,18 @@ class AtomicFile {
   }
 }
 
+/** A file or folder that cannot be made where the export writes: the path's fault, not the database's. */
+function cannotWrite(path: string, e: unknown): DriverError {
+  const err = e as NodeJS.ErrnoException;
+  const why =
+    err.code === "ENOENT" ? "a folder of its path cannot be made there" :
+    err.code === "ENOTDIR" ? `${err.path ?? "a part of its path"} is not a folder` :
+    err.code === "EACCES" || err.code === "EPERM" ? "permission denied" :
+    err.code === "EROFS" ? "the file system is read-only" :
+    err.message;
+  return new DriverError(`cannot write ${path}: ${why}`, "write");
+}
+
 /** A folder written beside its final path and renamed into place on commit (a folder there before is replaced whole). */
 class AtomicFolder {
   private constructor(
@@ -499,9 +516,13 @@ class AtomicFolder {
   ) {}
 
   static async create(path: string): Promise<AtomicFolder> {
-    await mkdir(dirname(path), { recursive: true });
     const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
-    await mkdir(temp, { mode: 0o700 });
+    try {
+      await makeDirs(dirname(path));
+      await mkdir(temp, { mode: 0o700 });
+    } catch (e) {
+      throw cannotWrite(path, e);
+    }
     return new AtomicFolder(temp, path);
   }
 

@@ -41,6 +41,7 @@ import {
 } from "./journal-errors.js";
 import type { Journal } from "./journal/index.js";
 import { shellQuote } from "./quote.js";
+import { makeDirs } from "./make-dirs.js";
 
 /** Status files older than this are stale (their run is long over) and removed. */
 export const STATUS_RETENTION_DAYS = 30;
@@ -355,7 +356,7 @@ async function openOutputs(dir: string, id: string, o: ExecOptions): Promise<Fil
   };
   const [out, err] = await openBoth().catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== "ENOENT") throw e;
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirs(dir, 0o700);
     return openBoth();
   });
   return new FileTail([
@@ -561,7 +562,7 @@ export class Supervision {
   }
 
   async markEdit(marker: string, after: Buffer): Promise<void> {
-    await fs.mkdir(path.dirname(marker), { recursive: true, mode: 0o700 });
+    await makeDirs(path.dirname(marker), 0o700);
     const tmp = `${marker}.tmp`;
     const fh = await fs.open(tmp, "w", 0o600);
     try {

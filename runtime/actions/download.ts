@@ -5,6 +5,7 @@ import { resolve as resolvePath } from "node:path";
 import { DryRunState } from "../dry-run.js";
 import { StepFailure } from "../step-errors.js";
 import { hostField, type Handler } from "./context.js";
+import { makeDirs } from "../make-dirs.js";
 
 export const downloadHandler: Handler<"download"> = {
   describe: (a) => `download ${a.from} to ${a.to}`,
@@ -16,9 +17,8 @@ export const downloadHandler: Handler<"download"> = {
   async run(a, cx) {
     const to = resolvePath(cx.cwd, a.to);
     cx.emit({ type: "action", stepId: cx.step.id, ...hostField(cx), kind: "download", description: `download ${a.from} to ${a.to}` });
-    const { mkdir } = await import("node:fs/promises");
     const { dirname } = await import("node:path");
-    await mkdir(dirname(to), { recursive: true });
+    await makeDirs(dirname(to));
     await cx.driver.download(a.from, to);
   },
   async dryRun(a, cx) {

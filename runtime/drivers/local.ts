@@ -16,6 +16,7 @@ import { StringDecoder } from "node:string_decoder";
 import { checkCommandLength, encodeValues, valueEnv, valuePrelude } from "../command-values.js";
 import { processStartToken } from "./process-identity.js";
 import { DriverError, type ExecOptions, type ExecResult, type FileStat, type HostDriver } from "./driver.js";
+import { makeDirs } from "../make-dirs.js";
 
 let cachedUser: string | null | undefined;
 /** The name of the user this process runs as (null when the system cannot say). */
@@ -284,7 +285,7 @@ export class LocalDriver implements HostDriver {
     const st = await fs.stat(dest).catch(() => null);
     if (st?.isDirectory()) dest = join(dest, basename(src));
     try {
-      await fs.mkdir(dirname(dest), { recursive: true });
+      await makeDirs(dirname(dest));
       const tmp = join(dirname(dest), `.${basename(dest)}.runbook-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
       try {
         await fs.copyFile(src, tmp); // with the source's mode

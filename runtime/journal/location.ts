@@ -1,10 +1,11 @@
 // Where the journal is: --state, $RUNBOOK_STATE or the default file, and the
 // modes of a SQLite journal's files (0600) and of runbook's own folder (0700).
 
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, openSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { maskUrlPasswords } from "../../language/url-password.js";
+import { makeDirsSync } from "../make-dirs.js";
 
 
 /** $RUNBOOK_STATE, else ~/.local/state/runbook/journal.db (its directories are created). */
@@ -68,7 +69,7 @@ export function expandHome(p: string, env: NodeJS.ProcessEnv): string {
 
 /** Creates the folders of a journal file that are missing, 0700. */
 export function ensureParentDir(file: string): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  makeDirsSync(path.dirname(path.resolve(file)), 0o700);
 }
 
 /** The files SQLite keeps a journal in (the WAL and its index take the database file's mode when made). */

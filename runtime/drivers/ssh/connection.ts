@@ -4,7 +4,7 @@
 // link drops. ssh2 is loaded lazily, on the first connection.
 
 import { shellQuote } from "../../quote.js";
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from "ssh2";
@@ -13,6 +13,7 @@ import { checkHostKey, fingerprint, hostKeyAlgorithmsFor, keyTypeLabel, keyTypeO
 import { type ResolvedHost } from "../ssh-config.js";
 import { publickeyAuth } from "./auth.js";
 import type { SshPool } from "./pool.js";
+import { makeDirs } from "../../make-dirs.js";
 
 
 
@@ -347,7 +348,7 @@ export class Connection {
         "host-key-unknown",
       );
     }
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await makeDirs(dirname(file), 0o700);
     let current = "";
     try {
       current = await readFile(file, "utf8");
