@@ -73,7 +73,7 @@ export interface SyncResult extends DataResult {
 const PAGE_ROWS = 2000;
 /** Rows per INSERT statement, and an upper bound on one statement's size. */
 const INSERT_ROWS = 500;
-const INSERT_BYTES = 512 * 1024;
+const INSERT_BYTES = 64 * 1024;
 const WEB2PY_NULL = "<NULL>";
 
 // ---------------------------------------------------------------------------
