@@ -47,6 +47,7 @@ import {
   type ManifestTable,
 } from "./data-manifest.js";
 import { ProgressMeter, type ProgressListener } from "./data-progress.js";
+import { web2pyTableWords, web2pyTypes } from "./web2py-tables.js";
 import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns } from "./data-csv-bytes.js";
 import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 import { makeDirs } from "./make-dirs.js";
@@ -83,6 +84,8 @@ export interface ExportOptions {
   /** The run's id, recorded in a csv backup's manifest. */
   runId?: string;
   onProgress?: ProgressListener;
+  /** Told what the operator should know but does not stop the export (a decimal scale that could not be known). */
+  onWarning?: (message: string) => void;
 }
 
 /** An export writes every row its snapshot counts, or nothing. */
@@ -122,7 +125,7 @@ export async function exportTables(
     const meter = new ProgressMeter("export", options.onProgress, names.length);
     switch (format) {
       case "web2py":
-        return exportWeb2py(db, names, path, meter);
+        return exportWeb2py(db, names, path, meter, options);
       case "csv":
         return exportCsv(db, names, path, options, meter);
       default:
@@ -131,12 +134,13 @@ export async function exportTables(
   });
 }
 
-async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, meter: ProgressMeter): Promise<DataResult> {
+async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, meter: ProgressMeter, options: ExportOptions): Promise<DataResult> {
   const out = await AtomicFile.create(path);
   try {
     const counts: TableCount[] = [];
     for (const name of names) {
-      const columns = await db.columns(name);
+      const columns = await web2pyColumns(db, name, await db.columns(name), options.onWarning);
+      const asText = columns.map((c) => (c.boolean ? web2pyBooleanText : (v: SqlValue) => cellText(v, c)));
       const total = await countRows(db, name);
       meter.startTable(name, total);
       await out.write(`TABLE ${name}\r\n`);
@@ -148,7 +152,7 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, m
           text += csvRow(
             columns.map((c, i) => {
               const v = row[i];
-              return v === null || v === undefined ? WEB2PY_NULL : cellText(v, c);
+              return v === null || v === undefined ? WEB2PY_NULL : asText[i]!(v);
             }),
           );
         }
@@ -167,6 +171,39 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, m
   } catch (e) {
     await out.abort();
     throw e;
+  }
+}
+
+/** A column as web2py's export writes it. */
+interface Web2pyColumn extends ColumnInfo {
+  /** A web2py `boolean` field (its `.table` file says so): written True / False. */
+  boolean: boolean;
+}
+
+/**
+ * The columns with the types web2py declared where its `.table` files say more
+ * than the database: on SQLite a `decimal(p,s)` field is a DOUBLE column, and
+ * web2py writes its values with `s` digits (cellText); a `boolean` field is
+ * CHAR(1) 'T' / 'F', written True / False. A table whose types cannot be known
+ * is written as stored, with a warning when it has a floating-point column
+ * (where such a decimal would be).
+ */
+async function web2pyColumns(db: DatabaseDriver, table: string, columns: ColumnInfo[], onWarning?: (message: string) => void): Promise<Web2pyColumn[]> {
+  const known = await web2pyTypes(db, table);
+  switch (known.kind) {
+    case "none":
+      return columns.map((c) => ({ ...c, boolean: false }));
+    case "found":
+      return columns.map((c) => {
+        const type = known.types.get(c.name);
+        if (type === "boolean") return { ...c, boolean: true };
+        return type !== undefined && decimalScale(type) !== undefined ? { ...c, type, boolean: false } : { ...c, boolean: false };
+      });
+    case "unknown":
+      if (columns.some((c) => REAL_TYPE.test(c.type))) onWarning?.(web2pyTableWords.scaleUnknown(db.label, table, known.why));
+      return columns.map((c) => ({ ...c, boolean: false }));
+    default:
+      return assertNever(known, "web2py types");
   }
 }
 
@@ -1256,6 +1293,11 @@ export function web2pyBoolean(v: SqlValue, type: string): SqlValue {
   if (v === "True" || v === true) return "T";
   if (v === "False" || v === false) return "F";
   return v;
+}
+
+/** A web2py `boolean` field's stored value as its exporter writes it (pydal: `value == 'T' or str(value)[:1].lower() == 't'`). */
+export function web2pyBooleanText(v: SqlValue): string {
+  return (typeof v === "string" || typeof v === "number" || typeof v === "bigint") && String(v).slice(0, 1).toLowerCase() === "t" ? "True" : "False";
 }
 
 /** Where a verification that failed can look for the first row that differs: the source's rows (values in the loaded columns' order), in key order. */

@@ -13,6 +13,7 @@ export function dataEvents(kind: "export" | "import" | "sync", cx: ActionContext
   return {
     action: (description: string) => cx.emit({ type: "action", stepId, ...host, kind, description }),
     onProgress: (p: DataProgress) => cx.emit({ type: "progress", stepId, ...host, ...p }),
+    warning: (text: string) => cx.emit({ type: "note", stepId, text }),
     summary: (message: string) => cx.emit({ type: "output", stepId, ...host, stream: "stdout", text: message.endsWith("\n") ? message : `${message}\n` }),
   };
 }

@@ -22,7 +22,7 @@ export const exportHandler: Handler<"export"> = {
       const db = await cx.db(a.db);
       const to = resolvePath(cx.cwd, a.to);
       ev.action(describe(a));
-      const r = await data.exportTables(db, a.tables, to, a.format, { runId: cx.runId, onProgress: ev.onProgress });
+      const r = await data.exportTables(db, a.tables, to, a.format, { runId: cx.runId, onProgress: ev.onProgress, onWarning: ev.warning });
       ev.summary(`exported ${tableCounts(r.tables)} to ${a.to}`);
     }),
   dryRun: (a, cx) =>

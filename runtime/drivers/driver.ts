@@ -152,11 +152,25 @@ export interface DatabaseDriver {
    * driver serves no other call.
    */
   rawTextRows?(sql: string, batch: number): Promise<RawRows | undefined>;
+  /**
+   * SQLite: the files in the database file's folder whose names end in `suffix`
+   * (web2py's `.table` files: runtime/web2py-tables.ts), on the machine the file
+   * is on. Other drivers leave it out.
+   */
+  filesBeside?(suffix: string): Promise<FilesBeside>;
   tables(): Promise<string[]>;
   columns(table: string): Promise<ColumnInfo[]>;
   /** Run fn inside one transaction; rolled back when it throws. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Files beside a database file (DatabaseDriver.filesBeside). */
+export interface FilesBeside {
+  /** The folder, as messages name it. */
+  folder: string;
+  names: string[];
+  read(name: string): Promise<Buffer>;
 }
 
 /** Thrown by drivers for failures an operator must read: the message is the whole story. */

@@ -25,9 +25,9 @@
 import { randomBytes } from "node:crypto";
 import { appendFile, mkdtemp, readFile, rm, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { lexSql } from "../../language/sql/lexer.js";
-import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type HostDriver, type Row, type SqlValue } from "./driver.js";
+import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type FilesBeside, type HostDriver, type Row, type SqlValue } from "./driver.js";
 import { openSqlite } from "./sqlite.js";
 import { shellQuote } from "../quote.js";
 import { sqlLiteral } from "../../language/sql/quote.js";
@@ -244,6 +244,23 @@ class RemoteSqliteDriver implements DatabaseDriver {
 
   columns(table: string): Promise<ColumnInfo[]> {
     return this.read((db) => db.columns(table));
+  }
+
+  /** Listed by the host's shell (no other program needed), each file read over the host's connection when asked for. */
+  async filesBeside(suffix: string): Promise<FilesBeside> {
+    this.checkOpen();
+    const folder = posix.dirname(this.path);
+    const r = await this.run(`cd -- ${shellQuote(folder)} && for f in *${shellQuote(suffix)}; do if [ -f "$f" ]; then printf '%s\\0' "$f"; fi; done`);
+    if (r.code !== 0) throw new DriverError(`${folder} on ${this.host.label}: ${oneLine(r.stderr) || `the shell exited with ${r.code}`}`, "list");
+    const names = r.stdout.split("\0").filter((n) => n !== "");
+    return {
+      folder: `${folder} on ${this.host.label}`,
+      names,
+      read: async (name) => {
+        if (!names.includes(name)) throw new DriverError(`${name} is not one of the files beside ${this.where}`, "internal");
+        return this.host.readFile(posix.join(folder, name));
+      },
+    };
   }
 
   async execute(sql: string, params?: SqlValue[]): Promise<{ affectedRows: number }> {

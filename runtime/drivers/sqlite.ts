@@ -6,9 +6,11 @@
 // so a running application holding a lock makes us wait instead of fail.
 
 import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
-import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type Row, type SqlValue } from "./driver.js";
+import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type FilesBeside, type Row, type SqlValue } from "./driver.js";
 import { formatDateTime } from "../../language/sql/quote.js";
 
 export interface SqliteOptions {
@@ -65,7 +67,7 @@ function open(path: string, options: SqliteOptions, mustExist: boolean): Databas
     db.close();
     throw new DriverError(`${path} is not a readable SQLite database: ${errorText(e)}`, "open");
   }
-  return new SqliteDriver(db, label);
+  return new SqliteDriver(db, label, path);
 }
 
 /**
@@ -146,6 +148,9 @@ class NotYetCreated implements DatabaseDriver {
   columns(table: string): Promise<ColumnInfo[]> {
     return Promise.resolve().then(() => this.forRead().columns(table));
   }
+  filesBeside(suffix: string): Promise<FilesBeside> {
+    return filesBeside(this.path, suffix);
+  }
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     return Promise.resolve().then(async () => {
       if (this.created || existsSync(this.path)) return this.forWrite().transaction(fn);
@@ -167,6 +172,20 @@ class NotYetCreated implements DatabaseDriver {
   async close(): Promise<void> {
     await this.created?.close();
   }
+}
+
+/** The files in the folder of the database file at `path` whose names end in `suffix`; only those are read. */
+async function filesBeside(path: string, suffix: string): Promise<FilesBeside> {
+  const folder = dirname(resolve(path));
+  const names = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith(suffix)).map((e) => e.name);
+  return {
+    folder,
+    names,
+    read: async (name) => {
+      if (!names.includes(name)) throw new DriverError(`${name} is not one of the files beside ${path}`, "internal");
+      return readFile(join(folder, name));
+    },
+  };
 }
 
 function checkFile(path: string, readonly: boolean): void {
@@ -227,7 +246,12 @@ class SqliteDriver implements DatabaseDriver {
   constructor(
     private readonly db: BetterSqlite3.Database,
     readonly label: string,
+    private readonly path: string,
   ) {}
+
+  filesBeside(suffix: string): Promise<FilesBeside> {
+    return filesBeside(this.path, suffix);
+  }
 
   private fail(e: unknown): never {
     if (e instanceof DriverError) throw e;

@@ -5,6 +5,8 @@
 // what web2py's export_to_csv_file writes (booleans True/False, decimals with
 // their scale, tables in model order: parents first); `web2py-app-restored.csv`
 // is the same data as runbook exports it after an import (booleans as stored: T/F).
+// (web2py itself creates a decimal field on SQLite as DOUBLE, its scale only in
+// its .table file: web2py-tables.test.ts has that, from a database pydal made.)
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";

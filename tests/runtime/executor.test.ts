@@ -691,6 +691,21 @@ step "Check" as check { require query appdb "SELECT MIN(x) FROM t" == 1 }
     expect(file).toMatch(/^TABLE t\r\nt\.id,t\.x\r\n1,1\r\n2,1\r\n4,1\r\n/);
   });
 
+  it("export format web2py of a web2py SQLite whose .table file cannot be read: the step succeeds and a note says the scale could not be known", async () => {
+    const cwd = tempDir();
+    const fixture = join(import.meta.dirname, "..", "db", "golden", "web2py-sqlite");
+    writeFileSync(join(cwd, "storage.sqlite"), readFileSync(join(fixture, "storage.sqlite")));
+    const zone = "c8b669d15150d7109e5f7ab36744a5b7_zone.table";
+    writeFileSync(join(cwd, zone), readFileSync(join(fixture, zone)));
+    writeFileSync(join(cwd, "c8b669d15150d7109e5f7ab36744a5b7_item.table"), "not a pickle");
+    const r = await runPlan(planFrom(`${header}database appdb = sqlite "storage.sqlite"\nstep "Backup" as backup { export appdb to "b.csv" format web2py }\n`), { cwd });
+    expect(r.exitCode).toBe(0);
+    const notes = r.events.filter((e) => e.type === "note").map((e) => (e as { text: string }).text);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/the declared scale of table item's decimal fields could not be known \(c8b669d15150d7109e5f7ab36744a5b7_item\.table cannot be read: /);
+    expect(readFileSync(join(cwd, "b.csv"), "utf8")).toContain("\r\n1,1,a,12.3,0.5,12.3,T\r\n");
+  });
+
   it("a dry run shows the statements with the rows they would touch, and writes nothing", async () => {
     const cwd = tempDir();
     await makeDb(cwd);
