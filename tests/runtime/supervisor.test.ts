@@ -47,6 +47,19 @@ const until = async (ok: () => boolean) => {
   expect(ok()).toBe(true);
 };
 
+/** A host that records the scripts it is given and runs none (each "succeeds"). */
+function recordingHost(): { host: HostDriver; scripts: string[] } {
+  const scripts: string[] = [];
+  const host = {
+    label: "h",
+    exec: async (c: string) => {
+      scripts.push(c);
+      return { exitCode: 0, signal: null, timedOut: false, aborted: false, durationMs: 0 };
+    },
+  } as unknown as HostDriver;
+  return { host, scripts };
+}
+
 describe("the supervisor's wrapper", () => {
   it("streams the output, exits with the command's status, and keeps start, end and output in private files", async () => {
     const r = await run(superviseScript("echo one; echo two >&2; echo three; exit 7", status, "a1"));
@@ -272,14 +285,7 @@ describe("Supervision.exec", () => {
 
   it("on a host: a step run again keeps the files of its new attempt (not removed with the old)", async () => {
     const s = fresh();
-    const scripts: string[] = [];
-    const host = {
-      label: "h",
-      exec: async (c: string) => {
-        scripts.push(c);
-        return { exitCode: 0, signal: null, timedOut: false, aborted: false, durationMs: 0 };
-      },
-    } as unknown as HostDriver;
+    const { host, scripts } = recordingHost();
     const first = s.next("again", host, "h", undefined, false)!;
     await s.exec(host, "true", first, {});
     s.stepFinished("again");
@@ -298,14 +304,7 @@ describe("Supervision.exec", () => {
 
   it("on a host whose tail cannot follow for a pid: the polling wrapper", async () => {
     const s = fresh();
-    const scripts: string[] = [];
-    const host = {
-      label: "h",
-      exec: async (c: string) => {
-        scripts.push(c);
-        return { exitCode: 0, signal: null, timedOut: false, aborted: false, durationMs: 0 };
-      },
-    } as unknown as HostDriver;
+    const { host, scripts } = recordingHost();
     for (const step of ["x", "y"]) await s.exec(host, "true", s.next(step, host, "h", undefined, false), {});
     expect(scripts).toHaveLength(3);
     expect(scripts[1]).toContain("cat <&4");
