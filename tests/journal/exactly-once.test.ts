@@ -115,6 +115,15 @@ function expectExactlyOnce(log: string): void {
 const allOk = Array.from({ length: STEPS }, (_, i) => `s${i + 1}:ok`);
 const totals: KillReport = { tried: 0, landed: 0, midCommand: 0 };
 
+/** kill -9 of a runner started with spawn(), counted; the run id it printed. */
+async function killRunner(p: { kill(signal: NodeJS.Signals): void; exited: Promise<unknown>; stdout(): string }): Promise<string> {
+  p.kill("SIGKILL");
+  await p.exited;
+  totals.tried++;
+  totals.landed++;
+  return RUN_ID.exec(p.stdout())![1]!;
+}
+
 afterAll(() => {
   // The number of kills, for the closing note of issue 19.
   console.log(`exactly-once: ${totals.landed} kills landed of ${totals.tried} tried, ${totals.midCommand} while a step's command ran`);
@@ -151,11 +160,7 @@ step "Two" as two { run "echo two >> log" }
       const p = cli(c.dir).env({ RUNBOOK_TEST_PAUSE_AFTER_CHANGE: paused }).args("run", "p.rb", "--no-tui").spawn();
       for (let i = 0; i < 600 && !existsSync(paused); i++) await sleep(50);
       expect(existsSync(paused)).toBe(true);
-      p.kill("SIGKILL");
-      await p.exited;
-      totals.tried++;
-      totals.landed++;
-      const runId = RUN_ID.exec(p.stdout())![1]!;
+      const runId = await killRunner(p);
       expect(await stepsOf(c, runId)).toEqual(["one:interrupted"]);
 
       const r = await cli(c.dir).args("resume", runId, "--yes", "--no-tui").run();
@@ -182,11 +187,7 @@ step "Bump" as bump { edit "conf.txt" { replace "version=1" with "version=2" } }
       const p = cli(c.dir).env({ RUNBOOK_TEST_PAUSE_AFTER_CHANGE: paused }).args("run", "e.rb", "--no-tui").spawn();
       for (let i = 0; i < 600 && !existsSync(paused); i++) await sleep(50);
       expect(existsSync(paused)).toBe(true);
-      p.kill("SIGKILL");
-      await p.exited;
-      totals.tried++;
-      totals.landed++;
-      const runId = RUN_ID.exec(p.stdout())![1]!;
+      const runId = await killRunner(p);
       expect(readFileSync(join(c.dir, "conf.txt"), "utf8")).toBe("name=x\nversion=2\n");
       expect(await stepsOf(c, runId)).toEqual(["bump:interrupted"]);
 
@@ -208,11 +209,7 @@ step "Talk" as talk { run "echo begin >> log; i=1; while [ $i -le 30 ]; do echo 
       const c = cli().file("o.rb", src);
       const p = cli(c.dir).args("run", "o.rb", "--no-tui").spawn();
       await p.waitFor(/local \| line-3\n/);
-      p.kill("SIGKILL");
-      await p.exited;
-      totals.tried++;
-      totals.landed++;
-      const runId = RUN_ID.exec(p.stdout())![1]!;
+      const runId = await killRunner(p);
       expect(p.stdout()).not.toMatch(/line-30/);
 
       const r = await cli(c.dir).args("resume", runId, "--yes", "--still-running", "follow", "--no-tui").run();
