@@ -127,7 +127,8 @@ export async function exportTables(
       case "web2py":
         return exportWeb2py(db, names, path, meter, options);
       case "csv":
-        return exportCsv(db, names, path, options, meter);
+        // One table named: a file; all of them (whatever their number) or several: a folder.
+        return exportCsv(db, names, tables !== undefined && tables.length === 1, path, options, meter);
       default:
         return assertNever(format, "format");
     }
@@ -207,7 +208,7 @@ async function web2pyColumns(db: DatabaseDriver, table: string, columns: ColumnI
   }
 }
 
-async function exportCsv(db: DatabaseDriver, names: string[], path: string, options: ExportOptions, meter: ProgressMeter): Promise<DataResult> {
+async function exportCsv(db: DatabaseDriver, names: string[], oneFile: boolean, path: string, options: ExportOptions, meter: ProgressMeter): Promise<DataResult> {
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -218,7 +219,7 @@ async function exportCsv(db: DatabaseDriver, names: string[], path: string, opti
     tables: [],
   };
   const json = () => JSON.stringify(manifest, null, 2) + "\n";
-  if (names.length === 1) {
+  if (oneFile) {
     // One table: the plain file, then its manifest beside it (a new file with an old
     // manifest is refused by import, never taken for what it is not).
     const out = await AtomicFile.create(path);
@@ -848,7 +849,26 @@ export interface ImportOptions {
 }
 
 export async function importFile(db: DatabaseDriver, path: string, options: ImportOptions = {}): Promise<DataResult> {
-  // Before touching the database (a remote one would be copied first).
+  const source = await importSource(path);
+  if (source.kind === "text") return importText(db, path, options);
+  const tables = await checkBackup(source.manifest, path, options);
+  return importBackup(db, source.manifest, tables, path, options);
+}
+
+/**
+ * What an import of `path` checks before it touches a database (a dry run's
+ * check): the path is there; a csv backup's manifest and files are whole and
+ * what was exported. Throws what the import would refuse the file with; a
+ * backup's tables and rows (undefined for a file without a manifest).
+ */
+export async function checkImport(path: string, options: Pick<ImportOptions, "tables"> = {}): Promise<TableCount[] | undefined> {
+  const source = await importSource(path);
+  if (source.kind === "text") return undefined;
+  return (await checkBackup(source.manifest, path, options)).map((t) => ({ name: t.name, rows: t.rows }));
+}
+
+/** A csv backup (its manifest: in the folder, or beside a one-table file), else a web2py file or a one-table CSV. */
+async function importSource(path: string): Promise<{ kind: "backup"; manifest: string } | { kind: "text" }> {
   let directory: boolean;
   try {
     directory = (await stat(path)).isDirectory();
@@ -856,15 +876,14 @@ export async function importFile(db: DatabaseDriver, path: string, options: Impo
     const code = (e as NodeJS.ErrnoException).code;
     throw new DriverError(code === "ENOENT" ? `${path} does not exist` : `cannot read ${path}: ${(e as Error).message}`, "not-found");
   }
-  // A csv backup: its manifest (in the folder, or beside a one-table file) is checked first.
   if (directory) {
     const manifest = join(path, MANIFEST_NAME);
     if (!(await exists(manifest))) throw new DriverError(`${path} is a directory without a ${MANIFEST_NAME}, not a backup`, "format");
-    return importBackup(db, manifest, path, options);
+    return { kind: "backup", manifest };
   }
-  if (basename(path) === MANIFEST_NAME || path.endsWith(SIDECAR_SUFFIX)) return importBackup(db, path, path, options);
-  if (await exists(path + SIDECAR_SUFFIX)) return importBackup(db, path + SIDECAR_SUFFIX, path, options);
-  return importText(db, path, options);
+  if (basename(path) === MANIFEST_NAME || path.endsWith(SIDECAR_SUFFIX)) return { kind: "backup", manifest: path };
+  if (await exists(path + SIDECAR_SUFFIX)) return { kind: "backup", manifest: path + SIDECAR_SUFFIX };
+  return { kind: "text" };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -1040,7 +1059,11 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
  * header, whole records) before the database is touched; then each table (or
  * each of `options.tables`) is replaced in one transaction, as for any import.
  */
-async function importBackup(db: DatabaseDriver, manifestPath: string, shown: string, options: ImportOptions): Promise<DataResult> {
+/**
+ * A csv backup's manifest and files, checked before the database is touched: the
+ * tables to import (each with the file that holds it). Throws, naming what is wrong.
+ */
+async function checkBackup(manifestPath: string, shown: string, options: Pick<ImportOptions, "tables">): Promise<ManifestTable[]> {
   const manifest = await readManifest(manifestPath);
   const dir = dirname(manifestPath);
   // A manifest beside one file (FILE.manifest.json) describes that file, whatever
@@ -1072,6 +1095,11 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, shown: str
     if (scan.lines - 1 !== t.rows) problems.push(backupWords.rowsDiffer(t.file, Math.max(0, scan.lines - 1) + (scan.endsInRecord ? 1 : 0), t.rows));
   }
   if (problems.length > 0) throw new DriverError(backupWords.damaged(shown, problems), "damaged");
+  return tables;
+}
+
+async function importBackup(db: DatabaseDriver, manifestPath: string, tables: ManifestTable[], shown: string, options: ImportOptions): Promise<DataResult> {
+  const dir = dirname(manifestPath);
   const damaged = (problem: string) => new DriverError(backupWords.damaged(shown, [problem]), "damaged");
 
   const meter = new ProgressMeter("import", options.onProgress, tables.length);

@@ -1,11 +1,13 @@
 // `import DB from FILE`: loads a file written by `export` into a database, in one
-// transaction, once for all the members of a group. A dry run checks the file is there.
+// transaction, once for all the members of a group. A dry run checks the file is there
+// and, for a csv backup, its manifest and files (as the import does before it starts).
 
 import { existsSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import * as data from "../data.js";
 import { DryRunState } from "../dry-run.js";
 import { StepFailure } from "../step-errors.js";
+import { DriverError } from "../drivers/driver.js";
 import type { ActionOf, Handler } from "./context.js";
 import { dataEvents, tableCounts } from "./data-common.js";
 
@@ -36,6 +38,19 @@ export const importHandler: Handler<"import"> = {
         cx.tally.pend({ stepId: cx.step.id, what: `import ${a.from}`, why: `the file does not exist yet: unknown until step ${by} runs` });
         return;
       }
-      ev.action(`would import ${a.from} into ${a.db}`);
+      // What the import checks before it touches the database is checked here too: a
+      // damaged backup is a failure of the dry run, not a "would import".
+      let backup: data.TableCount[] | undefined;
+      try {
+        backup = await data.checkImport(resolvePath(cx.cwd, a.from));
+      } catch (e) {
+        if (e instanceof DriverError) throw new StepFailure(cx.redact(e.message));
+        throw e;
+      }
+      ev.action(
+        backup === undefined
+          ? `would import ${a.from} into ${a.db}`
+          : `would import ${a.from} into ${a.db}: a csv backup of ${tableCounts(backup)}, its manifest and files checked`,
+      );
     }),
 };

@@ -221,6 +221,29 @@ section "Data" {
   });
 });
 
+describe("a dry run of an import", () => {
+  it("checks a csv backup as the import would (its manifest and files): a damaged one fails the dry run, an intact one says so", async () => {
+    const src = await fixture("app.sqlite");
+    await exportTables(src, undefined, join(tmp.dir, "backup"), "csv");
+    const plan = planFrom(`runbook "backup" version "1.0.0"
+database appdb = sqlite "app.sqlite"
+section "Data" {
+  step "Go" {
+    import appdb from "backup"
+  }
+}
+`);
+    const intact = await runPlan(plan, { cwd: tmp.dir, dryRun: true });
+    expect(intact.steps).toEqual({ go: "ok" });
+    expect(JSON.stringify(intact.events)).toContain("would import backup into appdb: a csv backup of 3 tables, 10 rows (person 7, dog 3, empty_one 0), its manifest and files checked");
+    writeFileSync(join(tmp.dir, "backup", "dog.csv"), readFileSync(join(tmp.dir, "backup", "dog.csv"), "utf8").replace("Rex", "Rey"));
+    const damaged = await runPlan(plan, { cwd: tmp.dir, dryRun: true });
+    expect(damaged.steps).toEqual({ go: "failed" });
+    expect(JSON.stringify(damaged.events)).toContain("the backup is damaged, nothing was imported: dog.csv is not the file that was exported");
+    expect(JSON.stringify(damaged.events)).not.toContain("would import");
+  });
+});
+
 describe("a one-table CSV without a manifest", () => {
   it("is refused when it ends inside a record (cut short), and the database is unchanged", async () => {
     const src = await fixture();

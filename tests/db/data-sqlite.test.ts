@@ -156,7 +156,7 @@ describe("import", () => {
     await d.execute(`INSERT INTO "my.table" VALUES (1, 'x', NULL), (2, '', 'y')`);
     const before = await allRows(d, "my.table");
     const path = join(tmp.dir, "dots.csv");
-    await exportTables(d, undefined, path, "csv");
+    await exportTables(d, ["my.table"], path, "csv");
     expect(readFileSync(path, "utf8")).toBe('my.table.id,my.table.a.b,my.table.c\r\n1,x,\r\n2,"",y\r\n');
     await d.execute(`DELETE FROM "my.table"`);
     await importFile(d, path);
