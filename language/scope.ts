@@ -515,6 +515,39 @@ function isNumeric(s: string): boolean {
   return NUMBER.test(s.trim());
 }
 
+const PLAIN_DECIMAL = /^([-+]?)(\d*)(?:\.(\d*))?$/;
+
+/**
+ * Two numbers' order, exactly where both are written without an exponent (a
+ * database hands back 9007199254740993, or a DECIMAL's 0.1000000000000000001, which
+ * a double cannot tell from its neighbour); by their double values otherwise.
+ */
+function compareNumbers(a: string, b: string): number {
+  const x = PLAIN_DECIMAL.exec(a.trim());
+  const y = PLAIN_DECIMAL.exec(b.trim());
+  if (!x || !y) return Math.sign(Number(a) - Number(b));
+  const norm = (m: RegExpExecArray) => {
+    const int = (m[2] ?? "").replace(/^0+/, "");
+    const frac = (m[3] ?? "").replace(/0+$/, "");
+    return { neg: m[1] === "-" && (int !== "" || frac !== ""), int, frac };
+  };
+  const p = norm(x);
+  const q = norm(y);
+  if (p.neg !== q.neg) return p.neg ? -1 : 1;
+  const magnitude = compareMagnitudes(p, q);
+  return p.neg ? -magnitude : magnitude;
+}
+
+/** Two decimals' digits (no leading zeros in `int`, no trailing ones in `frac`) by size. */
+function compareMagnitudes(p: { int: string; frac: string }, q: { int: string; frac: string }): number {
+  if (p.int.length !== q.int.length) return Math.sign(p.int.length - q.int.length);
+  if (p.int !== q.int) return p.int < q.int ? -1 : 1;
+  const n = Math.max(p.frac.length, q.frac.length);
+  const f = p.frac.padEnd(n, "0");
+  const g = q.frac.padEnd(n, "0");
+  return f === g ? 0 : f < g ? -1 : 1;
+}
+
 /** Compare two versions (`1.10.0`, `v2`, `1.0.0-rc.1`); undefined when either is not one. */
 export function compareVersions(a: string, b: string): number | undefined {
   const ma = VERSION.exec(a.trim());
@@ -561,7 +594,7 @@ function durationOf(s: string): number | undefined {
 
 /** `a < b` style ordering: numeric, then durations, then versions, then strings. */
 export function compareOrdered(a: string, b: string): number {
-  if (isNumeric(a) && isNumeric(b)) return Math.sign(Number(a) - Number(b));
+  if (isNumeric(a) && isNumeric(b)) return compareNumbers(a, b);
   const da = durationOf(a);
   const db = da === undefined ? undefined : durationOf(b);
   if (da !== undefined && db !== undefined) return Math.sign(da - db);
@@ -573,7 +606,7 @@ export function compareOrdered(a: string, b: string): number {
 /** `==`: numeric when both sides are numbers, by length when both are durations (`90s == 1m30s`), else string equality. */
 export function valuesEqual(a: string, b: string): boolean {
   if (a === b) return true;
-  if (isNumeric(a) && isNumeric(b)) return Number(a) === Number(b);
+  if (isNumeric(a) && isNumeric(b)) return compareNumbers(a, b) === 0;
   const da = durationOf(a);
   if (da !== undefined && da === durationOf(b)) return true;
   return false;

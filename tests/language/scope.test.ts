@@ -6,6 +6,7 @@ import type { Cond } from "../../language/ast.js";
 import {
   checkSets,
   compareOrdered,
+  valuesEqual,
   compareVersions,
   envNames,
   envScope,
@@ -338,8 +339,26 @@ describe("comparisons", () => {
     ["1h30m", "90m", 0],
     ["500ms", "1s", -1],
     ["2d", "47h", 1],
+    // exact where a double is not: integers past 2^53, decimals of many digits
+    ["9007199254740993", "9007199254740992", 1],
+    ["-9007199254740993", "-9007199254740992", -1],
+    ["0.1000000000000000001", "0.1", 1],
+    ["12.30", "12.3", 0],
+    ["-0", "0", 0],
+    ["007", "7", 0],
+    [".5", "0.50", 0],
+    ["-1.5", "-1.25", -1],
+    ["+3", "3.0", 0],
+    ["1e3", "999", 1], // an exponent: compared as doubles
   ])("compareOrdered(%s, %s) = %i", (a, b, expected) => {
     expect(compareOrdered(a, b)).toBe(expected);
+  });
+
+  it("== tells apart integers a double cannot (a query's 9007199254740993 is not 9007199254740992)", () => {
+    expect(valuesEqual("9007199254740993", "9007199254740992")).toBe(false);
+    expect(valuesEqual("9007199254740993", "9007199254740993.0")).toBe(true);
+    expect(valuesEqual("12.30", "12.3")).toBe(true);
+    expect(valuesEqual("0.1000000000000000001", "0.1")).toBe(false);
   });
 });
 
