@@ -93,7 +93,7 @@ export const backupWords = {
   sidecarTables: (n: number) => `it describes ${n} tables, and a manifest beside one file describes that file's table only`,
   missingFile: (file: string) => `${file} is missing`,
   hashDiffers: (file: string) => `${file} is not the file that was exported (its sha256 differs from the manifest's)`,
-  rowsDiffer: (file: string, rows: number, expected: number) => `${file} holds ${rows} rows where the manifest says ${expected}`,
+  rowsDiffer: (file: string, rows: number, expected: number) => `${file} holds ${rows} row${rows === 1 ? "" : "s"} where the manifest says ${expected}`,
   headerDiffers: (file: string, expected: string) => `${file} does not start with the header ${expected}`,
   badBlob: (file: string, line: number, column: string) => `${file}, line ${line}: the value of ${column} is not in its encoding`,
   cutShort: (file: string) => `${file} ends inside a record (it is cut short)`,
