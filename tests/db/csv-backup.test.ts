@@ -150,7 +150,7 @@ describe("damaged backups are refused before the database is touched", () => {
   const cases: [string, (dir: string) => void, RegExp][] = [
     ["a changed byte", (d) => writeFileSync(join(d, "person.csv"), readFileSync(join(d, "person.csv"), "utf8").replace("Alice", "Alicf")), /person\.csv is not the file that was exported \(its sha256 differs from the manifest's\)$/],
     ["a file cut at a line end", (d) => writeFileSync(join(d, "dog.csv"), readFileSync(join(d, "dog.csv"), "utf8").split("\r\n").slice(0, 3).join("\r\n") + "\r\n"), /dog\.csv is not the file that was exported .*; dog\.csv holds 2 rows where the manifest says 3$/],
-    ["a file cut inside a record", (d) => truncateSync(join(d, "person.csv"), 150), /person\.csv is not the file that was exported .*; person\.csv ends inside a record \(it is cut short\); person\.csv holds \d rows where the manifest says 7/],
+    ["a file cut inside a record", (d) => truncateSync(join(d, "person.csv"), 150), /person\.csv is not the file that was exported .*; person\.csv ends inside a record \(it is cut short\); person\.csv holds \d rows? where the manifest says 7/],
     ["a missing file", (d) => rmSync(join(d, "dog.csv")), /: dog\.csv is missing$/],
     ["a manifest that is not JSON", (d) => writeFileSync(join(d, "manifest.json"), '{"format": "runbook-csv", "tab'), /manifest\.json is not a runbook csv manifest: not valid JSON/],
     ["a manifest naming a file elsewhere", (d) => writeFileSync(join(d, "manifest.json"), readFileSync(join(d, "manifest.json"), "utf8").replace('"dog.csv"', '"../dog.csv"')), /table 2 is not described as a table/],
@@ -195,7 +195,7 @@ describe("damaged backups are refused before the database is touched", () => {
     const path = join(tmp.dir, "person.csv");
     await exportTables(src, ["person"], path, "csv");
     writeFileSync(path, readFileSync(path, "utf8").split("\r\n").slice(0, 5).join("\r\n") + "\r\n");
-    await expect(importFile(untouchable(), path)).rejects.toThrow(/backup is damaged, nothing was imported: person\.csv is not the file that was exported .*person\.csv holds \d rows where the manifest says 7/);
+    await expect(importFile(untouchable(), path)).rejects.toThrow(/backup is damaged, nothing was imported: person\.csv is not the file that was exported .*person\.csv holds \d rows? where the manifest says 7/);
   });
 });
 
