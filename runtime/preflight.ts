@@ -90,9 +90,10 @@ const words = {
     `connected to ${label}, but a command could not run there (\`true\` ${code === null ? `ended by ${signal ?? "a signal"}` : `exited with status ${code}`})`,
   sudoRefused: (user: string, label: string, stderr: string) =>
     `cannot run commands as ${user} on ${label} without a password (sudo -n)${stderr ? `: ${stderr}` : ""}`,
-  fileMissing: (path: string) => `${path}: no such file`,
-  fileNotRegular: (path: string) => `${path} is not a regular file`,
-  fileUnreadable: (path: string, code: string) => `${path} cannot be read (${code === "EACCES" ? "permission denied" : code})`,
+  // After "file NAME: " in the preflight's line: the name is not said again.
+  fileMissing: "no such file",
+  fileNotRegular: "not a regular file",
+  fileUnreadable: (code: string) => `cannot be read (${code === "EACCES" ? "permission denied" : code})`,
   writtenBy: (what: string, step: string) => `${what} does not exist yet: unknown until step ${step} runs`,
   sqliteMissing: (path: string, where: string) => `SQLite database ${path} does not exist${where}`,
   onlyIfGuard: (step: string) => `needed only if a run-time guard lets step ${step} run (read then)`,
@@ -390,15 +391,15 @@ async function probe(t: PreflightTarget, ctx: ProbeContext): Promise<Outcome> {
         st = await stat(p.path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? "error";
-        if (code !== "ENOENT") return { status: "failed", reason: words.fileUnreadable(t.name, code) };
+        if (code !== "ENOENT") return { status: "failed", reason: words.fileUnreadable(code) };
         const by = localWriterBefore(plan, t.usedBy[0]!, p.path, ctx);
-        return by ? { status: "deferred", reason: words.writtenBy(t.name, by) } : { status: "failed", reason: words.fileMissing(t.name) };
+        return by ? { status: "deferred", reason: words.writtenBy(t.name, by) } : { status: "failed", reason: words.fileMissing };
       }
-      if (!st.isFile() && !(p.folderOk && st.isDirectory())) return { status: "failed", reason: words.fileNotRegular(t.name) };
+      if (!st.isFile() && !(p.folderOk && st.isDirectory())) return { status: "failed", reason: words.fileNotRegular };
       try {
         await access(p.path, constants.R_OK);
       } catch (e) {
-        return { status: "failed", reason: words.fileUnreadable(t.name, (e as NodeJS.ErrnoException).code ?? "error") };
+        return { status: "failed", reason: words.fileUnreadable((e as NodeJS.ErrnoException).code ?? "error") };
       }
       return { status: "ok" };
     }

@@ -346,7 +346,7 @@ step "A" as a {
     expect(r.stderr).toContain("preflight: 3 of 3 targets cannot be used; nothing was run:");
     expect(r.stderr).toContain("secret tok is not set: environment variable PF_UNSET_TOKEN is not set");
     expect(r.stderr).toMatch(/secret key is not set: file no-such-key .*does not exist/);
-    expect(r.stderr).toContain("file missing.tar: missing.tar: no such file");
+    expect(r.stderr).toContain("file missing.tar: no such file\n");
   });
 
   it("a file an earlier step writes is unknown until that step runs: counted apart, not a failure", async () => {
