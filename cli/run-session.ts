@@ -20,7 +20,7 @@ import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js"
 import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
-import { defaultStateDir, describeLocation, LockedError, openJournal, type Journal } from "../runtime/journal/index.js";
+import { defaultStateDir, describeLocation, JournalLocationError, LockedError, openJournal, type Journal } from "../runtime/journal/index.js";
 import { localStatusDir } from "../runtime/supervisor.js";
 import { JournalError, JournalInUseError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
@@ -108,6 +108,11 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
       io.stderr.write(`runbook: ${e.message}\n`);
       return Exit.locked;
     }
+    if (e instanceof JournalLocationError) {
+      // A --state that is not a journal location: a usage error, as for every command.
+      io.stderr.write(`runbook: ${maskUrlPasswords(e.message)}\n`);
+      return Exit.usage;
+    }
     const message = maskUrlPasswords((e as Error).message);
     // The journal's own errors already name it (its password masked).
     io.stderr.write(`runbook: ${/journal/.test(message) ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
@@ -137,6 +142,11 @@ export async function takeLock(io: CliIO, file: string, take: () => Promise<void
     if (e instanceof JournalInUseError) {
       io.stderr.write(`runbook: ${e.message}\n`);
       return Exit.locked;
+    }
+    if (e instanceof JournalLocationError) {
+      // A --state that is not a journal location: a usage error, as for every command.
+      io.stderr.write(`runbook: ${maskUrlPasswords(e.message)}\n`);
+      return Exit.usage;
     }
     throw e;
   }

@@ -13,6 +13,7 @@ import { unlockCommand } from "../../cli/commands/unlock.js";
 import { UsageError } from "../../cli/io.js";
 import { openJournal, type Journal } from "../../runtime/journal/index.js";
 import { captureIO, completeRun, deadPid, makePlan, makeStep, runFinished, stepEvents, tempDir, tick } from "./helpers.js";
+import { cli } from "../support/cli.js";
 
 const tmp = tempDir("runbook-commands-");
 const state = path.join(tmp.dir, "journal.db");
@@ -125,11 +126,16 @@ describe("history", () => {
     expect(io2.err()).toMatch(/headless\.rb: no `runbook "NAME" version "…"` header/);
   });
 
-  it("exits 2 for a --state URL that names no database", async () => {
+  it("exits 2 for a --state URL that names no database, or a TLS option that is not one (history and run alike)", async () => {
     const io = captureIO(tmp.dir);
     expect(await historyCommand(undefined, { state: "mysql://root:pw@127.0.0.1:3306/" }, io)).toBe(2);
     expect(io.err()).toMatch(/names no database/);
     expect(io.err()).not.toContain(":pw@");
+    writeFileSync(path.join(tmp.dir, "ok.rb"), 'runbook "ok" version "1.0.0"\nstep "x" { run "true" }\n');
+    const r = await cli(tmp.dir).args("run", "ok.rb", "--no-tui", "--state", "mysql://root:pw@127.0.0.1:3306/j?ssl-mode=SOMETIMES").run();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ssl-mode/);
+    expect(r.stderr).not.toContain(":pw@");
   });
 });
 
