@@ -13,9 +13,12 @@
 // Writes (execute) run the host's `sqlite3` program with the SQL on stdin and
 // fail with a clear message when it is missing. Inside transaction(), writes
 // are queued into a script file (local, private, appended as they come, so a
-// million rows never sit in memory), uploaded when fn returns and run as one
-// `BEGIN IMMEDIATE; .read SCRIPT; COMMIT` (sqlite3 -bail: the first error ends
-// it, and the open transaction dies with the process). Each is also run on the transaction's
+// million rows never sit in memory), sent to the host in parts as it grows (each
+// part a private temp file there, so the upload's buffers die while the rows are
+// still being written instead of piling up in one upload at the end) and, when fn
+// returns, run as one `BEGIN IMMEDIATE; .read PART1; .read PART2 …; COMMIT`
+// (sqlite3 -bail: the first error ends it, and the open transaction dies with the
+// process). Each is also run on the transaction's
 // local copy as it is queued, so reads in the transaction see the transaction's
 // writes (as they would on the database itself: `import` and `sync` read a table
 // back to verify it before the script is sent), a statement the database refuses
@@ -23,7 +26,9 @@
 // foreign keys off, as the host's sqlite3 does.
 
 import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
 import { appendFile, mkdtemp, readFile, rm, truncate } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { lexSql } from "../../language/sql/lexer.js";
@@ -39,7 +44,11 @@ export interface RemoteSqliteOptions {
   remoteTempDir?: string;
   /** How long sqlite3 on the host waits on a locked database (default 10 s). */
   busyTimeoutMs?: number;
+  /** How much of a transaction's script is sent to the host at a time (default 8 MiB; tests make it small). */
+  scriptPartBytes?: number;
 }
+
+const SCRIPT_PART_BYTES = 8 * 1024 * 1024;
 
 const CHANGES_MARK = "__runbook_changes__:";
 const DONE_MARK = "__runbook_done__:";
@@ -82,6 +91,22 @@ interface Snapshot {
   dir: string;
 }
 
+/**
+ * A transaction's queued writes: the whole script in a local file (`bytes` long),
+ * of which the first `sent` bytes are on the host already, as `parts` (each a temp
+ * file there holding the script from the previous part's end to its own `end`;
+ * parts end between two queued writes, never inside one).
+ */
+interface Pending {
+  dir: string;
+  file: string;
+  bytes: number;
+  /** Names this transaction's parts on the host. */
+  id: string;
+  parts: { remote: string; end: number }[];
+  sent: number;
+}
+
 class RemoteSqliteDriver implements DatabaseDriver {
   readonly engine = "sqlite" as const;
   /** A transaction's writes are queued into one script: without parameters (import and sync send literals). */
@@ -91,7 +116,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
   /** The copy that serves reads during a transaction (a promise, so concurrent reads share it). */
   private snapshot: Promise<Snapshot> | undefined;
   /** Writes queued by execute() during a transaction: a local script file, and its size. */
-  private pending: { dir: string; file: string; bytes: number } | undefined;
+  private pending: Pending | undefined;
   private closed = false;
 
   constructor(
@@ -335,33 +360,60 @@ class RemoteSqliteDriver implements DatabaseDriver {
     return { affectedRows: m ? Number(m[1]) : 0 };
   }
 
-  /** Appends a write to the transaction's script file (made on the first). */
+  /** Appends a write to the transaction's script file (made on the first); sends a part when enough is unsent. */
   private async queue(sql: string): Promise<void> {
     if (!this.pending) {
       const dir = await mkdtemp(join(tmpdir(), "runbook-sqlite-script-"));
-      this.pending = { dir, file: join(dir, "script.sql"), bytes: 0 };
+      this.pending = { dir, file: join(dir, "script.sql"), bytes: 0, id: randomBytes(8).toString("hex"), parts: [], sent: 0 };
       await appendFile(this.pending.file, "", { mode: 0o600 });
     }
+    const p = this.pending;
     const text = `${sql}\n;\n`;
-    await appendFile(this.pending.file, text);
-    this.pending.bytes += Buffer.byteLength(text);
+    await appendFile(p.file, text);
+    p.bytes += Buffer.byteLength(text);
+    if (p.bytes - p.sent >= (this.options.scriptPartBytes ?? SCRIPT_PART_BYTES)) await this.sendPart(p);
   }
 
-  /**
-   * The queued script, uploaded to a private file on the host beside the copies
-   * and read by sqlite3 between BEGIN IMMEDIATE and COMMIT; removed afterwards.
-   */
-  private async sendPending(file: string): Promise<void> {
+  /** The script from the end of the last part sent to its current end, as the next part: a private file on the host. */
+  private async sendPart(p: Pending): Promise<void> {
     if (!(await this.sqlite3Available())) {
       throw new DriverError(`sqlite3 is not installed on ${this.host.label}; writes to ${this.label} need it`, "no-sqlite3");
     }
-    const remote = `${this.options.remoteTempDir ?? "/tmp"}/runbook-${randomBytes(8).toString("hex")}.sql`;
+    const end = p.bytes;
+    const local = join(p.dir, "part.sql");
+    const remote = `${this.options.remoteTempDir ?? "/tmp"}/runbook-${p.id}-${p.parts.length + 1}.sql`;
+    // Listed before it is uploaded: whatever happens to the upload, the file is removed with the others.
+    p.parts.push({ remote, end });
     try {
-      await this.host.upload(file, remote);
-      await this.runScript(`.read '${remote}'`, true);
+      await pipeline(createReadStream(p.file, { start: p.sent, end: end - 1 }), createWriteStream(local, { mode: 0o600 }));
+      await this.host.upload(local, remote);
     } finally {
-      await this.run(`rm -f ${shellQuote(remote)}`).catch(() => undefined);
+      await rm(local, { force: true });
     }
+    p.sent = end;
+  }
+
+  /**
+   * The parts past `cut` (where an inner transaction that failed began) removed from
+   * the host: what stays is sent again from the end of the last part kept.
+   */
+  private async takeBackParts(p: Pending, cut: number): Promise<void> {
+    const keep = p.parts.findIndex((part) => part.end > cut);
+    if (keep < 0) return;
+    const dropped = p.parts.splice(keep);
+    p.sent = p.parts.at(-1)?.end ?? 0;
+    await this.removeParts(dropped);
+  }
+
+  private async removeParts(parts: readonly { remote: string }[]): Promise<void> {
+    if (parts.length === 0) return;
+    await this.run(`rm -f ${parts.map((part) => shellQuote(part.remote)).join(" ")}`).catch(() => undefined);
+  }
+
+  /** The rest of the queued script sent, then every part read by sqlite3, in order, between BEGIN IMMEDIATE and COMMIT. */
+  private async sendPending(p: Pending): Promise<void> {
+    if (p.bytes > p.sent) await this.sendPart(p);
+    await this.runScript(p.parts.map((part) => `.read '${part.remote}'`).join("\n"), true);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
@@ -371,7 +423,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
     this.depth++;
     try {
       const result = await fn();
-      if (outer && this.pending && this.pending.bytes > 0) await this.sendPending(this.pending.file);
+      if (outer && this.pending && this.pending.bytes > 0) await this.sendPending(this.pending);
       return result;
     } catch (e) {
       // A failed inner transaction takes back only its own writes (the copy holds
@@ -379,6 +431,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
       if (this.pending && this.pending.bytes > queued) {
         await truncate(this.pending.file, queued);
         this.pending.bytes = queued;
+        await this.takeBackParts(this.pending, queued);
         await this.releaseSnapshot();
       }
       throw e;
@@ -387,7 +440,11 @@ class RemoteSqliteDriver implements DatabaseDriver {
       if (outer) {
         const p = this.pending;
         this.pending = undefined;
-        if (p) await rm(p.dir, { recursive: true, force: true });
+        if (p) {
+          // On the host in every outcome: committed, refused, or fn failed.
+          await this.removeParts(p.parts);
+          await rm(p.dir, { recursive: true, force: true });
+        }
         await this.releaseSnapshot();
       }
     }
