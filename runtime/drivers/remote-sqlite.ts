@@ -106,8 +106,10 @@ interface Pending {
   bytes: number;
   /** Names this transaction's parts on the host. */
   id: string;
-  parts: { remote: string; end: number }[];
+  parts: { remote: string; end: number; error?: unknown }[];
   sent: number;
+  /** The upload of the last part, while the rows go on (never rejects: a failure is kept on its part). */
+  uploading: Promise<void> | undefined;
 }
 
 class RemoteSqliteDriver implements DatabaseDriver {
@@ -371,7 +373,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
   private async queue(sql: string): Promise<void> {
     if (!this.pending) {
       const dir = await mkdtemp(join(tmpdir(), "runbook-sqlite-script-"));
-      this.pending = { dir, file: join(dir, "script.sql"), bytes: 0, id: randomBytes(8).toString("hex"), parts: [], sent: 0 };
+      this.pending = { dir, file: join(dir, "script.sql"), bytes: 0, id: randomBytes(8).toString("hex"), parts: [], sent: 0, uploading: undefined };
       await appendFile(this.pending.file, "", { mode: 0o600 });
     }
     const p = this.pending;
@@ -381,23 +383,42 @@ class RemoteSqliteDriver implements DatabaseDriver {
     if (p.bytes - p.sent >= (this.options.scriptPartBytes ?? SCRIPT_PART_BYTES)) await this.sendPart(p);
   }
 
-  /** The script from the end of the last part sent to its current end, as the next part: a private file on the host. */
+  /**
+   * The script from the end of the last part sent to its current end, as the next part:
+   * a private file on the host. Its upload goes on while the caller writes more rows; at
+   * most one is under way (this waits for the one before, and throws its failure).
+   */
   private async sendPart(p: Pending): Promise<void> {
+    await this.uploaded(p);
     if (!(await this.sqlite3Available())) {
       throw new DriverError(`sqlite3 is not installed on ${this.host.label}; writes to ${this.label} need it`, "no-sqlite3");
     }
+    const start = p.sent;
     const end = p.bytes;
     const local = join(p.dir, "part.sql");
     const remote = `${this.options.remoteTempDir ?? "/tmp"}/runbook-${p.id}-${p.parts.length + 1}.sql`;
     // Listed before it is uploaded: whatever happens to the upload, the file is removed with the others.
-    p.parts.push({ remote, end });
-    try {
-      await pipeline(createReadStream(p.file, { start: p.sent, end: end - 1 }), createWriteStream(local, { mode: 0o600 }));
-      await this.host.upload(local, remote);
-    } finally {
-      await rm(local, { force: true });
-    }
+    const part: Pending["parts"][number] = { remote, end };
+    p.parts.push(part);
     p.sent = end;
+    p.uploading = (async () => {
+      try {
+        await pipeline(createReadStream(p.file, { start, end: end - 1 }), createWriteStream(local, { mode: 0o600 }));
+        await this.host.upload(local, remote);
+      } finally {
+        await rm(local, { force: true });
+      }
+    })().catch((e: unknown) => {
+      part.error = e;
+    });
+  }
+
+  /** Waits for the upload under way; throws the failure of any part still listed. */
+  private async uploaded(p: Pending): Promise<void> {
+    await p.uploading;
+    p.uploading = undefined;
+    const failed = p.parts.find((part) => part.error !== undefined);
+    if (failed) throw failed.error;
   }
 
   /**
@@ -420,6 +441,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
   /** The rest of the queued script sent, then every part read by sqlite3, in order, between BEGIN IMMEDIATE and COMMIT. */
   private async sendPending(p: Pending): Promise<void> {
     if (p.bytes > p.sent) await this.sendPart(p);
+    await this.uploaded(p);
     await this.runScript(p.parts.map((part) => `.read '${part.remote}'`).join("\n"), true);
   }
 
@@ -436,6 +458,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
       // A failed inner transaction takes back only its own writes (the copy holds
       // them too: it is fetched again, with the writes that stay, when next read).
       if (this.pending && this.pending.bytes > queued) {
+        await this.pending.uploading; // it may be reading what is about to be cut
         await truncate(this.pending.file, queued);
         this.pending.bytes = queued;
         await this.takeBackParts(this.pending, queued);
@@ -449,6 +472,7 @@ class RemoteSqliteDriver implements DatabaseDriver {
         this.pending = undefined;
         if (p) {
           // On the host in every outcome: committed, refused, or fn failed.
+          await p.uploading;
           await this.removeParts(p.parts);
           await rm(p.dir, { recursive: true, force: true });
         }
