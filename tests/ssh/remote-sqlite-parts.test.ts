@@ -1,7 +1,8 @@
 // A transaction's script for SQLite on a real sshd host, sent in parts while the
 // rows are written (the part size made small): it arrives whole and in order,
 // a refusal in its middle leaves the database as it was, an inner transaction
-// that fails takes back the parts it sent, and no temp file stays on the host.
+// that fails takes back the parts it sent, a failed upload fails the transaction,
+// and no temp file stays on the host.
 import { execFileSync } from "node:child_process";
 import { chownSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -26,6 +27,8 @@ describe.skipIf(!sshdEnabled)("SQLite on a host: the transaction's script in par
   let path: string;
   let db: DatabaseDriver;
   let uploads: string[];
+  /** The upload (1-based) that fails, if any. */
+  let failUpload = 0;
   let round = 0;
 
   beforeAll(async () => {
@@ -35,7 +38,12 @@ describe.skipIf(!sshdEnabled)("SQLite on a host: the transaction's script in par
     // The real host, with the uploads it is asked for recorded.
     host = new Proxy(ssh, {
       get(target, key) {
-        if (key === "upload") return (local: string, remote: string) => (uploads.push(remote), target.upload(local, remote));
+        if (key === "upload")
+          return async (local: string, remote: string) => {
+            uploads.push(remote);
+            if (uploads.length === failUpload) throw new Error("the link went down");
+            return target.upload(local, remote);
+          };
         const v: unknown = Reflect.get(target, key);
         return typeof v === "function" ? v.bind(target) : v;
       },
@@ -58,6 +66,7 @@ describe.skipIf(!sshdEnabled)("SQLite on a host: the transaction's script in par
     const id = (flag: string) => Number(execFileSync("id", [flag, TEST_USER], { encoding: "utf8" }).trim());
     for (const p of [dir, tempDir, path]) chownSync(p, id("-u"), id("-g"));
     uploads = [];
+    failUpload = 0;
     db = openRemoteSqlite(host, path, "appdb", { remoteTempDir: tempDir, scriptPartBytes: PART });
   });
   afterEach(async () => {
@@ -137,6 +146,18 @@ describe.skipIf(!sshdEnabled)("SQLite on a host: the transaction's script in par
       }),
     ).rejects.toThrow("changed my mind");
     expect(uploads.length).toBeGreaterThanOrEqual(5);
+    expect(await onHost()).toEqual([0]);
+    expect(readdirSync(tempDir)).toEqual([]);
+  });
+
+  it("a part whose upload fails fails the transaction: nothing applied, no temp files", async () => {
+    failUpload = 3;
+    await expect(
+      db.transaction(async () => {
+        for (const n of range(1, 200)) await db.execute(insert(n));
+      }),
+    ).rejects.toThrow("the link went down");
+    expect(uploads.length).toBe(3); // the next part waited for it, and stopped
     expect(await onHost()).toEqual([0]);
     expect(readdirSync(tempDir)).toEqual([]);
   });
