@@ -52,6 +52,8 @@ export interface RemoteSqliteOptions {
 // little JS runs during an upload: at 8 MiB they peaked at ~56 MB of external memory
 // (1M rows), at 2 MiB at ~32 MB, the level of the row phase itself.
 const SCRIPT_PART_BYTES = 2 * 1024 * 1024;
+/** A temp file of ours this old on a host is an earlier run's, left by a kill. */
+const STALE_MINUTES = 24 * 60;
 
 const CHANGES_MARK = "__runbook_changes__:";
 const DONE_MARK = "__runbook_done__:";
@@ -123,6 +125,8 @@ class RemoteSqliteDriver implements DatabaseDriver {
   /** Writes queued by execute() during a transaction: a local script file, and its size. */
   private pending: Pending | undefined;
   private closed = false;
+  /** Stale temp files of earlier runs looked for (sweepStale), once per database written to. */
+  private swept = false;
 
   constructor(
     private readonly host: HostDriver,
@@ -393,6 +397,10 @@ class RemoteSqliteDriver implements DatabaseDriver {
     if (!(await this.sqlite3Available())) {
       throw new DriverError(`sqlite3 is not installed on ${this.host.label}; writes to ${this.label} need it`, "no-sqlite3");
     }
+    if (!this.swept) {
+      this.swept = true;
+      await this.sweepStale();
+    }
     const start = p.sent;
     const end = p.bytes;
     const local = join(p.dir, "part.sql");
@@ -411,6 +419,18 @@ class RemoteSqliteDriver implements DatabaseDriver {
     })().catch((e: unknown) => {
       part.error = e;
     });
+  }
+
+  /**
+   * Parts and copies of earlier transactions that a killed runbook left in the host's
+   * temp folder (a day old: none of a transaction still going), ours only; once per
+   * database a run writes to. Nothing said when it fails: it only tidies.
+   */
+  private async sweepStale(): Promise<void> {
+    const dir = shellQuote(this.options.remoteTempDir ?? "/tmp");
+    await this.run(
+      `find ${dir} -maxdepth 1 -type f -user "$(id -u)" \\( -name 'runbook-*.sql' -o -name 'runbook-*.sqlite' \\) -mmin +${STALE_MINUTES} -exec rm -f {} + 2>/dev/null; true`,
+    ).catch(() => undefined);
   }
 
   /** Waits for the upload under way; throws the failure of any part still listed. */

@@ -2,9 +2,9 @@
 // rows are written (the part size made small): it arrives whole and in order,
 // a refusal in its middle leaves the database as it was, an inner transaction
 // that fails takes back the parts it sent, a failed upload fails the transaction,
-// and no temp file stays on the host.
+// and no temp file stays on the host (a killed run's are swept a day later).
 import { execFileSync } from "node:child_process";
-import { chownSync, mkdirSync, readdirSync } from "node:fs";
+import { chownSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DatabaseDriver, HostDriver } from "../../runtime/drivers/driver.js";
@@ -97,6 +97,21 @@ describe.skipIf(!sshdEnabled)("SQLite on a host: the transaction's script in par
     expect(uploads.length - sentBeforeCommit).toBeLessThanOrEqual(2);
     expect(await onHost()).toEqual(range(0, 200));
     expect(readdirSync(tempDir)).toEqual([]);
+  });
+
+  it("the first part a run sends sweeps ours a day old (a killed run's) from the temp folder, and leaves fresh ones", async () => {
+    const id = (flag: string) => Number(execFileSync("id", [flag, TEST_USER], { encoding: "utf8" }).trim());
+    const files = ["runbook-dead-1.sql", "runbook-dead.sqlite", "runbook-live-1.sql", "other.sql"];
+    for (const f of files) {
+      writeFileSync(join(tempDir, f), "x");
+      chownSync(join(tempDir, f), id("-u"), id("-g"));
+    }
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    for (const f of ["runbook-dead-1.sql", "runbook-dead.sqlite", "other.sql"]) utimesSync(join(tempDir, f), old, old);
+    await db.transaction(async () => {
+      for (const n of range(1, 50)) await db.execute(insert(n));
+    });
+    expect(readdirSync(tempDir).sort()).toEqual(["other.sql", "runbook-live-1.sql"]);
   });
 
   it("a statement the host's sqlite3 refuses in the middle leaves the database unchanged and no temp files", async () => {
