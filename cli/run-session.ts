@@ -22,7 +22,7 @@ import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interac
 import { promptInteraction } from "../runtime/interaction/prompt.js";
 import { defaultStateDir, describeLocation, JournalLocationError, LockedError, openJournal, type Journal } from "../runtime/journal/index.js";
 import { localStatusDir } from "../runtime/supervisor.js";
-import { JournalError, JournalInUseError, journalIncompleteText } from "../runtime/journal-errors.js";
+import { JournalError, JournalInUseError, JournalOpenError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
 import { verdictSummary, type VerdictEvent } from "../runtime/verdict.js";
@@ -114,8 +114,8 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
       return Exit.usage;
     }
     const message = maskUrlPasswords((e as Error).message);
-    // The journal's own errors already name it (its password masked).
-    io.stderr.write(`runbook: ${/journal/.test(message) ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
+    // A store's own refusal names the journal already (its password masked).
+    io.stderr.write(`runbook: ${e instanceof JournalOpenError ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
     return Exit.failed;
   }
   try {

@@ -83,6 +83,19 @@ export class JournalInUseError extends Error {
   }
 }
 
+/** A journal that cannot be opened (or is too new for this runbook); its message names it. */
+export class JournalOpenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JournalOpenError";
+  }
+}
+
+/** The journal at `location` cannot be opened, for `why` (a store's or driver's words). */
+export function cannotOpenJournal(location: string, why: string): JournalOpenError {
+  return new JournalOpenError(`cannot open the journal ${location}: ${why}`);
+}
+
 /** Why the run's lock is not its own any more: cleared, or held by `holder`. */
 export function lockLostDetail(holder: { runId: string; user: string; machine: string; pid: number } | undefined): string {
   if (!holder) return "it was cleared (by `runbook unlock --force`?) while the run was going";

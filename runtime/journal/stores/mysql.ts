@@ -6,7 +6,7 @@
 // and flush() waits for them. Loaded lazily by runtime/journal/open.ts.
 
 import mysql from "mysql2/promise";
-import { JournalError } from "../../journal-errors.js";
+import { cannotOpenJournal, JournalError, JournalOpenError } from "../../journal-errors.js";
 import { connectMysql, describeError, MysqlConnectError, type MysqlConnectTarget } from "../../drivers/mysql-connect.js";
 import { mysqlUrlTls } from "../../../language/mysql-url.js";
 import { mysqlUrlProblemText } from "../../../language/messages.js";
@@ -205,7 +205,7 @@ export function parseMysqlLocation(location: string): MysqlJournalTarget {
   };
 }
 
-/** What a failed connection says after "cannot open the journal X:". */
+/** What a failed connection says after "cannot open the journal X:" (cannotOpenJournal). */
 function connectFailure(err: unknown): string {
   if (err instanceof MysqlConnectError) return err.reason;
   return describeError(err);
@@ -220,14 +220,14 @@ export async function openMysqlJournal(location: string, self: JournalIdentity):
   try {
     conn = await connect();
   } catch (err) {
-    throw new Error(`cannot open the journal ${shown}: ${connectFailure(err)}`);
+    throw cannotOpenJournal(shown, connectFailure(err));
   }
   try {
     await migrate(conn, target.database, shown);
   } catch (err) {
     await conn.end().catch(() => undefined);
-    const message = describeError(err);
-    throw new Error(message.includes(shown) ? message : `cannot open the journal ${shown}: ${message}`);
+    if (err instanceof JournalOpenError) throw err;
+    throw cannotOpenJournal(shown, describeError(err));
   }
   return new MysqlJournal(conn, connect, shown, self);
 }
@@ -240,7 +240,7 @@ async function migrate(conn: Conn, database: string, shown: string): Promise<voi
     const [rows] = await conn.query("SELECT MAX(version) AS v FROM schema_version");
     const current = Number((rows as { v: number | null }[])[0]?.v ?? 0);
     if (current > MIGRATIONS.length) {
-      throw new Error(
+      throw new JournalOpenError(
         `the journal ${shown} has schema version ${current}, newer than this runbook understands (${MIGRATIONS.length}); upgrade runbook`,
       );
     }

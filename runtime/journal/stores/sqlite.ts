@@ -7,7 +7,7 @@
 
 import Database from "better-sqlite3";
 import { statSync } from "node:fs";
-import { JournalError, JournalInUseError } from "../../journal-errors.js";
+import { cannotOpenJournal, JournalError, JournalInUseError, JournalOpenError } from "../../journal-errors.js";
 import { processesHoldingDeleted } from "../../drivers/process-identity.js";
 import { isStale, nowIso, pidAlive } from "../identity.js";
 import { type CurrentRun, lockStillOurs, unlockDecision } from "../locks.js";
@@ -165,7 +165,7 @@ function migrate(db: Db, file: string): void {
   const apply = db.transaction(() => {
     const current = db.pragma("user_version", { simple: true }) as number;
     if (current > MIGRATIONS.length) {
-      throw new Error(
+      throw new JournalOpenError(
         `the journal ${file} has schema version ${current}, newer than this runbook understands (${MIGRATIONS.length}); upgrade runbook`,
       );
     }
@@ -190,8 +190,8 @@ export async function openSqliteJournal(file: string, self: JournalIdentity): Pr
     // A runbook still writing to the journal deleted from this path (its -wal is still here).
     const orphans = processesHoldingDeleted(file);
     if (orphans.length > 0) throw new JournalInUseError(file, orphans);
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(message.includes(file) ? message : `cannot open the journal ${file}: ${message}`);
+    if (err instanceof JournalOpenError) throw err;
+    throw cannotOpenJournal(file, err instanceof Error ? err.message : String(err));
   }
 }
 
