@@ -145,7 +145,7 @@ async function exportWeb2py(db: DatabaseDriver, names: string[], path: string, m
       const total = await countRows(db, name);
       meter.startTable(name, total);
       await out.write(`TABLE ${name}\r\n`);
-      await out.write(csvRow(columns.map((c) => `${name}.${c.name}`)));
+      await out.write(csvRow(headerNames(name, columns)));
       let rows = 0;
       for await (const page of readRows(db, name, columns)) {
         let text = "";
@@ -264,7 +264,7 @@ async function writeCsvTable(db: DatabaseDriver, name: string, out: AtomicFile, 
   const total = await countRows(db, name);
   meter.startTable(name, total);
   const columns: ManifestColumn[] = info.map((c) => ({ name: c.name, type: c.type, encoding: encodingFor(c.type, db.engine) }));
-  const header = csvRow(columns.map((c) => `${name}.${c.name}`), true);
+  const header = csvRow(headerNames(name, columns), true);
   await out.write(header);
   let rows = await writeCsvBytes(db, { name, total, header }, info, columns, out, meter);
   if (rows === undefined) {
@@ -1089,7 +1089,7 @@ async function checkBackup(manifestPath: string, shown: string, options: Pick<Im
       problems.push(...(await checkBackupFile(file, t)));
       continue;
     }
-    const header = Buffer.from(csvRow(t.columns.map((c) => `${t.name}.${c.name}`), true), "utf8");
+    const header = Buffer.from(csvRow(headerNames(t.name, t.columns), true), "utf8");
     if (!scan.head.subarray(0, header.length).equals(header)) problems.push(backupWords.headerDiffers(t.file, header.toString("utf8").trimEnd()));
     if (scan.endsInRecord) problems.push(backupWords.cutShort(t.file));
     if (scan.lines - 1 !== t.rows) problems.push(backupWords.rowsDiffer(t.file, Math.max(0, scan.lines - 1) + (scan.endsInRecord ? 1 : 0), t.rows));
@@ -1129,16 +1129,12 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, tables: Ma
           if (v === undefined) throw new DriverError(backupWords.badBlob(t.file, r.line, c.name), "format");
           return v;
         });
-      const header = t.columns.map((c) => `${t.name}.${c.name}`);
+      const header = headerNames(t.name, t.columns);
       let records = 0;
       const tail = await readCsvFile(join(dir, t.file), (r, n) => {
-        if (r.fields.length !== header.length) {
-          throw damaged(n === 0 ? backupWords.headerDiffers(t.file, header.join(",")) : backupWords.badRecord(t.file, r.line, r.fields.length, header.length));
-        }
-        if (n === 0) {
-          if (r.fields.some((f, i) => f !== header[i])) throw damaged(backupWords.headerDiffers(t.file, header.join(",")));
-          return;
-        }
+        const problem = recordProblem(t.file, r, n, header);
+        if (problem !== undefined) throw damaged(problem);
+        if (n === 0) return;
         records++;
         meter.add(1);
         return loader.add(decode(r));
@@ -1258,11 +1254,22 @@ async function scanFile(path: string): Promise<FileScan | undefined> {
   return { bytes, sha256: hash.digest("hex"), head: head ?? Buffer.alloc(0), lines, endsInRecord: quoted || (bytes > 0 && last !== 0x0a) };
 }
 
+/** A table's header in the csv files: its columns as `table.column`. */
+function headerNames(table: string, columns: readonly { name: string }[]): string[] {
+  return columns.map((c) => `${table}.${c.name}`);
+}
+
+/** What is wrong with record `n` (0: the header) of a backup file, against its header; undefined when it fits. */
+function recordProblem(file: string, r: CsvRecord, n: number, header: readonly string[]): string | undefined {
+  if (n === 0) return r.fields.length !== header.length || r.fields.some((f, i) => f !== header[i]) ? backupWords.headerDiffers(file, header.join(",")) : undefined;
+  return r.fields.length !== header.length ? backupWords.badRecord(file, r.line, r.fields.length, header.length) : undefined;
+}
+
 /** What is wrong with one file of a backup, against its manifest entry (nothing: []). */
 async function checkBackupFile(path: string, t: ManifestTable): Promise<string[]> {
   const problems: string[] = [];
   const hash = createHash("sha256");
-  const header = t.columns.map((c) => `${t.name}.${c.name}`);
+  const header = headerNames(t.name, t.columns);
   let records = 0;
   let badRecord: string | undefined;
   let tail: CsvRecord[];
@@ -1271,13 +1278,7 @@ async function checkBackupFile(path: string, t: ManifestTable): Promise<string[]
       path,
       (r, n) => {
         records++;
-        if (n === 0) {
-          if (r.fields.length !== header.length || r.fields.some((f, i) => f !== header[i])) {
-            badRecord ??= backupWords.headerDiffers(t.file, header.join(","));
-          }
-        } else if (r.fields.length !== header.length) {
-          badRecord ??= backupWords.badRecord(t.file, r.line, r.fields.length, header.length);
-        }
+        badRecord ??= recordProblem(t.file, r, n, header);
       },
       (chunk) => hash.update(chunk),
     );
@@ -1397,15 +1398,14 @@ class TableLoader {
     return names.size === 0 ? undefined : this.columns.map((c) => names.has(c.name));
   }
 
-  /** The refusal of a row holding a character its narrow column cannot (before it is sent); undefined when it fits. */
-  private tooWide(row: readonly SqlValue[]): DriverError | undefined {
+  /** The refusal of a row holding a character one of its `narrow` columns cannot hold; undefined when it fits. */
+  private tooWide(row: readonly SqlValue[], narrow: readonly boolean[]): DriverError | undefined {
     for (let i = 0; i < row.length; i++) {
       const v = row[i];
-      if (!this.narrow![i] || typeof v !== "string") continue;
+      if (!narrow[i] || typeof v !== "string") continue;
       const m = WIDE_CHAR.exec(v);
       if (!m) continue;
-      const key = this.columns.flatMap((k, j) => (k.primaryKey ? [`${k.name}=${cellText(row[j] ?? null, k)}`] : [])).join(", ");
-      return new DriverError(charsetRefused({ db: this.db.label, table: this.table, column: this.columns[i]!.name, char: m[0], row: key }), "charset");
+      return new DriverError(charsetRefused({ db: this.db.label, table: this.table, column: this.columns[i]!.name, char: m[0], row: rowKey(this.columns, row) }), "charset");
     }
     return undefined;
   }
@@ -1433,7 +1433,7 @@ class TableLoader {
     this.sent.add(row);
     if (this.sink) {
       if (this.narrow) {
-        const refused = this.tooWide(row);
+        const refused = this.tooWide(row, this.narrow);
         if (refused) return Promise.reject(refused);
       }
       return this.sink.add(row);
@@ -1483,28 +1483,20 @@ class TableLoader {
    */
   private async explainCharset(e: unknown, rows: SqlValue[][]): Promise<DriverError | undefined> {
     if (!(e instanceof DriverError) || e.code !== "ER_TRUNCATED_WRONG_VALUE_FOR_FIELD" || this.db.engine !== "mysql") return undefined;
-    let narrow: Set<string>;
+    let narrow: boolean[] | undefined;
     try {
-      const cs = await this.db.query(
-        "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CHARACTER_SET_NAME IN ('utf8', 'utf8mb3')",
-        [this.table],
-      );
-      narrow = new Set(cs.map((r) => String(r.name)));
+      narrow = await this.narrowColumns();
     } catch {
       return undefined;
     }
-    const wide = /[\u{10000}-\u{10FFFF}]/u;
+    if (narrow === undefined) return undefined;
     for (const row of rows) {
-      for (const [i, c] of this.columns.entries()) {
-        const v = row[i];
-        const m = typeof v === "string" && narrow.has(c.name) ? wide.exec(v) : null;
-        if (!m) continue;
-        const key = this.columns.flatMap((k, j) => (k.primaryKey ? [`${k.name}=${cellText(row[j] ?? null, k)}`] : [])).join(", ");
-        return new DriverError(charsetRefused({ db: this.db.label, table: this.table, column: c.name, char: m[0], row: key }), "charset");
-      }
+      const refused = this.tooWide(row, narrow);
+      if (refused) return refused;
     }
     return undefined;
   }
+
 
   /** The loaded columns, paged on the table's key when they hold all of it. */
   private readColumns(): ColumnInfo[] {
@@ -1567,8 +1559,7 @@ class TableLoader {
   private async firstDifference(sourceRows: SourceRows, read: ColumnInfo[]): Promise<RowDifference | undefined> {
     if (!read.some((c) => c.primaryKey)) return undefined;
     const digest = this.sent;
-    const keyOf = (values: readonly SqlValue[]) =>
-      read.flatMap((c, i) => (c.primaryKey ? [`${c.name}=${cellText(values[i] ?? null, c)}`] : [])).join(", ");
+    const keyOf = (values: readonly SqlValue[]) => rowKey(read, values);
     const source = sourceRows()[Symbol.asyncIterator]();
     const target = readRows(this.db, this.table, read)[Symbol.asyncIterator]();
     let a: SqlValue[][] = [];
@@ -1594,6 +1585,11 @@ class TableLoader {
       return { key: keyOf(x), what: `column ${col.name} is ${shownValue(y[i]!, col)} where it was sent as ${shownValue(x[i]!, col)}` };
     }
   }
+}
+
+/** A row's key as messages name it ("id=3"; "" without one). */
+function rowKey(columns: readonly ColumnInfo[], row: readonly SqlValue[]): string {
+  return columns.flatMap((c, i) => (c.primaryKey ? [`${c.name}=${cellText(row[i] ?? null, c)}`] : [])).join(", ");
 }
 
 function canonicalDiffers(digest: TableDigest, x: readonly SqlValue[], y: readonly SqlValue[], k: number): boolean {
