@@ -14,6 +14,7 @@ import { isUtf8 } from "node:buffer";
 import { assertNever } from "../language/assert.js";
 import { DriverError, type RawColumn, type RawColumnKind, type RawRowBatch } from "./drivers/driver.js";
 import type { ManifestColumn } from "./data-manifest.js";
+import { readValue, type ValueAt } from "./drivers/mysql-raw-rows.js";
 
 /** Test switch: false sends every table the plain way. */
 export const csvBytesSwitch = { on: true };
@@ -98,6 +99,7 @@ const MAX_SAFE = Buffer.from(String(Number.MAX_SAFE_INTEGER), "latin1");
 export class CsvBytesWriter {
   private out = Buffer.allocUnsafe(1 << 17);
   private pos = 0;
+  private readonly at: ValueAt = { s: 0, e: 0 };
 
   constructor(
     private readonly plan: CsvBytesPlan,
@@ -137,34 +139,20 @@ export class CsvBytesWriter {
     const end = b.length;
     const ways = this.plan.ways;
     const n = ways.length;
+    const at = this.at;
     let p = 0;
     for (let r = 0; r < batch.rows; r++) {
       for (let i = 0; i < n; i++) {
-        if (p >= end) this.broken();
-        let len = b[p++]!;
-        if (len >= 0xfb) {
-          if (len === 0xfb) {
-            // NULL: the empty unquoted field
-            this.room(1);
-            if (i > 0) this.out[this.pos++] = COMMA;
-            continue;
-          }
-          if (len === 0xfc) {
-            len = b[p]! | (b[p + 1]! << 8);
-            p += 2;
-          } else if (len === 0xfd) {
-            len = b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16);
-            p += 3;
-          } else if (len === 0xfe) {
-            if (p + 8 > end) this.broken();
-            len = b.readUInt32LE(p) + b.readUInt32LE(p + 4) * 2 ** 32;
-            p += 8;
-          } else this.broken();
+        p = readValue(b, p, at);
+        if (p < 0) this.broken();
+        if (at.s < 0) {
+          // NULL: the empty unquoted field
+          this.room(1);
+          if (i > 0) this.out[this.pos++] = COMMA;
+          continue;
         }
-        const s = p;
-        const e = p + len;
-        if (e > end) this.broken();
-        p = e;
+        const s = at.s;
+        const e = at.e;
         const way = ways[i]!;
         switch (way) {
           case Way.Text:
@@ -178,7 +166,7 @@ export class CsvBytesWriter {
             this.ascii(this.plan.numberText[i]!(Number.parseFloat(b.toString("latin1", s, e))), i > 0);
             break;
           case Way.Base64:
-            if (len === 0) this.ascii('""', i > 0);
+            if (e === s) this.ascii('""', i > 0);
             else this.ascii(b.toString("base64", s, e), i > 0);
             break;
           default:

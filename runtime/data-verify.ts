@@ -161,6 +161,8 @@ export function canonical(v: SqlValue | undefined, col: VerifyColumn): string | 
 /** cyrb53's starting state (fast, well mixed; not meant to resist forgery). */
 const SEED1 = 0xdeadbeef;
 const SEED2 = 0x41c6ce57;
+const M1 = 2654435761;
+const M2 = 1597334677;
 
 /** cyrb53's last step: the two 32-bit halves from the state after the last character. */
 function finish(h1: number, h2: number): [number, number] {
@@ -169,16 +171,133 @@ function finish(h1: number, h2: number): [number, number] {
   return [a >>> 0, b >>> 0];
 }
 
-/** The hash of a whole text: the plain way, which TableDigest.rowHash gives fed value by value. */
+/** The hash of a whole text: the plain way, which RowHasher gives fed value by value. */
 export function hashText(text: string): [number, number] {
   let h1 = SEED1;
   let h2 = SEED2;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+    h1 = Math.imul(h1 ^ ch, M1);
+    h2 = Math.imul(h2 ^ ch, M2);
   }
   return finish(h1, h2);
+}
+
+/**
+ * A row's hash made value by value: hashText of its canonical text (TableDigest.rowText:
+ * NULL as `\u0001N`, a value as `\u0002`, its text, `\u0003` and its length in UTF-16
+ * units; the length after the text, so bytes can be hashed as they are decoded).
+ * cyrb53's steps are written out: this runs for every value of a million rows, twice.
+ */
+export class RowHasher {
+  private h1 = SEED1;
+  private h2 = SEED2;
+
+  start(): void {
+    this.h1 = SEED1;
+    this.h2 = SEED2;
+  }
+
+  /** A NULL: `\u0001N`. */
+  nul(): void {
+    this.h1 = Math.imul(Math.imul(this.h1 ^ 1, M1) ^ 78, M1);
+    this.h2 = Math.imul(Math.imul(this.h2 ^ 1, M2) ^ 78, M2);
+  }
+
+  /** A value's canonical text. */
+  text(c: string): void {
+    let h1 = Math.imul(this.h1 ^ 2, M1);
+    let h2 = Math.imul(this.h2 ^ 2, M2);
+    const n = c.length;
+    for (let j = 0; j < n; j++) {
+      const ch = c.charCodeAt(j);
+      h1 = Math.imul(h1 ^ ch, M1);
+      h2 = Math.imul(h2 ^ ch, M2);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+    this.length(n);
+  }
+
+  /**
+   * A value whose canonical text is the UTF-8 bytes b[s, e) decoded, fed as the
+   * UTF-16 units of that text (the same as text(b.toString("utf8", s, e))); with
+   * `quoted`, each `""` in the bytes stands for one `"` (a quoted CSV field's
+   * inside). false, and nothing fed, when the bytes are not valid UTF-8.
+   */
+  utf8(b: Uint8Array, s: number, e: number, quoted = false): boolean {
+    let h1 = Math.imul(this.h1 ^ 2, M1);
+    let h2 = Math.imul(this.h2 ^ 2, M2);
+    let n = 0;
+    let k = s;
+    while (k < e) {
+      const c = b[k]!;
+      if (c < 0x80) {
+        h1 = Math.imul(h1 ^ c, M1);
+        h2 = Math.imul(h2 ^ c, M2);
+        n++;
+        k += quoted && c === 0x22 ? 2 : 1;
+        continue;
+      }
+      let cp: number;
+      if (c >= 0xc2 && c <= 0xdf) {
+        const c1 = b[k + 1]!;
+        if (k + 1 >= e || (c1 & 0xc0) !== 0x80) return false;
+        cp = ((c & 0x1f) << 6) | (c1 & 0x3f);
+        k += 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        const c1 = b[k + 1]!;
+        const c2 = b[k + 2]!;
+        if (k + 2 >= e || (c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80) return false;
+        if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f)) return false; // overlong, or a surrogate
+        cp = ((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f);
+        k += 3;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        const c1 = b[k + 1]!;
+        const c2 = b[k + 2]!;
+        const c3 = b[k + 3]!;
+        if (k + 3 >= e || (c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) return false;
+        if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return false; // overlong, or beyond U+10FFFF
+        const x = (((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)) - 0x10000;
+        const hi = 0xd800 + (x >> 10);
+        h1 = Math.imul(h1 ^ hi, M1);
+        h2 = Math.imul(h2 ^ hi, M2);
+        n++;
+        cp = 0xdc00 + (x & 0x3ff);
+        k += 4;
+      } else return false;
+      h1 = Math.imul(h1 ^ cp, M1);
+      h2 = Math.imul(h2 ^ cp, M2);
+      n++;
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+    this.length(n);
+    return true;
+  }
+
+  /** `\u0003` and the text's length, ending a value. */
+  private length(n: number): void {
+    let h1 = Math.imul(this.h1 ^ 3, M1);
+    let h2 = Math.imul(this.h2 ^ 3, M2);
+    if (n < 10) {
+      h1 = Math.imul(h1 ^ (48 + n), M1);
+      h2 = Math.imul(h2 ^ (48 + n), M2);
+    } else {
+      const len = String(n);
+      for (let j = 0; j < len.length; j++) {
+        const ch = len.charCodeAt(j);
+        h1 = Math.imul(h1 ^ ch, M1);
+        h2 = Math.imul(h2 ^ ch, M2);
+      }
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+  }
+
+  end(): [number, number] {
+    return finish(this.h1, this.h2);
+  }
 }
 
 // Speed: a million rows are hashed twice per table (as sent, as read back), so each
@@ -228,14 +347,13 @@ function canonicalFor(col: VerifyColumn): (v: SqlValue) => string | undefined {
   }
 }
 
-const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
 /** Row count and an order-independent checksum of rows (the sum of their hashes, mod 2^32 per half). */
 export class TableDigest {
   rows = 0;
   private a = 0;
   private b = 0;
   private readonly canon: ((v: SqlValue) => string | undefined)[];
+  private readonly hasher = new RowHasher();
 
   constructor(readonly columns: readonly VerifyColumn[]) {
     this.canon = columns.map(canonicalFor);
@@ -246,49 +364,39 @@ export class TableDigest {
     let text = "";
     for (let i = 0; i < this.columns.length; i++) {
       const c = canonical(values[i], this.columns[i]!);
-      text += c === undefined ? "\u0001N" : `\u0002${c.length}:${c}`;
+      text += c === undefined ? "\u0001N" : `\u0002${c}\u0003${c.length}`;
     }
     return text;
   }
 
-  /** hashText(rowText(values)), fed value by value (cyrb53's steps written out: this runs for every value). */
+  /** hashText(rowText(values)), fed value by value. */
   rowHash(values: readonly (SqlValue | undefined)[]): [number, number] {
-    let h1 = SEED1;
-    let h2 = SEED2;
+    const h = this.hasher;
+    h.start();
     const canon = this.canon;
     for (let i = 0; i < canon.length; i++) {
       const v = values[i];
       const c = v === null || v === undefined ? undefined : canon[i]!(v);
-      if (c === undefined) {
-        h1 = Math.imul(Math.imul(h1 ^ 1, 2654435761) ^ 78, 2654435761); // "\u0001N"
-        h2 = Math.imul(Math.imul(h2 ^ 1, 1597334677) ^ 78, 1597334677);
-        continue;
-      }
-      h1 = Math.imul(h1 ^ 2, 2654435761);
-      h2 = Math.imul(h2 ^ 2, 1597334677);
-      const n = c.length;
-      const len = n < 10 ? DIGITS[n]! : String(n);
-      for (let j = 0; j < len.length; j++) {
-        const ch = len.charCodeAt(j);
-        h1 = Math.imul(h1 ^ ch, 2654435761);
-        h2 = Math.imul(h2 ^ ch, 1597334677);
-      }
-      h1 = Math.imul(h1 ^ 58, 2654435761); // ":"
-      h2 = Math.imul(h2 ^ 58, 1597334677);
-      for (let j = 0; j < n; j++) {
-        const ch = c.charCodeAt(j);
-        h1 = Math.imul(h1 ^ ch, 2654435761);
-        h2 = Math.imul(h2 ^ ch, 1597334677);
-      }
+      if (c === undefined) h.nul();
+      else h.text(c);
     }
-    return finish(h1, h2);
+    return h.end();
   }
 
-  add(values: readonly (SqlValue | undefined)[]): void {
-    const [h1, h2] = this.rowHash(values);
+  /** A row hashed by the caller (with a RowHasher, the same way as rowHash). */
+  addHash([h1, h2]: [number, number]): void {
     this.a = (this.a + h1) >>> 0;
     this.b = (this.b + h2) >>> 0;
     this.rows++;
+  }
+
+  /** Per column: a (non-NULL) value's canonical text, as rowHash takes it. */
+  canonicalOf(i: number, v: SqlValue): string | undefined {
+    return this.canon[i]!(v);
+  }
+
+  add(values: readonly (SqlValue | undefined)[]): void {
+    this.addHash(this.rowHash(values));
   }
 
   get checksum(): string {

@@ -49,6 +49,7 @@ import {
 import { ProgressMeter, type ProgressListener } from "./data-progress.js";
 import { web2pyTableWords, web2pyTypes } from "./web2py-tables.js";
 import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns } from "./data-csv-bytes.js";
+import { DigestBytes, digestBytesPlan, verifyBytesSwitch } from "./data-verify-bytes.js";
 import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 import { makeDirs } from "./make-dirs.js";
 
@@ -344,6 +345,37 @@ async function writeCsvBytes(
 }
 
 /**
+ * The speed path of a verify's read back (data-verify-bytes.ts): the table's raw
+ * bytes hashed into `digest`. false when the table must be read the plain way
+ * (into a new digest: this one may hold part of it), decided before a row is read
+ * (no raw rows, a column of a kind not known there) or found half-way.
+ */
+async function digestBytes(db: DatabaseDriver, table: string, columns: ColumnInfo[], digest: TableDigest): Promise<boolean> {
+  if (db.rawTextRows === undefined || !verifyBytesSwitch.on) return false;
+  const sql = selectRows(db, table, columns);
+  // The columns' kinds, asked of an empty result first: a table that goes the plain way is not read twice.
+  const probe = await db.rawTextRows(`${sql} LIMIT 0`, STREAM_ROWS);
+  if (probe === undefined) return false;
+  await probe.discard();
+  const ways = digestBytesPlan(probe.columns, digest);
+  if (ways === undefined) return false;
+  const raw = await db.rawTextRows(sql, STREAM_ROWS);
+  if (raw === undefined) return false;
+  if (!sameColumns(raw.columns, probe.columns)) {
+    await raw.discard();
+    return false;
+  }
+  const hasher = new DigestBytes(ways, digest, db.label);
+  try {
+    for await (const batch of raw.batches()) hasher.add(batch);
+  } catch (e) {
+    if (e instanceof NotPlainBytes || e instanceof RawRowsLost) return false;
+    throw e;
+  }
+  return true;
+}
+
+/**
  * Per column of the lossless csv: a (non-NULL) value as its CSV field, quoted
  * where needed and '' written `""` (NULL, the empty unquoted field, is the
  * caller's). Made once per column, so each value costs no type test.
@@ -591,6 +623,8 @@ type Cell = string | typeof NULL_FIELD;
 
 const REAL_TYPE = /^\s*(real|float|double)\b/i;
 /** Types where web2py stores no empty string: '' in a file means NULL there. */
+const YEAR_TYPE = /^\s*year\b/i;
+const INTEGER_TEXT = /^\s*[-+]?\d{1,4}\s*$/;
 const NON_TEXT_TYPE =
   /^\s*(tinyint|smallint|mediumint|int|integer|bigint|real|float|double|decimal|dec|numeric|bit|bool|boolean|date|datetime|timestamp|time|year)\b/i;
 
@@ -1357,6 +1391,8 @@ class TableLoader {
   private sink: RowSink | undefined;
   /** Per column: CHARACTER SET utf8 (checked for 4-byte characters while loading). */
   private narrow: boolean[] | undefined;
+  /** Per column: a YEAR, whose text is sent as a number (dialect yearTextIsNotNumber); undefined when none is. */
+  private readonly year: boolean[] | undefined;
 
   constructor(
     private readonly db: DatabaseDriver,
@@ -1374,6 +1410,8 @@ class TableLoader {
     this.sent = new TableDigest(verifyColumns(columns, db.engine));
     this.boundRows = columns.length === 0 ? 0 : Math.min(INSERT_ROWS, Math.floor(db.maxParams / columns.length));
     this.placeholders = `(${columns.map(() => "?").join(", ")})`;
+    const year = columns.map((c) => dialectOf(db.engine).yearTextIsNotNumber && YEAR_TYPE.test(c.type));
+    this.year = year.includes(true) ? year : undefined;
   }
 
   /** Deletes the table's rows, then opens the engine's bulk load where it has one. */
@@ -1413,6 +1451,7 @@ class TableLoader {
   /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */
   private stored(v: SqlValue, i: number): SqlValue {
     if (typeof v === "number" && (Number.isNaN(v) || Object.is(v, -0))) return Number.isNaN(v) ? null : 0; // as the literals had it
+    if (this.year?.[i] && typeof v === "string" && INTEGER_TEXT.test(v)) return Number(v);
     if (!this.web2py) return v;
     const type = this.columns[i]!.type;
     if (v === "" && NON_TEXT_TYPE.test(type)) return null;
@@ -1518,13 +1557,14 @@ class TableLoader {
    * `sourceRows` (what was read from) lets a difference name its row.
    */
   async verify(sourceRows?: SourceRows): Promise<number> {
-    const held = new TableDigest(this.sent.columns);
+    let held = new TableDigest(this.sent.columns);
     const read = this.readColumns();
     if (read.length === 0) {
       // A table given without columns (web2py writes none for an empty table): its rows are counted.
       const [row] = await this.db.query(`SELECT count(*) AS n FROM ${quoteIdent(this.table, this.db.engine)}`);
       for (let n = Number(row?.n ?? 0); n > 0; n--) held.add([]);
-    } else {
+    } else if (!(await digestBytes(this.db, this.table, read, held))) {
+      held = new TableDigest(this.sent.columns);
       for await (const page of readRows(this.db, this.table, read)) {
         for (const r of page) held.add(r);
       }

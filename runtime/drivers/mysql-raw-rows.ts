@@ -237,3 +237,43 @@ export function rawTextRows(conn: CoreConnection, sql: string, batch: number, la
     query.once("end", decide);
   }).catch((e: unknown) => fail(e));
 }
+
+/** Where readValue found a value in a row's bytes: [s, e), s = -1 for NULL. */
+export interface ValueAt {
+  s: number;
+  e: number;
+}
+
+/**
+ * Reads the length-coded value at p of a RawRowBatch's bytes into `at` (reused by
+ * the caller: nothing is made per value); the position after it, or -1 when the
+ * bytes end inside it or its length is not one the protocol writes.
+ */
+export function readValue(b: Buffer, p: number, at: ValueAt): number {
+  const end = b.length;
+  if (p >= end) return -1;
+  let len = b[p++]!;
+  if (len >= 0xfb) {
+    if (len === 0xfb) {
+      at.s = -1;
+      at.e = -1;
+      return p;
+    }
+    if (len === 0xfc) {
+      len = b[p]! | (b[p + 1]! << 8);
+      p += 2;
+    } else if (len === 0xfd) {
+      len = b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16);
+      p += 3;
+    } else if (len === 0xfe) {
+      if (p + 8 > end) return -1;
+      len = b.readUInt32LE(p) + b.readUInt32LE(p + 4) * 2 ** 32;
+      p += 8;
+    } else return -1;
+  }
+  const e = p + len;
+  if (e > end) return -1;
+  at.s = p;
+  at.e = e;
+  return e;
+}

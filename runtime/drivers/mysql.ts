@@ -132,6 +132,8 @@ function infileStream(path: string): Readable {
 
 /** Column types whose values a load sends in hex (UNHEX on the server): bytes, not text. */
 const BINARY_TYPE = /^\s*(?:tiny|medium|long)?blob\b|^\s*(?:var)?binary\b|^\s*bit\b/i;
+/** YEAR: the text '0' (what LOAD DATA reads every field as) is the year 2000, the number 0 the year 0000. */
+const YEAR_TYPE = /^\s*year\b/i;
 
 /** Bytes bound for a text column: their text when they are UTF-8, else a refusal naming the column. */
 function loadText(v: Buffer, label: string, table: string, column: string): string {
@@ -370,8 +372,11 @@ class MysqlDriver implements DatabaseDriver {
     const unregister = registerInfile(name, () => feed);
     const binary = columns.map((c) => BINARY_TYPE.test(c.type));
     const q = (n: string) => quoteIdent(n, "mysql");
-    const list = columns.map((c, i) => (binary[i] ? `@runbook_${i}` : q(c.name))).join(", ");
-    const sets = columns.flatMap((c, i) => (binary[i] ? [`${q(c.name)} = UNHEX(@runbook_${i})`] : []));
+    const year = columns.map((c) => YEAR_TYPE.test(c.type));
+    const list = columns.map((c, i) => (binary[i] || year[i] ? `@runbook_${i}` : q(c.name))).join(", ");
+    const sets = columns.flatMap((c, i) =>
+      binary[i] ? [`${q(c.name)} = UNHEX(@runbook_${i})`] : year[i] ? [`${q(c.name)} = CAST(@runbook_${i} AS SIGNED)`] : [],
+    );
     const sql =
       `LOAD DATA LOCAL INFILE ${sqlQuote(name, "mysql")} INTO TABLE ${q(table)} CHARACTER SET utf8mb4 ` +
       `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\n' (${list})` +

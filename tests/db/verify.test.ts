@@ -11,7 +11,7 @@ import type { DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { openRemoteSqlite } from "../../runtime/drivers/remote-sqlite.js";
 import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
-import { canonical, hashText, TableDigest, valueClass, verifyColumns } from "../../runtime/data-verify.js";
+import { canonical, hashText, RowHasher, TableDigest, valueClass, verifyColumns } from "../../runtime/data-verify.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { allRows, loadFixture, MYSQL_SCHEMA, newSqlite, SQLITE_SCHEMA, TABLES, useTempFiles } from "./fixtures.js";
 import { fakeHost } from "./fake-host.js";
@@ -92,6 +92,34 @@ describe("the canonical text of a value", () => {
       }
     }
     expect(compared).toBe(types.length * values.length);
+  });
+
+  it("UTF-8 bytes hashed as they are decoded give the hash of their text; bytes that are not UTF-8 are refused, nothing fed", () => {
+    const texts = ["", "a", "plain 123", "Zoë", "日本語", "🐕", "a🐕b\u00e9\u0800\uffff", "\u{10ffff}", "x".repeat(15), "say \"hi\"", '""', "\u0080\u07ff", "a\r\nb,c"];
+    const hashOf = (feed: (h: RowHasher) => void) => {
+      const h = new RowHasher();
+      h.start();
+      feed(h);
+      h.text("after");
+      return h.end();
+    };
+    for (const t of texts) {
+      const plain = hashOf((h) => h.text(t));
+      expect(hashOf((h) => expect(h.utf8(Buffer.from(t, "utf8"), 0, Buffer.byteLength(t))).toBe(true)), t).toEqual(plain);
+      // Inside a quoted CSV field, with "" for each quote and the field within other bytes.
+      const field = Buffer.from(`,"${t.replaceAll('"', '""')}",`, "utf8");
+      expect(hashOf((h) => expect(h.utf8(field, 2, field.length - 2, true)).toBe(true)), t).toEqual(plain);
+    }
+    const bad = [[0xff], [0xc0, 0x80], [0xc3], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x9f, 0x90], [0x61, 0x80], [0xe6, 0x97, 0x41]];
+    for (const b of bad) {
+      const h = new RowHasher();
+      h.start();
+      const before = h.end();
+      expect(h.utf8(Buffer.from([...b, 0x41]), 0, b.length), b.join(" ")).toBe(false);
+      expect(h.end()).toEqual(before);
+      // What the bytes decode to with replacement characters is not what utf8() would have fed.
+      expect(Buffer.from(b).toString("utf8")).toContain("\ufffd");
+    }
   });
 
   it("a checksum does not depend on the order of rows, and sees a changed value, a lost row and a duplicated one", () => {
