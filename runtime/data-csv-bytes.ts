@@ -19,9 +19,13 @@ import { readValue, type ValueAt } from "./drivers/mysql-raw-rows.js";
 /** Test switch: false sends every table the plain way. */
 export const csvBytesSwitch = { on: true };
 
-/** The bytes say something the plain way would write differently: write the table the plain way. */
+/**
+ * The bytes say something the plain way would take otherwise than a speed path
+ * (here, data-verify-bytes.ts, data-import-bytes.ts) can: the table goes the plain
+ * way. not-strict: a csv file not in the strict form the export writes.
+ */
 export class NotPlainBytes extends Error {
-  constructor(readonly why: "not-utf8" | "not-ascii") {
+  constructor(readonly why: "not-utf8" | "not-ascii" | "not-strict") {
     super(why);
     this.name = "NotPlainBytes";
   }

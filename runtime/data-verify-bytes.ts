@@ -14,7 +14,7 @@ import { assertNever } from "../language/assert.js";
 import { DriverError, type RawColumn, type RawColumnKind, type RawRowBatch } from "./drivers/driver.js";
 import { readValue, type ValueAt } from "./drivers/mysql-raw-rows.js";
 import { NotPlainBytes } from "./data-csv-bytes.js";
-import { RowHasher, type TableDigest, type ValueClass } from "./data-verify.js";
+import { plainIntegerBytes, RowHasher, type TableDigest, type ValueClass } from "./data-verify.js";
 
 /** Test switch: false reads every table back the plain way. */
 export const verifyBytesSwitch = { on: true };
@@ -59,9 +59,6 @@ export function digestBytesPlan(raw: readonly RawColumn[], digest: TableDigest):
   return ways;
 }
 
-/** Digits in an integer that is safe as a double whatever they are (15 nines < 2^53). */
-const SAFE_DIGITS = 15;
-
 /** Adds raw row batches to a digest, as digest.add would add the rows stream() makes of them. */
 export class DigestBytes {
   private readonly hasher = new RowHasher();
@@ -104,7 +101,7 @@ export class DigestBytes {
             this.value(i, b.toString("latin1", s, e));
             break;
           case Way.Integer:
-            if (!plainInteger(b, s, e) || this.digest.columns[i]!.cls !== "integer" || !h.utf8(b, s, e)) this.value(i, integerValue(b.toString("latin1", s, e)));
+            if (!plainIntegerBytes(b, s, e) || this.digest.columns[i]!.cls !== "integer" || !h.utf8(b, s, e)) this.value(i, integerValue(b.toString("latin1", s, e)));
             break;
           case Way.Float:
             this.value(i, Number.parseFloat(b.toString("latin1", s, e)));
@@ -131,19 +128,6 @@ export class DigestBytes {
   private broken(): never {
     throw new DriverError(`${this.label}: a row came in a form the read back cannot read`, "protocol");
   }
-}
-
-/** Digits as String(n) of themselves gives them back (optional `-`, no leading zero, not `-0`), few enough to be safe. */
-function plainInteger(b: Buffer, s: number, e: number): boolean {
-  let k = b[s] === 0x2d ? s + 1 : s;
-  const digits = e - k;
-  if (digits === 0 || digits > SAFE_DIGITS) return false;
-  if (b[k] === 0x30) return digits === 1 && k === s;
-  for (; k < e; k++) {
-    const c = b[k]!;
-    if (c < 0x30 || c > 0x39) return false;
-  }
-  return true;
 }
 
 /** What mysql2 (supportBigNumbers, bigNumberStrings) makes of an integer's text: a number when it is safe, else the text. */

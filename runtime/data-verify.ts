@@ -321,6 +321,22 @@ function plainInteger(v: string): boolean {
   return true;
 }
 
+/** Digits in an integer that is safe as a double whatever they are (15 nines < 2^53). */
+const SAFE_DIGITS = 15;
+
+/** Bytes s..e are an integer's canonical text as they are (plainInteger: optional `-`, no leading zero, not `-0`), with few enough digits to be safe as a double. */
+export function plainIntegerBytes(b: Uint8Array, s: number, e: number): boolean {
+  let k = b[s] === 0x2d ? s + 1 : s;
+  const digits = e - k;
+  if (digits === 0 || digits > SAFE_DIGITS) return false;
+  if (b[k] === 0x30) return digits === 1 && k === s;
+  for (; k < e; k++) {
+    const c = b[k]!;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /** Per column: a non-NULL value's canonical text (the same as canonical()). */
 function canonicalFor(col: VerifyColumn): (v: SqlValue) => string | undefined {
   switch (col.cls) {

@@ -50,6 +50,7 @@ import { ProgressMeter, type ProgressListener } from "./data-progress.js";
 import { web2pyTableWords, web2pyTypes } from "./web2py-tables.js";
 import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns } from "./data-csv-bytes.js";
 import { DigestBytes, digestBytesPlan, verifyBytesSwitch } from "./data-verify-bytes.js";
+import { CsvToLoad, importBytesSwitch, loadBytesWays } from "./data-import-bytes.js";
 import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 import { makeDirs } from "./make-dirs.js";
 
@@ -1164,16 +1165,22 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, tables: Ma
           return v;
         });
       const header = headerNames(t.name, t.columns);
-      let records = 0;
-      const tail = await readCsvFile(join(dir, t.file), (r, n) => {
-        const problem = recordProblem(t.file, r, n, header);
-        if (problem !== undefined) throw damaged(problem);
-        if (n === 0) return;
-        records++;
-        meter.add(1);
-        return loader.add(decode(r));
-      });
-      if (tail.length > 0) throw damaged(backupWords.cutShort(t.file));
+      const file = join(dir, t.file);
+      let records = t.columns.every((c) => c.encoding === "text") ? await loader.addFileBytes(file, Buffer.from(csvRow(header, true), "utf8"), (n) => meter.add(n)) : undefined;
+      if (records === undefined) {
+        meter.startTable(table, t.rows);
+        let read = 0;
+        const tail = await readCsvFile(file, (r, n) => {
+          const problem = recordProblem(t.file, r, n, header);
+          if (problem !== undefined) throw damaged(problem);
+          if (n === 0) return;
+          read++;
+          meter.add(1);
+          return loader.add(decode(r));
+        });
+        if (tail.length > 0) throw damaged(backupWords.cutShort(t.file));
+        records = read;
+      }
       if (records !== t.rows) throw damaged(backupWords.rowsDiffer(t.file, records, t.rows));
       // A difference is looked for row by row in the file (written in key order), read again (a failure's cost only).
       const fileRows = async function* (): AsyncGenerator<SqlValue[][]> {
@@ -1382,7 +1389,7 @@ class TableLoader {
   /** The batch's rows as sent, to say which value a database refused. */
   private batchValues: SqlValue[][] = [];
   private readonly prefix: string;
-  private readonly sent: TableDigest;
+  private sent: TableDigest;
   /** Rows per INSERT with bound values; 0 where the database cannot bind in a transaction (literals then). */
   private readonly boundRows: number;
   /** `(?, ?, …)` for one row. */
@@ -1446,6 +1453,37 @@ class TableLoader {
       return new DriverError(charsetRefused({ db: this.db.label, table: this.table, column: this.columns[i]!.name, char: m[0], row: rowKey(this.columns, row) }), "charset");
     }
     return undefined;
+  }
+
+  /**
+   * The rows of a csv backup's file (text-encoded columns, the export's header),
+   * sent to the engine's bulk load straight from the file's bytes
+   * (data-import-bytes.ts); the rows read. undefined when the file is for the plain
+   * way: decided before a row is sent (no load that takes records, a column whose
+   * rows must be looked at), or found half-way, when the load is started again.
+   */
+  async addFileBytes(path: string, header: Buffer, onRows: (rows: number) => void): Promise<number | undefined> {
+    const sink = this.sink;
+    if (!importBytesSwitch.on || sink?.addRecords === undefined || this.narrow || this.web2py || this.columns.length === 0 || this.batchRows > 0) return undefined;
+    const reader = new CsvToLoad(loadBytesWays(this.sent), this.sent, (text, i) => this.stored(text, i), header);
+    const send = async ({ records, rows }: { records: Buffer; rows: number }) => {
+      onRows(rows);
+      const wait = sink.addRecords!(records);
+      if (wait) await wait;
+    };
+    try {
+      for await (const chunk of fileChunks(path)) await send(reader.push(chunk));
+      await send(reader.end());
+    } catch (e) {
+      if (!(e instanceof NotPlainBytes)) throw e;
+      // What was sent is loaded, then deleted with the rest: the table starts again, empty.
+      this.sink = undefined;
+      await sink.end().catch(() => undefined);
+      this.sent = new TableDigest(this.sent.columns);
+      await this.clear();
+      return undefined;
+    }
+    return reader.rows;
   }
 
   /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */

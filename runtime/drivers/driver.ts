@@ -211,6 +211,12 @@ export class StatementError extends DriverError {
 export interface RowSink {
   /** Takes a row (values in the columns' order); a promise when the server must catch up first. */
   add(row: readonly SqlValue[]): Promise<void> | undefined;
+  /**
+   * Takes rows already in the load's own form, where the engine's load has one (MySQL:
+   * fields separated by `,`, each `"…"` with `""` for a quote or a bare NULL, a record
+   * ending in LF; the columns' order): runtime/data-import-bytes.ts writes them.
+   */
+  addRecords?(records: Buffer): Promise<void> | undefined;
   /** Sends the rest and ends the load; the number of rows the table took. */
   end(): Promise<number>;
 }

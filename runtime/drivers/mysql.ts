@@ -401,12 +401,15 @@ class MysqlDriver implements DatabaseDriver {
     // mysql2 writes what the feed gives it to the connection at once, whatever the
     // socket holds: the socket's own queue is what says the server is behind.
     const socket = (this.conn as unknown as { connection: { stream: Duplex } }).connection.stream;
-    const send = async (): Promise<void> => {
-      const chunk = Buffer.from(text, "utf8");
-      text = "";
+    const send = async (chunk: Buffer): Promise<void> => {
       if (failed !== undefined) await done;
       if (!feed.write(chunk)) await Promise.race([once(feed, "drain"), done]);
       if (socket.writableLength > 1 << 20) await Promise.race([once(socket, "drain"), done]);
+    };
+    const sendText = (): Promise<void> => {
+      const chunk = Buffer.from(text, "utf8");
+      text = "";
+      return send(chunk);
     };
     // Ended early by a failure elsewhere (the transaction rolls back): the statement
     // ends with what was sent, so the connection is free for the ROLLBACK.
@@ -421,11 +424,15 @@ class MysqlDriver implements DatabaseDriver {
         let line = "";
         for (let i = 0; i < row.length; i++) line += (i > 0 ? "," : "") + field(row[i], i);
         text += line + "\n";
-        return text.length >= 1 << 16 ? send() : undefined;
+        return text.length >= 1 << 16 ? sendText() : undefined;
+      },
+      addRecords: (records) => {
+        if (text.length > 0) throw new Error("addRecords after add: the rows would go out of order");
+        return records.length > 0 ? send(records) : undefined;
       },
       end: async () => {
         try {
-          if (text.length > 0) await send();
+          if (text.length > 0) await sendText();
           feed.end();
           return await done;
         } finally {
