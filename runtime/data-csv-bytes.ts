@@ -99,9 +99,12 @@ const SHORT = 32;
 /** The digits of Number.MAX_SAFE_INTEGER: an integer beyond it mysql2 gives as its text. */
 const MAX_SAFE = Buffer.from(String(Number.MAX_SAFE_INTEGER), "latin1");
 
+/** The writer's buffer to start with (it grows for a long row). */
+const OUT_BYTES = 1 << 17;
+
 /** Writes raw row batches as csv records into one growing buffer, taken out with take(). */
 export class CsvBytesWriter {
-  private out = Buffer.allocUnsafe(1 << 17);
+  private out = Buffer.allocUnsafe(OUT_BYTES);
   private pos = 0;
   private readonly at: ValueAt = { s: 0, e: 0 };
 
@@ -118,10 +121,11 @@ export class CsvBytesWriter {
   /**
    * The records written so far (whole records: never a character cut in two),
    * checked to be UTF-8 (one check for the lot: fields are separated by ASCII, so
-   * the whole is UTF-8 only when each text field is). Valid until the next add().
+   * the whole is UTF-8 only when each text field is). The caller's to keep.
    */
   take(): Buffer {
     const chunk = this.out.subarray(0, this.pos);
+    this.out = Buffer.allocUnsafe(OUT_BYTES);
     this.pos = 0;
     if (!isUtf8(chunk)) throw new NotPlainBytes("not-utf8");
     return chunk;
@@ -197,6 +201,20 @@ export class CsvBytesWriter {
       this.pos = o;
       return;
     }
+    if (!asciiOnly && len < SHORT) {
+      // Copied as it is scanned: most values need no quotes.
+      let k = s;
+      let q = o;
+      for (; k < e; k++) {
+        const c = b[k]!;
+        if (c <= COMMA && (c === QUOTE || c === COMMA || c === CR || c === LF)) break;
+        out[q++] = c;
+      }
+      if (k === e) {
+        this.pos = q;
+        return;
+      }
+    }
     let quote = false;
     for (let k = s; k < e; k++) {
       const c = b[k]!;
@@ -247,8 +265,14 @@ export class CsvBytesWriter {
 
   /** A field that needs no quoting (ASCII, no `"` `,` CR LF, or already quoted). */
   private ascii(text: string, comma: boolean): void {
-    this.room(text.length + 1);
-    if (comma) this.out[this.pos++] = COMMA;
-    this.pos += this.out.write(text, this.pos, "latin1");
+    const n = text.length;
+    this.room(n + 1);
+    const out = this.out;
+    if (comma) out[this.pos++] = COMMA;
+    if (n < SHORT) {
+      let o = this.pos;
+      for (let i = 0; i < n; i++) out[o++] = text.charCodeAt(i);
+      this.pos = o;
+    } else this.pos += out.write(text, this.pos, "latin1");
   }
 }

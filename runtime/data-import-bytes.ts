@@ -29,6 +29,8 @@ const COMMA = 0x2c;
 const CR = 0x0d;
 const LF = 0x0a;
 const NULL_WORD = Buffer.from("NULL", "latin1");
+/** The load records' buffer to start with (it grows for a long record). */
+const OUT_BYTES = 1 << 17;
 /** Bytes of a record not yet whole are parsed again only once this many times as many have come. */
 const RETRY_GROWTH = 2;
 
@@ -55,7 +57,7 @@ export class CsvToLoad {
   private carried = 0;
   /** carried must reach this before the carried bytes are parsed again. */
   private retryAt = 0;
-  private out = Buffer.allocUnsafe(1 << 17);
+  private out = Buffer.allocUnsafe(OUT_BYTES);
   private pos = 0;
   private headerSeen = false;
   /** Rows read (the header not counted). */
@@ -110,7 +112,7 @@ export class CsvToLoad {
     this.carried = end - p;
     this.retryAt = this.carried * RETRY_GROWTH;
     const records = this.out.subarray(0, this.pos);
-    this.out = Buffer.allocUnsafe(this.out.length);
+    this.out = Buffer.allocUnsafe(OUT_BYTES);
     this.pos = 0;
     return { records, rows: this.rows - before };
   }

@@ -491,10 +491,28 @@ function listNames(names: string[]): string {
 }
 
 /** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
+/**
+ * An export's file goes to the disk in the background every this many bytes, so
+ * that commit's sync (the file must be on disk before it is renamed into place)
+ * waits for the last few MB only, not for the whole file at once.
+ */
+const WRITEBACK_BYTES = 16 << 20;
+
+/** p, marked as handled (its failure is thrown where it is awaited later, not as an unhandled rejection meanwhile). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 class AtomicFile {
   private buffer = "";
   private hash = createHash("sha256");
   bytes = 0;
+  /** The write under way: one at a time, while the caller makes the next bytes. */
+  private writing: Promise<unknown> | undefined;
+  /** What was written so far going to the disk, in the background (see WRITEBACK_BYTES). */
+  private syncing: Promise<unknown> | undefined;
+  private unsynced = 0;
   private constructor(
     private readonly handle: FileHandle,
     private readonly temp: string,
@@ -532,17 +550,37 @@ class AtomicFile {
     await this.writeBytes(data);
   }
 
-  /** Bytes to write after the text given so far; `data` may be reused once this resolves. */
+  /**
+   * Bytes to write after the text given so far. `data` becomes the file's (it is
+   * written while the caller goes on: never change it afterwards). A failed write
+   * is thrown by the next call, or by commit.
+   */
   async writeBytes(data: Buffer): Promise<void> {
     if (this.buffer.length > 0) await this.flush();
     this.hash.update(data);
     const at = this.bytes;
     this.bytes += data.length;
-    await this.handle.write(data, 0, data.length, at);
+    await this.writing;
+    this.writing = handled(this.handle.write(data, 0, data.length, at));
+    this.unsynced += data.length;
+    if (this.unsynced >= WRITEBACK_BYTES && this.syncing === undefined) {
+      this.unsynced = 0;
+      const syncing = handled(this.handle.datasync()).finally(() => {
+        if (this.syncing === syncing) this.syncing = undefined;
+      });
+      this.syncing = handled(syncing);
+    }
+  }
+
+  /** Waits for the writes and the background sync under way (thrown when they failed). */
+  private async settle(): Promise<void> {
+    await this.writing;
+    await this.syncing;
   }
 
   /** Starts the file again, empty. */
   async restart(): Promise<void> {
+    await this.settle();
     this.buffer = "";
     this.hash = createHash("sha256");
     this.bytes = 0;
@@ -556,12 +594,14 @@ class AtomicFile {
 
   async commit(): Promise<void> {
     await this.flush();
+    await this.settle();
     await this.handle.sync();
     await this.handle.close();
     await rename(this.temp, this.path);
   }
 
   async abort(): Promise<void> {
+    await this.settle().catch(() => undefined);
     await this.handle.close().catch(() => undefined);
     await rm(this.temp, { force: true });
   }
