@@ -31,7 +31,6 @@ import { escapeControls } from "../runtime/views/escape-controls.js";
 import { createNdjson } from "../runtime/views/ndjson.js";
 import { createOutputSink } from "../runtime/views/output-sink.js";
 import { createPlainLog } from "../runtime/views/plain-log.js";
-import { stateLocation } from "./commands/history.js";
 import { Exit, UsageError, useColor, type CliIO } from "./io.js";
 import { printDiagnostics, readSource, shownPath } from "./source.js";
 import type { UiHandle } from "./ui/run-ui.js";
@@ -89,40 +88,6 @@ export function loadRunbook(file: string, env: string | undefined, io: CliIO) {
     return Exit.usage;
   }
   return { runbook, env: selected.env, path: source.path };
-}
-
-/** Opens the journal (--state, else $RUNBOOK_STATE or the default), lets `use` have it, and closes it. */
-export async function withJournal(io: CliIO, state: string | undefined, use: (journal: Journal) => Promise<number>): Promise<number> {
-  let location: string;
-  try {
-    location = stateLocation(state, io);
-  } catch (e) {
-    io.stderr.write(`runbook: ${maskUrlPasswords((e as Error).message)}\n`);
-    return e instanceof UsageError ? Exit.usage : Exit.failed;
-  }
-  let journal: Journal;
-  try {
-    journal = await openJournal(location, { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
-  } catch (e) {
-    if (e instanceof JournalInUseError) {
-      io.stderr.write(`runbook: ${e.message}\n`);
-      return Exit.locked;
-    }
-    if (e instanceof JournalLocationError) {
-      // A --state that is not a journal location: a usage error, as for every command.
-      io.stderr.write(`runbook: ${maskUrlPasswords(e.message)}\n`);
-      return Exit.usage;
-    }
-    const message = maskUrlPasswords((e as Error).message);
-    // A store's own refusal names the journal already (its password masked).
-    io.stderr.write(`runbook: ${e instanceof JournalOpenError ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);
-    return Exit.failed;
-  }
-  try {
-    return await use(journal);
-  } finally {
-    await journal.close().catch(() => {});
-  }
 }
 
 /**

@@ -20,7 +20,7 @@ import { escapeControls } from "../../runtime/views/escape-controls.js";
 import { Exit, type CliIO } from "../io.js";
 import { approveMessages as m } from "../messages.js";
 import { renderPlanText } from "../views/plan.js";
-import { withJournal } from "./history.js";
+import { withJournalReported } from "../journal-access.js";
 
 export interface ApproveOptions {
   state?: string;
@@ -77,7 +77,7 @@ export async function approveCommand(runId: string | undefined, opts: ApproveOpt
     return approve(bundle, undefined, opts, io);
   }
   if (runId === undefined) return fail(m.nameTheRun, Exit.usage);
-  return withJournal(opts.state, io, async (journal) => {
+  return withJournalReported(io, opts.state, async (journal) => {
     const bundle = await approvalBundle(journal, runId);
     if (typeof bundle === "string") return fail(bundle, Exit.usage);
     return approve(bundle, journal, opts, io);

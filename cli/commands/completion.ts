@@ -122,7 +122,7 @@ function stepsOf(file: string | undefined, io: CliIO): string[] {
 
 /** The newest runs' ids; nothing when the journal does not exist yet (completing creates nothing). */
 async function runIds(state: string | undefined, io: CliIO): Promise<string[]> {
-  const { stateLocation } = await import("./history.js");
+  const { stateLocation } = await import("../journal-access.js");
   const { openJournal } = await import("../../runtime/journal/index.js");
   try {
     const location = stateLocation(state, io);

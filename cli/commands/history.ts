@@ -9,15 +9,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { Exit, UsageError, useColor, type CliIO } from "../io.js";
-import {
-  AmbiguousRunIdError,
-  JournalLocationError,
-  describeLocation,
-  openJournal,
-  resolveStateLocation,
-  type Journal,
-  type RunRecord,
-} from "../../runtime/journal/index.js";
+import { withJournalReported } from "../journal-access.js";
+import { describeLocation, type RunRecord } from "../../runtime/journal/index.js";
 
 export interface HistoryOptions {
   env?: string;
@@ -30,7 +23,7 @@ export interface HistoryOptions {
 const DEFAULT_TABLE_LIMIT = 50;
 
 export async function historyCommand(file: string | undefined, opts: HistoryOptions, io: CliIO): Promise<number> {
-  return withJournal(opts.state, io, async (journal) => {
+  return withJournalReported(io, opts.state, async (journal) => {
     const runbook = file !== undefined ? runbookNameFromFile(file, io.cwd) : undefined;
     if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit <= 0)) {
       throw new UsageError(`--limit must be a positive whole number, not ${opts.limit}`);
@@ -98,41 +91,6 @@ export function statusText(r: Pick<RunRecord, "status" | "dryRun">): string {
 // ---------------------------------------------------------------------------
 // Shared by show and unlock
 
-/**
- * Opens the journal (`--state`, $RUNBOOK_STATE or the default), runs `fn`, closes it.
- * Errors become one line on stderr: usage errors exit 2, the rest 1.
- */
-export async function withJournal(state: string | undefined, io: CliIO, fn: (journal: Journal) => Promise<number>): Promise<number> {
-  let journal: Journal | undefined;
-  try {
-    journal = await openJournal(stateLocation(state, io), { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
-    return await fn(journal);
-  } catch (err) {
-    const usage = err instanceof UsageError || err instanceof JournalLocationError || err instanceof AmbiguousRunIdError;
-    io.stderr.write(`runbook: ${maskUrlPasswords(err instanceof Error ? err.message : String(err))}\n`);
-    return usage ? Exit.usage : Exit.failed;
-  } finally {
-    await journal?.close().catch((err: unknown) => {
-      io.stderr.write(`runbook: ${maskUrlPasswords(err instanceof Error ? err.message : String(err))}\n`);
-    });
-  }
-}
-
-/**
- * The journal a command names: `--state`, else $RUNBOOK_STATE, else the default
- * file; paths made absolute against the working directory. A URL of a kind the
- * journal cannot use (`postgres://…`, a typo such as `mysq://…`) is a UsageError,
- * not a local file of that name.
- */
-export function stateLocation(state: string | undefined, io: Pick<CliIO, "env" | "cwd">): string {
-  const given = [state, io.env.RUNBOOK_STATE].map((s) => s?.trim()).find((s) => s !== undefined && s !== "");
-  const scheme = given !== undefined ? /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(given)?.[1] : undefined;
-  if (scheme !== undefined && !/^(mysql|mariadb|sqlite)$/i.test(scheme)) {
-    const from = state?.trim() ? "--state" : "$RUNBOOK_STATE";
-    throw new UsageError(`${from} ${describeLocation(given!)}: a journal is a SQLite file (a path) or mysql://user@host/database, not ${scheme}://`);
-  }
-  return resolveStateLocation(state, io.env, io.cwd);
-}
 
 /** The `--state` part of a suggested command line (password masked), or "" for the default journal. */
 export function stateFlag(state: string | undefined): string {

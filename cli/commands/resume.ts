@@ -18,7 +18,8 @@ import { buildPlan } from "../../runtime/planner.js";
 import { Exit, type CliIO } from "../io.js";
 import { approveMessages } from "../messages.js";
 import { settleEarlierAttempt } from "../earlier-attempt.js";
-import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
+import { drive, loadRunbook, sessionOptions, takeLock, type SessionFlags } from "../run-session.js";
+import { withJournal } from "../journal-access.js";
 import { gitStateOf } from "../git-source.js";
 
 export interface ResumeCommandOptions extends SessionFlags {

@@ -12,7 +12,8 @@ import { buildPlan, checkSets, parseSets, sourceHash } from "../../runtime/plann
 import { compileAt, gitStateOf, repoRoot, resolveCommit } from "../git-source.js";
 import { cliMessages } from "../messages.js";
 import { Exit, type CliIO } from "../io.js";
-import { drive, loadRunbook, sessionOptions, takeLock, withJournal, type SessionFlags } from "../run-session.js";
+import { drive, loadRunbook, sessionOptions, takeLock, type SessionFlags } from "../run-session.js";
+import { withJournal } from "../journal-access.js";
 
 export interface RunCommandOptions extends SessionFlags {
   env?: string;

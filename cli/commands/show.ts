@@ -13,7 +13,8 @@ import { approvalBundle } from "./approve.js";
 import type { ApprovalRecord, ConfirmationRecord, NoteRecord, RollbackRecord, RunRecord, StepRecord } from "../../runtime/journal/index.js";
 import type { PlannedStep } from "../../runtime/plan.js";
 import { escapeControlsIn, toTerminalJson } from "../../runtime/views/escape-controls.js";
-import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusText, withJournal } from "./history.js";
+import { colorStatus, commitText, formatDuration, formatTime, stateFlag, statusText } from "./history.js";
+import { withJournalReported } from "../journal-access.js";
 
 export interface ShowOptions {
   json?: boolean;
@@ -23,7 +24,7 @@ export interface ShowOptions {
 }
 
 export async function showCommand(runId: string, opts: ShowOptions, io: CliIO): Promise<number> {
-  return withJournal(opts.state, io, async (journal) => {
+  return withJournalReported(io, opts.state, async (journal) => {
     const run = await journal.getRun(runId);
     if (!run) {
       io.stderr.write(`runbook: no run ${JSON.stringify(runId)} in the journal ${journal.location}; \`runbook history\` lists the runs\n`);

@@ -11,7 +11,8 @@ import { unlockStillRunningText } from "../../runtime/journal-errors.js";
 import type { Journal } from "../../runtime/journal/index.js";
 import { Exit, UsageError, type CliIO } from "../io.js";
 import { readSource } from "../source.js";
-import { runbookNameFromFile, withJournal } from "./history.js";
+import { runbookNameFromFile } from "./history.js";
+import { withJournalReported } from "../journal-access.js";
 
 export interface UnlockOptions {
   env: string;
@@ -35,7 +36,7 @@ async function unknownEnv(file: string, env: string, io: CliIO): Promise<string 
 }
 
 export async function unlockCommand(file: string, opts: UnlockOptions, io: CliIO): Promise<number> {
-  return withJournal(opts.state, io, async (journal) => {
+  return withJournalReported(io, opts.state, async (journal) => {
     if (opts.env === undefined || opts.env.trim() === "") throw new UsageError("unlock needs --env NAME: locks are per runbook and env");
     const runbook = runbookNameFromFile(file, io.cwd);
     if (!opts.force) {
