@@ -443,6 +443,11 @@ export function verifyFailed(f: { db: string; table: string; source: string; hel
   return `${f.db}: table ${f.table} does not hold what was written: ${what}${where}; everything was rolled back`;
 }
 
+/** A row the database refused, with where it was going and where it came from. */
+export function rowRefused(f: { refusal: string; table: string; row: string; source: string }): string {
+  return `${f.refusal} (table ${f.table}, the row ${f.row} from ${f.source}); everything was rolled back`;
+}
+
 /** A MySQL column of a 3-byte charset refused a 4-byte character (an emoji, say). */
 export function charsetRefused(f: { db: string; table: string; column: string; char: string; row: string }): string {
   const cp = `U+${f.char.codePointAt(0)!.toString(16).toUpperCase()}`;

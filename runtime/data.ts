@@ -51,7 +51,7 @@ import { web2pyTableWords, web2pyTypes } from "./web2py-tables.js";
 import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns } from "./data-csv-bytes.js";
 import { DigestBytes, digestBytesPlan, verifyBytesSwitch } from "./data-verify-bytes.js";
 import { CsvToLoad, importBytesSwitch, loadBytesWays } from "./data-import-bytes.js";
-import { charsetRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
+import { charsetRefused, rowRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 import { makeDirs } from "./make-dirs.js";
 
 export { decimalScale, pyFixed };
@@ -1428,6 +1428,8 @@ class TableLoader {
   private batchBytes = 0;
   /** The batch's rows as sent, to say which value a database refused. */
   private batchValues: SqlValue[][] = [];
+  /** Rows sent in batches before this one. */
+  private rowsFlushed = 0;
   private readonly prefix: string;
   private sent: TableDigest;
   /** Rows per INSERT with bound values; 0 where the database cannot bind in a transaction (literals then). */
@@ -1575,6 +1577,8 @@ class TableLoader {
     if (this.batchRows === 0) return;
     const rows = this.batchRows;
     const values = this.batchValues;
+    const first = this.rowsFlushed;
+    this.rowsFlushed += rows;
     this.batchRows = 0;
     this.batchBytes = 0;
     this.batchValues = [];
@@ -1589,7 +1593,41 @@ class TableLoader {
       this.batch = [];
       await this.db.execute(sql);
     } catch (e) {
-      throw (await this.explainCharset(e, values)) ?? e;
+      throw (await this.explainCharset(e, values)) ?? (await this.whichRow(e, values, first)) ?? e;
+    }
+  }
+
+  /**
+   * A refused batch's row that the database refuses alone (SQLite's "datatype
+   * mismatch" names neither table nor row): the rows tried one at a time inside a
+   * savepoint taken back afterwards, a failure's cost only. Its refusal with the
+   * table and the row (its key, else its place among the rows sent); undefined
+   * when no single row is refused or the rows cannot be tried.
+   */
+  private async whichRow(e: unknown, rows: SqlValue[][], first: number): Promise<DriverError | undefined> {
+    if (!(e instanceof DriverError)) return undefined;
+    const savepoint = `runbook_row_${randomBytes(4).toString("hex")}`;
+    try {
+      await this.db.execute(`SAVEPOINT ${savepoint}`);
+    } catch {
+      return undefined;
+    }
+    try {
+      for (let k = 0; k < rows.length; k++) {
+        const row = rows[k]!;
+        try {
+          if (this.boundRows > 0) await this.db.execute(this.prefix + this.placeholders, row);
+          else await this.db.execute(this.prefix + "(" + row.map((v) => sqlLiteral(v, this.db.engine)).join(", ") + ")");
+        } catch (one) {
+          if (!(one instanceof DriverError)) return undefined;
+          const key = rowKey(this.columns, row);
+          return new DriverError(rowRefused({ refusal: one.message, table: this.table, row: key || `number ${first + k + 1}`, source: this.source }), one.code);
+        }
+      }
+      return undefined;
+    } finally {
+      await this.db.execute(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => undefined);
+      await this.db.execute(`RELEASE SAVEPOINT ${savepoint}`).catch(() => undefined);
     }
   }
 

@@ -238,6 +238,22 @@ describe("import", () => {
     expect(await snapshot(dst)).toEqual(before);
   });
 
+  it("a refusal that names neither table nor row (datatype mismatch) is told with both: the row's key, else its number", async () => {
+    const dst = await db("typed.sqlite", "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE loose (n INTEGER, CHECK (n < 100))");
+    await dst.execute("INSERT INTO a VALUES (1, 'keep')");
+    const rows = Array.from({ length: 30 }, (_, i) => `${i + 10},v${i}\r\n`).join("");
+    const path = join(tmp.dir, "typed.csv");
+    writeFileSync(path, `TABLE a\r\na.id,a.v\r\n${rows}x7,bad\r\n41,after\r\n\r\nEND`);
+    const refused = await importFile(dst, path).then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(DriverError);
+    expect((refused as Error).message).toBe(`${dst.label}: datatype mismatch (table a, the row id=x7 from the file ${path}); everything was rolled back`);
+    // Without a key, its number among the rows sent.
+    writeFileSync(path, `TABLE loose\r\nloose.n\r\n1\r\n2\r\n300\r\n\r\nEND`);
+    await expect(importFile(dst, path)).rejects.toThrow(/CHECK constraint failed: n < 100 \(table loose, the row number 3 from the file .*\); everything was rolled back$/);
+    expect(await dst.query("SELECT * FROM a")).toEqual([{ id: 1, v: "keep" }]);
+    expect(await dst.query("SELECT count(*) AS n FROM loose")).toEqual([{ n: 0 }]);
+  });
+
   it("rolls everything back when the database refuses a row", async () => {
     const dst = await db("strict.sqlite", "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT NOT NULL); CREATE TABLE b (id INTEGER PRIMARY KEY)");
     await dst.execute("INSERT INTO a VALUES (1, 'keep'); INSERT INTO b VALUES (5)");
