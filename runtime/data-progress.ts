@@ -1,6 +1,7 @@
 // Progress of a data command (export, import, sync): rows done per table, of how
 // many when known, and the rate, reported at most every `everyMs` (a few times a
-// second) and once when each table is done. The executor turns each report into
+// second) and once when each table is done; then, for import and sync, the same
+// for the tables read back to verify them. The executor turns each report into
 // a `progress` RunEvent (events.ts); the plain log prints one every few seconds.
 
 import type { DataProgress, DataProgressKind } from "./events.js";
@@ -14,6 +15,7 @@ export class ProgressMeter {
   private started = 0;
   private last = 0;
   private tablesDone = 0;
+  private verifying = false;
 
   constructor(
     private readonly kind: DataProgressKind,
@@ -22,6 +24,12 @@ export class ProgressMeter {
     private readonly everyMs = 250,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** The tables are all written: from here on, the rows are those read back to verify them, table by table again. */
+  startVerifying(): void {
+    this.verifying = true;
+    this.tablesDone = 0;
+  }
 
   startTable(table: string, total?: number): void {
     this.table = table;
@@ -58,6 +66,7 @@ export class ProgressMeter {
       tablesDone: this.tablesDone,
       ...(this.tables !== undefined ? { tables: this.tables } : {}),
       done,
+      ...(this.verifying ? { verifying: true as const } : {}),
     });
   }
 }

@@ -351,7 +351,7 @@ async function writeCsvBytes(
  * (into a new digest: this one may hold part of it), decided before a row is read
  * (no raw rows, a column of a kind not known there) or found half-way.
  */
-async function digestBytes(db: DatabaseDriver, table: string, columns: ColumnInfo[], digest: TableDigest): Promise<boolean> {
+async function digestBytes(db: DatabaseDriver, table: string, columns: ColumnInfo[], digest: TableDigest, meter?: ProgressMeter): Promise<boolean> {
   if (db.rawTextRows === undefined || !verifyBytesSwitch.on) return false;
   const sql = selectRows(db, table, columns);
   // The columns' kinds, asked of an empty result first: a table that goes the plain way is not read twice.
@@ -368,7 +368,10 @@ async function digestBytes(db: DatabaseDriver, table: string, columns: ColumnInf
   }
   const hasher = new DigestBytes(ways, digest, db.label);
   try {
-    for await (const batch of raw.batches()) hasher.add(batch);
+    for await (const batch of raw.batches()) {
+      hasher.add(batch);
+      meter?.add(batch.rows);
+    }
   } catch (e) {
     if (e instanceof NotPlainBytes || e instanceof RawRowsLost) return false;
     throw e;
@@ -1124,7 +1127,8 @@ async function importText(db: DatabaseDriver, path: string, options: ImportOptio
       const missing = options.tables.filter((t) => !seen.has(t.toLowerCase()));
       if (missing.length > 0) throw new DriverError(`${path} has no table ${listNames(missing)}`, "no-table");
     }
-    for (const l of written) counts.push({ name: l.table, rows: await l.verify() });
+    meter.startVerifying();
+    for (const l of written) counts.push({ name: l.table, rows: await l.verify(undefined, meter) });
     return { tables: counts };
   });
 }
@@ -1235,7 +1239,8 @@ async function importBackup(db: DatabaseDriver, manifestPath: string, tables: Ma
       written.push({ loader, rows: fileRows });
       meter.endTable();
     }
-    for (const w of written) counts.push({ name: w.loader.table, rows: await w.loader.verify(w.rows) });
+    meter.startVerifying();
+    for (const w of written) counts.push({ name: w.loader.table, rows: await w.loader.verify(w.rows, meter) });
     return { tables: counts };
   });
 }
@@ -1672,17 +1677,20 @@ class TableLoader {
    * before commit), so a later table's trigger that changed this one is seen too.
    * `sourceRows` (what was read from) lets a difference name its row.
    */
-  async verify(sourceRows?: SourceRows): Promise<number> {
+  async verify(sourceRows?: SourceRows, meter?: ProgressMeter): Promise<number> {
+    meter?.startTable(this.table, this.sent.rows);
     let held = new TableDigest(this.sent.columns);
     const read = this.readColumns();
     if (read.length === 0) {
       // A table given without columns (web2py writes none for an empty table): its rows are counted.
       const [row] = await this.db.query(`SELECT count(*) AS n FROM ${quoteIdent(this.table, this.db.engine)}`);
       for (let n = Number(row?.n ?? 0); n > 0; n--) held.add([]);
-    } else if (!(await digestBytes(this.db, this.table, read, held))) {
+    } else if (!(await digestBytes(this.db, this.table, read, held, meter))) {
       held = new TableDigest(this.sent.columns);
+      meter?.startTable(this.table, this.sent.rows);
       for await (const page of readRows(this.db, this.table, read)) {
         for (const r of page) held.add(r);
+        meter?.add(page.length);
       }
     }
     if (!held.same(this.sent)) {
@@ -1693,6 +1701,7 @@ class TableLoader {
       );
     }
     if (this.db.engine === "sqlite") await this.assertCount(held.rows);
+    meter?.endTable();
     return held.rows;
   }
 
@@ -1867,7 +1876,8 @@ export async function syncTables(
         meter.endTable();
       }
       // Once every table is written: a trigger of a later one may have changed an earlier one.
-      for (const w of written) counts.push({ name: w.loader.table, rows: await w.loader.verify(w.rows) });
+      meter.startVerifying();
+      for (const w of written) counts.push({ name: w.loader.table, rows: await w.loader.verify(w.rows, meter) });
       return { tables: counts, skipped };
     }),
   );

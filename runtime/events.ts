@@ -26,6 +26,8 @@ export interface DataProgress {
   tables?: number;
   /** This table is finished (rows is its last count). */
   done: boolean;
+  /** Import and sync: the tables, all written, are being read back to verify them (rows: read back so far). */
+  verifying?: true;
 }
 
 export type StepStatus =

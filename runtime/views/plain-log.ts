@@ -304,13 +304,13 @@ export function approvalWaitingLines(e: Extract<RunEvent, { type: "approval-wait
 /** The plain log writes a data step's progress at most this often. */
 export const PROGRESS_EVERY_MS = 5000;
 
-/** "sync person: 120,000 of 1,000,000 rows (12%), 85,000 rows/s, table 2 of 3" */
+/** "sync person: 120,000 of 1,000,000 rows (12%), 85,000 rows/s, table 2 of 3"; "sync person, read back to verify: …" */
 export function progressLine(p: DataProgress): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const of = p.total !== undefined ? ` of ${n(p.total)}` : "";
   const pct = p.total ? ` (${Math.floor((100 * p.rows) / p.total)}%)` : "";
   const tables = p.tables !== undefined ? `, table ${p.tablesDone + 1} of ${p.tables}` : "";
-  return `${p.kind} ${p.table}: ${n(p.rows)}${of} rows${pct}, ${n(p.rate)} rows/s${tables}`;
+  return `${p.kind} ${p.table}${p.verifying ? ", read back to verify" : ""}: ${n(p.rows)}${of} rows${pct}, ${n(p.rate)} rows/s${tables}`;
 }
 
 const PREFLIGHT_WORD: { [S in PreflightStatus]: [Colour, string] } = {

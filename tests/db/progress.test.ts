@@ -26,14 +26,26 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The reports of each table are in order, rows only grow, and the last is done with the table's count. */
+/**
+ * The reports of each table are in order, rows only grow, and the last is done with
+ * the table's count; for import and sync, the same again for the tables read back
+ * to verify them, all after the last table was written.
+ */
 function checkReports(reports: DataProgress[], kind: DataProgress["kind"], expected: Record<string, number>, total: boolean): void {
   expect(reports.every((p) => p.kind === kind)).toBe(true);
-  for (const [table, rows] of Object.entries(expected)) {
-    const mine = reports.filter((p) => p.table === table);
-    expect(mine.at(-1)).toMatchObject({ table, rows, done: true, ...(total ? { total: rows } : {}) });
-    expect(mine.filter((p) => p.done)).toHaveLength(1);
-    for (let i = 1; i < mine.length; i++) expect(mine[i]!.rows).toBeGreaterThanOrEqual(mine[i - 1]!.rows);
+  const written = reports.filter((p) => !p.verifying);
+  const verified = reports.filter((p) => p.verifying);
+  if (kind === "export") expect(verified).toEqual([]);
+  else expect(reports.findIndex((p) => p.verifying)).toBe(written.length);
+  for (const [phase, ofPhase] of [["written", written], ["verified", verified]] as const) {
+    if (phase === "verified" && kind === "export") continue;
+    for (const [table, rows] of Object.entries(expected)) {
+      const mine = ofPhase.filter((p) => p.table === table);
+      // A read back knows the count: what was written.
+      expect(mine.at(-1), `${phase} ${table}`).toMatchObject({ table, rows, done: true, ...(total || phase === "verified" ? { total: rows } : {}) });
+      expect(mine.filter((p) => p.done)).toHaveLength(1);
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.rows).toBeGreaterThanOrEqual(mine[i - 1]!.rows);
+    }
   }
 }
 
@@ -146,5 +158,8 @@ describe("the plain log", () => {
       ),
     );
     expect(progressLine({ kind: "import", table: "t", rows: 5, rate: 2, tablesDone: 0, done: false })).toBe("import t: 5 rows, 2 rows/s");
+    expect(progressLine({ kind: "sync", table: "t", rows: 5, total: 10, rate: 2, tablesDone: 1, tables: 2, done: false, verifying: true })).toBe(
+      "sync t, read back to verify: 5 of 10 rows (50%), 2 rows/s, table 2 of 2",
+    );
   });
 });

@@ -289,8 +289,8 @@ export class UiStore {
         this.info(e.stepId, `▸ ${e.host ? `[${e.host}] ` : ""}${e.description}`);
         return;
       case "progress": {
-        const { kind, table, rows, total, rate, tablesDone, tables, done } = e;
-        this.view(e.stepId).progress = { kind, table, rows, total, rate, tablesDone, tables, done };
+        const { kind, table, rows, total, rate, tablesDone, tables, done, verifying } = e;
+        this.view(e.stepId).progress = { kind, table, rows, total, rate, tablesDone, tables, done, verifying };
         return;
       }
       case "guard":
