@@ -23,6 +23,23 @@ export function stateLocation(state: string | undefined, io: Pick<CliIO, "env" |
 }
 
 /**
+ * A journal another process holds (exit 4) or a --state that is no journal
+ * location (a usage error, as for every command): said on stderr, its exit code;
+ * undefined for anything else.
+ */
+export function journalRefusal(io: CliIO, e: unknown): number | undefined {
+  if (e instanceof JournalInUseError) {
+    io.stderr.write(`runbook: ${e.message}\n`);
+    return Exit.locked;
+  }
+  if (e instanceof JournalLocationError) {
+    io.stderr.write(`runbook: ${maskUrlPasswords(e.message)}\n`);
+    return Exit.usage;
+  }
+  return undefined;
+}
+
+/**
  * Opens the journal (--state, else $RUNBOOK_STATE or the default), lets `use`
  * have it, and closes it. A journal that cannot be opened is one line on stderr:
  * a location that is none exits 2, one another process holds 4, the rest 1.
@@ -39,15 +56,8 @@ export async function withJournal(io: CliIO, state: string | undefined, use: (jo
   try {
     journal = await openJournal(location, { env: io.env, onWarning: (m) => io.stderr.write(`runbook: warning: ${m}\n`) });
   } catch (e) {
-    if (e instanceof JournalInUseError) {
-      io.stderr.write(`runbook: ${e.message}\n`);
-      return Exit.locked;
-    }
-    if (e instanceof JournalLocationError) {
-      // A --state that is not a journal location: a usage error, as for every command.
-      io.stderr.write(`runbook: ${maskUrlPasswords(e.message)}\n`);
-      return Exit.usage;
-    }
+    const refused = journalRefusal(io, e);
+    if (refused !== undefined) return refused;
     const message = maskUrlPasswords((e as Error).message);
     // A store's own refusal names the journal already (its password masked).
     io.stderr.write(`runbook: ${e instanceof JournalOpenError ? message : `cannot open the journal at ${describeLocation(location)}: ${message}`}\n`);

@@ -12,7 +12,6 @@
 import { resolve as resolvePath } from "node:path";
 import { compile } from "../language/compile.js";
 import { hasErrors } from "../language/diagnostics.js";
-import { maskUrlPasswords } from "../language/url-password.js";
 import { selectEnv } from "../language/scope.js";
 import { approvalGate, signingKey, type SignedApproval } from "../runtime/approvals.js";
 import { Connections } from "../runtime/connections.js";
@@ -20,9 +19,9 @@ import { EventBus, type Interaction, type RunEvent } from "../runtime/events.js"
 import { execute, type ExecuteResult } from "../runtime/executor.js";
 import { flagInteraction, withFlags, type FlagAnswers } from "../runtime/interaction/flags.js";
 import { promptInteraction } from "../runtime/interaction/prompt.js";
-import { defaultStateDir, describeLocation, JournalLocationError, LockedError, openJournal, type Journal } from "../runtime/journal/index.js";
+import { defaultStateDir, LockedError, type Journal } from "../runtime/journal/index.js";
 import { localStatusDir } from "../runtime/supervisor.js";
-import { JournalError, JournalInUseError, JournalOpenError, journalIncompleteText } from "../runtime/journal-errors.js";
+import { JournalError, journalIncompleteText } from "../runtime/journal-errors.js";
 import type { Plan } from "../runtime/plan.js";
 import { Redaction } from "../runtime/redact.js";
 import { verdictSummary, type VerdictEvent } from "../runtime/verdict.js";
@@ -31,7 +30,8 @@ import { escapeControls } from "../runtime/views/escape-controls.js";
 import { createNdjson } from "../runtime/views/ndjson.js";
 import { createOutputSink } from "../runtime/views/output-sink.js";
 import { createPlainLog } from "../runtime/views/plain-log.js";
-import { Exit, UsageError, useColor, type CliIO } from "./io.js";
+import { Exit, useColor, type CliIO } from "./io.js";
+import { journalRefusal } from "./journal-access.js";
 import { printDiagnostics, readSource, shownPath } from "./source.js";
 import type { UiHandle } from "./ui/run-ui.js";
 import type { EarlierStep } from "./ui/store/index.js";
@@ -104,15 +104,8 @@ export async function takeLock(io: CliIO, file: string, take: () => Promise<void
       io.stderr.write(`runbook: ${lockedMessage(e, file)}\n`);
       return Exit.locked;
     }
-    if (e instanceof JournalInUseError) {
-      io.stderr.write(`runbook: ${e.message}\n`);
-      return Exit.locked;
-    }
-    if (e instanceof JournalLocationError) {
-      // A --state that is not a journal location: a usage error, as for every command.
-      io.stderr.write(`runbook: ${maskUrlPasswords(e.message)}\n`);
-      return Exit.usage;
-    }
+    const refused = journalRefusal(io, e);
+    if (refused !== undefined) return refused;
     throw e;
   }
 }

@@ -14,7 +14,7 @@ import { rawRowsHook } from "../../runtime/drivers/mysql-raw-rows.js";
 import type { Manifest } from "../../runtime/data-manifest.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { useTempFiles } from "./fixtures.js";
-import { COLUMNS, EVERY, everyRows, NASTY } from "./every-column.js";
+import { COLUMNS, createEvery, NASTY } from "./every-column.js";
 
 const tmp = useTempFiles();
 
@@ -58,10 +58,7 @@ describe.runIf(run)("csv export from MariaDB: the bytes way writes what the plai
   beforeAll(async () => {
     testDb = await createTestDatabase();
     my = await testDb.open();
-    await my.execute(EVERY);
-    const rows = everyRows();
-    const marks = COLUMNS.map(() => "?").join(", ");
-    for (const row of rows) await my.execute(`INSERT INTO every (${COLUMNS.join(", ")}) VALUES (${marks})`, row);
+    await createEvery(my);
   });
   afterAll(async () => {
     await testDb?.drop();

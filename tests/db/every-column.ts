@@ -1,7 +1,7 @@
 // A MariaDB table with a column of every kind the raw-bytes speed paths take
 // (csv export, verify's read back), and rows with nasty values at each kind's edges.
 
-import type { SqlValue } from "../../runtime/drivers/driver.js";
+import type { DatabaseDriver, SqlValue } from "../../runtime/drivers/driver.js";
 
 export const EVERY = `CREATE TABLE every (
   id INT NOT NULL PRIMARY KEY,
@@ -76,4 +76,11 @@ export function everyRows(): SqlValue[][] {
   const values: Record<string, SqlValue> = { lt: long, mt: long, lb: Buffer.alloc(70_000, 0xab), vc: "€,".repeat(150), t: '"'.repeat(1000), b: Buffer.alloc(300, 0x22) };
   rows.push([100, ...COLUMNS.slice(1).map((c) => values[c] ?? null)]);
   return rows;
+}
+
+/** Creates `every` in db and fills it with everyRows(). */
+export async function createEvery(db: DatabaseDriver): Promise<void> {
+  await db.execute(EVERY);
+  const marks = COLUMNS.map(() => "?").join(", ");
+  for (const row of everyRows()) await db.execute(`INSERT INTO every (${COLUMNS.join(", ")}) VALUES (${marks})`, row);
 }

@@ -16,7 +16,7 @@ import { CsvToLoad, importBytesSwitch } from "../../runtime/data-import-bytes.js
 import type { Manifest } from "../../runtime/data-manifest.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { useTempFiles } from "./fixtures.js";
-import { COLUMNS, EVERY, everyRows } from "./every-column.js";
+import { COLUMNS, createEvery, everyRows } from "./every-column.js";
 
 const tmp = useTempFiles();
 const BINARY = ["bn", "vb", "tb", "b", "lb"];
@@ -45,9 +45,7 @@ describe.runIf(run)("import of a csv backup into MariaDB: the bytes way loads wh
   beforeAll(async () => {
     testDb = await createTestDatabase();
     my = await testDb.open();
-    await my.execute(EVERY);
-    const marks = COLUMNS.map(() => "?").join(", ");
-    for (const row of everyRows()) await my.execute(`INSERT INTO every (${COLUMNS.join(", ")}) VALUES (${marks})`, row);
+    await createEvery(my);
     await my.execute(`CREATE TABLE every_text AS SELECT ${TEXT_COLUMNS.join(", ")} FROM every`);
     await my.execute("ALTER TABLE every_text ADD PRIMARY KEY (id)");
     // Records longer than a read of the file (64 KB), and much longer.

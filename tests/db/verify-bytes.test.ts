@@ -14,7 +14,7 @@ import { DigestBytes, digestBytesPlan, verifyBytesSwitch } from "../../runtime/d
 import { TableDigest, verifyColumns } from "../../runtime/data-verify.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
 import { newSqlite, useTempFiles } from "./fixtures.js";
-import { COLUMNS, EVERY, everyRows } from "./every-column.js";
+import { COLUMNS, createEvery, everyRows } from "./every-column.js";
 
 const tmp = useTempFiles();
 
@@ -63,9 +63,7 @@ describe.runIf(run)("verify's read back from MariaDB: the bytes way digests what
   beforeAll(async () => {
     testDb = await createTestDatabase();
     my = await testDb.open();
-    await my.execute(EVERY);
-    const marks = COLUMNS.map(() => "?").join(", ");
-    for (const row of everyRows()) await my.execute(`INSERT INTO every (${COLUMNS.join(", ")}) VALUES (${marks})`, row);
+    await createEvery(my);
   });
   afterAll(async () => {
     await testDb?.drop();
