@@ -493,7 +493,6 @@ function listNames(names: string[]): string {
   return names.length === 1 ? `named ${names[0]}` : `named ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
 }
 
-/** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 /**
  * An export's file goes to the disk in the background every this many bytes, so
  * that commit's sync (the file must be on disk before it is renamed into place)
@@ -507,6 +506,7 @@ function handled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+/** A file written beside its final path and renamed into place on commit; its sha256 and size counted as written. */
 class AtomicFile {
   private buffer = "";
   private hash = createHash("sha256");
@@ -666,9 +666,9 @@ const NULL_FIELD: unique symbol = Symbol("null");
 type Cell = string | typeof NULL_FIELD;
 
 const REAL_TYPE = /^\s*(real|float|double)\b/i;
+/** A year's digits, sent as a number into a column of the dialect's yearType. */
+const YEAR_TEXT = /^\s*[-+]?\d{1,4}\s*$/;
 /** Types where web2py stores no empty string: '' in a file means NULL there. */
-const YEAR_TYPE = /^\s*year\b/i;
-const INTEGER_TEXT = /^\s*[-+]?\d{1,4}\s*$/;
 const NON_TEXT_TYPE =
   /^\s*(tinyint|smallint|mediumint|int|integer|bigint|real|float|double|decimal|dec|numeric|bit|bool|boolean|date|datetime|timestamp|time|year)\b/i;
 
@@ -1445,7 +1445,7 @@ class TableLoader {
   private sink: RowSink | undefined;
   /** Per column: CHARACTER SET utf8 (checked for 4-byte characters while loading). */
   private narrow: boolean[] | undefined;
-  /** Per column: a YEAR, whose text is sent as a number (dialect yearTextIsNotNumber); undefined when none is. */
+  /** Per column: of the dialect's yearType, whose text is sent as a number; undefined when none is. */
   private readonly year: boolean[] | undefined;
 
   constructor(
@@ -1464,7 +1464,8 @@ class TableLoader {
     this.sent = new TableDigest(verifyColumns(columns, db.engine));
     this.boundRows = columns.length === 0 ? 0 : Math.min(INSERT_ROWS, Math.floor(db.maxParams / columns.length));
     this.placeholders = `(${columns.map(() => "?").join(", ")})`;
-    const year = columns.map((c) => dialectOf(db.engine).yearTextIsNotNumber && YEAR_TYPE.test(c.type));
+    const yearType = dialectOf(db.engine).yearType;
+    const year = columns.map((c) => yearType?.test(c.type) === true);
     this.year = year.includes(true) ? year : undefined;
   }
 
@@ -1536,7 +1537,7 @@ class TableLoader {
   /** The value as it is sent: web2py stores no '' in numeric or date columns (there it means NULL), and T/F for booleans. */
   private stored(v: SqlValue, i: number): SqlValue {
     if (typeof v === "number" && (Number.isNaN(v) || Object.is(v, -0))) return Number.isNaN(v) ? null : 0; // as the literals had it
-    if (this.year?.[i] && typeof v === "string" && INTEGER_TEXT.test(v)) return Number(v);
+    if (this.year?.[i] && typeof v === "string" && YEAR_TEXT.test(v)) return Number(v);
     if (!this.web2py) return v;
     const type = this.columns[i]!.type;
     if (v === "" && NON_TEXT_TYPE.test(type)) return null;

@@ -45,6 +45,6 @@ export interface SqlDialect extends SqlLexing {
   floatIsSingle: boolean;
   /** A declared CHAR drops trailing spaces. */
   charDropsTrailingSpaces: boolean;
-  /** A YEAR column takes the text '0' as the year 2000 (the number 0 is the year 0000): a year is sent as a number. */
-  yearTextIsNotNumber: boolean;
+  /** A column type taking the text '0' as another year than the number 0 (MySQL's YEAR: 2000 and 0000): its values are sent as numbers. */
+  yearType: RegExp | undefined;
 }

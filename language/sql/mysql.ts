@@ -42,5 +42,5 @@ export const mysql: SqlDialect = {
   blobEncoding: "base64",
   floatIsSingle: true,
   charDropsTrailingSpaces: true,
-  yearTextIsNotNumber: true,
+  yearType: /^\s*year\b/i,
 };

@@ -31,5 +31,5 @@ export const sqlite: SqlDialect = {
   blobEncoding: "tagged",
   floatIsSingle: false,
   charDropsTrailingSpaces: false,
-  yearTextIsNotNumber: false,
+  yearType: undefined,
 };

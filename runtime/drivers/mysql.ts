@@ -18,6 +18,7 @@ import { commitsImplicitly, fileAccessWord, splitStatements } from "../../langua
 import { DriverError, StatementError, type BoundStatement, type ColumnInfo, type DatabaseDriver, type RawRows, type Row, type RowSink, type SqlValue } from "./driver.js";
 import { rawTextRows, type CoreConnection } from "./mysql-raw-rows.js";
 import { formatDateTime, quoteIdent, sqlQuote } from "../../language/sql/quote.js";
+import { mysql } from "../../language/sql/mysql.js";
 import { Redaction } from "../redact.js";
 import { maskUrlPasswords } from "../../language/url-password.js";
 import { mysqlUrlTls } from "../../language/mysql-url.js";
@@ -132,8 +133,7 @@ function infileStream(path: string): Readable {
 
 /** Column types whose values a load sends in hex (UNHEX on the server): bytes, not text. */
 const BINARY_TYPE = /^\s*(?:tiny|medium|long)?blob\b|^\s*(?:var)?binary\b|^\s*bit\b/i;
-/** YEAR: the text '0' (what LOAD DATA reads every field as) is the year 2000, the number 0 the year 0000. */
-const YEAR_TYPE = /^\s*year\b/i;
+
 
 /** Bytes bound for a text column: their text when they are UTF-8, else a refusal naming the column. */
 function loadText(v: Buffer, label: string, table: string, column: string): string {
@@ -372,7 +372,8 @@ class MysqlDriver implements DatabaseDriver {
     const unregister = registerInfile(name, () => feed);
     const binary = columns.map((c) => BINARY_TYPE.test(c.type));
     const q = (n: string) => quoteIdent(n, "mysql");
-    const year = columns.map((c) => YEAR_TYPE.test(c.type));
+    // LOAD DATA reads every field as text, and a YEAR's text '0' is 2000 where the number 0 is 0000.
+    const year = columns.map((c) => mysql.yearType!.test(c.type));
     const list = columns.map((c, i) => (binary[i] || year[i] ? `@runbook_${i}` : q(c.name))).join(", ");
     const sets = columns.flatMap((c, i) =>
       binary[i] ? [`${q(c.name)} = UNHEX(@runbook_${i})`] : year[i] ? [`${q(c.name)} = CAST(@runbook_${i} AS SIGNED)`] : [],
