@@ -52,9 +52,12 @@ export function renderPlanText(raw: Plan): string {
     for (const h of hosts) out.push(`  ${h.name} = ${hostText(h)}`);
   }
   const dbs = Object.values(plan.databases);
-  if (dbs.length) {
+  const foreign = Object.entries(plan.foreignDatabases);
+  if (dbs.length || foreign.length) {
     out.push("Databases:");
     for (const d of dbs) out.push(`  ${d.name} = ${database(d)}`);
+    // Another env's database a `sync … from ENV.DB` reads: where it resolves, with this run's --set values.
+    for (const [key, d] of foreign) out.push(`  ${key} = ${database(d)}   (env ${d.env}, read by sync)`);
   }
   if (plan.secrets.length) {
     out.push("Secrets (read when the run needs them):");

@@ -10,6 +10,7 @@ import { openSqlite } from "../../runtime/drivers/sqlite.js";
 import { Connections } from "../../runtime/connections.js";
 import { SecretStore } from "../../runtime/secrets.js";
 import { syncTables } from "../../runtime/data.js";
+import { renderPlanText } from "../../cli/views/plan.js";
 import { planFrom, runPlan, tempDir } from "../runtime/helpers.js";
 import { newSqlite } from "./fixtures.js";
 
@@ -66,6 +67,8 @@ describe("sync from another env's database", () => {
   it("--set prod.NAME reaches prod alone", async () => {
     const plan = planFrom(RUNBOOK, { env: "dev", sets: { "prod.proddb": "copy.sqlite" } });
     expect(plan.foreignDatabases["prod.appdb"]).toMatchObject({ path: "copy.sqlite" });
+    // The plan says where the other env's database resolves, beside this env's.
+    expect(renderPlanText(plan)).toContain("Databases:\n  appdb = sqlite dev.sqlite\n  prod.appdb = sqlite copy.sqlite   (env prod, read by sync)\n");
     expect(plan.databases.appdb).toMatchObject({ path: "dev.sqlite" });
     expect((await runPlan(plan, { cwd: dir })).steps).toEqual({ sync: "ok" });
     expect(await devRows()).toHaveLength(2);
