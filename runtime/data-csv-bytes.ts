@@ -8,6 +8,9 @@
 // - what it cannot vouch for half-way (text that is not UTF-8, a non-ASCII byte
 //   where the server sends ASCII) throws NotPlainBytes, and the caller writes the
 //   table again the plain way;
+// - a float is written as the server's text where that text is, provably, what
+//   the plain way writes (floatText: 15 digits or fewer; 16 or 17 once the server
+//   is seen to write the shortest digits), else parsed and written as the plain way;
 // - csvBytesSwitch turns it off (for the tests that compare).
 
 import { isUtf8 } from "node:buffer";
@@ -59,6 +62,10 @@ export interface CsvBytesPlan {
   ways: Way[];
   /** Per Float column: the plain way's text for a number (data.ts numberText). */
   numberText: ((n: number) => string)[];
+  /** Per column: a float type, written as Python's repr (what floatText gives, where it gives anything). */
+  real: boolean[];
+  /** The server writes a double's shortest digits (serverWritesShortest): floatText may take 16 and 17 of them. */
+  shortest: boolean;
 }
 
 /**
@@ -72,6 +79,7 @@ export function csvBytesPlan(
   columns: readonly ManifestColumn[],
   numberText: (c: ManifestColumn) => (n: number) => string,
   real: (c: ManifestColumn) => boolean,
+  shortest = false,
 ): CsvBytesPlan | undefined {
   if (raw.length !== columns.length || raw.length === 0) return undefined;
   const ways: Way[] = [];
@@ -82,7 +90,71 @@ export function csvBytesPlan(
     if (way === undefined) return undefined;
     ways.push(way);
   }
-  return { ways, numberText: columns.map(numberText) };
+  return { ways, numberText: columns.map(numberText), real: columns.map(real), shortest };
+}
+
+/** floatText: not a form it vouches for (the plain way then); Python's repr as it is; a whole number, Python's repr once `.0` is added. */
+const NOT_PLAIN = 0;
+const AS_IS = 1;
+const WHOLE = 2;
+
+/**
+ * Whether the server's text of a float (a DOUBLE's or FLOAT's, as MySQL sends it)
+ * is what the plain way writes for it, pyFloatRepr(parseFloat(text)), as it is
+ * (AS_IS) or with `.0` added (WHOLE); NOT_PLAIN when this cannot be told from the
+ * bytes. It is when the text is plain decimal digits in Python's range for them
+ * (1e-4 <= |x| < 1e16: `-`, no leading zero but a lone `0.`, no trailing zero
+ * after the point, no exponent) and its digits are the shortest that read back as
+ * the double: with 15 significant digits or fewer they are (two decimals of at
+ * most 15 digits never round to the same double, so no other one as short reads
+ * back as it), and with 16 or 17 only where `shortest` (the server writes the
+ * shortest digits, as Python and JavaScript do: serverWritesShortest).
+ */
+export function floatText(b: Uint8Array, s: number, e: number, shortest: boolean): number {
+  let k = s;
+  if (b[k] === 0x2d) k++;
+  const intStart = k;
+  while (k < e && b[k]! >= 0x30 && b[k]! <= 0x39) k++;
+  const intDigits = k - intStart;
+  if (intDigits === 0 || intDigits > 16) return NOT_PLAIN;
+  const zeroInt = b[intStart] === 0x30;
+  if (zeroInt && intDigits > 1) return NOT_PLAIN;
+  let significant = zeroInt ? 0 : intDigits;
+  if (k === e) return zeroInt ? NOT_PLAIN : significant <= 15 || shortest ? WHOLE : NOT_PLAIN; // "0" alone: the plain way's sign of zero
+  if (b[k] !== 0x2e) return NOT_PLAIN;
+  k++;
+  const fracStart = k;
+  while (k < e && b[k]! >= 0x30 && b[k]! <= 0x39) k++;
+  if (k !== e || k === fracStart || b[e - 1] === 0x30) return NOT_PLAIN;
+  if (zeroInt) {
+    let z = fracStart;
+    while (b[z] === 0x30) z++;
+    if (z - fracStart > 3) return NOT_PLAIN; // below 1e-4: Python writes an exponent
+    significant = e - z;
+  } else significant += e - fracStart;
+  return significant <= 15 || (shortest && significant <= 17) ? AS_IS : NOT_PLAIN;
+}
+
+/**
+ * Doubles whose shortest digits are 16 or 17 (1/3, 0.1 + 0.2, 1.1 * 1.1, …), where
+ * a server writing `%.17g` or fewer digits than needed would differ: serverWritesShortest
+ * sends them and compares each text with pyFloatRepr(parseFloat(text)).
+ */
+export const SHORTEST_PROBE =
+  "SELECT 1/3e0, 2/3e0, 0.1e0 + 0.2e0, 1.1e0 * 1.1e0, 4.35e0 * 100, 1/7e0, 100/7e0, 123456.7e0 / 3, 0.001e0 / 3, 9007199254740993e0 / 10";
+
+/** The raw row of SHORTEST_PROBE as the server sent it: does it write every value's shortest digits, in a form floatText takes? */
+export function writesShortest(bytes: Buffer, columns: number, repr: (n: number) => string): boolean {
+  const at: ValueAt = { s: 0, e: 0 };
+  let p = 0;
+  for (let i = 0; i < columns; i++) {
+    p = readValue(bytes, p, at);
+    if (p < 0 || at.s < 0) return false;
+    const text = bytes.toString("latin1", at.s, at.e);
+    const form = floatText(bytes, at.s, at.e, true);
+    if (form === NOT_PLAIN || (form === WHOLE ? `${text}.0` : text) !== repr(Number.parseFloat(text))) return false;
+  }
+  return true;
 }
 
 /** Whether two results have the same columns of the same kinds (the plan made for one holds for the other). */
@@ -170,9 +242,12 @@ export class CsvBytesWriter {
           case Way.Integer:
             this.integer(b, s, e, i > 0);
             break;
-          case Way.Float:
-            this.ascii(this.plan.numberText[i]!(Number.parseFloat(b.toString("latin1", s, e))), i > 0);
+          case Way.Float: {
+            const form = this.plan.real[i] ? floatText(b, s, e, this.plan.shortest) : NOT_PLAIN;
+            if (form === NOT_PLAIN) this.ascii(this.plan.numberText[i]!(Number.parseFloat(b.toString("latin1", s, e))), i > 0);
+            else this.floatBytes(b, s, e, i > 0, form === WHOLE);
             break;
+          }
           case Way.Base64:
             if (e === s) this.ascii('""', i > 0);
             else this.ascii(b.toString("base64", s, e), i > 0);
@@ -259,6 +334,20 @@ export class CsvBytesWriter {
     } else {
       if (negative) out[o++] = 0x2d;
       for (let k = d; k < e; k++) out[o++] = b[k]!;
+    }
+    this.pos = o;
+  }
+
+  /** A float's text as the server sent it (floatText said it is Python's repr, but for `.0` after a whole number). */
+  private floatBytes(b: Buffer, s: number, e: number, comma: boolean, whole: boolean): void {
+    this.room(e - s + 3);
+    const out = this.out;
+    let o = this.pos;
+    if (comma) out[o++] = COMMA;
+    for (let k = s; k < e; k++) out[o++] = b[k]!;
+    if (whole) {
+      out[o++] = 0x2e;
+      out[o++] = 0x30;
     }
     this.pos = o;
   }

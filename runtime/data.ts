@@ -48,7 +48,7 @@ import {
 } from "./data-manifest.js";
 import { ProgressMeter, type ProgressListener } from "./data-progress.js";
 import { web2pyTableWords, web2pyTypes } from "./web2py-tables.js";
-import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns } from "./data-csv-bytes.js";
+import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns, SHORTEST_PROBE, writesShortest } from "./data-csv-bytes.js";
 import { DigestBytes, digestBytesPlan, verifyBytesSwitch } from "./data-verify-bytes.js";
 import { CsvToLoad, importBytesSwitch, loadBytesWays } from "./data-import-bytes.js";
 import { charsetRefused, rowRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
@@ -317,7 +317,8 @@ async function writeCsvBytes(
   if (probe === undefined) return undefined;
   await probe.discard();
   const real = (c: ManifestColumn) => REAL_TYPE.test(c.type);
-  const plan = csvBytesPlan(probe.columns, columns, numberText, real);
+  const shortest = probe.columns.some((c) => c.kind === "float") && (await serverWritesShortest(db));
+  const plan = csvBytesPlan(probe.columns, columns, numberText, real, shortest);
   if (plan === undefined) return undefined;
   const raw = await db.rawTextRows(sql, STREAM_ROWS);
   if (raw === undefined) return undefined;
@@ -343,6 +344,30 @@ async function writeCsvBytes(
     return undefined;
   }
   return rows;
+}
+
+/** Per driver: serverWritesShortest's answer, asked once. */
+const shortestByDriver = new WeakMap<DatabaseDriver, Promise<boolean>>();
+
+/**
+ * Whether the server writes a double's shortest digits (as Python's repr and
+ * JavaScript do; MariaDB and MySQL 8 do), told by the texts it sends for doubles
+ * whose shortest form has 16 or 17 digits (SHORTEST_PROBE): the csv export's speed
+ * path then writes such a float as the server sent it (data-csv-bytes.ts floatText).
+ */
+function serverWritesShortest(db: DatabaseDriver): Promise<boolean> {
+  let answer = shortestByDriver.get(db);
+  if (answer === undefined) {
+    answer = (async () => {
+      const raw = await db.rawTextRows?.(SHORTEST_PROBE, 1);
+      if (raw === undefined) return false;
+      let yes = false;
+      for await (const batch of raw.batches()) yes = batch.rows === 1 && writesShortest(batch.bytes, raw.columns.length, pyFloatRepr);
+      return yes;
+    })();
+    shortestByDriver.set(db, answer);
+  }
+  return answer;
 }
 
 /**

@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseDriver, RawRows } from "../../runtime/drivers/driver.js";
-import { exportTables } from "../../runtime/data.js";
-import { csvBytesSwitch, CsvBytesWriter } from "../../runtime/data-csv-bytes.js";
+import { exportTables, pyFloatRepr } from "../../runtime/data.js";
+import { csvBytesSwitch, CsvBytesWriter, floatText, writesShortest } from "../../runtime/data-csv-bytes.js";
 import { rawRowsHook } from "../../runtime/drivers/mysql-raw-rows.js";
 import type { Manifest } from "../../runtime/data-manifest.js";
 import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
@@ -49,6 +49,77 @@ async function bothWays(db: DatabaseDriver, tables: string[], name: string) {
     add.mockRestore();
   }
 }
+
+/** What the bytes way writes for a float's text, or undefined where it leaves the text to the plain way. */
+function viaText(text: string, shortest: boolean): string | undefined {
+  const form = floatText(Buffer.from(text, "latin1"), 0, text.length, shortest);
+  return form === 0 ? undefined : form === 2 ? `${text}.0` : text;
+}
+
+/** A deterministic stream of numbers in [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("a float written as the server's text (floatText)", () => {
+  it("any decimal of at most 15 digits it takes is what the plain way writes, whatever the server", () => {
+    const next = random(7);
+    let taken = 0;
+    for (let n = 0; n < 200_000; n++) {
+      const digits = String(Math.floor(next() * 10 ** (1 + Math.floor(next() * 15)))).replace(/0+$/, "") || "0";
+      const point = Math.floor(next() * 24) - 5;
+      const text =
+        (next() < 0.3 ? "-" : "") + (point <= 0 ? `0.${"0".repeat(-point)}${digits}` : point >= digits.length ? digits + "0".repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`);
+      const mine = viaText(text, false);
+      if (mine === undefined) continue;
+      taken++;
+      expect(mine, text).toBe(pyFloatRepr(Number.parseFloat(text)));
+    }
+    expect(taken).toBeGreaterThan(50_000);
+  });
+
+  it("the shortest digits of random doubles (as JavaScript and a server writing the shortest give them) are what the plain way writes", () => {
+    const next = random(11);
+    const bits = new DataView(new ArrayBuffer(8));
+    let taken = 0;
+    for (let n = 0; n < 100_000; n++) {
+      bits.setUint32(0, Math.floor(next() * 2 ** 32));
+      bits.setUint32(4, Math.floor(next() * 2 ** 32));
+      const x = n % 2 === 0 ? bits.getFloat64(0) : (next() - 0.5) * 10 ** Math.floor(next() * 24 - 6);
+      if (!Number.isFinite(x)) continue;
+      const mine = viaText(String(x), true);
+      if (mine === undefined) continue;
+      taken++;
+      expect(mine, String(x)).toBe(pyFloatRepr(x));
+    }
+    expect(taken).toBeGreaterThan(40_000);
+  });
+
+  it("forms it leaves to the plain way: exponents, zero, leading or trailing zeros, beyond Python's plain range, 16 or 17 digits from a server not known to write the shortest", () => {
+    for (const t of ["1e16", "1e-5", "1.5e300", "0", "-0", "0.0", "1.50", "01.5", "00.5", ".5", "5.", "0.00001", "12345678901234567", "1.2.3", "1,5", "", "-", "inf"]) {
+      expect(viaText(t, true), t).toBeUndefined();
+    }
+    expect(viaText("0.3333333333333333", false)).toBeUndefined();
+    expect(viaText("0.3333333333333333", true)).toBe("0.3333333333333333");
+    expect(viaText("100", false)).toBe("100.0");
+    expect(viaText("-0.0001", false)).toBe("-0.0001");
+    expect(viaText("1234567890123456", true)).toBe("1234567890123456.0");
+  });
+
+  it("a server is taken to write the shortest digits only when each probe's text is them", () => {
+    const row = (...texts: string[]) => Buffer.concat(texts.map((t) => Buffer.concat([Buffer.from([t.length]), Buffer.from(t, "latin1")])));
+    expect(writesShortest(row("0.3333333333333333", "0.30000000000000004"), 2, pyFloatRepr)).toBe(true);
+    // %.17g: as exact, but not the shortest.
+    expect(writesShortest(row("0.33333333333333331", "0.30000000000000004"), 2, pyFloatRepr)).toBe(false);
+    // (A server writing %.15g sends no 16-digit text to trust: what it sends, 15 digits at most, the plain way writes too.)
+    expect(writesShortest(row("3.3333333333333335e-5"), 1, pyFloatRepr)).toBe(false);
+  });
+});
 
 const run = await requireMariadb();
 
@@ -141,6 +212,28 @@ describe.runIf(run)("csv export from MariaDB: the bytes way writes what the plai
     const r = await bothWays(my, ["every"], "unhooked");
     expect(r.batches).toBe(0);
     expect(r.fast.equals(r.plain)).toBe(true);
+  });
+
+  it("random doubles and floats, and decimal-looking ones (prices), written from the server's text: the same bytes as the plain way", async () => {
+    await my.execute("CREATE TABLE floats (id INT PRIMARY KEY, d DOUBLE, f FLOAT, p DOUBLE)");
+    const next = random(3);
+    const bits = new DataView(new ArrayBuffer(8));
+    const rows: (number | null)[][] = [];
+    for (let id = 1; rows.length < 3000; id++) {
+      bits.setUint32(0, Math.floor(next() * 2 ** 32));
+      bits.setUint32(4, Math.floor(next() * 2 ** 32));
+      const d = id % 3 === 0 ? bits.getFloat64(0) : (next() - 0.5) * 10 ** Math.floor(next() * 24 - 6);
+      if (!Number.isFinite(d)) continue;
+      rows.push([id, d, Math.fround((next() - 0.5) * 10 ** Math.floor(next() * 12 - 4)), Math.round(next() * 1e7) / 100]);
+    }
+    for (let i = 0; i < rows.length; i += 500) {
+      const part = rows.slice(i, i + 500);
+      await my.execute(`INSERT INTO floats VALUES ${part.map(() => "(?, ?, ?, ?)").join(", ")}`, part.flat());
+    }
+    const r = await bothWays(my, ["floats"], "floats");
+    expect(r.batches).toBeGreaterThan(0);
+    expect(r.fast.equals(r.plain)).toBe(true);
+    expect(r.fast.toString("utf8").split("\r\n")).toHaveLength(rows.length + 2);
   });
 
   it("bytes it cannot vouch for half-way (text that is not UTF-8): the file is started again the plain way", async () => {
