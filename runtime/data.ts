@@ -1429,7 +1429,11 @@ const WIDE_CHAR = /[\u{10000}-\u{10FFFF}]/u;
  * 'T' / 'F', so `db.t.flag == True` matches the row again.
  */
 export function web2pyBoolean(v: SqlValue, type: string): SqlValue {
-  if (!CHAR1_TYPE.test(type)) return v;
+  return CHAR1_TYPE.test(type) ? asCharBoolean(v) : v;
+}
+
+/** True/False (web2py's export of a boolean) as the T/F a CHAR(1) boolean column holds. */
+function asCharBoolean(v: SqlValue): SqlValue {
   if (v === "True" || v === true) return "T";
   if (v === "False" || v === false) return "F";
   return v;
@@ -1470,6 +1474,8 @@ class TableLoader {
   private sink: RowSink | undefined;
   /** Per column: CHARACTER SET utf8 (checked for 4-byte characters while loading). */
   private narrow: boolean[] | undefined;
+  /** Per column, web2py's rules where they apply (undefined off web2py): '' is NULL in a numeric or date column, True/False are T/F in a CHAR(1). */
+  private readonly web2pyRules: { nonText: boolean; char1: boolean }[] | undefined;
   /** Per column: of the dialect's yearType, whose text is sent as a number; undefined when none is. */
   private readonly year: boolean[] | undefined;
 
@@ -1489,6 +1495,7 @@ class TableLoader {
     this.sent = new TableDigest(verifyColumns(columns, db.engine));
     this.boundRows = columns.length === 0 ? 0 : Math.min(INSERT_ROWS, Math.floor(db.maxParams / columns.length));
     this.placeholders = `(${columns.map(() => "?").join(", ")})`;
+    this.web2pyRules = web2py ? columns.map((c) => ({ nonText: NON_TEXT_TYPE.test(c.type), char1: CHAR1_TYPE.test(c.type) })) : undefined;
     const yearType = dialectOf(db.engine).yearType;
     const year = columns.map((c) => yearType?.test(c.type) === true);
     this.year = year.includes(true) ? year : undefined;
@@ -1563,10 +1570,10 @@ class TableLoader {
   private stored(v: SqlValue, i: number): SqlValue {
     if (typeof v === "number" && (Number.isNaN(v) || Object.is(v, -0))) return Number.isNaN(v) ? null : 0; // as the literals had it
     if (this.year?.[i] && typeof v === "string" && YEAR_TEXT.test(v)) return Number(v);
-    if (!this.web2py) return v;
-    const type = this.columns[i]!.type;
-    if (v === "" && NON_TEXT_TYPE.test(type)) return null;
-    return web2pyBoolean(v, type);
+    const rule = this.web2pyRules?.[i];
+    if (rule === undefined) return v;
+    if (v === "" && rule.nonText) return null;
+    return rule.char1 ? asCharBoolean(v) : v;
   }
 
   /** Takes a row; a promise only when it must wait (a batch sent, the server catching up), so a caller awaits only then. */

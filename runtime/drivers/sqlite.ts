@@ -229,10 +229,11 @@ function turn(): Promise<void> {
 }
 
 /** Integers come back as bigint (safeIntegers); those a number holds exactly become numbers. */
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function fromSqlite(v: unknown): SqlValue {
-  if (typeof v === "bigint") {
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  }
+  if (typeof v === "bigint") return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
   return v as SqlValue;
 }
 
