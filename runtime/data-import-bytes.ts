@@ -70,6 +70,12 @@ export class CsvToLoad {
     private readonly sentValue: (text: string, i: number) => SqlValue,
     /** The header record as the export writes it. */
     private readonly header: Buffer,
+    /**
+     * Per column: the plain way sends its text as a number (a YEAR: TableLoader's
+     * yearType rule), which the load then reads from the text: only a field of bare
+     * digits is the same number both ways (Number() also drops Unicode spaces).
+     */
+    private readonly digitsOnly?: readonly boolean[],
   ) {}
 
   /**
@@ -205,6 +211,7 @@ export class CsvToLoad {
       this.out[this.pos++] = COMMA;
       return;
     }
+    if (this.digitsOnly?.[i] && (quoted || !bareDigits(b, s, e))) throw new NotPlainBytes("not-strict");
     const way = this.ways[i]!;
     switch (way) {
       case Way.Text:
@@ -242,4 +249,12 @@ export class CsvToLoad {
     if (c === undefined) this.hasher.nul();
     else this.hasher.text(c);
   }
+}
+
+/** `-`? and ASCII digits, nothing else. */
+function bareDigits(b: Uint8Array, s: number, e: number): boolean {
+  let k = b[s] === 0x2d ? s + 1 : s;
+  if (k === e) return false;
+  for (; k < e; k++) if (b[k]! < 0x30 || b[k]! > 0x39) return false;
+  return true;
 }

@@ -1545,7 +1545,7 @@ class TableLoader {
   async addFileBytes(path: string, header: Buffer, onRows: (rows: number) => void): Promise<number | undefined> {
     const sink = this.sink;
     if (!importBytesSwitch.on || sink?.addRecords === undefined || this.narrow || this.web2py || this.columns.length === 0 || this.batchRows > 0) return undefined;
-    const reader = new CsvToLoad(loadBytesWays(this.sent), this.sent, (text, i) => this.stored(text, i), header);
+    const reader = new CsvToLoad(loadBytesWays(this.sent), this.sent, (text, i) => this.stored(text, i), header, this.year);
     const send = async ({ records, rows }: { records: Buffer; rows: number }) => {
       onRows(rows);
       const wait = sink.addRecords!(records);

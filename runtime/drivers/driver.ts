@@ -215,6 +215,7 @@ export interface RowSink {
    * Takes rows already in the load's own form, where the engine's load has one (MySQL:
    * fields separated by `,`, each `"…"` with `""` for a quote or a bare NULL, a record
    * ending in LF; the columns' order): runtime/data-import-bytes.ts writes them.
+   * Absent where a column's field would need another form (MySQL: a binary column's hex).
    */
   addRecords?(records: Buffer): Promise<void> | undefined;
   /** Sends the rest and ends the load; the number of rows the table took. */
