@@ -44,10 +44,6 @@ const enum Way {
   Value,
 }
 
-/** Per column of the file (in the load's order): how its fields are hashed, from the digest's classes. */
-export function loadBytesWays(digest: TableDigest): Way[] {
-  return digest.columns.map((c) => (c.cls === "text" ? Way.Text : c.cls === "integer" ? Way.Integer : Way.Value));
-}
 
 /** Turns a csv file's bytes into load records, adding each row to the digest of what was sent. */
 export class CsvToLoad {
@@ -60,11 +56,12 @@ export class CsvToLoad {
   private out = Buffer.allocUnsafe(OUT_BYTES);
   private pos = 0;
   private headerSeen = false;
+  /** Per column of the file (in the load's order): how its fields are hashed, from the digest's classes. */
+  private readonly ways: readonly Way[];
   /** Rows read (the header not counted). */
   rows = 0;
 
   constructor(
-    private readonly ways: readonly Way[],
     private readonly digest: TableDigest,
     /** The value the plain way sends for a field's text (a YEAR's digits as a number). */
     private readonly sentValue: (text: string, i: number) => SqlValue,
@@ -76,7 +73,9 @@ export class CsvToLoad {
      * digits is the same number both ways (Number() also drops Unicode spaces).
      */
     private readonly digitsOnly?: readonly boolean[],
-  ) {}
+  ) {
+    this.ways = digest.columns.map((c) => (c.cls === "text" ? Way.Text : c.cls === "integer" ? Way.Integer : Way.Value));
+  }
 
   /**
    * Takes the file's next bytes (not kept: the caller may reuse its buffer); the

@@ -27,8 +27,10 @@ const enum Way {
   DecodedText,
   /** ASCII as sent (decimals, dates): a string of those bytes, then made canonical. */
   Ascii,
-  /** Integer digits: hashed as they are when plainly written, else the value mysql2 makes of them. */
+  /** Integer digits in an integer column: hashed as they are when plainly written, else as IntegerValue. */
   Integer,
+  /** Integer digits: the value mysql2 makes of them, then made canonical. */
+  IntegerValue,
   /** Float text: the number mysql2 makes of it (parseFloat). */
   Float,
   /** Bytes (a binary column): a Buffer, as mysql2 gives it. */
@@ -39,7 +41,7 @@ const enum Way {
 const WAYS: { [K in RawColumnKind]: (cls: ValueClass) => Way | undefined } = {
   text: (cls) => (cls === "text" ? Way.Text : Way.DecodedText),
   ascii: () => Way.Ascii,
-  integer: () => Way.Integer,
+  integer: (cls) => (cls === "integer" ? Way.Integer : Way.IntegerValue),
   float: () => Way.Float,
   bytes: () => Way.Bytes,
   other: () => undefined,
@@ -101,7 +103,10 @@ export class DigestBytes {
             this.value(i, b.toString("latin1", s, e));
             break;
           case Way.Integer:
-            if (!plainIntegerBytes(b, s, e) || this.digest.columns[i]!.cls !== "integer" || !h.utf8(b, s, e)) this.value(i, integerValue(b.toString("latin1", s, e)));
+            if (!plainIntegerBytes(b, s, e) || !h.utf8(b, s, e)) this.value(i, integerValue(b.toString("latin1", s, e)));
+            break;
+          case Way.IntegerValue:
+            this.value(i, integerValue(b.toString("latin1", s, e)));
             break;
           case Way.Float:
             this.value(i, Number.parseFloat(b.toString("latin1", s, e)));

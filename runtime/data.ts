@@ -50,7 +50,7 @@ import { ProgressMeter, type ProgressListener } from "./data-progress.js";
 import { web2pyTableWords, web2pyTypes } from "./web2py-tables.js";
 import { csvBytesPlan, csvBytesSwitch, CsvBytesWriter, NotPlainBytes, sameColumns, SHORTEST_PROBE, writesShortest } from "./data-csv-bytes.js";
 import { DigestBytes, digestBytesPlan, verifyBytesSwitch } from "./data-verify-bytes.js";
-import { CsvToLoad, importBytesSwitch, loadBytesWays } from "./data-import-bytes.js";
+import { CsvToLoad, importBytesSwitch } from "./data-import-bytes.js";
 import { charsetRefused, rowRefused, decimalScale, pyFixed, TableDigest, verifyColumns, verifyFailed, type RowDifference } from "./data-verify.js";
 import { makeDirs } from "./make-dirs.js";
 
@@ -1545,7 +1545,7 @@ class TableLoader {
   async addFileBytes(path: string, header: Buffer, onRows: (rows: number) => void): Promise<number | undefined> {
     const sink = this.sink;
     if (!importBytesSwitch.on || sink?.addRecords === undefined || this.narrow || this.web2py || this.columns.length === 0 || this.batchRows > 0) return undefined;
-    const reader = new CsvToLoad(loadBytesWays(this.sent), this.sent, (text, i) => this.stored(text, i), header, this.year);
+    const reader = new CsvToLoad(this.sent, (text, i) => this.stored(text, i), header, this.year);
     const send = async ({ records, rows }: { records: Buffer; rows: number }) => {
       onRows(rows);
       const wait = sink.addRecords!(records);

@@ -4,7 +4,7 @@
 // column it does not know, a driver whose hook does not take, and bytes it cannot
 // vouch for half-way all go the plain way and still export.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseDriver, RawRows } from "../../runtime/drivers/driver.js";
@@ -12,9 +12,9 @@ import { exportTables, pyFloatRepr } from "../../runtime/data.js";
 import { csvBytesSwitch, CsvBytesWriter, floatText, writesShortest } from "../../runtime/data-csv-bytes.js";
 import { rawRowsHook } from "../../runtime/drivers/mysql-raw-rows.js";
 import type { Manifest } from "../../runtime/data-manifest.js";
-import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
+import { requireMariadb } from "../support/mariadb.js";
 import { useTempFiles } from "./fixtures.js";
-import { COLUMNS, createEvery, NASTY } from "./every-column.js";
+import { COLUMNS, useEveryDatabase, NASTY } from "./every-column.js";
 
 const tmp = useTempFiles();
 
@@ -124,15 +124,10 @@ describe("a float written as the server's text (floatText)", () => {
 const run = await requireMariadb();
 
 describe.runIf(run)("csv export from MariaDB: the bytes way writes what the plain way writes", () => {
-  let testDb: TestDatabase;
+  const every = useEveryDatabase();
   let my: DatabaseDriver;
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    my = await testDb.open();
-    await createEvery(my);
-  });
-  afterAll(async () => {
-    await testDb?.drop();
+  beforeAll(() => {
+    my = every.db;
   });
   afterEach(() => {
     rawRowsHook.property = "_rowParser";

@@ -1,7 +1,9 @@
 // A MariaDB table with a column of every kind the raw-bytes speed paths take
 // (csv export, verify's read back), and rows with nasty values at each kind's edges.
 
+import { afterAll, beforeAll } from "vitest";
 import type { DatabaseDriver, SqlValue } from "../../runtime/drivers/driver.js";
+import { createTestDatabase, type TestDatabase } from "../support/mariadb.js";
 
 export const EVERY = `CREATE TABLE every (
   id INT NOT NULL PRIMARY KEY,
@@ -83,4 +85,27 @@ export async function createEvery(db: DatabaseDriver): Promise<void> {
   await db.execute(EVERY);
   const marks = COLUMNS.map(() => "?").join(", ");
   for (const row of everyRows()) await db.execute(`INSERT INTO every (${COLUMNS.join(", ")}) VALUES (${marks})`, row);
+}
+
+/**
+ * In a describe: a fresh test database holding `every` (made before its tests,
+ * dropped after them); `db` is its connection once the tests run.
+ */
+export function useEveryDatabase(): { readonly db: DatabaseDriver } {
+  let testDb: TestDatabase | undefined;
+  let db: DatabaseDriver | undefined;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = await testDb.open();
+    await createEvery(db);
+  });
+  afterAll(async () => {
+    await testDb?.drop();
+  });
+  return {
+    get db() {
+      if (db === undefined) throw new Error("useEveryDatabase: its database exists only once the tests run");
+      return db;
+    },
+  };
 }

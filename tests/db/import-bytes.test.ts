@@ -6,7 +6,7 @@
 // loaded again the plain way, even when that is found after rows were sent; a file
 // the plain way refuses is refused with the same words.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,9 +14,9 @@ import type { DatabaseDriver, SqlValue } from "../../runtime/drivers/driver.js";
 import { exportTables, importFile } from "../../runtime/data.js";
 import { CsvToLoad, importBytesSwitch } from "../../runtime/data-import-bytes.js";
 import type { Manifest } from "../../runtime/data-manifest.js";
-import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
+import { requireMariadb } from "../support/mariadb.js";
 import { useTempFiles } from "./fixtures.js";
-import { COLUMNS, createEvery, everyRows } from "./every-column.js";
+import { COLUMNS, useEveryDatabase, everyRows } from "./every-column.js";
 
 const tmp = useTempFiles();
 const BINARY = ["bn", "vb", "tb", "b", "lb"];
@@ -40,20 +40,15 @@ function rewrite(file: string, text: string, rows: number): void {
 const run = await requireMariadb();
 
 describe.runIf(run)("import of a csv backup into MariaDB: the bytes way loads what the plain way loads", () => {
-  let testDb: TestDatabase;
+  const every = useEveryDatabase();
   let my: DatabaseDriver;
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    my = await testDb.open();
-    await createEvery(my);
+    my = every.db;
     await my.execute(`CREATE TABLE every_text AS SELECT ${TEXT_COLUMNS.join(", ")} FROM every`);
     await my.execute("ALTER TABLE every_text ADD PRIMARY KEY (id)");
     // Records longer than a read of the file (64 KB), and much longer.
     const long = (n: number) => `"quoted", and\r\nbroken 🐕 `.repeat(Math.ceil(n / 26)).slice(0, n);
     await my.execute("INSERT INTO every_text (id, lt, mt, t) VALUES (200, ?, ?, ?), (201, ?, NULL, '')", [long(1_500_000), long(70_000), long(60_000), long(200_000)]);
-  });
-  afterAll(async () => {
-    await testDb?.drop();
   });
   afterEach(() => {
     importBytesSwitch.on = true;

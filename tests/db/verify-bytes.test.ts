@@ -5,16 +5,16 @@
 // table is read again the plain way; an import and a sync verified this way still
 // see a value a trigger changed.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { join } from "node:path";
 import type { ColumnInfo, DatabaseDriver } from "../../runtime/drivers/driver.js";
 import { exportTables, importFile, syncTables } from "../../runtime/data.js";
 import { NotPlainBytes } from "../../runtime/data-csv-bytes.js";
 import { DigestBytes, digestBytesPlan, verifyBytesSwitch } from "../../runtime/data-verify-bytes.js";
 import { TableDigest, verifyColumns } from "../../runtime/data-verify.js";
-import { createTestDatabase, requireMariadb, type TestDatabase } from "../support/mariadb.js";
+import { requireMariadb } from "../support/mariadb.js";
 import { newSqlite, useTempFiles } from "./fixtures.js";
-import { COLUMNS, createEvery, everyRows } from "./every-column.js";
+import { COLUMNS, useEveryDatabase, everyRows } from "./every-column.js";
 
 const tmp = useTempFiles();
 
@@ -58,15 +58,10 @@ describe("DigestBytes on hand-made rows", () => {
 const run = await requireMariadb();
 
 describe.runIf(run)("verify's read back from MariaDB: the bytes way digests what the plain way digests", () => {
-  let testDb: TestDatabase;
+  const every = useEveryDatabase();
   let my: DatabaseDriver;
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    my = await testDb.open();
-    await createEvery(my);
-  });
-  afterAll(async () => {
-    await testDb?.drop();
+  beforeAll(() => {
+    my = every.db;
   });
   afterEach(() => {
     verifyBytesSwitch.on = true;
