@@ -25,7 +25,7 @@ import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { createHash, randomBytes } from "node:crypto";
-import type { ColumnInfo, DatabaseDriver, RowSink, SqlValue } from "./drivers/driver.js";
+import type { ColumnInfo, DatabaseDriver, RawColumn, RawRows, RowSink, SqlValue } from "./drivers/driver.js";
 import { DriverError, RawRowsLost } from "./drivers/driver.js";
 import { dialectOf, type Engine } from "../language/sql/index.js";
 import { commitsImplicitly, lexSql, splitStatements } from "../language/sql/lexer.js";
@@ -310,22 +310,13 @@ async function writeCsvBytes(
   out: AtomicFile,
   meter: ProgressMeter,
 ): Promise<number | undefined> {
-  if (db.rawTextRows === undefined || !csvBytesSwitch.on) return undefined;
-  const sql = selectRows(db, table.name, info);
-  // The columns' kinds, asked of an empty result first: a table that goes the plain way is not read twice.
-  const probe = await db.rawTextRows(`${sql} LIMIT 0`, STREAM_ROWS);
-  if (probe === undefined) return undefined;
-  await probe.discard();
+  if (!csvBytesSwitch.on) return undefined;
   const real = (c: ManifestColumn) => REAL_TYPE.test(c.type);
-  const shortest = probe.columns.some((c) => c.kind === "float") && (await serverWritesShortest(db));
-  const plan = csvBytesPlan(probe.columns, columns, numberText, real, shortest);
-  if (plan === undefined) return undefined;
-  const raw = await db.rawTextRows(sql, STREAM_ROWS);
-  if (raw === undefined) return undefined;
-  if (!sameColumns(raw.columns, probe.columns)) {
-    await raw.discard();
-    return undefined;
-  }
+  const planned = await rawRowsPlanned(db, selectRows(db, table.name, info), async (kinds) =>
+    csvBytesPlan(kinds, columns, numberText, real, kinds.some((c) => c.kind === "float") && (await serverWritesShortest(db))),
+  );
+  if (planned === undefined) return undefined;
+  const { raw, plan } = planned;
   const writer = new CsvBytesWriter(plan, db.label);
   let rows = 0;
   try {
@@ -344,6 +335,28 @@ async function writeCsvBytes(
     return undefined;
   }
   return rows;
+}
+
+/**
+ * A speed path's rows as the protocol's bytes, with the plan `planFor` makes from
+ * their columns' kinds; undefined when the driver has no raw rows or `planFor`
+ * makes none (the table goes the plain way). The kinds are asked of an empty
+ * result first, so a table that goes the plain way is not read twice.
+ */
+async function rawRowsPlanned<P>(db: DatabaseDriver, sql: string, planFor: (kinds: readonly RawColumn[]) => Promise<P | undefined>): Promise<{ raw: RawRows; plan: P } | undefined> {
+  if (db.rawTextRows === undefined) return undefined;
+  const probe = await db.rawTextRows(`${sql} LIMIT 0`, STREAM_ROWS);
+  if (probe === undefined) return undefined;
+  await probe.discard();
+  const plan = await planFor(probe.columns);
+  if (plan === undefined) return undefined;
+  const raw = await db.rawTextRows(sql, STREAM_ROWS);
+  if (raw === undefined) return undefined;
+  if (!sameColumns(raw.columns, probe.columns)) {
+    await raw.discard();
+    return undefined;
+  }
+  return { raw, plan };
 }
 
 /** Per driver: serverWritesShortest's answer, asked once. */
@@ -377,20 +390,10 @@ function serverWritesShortest(db: DatabaseDriver): Promise<boolean> {
  * (no raw rows, a column of a kind not known there) or found half-way.
  */
 async function digestBytes(db: DatabaseDriver, table: string, columns: ColumnInfo[], digest: TableDigest, meter?: ProgressMeter): Promise<boolean> {
-  if (db.rawTextRows === undefined || !verifyBytesSwitch.on) return false;
-  const sql = selectRows(db, table, columns);
-  // The columns' kinds, asked of an empty result first: a table that goes the plain way is not read twice.
-  const probe = await db.rawTextRows(`${sql} LIMIT 0`, STREAM_ROWS);
-  if (probe === undefined) return false;
-  await probe.discard();
-  const ways = digestBytesPlan(probe.columns, digest);
-  if (ways === undefined) return false;
-  const raw = await db.rawTextRows(sql, STREAM_ROWS);
-  if (raw === undefined) return false;
-  if (!sameColumns(raw.columns, probe.columns)) {
-    await raw.discard();
-    return false;
-  }
+  if (!verifyBytesSwitch.on) return false;
+  const planned = await rawRowsPlanned(db, selectRows(db, table, columns), async (kinds) => digestBytesPlan(kinds, digest));
+  if (planned === undefined) return false;
+  const { raw, plan: ways } = planned;
   const hasher = new DigestBytes(ways, digest, db.label);
   try {
     for await (const batch of raw.batches()) {
